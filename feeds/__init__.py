@@ -1,0 +1,1 @@
+"""Formats: pure, synchronous parsing and rendering of feeds and pages, no I/O."""

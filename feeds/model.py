@@ -1,0 +1,104 @@
+"""Records passed between stages: what a parser extracts, and what a renderer publishes.
+
+Parsed data (`ParsedItem`, `ParsedFeed`) is kept apart from published data (`OutEntry`,
+`OutFeed`): the first is what one upstream said, the second what we republish with provenance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A named party with an optional home page: a publisher, or where a story first appeared."""
+
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One item as an upstream document gives it. Datetimes are timezone-aware."""
+
+    title: str
+    url: str | None = None
+    upstream_id: str | None = None
+    content_html: str = ""
+    summary: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    origin: Party | None = None
+    tags: tuple[str, ...] = ()
+    # field name -> what produced it ("selector", "automatic", "detected", "feed"); for preview
+    provenance: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A whole upstream document: channel metadata and its items in document order."""
+
+    items: tuple[ParsedItem, ...]
+    title: str = ""
+    link: str | None = None
+    format: str = ""  # "rss20", "atom10", "rss10", "json11", "html", ...
+    ttl_seconds: int | None = None
+    warnings: tuple[str, ...] = ()  # lenient-parse recoveries: the source is degraded, not failed
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Our source an entry came from, as published feeds name it."""
+
+    id: str
+    name: str
+    url: str  # our per-source feed URL
+    site_url: str | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """Another source's copy of the same story."""
+
+    source_id: str
+    source_name: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutEntry:
+    """One published entry with its full provenance (SPEC §6)."""
+
+    id: str  # stable: a urn:uuid that never changes once published
+    title: str
+    url: str | None
+    content_html: str
+    summary: str
+    published: datetime
+    updated: datetime
+    source: SourceRef
+    author: str | None = None
+    publisher: Party | None = None
+    origin: Party | None = None
+    tags: tuple[str, ...] = ()
+    copies: tuple[Copy, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutFeed:
+    """A published feed document: channel metadata and entries, newest first."""
+
+    id: str  # a urn:uuid, stable for the feed
+    title: str
+    self_url: str  # the URL this document is served at, query included
+    home_url: str
+    updated: datetime
+    entries: tuple[OutEntry, ...]
+    description: str = ""
+    language: str | None = None
+    next_url: str | None = None  # RFC 5005 paging
+    hub_url: str | None = None  # WebSub
+    alternates: tuple[tuple[str, str], ...] = ()  # (format, URL) of the same feed elsewhere
