@@ -1,0 +1,110 @@
+"""Turn upstream bytes into text without mojibake, whatever the page claims.
+
+Chinese portals often declare `gb2312` but use characters only GBK or GB18030 has, or declare
+UTF-8 and send GBK. Every declaration is therefore only a candidate, tried strictly in order of
+trust; the first that decodes cleanly wins, and detection is the last resort.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+
+# Labels decoded as a superset: gb18030 contains GBK, which contains GB2312. WHATWG does the same
+# for latin-1 labels, which browsers read as windows-1252.
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "cp936": "gb18030",
+    "ms936": "gb18030",
+    "euc-cn": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+    "big5": "big5hkscs",
+}
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_META = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""",
+    re.IGNORECASE,
+)
+_SNIFF_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Decoded text, the codec that decoded it, and which clue chose it (for status)."""
+
+    text: str
+    charset: str
+    how: str  # "config", "bom", "header", "xml", "meta", "detected", "fallback"
+
+
+def canonical_codec(label: str) -> str | None:
+    """The Python codec to use for a charset label, or None if the label is unknown."""
+    label = label.strip().lower()
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return _SUPERSETS.get(label) or _SUPERSETS.get(name) or name
+
+
+def declared_charsets(body: bytes, header_charset: str | None) -> list[tuple[str, str]]:
+    """Candidate (label, how) pairs in order of trust: BOM, HTTP header, XML declaration, meta."""
+    found: list[tuple[str, str]] = []
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            found.append((name, "bom"))
+            break
+    if header_charset:
+        found.append((header_charset, "header"))
+    head = body[:_SNIFF_BYTES]
+    if match := _XML_DECL.match(head):
+        found.append((match.group(1).decode("ascii"), "xml"))
+    if match := _META.search(head):
+        found.append((match.group(1).decode("ascii"), "meta"))
+    return found
+
+
+def decode(body: bytes, *, header_charset: str | None = None, override: str | None = None) -> Decoded:
+    """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document."""
+    candidates = [(override, "config")] if override else declared_charsets(body, header_charset)
+    for label, how in candidates:
+        codec = canonical_codec(label)
+        if codec is None:
+            continue
+        try:
+            text = body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return Decoded(text.removeprefix("\ufeff"), codec, how)
+    if not body:
+        return Decoded("", "utf-8", "fallback")
+    try:
+        return Decoded(body.decode("utf-8"), "utf-8", "detected")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        codec = canonical_codec(best.encoding) or best.encoding
+        try:
+            return Decoded(body.decode(codec), codec, "detected")
+        except UnicodeDecodeError:
+            pass
+    return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")

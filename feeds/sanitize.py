@@ -1,0 +1,90 @@
+"""Make upstream HTML safe to republish and text safe to put in XML.
+
+Everything we publish passes through `clean_html`: an allowlist sanitiser (nh3, the Rust
+ammonia library) rather than a blocklist, so markup nobody thought of is dropped by default.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Collection
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
+    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe",
+    "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s", "small", "source",
+    "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr",
+    "u", "ul", "video", "audio",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height", "srcset"},
+    "iframe": {"src", "width", "height", "allowfullscreen"},
+    "video": {"src", "poster", "controls", "width", "height"},
+    "audio": {"src", "controls"},
+    "source": {"src", "srcset", "type"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+}
+_URL_ATTRIBUTES = {"href", "src", "poster"}
+_URL_SCHEMES = {"http", "https", "mailto"}
+_DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
+# XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def xml_safe(text: str) -> str:
+    """Drop characters that XML 1.0 cannot carry, so rendered feeds stay well-formed."""
+    return _XML_INVALID.sub("", text)
+
+
+def clean_html(
+    fragment: str, *, base_url: str | None = None, iframe_hosts: Collection[str] = ()
+) -> str:
+    """Sanitise `fragment`, resolve relative URLs against `base_url`, keep iframes of listed hosts."""
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute not in _URL_ATTRIBUTES:
+            return value
+        url = urljoin(base_url, value.strip()) if base_url else value.strip()
+        parts = urlsplit(url)
+        if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
+            return None
+        if tag == "iframe" and (parts.hostname or "") not in iframe_hosts:
+            return None
+        return url
+
+    cleaned = nh3.clean(
+        xml_safe(fragment),
+        tags=_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_ATTRIBUTES,
+        attribute_filter=keep,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+    return cleaned.strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, one line per block, for summaries, search and matching."""
+    text = _BLOCK_END.sub("\n", fragment)
+    text = html.unescape(_TAG.sub("", text))
+    lines = (_SPACES.sub(" ", line).strip() for line in xml_safe(text).split("\n"))
+    return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def summarize(text: str, limit: int = 200) -> str:
+    """A summary of at most `limit` characters, cut at a character boundary with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
