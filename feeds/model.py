@@ -45,6 +45,7 @@ class ParsedFeed:
     link: str | None = None
     format: str = ""  # "rss20", "atom10", "rss10", "json11", "html", ...
     ttl_seconds: int | None = None
+    charset: str | None = None  # the codec the document was decoded with
     warnings: tuple[str, ...] = ()  # lenient-parse recoveries: the source is degraded, not failed
 
 

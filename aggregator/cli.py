@@ -1,0 +1,211 @@
+"""The `aggregator` command line: one entry point, one function per command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aggregator.config import Config, default_config_path, load_config
+from aggregator.documents import Query, render_document
+from aggregator.errors import ConfigError, UnknownSource
+from aggregator.logs import setup_logging
+from aggregator.pipeline import SourceReport
+from aggregator.preview import preview
+from aggregator.service import running_service
+from feeds.errors import AggregatorError
+from storage import Database
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def _when(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
+
+
+def _table(rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    print(f"{config.path}: ok — {len(config.sources)} sources, {len(config.feeds)} feeds")
+    return 0
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.serve import serve
+
+    asyncio.run(serve(config))
+    return 0
+
+
+def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
+    wanted = args.sources or [s.id for s in config.sources if s.enabled]
+    unknown = [s for s in wanted if config.source(s) is None]
+    if unknown:
+        print(f"unknown source: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_CONFIG
+    sources = [s for s in config.sources if s.id in wanted]
+    done = 0
+    show_progress = sys.stderr.isatty()
+
+    def progress(report: SourceReport) -> None:
+        nonlocal done
+        done += 1
+        if show_progress:
+            print(f"\r[{done}/{len(sources)}] {report.source_id:<24}", end="", file=sys.stderr)
+
+    async def run() -> list[SourceReport]:
+        async with running_service(config, schedule=False) as service:
+            return await service.pipeline.run_many(sources, progress)
+
+    reports = asyncio.run(run())
+    if show_progress:
+        print(file=sys.stderr)
+    rows: list[list[object]] = [["source", "status", "new", "updated", "unchanged", "seconds"]]
+    for r in reports:
+        status = r.result + (f" ({r.status})" if r.status and r.status != 200 else "")
+        rows.append([r.source_id, status, r.new, r.updated, r.unchanged, f"{r.seconds:.2f}"])
+    print(_table(rows))
+    for r in reports:
+        if r.error:
+            print(f"{r.source_id}: {r.error}", file=sys.stderr)
+    return EXIT_FAILED if any(r.failed for r in reports) else 0
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    async def run() -> list[dict[str, object]]:
+        db = await Database.open(config.service.database)
+        try:
+            found = {s.id: s for s in await db.statuses(time.time())}
+        finally:
+            await db.close()
+        return [
+            asdict(found[s.id]) if s.id in found else {"id": s.id, "url": s.url}
+            for s in config.sources
+        ]
+
+    rows = asyncio.run(run())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table: list[list[object]] = [["source", "last fetch", "result", "items", "next fetch", "error"]]
+    for row in rows:
+        table.append([row["id"], _when(row.get("last_attempt")),  # type: ignore[arg-type]
+                      row.get("last_result") or "never", row.get("items", 0),
+                      _when(row.get("next_fetch")), row.get("last_error") or ""])  # type: ignore[arg-type]  # fmt: skip
+    print(_table(table))
+    return 0
+
+
+def cmd_preview(config: Config, args: argparse.Namespace) -> int:
+    source = config.source(args.source)
+    if source is None:
+        print(f"unknown source {args.source!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(preview(config, source, as_json=args.json))
+
+
+def cmd_render(config: Config, args: argparse.Namespace) -> int:
+    async def run() -> bytes:
+        db = await Database.open(config.service.database)
+        try:
+            kind = "feeds"
+            url = f"{config.service.base_url}/feeds/{args.feed}.{args.format}"
+            body, _ = await render_document(
+                config, db, kind=kind, ident=args.feed, fmt=args.format,
+                query=Query(limit=args.limit), self_url=url, next_base=url,
+            )  # fmt: skip
+            return body
+        finally:
+            await db.close()
+
+    body = asyncio.run(run())
+    if args.output:
+        Path(args.output).write_bytes(body)
+    else:
+        sys.stdout.buffer.write(body)
+    return 0
+
+
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    async def run() -> None:
+        db = await Database.open(config.service.database)
+        try:
+            await db.backup(Path(args.file).resolve())
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    print(f"backed up {config.service.database} to {args.file}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", type=Path, default=None,
+                        help="config file (default: $AGGREGATOR_CONFIG, else ./config.toml)")  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, run: Callable[[Config, argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        command.set_defaults(run=run)
+        return command
+
+    add("serve", cmd_serve, "run the scheduler and the HTTP server until SIGINT/SIGTERM")
+    fetch = add("fetch", cmd_fetch, "fetch now, store, print a per-source summary")
+    fetch.add_argument("sources", nargs="*", metavar="SOURCE")
+    add("check", cmd_check, "validate the config without touching the network")
+    show = add("preview", cmd_preview, "fetch and parse one source without storing")
+    show.add_argument("source", metavar="SOURCE")
+    show.add_argument("--json", action="store_true")
+    status = add("status", cmd_status, "one row per source: last fetch, result, error, items")
+    status.add_argument("--json", action="store_true")
+    render = add("render", cmd_render, "write a published feed to a file or stdout")
+    render.add_argument("feed", metavar="FEED")
+    render.add_argument("--format", choices=("rss", "atom", "json"), default="atom")
+    render.add_argument("--limit", type=int, default=None)
+    render.add_argument("-o", "--output", metavar="FILE")
+    backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
+    backup.add_argument("file", metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    path = args.config or default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        code: int = args.run(config, args)
+    except UnknownSource as exc:
+        print(exc.args[0], file=sys.stderr)
+        return EXIT_CONFIG
+    except AggregatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

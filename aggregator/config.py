@@ -1,0 +1,404 @@
+"""Load `config.toml` into frozen records, reporting every fault at once with its key path."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
+
+from aggregator.errors import ConfigError
+from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS, TOP_KEYS
+from feeds.model import Party
+
+ENV_CONFIG = "AGGREGATOR_CONFIG"
+ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    title: str
+    description: str
+    base_url: str
+    host: str
+    port: int
+    database: Path
+    timezone: ZoneInfo
+    cache_max_age: float
+    websub_hub: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    interval: float
+    timeout: float
+    max_bytes: int
+    concurrency: int
+    per_host: int
+    user_agent: str
+    retention: float
+    max_interval: float
+    respect_robots: bool
+    failing_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    id: str
+    name: str
+    url: str
+    type: str
+    interval: float
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    publisher: Party | None = None
+    encoding: str | None = None
+    follow_hosts: tuple[str, ...] = ()
+    iframe_hosts: tuple[str, ...] = ()
+    full_content: bool = False
+    enabled: bool = True
+    dedupe: bool = True
+    respect_robots: bool = True
+    list: ListRules | None = None
+    article: ArticleRules | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    id: str
+    title: str
+    description: str
+    sources: tuple[str, ...]  # resolved: the source ids this feed publishes
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    service: ServiceConfig
+    fetch: FetchConfig
+    sources: tuple[SourceConfig, ...]
+    feeds: tuple[FeedConfig, ...]  # "all" first
+
+    def source(self, source_id: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+    def feed(self, feed_id: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.id == feed_id), None)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "30s", "15m", "2h" or "1d"."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f'not a duration like "30s", "15m", "2h", "1d": {text!r}')
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as "10MB" (binary multiples: 1 MB = 1024 × 1024 bytes)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f'not a size like "512KB" or "10MB": {text!r}')
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+class _Table:
+    """Typed reads from one TOML table; faults are collected, never raised, so all are shown."""
+
+    def __init__(self, data: object, path: str, known: Mapping[str, str], errors: list[str]):
+        self.path = path
+        self.errors = errors
+        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        if not isinstance(data, Mapping):
+            self.fail("", "must be a table")
+        for key in self.data:
+            if key not in known:
+                self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path and key else (self.path or key)
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(f"{self.key_path(key)}: {message}")
+
+    def get(self, key: str, kind: type[T], default: T) -> T:
+        value = self.data.get(key, default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
+            return default
+        return value
+
+    def required_str(self, key: str) -> str:
+        if key not in self.data:
+            self.fail(key, "is required")
+            return ""
+        value = self.get(key, str, "")
+        if key in self.data and isinstance(self.data[key], str) and not value.strip():
+            self.fail(key, "must not be empty")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, "must be a list of strings")
+            return ()
+        return tuple(value)
+
+    def converted(self, key: str, convert: Callable[[str], T], default: str) -> T:
+        raw = self.get(key, str, default)
+        try:
+            return convert(raw)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+            return convert(default)
+
+    def positive_int(self, key: str, default: int, maximum: int = 1_000_000) -> int:
+        value = self.get(key, int, default)
+        if not 1 <= value <= maximum:
+            self.fail(key, f"must be between 1 and {maximum}")
+            return default
+        return value
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(ENV_CONFIG, "config.toml"))
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; raise `ConfigError` listing every problem found."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"cannot read: {exc.strerror or exc}"], path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(["not UTF-8 text"], path=str(path)) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"not valid TOML: {exc}"], path=str(path)) from exc
+    return config_from_mapping(data, path=path)
+
+
+def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
+    errors: list[str] = []
+    folder = path.resolve().parent
+    _Table(data, "", TOP_KEYS, errors)
+    service = _service(_Table(data.get("service", {}), "service", SERVICE_KEYS, errors), folder)
+    fetch = _fetch(_Table(data.get("fetch", {}), "fetch", FETCH_KEYS, errors))
+    sources = _sources(data.get("sources", []), fetch, folder, errors)
+    feeds = _feeds(data.get("feeds", []), service, sources, errors)
+    if errors:
+        raise ConfigError(errors, path=str(path))
+    return Config(path=path, service=service, fetch=fetch, sources=sources, feeds=feeds)
+
+
+def _service(table: _Table, folder: Path) -> ServiceConfig:
+    base_url = table.get("base_url", str, "http://127.0.0.1:8080").rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        table.fail("base_url", "must be an http(s) URL")
+    zone_name = table.get("timezone", str, "Asia/Shanghai")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        table.fail("timezone", f"unknown time zone {zone_name!r}")
+        zone = ZoneInfo("UTC")
+    hub = table.get("websub_hub", str, "") or None
+    if hub and urlsplit(hub).scheme not in ("http", "https"):
+        table.fail("websub_hub", "must be an http(s) URL")
+    return ServiceConfig(
+        title=table.get("title", str, "Aggregator"),
+        description=table.get("description", str, ""),
+        base_url=base_url,
+        host=table.get("host", str, "127.0.0.1"),
+        port=table.positive_int("port", 8080, 65535),
+        database=folder / table.get("database", str, "var/aggregator.sqlite3"),
+        timezone=zone,
+        cache_max_age=table.converted("cache_max_age", parse_duration, "5m"),
+        websub_hub=hub,
+    )
+
+
+def _fetch(table: _Table) -> FetchConfig:
+    return FetchConfig(
+        interval=table.converted("interval", parse_duration, "15m"),
+        timeout=table.converted("timeout", parse_duration, "20s"),
+        max_bytes=table.converted("max_bytes", parse_size, "10MB"),
+        concurrency=table.positive_int("concurrency", 32, 10_000),
+        per_host=table.positive_int("per_host", 2, 1_000),
+        user_agent=table.get("user_agent", str, "aggregator/0.1"),
+        retention=table.converted("retention", parse_duration, "365d"),
+        max_interval=table.converted("max_interval", parse_duration, "1d"),
+        respect_robots=table.get("respect_robots", bool, True),
+        failing_after=table.positive_int("failing_after", 10),
+    )
+
+
+def _source_url(raw: str, folder: Path, table: _Table) -> str:
+    scheme = urlsplit(raw).scheme.lower()
+    if scheme in ("http", "https"):
+        return raw
+    if scheme == "file":
+        return raw
+    if scheme and len(scheme) > 1:
+        table.fail("url", f"unsupported URL scheme {scheme!r} (http, https, file or a path)")
+        return raw
+    return (folder / raw).resolve().as_uri()
+
+
+def _sources(
+    raw: object, fetch: FetchConfig, folder: Path, errors: list[str]
+) -> tuple[SourceConfig, ...]:
+    if not isinstance(raw, list):
+        errors.append("sources: must be an array of tables ([[sources]])")
+        return ()
+    seen: set[str] = set()
+    result = []
+    for index, item in enumerate(raw):
+        table = _Table(item, f"sources[{index}]", SOURCE_KEYS, errors)
+        source_id = table.required_str("id")
+        if source_id and not ID_PATTERN.match(source_id):
+            table.fail("id", f"{source_id!r} must match [a-z0-9_-]+")
+        elif source_id in seen:
+            table.fail("id", f"duplicate source id {source_id!r}")
+        seen.add(source_id)
+        kind = table.get("type", str, "feed")
+        if kind not in ("feed", "html"):
+            table.fail("type", f'must be "feed" or "html", not {kind!r}')
+        url = _source_url(table.required_str("url"), folder, table)
+        listing, article = _rules(table, kind)
+        full_content = table.get("full_content", bool, False)
+        if full_content and kind == "html":
+            table.fail("full_content", 'applies to type = "feed" sources only')
+        result.append(
+            SourceConfig(
+                id=source_id,
+                name=table.get("name", str, source_id) or source_id,
+                url=url,
+                type=kind,
+                interval=table.converted("interval", parse_duration, f"{fetch.interval}s"),
+                aliases=table.strings("aliases"),
+                tags=table.strings("tags"),
+                language=table.get("language", str, "") or None,
+                publisher=_party(table, "publisher"),
+                encoding=_encoding(table),
+                follow_hosts=tuple(h.lower() for h in table.strings("follow_hosts")),
+                iframe_hosts=tuple(h.lower() for h in table.strings("iframe_hosts")),
+                full_content=full_content,
+                enabled=table.get("enabled", bool, True),
+                dedupe=table.get("dedupe", bool, True),
+                respect_robots=table.get("respect_robots", bool, fetch.respect_robots),
+                list=listing,
+                article=article,
+            )
+        )
+    return tuple(result)
+
+
+def _rules(table: _Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
+    listing = article = None
+    if "list" in table.data:
+        try:
+            listing = list_rules(table.data["list"], path=table.key_path("list"))
+        except SelectorErrors as exc:
+            table.errors.extend(exc.errors)
+        if kind != "html":
+            table.fail("list", 'applies to type = "html" sources only')
+    elif kind == "html":
+        table.fail("list", 'is required for type = "html" sources ([sources.list] with "item")')
+    if "article" in table.data:
+        try:
+            article = article_rules(table.data["article"], path=table.key_path("article"))
+        except SelectorErrors as exc:
+            table.errors.extend(exc.errors)
+    return listing, article
+
+
+def _party(table: _Table, key: str) -> Party | None:
+    if key not in table.data:
+        return None
+    value = table.data[key]
+    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+        table.fail(key, "must be a table { name = ..., url = ... }")
+        return None
+    unknown = set(value) - {"name", "url"}
+    if unknown:
+        table.fail(key, f"unknown key {sorted(unknown)[0]!r} (known: name, url)")
+    url = value.get("url")
+    if url is not None and not isinstance(url, str):
+        table.fail(f"{key}.url", "must be a string")
+        url = None
+    return Party(name=value["name"], url=url)
+
+
+def _encoding(table: _Table) -> str | None:
+    label = table.get("encoding", str, "") or None
+    if label:
+        try:
+            codecs.lookup(label)
+        except LookupError:
+            table.fail("encoding", f"unknown charset {label!r}")
+            return None
+    return label
+
+
+def _feeds(
+    raw: object, service: ServiceConfig, sources: tuple[SourceConfig, ...], errors: list[str]
+) -> tuple[FeedConfig, ...]:
+    every = tuple(s.id for s in sources)
+    result = [FeedConfig("all", service.title, service.description, every)]
+    if not isinstance(raw, list):
+        errors.append("feeds: must be an array of tables ([[feeds]])")
+        return tuple(result)
+    known_ids = set(every)
+    for index, item in enumerate(raw):
+        table = _Table(item, f"feeds[{index}]", FEED_KEYS, errors)
+        feed_id = table.required_str("id")
+        if feed_id and not ID_PATTERN.match(feed_id):
+            table.fail("id", f"{feed_id!r} must match [a-z0-9_-]+")
+        elif any(f.id == feed_id for f in result):
+            table.fail("id", f"duplicate feed id {feed_id!r}")
+        chosen = table.strings("sources")
+        for name in chosen:
+            if name not in known_ids:
+                table.fail("sources", f"unknown source {name!r}")
+        tags = table.strings("tags")
+        members = tuple(
+            s.id
+            for s in sources
+            if (not chosen and not tags) or s.id in chosen or set(tags) & set(s.tags)
+        )
+        result.append(
+            FeedConfig(
+                id=feed_id,
+                title=table.get("title", str, feed_id),
+                description=table.get("description", str, ""),
+                sources=members,
+                include=tuple(w.casefold() for w in table.strings("include")),
+                exclude=tuple(w.casefold() for w in table.strings("exclude")),
+                limit=table.positive_int("limit", 50, 500),
+            )
+        )
+    return tuple(result)

@@ -1,0 +1,103 @@
+"""Render a published feed document from storage: shared by the web app and `aggregator render`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from aggregator.config import Config, FeedConfig
+from aggregator.errors import UnknownSource
+from aggregator.publish import build_feed
+from feeds.jsonfeed import render_json
+from feeds.render import render_atom, render_rss
+from storage import Database, StoredItem
+
+RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    limit: int | None = None
+    before: tuple[float, int] | None = None
+
+
+def cursor(item: StoredItem) -> str:
+    """An opaque `before` value: paging by (time, row) stays stable while items arrive."""
+    return f"{item.sort_ts!r}_{item.id}"
+
+
+def parse_cursor(raw: str) -> tuple[float, int]:
+    stamp, _, row = raw.partition("_")
+    return float(stamp), int(row)
+
+
+def channel(config: Config, kind: str, ident: str) -> FeedConfig:
+    """The feed definition behind `/feeds/{ident}` or `/sources/{ident}`."""
+    if kind == "feeds":
+        feed = config.feed(ident)
+        if feed is not None:
+            return feed
+    else:
+        source = config.source(ident)
+        if source is not None and source.enabled:
+            return FeedConfig(ident, source.name, f"{source.name} ({source.url})", (ident,))
+    raise UnknownSource(f"no {kind[:-1]} {ident!r}")
+
+
+def _matches(feed: FeedConfig, item: StoredItem) -> bool:
+    if not feed.include and not feed.exclude:
+        return True
+    text = f"{item.title}\n{item.summary}\n{item.content}".casefold()
+    if feed.exclude and any(word in text for word in feed.exclude):
+        return False
+    return not feed.include or any(word in text for word in feed.include)
+
+
+async def select(db: Database, feed: FeedConfig, query: Query) -> list[StoredItem]:
+    """Items of `feed`, newest first, after its include/exclude words (which SQL can't index)."""
+    limit = query.limit or feed.limit
+    batch_size = max(limit * 2, 50)
+    before = query.before
+    chosen: list[StoredItem] = []
+    while len(chosen) < limit:
+        batch = await db.latest_items(feed.sources, limit=batch_size, before=before)
+        chosen.extend(item for item in batch if _matches(feed, item))
+        if len(batch) < batch_size:
+            break
+        before = (batch[-1].sort_ts, batch[-1].id)
+    return chosen[:limit]
+
+
+async def render_document(
+    config: Config,
+    db: Database,
+    *,
+    kind: str,
+    ident: str,
+    fmt: str,
+    query: Query,
+    self_url: str,
+    next_base: str,
+    extra_query: dict[str, str] | None = None,
+) -> tuple[bytes, datetime]:
+    """The document's bytes and its `updated` time; raises `UnknownSource` for unknown ids."""
+    feed = channel(config, kind, ident)
+    items = await select(db, feed, query)
+    next_url = None
+    if len(items) == (query.limit or feed.limit) and items:
+        params = dict(extra_query or {}) | {"before": cursor(items[-1])}
+        next_url = f"{next_base}?{urlencode(params)}"
+    source = config.source(ident) if kind == "sources" else None
+    document = build_feed(
+        config,
+        kind=kind,
+        ident=ident,
+        title=feed.title,
+        description=feed.description,
+        items=items,
+        self_url=self_url,
+        next_url=next_url,
+        language=source.language if source else None,
+    )
+    return RENDERERS[fmt](document), document.updated

@@ -1,0 +1,200 @@
+"""Fetch a source and turn it into parsed items, following article pages where configured.
+
+Shared by the pipeline (which stores the result) and `aggregator preview` (which prints it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from aggregator.config import SourceConfig
+from aggregator.errors import FetchError, Refused
+from aggregator.fetcher import Fetcher, Response
+from aggregator.netpolicy import allowed_hosts, check_discovered
+from aggregator.robots import Robots
+from feeds.charset import decode
+from feeds.errors import AggregatorError, NotAFeed
+from feeds.htmlpage import merge_article, parse_article, parse_list_page
+from feeds.identity import item_key
+from feeds.model import ParsedFeed, ParsedItem
+from feeds.parse import parse_feed
+from storage import FetchState
+
+KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What a fetch yielded: items (each with the listing digest that led to it) and metadata.
+
+    `feed` is None when the body did not change (304, or the same bytes as last time).
+    """
+
+    response: Response | None
+    feed: ParsedFeed | None
+    items: tuple[tuple[ParsedItem, str | None], ...] = ()
+    warnings: tuple[str, ...] = ()
+    body_hash: str | None = None
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def listing_digest(item: ParsedItem) -> str:
+    """What the list page or feed said of an item: when it changes, the article is read again."""
+    fields = [item.title, item.url, item.upstream_id, item.summary, item.content_html,
+              item.published.isoformat() if item.published else None]  # fmt: skip
+    return body_digest(json.dumps(fields, ensure_ascii=False).encode())
+
+
+async def collect(
+    source: SourceConfig,
+    *,
+    fetcher: Fetcher,
+    robots: Robots,
+    state: FetchState,
+    default_tz: tzinfo,
+    known_listings: KnownListings | None = None,
+) -> Collected:
+    """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
+    hosts = allowed_hosts(source.url, source.follow_hosts)
+    url = state.effective_url or source.url
+    if source.type == "html" and source.respect_robots and not await robots.allowed(url):
+        raise Refused("robots.txt disallows this page", url=url)
+    response = await fetcher.get(
+        url, source_url=source.url, hosts=hosts, etag=state.etag, last_modified=state.last_modified
+    )
+    if response.not_modified:
+        return Collected(response, None)
+    digest = body_digest(response.body)
+    if digest == state.body_hash:
+        return Collected(response, None, body_hash=digest)
+    if not response.body.strip():
+        raise FetchError("empty body", url=response.url, status=response.status)
+    now = datetime.now(UTC)
+    warnings: list[str] = []
+    if source.type == "html":
+        feed = await _list_pages(source, response, fetcher, hosts, default_tz, now)
+    else:
+        feed, response = await _feed(source, response, fetcher, hosts, default_tz, warnings)
+    warnings.extend(feed.warnings)
+    follow = source.type == "html" or source.full_content
+    known = (
+        await known_listings(source.id, [item_key(i) for i in feed.items])
+        if follow and known_listings
+        else {}
+    )
+    items = await asyncio.gather(
+        *(
+            _item(source, item, follow, known, fetcher, robots, hosts, default_tz, now)
+            for item in feed.items
+        )
+    )
+    for _, _, problem in items:
+        if problem:
+            warnings.append(problem)
+    kept = tuple((item, listing) for item, listing, _ in items if item is not None)
+    return Collected(response, feed, kept, tuple(warnings), digest)
+
+
+async def _feed(
+    source: SourceConfig,
+    response: Response,
+    fetcher: Fetcher,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    warnings: list[str],
+) -> tuple[ParsedFeed, Response]:
+    def parse(resp: Response) -> ParsedFeed:
+        return parse_feed(
+            resp.body,
+            url=resp.url,
+            header_charset=resp.charset,
+            encoding=source.encoding,
+            default_tz=default_tz,
+        )
+
+    try:
+        return parse(response), response
+    except NotAFeed as exc:
+        if not exc.alternates:
+            raise
+        alternate = exc.alternates[0]
+        if reason := await check_discovered(alternate, source_url=source.url, hosts=hosts):
+            raise Refused(f"autodiscovered feed {alternate} refused: {reason}", url=response.url) from exc
+        warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
+        followed = await fetcher.get(alternate, source_url=source.url, hosts=hosts)
+        return parse(followed), followed
+
+
+async def _list_pages(
+    source: SourceConfig,
+    response: Response,
+    fetcher: Fetcher,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    now: datetime,
+) -> ParsedFeed:
+    assert source.list is not None, "config guarantees [sources.list] for html sources"
+    items: list[ParsedItem] = []
+    charset = None
+    seen_pages = {response.url}
+    page: Response | None = response
+    for _ in range(source.list.max_pages):
+        if page is None:
+            break
+        text = decode(page.body, header_charset=page.charset, override=source.encoding)
+        charset = charset or text.charset
+        listed = parse_list_page(text.text, url=page.url, rules=source.list, tz=default_tz, now=now)
+        items.extend(listed.items)
+        next_url = listed.next_page
+        page = None
+        if next_url and next_url not in seen_pages and not await check_discovered(
+            next_url, source_url=source.url, hosts=hosts
+        ):
+            seen_pages.add(next_url)
+            page = await fetcher.get(next_url, source_url=source.url, hosts=hosts)
+    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+
+
+async def _item(
+    source: SourceConfig,
+    listed: ParsedItem,
+    follow: bool,
+    known: dict[str, str],
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    now: datetime,
+) -> tuple[ParsedItem | None, str | None, str | None]:
+    """An item, its listing digest (None = read the article again next time), and any problem."""
+    if not follow or not listed.url:
+        return listed, None, None
+    digest = listing_digest(listed)
+    if known.get(item_key(listed)) == digest:
+        return None, None, None  # stored and unchanged: the article is not fetched again
+    try:
+        if reason := await check_discovered(listed.url, source_url=source.url, hosts=hosts):
+            raise Refused(reason, url=listed.url)
+        if source.respect_robots and not await robots.allowed(listed.url):
+            raise Refused("robots.txt disallows this page", url=listed.url)
+        page = await fetcher.get(listed.url, source_url=source.url, hosts=hosts)
+        text = decode(page.body, header_charset=page.charset, override=source.encoding)
+        article = parse_article(
+            text.text,
+            url=page.url,
+            rules=source.article,
+            tz=default_tz,
+            now=now,
+            iframe_hosts=source.iframe_hosts,
+        )
+    except AggregatorError as exc:
+        return listed, None, f"article {listed.url}: {exc}"
+    return merge_article(listed, article), digest, None

@@ -1,0 +1,202 @@
+"""HTTP(S) and file fetching: limits, politeness and transport errors mapped in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import aiohttp
+
+from aggregator.config import FetchConfig
+from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
+from aggregator.netpolicy import check_discovered, host_of
+
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
+_PERMANENT = {301, 308}
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    url: str  # where the body came from, after redirects
+    status: int
+    body: bytes
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    permanent_url: str | None = None  # set when every redirect hop was permanent
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """`Retry-After` as seconds from now: a delay in seconds, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+class Fetcher:
+    """One shared `ClientSession` with global and per-host concurrency limits."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self.config = config
+        self._session: aiohttp.ClientSession | None = None
+        self._all = asyncio.Semaphore(config.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        self._session = aiohttp.ClientSession(
+            headers={"User-Agent": self.config.user_agent},
+            timeout=aiohttp.ClientTimeout(total=self.config.timeout),
+            connector=aiohttp.TCPConnector(limit=self.config.concurrency, ttl_dns_cache=300),
+            max_field_size=16 * 1024,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = host_of(url)
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.config.per_host)
+        return self._hosts[host]
+
+    async def get(
+        self,
+        url: str,
+        *,
+        source_url: str,
+        hosts: Collection[str],
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Response:
+        """GET `url`, following redirects only within `hosts` (see `netpolicy`)."""
+        if urlsplit(url).scheme == "file":
+            return await self._read_file(url)
+        headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
+                   "application/feed+json, text/html;q=0.8, */*;q=0.5"}  # fmt: skip
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        seen = {url}
+        permanent_url: str | None = None
+        all_permanent = True
+        for _ in range(MAX_REDIRECTS + 1):
+            async with self._all, self._host_slot(url):
+                outcome = await self._request(url, headers)
+            if isinstance(outcome, Response):
+                return outcome if permanent_url is None else _with_permanent(outcome, permanent_url)
+            status, location = outcome
+            target = urljoin(url, location)
+            if target in seen:
+                raise FetchError(f"redirect loop through {target}", url=url, status=status)
+            if reason := await check_discovered(target, source_url=source_url, hosts=hosts):
+                raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
+            all_permanent = all_permanent and status in _PERMANENT
+            permanent_url = target if all_permanent else None
+            seen.add(target)
+            url = target
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url)
+
+    async def _request(self, url: str, headers: dict[str, str]) -> Response | tuple[int, str]:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        try:
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status in _REDIRECTS and "Location" in resp.headers:
+                    return resp.status, resp.headers["Location"]
+                if resp.status in (429, 503):
+                    delay = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
+                    raise RetryLater(
+                        f"HTTP {resp.status}" + (f", retry after {delay:.0f}s" if delay else ""),
+                        url=url,
+                        status=resp.status,
+                        retry_after=delay or 0.0,
+                    )
+                if resp.status == 304:
+                    body = b""
+                elif resp.status >= 400:
+                    raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip(), url=url,
+                                     status=resp.status)  # fmt: skip
+                else:
+                    body = await self._read_body(resp, url)
+                return Response(
+                    url=url,
+                    status=resp.status,
+                    body=body,
+                    charset=resp.charset,
+                    etag=resp.headers.get("ETag"),
+                    last_modified=resp.headers.get("Last-Modified"),
+                    cache_control=resp.headers.get("Cache-Control"),
+                    expires=resp.headers.get("Expires"),
+                )
+        except TimeoutError as exc:
+            raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc
+        except aiohttp.ClientResponseError as exc:
+            raise FetchError(f"bad response: {exc.message}", url=url, status=exc.status) from exc
+        except aiohttp.ClientError as exc:
+            raise FetchError(f"connection failed: {exc}", url=url) from exc
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        limit = self.config.max_bytes
+        if resp.content_length is not None and resp.content_length > limit:
+            raise BodyTooLarge(
+                f"body of {resp.content_length} bytes exceeds fetch.max_bytes ({limit})",
+                url=url,
+                status=resp.status,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(
+                    f"body exceeds fetch.max_bytes ({limit}) once decompressed",
+                    url=url,
+                    status=resp.status,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _read_file(self, url: str) -> Response:
+        path = Path(url2pathname(urlsplit(url).path))
+
+        def read() -> bytes:
+            with path.open("rb") as handle:
+                data = handle.read(self.config.max_bytes + 1)
+            if len(data) > self.config.max_bytes:
+                raise BodyTooLarge(
+                    f"file exceeds fetch.max_bytes ({self.config.max_bytes})", url=url
+                )
+            return data
+
+        try:
+            body = await asyncio.to_thread(read)
+        except OSError as exc:
+            raise FetchError(f"cannot read file: {exc.strerror or exc}", url=url) from exc
+        return Response(url=url, status=200, body=body)
+
+
+def _with_permanent(response: Response, permanent_url: str) -> Response:
+    return replace(response, permanent_url=permanent_url)

@@ -1,0 +1,59 @@
+"""Which URLs the fetcher may follow: the trust rules of SPEC §8, decided on plain values."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Collection
+from urllib.parse import urlsplit
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def is_private_address(host: str) -> bool:
+    """True for loopback, private, link-local and other non-public addresses and names."""
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+async def resolves_private(host: str) -> bool:
+    """Whether a name resolves to any non-public address (DNS rebinding to an intranet)."""
+    if is_private_address(host):
+        return True
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # the request itself will fail with a clear DNS error
+    return any(is_private_address(str(info[4][0])) for info in infos)
+
+
+def allowed_hosts(source_url: str, follow_hosts: Collection[str]) -> frozenset[str]:
+    """The source's own host and the hosts the operator listed; `www.` pairs go together."""
+    hosts = {host_of(source_url), *follow_hosts}
+    paired = {h[4:] if h.startswith("www.") else f"www.{h}" for h in hosts if h}
+    return frozenset(h for h in hosts | paired if h)
+
+
+async def check_discovered(url: str, *, source_url: str, hosts: Collection[str]) -> str | None:
+    """Why a discovered URL (article link, redirect, alternate) may not be fetched, or None."""
+    scheme = urlsplit(url).scheme.lower()
+    source_scheme = urlsplit(source_url).scheme.lower()
+    if scheme == "file" and source_scheme == "file":
+        return None
+    if scheme not in ("http", "https"):
+        return f"scheme {scheme!r} is not followed"
+    host = host_of(url)
+    if host not in hosts:
+        return f"host {host!r} is not the source's host nor in follow_hosts"
+    source_host = host_of(source_url)
+    if not is_private_address(source_host) and await resolves_private(host):
+        return f"host {host!r} is a private address, reached from a public source"
+    return None

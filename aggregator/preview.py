@@ -1,0 +1,89 @@
+"""`aggregator preview`: what a source yields, field by field, and what produced each field."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+from aggregator.config import Config, SourceConfig
+from aggregator.extract import collect
+from aggregator.fetcher import Fetcher
+from aggregator.robots import Robots
+from feeds.errors import AggregatorError
+from feeds.identity import item_key
+from feeds.model import ParsedItem
+from storage import FetchState
+
+_FIELDS = ("title", "url", "published", "updated", "author", "origin", "tags", "summary")
+
+
+def _value(item: ParsedItem, name: str) -> object:
+    value = getattr(item, name)
+    if name in ("published", "updated"):
+        return value.isoformat() if value else None
+    if name == "origin":
+        return asdict(value) if value else None
+    if name == "tags":
+        return list(value)
+    return value
+
+
+def item_as_dict(item: ParsedItem) -> dict[str, object]:
+    provenance = dict(item.provenance)
+    fields = {name: _value(item, name) for name in _FIELDS}
+    fields["content_html"] = item.content_html
+    return {
+        "key": item_key(item),
+        "fields": fields,
+        "provenance": {name: provenance.get(name) for name in [*_FIELDS, "content_html"]},
+    }
+
+
+def _print_item(number: int, item: ParsedItem) -> None:
+    provenance = dict(item.provenance)
+    print(f"\n#{number}  {item.title}")
+    for name in _FIELDS:
+        value = _value(item, name)
+        how = provenance.get(name, "")
+        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        print(f"  {name:<10} {how and f'[{how}]':<12} {shown if shown is not None else '—'}")
+    text = " ".join(item.content_html.split())
+    how = provenance.get("content_html", "")
+    print(f"  {'content':<10} {how and f'[{how}]':<12} {len(item.content_html)} chars: {text[:160]}")
+
+
+async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int:
+    async with Fetcher(config.fetch) as fetcher:
+        try:
+            collected = await collect(
+                source,
+                fetcher=fetcher,
+                robots=Robots(fetcher, config.fetch.user_agent),
+                state=FetchState(),
+                default_tz=config.service.timezone,
+            )
+        except AggregatorError as exc:
+            print(f"{source.id}: {exc}", file=sys.stderr)
+            return 1
+    items = [item for item, _ in collected.items]
+    feed = collected.feed
+    if as_json:
+        document = {
+            "source": source.id,
+            "url": collected.response.url if collected.response else source.url,
+            "format": feed.format if feed else None,
+            "charset": feed.charset if feed else None,
+            "warnings": list(collected.warnings),
+            "items": [item_as_dict(item) for item in items],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{source.id}: {len(items)} items from {source.url}")
+    if feed:
+        print(f"format {feed.format or '?'}, charset {feed.charset or '?'}")
+    for warning in collected.warnings:
+        print(f"warning: {warning}")
+    for number, item in enumerate(items, start=1):
+        _print_item(number, item)
+    return 0

@@ -1,0 +1,44 @@
+"""robots.txt for scraped pages, fetched once per host and cached for a day."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from aggregator.errors import FetchError
+from aggregator.fetcher import Fetcher
+
+_TTL = 86400.0
+
+
+class Robots:
+    def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
+        self._fetcher = fetcher
+        self._agent = user_agent.split("/")[0]
+        self._cache: dict[str, tuple[float, RobotFileParser]] = {}
+
+    async def allowed(self, url: str) -> bool:
+        """Whether our user agent may fetch `url`; an unreachable robots.txt allows everything."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return True
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._cache.get(origin)
+        if cached is None or time.monotonic() - cached[0] > _TTL:
+            cached = (time.monotonic(), await self._load(origin))
+            self._cache[origin] = cached
+        return cached[1].can_fetch(self._agent, url)
+
+    async def _load(self, origin: str) -> RobotFileParser:
+        parser = RobotFileParser()
+        robots_url = f"{origin}/robots.txt"
+        try:
+            response = await self._fetcher.get(
+                robots_url, source_url=robots_url, hosts={urlsplit(origin).hostname or ""}
+            )
+            text = response.body.decode("utf-8", errors="replace")
+        except FetchError:
+            text = ""
+        parser.parse(text.splitlines())
+        return parser

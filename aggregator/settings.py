@@ -1,0 +1,67 @@
+"""Every config key, declared once with its meaning: the loader, the docs test and README use it."""
+
+from __future__ import annotations
+
+SERVICE_KEYS: dict[str, str] = {
+    "title": "title of the merged feed `all` and of the index page",
+    "description": "description of the merged feed `all`",
+    "base_url": "public URL prefix for self links",
+    "host": "address the HTTP server listens on",
+    "port": "port the HTTP server listens on",
+    "database": "SQLite file, relative to the config file's folder",
+    "timezone": "IANA zone for upstream dates without an offset",
+    "cache_max_age": "`Cache-Control: max-age` of published feeds",
+    "websub_hub": "optional WebSub hub advertised in feeds and pinged on change",
+}
+
+FETCH_KEYS: dict[str, str] = {
+    "interval": "default time between two fetches of a source",
+    "timeout": "limit for one whole request",
+    "max_bytes": "largest body accepted, before and after decompression",
+    "concurrency": "requests in flight, all hosts together",
+    "per_host": "requests in flight to one host",
+    "user_agent": "User-Agent header sent upstream",
+    "retention": "items older than this are pruned",
+    "max_interval": "upper bound when backing off or honouring upstream cache hints",
+    "respect_robots": "honour robots.txt for html sources and followed pages",
+    "failing_after": "consecutive failures after which a source is marked failing",
+}
+
+SOURCE_KEYS: dict[str, str] = {
+    "id": "stable identifier `[a-z0-9_-]+`, used in URLs",
+    "name": "display name, also matched against origin credits",
+    "aliases": "other names other sites credit this source by",
+    "url": "feed or list page: http(s), file: URL or path relative to the config",
+    "type": "`feed` (RSS/Atom/RDF/JSON Feed, detected) or `html`",
+    "interval": "overrides `fetch.interval`",
+    "tags": "tags of every item of the source",
+    "language": "language code of the source",
+    "publisher": "`{ name, url }` of the party that publishes the source",
+    "encoding": "charset that overrides the document's declaration",
+    "follow_hosts": "hosts besides the source's own that article links may use",
+    "iframe_hosts": "hosts whose iframes (video players) survive sanitising",
+    "full_content": "feed sources: read each item's article page with `[sources.article]`",
+    "enabled": "`false` stops fetching and publishing the source, keeping its items",
+    "dedupe": "take part in cross-source stories",
+    "respect_robots": "overrides `fetch.respect_robots`",
+    "list": "html sources: selectors that find items on the list page",
+    "article": "selectors that read an article page",
+}
+
+FEED_KEYS: dict[str, str] = {
+    "id": "identifier used in `/feeds/{id}.rss|.atom|.json`",
+    "title": "feed title",
+    "description": "feed description",
+    "sources": "source ids to include (default: all)",
+    "tags": "include the sources with any of these tags",
+    "include": "keep items whose title or text has any of these words",
+    "exclude": "drop items whose title or text has any of these words",
+    "limit": "default number of entries",
+}
+
+TOP_KEYS: dict[str, str] = {
+    "service": "the server and the merged feed `all`",
+    "fetch": "defaults for fetching",
+    "sources": "upstream sources",
+    "feeds": "published merged feeds besides `all`",
+}

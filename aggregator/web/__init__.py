@@ -1,0 +1,1 @@
+"""The aiohttp application that publishes feeds, pages and the API."""

@@ -1,0 +1,79 @@
+"""JSON API: source status for everyone, fetch-now and reload for the admin token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+import time
+from dataclasses import asdict
+
+from aiohttp import web
+
+from aggregator.errors import ConfigError
+from aggregator.web.keys import SERVICE
+
+TOKEN_VARIABLE = "AGGREGATOR_ADMIN_TOKEN"
+_background: set[asyncio.Task[object]] = set()
+
+
+def _require_admin(request: web.Request) -> None:
+    token = os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        raise web.HTTPForbidden(text=f"admin API disabled: {TOKEN_VARIABLE} is not set\n")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPUnauthorized(
+            text="missing or wrong bearer token\n", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+async def sources(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    statuses = {s.id: s for s in await service.db.statuses(time.time())}
+    rows = []
+    for source in service.config.sources:
+        status = statuses.get(source.id)
+        row = asdict(status) if status else {"id": source.id, "url": source.url}
+        row |= {"name": source.name, "type": source.type, "enabled": source.enabled}
+        rows.append(row)
+    return web.json_response(
+        {"sources": rows}, headers={"Access-Control-Allow-Origin": "*"}, dumps=_dumps
+    )
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+async def fetch_source(request: web.Request) -> web.Response:
+    _require_admin(request)
+    service = request.app[SERVICE]
+    source_id = request.match_info["ident"]
+    if service.config.source(source_id) is None:
+        raise web.HTTPNotFound(text=f"no source {source_id!r}\n")
+    task: asyncio.Task[object] = asyncio.ensure_future(service.fetch_now(source_id))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return web.json_response({"source": source_id, "status": "fetch started"}, status=202)
+
+
+async def reload(request: web.Request) -> web.Response:
+    _require_admin(request)
+    try:
+        config = await request.app[SERVICE].reload()
+    except ConfigError as exc:
+        return web.json_response({"errors": list(exc.problems)}, status=422, dumps=_dumps)
+    return web.json_response({"status": "reloaded", "sources": len(config.sources)})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/sources", sources)
+    app.router.add_post("/api/sources/{ident}/fetch", fetch_source)
+    app.router.add_post("/api/reload", reload)
+    app.router.add_get("/healthz", healthz)

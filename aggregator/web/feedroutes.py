@@ -1,0 +1,108 @@
+"""`/feeds/{id}.{fmt}` and `/sources/{id}.{fmt}`: cached documents with HTTP caching."""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+
+from aiohttp import web
+
+from aggregator.documents import Query, channel, parse_cursor, render_document
+from aggregator.errors import UnknownSource
+from aggregator.publish import FORMATS
+from aggregator.web.cache import Rendered, make_rendered
+from aggregator.web.keys import CACHE, SERVICE
+
+MAX_LIMIT = 500
+
+
+class BadQuery(web.HTTPBadRequest):
+    def __init__(self, message: str) -> None:
+        super().__init__(text=message + "\n", content_type="text/plain")
+
+
+def _limit(request: web.Request, default: int) -> int:
+    raw = request.query.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadQuery(f"limit: must be an integer from 1 to {MAX_LIMIT}, not {raw!r}")
+    return int(raw)
+
+
+def _query(request: web.Request, default_limit: int) -> Query:
+    before = None
+    if (raw := request.query.get("before")) is not None:
+        try:
+            before = parse_cursor(raw)
+        except ValueError:
+            raise BadQuery(f"before: not a paging cursor: {raw!r}") from None
+    return Query(limit=_limit(request, default_limit), before=before)
+
+
+async def _render(request: web.Request, kind: str, ident: str, fmt: str) -> Rendered:
+    service = request.app[SERVICE]
+    config = service.config
+    try:
+        feed = channel(config, kind, ident)
+    except UnknownSource as exc:
+        raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
+    generation = service.generation
+    body, updated = await render_document(
+        config,
+        service.db,
+        kind=kind,
+        ident=ident,
+        fmt=fmt,
+        query=_query(request, feed.limit),
+        self_url=config.service.base_url + str(request.rel_url),
+        next_base=config.service.base_url + request.path,
+        extra_query={k: v for k, v in request.query.items() if k != "before"},
+    )
+    return make_rendered(generation, body, f"{FORMATS[fmt]}; charset=utf-8", updated)
+
+
+def _not_modified(request: web.Request, rendered: Rendered, etag: str) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return etag in tags or rendered.etag in tags or "*" in tags
+    since = request.headers.get("If-Modified-Since")
+    if since:
+        try:
+            return parsedate_to_datetime(since) >= rendered.modified_at
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+async def serve_feed(request: web.Request) -> web.StreamResponse:
+    kind = request.match_info["kind"]
+    ident = request.match_info["ident"]
+    fmt = request.match_info["fmt"]
+    service = request.app[SERVICE]
+    cache = request.app[CACHE]
+    key = str(request.rel_url)
+    rendered = cache.get(key, service.generation)
+    if rendered is None:
+        rendered = await _render(request, kind, ident, fmt)
+        cache.put(key, rendered)
+    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+    body, etag = rendered.variant(gzip_ok)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": rendered.last_modified,
+        "Cache-Control": f"public, max-age={int(service.config.service.cache_max_age)}",
+        "Vary": "Accept-Encoding",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if _not_modified(request, rendered, etag):
+        return web.Response(status=304, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = rendered.content_type
+    return web.Response(body=body, headers=headers)
+
+
+def add_routes(app: web.Application) -> None:
+    pattern = r"/{kind:feeds|sources}/{ident:[a-z0-9_-]+}.{fmt:rss|atom|json}"
+    app.router.add_get(pattern, serve_feed)

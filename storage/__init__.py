@@ -1,0 +1,21 @@
+"""SQLite storage: schema, migrations and every SQL statement of the project."""
+
+from storage.database import Database
+from storage.records import (
+    FetchOutcome,
+    FetchState,
+    ItemRecord,
+    SourceStatus,
+    StoredItem,
+    WriteSummary,
+)
+
+__all__ = [
+    "Database",
+    "FetchOutcome",
+    "FetchState",
+    "ItemRecord",
+    "SourceStatus",
+    "StoredItem",
+    "WriteSummary",
+]

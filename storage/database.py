@@ -1,0 +1,74 @@
+"""The storage facade the service talks to; the SQL lives in the domain modules beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from storage import items, sources
+from storage.connection import Connections
+from storage.records import (
+    FetchOutcome,
+    FetchState,
+    ItemRecord,
+    SourceStatus,
+    StoredItem,
+    WriteSummary,
+)
+
+
+class Database:
+    """Open with `await Database.open(path)`; migrations run before it is returned."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._db = connections
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        return cls(await Connections.open(path))
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def register_sources(self, configured: Sequence[tuple[str, str]]) -> None:
+        async with self._db.transaction() as conn:
+            await sources.register(conn, configured)
+
+    async def fetch_state(self, source_id: str) -> FetchState:
+        return await sources.fetch_state(self._db, source_id)
+
+    async def store_fetch(
+        self, source_id: str, outcome: FetchOutcome, fetched: Sequence[ItemRecord]
+    ) -> WriteSummary:
+        """Items and the fetch outcome of one source, in one transaction."""
+        async with self._db.transaction() as conn:
+            summary = await items.upsert_items(conn, source_id, fetched, outcome.attempted_at)
+            await sources.record_outcome(conn, source_id, outcome)
+        return summary
+
+    async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """Which listed items were already read from their article page, by listing digest."""
+        async with self._db.reading() as conn:
+            return await items.listing_hashes(conn, source_id, keys)
+
+    async def latest_items(
+        self, source_ids: Sequence[str], *, limit: int, before: tuple[float, int] | None = None
+    ) -> list[StoredItem]:
+        return await items.latest_items(self._db, source_ids, limit=limit, before=before)
+
+    async def statuses(self, now: float) -> list[SourceStatus]:
+        return await sources.statuses(self._db, now)
+
+    async def prune(self, cutoff: float) -> int:
+        async with self._db.transaction() as conn:
+            return await items.delete_older_than(conn, cutoff)
+
+    async def data_version(self) -> int:
+        return await self._db.data_version()
+
+    async def backup(self, target: Path) -> None:
+        await self._db.backup(target)

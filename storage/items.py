@@ -1,0 +1,140 @@
+"""SQL for items: batched upserts by identity key, and newest-first listings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.connection import Connections, Row
+from storage.records import ItemRecord, StoredItem, WriteSummary
+
+_COLUMNS = (
+    "source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
+    "origin_url, tags, published, updated, sort_ts, first_seen, last_changed, content_hash, "
+    "listing_hash"
+)
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_UPDATE = """
+    UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
+        origin_name = ?, origin_url = ?, tags = ?, published = ?, updated = ?, sort_ts = ?,
+        last_changed = ?, content_hash = ?, listing_hash = ?
+    WHERE source_id = ? AND key = ?
+"""
+_LOOKUP_BATCH = 500
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _sort_ts(item: ItemRecord, now: float) -> float:
+    # An item dated in the future would pin itself to the top of every feed.
+    return min(item.published.timestamp(), now) if item.published else now
+
+
+async def upsert_items(
+    conn: aiosqlite.Connection, source_id: str, items: Sequence[ItemRecord], now: float
+) -> WriteSummary:
+    """Insert new items, update changed ones in place, leave unchanged ones alone."""
+    known = await _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    unchanged = 0
+    for item in items:
+        tags = json.dumps(item.tags, ensure_ascii=False)
+        if item.key not in known:
+            known[item.key] = item.content_hash
+            inserts.append(
+                (source_id, item.key, item.entry_id, item.upstream_id, item.url, item.title,
+                 item.content, item.summary, item.author, item.origin_name, item.origin_url, tags,
+                 _iso(item.published), _iso(item.updated), _sort_ts(item, now), now, now,
+                 item.content_hash, item.listing_hash)
+            )  # fmt: skip
+        elif known[item.key] != item.content_hash:
+            known[item.key] = item.content_hash
+            updates.append(
+                (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
+                 item.origin_name, item.origin_url, tags, _iso(item.published),
+                 _iso(item.updated), _sort_ts(item, now), now, item.content_hash,
+                 item.listing_hash, source_id, item.key)
+            )  # fmt: skip
+        else:
+            unchanged += 1
+    if inserts:
+        await conn.executemany(_INSERT, inserts)
+    if updates:
+        await conn.executemany(_UPDATE, updates)
+    return WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
+
+
+async def _column_by_key(
+    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str], column: str
+) -> dict[str, str]:
+    """`column` of the stored items among `keys`, looked up in batches through the unique index."""
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        batch = keys[start : start + _LOOKUP_BATCH]
+        sql = (
+            f"SELECT key, {column} FROM items WHERE source_id = ? "
+            f"AND key IN ({', '.join('?' * len(batch))})"
+        )
+        for row in await conn.execute_fetchall(sql, (source_id, *batch)):
+            if row[1] is not None:
+                found[row[0]] = row[1]
+    return found
+
+
+async def listing_hashes(
+    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, str]:
+    return await _column_by_key(conn, source_id, keys, "listing_hash")
+
+
+def _stored(row: Row) -> StoredItem:
+    return StoredItem(
+        id=row["id"],
+        source_id=row["source_id"],
+        key=row["key"],
+        entry_id=row["entry_id"],
+        title=row["title"],
+        url=row["url"],
+        content=row["content"],
+        summary=row["summary"],
+        author=row["author"],
+        origin_name=row["origin_name"],
+        origin_url=row["origin_url"],
+        tags=tuple(json.loads(row["tags"])),
+        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
+        updated=datetime.fromisoformat(row["updated"]) if row["updated"] else None,
+        sort_ts=row["sort_ts"],
+        first_seen=row["first_seen"],
+        last_changed=row["last_changed"],
+    )
+
+
+async def latest_items(
+    db: Connections,
+    source_ids: Sequence[str],
+    *,
+    limit: int,
+    before: tuple[float, int] | None = None,
+) -> list[StoredItem]:
+    """Newest first; `before` is a (sort_ts, id) cursor so paging is stable under inserts."""
+    if not source_ids:
+        return []
+    where = [f"source_id IN ({', '.join('?' * len(source_ids))})"]
+    params: list[Any] = list(source_ids)
+    if before is not None:
+        where.append("(sort_ts < ? OR (sort_ts = ? AND id < ?))")
+        params += [before[0], before[0], before[1]]
+    sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY sort_ts DESC, id DESC LIMIT ?"
+    return [_stored(row) for row in await db.read(sql, [*params, limit])]
+
+
+async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
+    cursor = await conn.execute("DELETE FROM items WHERE sort_ts < ?", (cutoff,))
+    return cursor.rowcount

@@ -1,0 +1,111 @@
+"""Records that cross the storage boundary, in both directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """An item ready to store: parsed fields plus its identity within the source."""
+
+    key: str
+    entry_id: str
+    title: str
+    url: str | None
+    upstream_id: str | None
+    content: str
+    summary: str
+    author: str | None
+    origin_name: str | None
+    origin_url: str | None
+    tags: tuple[str, ...]
+    published: datetime | None
+    updated: datetime | None
+    content_hash: str
+    listing_hash: str | None = None  # what led to the article page; unchanged = not refetched
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as stored, with when we first saw it and when it last changed."""
+
+    id: int
+    source_id: str
+    key: str
+    entry_id: str
+    title: str
+    url: str | None
+    content: str
+    summary: str
+    author: str | None
+    origin_name: str | None
+    origin_url: str | None
+    tags: tuple[str, ...]
+    published: datetime | None
+    updated: datetime | None
+    sort_ts: float
+    first_seen: float
+    last_changed: float
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """What the next request of a source needs to be conditional and polite."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    effective_url: str | None = None
+    error_streak: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """The result of one fetch attempt, written with its items in one transaction."""
+
+    attempted_at: float
+    seconds: float
+    ok: bool
+    result: str  # "ok", "not modified", "unchanged", "degraded", "error"
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    effective_url: str | None = None
+    charset: str | None = None
+    title: str | None = None
+    site_url: str | None = None
+    next_fetch: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSummary:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One row of `aggregator status` and `/api/sources`."""
+
+    id: str
+    url: str
+    effective_url: str | None
+    title: str | None
+    charset: str | None
+    last_attempt: float | None
+    last_success: float | None
+    last_status: int | None
+    last_result: str | None
+    last_error: str | None
+    error_streak: int
+    next_fetch: float | None
+    fetches: int
+    failures: int
+    average_seconds: float | None
+    items: int
+    items_last_day: int

@@ -1,0 +1,92 @@
+"""SQL for sources: registration, fetch state and the status operators read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from storage.connection import Connections
+from storage.records import FetchOutcome, FetchState, SourceStatus
+
+_DAY = 86400.0
+
+
+async def register(conn: aiosqlite.Connection, sources: Sequence[tuple[str, str]]) -> None:
+    """Make sure every configured (id, url) has a row; a changed URL resets its validators."""
+    await conn.executemany(
+        "INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, "
+        "effective_url = NULL WHERE sources.url != excluded.url",
+        sources,
+    )
+
+
+async def fetch_state(db: Connections, source_id: str) -> FetchState:
+    rows = await db.read(
+        "SELECT etag, last_modified, body_hash, effective_url, error_streak "
+        "FROM sources WHERE id = ?",
+        (source_id,),
+    )
+    if not rows:
+        return FetchState()
+    row = rows[0]
+    return FetchState(row[0], row[1], row[2], row[3], row[4])
+
+
+async def record_outcome(conn: aiosqlite.Connection, source_id: str, out: FetchOutcome) -> None:
+    """Store the attempt; validators and metadata only change when the fetch succeeded."""
+    if out.ok:
+        await conn.execute(
+            "UPDATE sources SET last_attempt = ?, last_success = ?, last_status = ?, "
+            "last_result = ?, last_error = ?, error_streak = 0, next_fetch = ?, "
+            "fetches = fetches + 1, fetch_seconds = fetch_seconds + ?, "
+            "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
+            "body_hash = coalesce(?, body_hash), effective_url = ?, "
+            "charset = coalesce(?, charset), title = coalesce(?, title), "
+            "site_url = coalesce(?, site_url) WHERE id = ?",
+            (out.attempted_at, out.attempted_at, out.status, out.result, out.error,
+             out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
+             out.effective_url, out.charset, out.title, out.site_url, source_id),
+        )  # fmt: skip
+    else:
+        await conn.execute(
+            "UPDATE sources SET last_attempt = ?, last_status = ?, last_result = ?, "
+            "last_error = ?, error_streak = error_streak + 1, next_fetch = ?, "
+            "fetches = fetches + 1, failures = failures + 1, fetch_seconds = fetch_seconds + ? "
+            "WHERE id = ?",
+            (out.attempted_at, out.status, out.result, out.error, out.next_fetch, out.seconds,
+             source_id),
+        )  # fmt: skip
+
+
+async def statuses(db: Connections, now: float) -> list[SourceStatus]:
+    rows = await db.read(
+        "SELECT s.*, "
+        "(SELECT count(*) FROM items i WHERE i.source_id = s.id) AS items, "
+        "(SELECT count(*) FROM items i WHERE i.source_id = s.id AND i.first_seen >= ?) AS day "
+        "FROM sources s ORDER BY s.id",
+        (now - _DAY,),
+    )
+    return [
+        SourceStatus(
+            id=row["id"],
+            url=row["url"],
+            effective_url=row["effective_url"],
+            title=row["title"],
+            charset=row["charset"],
+            last_attempt=row["last_attempt"],
+            last_success=row["last_success"],
+            last_status=row["last_status"],
+            last_result=row["last_result"],
+            last_error=row["last_error"],
+            error_streak=row["error_streak"],
+            next_fetch=row["next_fetch"],
+            fetches=row["fetches"],
+            failures=row["failures"],
+            average_seconds=row["fetch_seconds"] / row["fetches"] if row["fetches"] else None,
+            items=row["items"],
+            items_last_day=row["day"],
+        )
+        for row in rows
+    ]
