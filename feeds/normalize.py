@@ -1,0 +1,113 @@
+"""Normal forms of links, titles and body text, so that copies of one story compare equal.
+
+Copies of a story differ in ways a reader ignores: `http` vs `https`, tracking parameters,
+full- vs half-width punctuation, Traditional vs Simplified characters, `【喜讯】` prefixes and
+`(来源:汉中发布)` attribution lines. These functions erase exactly those differences.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from functools import cache
+from types import MappingProxyType
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import opencc
+
+# Query parameters that say how a reader arrived, not what they read. Exact names, plus the
+# `utm_` prefix; anything else is kept, since portals route by query (`?mod=view&aid=1`).
+TRACKING_PARAMS = frozenset(
+    {"spm", "from", "fbclid", "gclid", "isappinstalled", "scene", "clicktime", "enterid"}
+)
+TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
+
+# A bracketed tag of up to 12 characters at either end of a title: 【喜讯】 [转载] (图) 〔视频〕.
+# Full-width （） and ［］ are already ( and [ after NFKC.
+_TAG = r"(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|\([^)]{1,12}\)|〔[^〕]{1,12}〕|〖[^〗]{1,12}〗)"
+_TITLE_TAGS = re.compile(rf"^(?:\s*{_TAG})+|(?:{_TAG}\s*)+$")
+
+# Attribution and editorial credits. Copies add or drop them, so they must not weigh in a body
+# fingerprint. Applied to folded text, so `：`, `（` and `來源` arrive as `:`, `(` and `来源`.
+_CREDIT_WORDS = (
+    "来源", "来自", "转载自", "转自", "稿源", "责任编辑", "编辑", "审核", "校对",
+    "作者", "记者", "通讯员", "摄影", "供稿", "source", "editor",
+)  # fmt: skip
+_CREDIT = f"(?:{'|'.join(_CREDIT_WORDS)})"
+_CREDIT_IN_BRACKETS = re.compile(rf"[(\[【〔]\s*{_CREDIT}[^()\[\]【】〔〕\n]{{0,40}}[)\]】〕]")
+# `来源: 汉中发布` up to the end of its line, when what follows is short enough to be a name.
+_CREDIT_TO_EOL = re.compile(
+    rf"(?:本文|文章|信息|稿件|图片)?(?:{_CREDIT}\s*[:|]|转载自|转自)[^\n]{{0,40}}$", re.M
+)
+
+
+@cache
+def _to_simplified() -> Callable[[str], str]:
+    """The t2s converter: built once, on first use, because loading its dictionaries is slow."""
+    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
+    return convert
+
+
+def _drop_punctuation(text: str) -> str:
+    """Keep letters, digits and marks; drop punctuation, symbols, whitespace and control chars."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+
+
+def _fold(text: str) -> str:
+    """Width, compatibility forms, script and case: the differences no reader notices."""
+    return _to_simplified()(unicodedata.normalize("NFKC", text)).casefold()
+
+
+def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:
+    """Lowercased host without a trailing dot or `www.`, mapped through the operator's mirrors."""
+    host = netloc_host.lower().rstrip(".").removeprefix("www.")
+    for mirror, canonical in mirror_hosts.items():
+        if host == mirror.lower().rstrip(".").removeprefix("www."):
+            return canonical.lower().rstrip(".").removeprefix("www.")
+    return host
+
+
+def normalize_link(url: str, mirror_hosts: Mapping[str, str] = _NO_MIRRORS) -> str:
+    """A scheme-less form of `url` under which the same article's addresses compare equal.
+
+    Drops the scheme, user info, `www.`, default ports, the fragment, a trailing slash and the
+    tracking parameters above; sorts the remaining query; escapes path and query one way. The
+    host is lowercased and mapped through `mirror_hosts` (mirror host -> canonical host); the
+    path keeps its case, because many article ids are case-sensitive. An unparseable URL comes
+    back stripped, unchanged.
+    """
+    url = url.strip()
+    if "://" not in url and not url.startswith("//"):
+        url = "//" + url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url.removeprefix("//")
+    host = _host(parts.hostname or "", mirror_hosts)
+    if port is not None and str(port) != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    query = sorted(
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in TRACKING_PARAMS and not key.lower().startswith(TRACKING_PREFIXES)
+    )
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=").rstrip("/")  # one escaping
+    return f"{host}{path}?{urlencode(query)}" if query else f"{host}{path}"
+
+
+def normalize_title(title: str) -> str:
+    """A title folded for equality: width, script and case folded, bracketed tags and all
+    punctuation and whitespace removed. A title that is nothing but tags keeps their words."""
+    folded = _fold(title)
+    return _drop_punctuation(_TITLE_TAGS.sub("", folded)) or _drop_punctuation(folded)
+
+
+def normalize_text(text: str) -> str:
+    """Body text reduced to its wording: folded like titles, with attribution and editor credits
+    (`(来源:汉中发布)`, `责任编辑：…`, `Source: …`) removed, then punctuation and whitespace."""
+    folded = _fold(text)
+    return _drop_punctuation(_CREDIT_TO_EOL.sub("", _CREDIT_IN_BRACKETS.sub("", folded)))

@@ -1,0 +1,203 @@
+"""Cross-source stories: whether a new item is a copy of a stored one, and whose copy leads.
+
+Pure decisions over plain values (SPEC §7). Storage finds candidates through its indexes (equal
+normalised link, equal normalised title, a shared `fingerprint.bands` key); `match` decides
+which of them, if any, the new item joins; `choose_canonical` decides a story's origin and the
+copy merged feeds show.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+from feeds.fingerprint import NEAR_DUPLICATE_BITS, body_fingerprint, hamming
+from feeds.model import Party
+from feeds.normalize import normalize_link, normalize_title
+
+MIN_TITLE_CHARS = 6  # shorter normalised titles ("通知公告", "图片新闻") are too generic to match
+TITLE_WINDOW = timedelta(days=7)  # equal titles further apart are recurring columns, not copies
+
+Rule = Literal["link", "title", "body"]
+_RULE_RANK: dict[Rule, int] = {"link": 0, "title": 1, "body": 2}
+# rule, body distance, age, config order, story id, item key: unique per candidate
+_Rank = tuple[int, int, tuple[int, float], int, str, str]
+Reason = Literal["credited", "earliest", "config_order"]
+_NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class StoryKey:
+    """What matching needs to know about one item; link and title already normalised."""
+
+    item_key: str  # opaque to this module: the caller's identity for the item
+    source_id: str
+    link: str | None
+    title: str
+    published: datetime | None  # timezone-aware
+    fingerprint: int | None
+    origin_name: str | None = None  # whom the item credits, e.g. "汉中发布"
+    story_id: str | None = None  # for stored candidates: the story the item belongs to
+    source_order: int = 0  # the source's position in the config
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The story a new item joins, the rule that matched, and the stored item it matched."""
+
+    story_id: str
+    rule: Rule
+    candidate_key: str
+
+
+def story_key(
+    *,
+    item_key: str,
+    source_id: str,
+    title: str,
+    text: str,
+    link: str | None,
+    published: datetime | None,
+    origin_name: str | None = None,
+    story_id: str | None = None,
+    source_order: int = 0,
+    mirror_hosts: Mapping[str, str] = _NO_MIRRORS,
+) -> StoryKey:
+    """Build a `StoryKey` from an item's raw title, plain-text body and link."""
+    return StoryKey(
+        item_key=item_key,
+        source_id=source_id,
+        link=normalize_link(link, mirror_hosts) if link else None,
+        title=normalize_title(title),
+        published=published,
+        fingerprint=body_fingerprint(text),
+        origin_name=origin_name,
+        story_id=story_id,
+        source_order=source_order,
+    )
+
+
+def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
+    """The strongest rule under which two items of different sources are one story, with the
+    body distance (0 for link and title) used to rank equally strong candidates."""
+    if new.link and new.link == old.link:
+        return "link", 0
+    if (
+        len(new.title) >= MIN_TITLE_CHARS
+        and new.title == old.title
+        and new.published is not None
+        and old.published is not None
+        and abs(new.published - old.published) <= TITLE_WINDOW
+    ):
+        return "title", 0
+    if new.fingerprint is not None and old.fingerprint is not None:
+        distance = hamming(new.fingerprint, old.fingerprint)
+        if distance <= NEAR_DUPLICATE_BITS:
+            return "body", distance
+    return None
+
+
+def _time_order(published: datetime | None) -> tuple[int, float]:
+    """Sort key: dated before undated, then oldest first."""
+    return (0, published.timestamp()) if published is not None else (1, 0.0)
+
+
+def match(new: StoryKey, candidates: Sequence[StoryKey]) -> Match | None:
+    """The story `new` belongs to among stored `candidates`, or None for a story of its own.
+
+    Never pairs two items of one source, and never joins a story that already holds an item of
+    `new`'s source: a portal's daily "天气预报" must not join yesterday's story through another
+    site's copy. (For the second guard, pass every member of each candidate story.) Link beats
+    title beats body; then the closest body, the oldest item, config order, and keys decide.
+    """
+    taken = {c.story_id for c in candidates if c.source_id == new.source_id}
+    ranked: list[tuple[_Rank, Match]] = []
+    for old in candidates:
+        if old.story_id is None or old.story_id in taken:
+            continue
+        found = _rule(new, old)
+        if found is not None:
+            rule, distance = found
+            rank = (_RULE_RANK[rule], distance, _time_order(old.published), old.source_order)
+            ranked.append(
+                ((*rank, old.story_id, old.item_key), Match(old.story_id, rule, old.item_key))
+            )
+    return min(ranked, key=lambda pair: pair[0])[1] if ranked else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One item of a story, as the origin decision needs it."""
+
+    item_key: str
+    source_id: str
+    published: datetime | None
+    source_order: int
+    origin_name: str | None = None  # whom the item credits (来自, 来源, 转载自, Source: …)
+    origin_url: str | None = None  # the credited origin's URL, when the item gives one
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A story's canonical copy and origin.
+
+    `origin` is the party the copies credit, named as they write it, even when it is not one of
+    our sources; None when no copy credits anyone. `origin_source_id` is our source the story
+    comes from: the credited one when it is ours, None when the credited party is not ours, and
+    the canonical copy's source when nobody is credited.
+    """
+
+    canonical_key: str
+    origin: Party | None
+    origin_source_id: str | None
+    reason: Reason
+
+
+def _name_key(name: str) -> str:
+    """How credited names compare: NFKC, case-folded, without whitespace."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _member_order(member: StoryMember) -> tuple[tuple[int, float], int, str]:
+    """Earliest published first, then config order, then key: total and deterministic."""
+    return _time_order(member.published), member.source_order, member.item_key
+
+
+def choose_canonical(members: Sequence[StoryMember], source_names: Mapping[str, str]) -> Decision:
+    """Decide a story's origin and canonical copy (SPEC §7).
+
+    The origin is the party most copies credit, a source's name and aliases counting as one
+    party (ties: the party credited earliest), named as its earliest crediting copy writes it.
+    When that party is our source and has a copy here, its copy is canonical; otherwise the
+    earliest published copy is, else the first in config order.
+    """
+    if not members:
+        raise ValueError("a story has at least one member")
+    ids = {_name_key(name): source_id for name, source_id in source_names.items()}
+
+    def party(name: str) -> tuple[str, str]:
+        key = _name_key(name)
+        return ("source", ids[key]) if key in ids else ("name", key)
+
+    credits = sorted(
+        (_member_order(m), party(m.origin_name), m.origin_name.strip(), m.origin_url)
+        for m in members
+        if m.origin_name and _name_key(m.origin_name)
+    )
+    if not credits:
+        first = min(members, key=_member_order)
+        reason: Reason = "earliest" if first.published is not None else "config_order"
+        return Decision(first.item_key, None, first.source_id, reason)
+    votes = Counter(p for _, p, _, _ in credits)
+    credited = max(votes, key=votes.__getitem__)  # max keeps the first of equals: the earliest
+    voters = [(name, url) for _, p, name, url in credits if p == credited]
+    url = next((url for _, url in voters if url), None)
+    origin_id = credited[1] if credited[0] == "source" else None
+    own = [m for m in members if m.source_id == origin_id]
+    canonical = min(own or members, key=_member_order)
+    return Decision(canonical.item_key, Party(voters[0][0], url), origin_id, "credited")

@@ -1,0 +1,126 @@
+"""Normal forms: the differences copies of one story show must vanish, the rest must stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feeds.normalize import normalize_link, normalize_text, normalize_title
+
+STORIES = Path(__file__).parent / "fixtures" / "stories"
+
+
+def test_full_and_half_width_titles_are_equal() -> None:
+    assert normalize_title("汉中又新增一项国字号荣誉！") == normalize_title(
+        "汉中又新增一项国字号荣誉!"
+    )
+    assert normalize_title("２０２２年汉中，ＡＢＣ") == normalize_title("2022年 汉中,abc")
+
+
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        "【喜讯】汉中又新增一项国字号荣誉！",
+        "[转载]汉中又新增一项国字号荣誉!",
+        "【喜讯】［转载］ 汉中又新增一项国字号荣誉",
+        "汉中又新增一项国字号荣誉（图）",
+        "汉中又新增一项国字号荣誉 (组图)",
+        "〔视频〕汉中又新增一项国字号荣誉！",
+    ],
+)
+def test_bracketed_tags_are_stripped(tagged: str) -> None:
+    assert normalize_title(tagged) == "汉中又新增一项国字号荣誉"
+
+
+def test_brackets_inside_a_title_are_kept() -> None:
+    assert normalize_title("秦创原(汉中)创新促进中心揭牌") == "秦创原汉中创新促进中心揭牌"
+
+
+def test_a_title_that_is_only_a_tag_keeps_its_words() -> None:
+    assert normalize_title("【图片新闻】") == "图片新闻"
+
+
+def test_traditional_and_simplified_are_equal() -> None:
+    assert normalize_title("漢中又新增一項國字號榮譽！") == normalize_title(
+        "汉中又新增一项国字号荣誉!"
+    )
+    assert normalize_text("來源：漢中發佈\n科技創新") == normalize_text("科技创新")
+
+
+def test_link_drops_scheme_www_port_fragment_slash_and_tracking() -> None:
+    expected = "example.net/article-1234-1.html"
+    for url in (
+        "http://example.net/article-1234-1.html",
+        "https://WWW.Example.NET:443/article-1234-1.html/#comments",
+        "http://example.net:80/article-1234-1.html?utm_source=wechat&utm_medium=social",
+        "https://example.net/article-1234-1.html?from=timeline&isappinstalled=0&spm=a1.b2",
+        "https://example.net/article-1234-1.html?fbclid=x&gclid=y&scene=1&clicktime=2&enterid=3",
+    ):
+        assert normalize_link(url) == expected, url
+
+
+def test_link_keeps_what_routes_the_page() -> None:
+    assert (
+        normalize_link("http://example.net/portal.php?mod=view&aid=42&utm_campaign=x")
+        == normalize_link("https://example.net/portal.php?aid=42&mod=view")
+        == "example.net/portal.php?aid=42&mod=view"
+    )
+    assert normalize_link("http://example.net:8080/a") == "example.net:8080/a"
+    assert normalize_link("https://mp.example.com/s/AbCd") != normalize_link(
+        "https://mp.example.com/s/abcd"
+    )
+    assert normalize_link("https://m.example.net/a") == "m.example.net/a"
+
+
+def test_link_maps_mirror_hosts() -> None:
+    mirrors = {"m.example.net": "example.net"}
+    assert normalize_link("http://m.example.net/a.html", mirrors) == "example.net/a.html"
+    assert normalize_link("http://www.example.net/a.html", mirrors) == "example.net/a.html"
+
+
+def test_unparseable_link_comes_back_stripped() -> None:
+    assert normalize_link("  http://[::1/x ") == "http://[::1/x"
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "(来源:汉中发布)",
+        "（来源：汉中发布）",
+        "\n来源：汉中发布",
+        "\n来自: 汉中发布",
+        "\n转载自汉中发布微信公众号",
+        "\n责任编辑：王敏",
+        "\n编辑:李娜 审核:张伟",
+        "\nSource: Hanzhong Release",
+        "\n本文来源：汉中发布",
+    ],
+)
+def test_attribution_is_removed_from_text(attribution: str) -> None:
+    body = "汉中市被科技部命名为国家创新型城市。"
+    assert normalize_text(body + attribution) == normalize_text(body)
+
+
+def test_text_that_only_mentions_a_credit_word_is_kept() -> None:
+    body = (
+        "来自北京、上海、西安、成都等地的专家来汉交流学习创建经验，"
+        "探讨借鉴创建路径，为国家创新型城市建设验收奠定了良好的基础。"
+    )
+    assert normalize_text(body).startswith("来自北京上海西安成都等地的专家")
+
+
+def test_seed_copies_normalise_to_the_same_text() -> None:
+    texts = [
+        (STORIES / name).read_text(encoding="utf-8")
+        for name in ("hzfb_official.txt", "hz1w_portal.txt", "repost_repunctuated.txt")
+    ]
+    official, portal, repost = (normalize_text(text) for text in texts)
+    assert official == portal == repost
+    assert official.endswith("此奖实现了汉中零的突破")
+
+
+def test_link_escaping_is_normalised() -> None:
+    assert normalize_link("http://example.net/新闻/1.html?q=汉中") == normalize_link(
+        "http://example.net/%E6%96%B0%E9%97%BB/1.html?q=%E6%B1%89%E4%B8%AD"
+    )

@@ -1,0 +1,237 @@
+"""Cross-source stories: which items merge, which stay apart, and whose copy leads."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds.model import Party
+from feeds.stories import (
+    StoryKey,
+    StoryMember,
+    choose_canonical,
+    match,
+    story_key,
+)
+
+STORIES = Path(__file__).parent / "fixtures" / "stories"
+META: dict[str, Any] = json.loads((STORIES / "items.json").read_text(encoding="utf-8"))
+ORDER = {source["id"]: i for i, source in enumerate(META["sources"])}
+NAMES = {
+    name: source["id"]
+    for source in META["sources"]
+    for name in (source["name"], *source["aliases"])
+}
+DAY = datetime.fromisoformat("2022-01-14T09:00:00+08:00")
+
+
+def _seed_key(item: dict[str, Any]) -> StoryKey:
+    return story_key(
+        item_key=item["key"],
+        source_id=item["source"],
+        source_order=ORDER[item["source"]],
+        title=item["title"],
+        text=(STORIES / item["text"]).read_text(encoding="utf-8"),
+        link=item["link"],
+        published=datetime.fromisoformat(item["published"]),
+        origin_name=item["origin"],
+    )
+
+
+SEED = [_seed_key(item) for item in META["seed"]]
+
+
+def _key(key: str, source: str, **fields: Any) -> StoryKey:
+    values: dict[str, Any] = {"link": None, "title": "", "published": DAY, "fingerprint": None}
+    return StoryKey(item_key=key, source_id=source, story_id=key, **(values | fields))
+
+
+def _ingest(keys: Iterable[StoryKey]) -> list[StoryKey]:
+    """What the pipeline does: each new item joins the story it matches, or starts its own."""
+    stored: list[StoryKey] = []
+    for key in keys:
+        found = match(key, stored)
+        stored.append(replace(key, story_id=found.story_id if found else key.item_key))
+    return stored
+
+
+def _members(keys: Sequence[StoryKey]) -> list[StoryMember]:
+    return [
+        StoryMember(k.item_key, k.source_id, k.published, k.source_order, k.origin_name)
+        for k in keys
+    ]
+
+
+def test_seed_copies_merge_in_every_order_and_credit_the_official_account() -> None:
+    for order in itertools.permutations(SEED):
+        stored = _ingest(order)
+        assert len({k.story_id for k in stored}) == 1, [k.item_key for k in order]
+        decision = choose_canonical(_members(stored), NAMES)
+        assert decision.canonical_key == "hzfb-0114"
+        assert decision.origin == Party("汉中发布")
+        assert decision.origin_source_id == "hzfb"
+        assert decision.reason == "credited"
+
+
+def test_seed_copies_match_each_other_pairwise() -> None:
+    for new, old in itertools.permutations(SEED, 2):
+        assert match(new, [replace(old, story_id="s")]) is not None
+
+
+def test_a_retitled_copy_merges_by_body() -> None:
+    retitled = replace(SEED[1], item_key="x", source_id="sxrb", title="汉中获命名国家创新型城市")
+    found = match(retitled, [replace(SEED[0], story_id="s", link=None)])
+    assert found is not None
+    assert found.rule == "body"
+
+
+def test_credit_beats_earliest() -> None:
+    late_official = replace(SEED[0], published=DAY + timedelta(days=3))
+    decision = choose_canonical(_members([late_official, *SEED[1:]]), NAMES)
+    assert decision.canonical_key == "hzfb-0114"
+
+
+def test_origin_not_aggregated_is_named_and_the_earliest_copy_leads() -> None:
+    copies = SEED[1:]
+    names = {k: v for k, v in NAMES.items() if v != "hzfb"}
+    decision = choose_canonical(_members(copies), names)
+    assert decision.origin == Party("汉中发布")
+    assert decision.origin_source_id is None
+    assert decision.canonical_key == "hz1w-1234"
+
+
+def test_aliases_vote_with_their_source_and_urls_are_kept() -> None:
+    members = [
+        StoryMember("a", "hz1w", DAY, 1, "汉中第一网"),
+        StoryMember("b", "hzxw", DAY + timedelta(hours=1), 2, " 汉中发布 微信公众号 "),
+        StoryMember("c", "sxrb", DAY + timedelta(hours=2), 3, "汉中发布", "https://example.org/"),
+        StoryMember("d", "hzfb", DAY + timedelta(hours=3), 0),
+    ]
+    decision = choose_canonical(members, NAMES)
+    assert decision.origin == Party("汉中发布 微信公众号", "https://example.org/")
+    assert decision.canonical_key == "d"
+
+
+def test_without_credit_earliest_then_config_order_leads() -> None:
+    dated = [StoryMember("a", "hzxw", DAY, 2), StoryMember("b", "hzfb", None, 0)]
+    assert choose_canonical(dated, NAMES).canonical_key == "a"
+    undated = [StoryMember("a", "hzxw", None, 2), StoryMember("b", "hz1w", None, 1)]
+    decision = choose_canonical(undated, NAMES)
+    assert (decision.canonical_key, decision.reason, decision.origin) == ("b", "config_order", None)
+    assert decision.origin_source_id == "hz1w"
+
+
+def test_an_empty_story_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        choose_canonical([], NAMES)
+
+
+def test_different_articles_sharing_a_template_stay_apart() -> None:
+    template = (STORIES / "portal_template.txt").read_text(encoding="utf-8")
+    keys = [
+        story_key(
+            item_key=a["key"],
+            source_id=a["key"],
+            title=f"第{i}篇{a['title']}",  # distinct titles: only the body rule is on trial
+            text=template.format(body=(STORIES / a["text"]).read_text(encoding="utf-8")),
+            link=None,
+            published=DAY,
+            story_id=a["key"],
+        )
+        for i, a in enumerate(META["articles"])
+    ]
+    for new, old in itertools.permutations(keys, 2):
+        assert match(new, [old]) is None
+
+
+def test_short_bodies_never_merge() -> None:
+    for i, line in enumerate((STORIES / "short_boilerplate.txt").read_text("utf-8").splitlines()):
+        a = story_key(
+            item_key="a", source_id="hz1w", title=f"简讯甲{i}", text=line, link=None, published=DAY
+        )
+        b = story_key(
+            item_key="b", source_id="hzxw", title=f"简讯乙{i}", text=line, link=None, published=DAY
+        )
+        assert a.fingerprint is None
+        assert match(b, [replace(a, story_id="s")]) is None
+
+
+def test_identical_titles_merge_within_seven_days_only() -> None:
+    old = _key("old", "hz1w", title="汉中市本周天气预报")
+    assert match(_key("new", "hzxw", title=old.title, published=DAY + timedelta(days=7)), [old])
+    assert not match(
+        _key("new", "hzxw", title=old.title, published=DAY + timedelta(days=30)), [old]
+    )
+    assert not match(_key("new", "hzxw", title=old.title, published=None), [old])
+
+
+def test_short_titles_never_merge() -> None:
+    assert not match(_key("new", "hzxw", title="图片新闻"), [_key("old", "hz1w", title="图片新闻")])
+
+
+def test_same_source_never_merges() -> None:
+    old = _key("old", "hz1w", link="example.net/a", title="汉中市本周天气预报")
+    assert match(replace(old, item_key="new"), [old]) is None
+
+
+def test_a_story_holding_the_new_items_source_is_not_joined() -> None:
+    mine = _key("mine", "hz1w", title="汉中市本周天气预报")
+    theirs = replace(_key("theirs", "hzxw", title="汉中市本周天气预报"), story_id="mine")
+    tomorrow = _key("new", "hz1w", title=mine.title, published=DAY + timedelta(days=1))
+    assert match(tomorrow, [mine, theirs]) is None
+
+
+def test_link_beats_title_beats_body_in_any_candidate_order() -> None:
+    new = _key("new", "hzfb", link="example.net/a", title="汉中又新增一项国字号荣誉", fingerprint=0)
+    by_body = _key("body", "hz1w", fingerprint=0b111)
+    by_title = _key("title", "hzxw", title=new.title)
+    by_link = _key("link", "sxrb", link=new.link)
+    for candidates in itertools.permutations([by_body, by_title, by_link]):
+        found = match(new, candidates)
+        assert found is not None
+        assert (found.story_id, found.rule, found.candidate_key) == ("link", "link", "link")
+    found = match(new, [by_body, by_title])
+    assert found is not None
+    assert found.rule == "title"
+    assert match(new, [_key("far", "hz1w", fingerprint=0b1111)]) is None
+
+
+def test_ties_break_on_distance_then_age() -> None:
+    new = _key("new", "hzfb", fingerprint=0)
+    near = _key("near", "hz1w", fingerprint=0b1, published=DAY + timedelta(days=1))
+    old = _key("old", "hzxw", fingerprint=0b11, published=DAY - timedelta(days=1))
+    older = _key("older", "sxrb", fingerprint=0b11, published=DAY - timedelta(days=2))
+    for candidates in itertools.permutations([near, old, older]):
+        assert match(new, candidates) == match(new, [near])
+    assert match(new, [old, older]) == match(new, [older])
+
+
+def test_precision_and_recall_on_labelled_pairs() -> None:
+    def key(item: dict[str, str], name: str) -> StoryKey:
+        return story_key(
+            item_key=name,
+            source_id=item["source"],
+            title=item["title"],
+            text=item["text"],
+            link=item["link"],
+            published=datetime.fromisoformat(item["published"]),
+            story_id=name,
+        )
+
+    lines = (STORIES / "pairs.jsonl").read_text(encoding="utf-8").splitlines()
+    outcomes = []
+    for line in lines:
+        pair = json.loads(line)
+        predicted = match(key(pair["b"], "b"), [key(pair["a"], "a")]) is not None
+        outcomes.append((predicted, pair["same"]))
+    true_positives = outcomes.count((True, True))
+    assert len(outcomes) >= 200
+    assert true_positives / (true_positives + outcomes.count((True, False))) >= 0.95
+    assert true_positives / (true_positives + outcomes.count((False, True))) >= 0.95
