@@ -29,7 +29,8 @@ def item_key(item: ParsedItem) -> str:
 
 def entry_id(source_id: str, key: str) -> str:
     """The published id of an item: a urn:uuid that never changes once published."""
-    return f"urn:uuid:{uuid.uuid5(_ENTRY_NAMESPACE, f'{source_id}\x1f{key}')}"
+    name = source_id + "\x1f" + key
+    return f"urn:uuid:{uuid.uuid5(_ENTRY_NAMESPACE, name)}"
 
 
 def content_hash(item: ParsedItem) -> str:

@@ -1,0 +1,261 @@
+"""RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, the only module that imports it.
+
+feedparser's stringly dicts and `bozo` flags stay here: callers get frozen `ParsedFeed` records
+with sanitised HTML, dates that keep their original UTC offset, and lenient-parse recoveries
+as warnings. We decode the bytes ourselves first, because feedparser never tries the GB family.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from dateutil import parser as dateutil_parser
+
+from feeds.charset import decode
+from feeds.errors import ParseError
+from feeds.model import ParsedFeed, ParsedItem, Party
+from feeds.sanitize import clean_html, html_to_text, summarize, xml_safe
+
+# feedparser's version names, folded into ours; drafts go with the version they led to.
+_FORMATS = {
+    "rss090": "rss090",
+    "rss091n": "rss091",
+    "rss091u": "rss091",
+    "rss092": "rss092",
+    "rss093": "rss092",
+    "rss094": "rss092",
+    "rss10": "rss10",
+    "rss20": "rss20",
+    "rss": "rss20",
+    "atom01": "atom03",
+    "atom02": "atom03",
+    "atom03": "atom03",
+    "atom10": "atom10",
+    "atom": "atom10",
+}
+_XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_HEADERS = {"content-type": "application/xml; charset=utf-8"}
+_WEB_SCHEMES = ("http", "https")
+_FIELDS = (
+    "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
+    "origin", "tags",
+)  # fmt: skip
+
+
+def parse_xml_feed(
+    body: bytes,
+    *,
+    url: str,
+    header_charset: str | None = None,
+    encoding: str | None = None,
+    default_tz: tzinfo = UTC,
+) -> ParsedFeed:
+    """Parse an RSS or Atom document; `default_tz` applies to dates written without an offset.
+
+    Raises `ParseError` when the body is not a feed, declares XML entities (the building blocks
+    of billion-laughs and external-entity attacks are refused outright, never expanded), or is
+    so malformed that no entry survives.
+    """
+    decoded = decode(body, header_charset=header_charset, override=encoding)
+    text = _CHAR_REF.sub(_valid_char_ref, xml_safe(decoded.text))
+    if _DOCTYPE.search(text) and "<!ENTITY" in text:
+        raise ParseError("refused: the document declares XML entities", url=url)
+    data = _XML_DECL_ENCODING.sub(r"\1utf-8", text, count=1).encode("utf-8")
+    try:
+        result = feedparser.parse(
+            io.BytesIO(data),  # a stream: feedparser may open bare strings as paths or URLs
+            # No content-location: feedparser would resolve permalink guids, corrupting ids.
+            response_headers=_HEADERS,
+            sanitize_html=False,  # clean_html is the one sanitiser, and faster
+            resolve_relative_uris=False,  # clean_html resolves against the entry link
+        )
+    except Exception as exc:  # its lenient parser raises KeyError, ValueError... on hostile input
+        raise ParseError(f"unparseable feed: {exc!r}", url=url) from exc
+    version: str = result.get("version") or ""
+    entries: list[Any] = result.get("entries") or []
+    if not version and not entries:
+        raise ParseError("not an RSS or Atom feed", url=url)
+    warnings: list[str] = []
+    if result.get("bozo"):
+        if not entries:
+            raise ParseError(f"malformed feed: {result.get('bozo_exception')}", url=url)
+        warnings.append(f"malformed XML, recovered leniently: {result.get('bozo_exception')}")
+    channel: Mapping[str, Any] = result.get("feed") or {}
+    # Atom entries without an author inherit the feed's (RFC 4287 §4.2.1); RSS has no such rule.
+    feed_author = _author(channel) if version.startswith("atom") else None
+    parsed = [_item(entry, url, feed_author, default_tz) for entry in entries]
+    items = tuple(item for item in parsed if item is not None)
+    if len(items) < len(parsed):
+        warnings.append(f"{len(parsed) - len(items)} empty entries skipped")
+    return ParsedFeed(
+        items=items,
+        title=_text(channel.get("title_detail")),
+        link=_web_url(channel.get("link"), url),
+        format=_FORMATS.get(version, version),
+        ttl_seconds=_ttl(channel.get("ttl")),
+        charset=decoded.charset,
+        warnings=tuple(warnings),
+    )
+
+
+def _valid_char_ref(match: re.Match[str]) -> str:
+    """A character reference kept only if XML 1.0 allows its character, like `xml_safe`."""
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    return match[0] if 0 < code < 0x110000 and xml_safe(chr(code)) else ""
+
+
+def _item(
+    entry: dict[str, Any], feed_url: str, feed_author: str | None, default_tz: tzinfo
+) -> ParsedItem | None:
+    """One entry as a `ParsedItem`, or None when it carries nothing to identify or show."""
+    link = _entry_link(entry, feed_url)
+    base = link or feed_url
+    content = (entry.get("content") or [None])[0]
+    summary_detail = entry.get("summary_detail")
+    content_html = clean_html(_as_html(content or summary_detail), base_url=base)
+    summary_html = content_html
+    if content and summary_detail and summary_detail.get("value") != content.get("value"):
+        summary_html = clean_html(_as_html(summary_detail), base_url=base)
+    title = _text(entry.get("title_detail"))
+    upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
+    if not (title or link or upstream_id or content_html):
+        return None
+    tags = (xml_safe(tag.get("term") or "").strip() for tag in entry.get("tags") or [])
+    updated = _date(entry, "updated", default_tz)
+    item = ParsedItem(
+        title=title,
+        url=link,
+        upstream_id=upstream_id,
+        content_html=content_html,
+        summary=summarize(html_to_text(summary_html)),
+        # One date in a document is when it was published; RSS 1.0 has only dc:date.
+        published=_date(entry, "published", default_tz)
+        or _date(entry, "created", default_tz)
+        or updated,
+        updated=updated,
+        author=_author(entry) or feed_author,
+        origin=_origin(entry.get("source"), feed_url),
+        tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
+    )
+    return replace(item, provenance=tuple((f, "feed") for f in _FIELDS if getattr(item, f)))
+
+
+def _author(element: Mapping[str, Any]) -> str | None:
+    """The author's name; `author` alone when the document gave only an address."""
+    detail = element.get("author_detail") or {}
+    return " ".join(xml_safe(detail.get("name") or element.get("author") or "").split()) or None
+
+
+def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
+    """The entry's alternate link; an RSS permalink guid only when it is itself a web URL."""
+    for link in entry.get("links") or []:
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return _web_url(link["href"], feed_url)
+    guid = str(entry.get("id") or "")
+    if entry.get("guidislink") and guid.lower().startswith(("http://", "https://")):
+        return _web_url(guid, feed_url)
+    return None
+
+
+def _web_url(href: str | None, base: str) -> str | None:
+    """`href` made absolute against `base`, or None unless it is http(s)."""
+    if not href:
+        return None
+    try:
+        absolute = urljoin(base, xml_safe(href).strip())
+        scheme = urlsplit(absolute).scheme
+    except ValueError:  # "http://[x/": an invalid IPv6 host
+        return None
+    return absolute if scheme in _WEB_SCHEMES else None
+
+
+def _origin(source: Mapping[str, Any] | None, feed_url: str) -> Party | None:
+    """Where the entry was first published, from RSS `<source>` or Atom `<source>`."""
+    if not source:
+        return None
+    url = _web_url(source.get("href") or source.get("link"), feed_url)
+    name = " ".join(xml_safe(source.get("title") or "").split()) or url
+    return Party(name, url) if name else None
+
+
+def _as_html(detail: Mapping[str, Any] | None) -> str:
+    """A content construct as HTML: plain text is escaped, keeping its line breaks."""
+    if not detail or not detail.get("value"):
+        return ""
+    value: str = detail["value"]
+    if detail.get("type") == "text/plain":
+        return "<p>" + html.escape(value).replace("\n", "<br>") + "</p>"
+    return value
+
+
+def _text(detail: Mapping[str, Any] | None) -> str:
+    """A title-like construct as one line of plain text."""
+    if not detail or not detail.get("value"):
+        return ""
+    value: str = detail["value"]
+    if detail.get("type") in ("text/html", "application/xhtml+xml"):
+        value = html_to_text(value)
+    return " ".join(xml_safe(value).split())
+
+
+def _ttl(value: object) -> int | None:
+    """RSS `<ttl>` minutes as seconds; absent, zero or garbage means no hint."""
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
+def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | None:
+    """The raw date string parsed with its offset; feedparser's UTC tuple only as a fallback."""
+    # dict.get: FeedParserDict.get("updated") falls back to "published" with a warning.
+    raw = dict.get(entry, key)
+    if isinstance(raw, str) and (when := _parse_date(raw, default_tz)):
+        return when
+    parsed = dict.get(entry, f"{key}_parsed")
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC) if parsed else None
+    except (ValueError, OverflowError, OSError):  # feedparser accepts years datetime cannot hold
+        return None
+
+
+def _parse_date(raw: str, default_tz: tzinfo) -> datetime | None:
+    """An RFC 822 or ISO 8601 date keeping its offset; a date without one is in `default_tz`."""
+    raw = raw.strip()
+    parsers: tuple[Callable[[str], datetime], ...] = (_rfc822, datetime.fromisoformat, _lenient)
+    for parse in parsers:
+        try:
+            when = parse(raw)
+        except (ValueError, OverflowError):
+            continue
+        return when if when.tzinfo else when.replace(tzinfo=default_tz)
+    return None
+
+
+def _rfc822(raw: str) -> datetime:
+    when = parsedate_to_datetime(raw)
+    # "-0000" is UTC with no local zone known (RFC 5322 §3.3), not a date without an offset.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None and raw.endswith("-0000") else when
+
+
+def _lenient(raw: str) -> datetime:
+    """dateutil for the rest (`2022-01-14 17:50:00 +0800`); unknown zone names stay naive."""
+
+    def zone(name: str | None, offset: int | None) -> tzinfo | None:
+        return timezone(timedelta(seconds=offset)) if offset is not None else None
+
+    return dateutil_parser.parse(raw, tzinfos=zone)

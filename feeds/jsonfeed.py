@@ -1,0 +1,180 @@
+"""JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1): reading upstream, writing ours.
+
+We publish 1.1 with underscore extensions for the provenance of SPEC §6 (`_source`,
+`_publisher`, `_origin`, `_copies`); the spec reserves keys starting with `_` for exactly this.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from feeds.errors import ParseError
+from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
+from feeds.sanitize import clean_html, html_to_text, summarize, xml_safe
+
+_VERSION_1_1 = "https://jsonfeed.org/version/1.1"
+_FORMATS = {"https://jsonfeed.org/version/1": "json10", _VERSION_1_1: "json11"}
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+_FIELDS = (
+    "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
+    "tags",
+)  # fmt: skip
+
+
+def parse_json_feed(body: bytes, *, url: str, default_tz: tzinfo = UTC) -> ParsedFeed:
+    """Parse a JSON Feed; raises `ParseError` on invalid JSON or without `version` and `items`."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ParseError(f"invalid JSON: {exc}", url=url) from exc
+    if not (
+        isinstance(doc, dict)
+        and isinstance(doc.get("version"), str)
+        and isinstance(doc.get("items"), list)
+    ):
+        raise ParseError("not a JSON Feed: no version or items", url=url)
+    feed_author = _authors(doc)
+    parsed = [_item(raw, url, feed_author, default_tz) for raw in doc["items"]]
+    items = tuple(item for item in parsed if item is not None)
+    skipped = len(parsed) - len(items)
+    return ParsedFeed(
+        items=items,
+        title=_line(doc.get("title")),
+        link=_web_url(doc.get("home_page_url"), url),
+        format=_FORMATS.get(doc["version"], "json"),
+        warnings=(f"{skipped} empty or invalid items skipped",) if skipped else (),
+    )
+
+
+def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> ParsedItem | None:
+    if not isinstance(raw, dict):
+        return None
+    link = _web_url(raw.get("url"), feed_url) or _web_url(raw.get("external_url"), feed_url)
+    if isinstance(raw.get("content_html"), str):
+        content_html = clean_html(raw["content_html"], base_url=link or feed_url)
+    else:
+        content_html = clean_html(_text_to_html(_str(raw.get("content_text"))))
+    summary = _str(raw.get("summary")) or html_to_text(content_html)
+    updated = _date(raw.get("date_modified"), tz)
+    raw_id = raw.get("id")  # a string in 1.1; 1.0 feeds often use numbers
+    upstream_id = xml_safe(str(raw_id)).strip() if isinstance(raw_id, str | int) else ""
+    listed = raw.get("tags")
+    tags = (_line(tag) for tag in listed) if isinstance(listed, list) else ()
+    item = ParsedItem(
+        title=_line(raw.get("title")),
+        url=link,
+        upstream_id=upstream_id or None,
+        content_html=content_html,
+        summary=summarize(xml_safe(summary)),
+        published=_date(raw.get("date_published"), tz) or updated,
+        updated=updated,
+        author=_authors(raw) or feed_author,
+        tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
+    )
+    if not (item.title or item.url or item.upstream_id or item.content_html):
+        return None
+    return replace(item, provenance=tuple((f, "feed") for f in _FIELDS if getattr(item, f)))
+
+
+def _authors(obj: dict[str, Any]) -> str | None:
+    """Names from 1.1 `authors` or 1.0 `author`, joined; an object without any gives None."""
+    people = obj.get("authors")
+    if not isinstance(people, list):
+        people = [obj.get("author")]
+    names = (_line(person.get("name")) for person in people if isinstance(person, dict))
+    return ", ".join(name for name in names if name) or None
+
+
+def _text_to_html(text: str) -> str:
+    """Plain text as escaped paragraphs, single newlines kept as line breaks."""
+    paragraphs = (p.strip() for p in _PARAGRAPHS.split(text))
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs if p)
+
+
+def _date(value: object, tz: tzinfo) -> datetime | None:
+    """An RFC 3339 date keeping its offset; one written without an offset is in `tz`."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def _web_url(value: object, base: str) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        absolute = urljoin(base, xml_safe(value).strip())
+        scheme = urlsplit(absolute).scheme
+    except ValueError:  # "http://[x/": an invalid IPv6 host
+        return None
+    return absolute if scheme in ("http", "https") else None
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _line(value: object) -> str:
+    return " ".join(xml_safe(_str(value)).split())
+
+
+def render_json(feed: OutFeed) -> bytes:
+    """The feed as compact UTF-8 JSON Feed 1.1, with our provenance extensions per item."""
+    doc = _present(
+        version=_VERSION_1_1,
+        title=feed.title,
+        home_page_url=feed.home_url,
+        feed_url=feed.self_url,
+        description=feed.description,
+        language=feed.language,
+        next_url=feed.next_url,
+        hubs=[_present(type="WebSub", url=feed.hub_url)] if feed.hub_url else None,
+    )
+    doc["items"] = [_out_item(entry) for entry in feed.entries]
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _out_item(entry: OutEntry) -> dict[str, Any]:
+    publisher, origin = entry.publisher, entry.origin
+    return _present(
+        id=entry.id,
+        url=entry.url,
+        title=entry.title,
+        # One of content_html and content_text is required; an empty body falls back to text.
+        content_html=entry.content_html,
+        content_text=None if entry.content_html else entry.summary or entry.title,
+        summary=entry.summary,
+        date_published=_rfc3339(entry.published),
+        date_modified=_rfc3339(entry.updated),
+        authors=[_present(name=entry.author)] if entry.author else None,
+        tags=[xml_safe(tag) for tag in entry.tags],
+        _source=_present(id=entry.source.id, name=entry.source.name, url=entry.source.url),
+        _publisher=_present(name=publisher.name, url=publisher.url) if publisher else None,
+        _origin=_present(name=origin.name, url=origin.url) if origin else None,
+        _copies=[
+            _present(source=c.source_id, source_name=c.source_name, url=c.url) for c in entry.copies
+        ],
+    )
+
+
+def _rfc3339(when: datetime) -> str:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat(timespec="seconds")
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that have a value (readers treat absent and empty alike), text XML-safe.
+
+    XML-safe like our RSS and Atom, so every format says the same; it also drops lone
+    surrogates, which UTF-8 cannot encode.
+    """
+    safe = ((key, xml_safe(v) if isinstance(v, str) else v) for key, v in fields.items())
+    return {key: value for key, value in safe if value not in (None, "", [], {})}

@@ -1,0 +1,92 @@
+"""OPML 2.0 subscription lists: our sources for export, a reader's subscriptions for import.
+
+Folders are how readers group feeds; we map one folder level to `category` both ways, so an
+exported list imports back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from feeds.errors import ParseError
+from feeds.sanitize import xml_safe
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlOutline:
+    """One subscription; `category` is the folder it sits in."""
+
+    text: str
+    xml_url: str
+    html_url: str | None = None
+    type: str = "rss"
+    category: str | None = None
+
+
+def render_opml(title: str, outlines: Sequence[OpmlOutline]) -> bytes:
+    """An OPML 2.0 document, outlines grouped into one folder per category in first-seen order."""
+    root = etree.Element("opml", version="2.0")
+    etree.SubElement(etree.SubElement(root, "head"), "title").text = xml_safe(title)
+    body = etree.SubElement(root, "body")
+    folders: dict[str, etree._Element] = {}
+    for outline in outlines:
+        parent = body
+        if outline.category:
+            name = xml_safe(outline.category)
+            if name not in folders:
+                folders[name] = etree.SubElement(body, "outline", text=name, title=name)
+            parent = folders[name]
+        attributes = {
+            "type": outline.type,
+            "text": outline.text,
+            "title": outline.text,
+            "xmlUrl": outline.xml_url,
+        }
+        if outline.html_url:
+            attributes["htmlUrl"] = outline.html_url
+        etree.SubElement(parent, "outline", {k: xml_safe(v) for k, v in attributes.items()})
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
+    """Every outline with an `xmlUrl`, folders flattened into `category`, in document order.
+
+    Entities are never expanded and nothing is fetched: an OPML file is untrusted input.
+    """
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"malformed OPML: {exc}") from exc
+    outlines = root.find("body") if root.tag == "opml" else None
+    if outlines is None:
+        raise ParseError("not an OPML document: no <opml> root with a <body>")
+    return tuple(_walk(outlines, None))
+
+
+def _walk(parent: etree._Element, category: str | None) -> Iterator[OpmlOutline]:
+    for element in parent.iterchildren("outline"):
+        text = _attribute(element, "text") or _attribute(element, "title")
+        xml_url = _attribute(element, "xmlurl")
+        if xml_url:
+            yield OpmlOutline(
+                text=text or xml_url,
+                xml_url=xml_url,
+                html_url=_attribute(element, "htmlurl") or None,
+                type=_attribute(element, "type") or "rss",
+                category=category,
+            )
+        yield from _walk(element, text or category)
+
+
+def _attribute(element: etree._Element, name: str) -> str:
+    """An attribute by case-insensitive name: exporters write `xmlUrl`, `xmlurl` and `xmlURL`."""
+    for key, value in element.attrib.items():
+        if str(key).lower() == name:
+            return " ".join(str(value).split())
+    return ""

@@ -1,0 +1,345 @@
+"""RSS and Atom through the feedparser adapter: every field, from real-shaped fixtures."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import ParseError
+from feeds.feedxml import parse_xml_feed
+from feeds.model import ParsedFeed, ParsedItem, Party
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+CST = timezone(timedelta(hours=8))
+EST = timezone(timedelta(hours=-5))
+ALL_FIELDS = ("title", "url", "upstream_id", "content_html", "summary", "published", "updated")
+
+
+def parse(name: str, url: str) -> ParsedFeed:
+    return parse_xml_feed((FIXTURES / name).read_bytes(), url=url)
+
+
+def offsets(item: ParsedItem) -> tuple[timedelta | None, timedelta | None]:
+    """Datetimes compare as instants; the offsets must be checked on their own."""
+    return (
+        item.published.utcoffset() if item.published else None,
+        item.updated.utcoffset() if item.updated else None,
+    )
+
+
+def feed_provenance(*fields: str) -> tuple[tuple[str, str], ...]:
+    return tuple((field, "feed") for field in fields)
+
+
+def test_rss20_every_field_and_sanitised_content() -> None:
+    feed = parse("rss20.xml", "https://example.org/hzfb/rss.xml")
+
+    assert (feed.title, feed.link, feed.format) == (
+        "汉中发布",
+        "https://example.org/hzfb/",
+        "rss20",
+    )
+    assert (feed.ttl_seconds, feed.warnings) == (1800, ())
+    first, second = feed.items
+    assert first == ParsedItem(
+        title="汉中又新增一项国字号荣誉!",
+        url="https://example.org/hzfb/a/1001.html",
+        upstream_id="hzfb-1001",
+        content_html=(
+            "<p>近日，汉中又新增一项<b>国字号</b>荣誉。</p>"
+            '<img src="https://example.org/img/1001.jpg">'
+            '<a rel="noopener noreferrer nofollow">链接</a><p>(来源:汉中发布)</p>'
+        ),
+        summary="近日，汉中又新增一项国字号荣誉。",
+        published=datetime(2022, 1, 14, 17, 50, tzinfo=CST),
+        author="张三",
+        tags=("汉中", "政务"),
+        provenance=feed_provenance(*ALL_FIELDS[:-1], "author", "tags"),
+    )
+    assert offsets(first) == (timedelta(hours=8), None)
+    for unsafe in ("<script", "alert(", "onerror", "onclick", "javascript:"):
+        assert unsafe not in first.content_html
+    assert second == ParsedItem(
+        title="Controlcharacter removed",
+        url="https://example.org/hzfb/a/1002.html",
+        upstream_id="https://example.org/hzfb/a/1002.html",
+        content_html="A bell rings &amp; stops.",
+        summary="A bell rings & stops.",
+        published=datetime(2022, 1, 13, 8, 0, tzinfo=UTC),
+        author="Li Si",
+        provenance=feed_provenance(*ALL_FIELDS[:-1], "author"),
+    )
+    assert offsets(second) == (timedelta(0), None)
+
+
+def test_discuz_portal_rss_in_gbk_without_guid() -> None:
+    feed = parse("discuz_portal_rss.xml", "http://example.net/portal.php?mod=rss")
+
+    assert (feed.title, feed.link, feed.format, feed.charset) == (
+        "汉中第一网",
+        "http://example.net/",
+        "rss20",
+        "gb18030",
+    )
+    assert [item.title for item in feed.items] == [
+        "汉中又新增一项国字号荣誉!",
+        "汉台区：冬季安全生产大检查全面展开",
+    ]
+    first = feed.items[0]
+    assert first.url == "http://example.net/portal.php?mod=view&aid=12345"
+    assert first.upstream_id is None
+    assert first.summary.startswith("近日，国家林业和草原局公布了第二批国家森林康养基地名单")
+    assert first.summary.endswith("此次全国共有九十六家单位入选...")
+    assert first.content_html == first.summary
+    assert first.published == datetime(2022, 1, 14, 9, 50, tzinfo=UTC)
+    assert offsets(first) == (timedelta(0), None)
+    assert (first.author, first.tags) == ("admin", ("汉中新闻",))
+
+
+def test_a_declaration_that_lies_falls_back_to_detection() -> None:
+    honest = parse("discuz_portal_rss.xml", "http://example.net/portal.php?mod=rss")
+    lying = parse("lying_charset.xml", "http://example.net/portal.php?mod=rss")
+
+    assert lying.items == honest.items
+    assert lying.charset == "gb18030"
+
+
+def test_the_configured_encoding_overrides_the_document() -> None:
+    body = (FIXTURES / "lying_charset.xml").read_bytes()
+
+    feed = parse_xml_feed(body, url="http://example.net/", header_charset="utf-8", encoding="gbk")
+
+    assert feed.items[0].title == "汉中又新增一项国字号荣誉!"
+
+
+def test_rss091_with_netscape_doctype_and_relative_link() -> None:
+    feed = parse("rss091.xml", "http://example.com/cafe/rss.xml")
+
+    assert (feed.title, feed.format) == ("Café Weekly", "rss091")
+    assert feed.items == (
+        ParsedItem(
+            title="Crème brûlée returns",
+            url="http://example.com/cafe/creme.html",
+            content_html="The <b>dessert</b> is back on the menu.",
+            summary="The dessert is back on the menu.",
+            provenance=feed_provenance("title", "url", "content_html", "summary"),
+        ),
+        ParsedItem(
+            title="Opening hours",
+            url="http://example.com/cafe/hours.html",
+            content_html="Open daily from 8 to 18.",
+            summary="Open daily from 8 to 18.",
+            provenance=feed_provenance("title", "url", "content_html", "summary"),
+        ),
+    )
+
+
+def test_rss092_source_is_the_origin_and_untitled_items_are_kept() -> None:
+    feed = parse("rss092.xml", "http://example.com/radio/rss.xml")
+
+    assert feed.format == "rss092"
+    episode, untitled = feed.items
+    assert episode.origin == Party("Partner Radio", "http://example.org/partner.xml")
+    assert (episode.tags, episode.content_html) == (("music",), "<p>Songs of the sea.</p>")
+    assert (untitled.title, untitled.url, untitled.summary) == (
+        "",
+        None,
+        "An item with only a description.",
+    )
+
+
+def test_rss10_rdf_uses_dc_fields() -> None:
+    feed = parse("rss10.rdf", "http://example.org/rdf/index.rdf")
+
+    assert (feed.title, feed.format) == ("RDF Site", "rss10")
+    first, second = feed.items
+    assert (first.upstream_id, first.author, first.tags) == (
+        "http://example.org/rdf/1",
+        "Alice",
+        ("science",),
+    )
+    assert first.published == first.updated == datetime(2022, 1, 14, 17, 50, tzinfo=CST)
+    assert offsets(first) == (timedelta(hours=8), timedelta(hours=8))
+    assert second.published == datetime(2022, 1, 13, 8, 0, tzinfo=UTC)
+    assert offsets(second) == (timedelta(0), timedelta(0))
+
+
+def test_atom03_keeps_negative_offsets_and_inherits_the_feed_author() -> None:
+    feed = parse("atom03.xml", "http://example.com/blog/atom.xml")
+
+    assert feed.format == "atom03"
+    (entry,) = feed.items
+    assert entry == ParsedItem(
+        title="Atom 0.3 entry",
+        url="http://example.com/blog/2004/01/02/entry",
+        upstream_id="tag:example.com,2004:entry-1",
+        content_html="<p>Escaped <em>HTML</em> content.</p>",
+        summary="A short summary.",
+        published=datetime(2004, 1, 2, 9, 30, tzinfo=EST),
+        updated=datetime(2004, 1, 2, 10, 0, tzinfo=EST),
+        author="Mark",
+        provenance=feed_provenance(*ALL_FIELDS, "author"),
+    )
+    assert offsets(entry) == (timedelta(hours=-5), timedelta(hours=-5))
+
+
+def test_atom10_every_field() -> None:
+    feed = parse("atom10.xml", "https://example.org/news/atom.xml")
+
+    assert (feed.title, feed.link, feed.format) == (
+        "汉中新闻",
+        "https://example.org/news/",
+        "atom10",
+    )
+    first, second = feed.items
+    assert first == ParsedItem(
+        title="汉中 <首发> 新闻",
+        url="https://example.org/news/articles/42.html",
+        upstream_id="tag:example.org,2022:42",
+        content_html=(
+            '<p>正文<a href="https://example.org/x" rel="noopener noreferrer nofollow">链接</a>'
+            "</p><iframe></iframe>"
+        ),
+        summary="Tags like <b> stay text & more.",
+        published=datetime(2022, 1, 14, 17, 50, tzinfo=CST),
+        updated=datetime(2022, 1, 14, 18, 5, 30, tzinfo=CST),
+        author="王五",
+        tags=("汉中", "news"),
+        provenance=feed_provenance(*ALL_FIELDS, "author", "tags"),
+    )
+    assert offsets(first) == (timedelta(hours=8), timedelta(hours=8))
+    assert "onmouseover" not in first.content_html
+    assert "evil.example" not in first.content_html
+    assert second.content_html == "<p>Line &lt;one&gt; &amp; two</p>"
+    assert second.summary == "Line <one> & two"
+    assert second.author == "汉中市融媒体中心"  # inherited from the feed
+    assert second.published == second.updated == datetime(2022, 1, 13, 9, 0, tzinfo=CST)
+
+
+def test_malformed_xml_is_recovered_with_warnings() -> None:
+    feed = parse("malformed.xml", "http://example.com/broken/rss")
+
+    assert [(item.title, item.url) for item in feed.items] == [
+        ("Fish & Chips", "http://example.com/broken/1"),
+        ("Salt & vinegar", "http://example.com/broken/2?a=1&b=2"),
+    ]
+    assert feed.items[0].content_html == "<p>Unclosed paragraph</p>"
+    assert feed.items[1].upstream_id == "broken-2"
+    assert len(feed.warnings) == 2
+    assert feed.warnings[0].startswith("malformed XML, recovered leniently:")
+    assert feed.warnings[1] == "1 empty entries skipped"
+
+
+@pytest.mark.parametrize("name", ["entity_bomb.xml", "external_entity.xml"])
+def test_entity_declarations_are_refused_before_any_expansion(name: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ParseError, match="declares XML entities") as caught:
+        parse(name, "http://example.com/rss")
+
+    assert time.perf_counter() - started < 1
+    assert caught.value.url == "http://example.com/rss"
+    assert "root:" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body><p>Hello</p></body></html>",
+        b"just text",
+        b'<?xml version="1.0"?><catalog><book/></catalog>',
+    ],
+)
+def test_documents_that_are_not_feeds_raise(body: bytes) -> None:
+    with pytest.raises(ParseError, match="not an RSS or Atom feed"):
+        parse_xml_feed(body, url="http://example.com/x")
+
+
+def test_a_truncated_feed_without_entries_raises() -> None:
+    with pytest.raises(ParseError, match="malformed feed"):
+        parse_xml_feed(b'<rss version="2.0"><channel><title>x</ti', url="http://example.com/")
+
+
+def test_a_well_formed_empty_feed_is_no_error() -> None:
+    body = b'<rss version="2.0"><channel><title>Quiet</title><ttl>0</ttl></channel></rss>'
+
+    feed = parse_xml_feed(body, url="http://example.com/")
+
+    assert feed == ParsedFeed(items=(), title="Quiet", format="rss20", charset="utf-8")
+
+
+def rss_item(inner: str) -> bytes:
+    return (
+        '<rss version="2.0"><channel><title>t</title><link>http://e.com/</link>'
+        f"<item><title>x</title>{inner}</item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "offset"),
+    [
+        ("Fri, 14 Jan 2022 17:50:00 +0800", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("Fri, 14 Jan 2022 17:50:00", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("Fri, 14 Jan 2022 09:50:00 -0000", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 0),
+        ("Fri, 14 Jan 2022 09:50:00 GMT", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 0),
+        ("2022-01-14T17:50:00+08:00", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("2022-01-14 17:50:00 +0800", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("2022-01-14T04:50:00-05:00", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), -5),
+        ("2022-01-14", datetime(2022, 1, 13, 16, 0, tzinfo=UTC), 8),
+        ("2022-01-14 17:50:00 XYZ", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+    ],
+)
+def test_dates_keep_their_offset_and_naive_ones_use_the_default_zone(
+    raw: str, expected: datetime, offset: int
+) -> None:
+    feed = parse_xml_feed(
+        rss_item(f"<pubDate>{raw}</pubDate>"), url="http://e.com/", default_tz=CST
+    )
+
+    published = feed.items[0].published
+    assert published == expected
+    assert published is not None
+    assert published.utcoffset() == timedelta(hours=offset)
+
+
+@pytest.mark.parametrize("raw", ["someday soon", "0000-00-00T00:00:00Z"])
+def test_an_unusable_date_is_none(raw: str) -> None:
+    feed = parse_xml_feed(rss_item(f"<pubDate>{raw}</pubDate>"), url="http://e.com/")
+
+    assert feed.items[0].published is None
+
+
+def test_references_to_characters_xml_forbids_are_dropped_before_parsing() -> None:
+    body = rss_item("").replace(b"<title>x</title>", b"<title>a&#1;&#xD800;&#65;&#x1F600;</title>")
+
+    feed = parse_xml_feed(body, url="http://e.com/")
+
+    assert (feed.items[0].title, feed.warnings) == ("aA\U0001f600", ())
+
+
+def test_feedparser_crashing_on_hostile_input_becomes_a_parse_error() -> None:
+    body = rss_item("<category>x</item>y</category>")  # KeyError inside feedparser
+
+    with pytest.raises(ParseError, match="unparseable feed"):
+        parse_xml_feed(body, url="http://e.com/")
+
+
+@pytest.mark.parametrize(
+    ("inner", "url", "upstream_id"),
+    [
+        ("<guid>https://e.com/p/1</guid>", "https://e.com/p/1", "https://e.com/p/1"),
+        ("<guid>12345</guid>", None, "12345"),
+        ('<guid isPermaLink="false">https://e.com/p/1</guid>', None, "https://e.com/p/1"),
+        ("<guid>https://e.com/g</guid><link>/l</link>", "http://e.com/l", "https://e.com/g"),
+        ("<link>javascript:alert(1)</link>", None, None),
+        ("<link>http://[broken/</link>", None, None),
+    ],
+)
+def test_a_guid_is_an_id_and_a_link_only_when_a_web_permalink(
+    inner: str, url: str | None, upstream_id: str | None
+) -> None:
+    item = parse_xml_feed(rss_item(inner), url="http://e.com/feed").items[0]
+
+    assert (item.url, item.upstream_id) == (url, upstream_id)

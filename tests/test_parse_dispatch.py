@@ -1,0 +1,128 @@
+"""Format sniffing and dispatch: the right parser for each document, autodiscovery for pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import NotAFeed, ParseError
+from feeds.parse import detect_format, feed_links, parse_feed
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"version": "https://jsonfeed.org/version/1.1"}', "json"),
+        (b'\xef\xbb\xbf \n\t{"items": []}', "json"),
+        (b'<?xml version="1.0"?>\n<rss version="2.0">', "xml"),
+        (b'  <rss version="0.91">', "xml"),
+        (b'<feed xmlns="http://www.w3.org/2005/Atom">', "xml"),
+        (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">', "xml"),
+        (b"<?xml version='1.0'?><!-- <html> --><!DOCTYPE rss [<!ENTITY a 'b'>]><rss>", "xml"),
+        (b'<?xml version="1.0"?><?xml-stylesheet href="s.xsl"?><opml version="2.0">', "xml"),
+        ("\ufeff<rss>".encode("utf-16-le"), "xml"),
+        (b"<!DOCTYPE html>\n<html><head>", "html"),
+        (b"<!doctype HTML><title>x</title>", "html"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd">',
+            "html",
+        ),
+        (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml">', "html"),
+        (b"\r\n<HTML><BODY>", "html"),
+        (b"<head><meta charset=gbk>", "html"),
+        (b"Warning: include(): failed<br>", "unknown"),
+        (b"", "unknown"),
+    ],
+)
+def test_detect_format(body: bytes, expected: str) -> None:
+    assert detect_format(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("rss091.xml", "rss091"),
+        ("rss092.xml", "rss092"),
+        ("rss10.rdf", "rss10"),
+        ("rss20.xml", "rss20"),
+        ("atom03.xml", "atom03"),
+        ("atom10.xml", "atom10"),
+        ("jsonfeed10.json", "json10"),
+        ("jsonfeed11.json", "json11"),
+        ("discuz_portal_rss.xml", "rss20"),
+        ("lying_charset.xml", "rss20"),
+        ("malformed.xml", "rss20"),
+    ],
+)
+def test_parse_feed_dispatches_every_fixture(name: str, expected: str) -> None:
+    feed = parse_feed((FIXTURES / name).read_bytes(), url="http://example.com/feed")
+
+    assert feed.format == expected
+    assert feed.items
+
+
+def test_an_html_page_raises_not_a_feed_with_its_alternates() -> None:
+    body = (FIXTURES / "not_a_feed.html").read_bytes()
+
+    with pytest.raises(NotAFeed) as caught:
+        parse_feed(body, url="http://example.net/index.php")
+
+    assert isinstance(caught.value, ParseError)
+    assert caught.value.url == "http://example.net/index.php"
+    assert caught.value.alternates == (
+        "http://example.net/portal.php?mod=rss&catid=1",
+        "https://feeds.example.net/atom.xml",
+        "http://example.net/feed.json",
+    )
+
+
+def test_feed_links_honour_base_and_declared_charset() -> None:
+    page = (
+        '<?xml version="1.0" encoding="gbk"?><html><head><base href="http://cdn.example.net/x/">'
+        '<title>汉中</title><link rel="alternate" type="application/rss+xml" href="rss.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="rss.xml">'
+        '<link rel="alternate" type="application/atom+xml" href="http://[broken/"></head></html>'
+    ).encode("gbk")
+
+    assert feed_links(page, url="http://example.net/") == ("http://cdn.example.net/x/rss.xml",)
+
+
+def test_a_page_without_feed_links_has_no_alternates() -> None:
+    with pytest.raises(NotAFeed) as caught:
+        parse_feed(b"<!DOCTYPE html><html><body>hi</body></html>", url="http://example.net/")
+
+    assert caught.value.alternates == ()
+
+
+@pytest.mark.parametrize("body", [b"", b" \r\n\t "])
+def test_an_empty_body_raises(body: bytes) -> None:
+    with pytest.raises(ParseError, match="empty body"):
+        parse_feed(body, url="http://example.com/feed")
+
+
+def test_a_feed_behind_a_php_warning_is_recovered_as_degraded() -> None:
+    body = (
+        b"<br />\n<b>Warning</b>: Undefined variable<br />\n"
+        + (FIXTURES / "rss092.xml").read_bytes()
+    )
+
+    feed = parse_feed(body, url="http://example.com/radio/rss.xml")
+
+    assert (feed.format, len(feed.items)) == ("rss092", 2)
+    assert feed.warnings
+
+
+def test_plain_text_is_not_a_feed() -> None:
+    with pytest.raises(ParseError, match="not an RSS or Atom feed"):
+        parse_feed(b"Service Unavailable", url="http://example.com/feed")
+
+
+def test_the_configured_encoding_reaches_the_xml_parser() -> None:
+    body = (FIXTURES / "lying_charset.xml").read_bytes()
+
+    feed = parse_feed(body, url="http://example.net/", encoding="gbk")
+
+    assert (feed.charset, feed.items[0].title) == ("gb18030", "汉中又新增一项国字号荣誉!")
