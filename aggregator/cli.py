@@ -140,10 +140,12 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    target = Path(args.file).resolve()
+
     async def run() -> None:
         db = await Database.open(config.service.database)
         try:
-            await db.backup(Path(args.file).resolve())
+            await db.backup(target)
         finally:
             await db.close()
 
@@ -155,11 +157,14 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", type=Path, default=None,
-                        help="config file (default: $AGGREGATOR_CONFIG, else ./config.toml)")  # fmt: skip
+    common.add_argument(
+        "-c", "--config", type=Path, help="default: $AGGREGATOR_CONFIG, else ./config.toml"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, run: Callable[[Config, argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, run: Callable[[Config, argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
         command = sub.add_parser(name, parents=[common], help=text, description=text)
         command.set_defaults(run=run)
         return command

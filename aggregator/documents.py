@@ -11,7 +11,7 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from feeds.jsonfeed import render_json
 from feeds.render import render_atom, render_rss
-from storage import Database, StoredItem
+from storage import Database, StoredItem, StoryView
 
 RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
@@ -54,15 +54,37 @@ def _matches(feed: FeedConfig, item: StoredItem) -> bool:
     return not feed.include or any(word in text for word in feed.include)
 
 
-async def select(db: Database, feed: FeedConfig, query: Query) -> list[StoredItem]:
-    """Items of `feed`, newest first, after its include/exclude words (which SQL can't index)."""
+def _represents(item: StoredItem, story: StoryView | None, members: frozenset[str]) -> bool:
+    """Whether `item` is its story's one entry in a merged feed of the sources `members`.
+
+    The canonical copy when it is among them; otherwise the oldest copy that is, so that every
+    story appears exactly once and paging never shows it twice.
+    """
+    if story is None or story.canonical_item == item.id:
+        return True
+    sources = {copy.item_id: copy.source_id for copy in story.copies}
+    if sources.get(story.canonical_item or -1) in members:
+        return False
+    return item.id == min(i for i, s in sources.items() if s in members)
+
+
+Selected = list[tuple[StoredItem, StoryView | None]]
+
+
+async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) -> Selected:
+    """Entries of `feed`, newest first: one per story when `merged`, after include/exclude."""
     limit = query.limit or feed.limit
     batch_size = max(limit * 2, 50)
     before = query.before
-    chosen: list[StoredItem] = []
+    members = frozenset(feed.sources)
+    chosen: Selected = []
     while len(chosen) < limit:
         batch = await db.latest_items(feed.sources, limit=batch_size, before=before)
-        chosen.extend(item for item in batch if _matches(feed, item))
+        stories = await db.story_views([i.story_id for i in batch if i.story_id]) if merged else {}
+        for item in batch:
+            story = stories.get(item.story_id or -1)
+            if _matches(feed, item) and _represents(item, story, members):
+                chosen.append((item, story))
         if len(batch) < batch_size:
             break
         before = (batch[-1].sort_ts, batch[-1].id)
@@ -83,10 +105,10 @@ async def render_document(
 ) -> tuple[bytes, datetime]:
     """The document's bytes and its `updated` time; raises `UnknownSource` for unknown ids."""
     feed = channel(config, kind, ident)
-    items = await select(db, feed, query)
+    items = await select(db, feed, query, merged=kind == "feeds")
     next_url = None
     if len(items) == (query.limit or feed.limit) and items:
-        params = dict(extra_query or {}) | {"before": cursor(items[-1])}
+        params = dict(extra_query or {}) | {"before": cursor(items[-1][0])}
         next_url = f"{next_base}?{urlencode(params)}"
     source = config.source(ident) if kind == "sources" else None
     document = build_feed(

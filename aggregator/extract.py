@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from feeds.htmlpage import merge_article, parse_article, parse_list_page
+
 from aggregator.config import SourceConfig
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
@@ -19,7 +21,6 @@ from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.robots import Robots
 from feeds.charset import decode
 from feeds.errors import AggregatorError, NotAFeed
-from feeds.htmlpage import merge_article, parse_article, parse_list_page
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
@@ -127,7 +128,9 @@ async def _feed(
             raise
         alternate = exc.alternates[0]
         if reason := await check_discovered(alternate, source_url=source.url, hosts=hosts):
-            raise Refused(f"autodiscovered feed {alternate} refused: {reason}", url=response.url) from exc
+            raise Refused(
+                f"autodiscovered feed {alternate} refused: {reason}", url=response.url
+            ) from exc
         warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
         followed = await fetcher.get(alternate, source_url=source.url, hosts=hosts)
         return parse(followed), followed
@@ -155,8 +158,10 @@ async def _list_pages(
         items.extend(listed.items)
         next_url = listed.next_page
         page = None
-        if next_url and next_url not in seen_pages and not await check_discovered(
-            next_url, source_url=source.url, hosts=hosts
+        if (
+            next_url
+            and next_url not in seen_pages
+            and not await check_discovered(next_url, source_url=source.url, hosts=hosts)
         ):
             seen_pages.add(next_url)
             page = await fetcher.get(next_url, source_url=source.url, hosts=hosts)

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import FetchError, RetryLater
@@ -15,9 +16,12 @@ from aggregator.fetcher import Fetcher
 from aggregator.policy import next_delay, upstream_hint
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
+from feeds.fingerprint import bands, body_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedItem
-from storage import Database, FetchOutcome, ItemRecord, WriteSummary
+from feeds.normalize import normalize_link, normalize_title
+from feeds.sanitize import html_to_text
+from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
 
 log = logging.getLogger("aggregator.fetch")
 
@@ -41,6 +45,28 @@ class SourceReport:
         return self.result == "error"
 
 
+def story_context(config: Config) -> StoryContext:
+    """Names and aliases that origin credits are matched against, and the config order."""
+    names: dict[str, str] = {}
+    for source in reversed(config.sources):  # the first source wins a shared name
+        for name in (*source.aliases, source.name):
+            names[name] = source.id
+    order = {source.id: index for index, source in enumerate(config.sources)}
+    return StoryContext(source_names=names, source_order=order)
+
+
+def _match_keys(source: SourceConfig, item: ParsedItem) -> dict[str, Any]:
+    if not source.dedupe:
+        return {}
+    fingerprint = body_fingerprint(html_to_text(item.content_html) or item.summary)
+    return {
+        "norm_link": normalize_link(item.url) if item.url else None,
+        "norm_title": normalize_title(item.title) or None,
+        "fingerprint": fingerprint,
+        "bands": bands(fingerprint) if fingerprint is not None else (),
+    }
+
+
 def to_record(source: SourceConfig, item: ParsedItem, listing_hash: str | None) -> ItemRecord:
     key = item_key(item)
     tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
@@ -60,6 +86,7 @@ def to_record(source: SourceConfig, item: ParsedItem, listing_hash: str | None) 
         updated=item.updated,
         content_hash=content_hash(replace(item, tags=tags)),
         listing_hash=listing_hash,
+        **_match_keys(source, item),
     )
 
 
@@ -128,7 +155,9 @@ class Pipeline:
         )
         outcome = _outcome(collected, started, seconds, started + delay)
         records = [to_record(source, item, listing) for item, listing in collected.items]
-        summary = await self.db.store_fetch(source.id, outcome, _unique(records))
+        summary = await self.db.store_fetch(
+            source.id, outcome, _unique(records), story_context(self.config)
+        )
         if (summary.new or summary.updated) and self.on_change:
             self.on_change(source.id)
         return self._report(source, outcome, summary)
@@ -193,7 +222,9 @@ def _unique(records: list[ItemRecord]) -> list[ItemRecord]:
     return list({record.key: record for record in records}.values())
 
 
-def _outcome(collected: Collected, started: float, seconds: float, next_fetch: float) -> FetchOutcome:
+def _outcome(
+    collected: Collected, started: float, seconds: float, next_fetch: float
+) -> FetchOutcome:
     response = collected.response
     feed = collected.feed
     if response is not None and response.not_modified:
@@ -220,4 +251,3 @@ def _outcome(collected: Collected, started: float, seconds: float, next_fetch: f
         site_url=feed.link if feed else None,
         next_fetch=next_fetch,
     )
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import random
 import re
+from contextlib import suppress
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 
@@ -19,10 +20,8 @@ def upstream_hint(
     if cache_control and (match := _MAX_AGE.search(cache_control)):
         hints.append(float(match.group(1)))
     if expires:
-        try:
+        with suppress(TypeError, ValueError):
             hints.append(email.utils.parsedate_to_datetime(expires).timestamp() - now)
-        except (TypeError, ValueError):
-            pass
     return max(hints)
 
 

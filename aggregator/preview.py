@@ -50,7 +50,9 @@ def _print_item(number: int, item: ParsedItem) -> None:
         print(f"  {name:<10} {how and f'[{how}]':<12} {shown if shown is not None else '—'}")
     text = " ".join(item.content_html.split())
     how = provenance.get("content_html", "")
-    print(f"  {'content':<10} {how and f'[{how}]':<12} {len(item.content_html)} chars: {text[:160]}")
+    print(
+        f"  {'content':<10} {how and f'[{how}]':<12} {len(item.content_html)} chars: {text[:160]}"
+    )
 
 
 async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int:

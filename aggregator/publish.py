@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
-from feeds.model import OutEntry, OutFeed, SourceRef
-from storage import StoredItem
+from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
+from storage import StoredItem, StoryView
 
-FORMATS = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+FORMATS = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 _FEED_NAMESPACE = uuid.UUID("0b8e5f0e-7d1a-4c59-8a52-5f3e7e1c9d21")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -28,15 +32,38 @@ def source_ref(config: Config, source: SourceConfig) -> SourceRef:
     )
 
 
-def to_entry(config: Config, item: StoredItem) -> OutEntry | None:
-    """The published form of a stored item; None when its source left the config."""
+def _story_fields(
+    config: Config, item: StoredItem, story: StoryView
+) -> tuple[str, Party | None, tuple[Copy, ...]]:
+    """A merged entry's id, origin and other copies: the story's, not the item's."""
+    copies = []
+    for copy in story.copies:
+        copy_source = config.source(copy.source_id)
+        if copy.item_id != item.id and copy_source is not None:
+            copies.append(Copy(copy.source_id, copy_source.name, copy.url))
+    origin = None
+    if story.origin_name:
+        origin = Party(story.origin_name, story.origin_url)
+    elif len(story.copies) > 1 and (first := config.source(story.origin_source or "")):
+        origin = Party(first.name, item.url if first.id == item.source_id else None)
+    return story.entry_id, origin, tuple(copies)
+
+
+def to_entry(config: Config, item: StoredItem, story: StoryView | None = None) -> OutEntry | None:
+    """The published form of an item (with its story's provenance in merged feeds)."""
     source = config.source(item.source_id)
     if source is None or not source.enabled:
         return None
+    entry_id = item.entry_id
+    origin = Party(item.origin_name, item.origin_url) if item.origin_name else None
+    copies: tuple[Copy, ...] = ()
+    if story is not None:
+        entry_id, story_origin, copies = _story_fields(config, item, story)
+        origin = story_origin or origin
     published = item.published or datetime.fromtimestamp(item.first_seen, UTC)
     updated = max(item.updated or published, published)
     return OutEntry(
-        id=item.entry_id,
+        id=entry_id,
         title=item.title,
         url=item.url,
         content_html=item.content,
@@ -46,8 +73,9 @@ def to_entry(config: Config, item: StoredItem) -> OutEntry | None:
         source=source_ref(config, source),
         author=item.author,
         publisher=source.publisher,
-        origin=None,
+        origin=origin,
         tags=item.tags,
+        copies=copies,
     )
 
 
@@ -58,12 +86,14 @@ def build_feed(
     ident: str,
     title: str,
     description: str,
-    items: Sequence[StoredItem],
+    items: Sequence[tuple[StoredItem, StoryView | None]],
     self_url: str,
     next_url: str | None = None,
     language: str | None = None,
 ) -> OutFeed:
-    entries = tuple(e for e in (to_entry(config, item) for item in items) if e is not None)
+    entries = tuple(
+        e for e in (to_entry(config, item, story) for item, story in items) if e is not None
+    )
     updated = max((e.updated for e in entries), default=_EPOCH)
     return OutFeed(
         id=f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, f'{kind}/{ident}')}",

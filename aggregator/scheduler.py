@@ -50,10 +50,10 @@ class Scheduler:
 
     def sync(self, wanted: Iterable[tuple[str, float | None]]) -> None:
         """Schedule new sources, keep the timing of known ones, drop the ones no longer wanted."""
-        wanted = dict(wanted)
-        for source_id in self.scheduled() - wanted.keys():
+        by_id = dict(wanted)
+        for source_id in self.scheduled() - by_id.keys():
             self.unschedule(source_id)
-        for source_id, at in wanted.items():
+        for source_id, at in by_id.items():
             if not self._scheduler.get_job(source_id):
                 self.schedule(source_id, at)
 

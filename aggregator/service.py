@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from aggregator.config import Config, load_config
 from aggregator.errors import UnknownSource
+from feeds.errors import AggregatorError
 from aggregator.fetcher import Fetcher
 from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.scheduler import Scheduler
@@ -82,13 +84,17 @@ class Service:
 
     async def watch_data_version(self) -> None:
         """Notice commits by other processes, so caches never serve stale feeds for long."""
-        seen = await self.db.data_version()
+        seen = None
         while True:
-            await asyncio.sleep(_DATA_VERSION_POLL)
-            current = await self.db.data_version()
+            try:
+                current = await self.db.data_version()
+            except (AggregatorError, ValueError, sqlite3.Error):
+                log.exception("cannot read the database's data version")
+                current = None
             if current != seen:
                 seen = current
                 self.generation += 1
+            await asyncio.sleep(_DATA_VERSION_POLL)
 
 
 @asynccontextmanager

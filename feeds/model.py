@@ -34,6 +34,7 @@ class ParsedItem:
     tags: tuple[str, ...] = ()
     # field name -> what produced it ("selector", "automatic", "detected", "feed"); for preview
     provenance: tuple[tuple[str, str], ...] = ()
+    site_name: str | None = None  # the page's own site name (og:site_name, a WeChat account)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@ from storage.records import (
     ItemRecord,
     SourceStatus,
     StoredItem,
+    StoryContext,
+    StoryCopy,
+    StoryView,
     WriteSummary,
 )
 
@@ -17,5 +20,8 @@ __all__ = [
     "ItemRecord",
     "SourceStatus",
     "StoredItem",
+    "StoryContext",
+    "StoryCopy",
+    "StoryView",
     "WriteSummary",
 ]

@@ -87,7 +87,7 @@ class Connections:
 
     async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
         rows = await self._reader.execute_fetchall(sql, tuple(parameters))
-        return list(rows)  # type: ignore[arg-type]
+        return list(rows)
 
     async def data_version(self) -> int:
         """Changes when another connection (or process) commits: lets caches notice cheaply."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from storage import items, sources
+from storage import items, sources, stories
 from storage.connection import Connections
 from storage.records import (
     FetchOutcome,
@@ -13,8 +13,12 @@ from storage.records import (
     ItemRecord,
     SourceStatus,
     StoredItem,
+    StoryContext,
+    StoryView,
     WriteSummary,
 )
+
+_NO_CONTEXT = StoryContext(source_names={}, source_order={})
 
 
 class Database:
@@ -42,13 +46,28 @@ class Database:
         return await sources.fetch_state(self._db, source_id)
 
     async def store_fetch(
-        self, source_id: str, outcome: FetchOutcome, fetched: Sequence[ItemRecord]
+        self,
+        source_id: str,
+        outcome: FetchOutcome,
+        fetched: Sequence[ItemRecord],
+        context: StoryContext | None = None,
     ) -> WriteSummary:
-        """Items and the fetch outcome of one source, in one transaction."""
+        """Items, their stories and the fetch outcome of one source, in one transaction."""
         async with self._db.transaction() as conn:
-            summary = await items.upsert_items(conn, source_id, fetched, outcome.attempted_at)
+            now = outcome.attempted_at
+            summary, inserted = await items.upsert_items(conn, source_id, fetched, now)
+            await stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
             await sources.record_outcome(conn, source_id, outcome)
         return summary
+
+    async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
+        return await stories.story_views(self._db, story_ids)
+
+    async def multi_source_stories(self, since: float, limit: int = 100) -> list[StoryView]:
+        return await stories.multi_source_stories(self._db, since, limit)
+
+    async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
+        return {item.id: item for item in await items.by_ids(self._db, item_ids)}
 
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""

@@ -15,13 +15,14 @@ from storage.records import ItemRecord, StoredItem, WriteSummary
 _COLUMNS = (
     "source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
     "origin_url, tags, published, updated, sort_ts, first_seen, last_changed, content_hash, "
-    "listing_hash"
+    "listing_hash, norm_link, norm_title, published_ts, fingerprint"
 )
-_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
         origin_name = ?, origin_url = ?, tags = ?, published = ?, updated = ?, sort_ts = ?,
-        last_changed = ?, content_hash = ?, listing_hash = ?
+        last_changed = ?, content_hash = ?, listing_hash = ?, norm_link = ?, norm_title = ?,
+        published_ts = ?, fingerprint = ?
     WHERE source_id = ? AND key = ?
 """
 _LOOKUP_BATCH = 500
@@ -31,6 +32,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _match_keys(item: ItemRecord) -> tuple[Any, ...]:
+    published = item.published.timestamp() if item.published else None
+    return item.norm_link, item.norm_title, published, item.fingerprint
+
+
 def _sort_ts(item: ItemRecord, now: float) -> float:
     # An item dated in the future would pin itself to the top of every feed.
     return min(item.published.timestamp(), now) if item.published else now
@@ -38,21 +44,26 @@ def _sort_ts(item: ItemRecord, now: float) -> float:
 
 async def upsert_items(
     conn: aiosqlite.Connection, source_id: str, items: Sequence[ItemRecord], now: float
-) -> WriteSummary:
-    """Insert new items, update changed ones in place, leave unchanged ones alone."""
+) -> tuple[WriteSummary, list[ItemRecord]]:
+    """Insert new items, update changed ones in place, leave unchanged ones alone.
+
+    Returns the counts and the inserted records, which still need a story.
+    """
     known = await _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     unchanged = 0
+    inserted: list[ItemRecord] = []
     for item in items:
         tags = json.dumps(item.tags, ensure_ascii=False)
         if item.key not in known:
             known[item.key] = item.content_hash
+            inserted.append(item)
             inserts.append(
                 (source_id, item.key, item.entry_id, item.upstream_id, item.url, item.title,
                  item.content, item.summary, item.author, item.origin_name, item.origin_url, tags,
                  _iso(item.published), _iso(item.updated), _sort_ts(item, now), now, now,
-                 item.content_hash, item.listing_hash)
+                 item.content_hash, item.listing_hash, *_match_keys(item))
             )  # fmt: skip
         elif known[item.key] != item.content_hash:
             known[item.key] = item.content_hash
@@ -60,7 +71,7 @@ async def upsert_items(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
                  item.origin_name, item.origin_url, tags, _iso(item.published),
                  _iso(item.updated), _sort_ts(item, now), now, item.content_hash,
-                 item.listing_hash, source_id, item.key)
+                 item.listing_hash, *_match_keys(item), source_id, item.key)
             )  # fmt: skip
         else:
             unchanged += 1
@@ -68,7 +79,8 @@ async def upsert_items(
         await conn.executemany(_INSERT, inserts)
     if updates:
         await conn.executemany(_UPDATE, updates)
-    return WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
+    summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
+    return summary, inserted
 
 
 async def _column_by_key(
@@ -113,6 +125,7 @@ def _stored(row: Row) -> StoredItem:
         sort_ts=row["sort_ts"],
         first_seen=row["first_seen"],
         last_changed=row["last_changed"],
+        story_id=row["story_id"],
     )
 
 
@@ -135,6 +148,31 @@ async def latest_items(
     return [_stored(row) for row in await db.read(sql, [*params, limit])]
 
 
+async def item_ids(
+    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, int]:
+    return {k: int(v) for k, v in (await _column_by_key(conn, source_id, keys, "id")).items()}
+
+
 async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
-    cursor = await conn.execute("DELETE FROM items WHERE sort_ts < ?", (cutoff,))
+    """Prune old items; a story's canonical item stays, so its published entry survives."""
+    old = (
+        "SELECT id FROM items WHERE sort_ts < ? AND id NOT IN "
+        "(SELECT canonical_item FROM stories WHERE canonical_item IS NOT NULL)"
+    )
+    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", (cutoff,))
+    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", (cutoff,))
+    await conn.execute(
+        "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)"
+    )
     return cursor.rowcount
+
+
+async def by_ids(db: Connections, item_ids: Sequence[int]) -> list[StoredItem]:
+    if not item_ids:
+        return []
+    marks = ", ".join("?" * len(item_ids))
+    return [
+        _stored(row)
+        for row in await db.read(f"SELECT * FROM items WHERE id IN ({marks})", item_ids)
+    ]

@@ -25,6 +25,11 @@ class ItemRecord:
     updated: datetime | None
     content_hash: str
     listing_hash: str | None = None  # what led to the article page; unchanged = not refetched
+    # story matching keys (SPEC §7); all None for a source with `dedupe = false`
+    norm_link: str | None = None
+    norm_title: str | None = None
+    fingerprint: int | None = None
+    bands: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,37 @@ class StoredItem:
     sort_ts: float
     first_seen: float
     last_changed: float
+    story_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCopy:
+    item_id: int
+    source_id: str
+    url: str | None
+    rule: str | None  # how this copy joined the story: "link", "title", "body"; None = first
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A story as merged feeds publish it: its stable id, canonical item, origin and copies."""
+
+    id: int
+    entry_id: str
+    canonical_item: int | None
+    origin_name: str | None
+    origin_url: str | None
+    origin_source: str | None
+    reason: str | None
+    copies: tuple[StoryCopy, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryContext:
+    """What origin decisions need from the config: names and aliases, and config order."""
+
+    source_names: dict[str, str]  # name or alias -> source id
+    source_order: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)

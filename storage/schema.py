@@ -55,6 +55,37 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX items_by_source ON items (source_id, sort_ts DESC, id DESC);
     CREATE INDEX items_by_time ON items (sort_ts DESC, id DESC);
     """,
+    # 2: stories — every item belongs to one; existing items become one-item stories.
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        entry_id TEXT NOT NULL UNIQUE,
+        canonical_item INTEGER,
+        origin_name TEXT,
+        origin_url TEXT,
+        origin_source TEXT,
+        reason TEXT,
+        created REAL NOT NULL
+    );
+    ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id);
+    ALTER TABLE items ADD COLUMN match_rule TEXT;
+    ALTER TABLE items ADD COLUMN norm_link TEXT;
+    ALTER TABLE items ADD COLUMN norm_title TEXT;
+    ALTER TABLE items ADD COLUMN published_ts REAL;
+    ALTER TABLE items ADD COLUMN fingerprint INTEGER;
+    CREATE INDEX items_by_link ON items (norm_link) WHERE norm_link IS NOT NULL;
+    CREATE INDEX items_by_title ON items (norm_title, published_ts) WHERE norm_title IS NOT NULL;
+    CREATE INDEX items_by_story ON items (story_id);
+    CREATE TABLE item_bands (
+        band INTEGER NOT NULL,
+        item_id INTEGER NOT NULL,
+        PRIMARY KEY (band, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_bands_by_item ON item_bands (item_id);
+    INSERT INTO stories (id, entry_id, canonical_item, created)
+        SELECT id, entry_id, id, first_seen FROM items;
+    UPDATE items SET story_id = id;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

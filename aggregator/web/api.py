@@ -14,7 +14,7 @@ from aiohttp import web
 from aggregator.errors import ConfigError
 from aggregator.web.keys import SERVICE
 
-TOKEN_VARIABLE = "AGGREGATOR_ADMIN_TOKEN"
+TOKEN_VARIABLE = "AGGREGATOR_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 _background: set[asyncio.Task[object]] = set()
 
 

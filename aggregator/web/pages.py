@@ -50,8 +50,8 @@ async def index(request: web.Request) -> web.Response:
         css = "error" if result == "error" else "ok"
         error = escape(status.last_error or "") if status else ""
         source_rows.append(
-            f"<tr><td><a href=\"{escape(base)}/sources/{escape(source.id)}.atom\">"
-            f"{escape(source.name)}</a></td><td class=\"{css}\">{escape(result)}</td>"
+            f'<tr><td><a href="{escape(base)}/sources/{escape(source.id)}.atom">'
+            f'{escape(source.name)}</a></td><td class="{css}">{escape(result)}</td>'
             f"<td>{status.items if status else 0}</td>"
             f"<td>{_when(status.last_success if status else None)}</td>"
             f"<td>{_when(status.next_fetch if status else None)}</td><td>{error}</td></tr>"

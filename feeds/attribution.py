@@ -1,0 +1,107 @@
+"""Read who wrote a story and where it was first published from the labels pages print.
+
+Chinese portals credit in running text, not markup: `发布者: admin| 来自: 汉中发布`,
+`（来源：汉中发布）`, `责任编辑：张三`. A label is followed by a colon (full- or half-width);
+the value runs until a separator (`|`, whitespace, a closing bracket) or the next label, and
+loses trailing punctuation. English credits (`By …`, `Source: …`) may hold single spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from feeds.model import Party
+
+_COLON = r"\s*[:：]\s*"
+# Labels that end a value written flush against them, as in `来源：汉中市人民政府发布时间：…`.
+_NEXT_LABEL = (
+    r"(?:发布时间|发布日期|发表时间|更新时间|时间|日期|来源|来自|稿源|原作者|作者|责任编辑|编辑"
+    r"|发布者|发布人|浏览|阅读|点击|查看|评论|字号|次数)" + _COLON
+)
+_CJK_VALUE = rf"(?P<value>(?:(?!{_NEXT_LABEL})[^\s|｜()（）【】\[\]<>])+)"
+_LATIN_VALUE = (
+    r"(?P<value>[^\s|｜()（）【】\[\]<>,;]+(?:[ ](?![^\s]*:)[^\s|｜()（）【】\[\]<>,;]+)*)"
+)
+_TRIM = "。，,.;；:：!！?？、\"'“”‘’「」『』《》 \u3000\xa0"
+_MAX_CHARS = 60
+
+# Authors in order of preference: the writer over the account that posted it over the editor.
+_AUTHOR_LABELS = (
+    re.compile(r"(?:作者|记者|撰稿)" + _COLON + _CJK_VALUE),
+    re.compile(r"(?:\b(?i:author)\s*[:：]\s*|\b(?i:written by)\s+)" + _LATIN_VALUE),
+    re.compile(r"(?:^|(?<=[\s|｜(（\[【]))By\s+(?=[A-Z])" + _LATIN_VALUE),
+    re.compile(r"(?:发布者|发布人)" + _COLON + _CJK_VALUE),
+    re.compile(r"(?:责任编辑|责编|编辑)" + _COLON + _CJK_VALUE),
+)
+_ORIGIN_LABELS = (
+    re.compile(r"(?:来源|来自|稿源|转载自|转自|出处)" + _COLON + _CJK_VALUE),
+    re.compile(r"\b(?i:source)\s*[:：]\s*" + _LATIN_VALUE),
+    re.compile(r"\b(?i:originally published (?:at|in|on))\s+" + _LATIN_VALUE),
+)
+
+
+def _value(match: re.Match[str]) -> str | None:
+    value = match.group("value").strip(_TRIM)
+    return value if value and len(value) <= _MAX_CHARS else None
+
+
+def _first(patterns: Iterable[re.Pattern[str]], text: str, *, by_position: bool) -> str | None:
+    found: list[tuple[int, str]] = []
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            if (value := _value(match)) is not None:
+                if not by_position:
+                    return value
+                found.append((match.start(), value))
+                break
+    return min(found)[1] if found else None
+
+
+def find_author(text: str) -> str | None:
+    """Who wrote it, from labels such as `作者：`, `发布者:`, `责任编辑：`, `By …`."""
+    return _first(_AUTHOR_LABELS, text, by_position=False)
+
+
+def find_origin(text: str) -> str | None:
+    """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`."""
+    return _first(_ORIGIN_LABELS, text, by_position=True)
+
+
+def clean_credit(value: str | None) -> str | None:
+    """A credit a selector read, cut at the first separator and trimmed like a labelled value."""
+    value = (value or "").strip(_TRIM + "(（【[")
+    value = re.split(r"[|｜()（）【】\[\]<>]|\s{2,}", value, maxsplit=1)[0].strip(_TRIM)
+    return value if value and len(value) <= _MAX_CHARS else None
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def link_for(name: str, links: Iterable[tuple[str, str]]) -> str | None:
+    """The URL of the link whose text names `name` (exactly, else by containment), if any."""
+    candidates = [(" ".join(text.split()).strip(_TRIM), url) for text, url in links]
+    candidates = [(text, url) for text, url in candidates if text and _is_web_url(url)]
+    for text, url in candidates:
+        if text == name:
+            return url
+    for text, url in candidates:
+        if len(text) >= 2 and (name in text or text in name):
+            return url
+    return None
+
+
+def origin_party(text: str, links: Iterable[tuple[str, str]] = ()) -> Party | None:
+    """The origin credited in `text`, with its URL when one of `links` (text, URL) names it.
+
+    A credit that is itself a URL (`Originally published at https://…`) is named by its host.
+    """
+    name = find_origin(text)
+    if name is None:
+        return None
+    if _is_web_url(name):
+        return Party(name=urlsplit(name).hostname or name, url=name)
+    return Party(name=name, url=link_for(name, links))

@@ -1,0 +1,263 @@
+"""Automatic extraction: what an article page yields when the operator wrote no selector for it.
+
+Machine-readable metadata comes first (OpenGraph and `<meta>` tags, JSON-LD, WeChat's script
+variables), then the page's visible conventions: the heading, and the short line under it that
+Chinese portals fill with date, poster and source. The body is the known content element of the
+platforms we target, else what trafilatura extracts, else the block with the most paragraph text.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+import lxml.html
+import trafilatura
+
+from feeds.dates import parse_date
+from feeds.htmltree import inner_html, parse_html, text_lines, text_of
+from feeds.selectors import FieldSelector
+
+_ARTICLE_TYPES = frozenset({"Article", "NewsArticle", "ReportageNewsArticle", "BlogPosting"})
+_PUBLISHED = ("article:published_time", "og:published_time", "pubdate", "publishdate", "dc.date")
+_UPDATED = ("article:modified_time", "og:updated_time", "dc.date.modified")
+_SUMMARY = ("og:description", "description", "twitter:description")
+# `application-name` is how a Discuz! portal names itself; `SiteName` is China's government CMS.
+_SITE = ("og:site_name", "sitename", "application-name")
+_SCRIPT_DATE = re.compile(
+    r"\b(?:ct|create_time|publish_time|createTime)\s*=\s*[\"']([^\"']{8,30})[\"']"
+)
+_TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
+_META_LINE = re.compile(
+    r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间|时间|日期)\s*[:：]"
+    r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
+)
+_META_LINE_MAX_CHARS, _META_LINE_REACH = 200, 60
+# Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars.
+# Not `form`: ASP.NET pages, common on government sites, wrap the whole page in one.
+_BOILERPLATE = FieldSelector(
+    "#click_div, .a_af, .a_pr, .a_pt, .a_pb, .a_t, .a_fl, .a_cn, .a_mu, #comment,"
+    " .rich_media_tool, #js_pc_qr_code, nav, footer, template, noscript"
+)
+# Bodies of the platforms this service exists for, taken whole: trafilatura drops WeChat's images
+# (their URLs have no file extension). WeChat, Discuz! portal articles, TRS government CMS.
+_KNOWN_BODIES = FieldSelector("#js_content, td#article_content, .TRS_Editor")
+_MIN_BLOCK_CHARS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PageMeta:
+    """What a page says about itself in machine-readable form."""
+
+    title: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None  # JSON-LD: about this article
+    page_author: str | None = None  # <meta name="author">: often the same for a whole site
+    summary: str | None = None
+    site_name: str | None = None
+    origin: str | None = None  # <meta name="ContentSource"> of government sites
+
+
+def _meta_tags(doc: lxml.html.HtmlElement) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in doc.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key and (value := " ".join((meta.get("content") or "").split())):
+            found.setdefault(key.strip(), value)
+    return found
+
+
+def _json_ld(doc: lxml.html.HtmlElement) -> Iterator[Mapping[str, object]]:
+    """Article objects in the page's JSON-LD, wherever they sit (lists, `@graph`)."""
+    for script in doc.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        try:
+            stack: list[object] = [json.loads(script.text or "")]
+        except (ValueError, RecursionError):
+            continue
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+            elif isinstance(node, dict):
+                kinds = node.get("@type")
+                kinds = [kinds] if isinstance(kinds, str) else kinds
+                if isinstance(kinds, list) and _ARTICLE_TYPES.intersection(map(str, kinds)):
+                    yield node
+                stack.append(node.get("@graph"))
+
+
+def _names(value: object) -> str | None:
+    """A JSON-LD author (a name, a Person, or a list of them) as one string."""
+    items = value if isinstance(value, list) else [value]
+    names = [item.get("name") if isinstance(item, dict) else item for item in items]
+    return ", ".join(n.strip() for n in names if isinstance(n, str) and n.strip()) or None
+
+
+def _string(value: object) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetime) -> PageMeta:
+    """Metadata from `<meta>` tags, JSON-LD and WeChat's script variables (`text` is the source)."""
+    tags = _meta_tags(doc)
+    ld = next(_json_ld(doc), {})
+
+    def date(keys: tuple[str, ...], ld_key: str) -> datetime | None:
+        values = [tags.get(key) for key in keys] + [_string(ld.get(ld_key))]
+        return next((d for v in values if v and (d := parse_date(v, tz=tz, now=now))), None)
+
+    scripted = (parse_date(m.group(1), tz=tz, now=now) for m in _SCRIPT_DATE.finditer(text))
+    published = (
+        date(_PUBLISHED, "datePublished")
+        or _time_element(doc, tz=tz, now=now)
+        or next((d for d in scripted if d), None)
+    )
+    account = doc.get_element_by_id("js_name", None)  # a WeChat article's account name
+    return PageMeta(
+        title=tags.get("og:title") or _string(ld.get("headline")) or tags.get("articletitle"),
+        published=published,
+        updated=date(_UPDATED, "dateModified"),
+        author=_names(ld.get("author")),
+        page_author=tags.get("author"),
+        summary=next((tags[k] for k in _SUMMARY if k in tags), None)
+        or _string(ld.get("description")),
+        site_name=(text_of(account) if account is not None else None)
+        or next((tags[k] for k in _SITE if k in tags), None),
+        origin=tags.get("contentsource"),
+    )
+
+
+def _time_element(doc: lxml.html.HtmlElement, *, tz: tzinfo, now: datetime) -> datetime | None:
+    times = [t for t in doc.iter("time") if t.get("datetime")]
+    times.sort(
+        key=lambda t: not (t.get("itemprop") == "datePublished" or t.get("pubdate") is not None)
+    )
+    return next(
+        (d for t in times if (d := parse_date(t.get("datetime") or "", tz=tz, now=now))), None
+    )
+
+
+def strip_site_name(title: str, names: tuple[str, ...]) -> str:
+    """`title` without a trailing ` - Site` or `_Site` for any of the site's `names`."""
+    for name in names:
+        if stripped := re.sub(rf"\s*[-|–—·_:：]\s*{re.escape(name)}\s*$", "", title):
+            title = stripped
+    return title.strip()
+
+
+def _headings(doc: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
+    return [(h, lines[0]) for h in doc.iter("h1") if (lines := text_lines(h))]
+
+
+def page_title(doc: lxml.html.HtmlElement, meta: PageMeta) -> str | None:
+    """The article's title: OpenGraph or JSON-LD, the `<h1>` that `<title>` names, or `<title>`."""
+    head = next((text_of(t) for t in doc.iter("title")), "")
+    names = tuple(n for n in (meta.site_name,) if n)
+    if meta.title:
+        return strip_site_name(meta.title, names) or None
+    headings = _headings(doc)
+    for _, line in headings:
+        if line in head:
+            return line
+    if headings:
+        return headings[0][1]
+    return _TITLE_PARTS.split(strip_site_name(head, names))[0].strip() or None
+
+
+def title_element(doc: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
+    """The element showing the title on the page: where the meta line is looked for."""
+    for heading, line in _headings(doc):
+        if line == title or title in line:
+            return heading
+    body = doc.find("body")
+    candidates = body.xpath(".//*[normalize-space(.)=$t]", t=title) if body is not None else []
+    return candidates[0] if candidates else None
+
+
+def _following(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """Elements after `anchor`'s start tag in document order, its own descendants first."""
+    yield from anchor.iterdescendants()
+    node: lxml.html.HtmlElement | None = anchor
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield sibling
+            yield from sibling.iterdescendants()
+        node = node.getparent()
+
+
+def meta_element(anchor: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`."""
+    for count, element in enumerate(_following(anchor)):
+        if count >= _META_LINE_REACH:
+            break
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        text = text_of(element)
+        if 0 < len(text) <= _META_LINE_MAX_CHARS and _META_LINE.search(text):
+            return element
+    return None
+
+
+def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:
+    try:
+        return trafilatura.extract(
+            tree,
+            output_format="html",
+            include_images=True,
+            include_links=True,
+            include_tables=True,
+            include_comments=False,
+            favor_precision=True,
+            with_metadata=False,
+        )
+    except Exception:  # a third-party heuristic on hostile input: any failure means "fall back"
+        return None
+
+
+def _densest_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element whose paragraphs hold the most text outside links (a readability-style score)."""
+    scores: dict[lxml.html.HtmlElement, float] = {}
+    body = root.find("body")
+    for element in (body if body is not None else root).iter():
+        if not isinstance(element.tag, str) or element.tag in ("a", "script", "style"):
+            continue
+        own = len("".join([element.text or ""] + [child.tail or "" for child in element]).strip())
+        if own < _MIN_BLOCK_CHARS:
+            continue
+        scores[element] = scores.get(element, 0) + own
+        for share, ancestor in zip((1.0, 0.5), element.iterancestors(), strict=False):
+            scores[ancestor] = scores.get(ancestor, 0) + own * share
+    return max(scores, key=scores.__getitem__) if scores else None
+
+
+def _tidy(body: lxml.html.HtmlElement, title: str | None) -> str:
+    """Unwrap one-cell layout tables and drop a heading that repeats the title."""
+    for table in list(body.iterdescendants("table")):
+        cells = table.xpath(".//td|.//th")
+        if len(cells) == 1:
+            wrappers = [cells[0], *cells[0].iterancestors()]
+            for wrapper in wrappers[: wrappers.index(table) + 1]:
+                wrapper.drop_tag()
+    first = next(iter(body), None)
+    if title and first is not None and text_of(first) == title:
+        first.drop_tree()
+    return inner_html(body)
+
+
+def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) -> str | None:
+    """The article's body HTML (unsanitised) from a prepared copy of the page, or None."""
+    for furniture in _BOILERPLATE.select(work):
+        furniture.drop_tree()
+    body = next((known for known in _KNOWN_BODIES.select(work) if text_of(known)), None)
+    if body is None and (extracted := _trafilatura(copy.deepcopy(work))):
+        body = parse_html(extracted, url=url).find("body")
+    if body is None:
+        body = _densest_block(work)
+    return _tidy(body, title) if body is not None else None

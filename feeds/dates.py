@@ -1,0 +1,195 @@
+"""Find publication dates in the free text of pages that have no machine-readable date.
+
+Chinese portals print dates in many shapes (`2022-1-14 17:50`, `2022年1月14日`, `01-14 17:50`,
+`3小时前`), nearly always without an offset. Each shape is a regular expression with a builder
+that validates the parts; a date without an offset is in the source's timezone, and forms without
+a year or relative to today are read against `now`. Nothing here raises on garbage: a string that
+is not a date gives None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+
+from dateutil import parser as dateutil_parser
+from dateutil.relativedelta import relativedelta
+
+_TIME = (
+    r"(?:(?P<sep>T|\s*)(?P<H>\d{1,2})\s*[:：时点]\s*(?P<M>\d{1,2})"
+    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?(?!\d)"
+    r"(?P<Z>Z|[+-]\d{2}:?\d{2}|\s*(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?)?)?"
+)
+_YMD = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<d1>[-/.])\s*(?P<m>\d{1,2})\s*(?P=d1)\s*(?P<d>\d{1,2})(?!\d)"
+    + _TIME
+)
+_YMD_CN = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?" + _TIME
+)
+_MD_CN = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + _TIME)
+_MD = re.compile(
+    r"(?<![\d./:-])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?!\d)"
+)
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_RFC822 = re.compile(
+    rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s*)?(?<!\d)\d{{1,2}}\s+(?:{_MONTHS})[a-z]*\.?\s+"
+    r"\d{4}(?P<time>\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[+-]\d{4}|GMT|UTC?|Z|[ECMP][SD]T)\b)?)?",
+    re.IGNORECASE,
+)
+_AGO = re.compile(
+    r"(?<!\d)(?P<n>\d{1,4})\s*(?P<unit>秒钟?|分钟|小时|个小时|天|日|周|星期|个月|年)\s*前"
+    r"|(?<!\d)(?P<en>\d{1,4})\s+(?P<enunit>second|minute|hour|day|week|month|year)s?\s+ago"
+    r"|(?P<half>半\s*个?小时\s*前)",
+    re.IGNORECASE,
+)
+_JUST_NOW = re.compile(r"刚刚|刚才|just now", re.IGNORECASE)
+_DAY_WORD = re.compile(r"(?P<word>今天|昨天|前天)" + _TIME)
+_UNITS = {
+    **dict.fromkeys(("秒", "秒钟", "second"), relativedelta(seconds=1)),
+    **dict.fromkeys(("分钟", "minute"), relativedelta(minutes=1)),
+    **dict.fromkeys(("小时", "个小时", "hour"), relativedelta(hours=1)),
+    **dict.fromkeys(("天", "日", "day"), relativedelta(days=1)),
+    **dict.fromkeys(("周", "星期", "week"), relativedelta(weeks=1)),
+    **dict.fromkeys(("个月", "month"), relativedelta(months=1)),
+    **dict.fromkeys(("年", "year"), relativedelta(years=1)),
+}
+_DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
+_EPOCH = re.compile(r"\d{10}|\d{13}")
+
+
+def _local_now(now: datetime, tz: tzinfo) -> datetime:
+    return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
+
+
+def _zone(text: str | None, tz: tzinfo) -> tzinfo:
+    """The offset written in the text, else the source's timezone."""
+    if not text or not (text := text.strip()):
+        return tz
+    if text == "Z" or text in ("GMT", "UTC"):
+        return UTC
+    match = re.fullmatch(r"(?:GMT|UTC)?([+-])(\d{1,2}):?(\d{2})?", text)
+    if match is None:
+        return tz
+    sign = -1 if match.group(1) == "-" else 1
+    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3) or 0)))
+
+
+def _clock(match: re.Match[str]) -> tuple[int, int, int]:
+    groups = match.groupdict()
+    return int(groups["H"] or 0), int(groups["M"] or 0), int(groups.get("S") or 0)
+
+
+def _full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    # An offset right after a bare `HH:MM` is more often a time range (`17:50-18:30`) than a zone.
+    zone_text = match.group("Z")
+    if zone_text and zone_text[0] in "+-" and match.group("sep") != "T" and not match.group("S"):
+        zone_text = None
+    year, month, day = int(match.group("y")), int(match.group("m")), int(match.group("d"))
+    return datetime(year, month, day, *_clock(match), tzinfo=_zone(zone_text, tz))
+
+
+def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    local = _local_now(now, tz)
+    month, day = int(match.group("m")), int(match.group("d"))
+    found = datetime(local.year, month, day, *_clock(match), tzinfo=tz)
+    return found if found <= local + timedelta(days=1) else found.replace(year=local.year - 1)
+
+
+def _rfc822(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    text = match.group(0) if match.group("time") else match.group(0) + " 00:00"
+    found = parsedate_to_datetime(text)
+    if found.tzinfo is None:  # no zone, or RFC 5322's "-0000": UTC from a host that hides its own
+        return found.replace(tzinfo=UTC if text.endswith("-0000") else tz)
+    return found
+
+
+def _ago(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    if match.group("half"):
+        return _local_now(now, tz) - timedelta(minutes=30)
+    count = match.group("n") or match.group("en")
+    unit = (match.group("unit") or match.group("enunit")).lower()
+    return _local_now(now, tz) - _UNITS[unit] * int(count)
+
+
+def _just_now(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    return _local_now(now, tz)
+
+
+def _day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    day = _local_now(now, tz) - timedelta(days=_DAYS_BACK[match.group("word")])
+    if match.group("H") is None:
+        return day
+    return day.replace(
+        hour=int(match.group("H")), minute=int(match.group("M")), second=0, microsecond=0
+    )
+
+
+_Builder = Callable[[re.Match[str], tzinfo, datetime], datetime]
+# Order breaks ties between matches that start at the same place: the most specific shape first.
+_SHAPES: tuple[tuple[re.Pattern[str], _Builder], ...] = (
+    (_YMD, _full),
+    (_YMD_CN, _full),
+    (_RFC822, _rfc822),
+    (_MD_CN, _month_day),
+    (_MD, _month_day),
+    (_DAY_WORD, _day_word),
+    (_AGO, _ago),
+    (_JUST_NOW, _just_now),
+)
+
+
+def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
+    try:
+        return build(match, tz, now)
+    except (ValueError, OverflowError, KeyError):  # month 13, hour 25, a zone out of range...
+        return None
+
+
+def find_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
+    """The first date written anywhere in `text`, timezone-aware, or None."""
+    best: tuple[int, datetime] | None = None
+    for pattern, build in _SHAPES:
+        for match in pattern.finditer(text):
+            if best is not None and match.start() >= best[0]:
+                break  # an earlier shape already found a date at or before this place
+            if (found := _build(build, match, tz, now)) is not None:
+                best = (match.start(), found)
+                break
+    return best[1] if best else None
+
+
+def parse_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
+    """`text` read as one date (a meta tag, a `datetime` attribute, a feed field), or None."""
+    text = text.strip()
+    if not text:
+        return None
+    for pattern, build in _SHAPES:
+        if (match := pattern.fullmatch(text)) and (found := _build(build, match, tz, now)):
+            return found
+    if _EPOCH.fullmatch(text):
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, tz)
+    try:
+        return _local_aware(datetime.fromisoformat(text), tz)
+    except ValueError:
+        pass
+    if _YEAR.search(text) and _MONTH_NAME.search(text):
+        try:
+            return _local_aware(dateutil_parser.parse(text, tzinfos=_offset_only), tz)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _offset_only(name: str | None, offset: int | None) -> int | None:
+    """Zones for dateutil: written offsets only, never the machine's local zone by name."""
+    return offset
+
+
+def _local_aware(found: datetime, tz: tzinfo) -> datetime:
+    return found if found.tzinfo else found.replace(tzinfo=tz)

@@ -1,0 +1,265 @@
+"""HTML sources (SPEC §3): the items of a list page, and the article page behind each link.
+
+Every field comes from the operator's selector when it has one and it matches; otherwise from
+automatic extraction (`feeds.autoextract`), then from labelled text near the title or at the
+ends of the body. `ParsedItem.provenance` records which for each field ("selector",
+"automatic", "detected") so `aggregator preview` can show why a value is what it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TypeVar
+from urllib.parse import urldefrag
+
+import lxml.html
+from lxml import etree
+
+from feeds.attribution import clean_credit, find_author, link_for, origin_party
+from feeds.autoextract import article_body, meta_element, page_meta, page_title, title_element
+from feeds.dates import find_date
+from feeds.errors import ParseError
+from feeds.htmltree import base_url, links, parse_html, prepare_links, text_of, web_url
+from feeds.model import ParsedItem, Party
+from feeds.sanitize import clean_html, html_to_text
+from feeds.selectors import (
+    ArticleRules,
+    FieldSelector,
+    ListRules,
+    select_html,
+    select_link,
+    select_text,
+)
+
+_T = TypeVar("_T")
+_SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
+_NEXT_TEXTS = frozenset(
+    {"下一页", "下页", "下一頁", "后页", "next", "next page", "›", "»", "next »"}
+)
+_EDGE_LINES = 3  # lines at each end of the body where credits like `(来源:汉中发布)` sit
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """The items of one list page in document order, and the next page's URL if there is one."""
+
+    items: tuple[ParsedItem, ...]
+    next_page: str | None = None
+
+
+def _summary(text: str | None) -> str:
+    """A summary without the `摘要:` label portals print before it."""
+    return _SUMMARY_LABEL.sub("", text or "", count=1).strip()
+
+
+@contextmanager
+def _readable(url: str) -> Iterator[None]:
+    """libxml2's limits on hostile pages end as `ParseError`, like any other unreadable page."""
+    try:
+        yield
+    except (RecursionError, etree.LxmlError) as error:
+        raise ParseError(f"cannot read the page: {error}", url=url) from error
+
+
+def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | None:
+    return select_text(element, sel) if sel is not None else None
+
+
+def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:
+    if rules.next_page is not None:
+        return web_url(select_link(doc, rules.next_page), base)
+    for element in doc.iter("link", "a"):
+        rel = (element.get("rel") or "").lower().split()
+        is_next = "next" in rel or (element.tag == "a" and text_of(element).lower() in _NEXT_TEXTS)
+        if is_next and (found := web_url(element.get("href"), base)):
+            return found
+    return None
+
+
+def parse_list_page(
+    text: str, *, url: str, rules: ListRules, tz: tzinfo, now: datetime
+) -> ListPage:
+    """One item per `rules.item` match that has a link not seen before on the page."""
+    doc = parse_html(text, url=url)
+    with _readable(url):
+        return _list_page(doc, url, rules, tz, now)
+
+
+def _list_page(
+    doc: lxml.html.HtmlElement, url: str, rules: ListRules, tz: tzinfo, now: datetime
+) -> ListPage:
+    base = base_url(doc, url)
+    items: list[ParsedItem] = []
+    seen: set[str] = set()
+    for node in rules.item.select(doc):
+        link = web_url(select_link(node, rules.link), base)
+        if link is None or (link := urldefrag(link).url) in seen:
+            continue
+        seen.add(link)
+        link_text = next((t for m in rules.link.select(node) if (t := text_of(m))), None)
+        title = _text(node, rules.title) or link_text or ""
+        summary = _summary(_text(node, rules.summary))
+        published = find_date(_text(node, rules.published) or "", tz=tz, now=now)
+        found = {"url": link, "title": title, "summary": summary, "published": published}
+        items.append(
+            ParsedItem(
+                title=title,
+                url=link,
+                summary=summary,
+                published=published,
+                provenance=tuple((name, "selector") for name, value in found.items() if value),
+            )
+        )
+    return ListPage(tuple(items), _next_page(doc, rules, base))
+
+
+def _pick(
+    provenance: list[tuple[str, str]], name: str, *sources: tuple[Callable[[], _T | None], str]
+) -> _T | None:
+    """The first source that yields a value, noting how it was found; later ones never run."""
+    for source, how in sources:
+        if value := source():
+            provenance.append((name, how))
+            return value
+    return None
+
+
+def parse_article(
+    text: str,
+    *,
+    url: str,
+    rules: ArticleRules | None,
+    tz: tzinfo,
+    now: datetime,
+    iframe_hosts: Collection[str] = (),
+) -> ParsedItem:
+    """The article at `url`: selectors first, then automatic extraction, field by field."""
+    doc = parse_html(text, url=url)
+    with _readable(url):
+        return _article(doc, text, url, rules or ArticleRules(), tz, now, iframe_hosts)
+
+
+def _article(
+    doc: lxml.html.HtmlElement,
+    text: str,
+    url: str,
+    rules: ArticleRules,
+    tz: tzinfo,
+    now: datetime,
+    iframe_hosts: Collection[str],
+) -> ParsedItem:
+    base = base_url(doc, url)
+    meta = page_meta(doc, text, tz=tz, now=now)
+    found: list[tuple[str, str]] = []
+    title = _pick(
+        found,
+        "title",
+        (lambda: _text(doc, rules.title), "selector"),
+        (lambda: page_title(doc, meta), "automatic"),
+    )
+    anchor = title_element(doc, title) if title else None
+    line_element = meta_element(anchor) if anchor is not None else None
+    line = text_of(line_element) if line_element is not None else ""
+
+    work = copy.deepcopy(doc)
+    for selector in rules.remove:
+        for node in selector.select(work):
+            if node.getparent() is not None:
+                node.drop_tree()
+    prepare_links(work, base)
+
+    def clean(raw: str | None) -> str | None:
+        if not raw:
+            return None
+        return clean_html(raw, base_url=base, iframe_hosts=iframe_hosts) or None
+
+    content = _pick(
+        found,
+        "content",
+        (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
+        (lambda: clean(article_body(work, url=url, title=title)), "automatic"),
+    )
+    edges = html_to_text(content or "").split("\n")
+    edge = "\n".join(edges[:_EDGE_LINES] + edges[-_EDGE_LINES:])
+
+    def selected_origin() -> Party | None:
+        if rules.origin is None or not (name := clean_credit(_text(doc, rules.origin))):
+            return None
+        anchors = [pair for node in rules.origin.select(doc) for pair in links(node, base)]
+        return Party(name, link_for(name, anchors))
+
+    def body_origin() -> Party | None:
+        body = lxml.html.fragment_fromstring(content, create_parent="div") if content else None
+        return origin_party(edge, links(body, base) if body is not None else ())
+
+    return ParsedItem(
+        title=title or "",
+        url=url,
+        content_html=content or "",
+        summary=_pick(
+            found,
+            "summary",
+            (lambda: _summary(_text(doc, rules.summary)), "selector"),
+            (lambda: _summary(meta.summary), "automatic"),
+        )
+        or "",
+        published=_pick(
+            found,
+            "published",
+            (lambda: find_date(_text(doc, rules.published) or "", tz=tz, now=now), "selector"),
+            (lambda: meta.published, "automatic"),
+            (lambda: find_date(line, tz=tz, now=now), "detected"),
+        ),
+        updated=_pick(found, "updated", (lambda: meta.updated, "automatic")),
+        # A meta line near the title outranks <meta name="author">, which many portals fill
+        # with one name for the whole site (Discuz!: "Discuz! Team and Comsenz UI Team").
+        author=_pick(
+            found,
+            "author",
+            (lambda: clean_credit(_text(doc, rules.author)), "selector"),
+            (lambda: meta.author, "automatic"),
+            (lambda: find_author(line), "detected"),
+            (lambda: meta.page_author, "automatic"),
+            (lambda: find_author(edge), "detected"),
+        ),
+        origin=_pick(
+            found,
+            "origin",
+            (selected_origin, "selector"),
+            (
+                lambda: origin_party(
+                    line, links(line_element, base) if line_element is not None else ()
+                ),
+                "detected",
+            ),
+            (lambda: Party(meta.origin) if meta.origin else None, "automatic"),
+            (body_origin, "detected"),
+        ),
+        site_name=_pick(found, "site_name", (lambda: meta.site_name, "automatic")),
+        provenance=tuple(found),
+    )
+
+
+def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
+    """The list item completed by its article page: article fields win where present, list
+    fields fill the gaps, and the URL stays the list's link (the page may have redirected)."""
+    return ParsedItem(
+        title=article.title or listed.title,
+        url=listed.url or article.url,
+        upstream_id=listed.upstream_id or article.upstream_id,
+        content_html=article.content_html or listed.content_html,
+        summary=article.summary or listed.summary,
+        published=article.published or listed.published,
+        updated=article.updated or listed.updated,
+        author=article.author or listed.author,
+        origin=article.origin or listed.origin,
+        tags=listed.tags or article.tags,
+        # Provenance names only fields that were found, so the article's entries are its winners.
+        provenance=tuple({**dict(listed.provenance), **dict(article.provenance)}.items()),
+        site_name=article.site_name or listed.site_name,
+    )

@@ -1,0 +1,144 @@
+"""lxml plumbing shared by the HTML parsers: a parse that fails only with `ParseError`, URL
+resolution that honours `<base href>`, lazy images, and text read the way a browser shows it.
+
+Walks are iterative: hostile pages nest thousands of elements, and libxml2 already stops
+building the tree at depth 256, so nothing here may recurse per level.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import cast
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from feeds.errors import ParseError
+from feeds.sanitize import xml_safe
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_HIDDEN = frozenset({"script", "style", "noscript", "template", "textarea", "select", "head"})
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
+    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+})  # fmt: skip
+# Void elements libxml2 parses as containers, swallowing the rest of their parent.
+_VOID_CONTAINERS = ("embed", "source", "track", "wbr", "keygen")
+# Where lazy-loading scripts keep the real image: WeChat, jQuery lazyload, WordPress, Discuz! posts.
+_LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "file")
+
+
+def parse_html(text: str, *, url: str) -> lxml.html.HtmlElement:
+    """The document tree of `text`; `ParseError` when there is no document at all."""
+    # lxml refuses str input that carries an encoding declaration, and XML-invalid characters.
+    text = xml_safe(_XML_DECLARATION.sub("", text, count=1))
+    if not text.strip():
+        raise ParseError("empty document", url=url)
+    try:
+        doc = lxml.html.document_fromstring(text, parser=lxml.html.HTMLParser())
+    except (etree.LxmlError, ValueError) as error:
+        raise ParseError(f"not an HTML document: {error}", url=url) from error
+    _empty_void_elements(doc)
+    return doc
+
+
+def _empty_void_elements(doc: lxml.html.HtmlElement) -> None:
+    """Move what libxml2 put inside `<embed>`, `<source>`... back after them, where it belongs."""
+    for element in list(doc.iter(*_VOID_CONTAINERS)):
+        parent = element.getparent()
+        if parent is None or not (len(element) or element.text):
+            continue
+        children, after = list(element), element.tail
+        element.tail, element.text = element.text, None
+        position = parent.index(element)
+        for offset, child in enumerate(children, 1):
+            parent.insert(position + offset, child)
+        last = children[-1] if children else element
+        last.tail = (last.tail or "") + (after or "")
+
+
+def web_url(value: str | None, base: str) -> str | None:
+    """`value` resolved against `base` if it is an http(s) URL, else None (javascript:, mailto:)."""
+    if not value or not (value := value.strip()):
+        return None
+    try:
+        resolved = urljoin(base, value)
+        parts = urlsplit(resolved)
+    except ValueError:  # an invalid IPv6 literal and the like
+        return None
+    return resolved if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
+    """The URL relative links resolve against: the page's `<base href>` if usable, else `url`."""
+    for base in doc.iter("base"):
+        if resolved := web_url(base.get("href"), url):
+            return resolved
+    return url
+
+
+def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
+    """Give lazy images their real `src` and make every link absolute, in place."""
+    for image in element.iter("img"):
+        for attribute in _LAZY_SOURCES:
+            if source := (image.get(attribute) or "").strip():
+                image.set("src", source)
+                break
+    element.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+
+
+def links(element: lxml.html.HtmlElement, base: str) -> list[tuple[str, str]]:
+    """(text, absolute URL) of every http(s) link in `element`."""
+    found = []
+    for anchor in element.iter("a"):
+        if url := web_url(anchor.get("href"), base):
+            found.append((text_of(cast(lxml.html.HtmlElement, anchor)), url))
+    return found
+
+
+def _pieces(root: lxml.html.HtmlElement) -> Iterator[str | None]:
+    """Text in document order, None at block boundaries; hidden elements and comments skipped."""
+    stack: list[tuple[etree._Element, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else None  # comments have a function as tag
+        if closing:
+            if tag in _BLOCKS:
+                yield None
+            if node is not root and node.tail:
+                yield node.tail
+            continue
+        if tag is None or tag in _HIDDEN:
+            if node is not root and node.tail:
+                yield node.tail
+            continue
+        if tag in _BLOCKS:
+            yield None
+        if node.text:
+            yield node.text
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
+
+
+def text_of(element: lxml.html.HtmlElement) -> str:
+    """The visible text of `element` on one line, whitespace collapsed."""
+    return " ".join("".join(piece or " " for piece in _pieces(element)).split())
+
+
+def text_lines(element: lxml.html.HtmlElement) -> list[str]:
+    """The visible text of `element`, one non-empty line per block, whitespace collapsed."""
+    text = "".join(piece if piece is not None else "\n" for piece in _pieces(element))
+    return [line for line in (" ".join(raw.split()) for raw in text.split("\n")) if line]
+
+
+def inner_html(element: lxml.html.HtmlElement) -> str:
+    """The markup inside `element`, without the element's own tag."""
+    head = html.escape(element.text, quote=False) if element.text else ""
+    return head + "".join(
+        etree.tostring(child, encoding="unicode", method="html", with_tail=True)
+        for child in element
+    )

@@ -1,0 +1,217 @@
+"""Operator-written selectors for HTML sources (SPEC §3), checked once when the config loads.
+
+A field selector is a CSS selector, optionally with an attribute to read instead of the text
+and a regular expression whose first group is kept. The constructors collect every mistake in a
+block before raising, so `aggregator check` can report them all with their places.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import cast
+
+import cssselect
+import lxml.html
+from lxml import etree
+
+from feeds.errors import SelectorError, SelectorErrors
+from feeds.htmltree import inner_html, text_of
+
+__all__ = [
+    "ArticleRules",
+    "FieldSelector",
+    "ListRules",
+    "SelectorError",
+    "SelectorErrors",
+    "article_rules",
+    "field_selector",
+    "list_rules",
+    "select_html",
+    "select_link",
+    "select_text",
+]
+
+_TRANSLATOR = cssselect.HTMLTranslator()
+_SELECTOR_KEYS = frozenset({"css", "attr", "regex"})
+_MAX_PAGES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSelector:
+    """A CSS selector compiled to XPath once, with what to read from the elements it matches."""
+
+    css: str
+    attr: str | None = None
+    regex: re.Pattern[str] | None = None
+    xpath: etree.XPath = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            expression = _TRANSLATOR.css_to_xpath(self.css, prefix="descendant-or-self::")
+        except cssselect.SelectorError as error:
+            raise SelectorError(f"not a valid CSS selector: {error}") from error
+        object.__setattr__(self, "xpath", etree.XPath(expression))
+
+    def select(self, element: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+        """The elements this selector matches in `element` (itself included), in document order."""
+        return cast(list[lxml.html.HtmlElement], self.xpath(element))
+
+
+@dataclass(frozen=True, slots=True)
+class ListRules:
+    """How to find items on a list page: one `item` match per item, the rest inside it."""
+
+    item: FieldSelector
+    link: FieldSelector
+    title: FieldSelector | None = None
+    summary: FieldSelector | None = None
+    published: FieldSelector | None = None
+    next_page: FieldSelector | None = None
+    max_pages: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRules:
+    """How to read an article page; a field without a selector is extracted automatically."""
+
+    title: FieldSelector | None = None
+    content: FieldSelector | None = None
+    summary: FieldSelector | None = None
+    published: FieldSelector | None = None
+    author: FieldSelector | None = None
+    origin: FieldSelector | None = None
+    remove: tuple[FieldSelector, ...] = ()
+
+
+def field_selector(value: object, *, path: str) -> FieldSelector:
+    """A selector from a config value: `"css"` or `{css = "…", attr = "…", regex = "…"}`."""
+    if isinstance(value, str):
+        table: Mapping[str, object] = {"css": value}
+    elif isinstance(value, Mapping):
+        table = value
+    else:
+        raise SelectorError(f'{path}: expected a CSS selector or a table {{ css = "…" }}')
+    if unknown := sorted(set(table) - _SELECTOR_KEYS):
+        raise SelectorError(f"{path}.{unknown[0]}: unknown key (expected css, attr, regex)")
+    css, attr, pattern = table.get("css"), table.get("attr"), table.get("regex")
+    if not isinstance(css, str) or not css.strip():
+        raise SelectorError(f"{path}: needs a CSS selector")
+    if attr is not None and (not isinstance(attr, str) or not attr.strip()):
+        raise SelectorError(f"{path}.attr: expected an attribute name")
+    regex = None
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise SelectorError(f"{path}.regex: expected a string")
+        try:
+            regex = re.compile(pattern)
+        except re.error as error:
+            raise SelectorError(f"{path}.regex: not a valid regular expression: {error}") from error
+        if regex.groups == 0:
+            raise SelectorError(f"{path}.regex: needs a group ( … ) around the part to keep")
+    try:
+        return FieldSelector(css.strip(), attr.strip() if attr else None, regex)
+    except SelectorError as error:
+        raise SelectorError(f"{path}: {error}") from error
+
+
+class _Collector:
+    """Reads one block of selectors, remembering every error instead of stopping at the first."""
+
+    def __init__(self, table: Mapping[str, object], path: str, known: frozenset[str]) -> None:
+        self.table, self.path = table, path
+        self.errors = [f"{path}.{key}: unknown key" for key in table if key not in known]
+
+    def selector(self, key: str, *, required: bool = False) -> FieldSelector | None:
+        if key in self.table:
+            return self.parse(self.table[key], f"{self.path}.{key}")
+        if required:
+            self.errors.append(f"{self.path}.{key}: required")
+        return None
+
+    def parse(self, value: object, path: str) -> FieldSelector | None:
+        try:
+            return field_selector(value, path=path)
+        except SelectorError as error:
+            self.errors.append(str(error))
+            return None
+
+    def check(self) -> None:
+        if self.errors:
+            raise SelectorErrors(tuple(self.errors))
+
+
+def list_rules(table: Mapping[str, object], *, path: str) -> ListRules:
+    """`[sources.list]` checked; `SelectorErrors` lists every problem found."""
+    rules = _Collector(table, path, frozenset(ListRules.__dataclass_fields__))
+    item, link = rules.selector("item", required=True), rules.selector("link", required=True)
+    title, summary = rules.selector("title"), rules.selector("summary")
+    published, next_page = rules.selector("published"), rules.selector("next_page")
+    max_pages = table.get("max_pages", 1)
+    if (
+        not isinstance(max_pages, int)
+        or isinstance(max_pages, bool)
+        or not 1 <= max_pages <= _MAX_PAGES
+    ):
+        rules.errors.append(f"{path}.max_pages: expected a whole number from 1 to {_MAX_PAGES}")
+    rules.check()
+    assert item is not None, "check() raised when a required selector is missing"
+    assert link is not None, "check() raised when a required selector is missing"
+    return ListRules(item, link, title, summary, published, next_page, cast(int, max_pages))
+
+
+def article_rules(table: Mapping[str, object], *, path: str) -> ArticleRules:
+    """`[sources.article]` checked; `SelectorErrors` lists every problem found."""
+    rules = _Collector(table, path, frozenset(ArticleRules.__dataclass_fields__))
+    fields = {name: rules.selector(name) for name in ("title", "content", "summary", "published")}
+    author, origin = rules.selector("author"), rules.selector("origin")
+    remove: list[FieldSelector] = []
+    raw_remove = table.get("remove", [])
+    if isinstance(raw_remove, list | tuple):
+        for index, css in enumerate(raw_remove):
+            where = f"{path}.remove[{index}]"
+            if not isinstance(css, str):
+                rules.errors.append(f"{where}: expected a CSS selector string")
+            elif found := rules.parse(css, where):
+                remove.append(found)
+    else:
+        rules.errors.append(f"{path}.remove: expected a list of CSS selectors")
+    rules.check()
+    return ArticleRules(**fields, author=author, origin=origin, remove=tuple(remove))
+
+
+def _read(
+    match: lxml.html.HtmlElement, sel: FieldSelector, attr: str | None, markup: bool
+) -> str | None:
+    if attr:
+        raw = match.get(attr)
+        raw = html.escape(raw, quote=False) if markup and raw is not None else raw
+    else:
+        raw = inner_html(match) if markup else text_of(match)
+    if raw is not None and sel.regex is not None:
+        found = sel.regex.search(raw)
+        raw = found.group(1) if found else None
+    return (raw.strip() or None) if raw is not None else None
+
+
+def _first(
+    element: lxml.html.HtmlElement, sel: FieldSelector, attr: str | None, markup: bool
+) -> str | None:
+    return next((v for m in sel.select(element) if (v := _read(m, sel, attr, markup))), None)
+
+
+def select_text(element: lxml.html.HtmlElement, sel: FieldSelector) -> str | None:
+    """The text (or `attr`) of the first match that yields a value, through `regex` if given."""
+    return _first(element, sel, sel.attr, markup=False)
+
+
+def select_html(element: lxml.html.HtmlElement, sel: FieldSelector) -> str | None:
+    """The inner HTML (or escaped `attr`) of the first match that yields a value."""
+    return _first(element, sel, sel.attr, markup=True)
+
+
+def select_link(element: lxml.html.HtmlElement, sel: FieldSelector) -> str | None:
+    """The `href` (or `attr`) of the first match that has one, through `regex` if given."""
+    return _first(element, sel, sel.attr or "href", markup=False)

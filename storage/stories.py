@@ -1,0 +1,192 @@
+"""SQL for stories: indexed candidate lookups, applying the pure decisions of `feeds.stories`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from feeds.stories import StoryKey, StoryMember, choose_canonical, match
+from storage.connection import Connections, Row
+from storage.items import item_ids
+from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
+
+TITLE_WINDOW_SECONDS = 7 * 86400.0
+_CANDIDATE_COLUMNS = (
+    "id, key, source_id, norm_link, norm_title, published, fingerprint, origin_name, "
+    "origin_url, story_id"
+)
+
+
+def _published(row: Row) -> datetime | None:
+    return datetime.fromisoformat(row["published"]) if row["published"] else None
+
+
+def _key(row: Row, order: dict[str, int]) -> StoryKey:
+    return StoryKey(
+        item_key=str(row["id"]),
+        source_id=row["source_id"],
+        link=row["norm_link"],
+        title=row["norm_title"] or "",
+        published=_published(row),
+        fingerprint=row["fingerprint"],
+        origin_name=row["origin_name"],
+        story_id=str(row["story_id"]),
+        source_order=order.get(row["source_id"], len(order)),
+    )
+
+
+async def _candidates(conn: aiosqlite.Connection, source_id: str, item: ItemRecord) -> list[Row]:
+    """Items of other sources sharing a link, a title within the window, or a SimHash band."""
+    rows: list[Row] = []
+    if item.norm_link:
+        rows += await conn.execute_fetchall(
+            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_link = ? AND source_id != ?",
+            (item.norm_link, source_id),
+        )
+    if item.norm_title and item.published:
+        at = item.published.timestamp()
+        rows += await conn.execute_fetchall(
+            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_title = ? "
+            "AND published_ts BETWEEN ? AND ? AND source_id != ?",
+            (item.norm_title, at - TITLE_WINDOW_SECONDS, at + TITLE_WINDOW_SECONDS, source_id),
+        )
+    if item.bands:
+        rows += await conn.execute_fetchall(
+            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE id IN (SELECT item_id FROM "
+            f"item_bands WHERE band IN ({', '.join('?' * len(item.bands))})) AND source_id != ?",
+            (*item.bands, source_id),
+        )
+    stories = {row["story_id"] for row in rows}
+    if stories:  # every member, so `match` can refuse a story that already has this source
+        rows += await conn.execute_fetchall(
+            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id IN "
+            f"({', '.join('?' * len(stories))})",
+            tuple(stories),
+        )
+    return list({row["id"]: row for row in rows}.values())
+
+
+async def assign_stories(
+    conn: aiosqlite.Connection,
+    source_id: str,
+    inserted: Sequence[ItemRecord],
+    context: StoryContext,
+    now: float,
+) -> None:
+    """Give every newly inserted item a story: an existing one it matches, or its own."""
+    if not inserted:
+        return
+    ids = await item_ids(conn, source_id, [item.key for item in inserted])
+    order = context.source_order
+    for item in inserted:
+        item_id = ids[item.key]
+        found = None
+        if item.norm_link or item.norm_title or item.fingerprint is not None:
+            new = StoryKey(
+                item_key=str(item_id),
+                source_id=source_id,
+                link=item.norm_link,
+                title=item.norm_title or "",
+                published=item.published,
+                fingerprint=item.fingerprint,
+                origin_name=item.origin_name,
+                source_order=order.get(source_id, len(order)),
+            )
+            candidates = await _candidates(conn, source_id, item)
+            found = match(new, [_key(row, order) for row in candidates])
+        if item.bands:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)",
+                [(band, item_id) for band in item.bands],
+            )
+        if found is None:
+            cursor = await conn.execute(
+                "INSERT INTO stories (entry_id, canonical_item, created) VALUES (?, ?, ?)",
+                (item.entry_id, item_id, now),
+            )
+            story_id = cursor.lastrowid
+            await conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
+        else:
+            story_id = int(found.story_id)
+            await conn.execute(
+                "UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?",
+                (story_id, found.rule, item_id),
+            )
+        await _decide(conn, story_id, context)
+
+
+async def _decide(conn: aiosqlite.Connection, story_id: int | None, context: StoryContext) -> None:
+    """Re-decide a story's origin and canonical copy; its entry id never changes."""
+    rows = await conn.execute_fetchall(
+        f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id = ?", (story_id,)
+    )
+    members = [
+        StoryMember(
+            item_key=str(row["id"]),
+            source_id=row["source_id"],
+            published=_published(row),
+            source_order=context.source_order.get(row["source_id"], len(context.source_order)),
+            origin_name=row["origin_name"],
+            origin_url=row["origin_url"],
+        )
+        for row in rows
+    ]
+    if not members:
+        return
+    decision = choose_canonical(members, context.source_names)
+    await conn.execute(
+        "UPDATE stories SET canonical_item = ?, origin_name = ?, origin_url = ?, "
+        "origin_source = ?, reason = ? WHERE id = ?",
+        (
+            int(decision.canonical_key),
+            decision.origin.name if decision.origin else None,
+            decision.origin.url if decision.origin else None,
+            decision.origin_source_id,
+            decision.reason,
+            story_id,
+        ),
+    )
+
+
+async def story_views(db: Connections, story_ids: Sequence[int]) -> dict[int, StoryView]:
+    if not story_ids:
+        return {}
+    marks = ", ".join("?" * len(story_ids))
+    stories = await db.read(f"SELECT * FROM stories WHERE id IN ({marks})", story_ids)
+    members = await db.read(
+        f"SELECT id, story_id, source_id, url, match_rule FROM items WHERE story_id IN ({marks}) "
+        "ORDER BY id",
+        story_ids,
+    )
+    copies: dict[int, list[StoryCopy]] = {}
+    for row in members:
+        copies.setdefault(row["story_id"], []).append(
+            StoryCopy(row["id"], row["source_id"], row["url"], row["match_rule"])
+        )
+    return {
+        row["id"]: StoryView(
+            id=row["id"],
+            entry_id=row["entry_id"],
+            canonical_item=row["canonical_item"],
+            origin_name=row["origin_name"],
+            origin_url=row["origin_url"],
+            origin_source=row["origin_source"],
+            reason=row["reason"],
+            copies=tuple(copies.get(row["id"], ())),
+        )
+        for row in stories
+    }
+
+
+async def multi_source_stories(db: Connections, since: float, limit: int) -> list[StoryView]:
+    """Recent stories seen at more than one source, newest first (`aggregator stories`)."""
+    rows = await db.read(
+        "SELECT story_id FROM items WHERE story_id IS NOT NULL GROUP BY story_id "
+        "HAVING count(DISTINCT source_id) > 1 AND max(first_seen) >= ? "
+        "ORDER BY max(first_seen) DESC LIMIT ?",
+        (since, limit),
+    )
+    views = await story_views(db, [row[0] for row in rows])
+    return [views[row[0]] for row in rows if row[0] in views]

@@ -1,0 +1,52 @@
+"""Shared fixtures: fixture files, temporary configs, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+WriteConfig = Callable[[str], Path]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_command(command: str, config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "aggregator.cli", command, "-c", str(config), *args]
+
+
+def run_cli(
+    command: str, config: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `aggregator` exactly as a user does: a separate process with its own config file."""
+    return subprocess.run(
+        cli_command(command, config, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=config.parent,
+        check=False,
+    )
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> WriteConfig:
+    def write(text: str) -> Path:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

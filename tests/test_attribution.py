@@ -1,0 +1,120 @@
+"""Credits as portals print them: labelled, bracketed, piped, full- or half-width."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.attribution import clean_credit, find_author, find_origin, link_for, origin_party
+from feeds.model import Party
+
+SEED_META = "2022-1-14 17:50| 发布者: admin| 查看: 8| 评论: 0|来自: 汉中发布"
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        (SEED_META, "admin"),
+        ("2022-1-14 17:50|\n  发布者: admin|\n  查看: 8|\n  评论: 0|来自: 汉中发布\n", "admin"),
+        # The writer outranks the account that posted it.
+        ("发布者: hz1w_bianji| 原作者: 王五| 来自: 汉中日报", "王五"),
+        (
+            "时间：2022-01-14 17:50:33\xa0\xa0来源：汉中日报\xa0\xa0作者：王五\xa0\xa0点击：126",
+            "王五",
+        ),
+        ("（责任编辑：张三）", "张三"),
+        ("【责任编辑：张三】", "张三"),
+        ("编辑：李四 | 审核：王五", "李四"),
+        ("作者:王五。", "王五"),
+        ("来源：汉中日报作者：王五", "王五"),
+        ("Author: Jane Doe  Source: Xinhua", "Jane Doe"),
+        ("By Jane Doe, Staff Writer", "Jane Doe"),
+        ("Written by John Roe", "John Roe"),
+    ],
+)
+def test_find_author(text: str, author: str) -> None:
+    assert find_author(text) == author
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "查看: 8| 评论: 0", "作者：", "作者： | 来源：", "the author of the book", "stand by me"],
+)
+def test_find_author_gives_none_without_a_credit(text: str) -> None:
+    assert find_author(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "origin"),
+    [
+        (SEED_META, "汉中发布"),
+        ("此奖实现了汉中零的突破。(来源:汉中发布)", "汉中发布"),
+        ("此奖实现了汉中零的突破。（来源：汉中发布）", "汉中发布"),
+        ("【来源：汉中发布】", "汉中发布"),
+        ("来源：汉中市人民政府 发布时间：2022年01月14日 17:50", "汉中市人民政府"),
+        ("来源：汉中市人民政府发布时间：2022年01月14日", "汉中市人民政府"),
+        ("稿源：汉中日报。", "汉中日报"),
+        ("本文转载自：《汉中日报》", "汉中日报"),
+        ("来源: 汉中发布微信公众号| 作者: 王五", "汉中发布微信公众号"),
+        # The first credit in the text wins, whatever its label.
+        ("来自: 汉中第一网 来源：汉中发布", "汉中第一网"),
+        ("Source: Xinhua News Agency", "Xinhua News Agency"),
+        ("Originally published at https://blog.example.com/post.", "https://blog.example.com/post"),
+    ],
+)
+def test_find_origin(text: str, origin: str) -> None:
+    assert find_origin(text) == origin
+
+
+@pytest.mark.parametrize("text", ["", "来源：", "（来源：）", "open source software", "来源于网络"])
+def test_find_origin_gives_none_without_a_credit(text: str) -> None:
+    assert find_origin(text) is None
+
+
+def test_an_implausibly_long_value_is_not_a_credit() -> None:
+    assert find_origin("来源：" + "很" * 61) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "credit"),
+    [
+        ("admin|", "admin"),
+        ("汉中发布", "汉中发布"),
+        (" (汉中发布) ", "汉中发布"),
+        ("汉中发布  2022-01-14", "汉中发布"),
+        ("《汉中日报》。", "汉中日报"),
+        ("", None),
+        (None, None),
+        ("|", None),
+    ],
+)
+def test_clean_credit(value: str | None, credit: str | None) -> None:
+    assert clean_credit(value) == credit
+
+
+LINKS = [
+    ("admin", "http://www.example.net/home.php?mod=space&uid=1"),
+    ("返回", "javascript:history.back()"),
+    (" 汉中发布 ", "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"),
+    ("汉中日报电子版", "https://epaper.example.org/hzrb/"),
+]
+
+
+def test_link_for_prefers_an_exact_name_then_containment() -> None:
+    assert link_for("汉中发布", LINKS) == "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"
+    assert link_for("汉中日报", LINKS) == "https://epaper.example.org/hzrb/"
+    assert link_for("返回", LINKS) is None  # not a web URL
+    assert link_for("汉中市人民政府", LINKS) is None
+
+
+def test_origin_party_names_the_linked_origin() -> None:
+    assert origin_party(SEED_META, LINKS) == Party(
+        "汉中发布", "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"
+    )
+    assert origin_party("(来源:汉中发布)") == Party("汉中发布")
+    assert origin_party("没有出处的文字", LINKS) is None
+
+
+def test_an_origin_given_as_a_url_is_named_by_its_host() -> None:
+    assert origin_party("Originally published at https://blog.example.com/post") == Party(
+        "blog.example.com", "https://blog.example.com/post"
+    )

@@ -1,0 +1,206 @@
+"""Config loading: every fault reported at once with its key path, and `aggregator check`."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import load_config, parse_duration, parse_size
+from aggregator.errors import ConfigError
+from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS
+from tests.conftest import ROOT, WriteConfig, run_cli
+
+MINIMAL = """
+[[sources]]
+id = "a"
+url = "https://example.org/a.xml"
+"""
+
+
+def problems(write_config: WriteConfig, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    return list(info.value.problems)
+
+
+def test_minimal_config_gets_documented_defaults(write_config: WriteConfig) -> None:
+    config = load_config(write_config(MINIMAL))
+    assert config.fetch.interval == 900
+    assert config.fetch.max_bytes == 10 * 1024 * 1024
+    assert config.service.timezone.key == "Asia/Shanghai"
+    assert [f.id for f in config.feeds] == ["all"]
+    assert config.feeds[0].sources == ("a",)
+    assert config.sources[0].name == "a"
+    assert config.service.database == config.path.parent.resolve() / "var/aggregator.sqlite3"
+
+
+def test_relative_source_path_becomes_file_url(write_config: WriteConfig) -> None:
+    path = write_config('[[sources]]\nid = "a"\nurl = "examples/a.xml"\n')
+    config = load_config(path)
+    assert config.sources[0].url == (path.parent / "examples/a.xml").resolve().as_uri()
+
+
+def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig) -> None:
+    found = problems(
+        write_config,
+        """
+        colour = "blue"
+        [service]
+        port = "8080"
+        timezone = "Mars/Olympus"
+        base_url = "ftp://x"
+        [fetch]
+        interval = "15 minutes"
+        max_bytes = "ten"
+        per_host = 0
+        respect_robots = "yes"
+        [[sources]]
+        id = "Bad Id"
+        url = "https://example.org/"
+        [[sources]]
+        id = "ok"
+        url = "gopher://example.org/"
+        type = "magic"
+        intervall = "5m"
+        tags = "汉中"
+        publisher = "someone"
+        encoding = "klingon"
+        [[sources]]
+        id = "ok"
+        url = "https://example.org/2"
+        [[sources]]
+        name = "no id"
+        [[feeds]]
+        id = "f"
+        sources = ["ok", "hzfx"]
+        limit = 0
+        [[feeds]]
+        id = "f"
+        """,
+    )
+    expected = [
+        "colour: unknown key",
+        "service.port: must be an integer",
+        "service.timezone: unknown time zone 'Mars/Olympus'",
+        "service.base_url: must be an http(s) URL",
+        "fetch.interval: not a duration",
+        "fetch.max_bytes: not a size",
+        "fetch.per_host: must be between 1 and",
+        "fetch.respect_robots: must be true or false",
+        "sources[0].id: 'Bad Id' must match [a-z0-9_-]+",
+        "sources[1].url: unsupported URL scheme 'gopher'",
+        'sources[1].type: must be "feed" or "html"',
+        "sources[1].intervall: unknown key",
+        "sources[1].tags: must be a list of strings",
+        "sources[1].publisher: must be a table",
+        "sources[1].encoding: unknown charset 'klingon'",
+        "sources[2].id: duplicate source id 'ok'",
+        "sources[3].id: is required",
+        "sources[3].url: is required",
+        "feeds[0].sources: unknown source 'hzfx'",
+        "feeds[0].limit: must be between 1 and 500",
+        "feeds[1].id: duplicate feed id 'f'",
+    ]
+    for message in expected:
+        assert any(p.startswith(message) for p in found), (message, found)
+    assert len(found) == len(expected), found
+
+
+def test_selector_faults_are_config_errors(write_config: WriteConfig) -> None:
+    found = problems(
+        write_config,
+        """
+        [[sources]]
+        id = "portal"
+        url = "https://example.net/list"
+        type = "html"
+        [sources.list]
+        item = "div..xld ((("
+        link = { css = "a", regex = "([unclosed" }
+        [sources.article]
+        author = { css = "p", colour = "red" }
+        [[sources]]
+        id = "needs-list"
+        url = "https://example.net/other"
+        type = "html"
+        """,
+    )
+    assert any(p.startswith("sources[0].list.item: not a valid CSS selector") for p in found), found
+    assert any(p.startswith("sources[0].list.link") and "regex" in p for p in found), found
+    assert any(p.startswith("sources[0].article.author") for p in found), found
+    assert any(p.startswith("sources[1].list: is required") for p in found), found
+
+
+def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[service\ntitle = 1", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5h", 5400)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("10MB", 10 * 1024**2), ("512KB", 512 * 1024), ("1GiB", 1024**3)]
+)
+def test_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_check_command_lists_every_problem_and_exits_2(write_config: WriteConfig) -> None:
+    path = write_config('[fetch]\ntimeout = "soon"\n[[sources]]\nid = "X"\nurl = "a.xml"\n')
+    result = run_cli("check", path)
+    assert result.returncode == 2
+    assert "fetch.timeout: not a duration" in result.stderr
+    assert "sources[0].id: 'X' must match" in result.stderr
+
+
+def test_check_command_accepts_the_shipped_config() -> None:
+    result = run_cli("check", ROOT / "config.toml")
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+def _shipped_keys() -> dict[str, set[str]]:
+    data = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    commented = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, flags=re.MULTILINE))
+    return {
+        "service": set(data["service"]) | commented,
+        "fetch": set(data["fetch"]),
+        "sources": set().union(*(set(s) for s in data["sources"])),
+        "feeds": set().union(*(set(f) for f in data["feeds"])),
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "keys"),
+    [
+        ("service", SERVICE_KEYS),
+        ("fetch", FETCH_KEYS),
+        ("sources", SOURCE_KEYS),
+        ("feeds", FEED_KEYS),
+    ],
+)
+def test_every_key_is_in_the_shipped_config_and_the_readme(
+    table: str, keys: dict[str, str]
+) -> None:
+    shipped = _shipped_keys()[table]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    for key in keys:
+        assert key in shipped, f"{table}.{key} missing from config.toml"
+        assert f"`{table}.{key}`" in section or f"`{key}`" in section, (
+            f"{table}.{key} not in README"
+        )
+    load_config(ROOT / "config.toml")

@@ -1,0 +1,108 @@
+"""Dates as Chinese portals print them: absolute, yearless and relative, in the source's zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.dates import find_date, parse_date
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2022, 1, 15, 12, 12, tzinfo=SHANGHAI)
+
+
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+    tz: tzinfo = SHANGHAI,
+) -> datetime:  # fmt: skip
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "2022-1-14 17:50| 发布者: admin| 查看: 8| 评论: 0|来自: 汉中发布",
+            at(2022, 1, 14, 17, 50),
+        ),
+        ("2022-01-14 17:50:33", at(2022, 1, 14, 17, 50, 33)),
+        ("发布时间：2022年01月14日 17:50", at(2022, 1, 14, 17, 50)),
+        ("2022年1月14日 17:50", at(2022, 1, 14, 17, 50)),
+        ("2022年1月14日17时50分", at(2022, 1, 14, 17, 50)),
+        ("2022/01/14", at(2022, 1, 14)),
+        ("2022.01.14", at(2022, 1, 14)),
+        ("2022-01-14T17:50:00+08:00", at(2022, 1, 14, 17, 50)),
+        ("2022-01-14T09:50:00Z", at(2022, 1, 14, 9, 50, tz=UTC)),
+        ("2022-01-14 17:50:00 +0900", at(2022, 1, 14, 17, 50, tz=timezone(timedelta(hours=9)))),
+        ("2022-01-14 17:50 GMT+8", at(2022, 1, 14, 17, 50, tz=timezone(timedelta(hours=8)))),
+        ("Fri, 14 Jan 2022 09:50:00 GMT", at(2022, 1, 14, 9, 50, tz=UTC)),
+        ("14 Jan 2022", at(2022, 1, 14)),
+        ("更新于 1月14日", at(2022, 1, 14)),
+        ("01-14 17:50", at(2022, 1, 14, 17, 50)),
+        ("12-31 08:00", at(2021, 12, 31, 8, 0)),  # in the future this year: so last year
+        ("1月16日 08:00", at(2022, 1, 16, 8, 0)),  # up to a day ahead: clocks differ
+        ("3小时前", at(2022, 1, 15, 9, 12)),
+        ("3\xa0小时前", at(2022, 1, 15, 9, 12)),
+        ("5分钟前", at(2022, 1, 15, 12, 7)),
+        ("半小时前", at(2022, 1, 15, 11, 42)),
+        ("刚刚", NOW),
+        ("昨天 17:50", at(2022, 1, 14, 17, 50)),
+        ("前天", at(2022, 1, 13, 12, 12)),
+        ("2天前", at(2022, 1, 13, 12, 12)),
+        ("3 hours ago", at(2022, 1, 15, 9, 12)),
+        # A time range is not an offset.
+        ("2022-01-14 17:50-18:30", at(2022, 1, 14, 17, 50)),
+        # An impossible date is skipped, and the search goes on.
+        ("2022-02-30 再版 2022-01-14", at(2022, 1, 14)),
+    ],
+)
+def test_find_date(text: str, expected: datetime) -> None:
+    found = find_date(text, tz=SHANGHAI, now=NOW)
+    assert found == expected
+    assert found is not None
+    assert found.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "查看: 8| 评论: 0", "2022-13-45 17:50", "达到1.4%、1.64%", "电话 0916-2626262", "garbage"],
+)
+def test_find_date_gives_none_for_non_dates(text: str) -> None:
+    assert find_date(text, tz=SHANGHAI, now=NOW) is None
+
+
+def test_find_date_takes_the_first_date_in_the_text() -> None:
+    text = "更新：2022-01-15 08:00 首发：2022-01-14 17:50"
+    assert find_date(text, tz=SHANGHAI, now=NOW) == at(2022, 1, 15, 8, 0)
+
+
+def test_a_naive_now_is_read_in_the_source_timezone() -> None:
+    assert find_date("3小时前", tz=SHANGHAI, now=datetime(2022, 1, 15, 12, 12)) == at(
+        2022, 1, 15, 9, 12
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2022-01-14T17:50:00+08:00", at(2022, 1, 14, 17, 50)),
+        ("2022-01-14 17:50", at(2022, 1, 14, 17, 50)),
+        ("1642153800", at(2022, 1, 14, 17, 50)),
+        ("1642153800000", at(2022, 1, 14, 17, 50)),
+        ("20220114T175000", at(2022, 1, 14, 17, 50)),
+        ("January 14, 2022 5:50 PM", at(2022, 1, 14, 17, 50)),
+        ("14 Jan 2022 17:50 XYZ", at(2022, 1, 14, 17, 50)),
+        ("Fri, 14 Jan 2022 09:50:00 -0000", at(2022, 1, 14, 9, 50, tz=UTC)),
+    ],
+)
+def test_parse_date(text: str, expected: datetime) -> None:
+    assert parse_date(text, tz=SHANGHAI, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "2022", "8", "2022-01-14 和其他文字", "tomorrow-ish", "99999"]
+)
+def test_parse_date_wants_the_whole_string_to_be_a_date(text: str) -> None:
+    assert parse_date(text, tz=SHANGHAI, now=NOW) is None

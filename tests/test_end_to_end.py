@@ -1,0 +1,189 @@
+"""The whole service as users run it: upstream site → `aggregator fetch` → `aggregator serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import feedparser
+
+from tests.conftest import FIXTURES, cli_command, free_port
+from tests.upstream import Upstream, upstream_site
+
+UPSTREAM = FIXTURES / "upstream"
+
+
+async def run(command: str, config: Path, *args: str) -> tuple[int, str, str]:
+    """The CLI in a subprocess, without blocking the loop that serves the upstream site."""
+    process = await asyncio.create_subprocess_exec(
+        *cli_command(command, config, *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=config.parent,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+@asynccontextmanager
+async def serving(config: Path, port: int) -> AsyncIterator[str]:
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("serve", config),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=config.parent,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"{base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("server did not start")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=15)
+        assert process.returncode == 0, err.decode()
+
+
+def config_text(upstream: Upstream, port: int, tmp: Path) -> str:
+    return f"""
+[service]
+title = "汉中新闻聚合"
+base_url = "http://127.0.0.1:{port}"
+port = {port}
+database = "{tmp / "agg.sqlite3"}"
+
+[fetch]
+interval = "1h"
+user_agent = "aggregator-test/1"
+
+[[sources]]
+id = "hzfb"
+name = "汉中发布"
+url = "{upstream.url("/hzfb.xml")}"
+publisher = {{ name = "汉中市人民政府新闻办公室", url = "https://example.org/" }}
+tags = ["政务"]
+
+[[sources]]
+id = "hz1w-rss"
+name = "汉中第一网"
+url = "{upstream.url("/portal.php")}"
+publisher = {{ name = "汉中第一网", url = "http://example.net/" }}
+
+[[feeds]]
+id = "official"
+title = "官方"
+sources = ["hzfb"]
+"""
+
+
+async def fetch_text(session: aiohttp.ClientSession, url: str) -> bytes:
+    async with session.get(url) as response:
+        assert response.status == 200, (url, response.status)
+        return await response.read()
+
+
+async def test_fetch_store_and_publish(tmp_path: Path) -> None:
+    port = free_port()
+    async with upstream_site() as upstream:
+        hzfb = (UPSTREAM / "hzfb.xml").read_bytes()
+        upstream.publish("/hzfb.xml", hzfb, "application/rss+xml")
+        upstream.publish(
+            "/portal.php", (UPSTREAM / "portal-rss.gbk.xml").read_bytes(), "text/xml"
+        )  # no charset in the header: the XML declaration says gbk
+        config = tmp_path / "config.toml"
+        config.write_text(config_text(upstream, port, tmp_path), encoding="utf-8")
+
+        code, out, err = await run("fetch", config)
+        assert code == 0, err
+        rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+        assert rows["hzfb"][1:3] == ["ok", "3"], out
+        assert rows["hz1w-rss"][1:3] == ["ok", "2"], out
+        assert upstream.seen("/hzfb.xml")[0]["User-Agent"] == "aggregator-test/1"
+
+        code, out, err = await run("fetch", config)
+        assert code == 0, err
+        assert "If-None-Match" in upstream.seen("/hzfb.xml")[-1]
+        rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+        assert rows["hzfb"][1:4] == ["not", "modified", "(304)"], out
+
+        async with serving(config, port) as base, aiohttp.ClientSession() as session:
+            atom = feedparser.parse(await fetch_text(session, f"{base}/feeds/all.atom"))
+            assert not atom.bozo, atom.bozo_exception
+            titles = [e.title for e in atom.entries]
+            assert len(titles) == 4, "the portal's copy of the seed story merges into one entry"
+            seed = next(e for e in atom.entries if e.title == "汉中又新增一项国字号荣誉！")
+            assert seed.source.title == "汉中发布"
+            related = [link for link in seed.links if link.rel == "related"]
+            assert [link.href for link in related] == ["http://example.net/article-5316-1.html"]
+            for entry in atom.entries:
+                assert entry.id.startswith("urn:uuid:")
+                assert entry.source.title in ("汉中发布", "汉中第一网")
+
+            own = feedparser.parse(await fetch_text(session, f"{base}/sources/hz1w-rss.atom"))
+            assert not own.bozo, own.bozo_exception
+            assert len(own.entries) == 2
+            portal = next(e for e in own.entries if e.title.endswith("!"))
+            assert portal.title == "汉中又新增一项国字号荣誉!"  # from GBK bytes, no mojibake
+            assert portal.source.title == "汉中第一网"
+            assert portal.author == "admin"
+            assert portal.published == "2022-01-14T09:50:00+00:00"
+
+            rss = await fetch_text(session, f"{base}/feeds/all.rss")
+            parsed = feedparser.parse(rss)
+            official = next(e for e in parsed.entries if e.title == "汉中又新增一项国字号荣誉！")
+            assert official.publisher == "汉中市人民政府新闻办公室"
+            assert official.source.href == f"{base}/sources/hzfb.atom"
+            assert {t.term for t in official.tags} >= {"科技", "政务"}
+
+            feed_json = await (await session.get(f"{base}/feeds/official.json")).json()
+            assert len(feed_json["items"]) == 3
+            assert feed_json["items"][0]["_source"]["id"] == "hzfb"
+            assert feed_json["items"][0]["_publisher"]["name"] == "汉中市人民政府新闻办公室"
+
+
+            # An upstream edit updates the stored item in place.
+            upstream.publish(
+                "/hzfb.xml",
+                hzfb.replace("汉中朱鹮数量突破七千只".encode(), "汉中朱鹮数量突破八千只".encode()),
+                "application/rss+xml",
+            )
+            code, out, err = await run("fetch", config, "hzfb")
+            assert code == 0, err
+            rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+            assert rows["hzfb"][1:5] == ["ok", "0", "1", "2"], out
+            for _ in range(100):  # the server notices the other process's commit
+                atom = feedparser.parse(await fetch_text(session, f"{base}/feeds/all.atom"))
+                if "汉中朱鹮数量突破八千只" in [e.title for e in atom.entries]:
+                    break
+                await asyncio.sleep(0.05)
+            titles = [e.title for e in atom.entries]
+            assert "汉中朱鹮数量突破八千只" in titles
+            assert "汉中朱鹮数量突破七千只" not in titles
+            assert len(titles) == 4
+
+
+async def test_fetch_exit_code_and_unknown_source(tmp_path: Path) -> None:
+    port = free_port()
+    async with upstream_site() as upstream:
+        config = tmp_path / "config.toml"
+        config.write_text(config_text(upstream, port, tmp_path), encoding="utf-8")
+        code, out, err = await run("fetch", config)  # nothing published: both answer 404
+        assert code == 1
+        assert "HTTP 404" in err
+        code, _, err = await run("fetch", config, "nope")
+        assert code == 2
+        assert "unknown source: nope" in err

@@ -1,0 +1,164 @@
+"""The fetcher against a misbehaving local upstream, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from aiohttp import web
+
+from aggregator.config import FetchConfig
+from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
+from aggregator.fetcher import Fetcher, retry_after_seconds
+from tests.conftest import free_port
+
+CONFIG = FetchConfig(
+    interval=900, timeout=2, max_bytes=256 * 1024, concurrency=8, per_host=2,
+    user_agent="aggregator-test/1", retention=86400, max_interval=86400,
+    respect_robots=True, failing_after=3,
+)  # fmt: skip
+
+
+def _routes(base: list[str]) -> web.Application:
+    async def feed(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304)
+        return web.Response(body=b"<rss/>", headers={"ETag": '"v1"', "Content-Type": "text/xml"})
+
+    async def loop_a(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop-b")
+
+    async def loop_b(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop-a")
+
+    async def chain(request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        raise web.HTTPFound(f"/chain/{n + 1}")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("/feed")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        raise web.HTTPFound(base[0].replace("127.0.0.1", "localhost") + "/feed")
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (CONFIG.max_bytes + 1))
+
+    async def big_chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(100):
+            await response.write(b"y" * 65536)
+        return response
+
+    async def bomb(request: web.Request) -> web.Response:
+        body = gzip.compress(b"\0" * (50 * 1024 * 1024))
+        return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(50):
+            await response.write(b"<")
+            await asyncio.sleep(0.2)
+        return response
+
+    async def error(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="bad gateway")
+
+    async def throttled(request: web.Request) -> web.Response:
+        return web.Response(status=429, headers={"Retry-After": "120"})
+
+    app = web.Application()
+    for path, handler in [
+        ("/feed", feed), ("/loop-a", loop_a), ("/loop-b", loop_b), ("/chain/{n}", chain),
+        ("/moved", moved), ("/elsewhere", elsewhere), ("/big", big), ("/big-chunked", big_chunked),
+        ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
+    ]:  # fmt: skip
+        app.router.add_get(path, handler)
+    return app
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[str]:
+    base: list[str] = []
+    runner = web.AppRunner(_routes(base), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    yield base[0]
+    await runner.cleanup()
+
+
+async def get(url: str, **kwargs: str) -> object:
+    async with Fetcher(CONFIG) as fetcher:
+        return await fetcher.get(url, source_url=url, hosts={"127.0.0.1"}, **kwargs)
+
+
+async def test_conditional_get(upstream: str) -> None:
+    first = await get(f"{upstream}/feed")
+    assert first.status == 200 and first.etag == '"v1"'  # type: ignore[attr-defined]
+    second = await get(f"{upstream}/feed", etag='"v1"')
+    assert second.not_modified  # type: ignore[attr-defined]
+
+
+async def test_permanent_redirect_is_reported(upstream: str) -> None:
+    response = await get(f"{upstream}/moved")
+    assert response.permanent_url == f"{upstream}/feed"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        ("/loop-a", FetchError, "redirect loop"),
+        ("/chain/0", FetchError, "more than 5 redirects"),
+        ("/elsewhere", Refused, "host 'localhost' is not the source's host"),
+        ("/big", BodyTooLarge, "exceeds fetch.max_bytes"),
+        ("/big-chunked", BodyTooLarge, "exceeds fetch.max_bytes"),
+        ("/bomb", BodyTooLarge, "once decompressed"),
+        ("/slow", FetchError, "timed out after 2s"),
+        ("/error", FetchError, "HTTP 502"),
+        ("/missing", FetchError, "HTTP 404"),
+    ],
+)
+async def test_hostile_upstreams_give_clear_errors(
+    upstream: str, path: str, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as info:
+        await get(f"{upstream}{path}")
+    assert upstream in str(info.value)
+
+
+async def test_retry_after_is_read(upstream: str) -> None:
+    with pytest.raises(RetryLater) as info:
+        await get(f"{upstream}/throttled")
+    assert info.value.retry_after == 120
+    assert info.value.status == 429
+
+
+async def test_connection_refused() -> None:
+    with pytest.raises(FetchError, match="connection failed"):
+        await get(f"http://127.0.0.1:{free_port()}/feed")
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after_seconds("30", 0) == 30
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 60) == 60
+    assert retry_after_seconds("soon", 0) is None
+
+
+async def test_file_urls_respect_max_bytes(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "big.xml"
+    path.write_bytes(b"z" * 100)
+    small = replace(CONFIG, max_bytes=10)
+    async with Fetcher(small) as fetcher:
+        with pytest.raises(BodyTooLarge):
+            await fetcher.get(path.as_uri(), source_url=path.as_uri(), hosts=set())
+    assert (await get(path.as_uri())).body == b"z" * 100  # type: ignore[attr-defined]

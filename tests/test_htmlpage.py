@@ -1,0 +1,479 @@
+"""HTML sources end to end on hand-written pages: a Discuz! X portal (GBK), a government CMS,
+WeChat, a JSON-LD news site, a page that lies about its charset, and a hostile page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import trafilatura
+
+from feeds.charset import decode
+from feeds.errors import ParseError
+from feeds.htmlpage import ListPage, merge_article, parse_article, parse_list_page
+from feeds.model import ParsedItem, Party
+from feeds.sanitize import html_to_text
+from feeds.selectors import ArticleRules, article_rules, list_rules
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2022, 1, 15, 12, 12, tzinfo=SHANGHAI)
+LIST_URL = "http://www.example.net/portal.php?mod=list&catid=1"
+ARTICLE_URL = "http://www.example.net/article-123-1.html"
+
+# The config of SPEC §3, as the config loader hands it over.
+DISCUZ_LIST = list_rules(
+    {
+        "item": "div.xld dl",
+        "link": "dt a",
+        "title": "dt a",
+        "summary": "dd.xs2",
+        "published": "dd .xg1",
+    },
+    path="sources[1].list",
+)
+DISCUZ_ARTICLE = article_rules(
+    {
+        "title": "h1.ph",
+        "content": "td#article_content",
+        "summary": "div.s",
+        "published": "p.xg1",
+        "author": {"css": "p.xg1", "regex": r"发布者[:：]\s*(\S+)"},
+        "origin": {"css": "p.xg1", "regex": r"来自[:：]\s*(\S+)"},
+        "remove": [".a_af", "script", "style"],
+    },
+    path="sources[1].article",
+)
+
+SEED_FIRST = "2021年12月31日,汉中市又新增一项国字号荣誉——汉中市被科技部命名为“国家创新型城市”。"
+SEED_LAST = (
+    "■长期培育的陕西航空硬质合金工具有限责任公司,参与完成项目荣获国家技术发明二等奖,"
+    "此奖实现了汉中零的突破。(来源:汉中发布)"
+)
+SEED_SUMMARY = (
+    SEED_FIRST + " 近年来,汉中市委、市政府高度重视国家创新型城市建设工作,"
+    "将其列入党代会和历年政府工作报告中,确保一以贯之 ..."
+)
+NOT_CONTENT = ("广告", "鲜花", "握手", "雷人", "路过", "鸡蛋", "相关阅读", "最新评论", "汉中加油",
+               "发布者", "<script", "zoomstatus", "收藏", "上一篇")  # fmt: skip
+
+
+def load(name: str, header_charset: str | None = None) -> str:
+    return decode((FIXTURES / name).read_bytes(), header_charset=header_charset).text
+
+
+def lines(item: ParsedItem) -> list[str]:
+    return html_to_text(item.content_html).split("\n")
+
+
+def at(day: int, hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(2022, 1, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+def test_fixtures_are_gbk_as_declared() -> None:
+    for name in ("discuz_list.gbk.html", "discuz_article.gbk.html", "discuz_article2.gbk.html"):
+        decoded = decode((FIXTURES / name).read_bytes())
+        assert (decoded.charset, decoded.how) == ("gb18030", "meta")
+
+
+def test_discuz_list_page() -> None:
+    # Fetched on another host and folder: links follow the page's <base href>.
+    page = parse_list_page(
+        load("discuz_list.gbk.html"),
+        url="http://example.net/mirror/list.php",
+        rules=DISCUZ_LIST,
+        tz=SHANGHAI,
+        now=NOW,
+    )
+    selected = tuple((name, "selector") for name in ("url", "title", "summary", "published"))
+    assert page == ListPage(
+        items=(
+            ParsedItem(
+                title="汉中又新增一项国字号荣誉!",
+                url=ARTICLE_URL,
+                summary=SEED_FIRST + " 近年来,汉中市委、市政府高度重视国家创新型城市建设工作 ...",
+                published=at(14, 17, 50),
+                provenance=selected,
+            ),
+            ParsedItem(
+                title="汉中市发布寒潮蓝色预警",
+                url="http://www.example.net/article-125-1.html",
+                summary="汉中市气象台2022年1月15日09时12分发布寒潮蓝色预警信号：受强冷空气影响，"
+                "预计未来48小时我市大部分地区气温将下降8℃以上 ...",
+                published=at(15, 9, 12),  # "3 小时前"
+                provenance=selected,
+            ),
+            ParsedItem(
+                title="12家A级景区冬季惠民 门票半价",
+                url="http://www.example.net/article-124-1.html",
+                summary="1月13日，记者从市文化和旅游局获悉，汉中市龙头山景区、黎坪景区、华阳景区等"
+                "12家A级旅游景区推出冬季惠民活动 ...",
+                published=at(13, 9, 15),
+                provenance=selected,
+            ),
+            # The pinned repeat of article 123 and the javascript: item are skipped.
+            ParsedItem(
+                title="汉中市召开2022年全市科技工作会议",
+                url="http://www.example.net/article-120-1.html",
+                summary="1月10日，全市科技工作会议召开。会议总结2021年工作，部署2022年“科技创新年”"
+                "重点任务 ...",
+                published=at(10, 16, 30),
+                provenance=selected,
+            ),
+        ),
+        next_page="http://www.example.net/portal.php?mod=list&catid=1&page=2",
+    )
+
+
+def test_list_page_next_link_by_selector_and_minimal_rules() -> None:
+    rules = list_rules(
+        {"item": "div.xld dl", "link": "dt a", "next_page": "div.pg a.last"}, path="l"
+    )
+    page = parse_list_page(
+        load("discuz_list.gbk.html"), url=LIST_URL, rules=rules, tz=SHANGHAI, now=NOW
+    )
+    assert page.next_page == "http://www.example.net/portal.php?mod=list&catid=1&page=12"
+    # Without a title selector the link's text is the title.
+    assert [(i.title, i.summary, i.published) for i in page.items[:1]] == [
+        ("汉中又新增一项国字号荣誉!", "", None)
+    ]
+    assert page.items[0].provenance == (("url", "selector"), ("title", "selector"))
+
+
+def test_list_page_without_matches_is_empty() -> None:
+    rules = list_rules({"item": "ul.news li", "link": "a"}, path="l")
+    page = parse_list_page(
+        load("gov_article.html"), url=LIST_URL, rules=rules, tz=SHANGHAI, now=NOW
+    )
+    assert page == ListPage(items=(), next_page=None)
+
+
+def check_seed_article(item: ParsedItem) -> None:
+    assert item.title == "汉中又新增一项国字号荣誉!"
+    assert item.url == ARTICLE_URL
+    assert item.published == at(14, 17, 50)
+    assert item.published.utcoffset() == timedelta(hours=8)
+    assert item.author == "admin"
+    assert item.origin == Party("汉中发布", "https://mp.weixin.qq.com/s/Hzfb20220114cxcs")
+    assert item.summary == SEED_SUMMARY
+    assert item.site_name == "汉中第一网"
+    body = lines(item)
+    assert (body[0], body[-1], len(body)) == (SEED_FIRST, SEED_LAST, 36)
+    assert body[2:4] == [
+        "2015年4月",
+        "汉中市召开全市创新型城市建设动员大会,提出加快科技创新步伐、建设创新型城市的目标。",
+    ]
+    image = '<img src="http://www.example.net/data/attachment/portal/202201/14/175012d8h9z8o8ppo0xgux.jpg"'
+    assert image in item.content_html
+    for unwanted in NOT_CONTENT:
+        assert unwanted not in item.content_html
+
+
+def test_seed_article_with_selectors() -> None:
+    item = parse_article(
+        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=DISCUZ_ARTICLE, tz=SHANGHAI, now=NOW
+    )
+    check_seed_article(item)
+    assert item.provenance == (
+        ("title", "selector"),
+        ("content", "selector"),
+        ("summary", "selector"),
+        ("published", "selector"),
+        ("author", "selector"),
+        ("origin", "selector"),
+        ("site_name", "automatic"),
+    )
+
+
+def test_seed_article_without_selectors() -> None:
+    item = parse_article(
+        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=None, tz=SHANGHAI, now=NOW
+    )
+    check_seed_article(item)
+    assert item.provenance == (
+        ("title", "automatic"),
+        ("content", "automatic"),
+        ("summary", "automatic"),
+        ("published", "detected"),
+        ("author", "detected"),
+        ("origin", "detected"),
+        ("site_name", "automatic"),
+    )
+
+
+def test_remove_selectors_apply_to_content_only() -> None:
+    rules = article_rules({"content": "td#article_content", "remove": ["strong"]}, path="a")
+    item = parse_article(
+        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=rules, tz=SHANGHAI, now=NOW
+    )
+    assert "2015年4月" not in item.content_html
+    assert "【广告】汉中旅游年卡" in item.content_html  # not removed: .a_af is not listed
+    assert item.summary == SEED_SUMMARY  # the <strong>摘要</strong> outside the content stays
+
+
+def test_second_discuz_article_declared_gb2312_with_gbk_characters() -> None:
+    text = load("discuz_article2.gbk.html")
+    url = "http://www.example.net/article-124-1.html"
+    selected = parse_article(text, url=url, rules=DISCUZ_ARTICLE, tz=SHANGHAI, now=NOW)
+    automatic = parse_article(text, url=url, rules=None, tz=SHANGHAI, now=NOW)
+    for item in (selected, automatic):
+        assert item.title == "12家A级景区冬季惠民 门票半价"
+        assert item.published == at(13, 9, 15)
+        assert item.origin == Party("汉中日报")
+        assert "吴喆" in item.content_html
+        assert "（汉中日报记者 王五 通讯员 李堃）" in lines(item)
+        # A lazy image (data-original) gets its real source, made absolute.
+        lazy = "http://www.example.net/data/attachment/portal/202201/13/091502qk5yv1n3zq1fy1nn.jpg"
+        assert f'<img src="{lazy}" alt="龙头山雪景">' in item.content_html
+        assert "none.gif" not in item.content_html
+    # The selector reads the poster; automatic extraction prefers the original author.
+    assert (selected.author, automatic.author) == ("hz1w_bianji", "王五")
+    assert "<td>龙头山景区</td>" in selected.content_html
+
+
+def test_government_cms_article() -> None:
+    url = "https://gov.example.org/hzszf/zwzx/szyw/202201/t20220114_1234567.html"
+    item = parse_article(load("gov_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "汉中市召开2022年全市科技工作会议"
+    assert item.published == at(14, 17, 50)
+    assert item.author == "张三"
+    assert item.origin == Party("汉中市人民政府")
+    assert item.site_name == "汉中市人民政府"
+    assert (
+        item.summary
+        == "1月14日，全市科技工作会议召开，总结2021年科技工作，安排部署2022年重点任务。"
+    )
+    assert lines(item)[0] == (
+        "1月14日，全市科技工作会议召开。会议总结2021年全市科技工作，分析当前面临的形势，"
+        "安排部署2022年重点任务。"
+    )
+    assert lines(item)[-1] == "（责任编辑：张三）"
+    image = "https://gov.example.org/hzszf/zwzx/szyw/202201/W020220114575012345678.jpg"
+    assert f'<img src="{image}"' in item.content_html
+    for unwanted in ("打印本页", "相关文章", "document.write", "字号", "浏览次数"):
+        assert unwanted not in item.content_html
+    assert dict(item.provenance) == {
+        "title": "automatic",
+        "content": "automatic",
+        "summary": "automatic",
+        "published": "automatic",
+        "author": "detected",
+        "origin": "detected",
+        "site_name": "automatic",
+    }
+
+
+def test_wechat_article() -> None:
+    url = "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"
+    item = parse_article(load("wechat_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "汉中又新增一项国字号荣誉!"
+    assert item.published == at(14, 17, 50)  # var ct = "1642153800"
+    assert item.author == "李四"
+    assert item.origin == Party("汉中市科技局")
+    assert item.site_name == "汉中发布"
+    assert item.summary == "汉中市被科技部命名为“国家创新型城市”"
+    assert lines(item)[0] == SEED_FIRST.replace(",", "，")
+    assert lines(item)[-1] == "编辑：李四 | 审核：王五"
+    assert re.findall(r'<img src="([^"]+)"', item.content_html) == [
+        "https://mmbiz.qpic.cn/mmbiz_jpg/Hz1wFakeImg1/640?wx_fmt=jpeg",
+        "https://mmbiz.qpic.cn/mmbiz_png/Hz1wFakeImg2/640?wx_fmt=png",
+    ]
+    for unwanted in ("data-src", "微信扫一扫", "投诉", "visibility"):
+        assert unwanted not in item.content_html
+
+
+def test_wechat_article_with_a_content_selector() -> None:
+    rules = article_rules({"content": "#js_content", "title": "#activity-name"}, path="a")
+    url = "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"
+    item = parse_article(load("wechat_article.html"), url=url, rules=rules, tz=SHANGHAI, now=NOW)
+    assert item.title == "汉中又新增一项国字号荣誉!"
+    assert item.content_html.count('<img src="https://mmbiz.qpic.cn/') == 2
+
+
+def test_json_ld_and_opengraph_article() -> None:
+    url = "https://news.example.com/2022/01/14/hbn-railway.html"
+    item = parse_article(load("jsonld_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    offset = timezone(timedelta(hours=8))
+    assert item.title == "汉巴南铁路汉中段建设最新进展"  # og:title without " | 秦巴新闻网"
+    assert item.published == datetime(2022, 1, 14, 9, 30, tzinfo=offset)
+    assert item.updated == datetime(2022, 1, 14, 11, 5, tzinfo=offset)
+    assert item.author == "赵六"
+    assert item.origin == Party("陕西日报")
+    assert item.site_name == "秦巴新闻网"
+    assert (
+        item.summary == "汉中至巴中至南充铁路汉中段桥隧施工全面提速，全线预计2024年具备通车条件。"
+    )
+    assert lines(item)[0].startswith("记者从中铁二十局汉巴南铁路项目部获悉")  # no repeated title
+    assert lines(item)[-1] == "（来源：陕西日报）"
+    assert '<img src="https://news.example.com/uploads/2022/01/hbn-bridge.jpg"' in item.content_html
+    for unwanted in ("关于我们", "相关新闻", "分享", "©"):
+        assert unwanted not in item.content_html
+    assert dict(item.provenance)["author"] == "automatic"
+
+
+def test_page_that_declares_utf8_but_is_gbk() -> None:
+    decoded = decode((FIXTURES / "lying_charset.html").read_bytes(), header_charset="utf-8")
+    assert (decoded.charset, decoded.how) == ("gb18030", "detected")
+    item = parse_article(
+        decoded.text, url="http://ht.example.net/a/1.html", rules=None, tz=SHANGHAI, now=NOW
+    )
+    assert item.title == "南郑区举办2022年迎新春书画展"  # the meta line inside the <h1> is not
+    assert item.published == at(14, 17, 50, 33)
+    assert item.author == "王五"
+    assert item.origin == Party("汉中日报")
+    assert lines(item) == [
+        "1月14日，南郑区2022年迎新春书画展在区文化馆开幕。本次展览共展出书法、国画、篆刻作品120余幅，"
+        "作者涵盖老中青三代书画爱好者。",
+        "展出作品以喜迎新春、礼赞家乡为主题，既有笔力遒劲的书法作品，也有描绘秦巴山水、汉江风光的"
+        "国画佳作，充分展现了南郑区书画艺术的发展成果。",
+        "据了解，展览将持续至1月24日，市民可免费参观。",
+    ]
+
+
+UNSAFE = re.compile(r"<script|<svg|<math|<object|<embed|<form|<input|javascript:|vbscript:|data:"
+                    r"|\son\w+\s*=|style=|evil\.example", re.IGNORECASE)  # fmt: skip
+
+
+@pytest.mark.parametrize("rules", [article_rules({"content": "#content"}, path="a"), None])
+def test_hostile_page_is_sanitised(rules: ArticleRules | None) -> None:
+    item = parse_article(
+        load("hostile.html"),
+        url="https://bad.example.net/p/1.html",
+        rules=rules,
+        tz=SHANGHAI,
+        now=NOW,
+        iframe_hosts={"player.example.org"},
+    )
+    assert UNSAFE.search(item.content_html) is None, item.content_html
+    assert lines(item)[0] == "第一段：这是正常的正文文字，用于确认净化后的内容仍然保留。"
+    assert lines(item)[-1] == "最后一段：正常文字结束。"
+    assert (item.title, item.author, item.origin) == ("恶意页面测试", "坏人", Party("可疑来源"))
+    assert item.published == at(14, 17, 50)
+    assert '<img src="https://bad.example.net/p/x.jpg" alt="坏图">' in item.content_html
+    if rules is not None:  # only a selector keeps iframes, and only from listed hosts
+        assert '<iframe src="https://player.example.org/embed/42"' in item.content_html
+
+
+def test_deep_nesting_does_not_crash() -> None:
+    depth = 100_000
+    text = (
+        "<html><head><title>深层嵌套 - 测试站</title>"
+        f'<script type="application/ld+json">{"[" * depth}{"]" * depth}</script></head><body>'
+        f"{'<div>' * depth}<p>很深的正文。</p>{'</div>' * depth}</body></html>"
+    )
+    item = parse_article(text, url="http://x.example/a", rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "深层嵌套"  # libxml2 stops building at depth 256: the rest is lost
+    page = parse_list_page(text, url="http://x.example/a", rules=DISCUZ_LIST, tz=SHANGHAI, now=NOW)
+    assert page == ListPage(items=())
+
+
+@pytest.mark.parametrize("text", ["", "  \n ", "\x00\x01"])
+def test_an_empty_document_is_a_parse_error(text: str) -> None:
+    with pytest.raises(ParseError, match=r"^http://x\.example/a: empty document$"):
+        parse_article(text, url="http://x.example/a", rules=None, tz=SHANGHAI, now=NOW)
+
+
+def test_xhtml_with_an_encoding_declaration() -> None:
+    text = '<?xml version="1.0" encoding="gbk"?><html><body><h1>标题</h1><p>正文</p></body></html>'
+    item = parse_article(text, url="http://x.example/a", rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "标题"
+
+
+def test_lazy_image_attributes() -> None:
+    text = '<html><body><div id="c"><img src="blank.gif" data-lazy-src="/real.png"></div></body>'
+    rules = article_rules({"content": "#c"}, path="a")
+    item = parse_article(text, url="http://x.example/a/b", rules=rules, tz=SHANGHAI, now=NOW)
+    assert item.content_html == '<img src="http://x.example/real.png">'
+
+
+def test_merge_article() -> None:
+    listed = parse_list_page(
+        load("discuz_list.gbk.html"), url=LIST_URL, rules=DISCUZ_LIST, tz=SHANGHAI, now=NOW
+    ).items[0]
+    redirected = "http://www.example.net/portal.php?mod=view&aid=123"
+    article = parse_article(
+        load("discuz_article.gbk.html"), url=redirected, rules=DISCUZ_ARTICLE, tz=SHANGHAI, now=NOW
+    )
+    merged = merge_article(listed, article)
+    assert merged.url == ARTICLE_URL
+    assert (merged.title, merged.summary, merged.author) == (article.title, SEED_SUMMARY, "admin")
+    assert merged.content_html == article.content_html
+    assert dict(merged.provenance) == {
+        "url": "selector",
+        "title": "selector",
+        "summary": "selector",
+        "published": "selector",
+        "content": "selector",
+        "author": "selector",
+        "origin": "selector",
+        "site_name": "automatic",
+    }
+    # The list fills what the article page lacks.
+    bare = ParsedItem(
+        title="", url=redirected, author="编辑部", provenance=(("author", "detected"),)
+    )
+    filled = merge_article(listed, bare)
+    assert (filled.title, filled.summary, filled.published) == (
+        listed.title,
+        listed.summary,
+        listed.published,
+    )
+    assert filled.author == "编辑部"
+    assert dict(filled.provenance)["author"] == "detected"
+    assert dict(filled.provenance)["title"] == "selector"
+
+
+PARAGRAPH = "第{}段：汉中市召开全市科技创新大会，动员全市上下深入实施创新驱动发展战略。"
+CREDITED = "此奖实现了汉中零的突破。(来源:汉中发布)"
+BODY_LINES = [PARAGRAPH.format(n) for n in range(1, 6)] + [CREDITED]
+TABLE_LAYOUT = (
+    "<html><head><title>科技创新大会召开 - 某县新闻网</title></head><body>"
+    '<div class="nav"><a href="/">首页</a> <a href="/news/">新闻</a></div>'
+    '<h1>科技创新大会召开</h1><p class="meta">2022-1-14 17:50| 发布者: admin</p>'
+    '<table class="layout"><tr><td class="main">'
+    + "".join(f"<p>{line}</p>" for line in BODY_LINES)
+    + '</td></tr></table><div class="foot">版权所有 某县新闻网</div></body></html>'
+)
+
+
+def test_layout_tables_are_unwrapped_and_a_trailing_credit_is_the_origin() -> None:
+    item = parse_article(TABLE_LAYOUT, url="http://x.example/a", rules=None, tz=SHANGHAI, now=NOW)
+    assert item.content_html.startswith("<p>第1段：")
+    assert "<table" not in item.content_html
+    assert lines(item) == BODY_LINES  # the credit stays in the content
+    assert (item.title, item.author, item.published) == (
+        "科技创新大会召开",
+        "admin",
+        at(14, 17, 50),
+    )
+    assert item.origin == Party("汉中发布")
+    assert dict(item.provenance)["origin"] == "detected"
+
+
+def test_when_trafilatura_fails_the_block_with_most_text_is_the_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(trafilatura, "extract", broken)
+    item = parse_article(TABLE_LAYOUT, url="http://x.example/a", rules=None, tz=SHANGHAI, now=NOW)
+    assert lines(item) == BODY_LINES
+    url = "https://news.example.com/2022/01/14/hbn-railway.html"
+    item = parse_article(load("jsonld_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert lines(item)[0].startswith("记者从中铁二十局汉巴南铁路项目部获悉")
+    assert lines(item)[-1] == "（来源：陕西日报）"
+
+
+def test_automatic_extraction_finds_what_the_selectors_find() -> None:
+    text = load("discuz_article.gbk.html")
+    selected = parse_article(text, url=ARTICLE_URL, rules=DISCUZ_ARTICLE, tz=SHANGHAI, now=NOW)
+    automatic = parse_article(text, url=ARTICLE_URL, rules=None, tz=SHANGHAI, now=NOW)
+
+    def fields(item: ParsedItem) -> tuple[object, ...]:
+        return (item.title, item.summary, item.published, item.author, item.origin, lines(item))
+
+    assert fields(automatic) == fields(selected)

@@ -1,0 +1,164 @@
+"""Storage on real SQLite files: migrations, identity upserts, one writer, plans that use indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import Database, FetchOutcome, ItemRecord
+from storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+NOW = 1_700_000_000.0
+
+
+def record(n: int, **changes: object) -> ItemRecord:
+    base = ItemRecord(
+        key=f"id:{n}",
+        entry_id=f"urn:uuid:00000000-0000-0000-0000-{n:012d}",
+        title=f"标题 {n}",
+        url=f"https://example.org/{n}",
+        upstream_id=str(n),
+        content=f"<p>正文 {n}</p>",
+        summary=f"正文 {n}",
+        author="admin",
+        origin_name=None,
+        origin_url=None,
+        tags=("汉中",),
+        published=datetime(2022, 1, 14, 17, 50, tzinfo=UTC) + timedelta(minutes=n),
+        updated=None,
+        content_hash=f"h{n}",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def ok(at: float = NOW) -> FetchOutcome:
+    return FetchOutcome(attempted_at=at, seconds=0.1, ok=True, result="ok", status=200, etag='"1"')
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "db" / "test.sqlite3")
+    await database.register_sources([("s", "https://example.org/feed")])
+    yield database
+    await database.close()
+
+
+def test_migrations_from_empty_equal_the_schema(tmp_path: Path) -> None:
+    async def open_close() -> None:
+        database = await Database.open(tmp_path / "m.sqlite3")
+        await database.close()
+
+    asyncio.run(open_close())
+    with sqlite3.connect(tmp_path / "m.sqlite3") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sources", "items"} <= tables
+    assert SCHEMA_VERSION == len(MIGRATIONS)
+
+
+async def test_new_changed_and_unchanged_items(db: Database) -> None:
+    first = await db.store_fetch("s", ok(), [record(1), record(2)])
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    again = await db.store_fetch("s", ok(NOW + 60), [record(1), record(2)])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    changed = record(2, title="新标题", content_hash="h2-changed")
+    third = await db.store_fetch("s", ok(NOW + 120), [record(1), changed])
+    assert (third.new, third.updated, third.unchanged) == (0, 1, 1)
+    items = await db.latest_items(["s"], limit=10)
+    assert [i.title for i in items] == ["新标题", "标题 1"]
+    assert items[0].last_changed == NOW + 120
+    assert items[0].first_seen == NOW
+
+
+async def test_fetch_state_and_status(db: Database) -> None:
+    await db.store_fetch("s", ok(), [record(1)])
+    state = await db.fetch_state("s")
+    assert state.etag == '"1"'
+    assert state.error_streak == 0
+    failure = FetchOutcome(
+        attempted_at=NOW + 5, seconds=1.0, ok=False, result="error", status=503, error="HTTP 503"
+    )
+    await db.store_fetch("s", failure, [])
+    await db.store_fetch("s", failure, [])
+    state = await db.fetch_state("s")
+    assert state.error_streak == 2
+    assert state.etag == '"1"', "a failure keeps the validators"
+    (status,) = await db.statuses(NOW + 10)
+    assert (status.items, status.fetches, status.failures) == (1, 3, 2)
+    assert status.last_error == "HTTP 503"
+    assert status.last_success == NOW
+
+
+async def test_a_failing_write_rolls_back_everything(db: Database) -> None:
+    await db.store_fetch("s", ok(), [record(1)])
+    clash = record(2, entry_id=record(1).entry_id)  # violates the unique entry id
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.store_fetch("s", ok(NOW + 60), [record(3), clash])
+    assert [i.key for i in await db.latest_items(["s"], limit=10)] == ["id:1"]
+    assert (await db.statuses(NOW))[0].fetches == 1
+
+
+async def test_concurrent_writers_are_serialised(db: Database) -> None:
+    await db.register_sources([(f"s{n}", f"https://example.org/{n}") for n in range(20)])
+    results = await asyncio.gather(
+        *(
+            db.store_fetch(f"s{n}", ok(), [record(n * 100 + k) for k in range(25)])
+            for n in range(20)
+        )
+    )
+    assert sum(r.new for r in results) == 500
+    assert len(await db.latest_items([f"s{n}" for n in range(20)], limit=500)) == 500
+
+
+async def test_paging_cursor_is_stable_under_inserts(db: Database) -> None:
+    await db.store_fetch("s", ok(), [record(n) for n in range(10)])
+    page = await db.latest_items(["s"], limit=4)
+    await db.store_fetch("s", ok(NOW + 1), [record(n) for n in range(10, 15)])
+    cursor = (page[-1].sort_ts, page[-1].id)
+    rest = await db.latest_items(["s"], limit=100, before=cursor)
+    assert [i.key for i in page + rest] == [f"id:{n}" for n in range(9, -1, -1)]
+
+
+async def test_future_dates_do_not_pin_items_to_the_top(db: Database) -> None:
+    future = record(1, published=datetime(2999, 1, 1, tzinfo=UTC))
+    await db.store_fetch("s", ok(), [future, record(2)])
+    (first, _) = await db.latest_items(["s"], limit=2)
+    assert first.sort_ts <= NOW
+
+
+async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
+    await db.store_fetch("s", ok(), [record(n) for n in range(5)])
+    target = tmp_path / "backup.sqlite3"
+    await db.backup(target)
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 5
+
+
+def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
+    async def create() -> None:
+        database = await Database.open(tmp_path / "plan.sqlite3")
+        await database.close()
+
+    asyncio.run(create())
+    with sqlite3.connect(tmp_path / "plan.sqlite3") as conn:
+        plans = {
+            "identity": "SELECT key, content_hash FROM items WHERE source_id = ? AND key IN (?, ?)",
+            "listing": "SELECT * FROM items WHERE source_id IN (?, ?) "
+            "ORDER BY sort_ts DESC, id DESC LIMIT 50",
+            "all": "SELECT * FROM items ORDER BY sort_ts DESC, id DESC LIMIT 50",
+        }
+        for name, sql in plans.items():
+            plan = " ".join(
+                row[3]
+                for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", (1, 2, 3)[: sql.count("?")])
+            )
+            assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (name, plan)
+            assert not plan.startswith("SCAN items") or "INDEX" in plan, (name, plan)

@@ -1,0 +1,145 @@
+"""Stories end to end through storage and publishing: the seed scenario in every arrival order."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import Config, config_from_mapping
+from aggregator.documents import Query, render_document, select
+from aggregator.pipeline import story_context, to_record
+from feeds.model import ParsedItem, Party
+from storage import Database, FetchOutcome
+from tests.conftest import FIXTURES
+
+STORIES = FIXTURES / "stories"
+SEED = json.loads((STORIES / "items.json").read_text("utf-8"))
+
+
+def config_for(tmp_path: Path, source_ids: list[str]) -> Config:
+    sources = [
+        {"id": s["id"], "name": s["name"], "aliases": s["aliases"], "url": f"{s['id']}.xml"}
+        for s in SEED["sources"]
+        if s["id"] in source_ids
+    ]
+    data = {"service": {"database": str(tmp_path / "db.sqlite3")}, "sources": sources}
+    return config_from_mapping(data, path=tmp_path / "config.toml")
+
+
+def seed_item(entry: dict[str, str]) -> ParsedItem:
+    text = (STORIES / entry["text"]).read_text("utf-8")
+    html = "".join(f"<p>{line.strip()}</p>" for line in text.splitlines() if line.strip())
+    return ParsedItem(
+        title=entry["title"],
+        url=entry["link"],
+        upstream_id=entry["key"],
+        content_html=html,
+        summary=text[:100],
+        published=datetime.fromisoformat(entry["published"]),
+        origin=Party(entry["origin"]) if entry["origin"] else None,
+    )
+
+
+async def store(db: Database, config: Config, entry: dict[str, str], at: float) -> None:
+    source = config.source(entry["source"])
+    assert source is not None
+    outcome = FetchOutcome(attempted_at=at, seconds=0.0, ok=True, result="ok")
+    record = to_record(source, seed_item(entry), None)
+    await db.store_fetch(source.id, outcome, [record], story_context(config))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+async def test_seed_story_merges_in_every_arrival_order(
+    tmp_path: Path, order: tuple[int, ...]
+) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        for step, index in enumerate(order):
+            await store(db, config, SEED["seed"][index], 1_700_000_000.0 + step)
+        feed = config.feeds[0]
+        entries = await select(db, feed, Query(), merged=True)
+        assert len(entries) == 1
+        item, story = entries[0]
+        assert story is not None
+        assert item.source_id == "hzfb", "the official original is the canonical copy"
+        assert story.origin_name == "汉中发布"
+        assert story.origin_source == "hzfb"
+        assert len(story.copies) == 3
+        first = SEED["seed"][order[0]]
+        first_record = to_record(config.source(first["source"]), seed_item(first), None)  # type: ignore[arg-type]
+        assert story.entry_id == first_record.entry_id, "the story keeps its first id"
+        body, _ = await render_document(
+            config, db, kind="feeds", ident="all", fmt="json", query=Query(),
+            self_url="http://x/feeds/all.json", next_base="http://x/feeds/all.json",
+        )  # fmt: skip
+        document = json.loads(body)
+        (published,) = document["items"]
+        assert published["id"] == first_record.entry_id
+        assert published["url"] == SEED["seed"][0]["link"]
+        assert published["_origin"]["name"] == "汉中发布"
+        assert sorted(c["source"] for c in published["_copies"]) == ["hz1w", "hzxw"]
+        for source_id in ("hzfb", "hz1w", "hzxw"):
+            own = await select(
+                db,
+                config.feed("all").__class__(  # type: ignore[union-attr]
+                    source_id, source_id, "", (source_id,)
+                ),
+                Query(),
+                merged=False,
+            )
+            assert len(own) == 1
+    finally:
+        await db.close()
+
+
+async def test_credited_origin_that_is_not_aggregated_still_names_it(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hz1w", "hzxw"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await store(db, config, SEED["seed"][1], 1.0)
+        await store(db, config, SEED["seed"][2], 2.0)
+        ((item, story),) = await select(db, config.feeds[0], Query(), merged=True)
+        assert story is not None
+        assert story.origin_name == "汉中发布"
+        assert story.origin_source is None
+        assert item.source_id == "hz1w", "the earliest copy stands in for the missing original"
+    finally:
+        await db.close()
+
+
+async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        for n, article in enumerate(SEED["articles"]):
+            entry = {"key": article["key"], "title": article["title"], "text": article["text"],
+                     "link": f"https://a.example/{n}", "published": article["published"],
+                     "origin": None, "source": "hzfb"}  # fmt: skip
+            await store(db, config, entry, 1.0)
+            short = tmp_path / f"short-{n}.txt"
+            short.write_text("详见附件。汉中市人民政府办公室", "utf-8")
+            retitled = {**entry, "key": f"{n}-b", "link": f"https://b.example/{n}",
+                        "title": article["retitle"], "text": str(short), "source": "hz1w"}  # fmt: skip
+            await store(db, config, retitled, 2.0)
+        # the same weekly title 30 days later, at the other source
+        week5 = next(a for a in SEED["articles"] if a["key"] == "weather-week5")
+        again = {"key": "w5-b", "title": "汉中市本周天气预报", "text": week5["text"],
+                 "link": "https://b.example/w5", "published": week5["published"],
+                 "origin": None, "source": "hz1w"}  # fmt: skip
+        await store(db, config, again, 3.0)
+        entries = await select(db, config.feeds[0], Query(limit=100), merged=True)
+        merged = [story for _, story in entries if story and len(story.copies) > 1]
+        rules = sorted(c.rule or "" for story in merged for c in story.copies)
+        # only week5's own copy merges (identical title within 7 days and identical body)
+        assert len(merged) == 1, rules
+        assert len(entries) == 2 * len(SEED["articles"])
+    finally:
+        await db.close()

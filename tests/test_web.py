@@ -1,0 +1,184 @@
+"""The web app as clients see it, over a real socket: caching, conditional requests, errors."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from aggregator.config import load_config
+from aggregator.service import Service, running_service
+from aggregator.web.app import make_app
+from tests.conftest import FIXTURES
+
+CONFIG = """
+[service]
+title = "测试 <聚合> & co"
+base_url = "http://feeds.example"
+database = "{db}"
+cache_max_age = "2m"
+
+[[sources]]
+id = "hzfb"
+name = "汉中发布"
+url = "{fixtures}/upstream/hzfb.xml"
+publisher = {{ name = "汉中市人民政府新闻办公室" }}
+
+[[sources]]
+id = "portal"
+name = "汉中第一网 <b>"
+url = "{fixtures}/upstream/portal-rss.gbk.xml"
+
+[[feeds]]
+id = "keji"
+title = "科技"
+include = ["创新"]
+"""
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "db.sqlite3", fixtures=FIXTURES), "utf-8")
+    config = load_config(path)
+    async with running_service(config, schedule=False) as running:
+        for source in config.sources:
+            report = await running.pipeline.run(source)
+            assert report.result == "ok", report
+        yield running
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as test_client:
+        yield test_client
+
+
+async def test_feed_headers_and_conditional_requests(client: TestClient[object, object]) -> None:
+    response = await client.get("/feeds/all.atom")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert response.headers["Cache-Control"] == "public, max-age=120"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    body = await response.read()
+    assert len(feedparser.parse(body).entries) == 4  # the portal copy merges into its story
+
+    again = await client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert await again.read() == b""
+    since = await client.get(
+        "/feeds/all.atom", headers={"If-Modified-Since": response.headers["Last-Modified"]}
+    )
+    assert since.status == 304
+    head = await client.head("/feeds/all.rss")
+    assert head.status == 200
+    assert head.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+
+
+async def test_gzip_is_served_when_accepted(client: TestClient[object, object]) -> None:
+    plain = await client.get("/feeds/all.json", headers={"Accept-Encoding": "identity"})
+    zipped = await client.get(
+        "/feeds/all.json", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )  # type: ignore[call-arg]
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(await zipped.read()) == await plain.read()
+    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    assert plain.headers["Content-Type"] == "application/feed+json; charset=utf-8"
+    assert plain.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_unchanged_feed_is_served_from_memory(
+    client: TestClient[object, object], service: Service
+) -> None:
+    first = await (await client.get("/feeds/all.rss")).read()
+    await service.db.close()  # any query now would fail: the cache must answer alone
+    assert await (await client.get("/feeds/all.rss")).read() == first
+    assert (await client.get("/feeds/all.rss?limit=3")).status == 500
+
+
+async def test_limits_paging_and_channels(client: TestClient[object, object]) -> None:
+    page = feedparser.parse(await (await client.get("/feeds/all.atom?limit=2")).read())
+    assert len(page.entries) == 2
+    next_links = [link.href for link in page.feed.links if link.rel == "next"]
+    assert len(next_links) == 1
+    seen = [e.id for e in page.entries]
+    url = next_links[0].removeprefix("http://feeds.example")
+    while url:
+        more = feedparser.parse(await (await client.get(url)).read())
+        seen += [e.id for e in more.entries]
+        links = [link.href for link in more.feed.links if link.rel == "next"]
+        url = links[0].removeprefix("http://feeds.example") if links else ""
+    assert len(seen) == len(set(seen)) == 4
+    keji = feedparser.parse(await (await client.get("/feeds/keji.atom")).read())
+    assert [e.title for e in keji.entries] == ["汉中又新增一项国字号荣誉！"]
+    own = feedparser.parse(await (await client.get("/sources/portal.rss")).read())
+    assert len(own.entries) == 2
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=501", "limit=abc", "limit=-1", "before=yesterday"]
+)
+async def test_bad_queries_answer_400(client: TestClient[object, object], query: str) -> None:
+    response = await client.get(f"/feeds/all.atom?{query}")
+    assert response.status == 400
+    assert (await response.text()).split(":")[0] in ("limit", "before")
+
+
+async def test_unknown_feeds_answer_404(client: TestClient[object, object]) -> None:
+    assert (await client.get("/feeds/nope.atom")).status == 404
+    assert (await client.get("/sources/nope.rss")).status == 404
+    assert (await client.get("/feeds/all.xml")).status == 404
+
+
+async def test_index_escapes_text_and_links_feeds(client: TestClient[object, object]) -> None:
+    page = await (await client.get("/")).text()
+    assert "测试 &lt;聚合&gt; &amp; co" in page
+    assert "汉中第一网 &lt;b&gt;" in page
+    assert "<b>" not in page
+    assert 'rel="alternate" type="application/atom+xml"' in page
+    assert "http://feeds.example/feeds/keji.atom" in page
+
+
+async def test_status_api(client: TestClient[object, object]) -> None:
+    document = await (await client.get("/api/sources")).json()
+    rows = {row["id"]: row for row in document["sources"]}
+    assert rows["hzfb"]["items"] == 3
+    assert rows["portal"]["charset"] == "gb18030"
+    assert rows["hzfb"]["last_result"] == "ok"
+
+
+async def test_admin_api_needs_the_token(
+    client: TestClient[object, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AGGREGATOR_ADMIN_TOKEN", raising=False)
+    assert (await client.post("/api/reload")).status == 403
+    monkeypatch.setenv("AGGREGATOR_ADMIN_TOKEN", "s3cret")
+    assert (await client.post("/api/reload")).status == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert (await client.post("/api/sources/hzfb/fetch", headers=wrong)).status == 401
+    right = {"Authorization": "Bearer s3cret"}
+    assert (await client.post("/api/sources/hzfb/fetch", headers=right)).status == 202
+    assert (await client.post("/api/sources/nope/fetch", headers=right)).status == 404
+    reloaded = await client.post("/api/reload", headers=right)
+    assert reloaded.status == 200
+
+
+async def test_invalid_reload_is_refused_and_the_running_config_stays(
+    client: TestClient[object, object], service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGGREGATOR_ADMIN_TOKEN", "s3cret")
+    good = service.config.path.read_text("utf-8")
+    service.config.path.write_text(good + '\n[[sources]]\nid = "BAD"\n', "utf-8")
+    response = await client.post("/api/reload", headers={"Authorization": "Bearer s3cret"})
+    assert response.status == 422
+    errors = (await response.json())["errors"]
+    assert "sources[2].id: 'BAD' must match [a-z0-9_-]+" in errors
+    assert "sources[2].url: is required" in errors
+    assert (await client.get("/sources/hzfb.atom")).status == 200
+    assert [s.id for s in service.config.sources] == ["hzfb", "portal"]
