@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager, suppress
 
 from aggregator.config import Config, load_config
 from aggregator.errors import UnknownSource
-from feeds.errors import AggregatorError
 from aggregator.fetcher import Fetcher
 from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.scheduler import Scheduler
+from feeds.errors import AggregatorError
 from storage import Database
 
 log = logging.getLogger("aggregator.service")

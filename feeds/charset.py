@@ -82,7 +82,9 @@ def declared_charsets(body: bytes, header_charset: str | None) -> list[tuple[str
     return found
 
 
-def decode(body: bytes, *, header_charset: str | None = None, override: str | None = None) -> Decoded:
+def decode(
+    body: bytes, *, header_charset: str | None = None, override: str | None = None
+) -> Decoded:
     """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document."""
     candidates = [(override, "config")] if override else declared_charsets(body, header_charset)
     for label, how in candidates:

@@ -154,7 +154,6 @@ async def test_fetch_store_and_publish(tmp_path: Path) -> None:
             assert feed_json["items"][0]["_source"]["id"] == "hzfb"
             assert feed_json["items"][0]["_publisher"]["name"] == "汉中市人民政府新闻办公室"
 
-
             # An upstream edit updates the stored item in place.
             upstream.publish(
                 "/hzfb.xml",
@@ -181,7 +180,7 @@ async def test_fetch_exit_code_and_unknown_source(tmp_path: Path) -> None:
     async with upstream_site() as upstream:
         config = tmp_path / "config.toml"
         config.write_text(config_text(upstream, port, tmp_path), encoding="utf-8")
-        code, out, err = await run("fetch", config)  # nothing published: both answer 404
+        code, _, err = await run("fetch", config)  # nothing published: both answer 404
         assert code == 1
         assert "HTTP 404" in err
         code, _, err = await run("fetch", config, "nope")

@@ -200,8 +200,7 @@ def test_atom10_every_field() -> None:
         url="https://example.org/news/articles/42.html",
         upstream_id="tag:example.org,2022:42",
         content_html=(
-            '<p>正文<a href="https://example.org/x" rel="noopener noreferrer nofollow">链接</a>'
-            "</p>"
+            '<p>正文<a href="https://example.org/x" rel="noopener noreferrer nofollow">链接</a></p>'
         ),
         summary="Tags like <b> stay text & more.",
         published=datetime(2022, 1, 14, 17, 50, tzinfo=CST),

@@ -1,4 +1,4 @@
-"""Storage on real SQLite files: migrations, identity upserts, one writer, plans that use indexes."""
+"""Storage on real SQLite files: migrations, upserts by identity, one writer, indexed plans."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_migrations_from_empty_equal_the_schema(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sources", "items"} <= tables
-    assert SCHEMA_VERSION == len(MIGRATIONS)
+    assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 async def test_new_changed_and_unchanged_items(db: Database) -> None:

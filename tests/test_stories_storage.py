@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import Config, config_from_mapping
+from aggregator.config import Config, FeedConfig, config_from_mapping
 from aggregator.documents import Query, render_document, select
 from aggregator.pipeline import story_context, to_record
 from feeds.model import ParsedItem, Party
@@ -85,15 +85,8 @@ async def test_seed_story_merges_in_every_arrival_order(
         assert published["_origin"]["name"] == "汉中发布"
         assert sorted(c["source"] for c in published["_copies"]) == ["hz1w", "hzxw"]
         for source_id in ("hzfb", "hz1w", "hzxw"):
-            own = await select(
-                db,
-                config.feed("all").__class__(  # type: ignore[union-attr]
-                    source_id, source_id, "", (source_id,)
-                ),
-                Query(),
-                merged=False,
-            )
-            assert len(own) == 1
+            own = FeedConfig(source_id, source_id, "", (source_id,))
+            assert len(await select(db, own, Query(), merged=False)) == 1
     finally:
         await db.close()
 
@@ -127,7 +120,8 @@ async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path
             short = tmp_path / f"short-{n}.txt"
             short.write_text("详见附件。汉中市人民政府办公室", "utf-8")
             retitled = {**entry, "key": f"{n}-b", "link": f"https://b.example/{n}",
-                        "title": article["retitle"], "text": str(short), "source": "hz1w"}  # fmt: skip
+                        "title": article["retitle"], "text": str(short),
+                        "source": "hz1w"}  # fmt: skip
             await store(db, config, retitled, 2.0)
         # the same weekly title 30 days later, at the other source
         week5 = next(a for a in SEED["articles"] if a["key"] == "weather-week5")
