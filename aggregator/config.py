@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
-
 from aggregator.errors import ConfigError
 from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS, TOP_KEYS
 from feeds.model import Party
+from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")

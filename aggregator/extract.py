@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
-from feeds.htmlpage import merge_article, parse_article, parse_list_page
-
 from aggregator.config import SourceConfig
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
@@ -21,6 +19,7 @@ from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.robots import Robots
 from feeds.charset import decode
 from feeds.errors import AggregatorError, NotAFeed
+from feeds.htmlpage import merge_article, parse_article, parse_list_page
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
