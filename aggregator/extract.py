@@ -80,7 +80,7 @@ async def collect(
     now = datetime.now(UTC)
     warnings: list[str] = []
     if source.type == "html":
-        feed = await _list_pages(source, response, fetcher, hosts, default_tz, now)
+        feed = await _list_pages(source, response, fetcher, hosts, default_tz, now, warnings)
     else:
         feed, response = await _feed(source, response, fetcher, hosts, default_tz, warnings)
     warnings.extend(feed.warnings)
@@ -142,28 +142,31 @@ async def _list_pages(
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
+    warnings: list[str],
 ) -> ParsedFeed:
+    """The list page and up to `max_pages - 1` following pages; a later page may fail alone."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     items: list[ParsedItem] = []
     charset = None
     seen_pages = {response.url}
-    page: Response | None = response
-    for _ in range(source.list.max_pages):
-        if page is None:
-            break
+    page = response
+    for number in range(1, source.list.max_pages + 1):
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
         charset = charset or text.charset
         listed = parse_list_page(text.text, url=page.url, rules=source.list, tz=default_tz, now=now)
         items.extend(listed.items)
         next_url = listed.next_page
-        page = None
-        if (
-            next_url
-            and next_url not in seen_pages
-            and not await check_discovered(next_url, source_url=source.url, hosts=hosts)
-        ):
-            seen_pages.add(next_url)
+        if number == source.list.max_pages or not next_url or next_url in seen_pages:
+            break
+        if reason := await check_discovered(next_url, source_url=source.url, hosts=hosts):
+            warnings.append(f"next page {next_url} not followed: {reason}")
+            break
+        seen_pages.add(next_url)
+        try:
             page = await fetcher.get(next_url, source_url=source.url, hosts=hosts)
+        except AggregatorError as exc:
+            warnings.append(f"next page: {exc}")
+            break
     return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
 
 

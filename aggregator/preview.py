@@ -36,7 +36,7 @@ def item_as_dict(item: ParsedItem) -> dict[str, object]:
     return {
         "key": item_key(item),
         "fields": fields,
-        "provenance": {name: provenance.get(name) for name in [*_FIELDS, "content_html"]},
+        "provenance": {name: provenance.get(name) for name in [*_FIELDS, "content"]},
     }
 
 
@@ -49,7 +49,7 @@ def _print_item(number: int, item: ParsedItem) -> None:
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
         print(f"  {name:<10} {how and f'[{how}]':<12} {shown if shown is not None else '—'}")
     text = " ".join(item.content_html.split())
-    how = provenance.get("content_html", "")
+    how = provenance.get("content", "")
     print(
         f"  {'content':<10} {how and f'[{how}]':<12} {len(item.content_html)} chars: {text[:160]}"
     )

@@ -62,7 +62,7 @@ def _empty_void_elements(doc: lxml.html.HtmlElement) -> None:
 
 
 def web_url(value: str | None, base: str) -> str | None:
-    """`value` resolved against `base` if it is an http(s) URL, else None (javascript:, mailto:)."""
+    """`value` resolved against `base` if it is a web URL, else None (javascript:, mailto:)."""
     if not value or not (value := value.strip()):
         return None
     try:
@@ -70,7 +70,11 @@ def web_url(value: str | None, base: str) -> str | None:
         parts = urlsplit(resolved)
     except ValueError:  # an invalid IPv6 literal and the like
         return None
-    return resolved if parts.scheme in ("http", "https") and parts.hostname else None
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return resolved
+    # a local sample site (a file: source) links to its own files
+    local = parts.scheme == "file" and urlsplit(base).scheme == "file"
+    return resolved if local else None
 
 
 def base_url(doc: lxml.html.HtmlElement, url: str) -> str:

@@ -1,0 +1,232 @@
+"""Feedless sites end to end: a GBK Discuz! X portal served locally, read by selectors or
+automatically, previewed with the real CLI and published with its attribution."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from aggregator.config import load_config
+from aggregator.service import running_service
+from aggregator.web.app import make_app
+from tests.conftest import FIXTURES, cli_command
+
+HTML = FIXTURES / "html"
+SELECTORS = """
+[sources.list]
+item = "div.xld dl"
+link = "dt a"
+title = "dt a"
+summary = "dd.xs2"
+published = "dd .xg1"
+
+[sources.article]
+title = "h1.ph"
+content = "td#article_content"
+summary = "div.s"
+published = "p.xg1"
+author = { css = "p.xg1", regex = "发布者[:：]\\\\s*(\\\\S+)" }
+origin = { css = "p.xg1", regex = "来自[:：]\\\\s*(\\\\S+)" }
+remove = [".a_af", "script", "style"]
+"""
+
+
+class Portal:
+    """A Discuz! X portal on 127.0.0.1 that declares no charset in its headers."""
+
+    def __init__(self) -> None:
+        self.base = ""
+        self.hits: dict[str, int] = {}
+        self.robots = "User-agent: *\nDisallow: /admin/\n"
+        self.list_extra = b""
+        self.extra: dict[str, bytes] = {}
+
+    def page(self, name: str) -> bytes:
+        body = (HTML / name).read_bytes()
+        return body.replace(b"http://www.example.net/", f"{self.base}/".encode())
+
+    def app(self) -> web.Application:
+        async def handle(request: web.Request) -> web.Response:
+            path = request.path
+            self.hits[path] = self.hits.get(path, 0) + 1
+            if path == "/robots.txt":
+                return web.Response(text=self.robots)
+            pages = {
+                "/portal.php": "discuz_list.gbk.html",
+                "/article-123-1.html": "discuz_article.gbk.html",
+                "/article-124-1.html": "discuz_article2.gbk.html",
+            }
+            if path in self.extra:
+                return web.Response(body=self.extra[path], content_type="application/rss+xml")
+            if path not in pages:
+                raise web.HTTPNotFound()
+            body = self.page(pages[path]) + (self.list_extra if path == "/portal.php" else b"")
+            return web.Response(body=body, headers={"Content-Type": "text/html"})
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", handle)
+        return app
+
+
+@pytest.fixture
+async def portal() -> AsyncIterator[Portal]:
+    site = Portal()
+    runner = web.AppRunner(site.app(), access_log=None)
+    await runner.setup()
+    tcp = web.TCPSite(runner, "127.0.0.1", 0)
+    await tcp.start()
+    site.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield site
+    await runner.cleanup()
+
+
+def write_config(tmp_path: Path, portal: Portal, rules: str, **extra: str) -> Path:
+    lines = "\n".join(f"{k} = {v}" for k, v in extra.items())
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[service]
+database = "{tmp_path / "db.sqlite3"}"
+base_url = "http://feeds.example"
+
+[fetch]
+timeout = "5s"
+
+[[sources]]
+id = "hzfb"
+name = "汉中发布"
+url = "{FIXTURES / "upstream" / "hzfb.xml"}"
+
+[[sources]]
+id = "hz1w"
+name = "汉中第一网"
+url = "{portal.base}/portal.php?mod=list&catid=1"
+type = "html"
+{lines}
+{rules}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def preview_json(config: Path, source: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("preview", config, source, "--json"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def seed(document: dict[str, Any]) -> dict[str, Any]:
+    """The seed article's preview entry: its fields and their provenance."""
+    found: dict[str, Any] = next(
+        i for i in document["items"] if i["fields"]["title"] == "汉中又新增一项国字号荣誉!"
+    )
+    return found
+
+
+def assert_seed_fields(fields: dict[str, object]) -> None:
+    assert fields["published"] == "2022-01-14T17:50:00+08:00"
+    assert fields["author"] == "admin"
+    origin = fields["origin"]
+    assert isinstance(origin, dict)
+    assert origin["name"] == "汉中发布"
+    content = str(fields["content_html"])
+    assert "2021年12月31日,汉中市又新增一项国字号荣誉" in content
+    assert content.rstrip().endswith("(来源:汉中发布)</p>")
+    for junk in ("鲜花", "握手", "雷人", "<script", "a_af", "相关阅读"):
+        assert junk not in content, junk
+
+
+@pytest.mark.parametrize("rules", [SELECTORS, SELECTORS.split("[sources.article]")[0]])
+async def test_preview_reads_the_seed_article(tmp_path: Path, portal: Portal, rules: str) -> None:
+    """With ten lines of selectors, and with list selectors alone (automatic extraction)."""
+    document = await preview_json(write_config(tmp_path, portal, rules), "hz1w")
+    assert document["charset"] == "gb18030"
+    entry = seed(document)
+    assert_seed_fields(entry["fields"])
+    how = "selector" if "[sources.article]" in rules else "automatic"
+    assert entry["provenance"]["content"] == how
+
+
+async def test_published_feeds_carry_the_attribution(tmp_path: Path, portal: Portal) -> None:
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        for source in config.sources:
+            await service.pipeline.run(source)
+        statuses = {s.id: s for s in await service.db.statuses(0)}
+        assert statuses["hz1w"].charset == "gb18030"
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            own = feedparser.parse(await (await client.get("/sources/hz1w.rss")).read())
+            entry = next(e for e in own.entries if e.title == "汉中又新增一项国字号荣誉!")
+            assert entry.author == "admin"
+            assert entry.published == "Fri, 14 Jan 2022 17:50:00 +0800"
+            assert "(来源:汉中发布)" in entry.content[0].value
+            merged = json.loads(await (await client.get("/feeds/all.json")).read())
+            story = next(i for i in merged["items"] if i["title"] == "汉中又新增一项国字号荣誉！")
+            assert story["_origin"]["name"] == "汉中发布"
+            assert story["_source"]["id"] == "hzfb", "the official original leads the story"
+            assert [c["source"] for c in story["_copies"]] == ["hz1w"]
+
+
+async def test_unchanged_articles_are_not_fetched_again(tmp_path: Path, portal: Portal) -> None:
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    hz1w = config.source("hz1w")
+    assert hz1w is not None
+    async with running_service(config, schedule=False) as service:
+        first = await service.pipeline.run(hz1w)
+        assert first.new == 4, first  # two articles read, two listed items whose pages are 404
+        assert portal.hits["/article-123-1.html"] == 1
+        portal.list_extra = b"<!-- the page changed around the items -->"
+        again = await service.pipeline.run(hz1w)
+        assert again.result in ("ok", "degraded")
+        assert portal.hits["/article-123-1.html"] == 1, "stored and unchanged: not refetched"
+        assert portal.hits["/article-125-1.html"] == 2, "a failed article is retried"
+
+
+async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
+    portal.robots = "User-agent: *\nDisallow: /portal.php\n"
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        assert report.failed
+        assert "robots.txt disallows" in (report.error or "")
+    assert "/portal.php" not in portal.hits
+    opted_out = load_config(write_config(tmp_path, portal, SELECTORS, respect_robots="false"))
+    async with running_service(opted_out, schedule=False) as service:
+        assert not (await service.pipeline.run(opted_out.sources[1])).failed
+
+
+async def test_full_content_feed_reads_article_pages(tmp_path: Path, portal: Portal) -> None:
+    """A Discuz! RSS (GBK, no guid, 250-byte summaries) completed from its article pages."""
+    rss = (FIXTURES / "upstream" / "portal-rss.gbk.xml").read_bytes()
+    portal.extra["/rss.php"] = rss.replace(
+        b"http://example.net/article-5316-1.html", f"{portal.base}/article-123-1.html".encode()
+    )
+    article_rules = "[sources.article]\n" + SELECTORS.split("[sources.article]")[1]
+    path = write_config(tmp_path, portal, article_rules)
+    text = path.read_text("utf-8").replace('type = "html"', 'type = "feed"\nfull_content = true')
+    path.write_text(text.replace("/portal.php?mod=list&catid=1", "/rss.php"), "utf-8")
+    config = load_config(path)
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        assert report.new == 2
+        assert report.result == "degraded", "the second item's article page is missing"
+        items = await service.db.latest_items(["hz1w"], limit=10)
+    seed_item = next(i for i in items if i.title == "汉中又新增一项国字号荣誉!")
+    assert seed_item.origin_name == "汉中发布"
+    assert seed_item.author == "admin"
+    assert seed_item.content.rstrip().endswith("(来源:汉中发布)</p>")
