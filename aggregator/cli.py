@@ -19,6 +19,7 @@ from aggregator.logs import setup_logging
 from aggregator.pipeline import SourceReport
 from aggregator.preview import preview
 from aggregator.service import running_service
+from aggregator.storyreport import story_report
 from feeds.errors import AggregatorError
 from storage import Database
 
@@ -139,6 +140,15 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stories(config: Config, args: argparse.Namespace) -> int:
+    try:
+        print(asyncio.run(story_report(config, since=args.since, as_json=args.json)))
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     target = Path(args.file).resolve()
 
@@ -183,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=("rss", "atom", "json"), default="atom")
     render.add_argument("--limit", type=int, default=None)
     render.add_argument("-o", "--output", metavar="FILE")
+    stories = add("stories", cmd_stories, "recent stories seen at several sources")
+    stories.add_argument("--since", default="7d", help='a duration back from now (default "7d")')
+    stories.add_argument("--json", action="store_true")
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
     backup.add_argument("file", metavar="FILE")
     return parser

@@ -7,14 +7,21 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import ConfigError
-from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS, TOP_KEYS
+from aggregator.settings import (
+    FEED_KEYS,
+    FETCH_KEYS,
+    SERVICE_KEYS,
+    SOURCE_KEYS,
+    STORIES_KEYS,
+    TOP_KEYS,
+)
 from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
@@ -89,12 +96,19 @@ class FeedConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoriesConfig:
+    mirror_hosts: dict[str, str] = field(default_factory=dict)
+    split: frozenset[str] = frozenset()  # item URLs that never join another item's story
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     service: ServiceConfig
     fetch: FetchConfig
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]  # "all" first
+    stories: StoriesConfig = field(default_factory=StoriesConfig)
 
     def source(self, source_id: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.id == source_id), None)
@@ -209,9 +223,30 @@ def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
     fetch = _fetch(_Table(data.get("fetch", {}), "fetch", FETCH_KEYS, errors))
     sources = _sources(data.get("sources", []), fetch, folder, errors)
     feeds = _feeds(data.get("feeds", []), service, sources, errors)
+    stories = _stories(_Table(data.get("stories", {}), "stories", STORIES_KEYS, errors))
     if errors:
         raise ConfigError(errors, path=str(path))
-    return Config(path=path, service=service, fetch=fetch, sources=sources, feeds=feeds)
+    return Config(
+        path=path, service=service, fetch=fetch, sources=sources, feeds=feeds, stories=stories
+    )
+
+
+def _stories(table: _Table) -> StoriesConfig:
+    mirrors = table.data.get("mirror_hosts", {})
+    if not isinstance(mirrors, Mapping) or not all(isinstance(v, str) for v in mirrors.values()):
+        table.fail("mirror_hosts", "must be a table of host = canonical host strings")
+        mirrors = {}
+    splits = table.data.get("split", [])
+    urls: list[str] = []
+    if not isinstance(splits, list):
+        table.fail("split", "must be an array of tables ([[stories.split]])")
+        splits = []
+    for index, split in enumerate(splits):
+        urls += _Table(
+            split, f"stories.split[{index}]", {"urls": "item URLs"}, table.errors
+        ).strings("urls")
+    lowered = {k.lower(): v.lower() for k, v in mirrors.items()}
+    return StoriesConfig(mirror_hosts=lowered, split=frozenset(urls))
 
 
 def _service(table: _Table, folder: Path) -> ServiceConfig:

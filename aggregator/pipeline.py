@@ -6,22 +6,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, collect
 from aggregator.fetcher import Fetcher
 from aggregator.policy import next_delay, upstream_hint
+from aggregator.records import story_context, to_record
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
-from feeds.fingerprint import bands, body_fingerprint
-from feeds.identity import content_hash, entry_id, item_key
-from feeds.model import ParsedItem
-from feeds.normalize import normalize_link, normalize_title
-from feeds.sanitize import html_to_text
-from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
+from storage import Database, FetchOutcome, ItemRecord, WriteSummary
 
 log = logging.getLogger("aggregator.fetch")
 
@@ -43,51 +38,6 @@ class SourceReport:
     @property
     def failed(self) -> bool:
         return self.result == "error"
-
-
-def story_context(config: Config) -> StoryContext:
-    """Names and aliases that origin credits are matched against, and the config order."""
-    names: dict[str, str] = {}
-    for source in reversed(config.sources):  # the first source wins a shared name
-        for name in (*source.aliases, source.name):
-            names[name] = source.id
-    order = {source.id: index for index, source in enumerate(config.sources)}
-    return StoryContext(source_names=names, source_order=order)
-
-
-def _match_keys(source: SourceConfig, item: ParsedItem) -> dict[str, Any]:
-    if not source.dedupe:
-        return {}
-    fingerprint = body_fingerprint(html_to_text(item.content_html) or item.summary)
-    return {
-        "norm_link": normalize_link(item.url) if item.url else None,
-        "norm_title": normalize_title(item.title) or None,
-        "fingerprint": fingerprint,
-        "bands": bands(fingerprint) if fingerprint is not None else (),
-    }
-
-
-def to_record(source: SourceConfig, item: ParsedItem, listing_hash: str | None) -> ItemRecord:
-    key = item_key(item)
-    tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
-    return ItemRecord(
-        key=key,
-        entry_id=entry_id(source.id, key),
-        title=item.title,
-        url=item.url,
-        upstream_id=item.upstream_id,
-        content=item.content_html,
-        summary=item.summary,
-        author=item.author,
-        origin_name=item.origin.name if item.origin else None,
-        origin_url=item.origin.url if item.origin else None,
-        tags=tags,
-        published=item.published,
-        updated=item.updated,
-        content_hash=content_hash(replace(item, tags=tags)),
-        listing_hash=listing_hash,
-        **_match_keys(source, item),
-    )
 
 
 class Pipeline:
@@ -154,7 +104,10 @@ class Pipeline:
             interval=source.interval, max_interval=self.config.fetch.max_interval, hint=hint
         )
         outcome = _outcome(collected, started, seconds, started + delay)
-        records = [to_record(source, item, listing) for item, listing in collected.items]
+        records = [
+            to_record(source, item, listing, self.config.stories)
+            for item, listing in collected.items
+        ]
         summary = await self.db.store_fetch(
             source.id, outcome, _unique(records), story_context(self.config)
         )

@@ -13,6 +13,7 @@ from aggregator.config import Config, load_config
 from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.pipeline import Pipeline, SourceReport
+from aggregator.records import apply_config
 from aggregator.scheduler import Scheduler
 from feeds.errors import AggregatorError
 from storage import Database
@@ -67,7 +68,7 @@ class Service:
     async def reload(self) -> Config:
         """Apply a changed config file; an invalid one raises `ConfigError` and changes nothing."""
         config = load_config(self.config.path)
-        await self.db.register_sources([(s.id, s.url) for s in config.sources])
+        await apply_config(self.db, config)
         self.config = config
         self.pipeline.config = config
         self.generation += 1
@@ -101,7 +102,7 @@ class Service:
 async def running_service(config: Config, *, schedule: bool) -> AsyncIterator[Service]:
     db = await Database.open(config.service.database)
     try:
-        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await apply_config(db, config)
         async with Fetcher(config.fetch) as fetcher:
             service = Service(config, db, fetcher)
             watcher = asyncio.create_task(service.watch_data_version())

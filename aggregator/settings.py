@@ -64,4 +64,10 @@ TOP_KEYS: dict[str, str] = {
     "fetch": "defaults for fetching",
     "sources": "upstream sources",
     "feeds": "published merged feeds besides `all`",
+    "stories": "how copies of one story across sources are matched",
+}
+
+STORIES_KEYS: dict[str, str] = {
+    "mirror_hosts": "`{ mirror = canonical }` hosts whose links compare as the same site",
+    "split": "`[[stories.split]]` tables whose `urls` stand alone: corrections of wrong merges",
 }

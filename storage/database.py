@@ -60,6 +60,13 @@ class Database:
             await sources.record_outcome(conn, source_id, outcome)
         return summary
 
+    async def split_stories(
+        self, urls: Sequence[str], links: Sequence[str], context: StoryContext
+    ) -> int:
+        """Apply `[[stories.split]]`: the items with these URLs stand alone from now on."""
+        async with self._db.transaction() as conn:
+            return await stories.split_off(conn, urls, links, context)
+
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._db, story_ids)
 

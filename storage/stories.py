@@ -190,3 +190,62 @@ async def multi_source_stories(db: Connections, since: float, limit: int) -> lis
     )
     views = await story_views(db, [row[0] for row in rows])
     return [views[row[0]] for row in rows if row[0] in views]
+
+
+async def split_off(
+    conn: aiosqlite.Connection,
+    urls: Sequence[str],
+    links: Sequence[str],
+    context: StoryContext,
+) -> int:
+    """Take the items with these URLs out of their stories (an operator's correction).
+
+    The published id of each story stays with the item that gave it, so a reader sees the
+    wrongly merged copy reappear as its own entry and the rest keep theirs. Returns how many
+    items were split off.
+    """
+    if not urls and not links:
+        return 0
+    rows = await conn.execute_fetchall(
+        f"SELECT id, story_id, entry_id FROM items WHERE url IN ({', '.join('?' * len(urls))}) "
+        f"OR norm_link IN ({', '.join('?' * len(links))})",
+        (*urls, *links),
+    )
+    split = 0
+    for row in rows:
+        item_id, story_id = row["id"], row["story_id"]
+        await conn.execute(
+            "UPDATE items SET norm_link = NULL, norm_title = NULL, fingerprint = NULL, "
+            "match_rule = NULL WHERE id = ?",
+            (item_id,),
+        )
+        await conn.execute("DELETE FROM item_bands WHERE item_id = ?", (item_id,))
+        others = [
+            r[0]
+            for r in await conn.execute_fetchall(
+                "SELECT id FROM items WHERE story_id = ? AND id != ? ORDER BY id",
+                (story_id, item_id),
+            )
+        ]
+        if not others:
+            continue
+        (owner,) = await conn.execute_fetchall(
+            "SELECT entry_id FROM stories WHERE id = ?", (story_id,)
+        )
+        moving = others if owner[0] == row["entry_id"] else [item_id]
+        (first,) = await conn.execute_fetchall(
+            "SELECT entry_id FROM items WHERE id = ?", (moving[0],)
+        )
+        cursor = await conn.execute(
+            "INSERT INTO stories (entry_id, canonical_item, created) "
+            "SELECT ?, ?, created FROM stories WHERE id = ?",
+            (first[0], moving[0], story_id),
+        )
+        await conn.execute(
+            f"UPDATE items SET story_id = ? WHERE id IN ({', '.join('?' * len(moving))})",
+            (cursor.lastrowid, *moving),
+        )
+        await _decide(conn, story_id, context)
+        await _decide(conn, cursor.lastrowid, context)
+        split += 1
+    return split

@@ -10,7 +10,7 @@ import pytest
 
 from aggregator.config import load_config, parse_duration, parse_size
 from aggregator.errors import ConfigError
-from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS
+from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS, STORIES_KEYS
 from tests.conftest import ROOT, WriteConfig, run_cli
 
 MINIMAL = """
@@ -180,6 +180,7 @@ def _shipped_keys() -> dict[str, set[str]]:
         "fetch": set(data["fetch"]),
         "sources": set().union(*(set(s) for s in data["sources"])),
         "feeds": set().union(*(set(f) for f in data["feeds"])),
+        "stories": set(data["stories"]),
     }
 
 
@@ -190,6 +191,7 @@ def _shipped_keys() -> dict[str, set[str]]:
         ("fetch", FETCH_KEYS),
         ("sources", SOURCE_KEYS),
         ("feeds", FEED_KEYS),
+        ("stories", STORIES_KEYS),
     ],
 )
 def test_every_key_is_in_the_shipped_config_and_the_readme(
@@ -204,3 +206,19 @@ def test_every_key_is_in_the_shipped_config_and_the_readme(
             f"{table}.{key} not in README"
         )
     load_config(ROOT / "config.toml")
+
+
+def test_stories_table_faults(write_config: WriteConfig) -> None:
+    found = problems(
+        write_config,
+        MINIMAL
+        + '[stories]\nmirror_hosts = ["m.example.net"]\n'
+        + '[[stories.split]]\nurls = "http://x/1"\n[[stories.split]]\nurl = []\n',
+    )
+    assert sorted(found) == sorted(
+        [
+            "stories.mirror_hosts: must be a table of host = canonical host strings",
+            "stories.split[0].urls: must be a list of strings",
+            "stories.split[1].url: unknown key (known: urls)",
+        ]
+    )

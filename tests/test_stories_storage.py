@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from aggregator.config import Config, FeedConfig, config_from_mapping
+from aggregator.config import Config, FeedConfig, StoriesConfig, config_from_mapping
 from aggregator.documents import Query, render_document, select
-from aggregator.pipeline import story_context, to_record
+from aggregator.records import split_links, story_context, to_record
 from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, cli_command
 
 STORIES = FIXTURES / "stories"
 SEED = json.loads((STORIES / "items.json").read_text("utf-8"))
@@ -137,3 +140,93 @@ async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path
         assert len(entries) == 2 * len(SEED["articles"])
     finally:
         await db.close()
+
+
+async def test_dedupe_false_and_split_keep_items_apart(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
+    portal = next(s for s in config.sources if s.id == "hz1w")
+    config = replace(config, sources=tuple(
+        replace(s, dedupe=False) if s is portal else s for s in config.sources
+    ))  # fmt: skip
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        for step, entry in enumerate(SEED["seed"]):
+            await store(db, config, entry, 10.0 + step)
+        entries = await select(db, config.feeds[0], Query(), merged=True)
+        assert sorted(len(story.copies) for _, story in entries if story) == [1, 2]
+        (merged,) = [story for _, story in entries if story and len(story.copies) == 2]
+        official_id = merged.entry_id
+
+        # the operator splits the retitled copy off: it stands alone, the story keeps its id
+        retitled = SEED["seed"][2]["link"]
+        stories = StoriesConfig(split=frozenset([retitled]))
+        assert (
+            await db.split_stories([retitled], sorted(split_links(stories)), story_context(config))
+            == 1
+        )
+        entries = await select(db, config.feeds[0], Query(), merged=True)
+        assert [len(story.copies) for _, story in entries if story] == [1, 1, 1]
+        assert official_id in [story.entry_id for _, story in entries if story]
+        # and it never joins again when fetched anew
+        copy = {**SEED["seed"][2], "key": "again", "link": retitled + "?utm_source=x"}
+        source = config.source("hzxw")
+        assert source is not None
+        record = to_record(
+            source, seed_item(copy), None, replace(config.stories, split=stories.split)
+        )
+        assert record.norm_title is None
+        assert record.fingerprint is None
+    finally:
+        await db.close()
+
+
+def test_mirror_hosts_fold_links(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb"])
+    source = config.sources[0]
+    stories = StoriesConfig(mirror_hosts={"m.example.net": "example.net"})
+    a = to_record(
+        source, ParsedItem(title="t", url="https://m.example.net/a-1.html"), None, stories
+    )
+    b = to_record(
+        source, ParsedItem(title="t", url="http://www.example.net/a-1.html/"), None, stories
+    )
+    assert a.norm_link == b.norm_link
+
+
+async def test_stories_command_lists_copies_and_rules(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\ndatabase = "{config.service.database}"\n'
+        + "".join(
+            f'[[sources]]\nid = "{s.id}"\nname = "{s.name}"\nurl = "{s.id}.xml"\n'
+            for s in config.sources
+        ),
+        "utf-8",
+    )
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        now = time.time()
+        for step, entry in enumerate(SEED["seed"]):
+            await store(db, config, entry, now + step)
+    finally:
+        await db.close()
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("stories", path, "--json"), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    (story,) = json.loads(out)
+    assert story["origin"] == "汉中发布"
+    assert story["title"] == "汉中又新增一项国字号荣誉！"
+    rules = {c["source"]: (c["rule"], c["canonical"]) for c in story["copies"]}
+    assert rules["hzfb"][1] is True
+    assert {rules["hz1w"][0], rules["hzxw"][0]} <= {"first", "link", "title", "body"}
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("stories", path, "--since", "soon"), stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    assert b"--since" in err

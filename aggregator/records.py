@@ -1,0 +1,80 @@
+"""From parsed items to storable records: identity, tags and the story-matching keys."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from aggregator.config import Config, SourceConfig, StoriesConfig
+from feeds.fingerprint import bands, body_fingerprint
+from feeds.identity import content_hash, entry_id, item_key
+from feeds.model import ParsedItem
+from feeds.normalize import normalize_link, normalize_title
+from feeds.sanitize import html_to_text
+from storage import Database, ItemRecord, StoryContext
+
+_NO_STORIES = StoriesConfig()
+
+
+def story_context(config: Config) -> StoryContext:
+    """Names and aliases that origin credits are matched against, and the config order."""
+    names: dict[str, str] = {}
+    for source in reversed(config.sources):  # the first source wins a shared name
+        for name in (*source.aliases, source.name):
+            names[name] = source.id
+    order = {source.id: index for index, source in enumerate(config.sources)}
+    return StoryContext(source_names=names, source_order=order)
+
+
+def split_links(stories: StoriesConfig) -> frozenset[str]:
+    """The operator's `[[stories.split]]` URLs, normalised as stored links are."""
+    return frozenset(normalize_link(url, stories.mirror_hosts) for url in stories.split)
+
+
+def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
+    """Keys that find other sources' copies; none for `dedupe = false` or a split item."""
+    link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
+    if not source.dedupe or (link is not None and link in split_links(stories)):
+        return {}
+    fingerprint = body_fingerprint(html_to_text(item.content_html) or item.summary)
+    return {
+        "norm_link": link,
+        "norm_title": normalize_title(item.title) or None,
+        "fingerprint": fingerprint,
+        "bands": bands(fingerprint) if fingerprint is not None else (),
+    }
+
+
+def to_record(
+    source: SourceConfig,
+    item: ParsedItem,
+    listing_hash: str | None,
+    stories: StoriesConfig = _NO_STORIES,
+) -> ItemRecord:
+    key = item_key(item)
+    tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
+    return ItemRecord(
+        key=key,
+        entry_id=entry_id(source.id, key),
+        title=item.title,
+        url=item.url,
+        upstream_id=item.upstream_id,
+        content=item.content_html,
+        summary=item.summary,
+        author=item.author,
+        origin_name=item.origin.name if item.origin else None,
+        origin_url=item.origin.url if item.origin else None,
+        tags=tags,
+        published=item.published,
+        updated=item.updated,
+        content_hash=content_hash(replace(item, tags=tags)),
+        listing_hash=listing_hash,
+        **_match_keys(source, item, stories),
+    )
+
+
+async def apply_config(db: Database, config: Config) -> None:
+    """Bring the database in line with a (re)loaded config: sources known, splits applied."""
+    await db.register_sources([(s.id, s.url) for s in config.sources])
+    urls = sorted(config.stories.split)
+    await db.split_stories(urls, sorted(split_links(config.stories)), story_context(config))

@@ -1,0 +1,60 @@
+"""`aggregator stories`: recent stories seen at several sources, their copies and match rules."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from aggregator.config import Config, parse_duration
+from storage import Database, StoryView
+
+
+def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[str, object]:
+    def name(source_id: str) -> str:
+        source = config.source(source_id)
+        return source.name if source else source_id
+
+    return {
+        "id": story.entry_id,
+        "title": titles.get(story.canonical_item or -1, ""),
+        "origin": story.origin_name,
+        "origin_source": story.origin_source,
+        "reason": story.reason,
+        "copies": [
+            {
+                "source": copy.source_id,
+                "source_name": name(copy.source_id),
+                "url": copy.url,
+                "canonical": copy.item_id == story.canonical_item,
+                "rule": copy.rule or "first",
+            }
+            for copy in story.copies
+        ],
+    }
+
+
+async def story_report(config: Config, *, since: str, as_json: bool) -> str:
+    """The report as text; `since` is a duration back from now, such as "7d"."""
+    cutoff = time.time() - parse_duration(since)
+    db = await Database.open(config.service.database)
+    try:
+        stories = await db.multi_source_stories(cutoff)
+        items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])
+    finally:
+        await db.close()
+    described = [
+        _describe(config, s, {i: item.title for i, item in items.items()}) for s in stories
+    ]
+    if as_json:
+        return json.dumps(described, ensure_ascii=False, indent=2)
+    if not described:
+        since_when = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"no story seen at several sources since {since_when}"
+    lines = []
+    for story in described:
+        lines.append(f"{story['title']}  [origin: {story['origin'] or '—'}, {story['reason']}]")
+        for copy in story["copies"]:  # type: ignore[attr-defined]
+            mark = "*" if copy["canonical"] else " "
+            lines.append(f"  {mark} {copy['source_name']:<16} {copy['rule']:<6} {copy['url']}")
+    return "\n".join(lines)
