@@ -4,39 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator import operate
 from aggregator.config import Config, default_config_path, load_config
 from aggregator.documents import Query, render_document
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.logs import setup_logging
-from aggregator.pipeline import SourceReport
+from aggregator.opmlio import add_opml_parser
 from aggregator.preview import preview
-from aggregator.service import running_service
 from aggregator.storyreport import story_report
 from feeds.errors import AggregatorError
 from storage import Database
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
-
-
-def _when(stamp: float | None) -> str:
-    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S") if stamp else "-"
-
-
-def _table(rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
@@ -52,62 +36,11 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
-    wanted = args.sources or [s.id for s in config.sources if s.enabled]
-    unknown = [s for s in wanted if config.source(s) is None]
-    if unknown:
-        print(f"unknown source: {', '.join(unknown)}", file=sys.stderr)
-        return EXIT_CONFIG
-    sources = [s for s in config.sources if s.id in wanted]
-    done = 0
-    show_progress = sys.stderr.isatty()
-
-    def progress(report: SourceReport) -> None:
-        nonlocal done
-        done += 1
-        if show_progress:
-            print(f"\r[{done}/{len(sources)}] {report.source_id:<24}", end="", file=sys.stderr)
-
-    async def run() -> list[SourceReport]:
-        async with running_service(config, schedule=False) as service:
-            return await service.pipeline.run_many(sources, progress)
-
-    reports = asyncio.run(run())
-    if show_progress:
-        print(file=sys.stderr)
-    rows: list[list[object]] = [["source", "status", "new", "updated", "unchanged", "seconds"]]
-    for r in reports:
-        status = r.result + (f" ({r.status})" if r.status and r.status != 200 else "")
-        rows.append([r.source_id, status, r.new, r.updated, r.unchanged, f"{r.seconds:.2f}"])
-    print(_table(rows))
-    for r in reports:
-        if r.error:
-            print(f"{r.source_id}: {r.error}", file=sys.stderr)
-    return EXIT_FAILED if any(r.failed for r in reports) else 0
+    return operate.fetch(config, args.sources)
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    async def run() -> list[dict[str, object]]:
-        db = await Database.open(config.service.database)
-        try:
-            found = {s.id: s for s in await db.statuses(time.time())}
-        finally:
-            await db.close()
-        return [
-            asdict(found[s.id]) if s.id in found else {"id": s.id, "url": s.url}
-            for s in config.sources
-        ]
-
-    rows = asyncio.run(run())
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    table: list[list[object]] = [["source", "last fetch", "result", "items", "next fetch", "error"]]
-    for row in rows:
-        table.append([row["id"], _when(row.get("last_attempt")),  # type: ignore[arg-type]
-                      row.get("last_result") or "never", row.get("items", 0),
-                      _when(row.get("next_fetch")), row.get("last_error") or ""])  # type: ignore[arg-type]  # fmt: skip
-    print(_table(table))
-    return 0
+    return operate.status(config, as_json=args.json)
 
 
 def cmd_preview(config: Config, args: argparse.Namespace) -> int:
@@ -150,18 +83,7 @@ def cmd_stories(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
-    target = Path(args.file).resolve()
-
-    async def run() -> None:
-        db = await Database.open(config.service.database)
-        try:
-            await db.backup(target)
-        finally:
-            await db.close()
-
-    asyncio.run(run())
-    print(f"backed up {config.service.database} to {args.file}")
-    return 0
+    return operate.backup(config, args.file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--json", action="store_true")
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
     backup.add_argument("file", metavar="FILE")
+    add_opml_parser(sub, common)
     return parser
 
 

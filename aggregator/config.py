@@ -46,6 +46,8 @@ class ServiceConfig:
     timezone: ZoneInfo
     cache_max_age: float
     websub_hub: str | None
+    admin_host: str | None = None  # None: `host`
+    admin_port: int | None = None  # None: the admin API shares the public listener
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +261,12 @@ def _service(table: _Table, folder: Path) -> ServiceConfig:
     except (ZoneInfoNotFoundError, ValueError):
         table.fail("timezone", f"unknown time zone {zone_name!r}")
         zone = ZoneInfo("UTC")
+    admin_port = None
+    if "admin_port" in table.data:
+        admin_port = table.positive_int("admin_port", 8081, 65535)
+        same_host = table.data.get("admin_host", "") in ("", table.data.get("host", "127.0.0.1"))
+        if same_host and admin_port == table.data.get("port", 8080):
+            table.fail("admin_port", "must differ from service.port on the same host")
     hub = table.get("websub_hub", str, "") or None
     if hub and urlsplit(hub).scheme not in ("http", "https"):
         table.fail("websub_hub", "must be an http(s) URL")
@@ -272,6 +280,8 @@ def _service(table: _Table, folder: Path) -> ServiceConfig:
         timezone=zone,
         cache_max_age=table.converted("cache_max_age", parse_duration, "5m"),
         websub_hub=hub,
+        admin_host=table.get("admin_host", str, "") or None,
+        admin_port=admin_port,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -11,15 +12,24 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from feeds.jsonfeed import render_json
 from feeds.render import render_atom, render_rss
-from storage import Database, StoredItem, StoryView
+from storage import Database, ItemFilter, StoredItem, StoryCopy, StoryView
 
 RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """A reader's request on a feed: page size and cursor, words, tag, and one of its sources."""
+
     limit: int | None = None
     before: tuple[float, int] | None = None
+    text: str | None = None
+    tag: str | None = None
+    source: str | None = None
+
+    @property
+    def filter(self) -> ItemFilter:
+        return ItemFilter(text=self.text, tag=self.tag)
 
 
 def cursor(item: StoredItem) -> str:
@@ -28,8 +38,12 @@ def cursor(item: StoredItem) -> str:
 
 
 def parse_cursor(raw: str) -> tuple[float, int]:
+    """The (time, row) of a `cursor` value; raises ValueError for anything else."""
     stamp, _, row = raw.partition("_")
-    return float(stamp), int(row)
+    when = float(stamp)
+    if not math.isfinite(when):
+        raise ValueError(f"not a finite time: {stamp!r}")
+    return when, int(row)
 
 
 def channel(config: Config, kind: str, ident: str) -> FeedConfig:
@@ -54,18 +68,34 @@ def _matches(feed: FeedConfig, item: StoredItem) -> bool:
     return not feed.include or any(word in text for word in feed.include)
 
 
-def _represents(item: StoredItem, story: StoryView | None, members: frozenset[str]) -> bool:
-    """Whether `item` is its story's one entry in a merged feed of the sources `members`.
+def _represents(item: StoredItem, story: StoryView | None, eligible: set[int]) -> bool:
+    """Whether `item` is its story's one entry among the `eligible` copies of a merged feed.
 
-    The canonical copy when it is among them; otherwise the oldest copy that is, so that every
-    story appears exactly once and paging never shows it twice.
+    Eligible: of the feed's sources and matching the reader's query. The canonical copy when it
+    is eligible; otherwise the oldest copy that is, so that every story appears exactly once
+    and paging never shows it twice.
     """
     if story is None or story.canonical_item == item.id:
         return True
-    sources = {copy.item_id: copy.source_id for copy in story.copies}
-    if sources.get(story.canonical_item or -1) in members:
+    if story.canonical_item in eligible:
         return False
-    return item.id == min(i for i, s in sources.items() if s in members)
+    return item.id == min(copy.item_id for copy in story.copies if copy.item_id in eligible)
+
+
+async def _eligible(
+    db: Database,
+    stories: dict[int, StoryView],
+    batch: list[StoredItem],
+    query: Query,
+    sources: tuple[str, ...],
+) -> set[int]:
+    """Copies of these stories that the feed may show: of its `sources`, matching the query."""
+    copies: list[StoryCopy] = [c for story in stories.values() for c in story.copies]
+    inside = {c.item_id for c in copies if c.source_id in sources}
+    if not query.filter.active:
+        return inside
+    matched = {item.id for item in batch}
+    return matched | await db.matching_ids(sorted(inside - matched), query.filter)
 
 
 Selected = list[tuple[StoredItem, StoryView | None]]
@@ -76,14 +106,15 @@ async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) 
     limit = query.limit or feed.limit
     batch_size = max(limit * 2, 50)
     before = query.before
-    members = frozenset(feed.sources)
+    sources = (query.source,) if query.source else feed.sources
     chosen: Selected = []
     while len(chosen) < limit:
-        batch = await db.latest_items(feed.sources, limit=batch_size, before=before)
+        batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)
         stories = await db.story_views([i.story_id for i in batch if i.story_id]) if merged else {}
+        eligible = await _eligible(db, stories, batch, query, sources) if merged else set()
         for item in batch:
             story = stories.get(item.story_id or -1)
-            if _matches(feed, item) and _represents(item, story, members):
+            if _matches(feed, item) and _represents(item, story, eligible):
                 chosen.append((item, story))
         if len(batch) < batch_size:
             break

@@ -55,7 +55,11 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
 
 
 class Fetcher:
-    """One shared `ClientSession` with global and per-host concurrency limits."""
+    """One shared `ClientSession` with global and per-host concurrency limits.
+
+    The limits are our semaphores, not the connector's, so that `reconfigure` (a config
+    reload) can change them, the timeout and the user agent without a new session.
+    """
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
@@ -65,9 +69,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         self._session = aiohttp.ClientSession(
-            headers={"User-Agent": self.config.user_agent},
-            timeout=aiohttp.ClientTimeout(total=self.config.timeout),
-            connector=aiohttp.TCPConnector(limit=self.config.concurrency, ttl_dns_cache=300),
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
             max_field_size=16 * 1024,
         )
         return self
@@ -75,6 +77,13 @@ class Fetcher:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def reconfigure(self, config: FetchConfig) -> None:
+        """Apply reloaded `[fetch]` settings; requests in flight keep the slots they hold."""
+        if (config.concurrency, config.per_host) != (self.config.concurrency, self.config.per_host):
+            self._all = asyncio.Semaphore(config.concurrency)
+            self._hosts = {}
+        self.config = config
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = host_of(url)
@@ -95,7 +104,8 @@ class Fetcher:
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
         headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
-                   "application/feed+json, text/html;q=0.8, */*;q=0.5"}  # fmt: skip
+                   "application/feed+json, text/html;q=0.8, */*;q=0.5",
+                   "User-Agent": self.config.user_agent}  # fmt: skip
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -123,13 +133,17 @@ class Fetcher:
     async def _request(self, url: str, headers: dict[str, str]) -> Response | tuple[int, str]:
         assert self._session is not None, "use Fetcher as an async context manager"
         try:
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+            async with self._session.get(
+                url, headers=headers, allow_redirects=False, timeout=timeout
+            ) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     return resp.status, resp.headers["Location"]
                 if resp.status in (429, 503):
                     delay = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                     raise RetryLater(
-                        f"HTTP {resp.status}" + (f", retry after {delay:.0f}s" if delay else ""),
+                        f"HTTP {resp.status} {resp.reason or ''}".strip()
+                        + (f", retry after {delay:.0f}s" if delay else ""),
                         url=url,
                         status=resp.status,
                         retry_after=delay or 0.0,
@@ -153,10 +167,8 @@ class Fetcher:
                 )
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc
-        except aiohttp.ClientResponseError as exc:
-            raise FetchError(f"bad response: {exc.message}", url=url, status=exc.status) from exc
         except aiohttp.ClientError as exc:
-            raise FetchError(f"connection failed: {exc}", url=url) from exc
+            raise FetchError(transport_problem(exc), url=url) from exc
 
     async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.config.max_bytes
@@ -171,8 +183,9 @@ class Fetcher:
         async for chunk in resp.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > limit:
+                how = "once decompressed" if resp.headers.get("Content-Encoding") else "streamed"
                 raise BodyTooLarge(
-                    f"body exceeds fetch.max_bytes ({limit}) once decompressed",
+                    f"body exceeds fetch.max_bytes ({limit}) {how}",
                     url=url,
                     status=resp.status,
                 )
@@ -196,6 +209,25 @@ class Fetcher:
         except OSError as exc:
             raise FetchError(f"cannot read file: {exc.strerror or exc}", url=url) from exc
         return Response(url=url, status=200, body=body)
+
+
+def transport_problem(exc: aiohttp.ClientError) -> str:
+    """An operator's reading of an aiohttp failure: what went wrong, not the class name."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"DNS lookup failed for {exc.host}: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return f"TLS failed: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"connection refused by {exc.host}:{exc.port}"
+        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"body cut short: {exc}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"malformed HTTP response: {exc.message}"
+    return f"connection failed: {exc}"
 
 
 def _with_permanent(response: Response, permanent_url: str) -> Response:

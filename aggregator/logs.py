@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-def _fields(record: logging.LogRecord) -> dict[str, object]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None}
+def _fields(record: logging.LogRecord, *, keep_none: bool = False) -> dict[str, object]:
+    """The event's own fields; JSON keeps empty ones as null so every line has one shape."""
+    items = vars(record).items()
+    return {k: v for k, v in items if k not in _STANDARD and (keep_none or v is not None)}
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +24,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        line |= _fields(record)
+        line |= _fields(record, keep_none=True)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aggregator.config import Config, SourceConfig
 from aggregator.errors import FetchError, RetryLater
@@ -19,6 +19,9 @@ from feeds.errors import AggregatorError
 from storage import Database, FetchOutcome, ItemRecord, WriteSummary
 
 log = logging.getLogger("aggregator.fetch")
+# After this many failures in a row on a remembered (301/308) URL, the configured one is tried:
+# a site that moved back, or a redirect that was permanent only in name, heals by itself.
+_BACK_TO_CONFIGURED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,11 @@ class SourceReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0  # new items that joined a story another source already had
     error: str | None = None
     next_fetch: float | None = None
+    url: str | None = None  # the URL requested: the remembered one after a permanent redirect
+    bytes: int | None = None  # body size of the source document, None when none arrived
 
     @property
     def failed(self) -> bool:
@@ -50,13 +56,19 @@ class Pipeline:
         fetcher: Fetcher,
         *,
         on_change: Callable[[str], None] | None = None,
+        on_report: Callable[[SourceReport], None] | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.fetcher = fetcher
         self.robots = Robots(fetcher, config.fetch.user_agent)
         self.on_change = on_change
+        self.on_report = on_report
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
+
+    @property
+    def in_flight(self) -> tuple[asyncio.Task[SourceReport], ...]:
+        return tuple(self._running.values())
 
     async def run(self, source: SourceConfig) -> SourceReport:
         """Fetch one source now; a run already in flight for it is joined, not duplicated."""
@@ -81,6 +93,9 @@ class Pipeline:
         started = time.time()
         clock = time.monotonic()
         state = await self.db.fetch_state(source.id)
+        if state.effective_url and state.error_streak >= _BACK_TO_CONFIGURED:
+            state = replace(state, effective_url=None, etag=None, last_modified=None)
+        url = state.effective_url or source.url
         try:
             collected = await collect(
                 source,
@@ -91,7 +106,11 @@ class Pipeline:
                 known_listings=self.db.listing_hashes,
             )
         except (AggregatorError, OSError) as exc:
-            return await self._failed(source, state.error_streak + 1, started, clock, exc)
+            return await self._failed(source, url, state.error_streak + 1, started, clock, exc)
+        except Exception as exc:  # a parser bug on hostile input stays on this source
+            log.exception("source run crashed", extra={"source": source.id, "url": url})
+            problem = AggregatorError(f"{url}: internal error: {exc!r}")
+            return await self._failed(source, url, state.error_streak + 1, started, clock, problem)
         seconds = time.monotonic() - clock
         response = collected.response
         hint = upstream_hint(
@@ -103,7 +122,15 @@ class Pipeline:
         delay = next_delay(
             interval=source.interval, max_interval=self.config.fetch.max_interval, hint=hint
         )
-        outcome = _outcome(collected, started, seconds, started + delay)
+        moved = response.permanent_url if response else None
+        if moved and moved != state.effective_url:
+            log.warning(
+                "source moved permanently: update its url in the config",
+                extra={"source": source.id, "url": source.url, "effective_url": moved},
+            )
+        outcome = _outcome(
+            collected, started, seconds, started + delay, moved or state.effective_url
+        )
         records = [
             to_record(source, item, listing, self.config.stories)
             for item, listing in collected.items
@@ -113,10 +140,17 @@ class Pipeline:
         )
         if (summary.new or summary.updated) and self.on_change:
             self.on_change(source.id)
-        return self._report(source, outcome, summary)
+        size = len(response.body) if response and not response.not_modified else None
+        return self._report(source, url, outcome, summary, size)
 
     async def _failed(
-        self, source: SourceConfig, streak: int, started: float, clock: float, exc: BaseException
+        self,
+        source: SourceConfig,
+        url: str,
+        streak: int,
+        started: float,
+        clock: float,
+        exc: BaseException,
     ) -> SourceReport:
         status = exc.status if isinstance(exc, FetchError) else None
         retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
@@ -124,6 +158,7 @@ class Pipeline:
             interval=source.interval,
             max_interval=self.config.fetch.max_interval,
             error_streak=streak,
+            failing_after=self.config.fetch.failing_after,
             retry_after=retry_after,
         )
         outcome = FetchOutcome(
@@ -136,10 +171,15 @@ class Pipeline:
             next_fetch=started + delay,
         )
         await self.db.store_fetch(source.id, outcome, [])
-        return self._report(source, outcome, WriteSummary())
+        return self._report(source, url, outcome, WriteSummary(), None)
 
     def _report(
-        self, source: SourceConfig, outcome: FetchOutcome, summary: WriteSummary
+        self,
+        source: SourceConfig,
+        url: str,
+        outcome: FetchOutcome,
+        summary: WriteSummary,
+        size: int | None,
     ) -> SourceReport:
         report = SourceReport(
             source_id=source.id,
@@ -149,24 +189,19 @@ class Pipeline:
             new=summary.new,
             updated=summary.updated,
             unchanged=summary.unchanged,
+            duplicates=summary.duplicates,
             error=outcome.error,
             next_fetch=outcome.next_fetch,
+            url=url,
+            bytes=size,
         )
         level = logging.WARNING if report.failed else logging.INFO
-        log.log(
-            level,
-            "fetched",
-            extra={
-                "source": source.id,
-                "url": outcome.effective_url or source.url,
-                "result": report.result,
-                "status": report.status,
-                "new": report.new,
-                "updated": report.updated,
-                "seconds": report.seconds,
-                "error": report.error,
-            },
-        )
+        fields = ("url", "result", "status", "bytes", "new", "updated", "duplicates", "seconds",
+                  "error")  # fmt: skip
+        extra = {"source": source.id} | {name: getattr(report, name) for name in fields}
+        log.log(level, "fetched", extra=extra)
+        if self.on_report is not None:
+            self.on_report(report)
         return report
 
 
@@ -176,7 +211,11 @@ def _unique(records: list[ItemRecord]) -> list[ItemRecord]:
 
 
 def _outcome(
-    collected: Collected, started: float, seconds: float, next_fetch: float
+    collected: Collected,
+    started: float,
+    seconds: float,
+    next_fetch: float,
+    effective_url: str | None,
 ) -> FetchOutcome:
     response = collected.response
     feed = collected.feed
@@ -198,7 +237,7 @@ def _outcome(
         etag=response.etag if response else None,
         last_modified=response.last_modified if response else None,
         body_hash=collected.body_hash,
-        effective_url=response.permanent_url if response else None,
+        effective_url=effective_url,
         charset=feed.charset if feed else None,
         title=feed.title or None if feed else None,
         site_url=feed.link if feed else None,

@@ -7,22 +7,32 @@ import random
 import re
 from contextlib import suppress
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_JITTER = 0.1  # ±10 %: sources that failed together do not retry together
+_MAX_DOUBLINGS = 30  # 2**30 intervals is past any max_interval; keeps the float finite
 
 
 def upstream_hint(
     now: float, *, ttl: int | None, cache_control: str | None, expires: str | None
 ) -> float:
-    """The longest delay the upstream asked for: RSS `<ttl>`, `max-age`, `Expires` (seconds)."""
+    """The longest delay the upstream asked for: RSS `<ttl>`, `max-age`, `Expires` (seconds).
+
+    `max-age` wins over `Expires` as in RFC 9111 §5.3; a malformed value is no hint at all.
+    """
     hints = [0.0]
-    if ttl:
+    if ttl and ttl > 0:
         hints.append(float(ttl))
     if cache_control and (match := _MAX_AGE.search(cache_control)):
         hints.append(float(match.group(1)))
-    if expires:
-        with suppress(TypeError, ValueError):
+    elif expires:
+        with suppress(TypeError, ValueError, OverflowError):
             hints.append(email.utils.parsedate_to_datetime(expires).timestamp() - now)
     return max(hints)
+
+
+def is_failing(error_streak: int, failing_after: int) -> bool:
+    """A source is shown as failing after `fetch.failing_after` consecutive failed fetches."""
+    return error_streak >= failing_after
 
 
 def next_delay(
@@ -30,21 +40,30 @@ def next_delay(
     interval: float,
     max_interval: float,
     error_streak: int = 0,
+    failing_after: int | None = None,
     hint: float = 0.0,
     retry_after: float | None = None,
-    jitter: random.Random | None = None,
+    rng: random.Random | None = None,
 ) -> float:
     """Seconds until the next fetch.
 
-    On success: the later of the interval and the upstream's hint, capped at `max_interval`.
+    On success: the later of the interval and the upstream's hint, the hint capped at
+    `max_interval` (an upstream cannot silence a source for a year).
     On errors: the interval doubled per consecutive error with ±10 % jitter, capped at
-    `max_interval`, and never earlier than a `Retry-After`.
+    `max_interval`; a failing source (`failing_after` errors in a row) waits `max_interval`,
+    the slowest rate, but is never given up.
+    Never earlier than a `Retry-After`, which is itself capped at the slowest rate.
+    An interval longer than `max_interval` is the operator's word and is kept.
     """
-    rng = jitter or random
-    delay = max(interval, min(hint, max_interval))
-    if error_streak > 0:
-        delay = interval * 2 ** min(error_streak, 20) * rng.uniform(0.9, 1.1)
-    delay = min(delay, max(max_interval, interval))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, max(max_interval, interval)))
+    slowest = max(max_interval, interval)
+    if error_streak <= 0:
+        delay = max(interval, min(hint, slowest))
+    elif failing_after is not None and is_failing(error_streak, failing_after):
+        delay = slowest
+    else:
+        uniform = rng.uniform if rng is not None else random.uniform
+        backoff = interval * 2 ** min(error_streak, _MAX_DOUBLINGS)
+        delay = min(backoff * uniform(1 - _JITTER, 1 + _JITTER), slowest)
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, slowest))
     return delay

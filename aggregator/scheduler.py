@@ -6,10 +6,11 @@ lets backoff, `Retry-After` and upstream cache hints move each source's next fet
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,8 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = logging.getLogger("aggregator.scheduler")
 
 RunSource = Callable[[str], Awaitable[float | None]]  # runs a source, returns its next fetch time
-_PRUNE_JOB = "__prune__"
+Timing = tuple[float | None, float]  # (when, epoch seconds or None = soon; stagger seconds)
+_PERIODIC = "__periodic__:"
 _AFTER_CRASH = 300.0
+DEFAULT_STAGGER = 30.0
 
 
 class Scheduler:
@@ -26,9 +29,13 @@ class Scheduler:
         self._run_source = run_source
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.start(paused=False)
+        self._running: set[str] = set()
 
-    def schedule(self, source_id: str, at: float | None, *, stagger: float = 30.0) -> None:
-        """Run `source_id` at `at` (epoch seconds), or soon with jitter when unknown or past."""
+    def schedule(
+        self, source_id: str, at: float | None, *, stagger: float = DEFAULT_STAGGER
+    ) -> None:
+        """Run `source_id` at `at` (epoch seconds), or within `stagger` seconds when unknown
+        or past: sources due together at start-up do not all hit the network at once."""
         now = time.time()
         when = at if at is not None and at > now else now + random.uniform(0, stagger)
         self._scheduler.add_job(
@@ -46,29 +53,53 @@ class Scheduler:
             self._scheduler.remove_job(source_id)
 
     def scheduled(self) -> set[str]:
-        return {job.id for job in self._scheduler.get_jobs() if job.id != _PRUNE_JOB}
+        return {job.id for job in self._scheduler.get_jobs() if not job.id.startswith(_PERIODIC)}
 
-    def sync(self, wanted: Iterable[tuple[str, float | None]]) -> None:
-        """Schedule new sources, keep the timing of known ones, drop the ones no longer wanted."""
-        by_id = dict(wanted)
-        for source_id in self.scheduled() - by_id.keys():
+    def next_run(self, source_id: str) -> float | None:
+        job = self._scheduler.get_job(source_id)
+        return job.next_run_time.timestamp() if job and job.next_run_time else None
+
+    def sync(self, wanted: Mapping[str, Timing], *, changed: Collection[str] = ()) -> None:
+        """Schedule new sources, drop the ones no longer wanted, re-time the `changed` ones,
+        and keep the timing of the others. A source being fetched is left to re-arm itself."""
+        for source_id in self.scheduled() - wanted.keys():
             self.unschedule(source_id)
-        for source_id, at in by_id.items():
-            if not self._scheduler.get_job(source_id):
-                self.schedule(source_id, at)
+        for source_id, (at, stagger) in wanted.items():
+            if source_id in self._running:
+                continue
+            if source_id in changed or not self._scheduler.get_job(source_id):
+                self.schedule(source_id, at, stagger=stagger)
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
-        self._scheduler.add_job(job, "interval", seconds=seconds, id=_PRUNE_JOB,
-                                replace_existing=True)  # fmt: skip
+    def every(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[None]], *, first: float
+    ) -> None:
+        """A housekeeping job every `seconds`, the first run `first` seconds from now."""
+        self._scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=_PERIODIC + name,
+            next_run_time=datetime.fromtimestamp(time.time() + first, UTC),
+            replace_existing=True,
+        )
 
     async def _job(self, source_id: str) -> None:
+        self._running.add(source_id)
         try:
             next_fetch = await self._run_source(source_id)
+        except asyncio.CancelledError:
+            # APScheduler cancels its job tasks at shutdown. The fetch itself is shielded and
+            # goes on; `Service.drain` decides its fate. Nothing to re-arm, nothing to report.
+            return
         except Exception:  # one source's bug must not stop its schedule
             log.exception("source run crashed", extra={"source": source_id})
             next_fetch = time.time() + _AFTER_CRASH
-        if next_fetch is not None:
+        finally:
+            self._running.discard(source_id)
+        if next_fetch is not None and self._scheduler.running:
             self.schedule(source_id, next_fetch)
 
     def shutdown(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        """Start nothing more; runs in flight are the caller's to finish or cancel."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

@@ -11,10 +11,13 @@ from aiohttp import web
 from aggregator.config import Config
 from aggregator.errors import ConfigError
 from aggregator.service import Service, running_service
-from aggregator.web.app import make_app
+from aggregator.web.app import make_admin_app, make_app
 
 log = logging.getLogger("aggregator.serve")
-STOP_GRACE = 10.0
+# A stop finishes within HTTP_GRACE + FETCH_GRACE (and a database close): supervisors such as
+# systemd wait 90 s by default, container runtimes 10 s.
+HTTP_GRACE = 2.0
+FETCH_GRACE = 3.0
 
 
 async def _reload(service: Service) -> None:
@@ -22,6 +25,13 @@ async def _reload(service: Service) -> None:
         await service.reload()
     except ConfigError as exc:
         log.error("config reload refused, the running config stays", extra={"errors": exc.problems})
+
+
+async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=HTTP_GRACE)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
 
 
 async def serve(config: Config) -> None:
@@ -38,18 +48,25 @@ async def serve(config: Config) -> None:
             task.add_done_callback(pending.discard)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
-        runner = web.AppRunner(make_app(service), handle_signals=False, access_log=None,
-                               shutdown_timeout=STOP_GRACE)  # fmt: skip
-        await runner.setup()
-        site = web.TCPSite(runner, config.service.host, config.service.port)
-        await site.start()
-        log.info(
-            "serving",
-            extra={"url": f"http://{config.service.host}:{config.service.port}/",
-                   "sources": len(config.sources)},
-        )  # fmt: skip
+        settings = config.service
+        admin_separate = settings.admin_port is not None
+        public = make_app(service, admin=not admin_separate)
+        runners = [await _start(public, settings.host, settings.port)]
+        extra: dict[str, object] = {"url": f"http://{settings.host}:{settings.port}/",
+                                    "sources": len(config.sources)}  # fmt: skip
+        if settings.admin_port is not None:
+            admin_host = settings.admin_host or settings.host
+            runners.append(
+                await _start(make_admin_app(service, public), admin_host, settings.admin_port)
+            )
+            extra["admin_url"] = f"http://{admin_host}:{settings.admin_port}/"
+        log.info("serving", extra=extra)
         await stop.wait()
-        log.info("stopping")
-        await runner.cleanup()
+        log.info("stopping", extra={"fetches_in_flight": len(service.pipeline.in_flight)})
+        if service.scheduler is not None:
+            service.scheduler.shutdown()
+        await asyncio.gather(*(runner.cleanup() for runner in runners))
+        await service.drain(FETCH_GRACE)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
+    log.info("stopped")

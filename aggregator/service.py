@@ -12,15 +12,18 @@ from contextlib import asynccontextmanager, suppress
 from aggregator.config import Config, load_config
 from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
+from aggregator.fetchstats import FetchStats
 from aggregator.pipeline import Pipeline, SourceReport
-from aggregator.records import apply_config
-from aggregator.scheduler import Scheduler
+from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
+from aggregator.websub import WebSubNotifier
 from feeds.errors import AggregatorError
-from storage import Database
+from storage import Database, SourceStatus
 
 log = logging.getLogger("aggregator.service")
 _DATA_VERSION_POLL = 1.0
 _PRUNE_EVERY = 6 * 3600.0
+_FIRST_PRUNE = 60.0  # soon after start, so a service restarted often still prunes
+_RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port")
 
 
 class Service:
@@ -34,13 +37,19 @@ class Service:
         self.config = config
         self.db = db
         self.fetcher = fetcher
-        self.pipeline = Pipeline(config, db, fetcher, on_change=self._changed)
+        self.stats = FetchStats()
+        self.pipeline = Pipeline(
+            config, db, fetcher, on_change=self._changed, on_report=self.stats.observe
+        )
         self.generation = 0
         self.scheduler: Scheduler | None = None
         self.started = time.time()
+        self.websub = WebSubNotifier()
+        self._reloading = asyncio.Lock()
 
     def _changed(self, source_id: str) -> None:
         self.generation += 1
+        self.websub.notify(self.config, source_id)
 
     async def fetch_now(self, source_id: str) -> SourceReport:
         source = self.config.source(source_id)
@@ -53,35 +62,75 @@ class Service:
         if source is None or not source.enabled:
             return None
         report = await self.pipeline.run(source)
-        return report.next_fetch
+        current = self.config.source(source_id)  # a reload may have removed it meanwhile
+        return report.next_fetch if current is not None and current.enabled else None
 
     async def start_scheduler(self) -> None:
         self.scheduler = Scheduler(self._scheduled_run)
-        await self._sync_schedule()
-        self.scheduler.every(_PRUNE_EVERY, self.prune)
+        await self._sync_schedule(None)
+        self.scheduler.every("prune", _PRUNE_EVERY, self.prune, first=_FIRST_PRUNE)
 
-    async def _sync_schedule(self) -> None:
+    async def _sync_schedule(self, previous: Config | None) -> None:
+        """Schedule what the config wants; a changed interval or URL re-times its source."""
         assert self.scheduler is not None
-        next_fetch = {s.id: s.next_fetch for s in await self.db.statuses(time.time())}
-        self.scheduler.sync((s.id, next_fetch.get(s.id)) for s in self.config.sources if s.enabled)
+        stored = {s.id: s for s in await self.db.statuses(time.time())}
+        wanted: dict[str, Timing] = {}
+        changed = set()
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            status = stored.get(source.id)
+            at = status.next_fetch if status else None
+            old = previous.source(source.id) if previous else None
+            if old is not None and old.url != source.url:
+                at = None
+                changed.add(source.id)
+            elif old is not None and old.interval != source.interval:
+                at = _retimed(status, source.interval, at)
+                changed.add(source.id)
+            wanted[source.id] = (at, min(DEFAULT_STAGGER, source.interval))
+        self.scheduler.sync(wanted, changed=changed)
 
     async def reload(self) -> Config:
-        """Apply a changed config file; an invalid one raises `ConfigError` and changes nothing."""
-        config = load_config(self.config.path)
-        await apply_config(self.db, config)
-        self.config = config
-        self.pipeline.config = config
-        self.generation += 1
-        if self.scheduler is not None:
-            await self._sync_schedule()
-        log.info("config reloaded", extra={"sources": len(config.sources)})
+        """Apply a changed config file; an invalid one raises `ConfigError` and changes nothing.
+
+        Fetches in flight finish with the settings they started with.
+        """
+        async with self._reloading:
+            config = load_config(self.config.path)
+            await self.db.register_sources([(s.id, s.url) for s in config.sources])
+            previous, self.config = self.config, config
+            self.pipeline.config = config
+            self.fetcher.reconfigure(config.fetch)
+            self.generation += 1
+            if self.scheduler is not None:
+                await self._sync_schedule(previous)
+        _log_reload(previous, config)
         return config
 
     async def prune(self) -> None:
         removed = await self.db.prune(time.time() - self.config.fetch.retention)
         if removed:
             self.generation += 1
-            log.info("pruned", extra={"items": removed})
+        log.info("pruned", extra={"items": removed})
+
+    async def drain(self, grace: float) -> None:
+        """Start no more fetches; give those in flight `grace` seconds, then cancel them.
+
+        A cancelled fetch rolls its transaction back, so the database keeps either all of a
+        fetch or none of it, and the next start fetches that source again.
+        """
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        tasks = self.pipeline.in_flight
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("fetches cancelled at shutdown", extra={"fetches": len(pending)})
+            await asyncio.wait(pending)
 
     async def watch_data_version(self) -> None:
         """Notice commits by other processes, so caches never serve stale feeds for long."""
@@ -98,11 +147,36 @@ class Service:
             await asyncio.sleep(_DATA_VERSION_POLL)
 
 
+def _retimed(status: SourceStatus | None, interval: float, at: float | None) -> float | None:
+    """After an interval change: the last attempt plus the new interval, unless backing off."""
+    if status is None or status.last_attempt is None or status.error_streak:
+        return at
+    return status.last_attempt + interval
+
+
+def _log_reload(previous: Config, config: Config) -> None:
+    old = {s.id: s for s in previous.sources}
+    new = {s.id: s for s in config.sources}
+    changed = sorted(i for i in old.keys() & new.keys() if old[i] != new[i])
+    log.info(
+        "config reloaded",
+        extra={"sources": len(new), "added": sorted(new.keys() - old.keys()),
+               "removed": sorted(old.keys() - new.keys()), "changed": changed},
+    )  # fmt: skip
+    needs_restart = [
+        f"service.{key}"
+        for key in _RESTART_KEYS
+        if getattr(previous.service, key, None) != getattr(config.service, key, None)
+    ]
+    if needs_restart:
+        log.warning("these changes apply at the next start", extra={"keys": needs_restart})
+
+
 @asynccontextmanager
 async def running_service(config: Config, *, schedule: bool) -> AsyncIterator[Service]:
     db = await Database.open(config.service.database)
     try:
-        await apply_config(db, config)
+        await db.register_sources([(s.id, s.url) for s in config.sources])
         async with Fetcher(config.fetch) as fetcher:
             service = Service(config, db, fetcher)
             watcher = asyncio.create_task(service.watch_data_version())
@@ -111,10 +185,10 @@ async def running_service(config: Config, *, schedule: bool) -> AsyncIterator[Se
             try:
                 yield service
             finally:
-                if service.scheduler is not None:
-                    service.scheduler.shutdown()
+                await service.drain(0)
                 watcher.cancel()
                 with suppress(asyncio.CancelledError):
                     await watcher
+                await service.websub.aclose()
     finally:
         await db.close()

@@ -12,6 +12,8 @@ SERVICE_KEYS: dict[str, str] = {
     "timezone": "IANA zone for upstream dates without an offset",
     "cache_max_age": "`Cache-Control: max-age` of published feeds",
     "websub_hub": "optional WebSub hub advertised in feeds and pinged on change",
+    "admin_host": "address of a separate admin listener (default: `host`)",
+    "admin_port": "port of a separate admin listener; set, the admin API answers only there",
 }
 
 FETCH_KEYS: dict[str, str] = {

@@ -12,11 +12,13 @@ from storage.records import (
     StoryView,
     WriteSummary,
 )
+from storage.search import ItemFilter, match_expression
 
 __all__ = [
     "Database",
     "FetchOutcome",
     "FetchState",
+    "ItemFilter",
     "ItemRecord",
     "SourceStatus",
     "StoredItem",
@@ -24,4 +26,5 @@ __all__ = [
     "StoryCopy",
     "StoryView",
     "WriteSummary",
+    "match_expression",
 ]

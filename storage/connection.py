@@ -12,7 +12,8 @@ from typing import Any
 import aiosqlite
 
 from feeds.errors import AggregatorError
-from storage.schema import MIGRATIONS
+from feeds.searchtext import search_text
+from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
 
 
 class StorageError(AggregatorError):
@@ -31,6 +32,8 @@ async def _connect(uri: str) -> aiosqlite.Connection:
     conn.row_factory = sqlite3.Row
     await conn.execute("PRAGMA busy_timeout = 10000")
     await conn.execute("PRAGMA foreign_keys = ON")
+    # The search triggers (migration 3) call it: inserts fail on a connection without it.
+    await conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
     return conn
 
 

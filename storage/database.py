@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from storage import items, sources, stories
+from storage import items, search, sources, stories
 from storage.connection import Connections
 from storage.records import (
     FetchOutcome,
@@ -56,9 +57,11 @@ class Database:
         async with self._db.transaction() as conn:
             now = outcome.attempted_at
             summary, inserted = await items.upsert_items(conn, source_id, fetched, now)
-            await stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
+            joined = await stories.assign_stories(
+                conn, source_id, inserted, context or _NO_CONTEXT, now
+            )
             await sources.record_outcome(conn, source_id, outcome)
-        return summary
+        return replace(summary, duplicates=joined)
 
     async def split_stories(
         self, urls: Sequence[str], links: Sequence[str], context: StoryContext
@@ -82,9 +85,22 @@ class Database:
             return await items.listing_hashes(conn, source_id, keys)
 
     async def latest_items(
-        self, source_ids: Sequence[str], *, limit: int, before: tuple[float, int] | None = None
+        self,
+        source_ids: Sequence[str],
+        *,
+        limit: int,
+        before: tuple[float, int] | None = None,
+        where: search.ItemFilter | None = None,
     ) -> list[StoredItem]:
+        """Newest first; `where` narrows by full text and tag through their indexes."""
+        if where is not None and where.active:
+            return await search.filtered_items(
+                self._db, source_ids, where, limit=limit, before=before
+            )
         return await items.latest_items(self._db, source_ids, limit=limit, before=before)
+
+    async def matching_ids(self, item_ids: Sequence[int], where: search.ItemFilter) -> set[int]:
+        return await search.matching_ids(self._db, item_ids, where)
 
     async def statuses(self, now: float) -> list[SourceStatus]:
         return await sources.statuses(self._db, now)

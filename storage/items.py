@@ -155,13 +155,15 @@ async def item_ids(
 
 
 async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
-    """Prune old items; a story's canonical item stays, so its published entry survives."""
+    """Prune items older than `cutoff`, except the canonical item of a story that still has a
+    recent copy: its published entry (id, origin) survives while any copy is in retention."""
     old = (
-        "SELECT id FROM items WHERE sort_ts < ? AND id NOT IN "
-        "(SELECT canonical_item FROM stories WHERE canonical_item IS NOT NULL)"
+        "SELECT id FROM items WHERE sort_ts < ? AND id NOT IN (SELECT s.canonical_item "
+        "FROM stories s WHERE s.canonical_item IS NOT NULL AND EXISTS "
+        "(SELECT 1 FROM items m WHERE m.story_id = s.id AND m.sort_ts >= ?))"
     )
-    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", (cutoff,))
-    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", (cutoff,))
+    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", (cutoff, cutoff))
+    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", (cutoff, cutoff))
     await conn.execute(
         "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)"
     )

@@ -122,6 +122,7 @@ class WriteSummary:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0  # of the new items, those that joined another source's story
 
 
 @dataclass(frozen=True, slots=True)

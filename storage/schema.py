@@ -86,6 +86,50 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT id, entry_id, id, first_seen FROM items;
     UPDATE items SET story_id = id;
     """,
+    # 3: search — a full-text index (see feeds/searchtext.py for why CJK bigrams over unicode61)
+    # and an item-tag index, kept in step with `items` by triggers and backfilled here. The
+    # triggers call aggregator_search_text(), which every connection registers on opening.
+    """
+    CREATE VIRTUAL TABLE items_search USING fts5 (
+        text, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO items_search (rowid, text)
+        SELECT id, aggregator_search_text(title, summary, content) FROM items;
+    CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_search (rowid, text)
+            VALUES (new.id, aggregator_search_text(new.title, new.summary, new.content));
+    END;
+    CREATE TRIGGER items_search_update AFTER UPDATE OF title, summary, content ON items BEGIN
+        UPDATE items_search SET text = aggregator_search_text(new.title, new.summary, new.content)
+            WHERE rowid = new.id;
+    END;
+    CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN
+        DELETE FROM items_search WHERE rowid = old.id;
+    END;
+    CREATE TABLE item_tags (
+        tag TEXT NOT NULL COLLATE NOCASE,
+        item_id INTEGER NOT NULL,
+        PRIMARY KEY (tag, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_tags_by_item ON item_tags (item_id);
+    INSERT OR IGNORE INTO item_tags (tag, item_id)
+        SELECT tag.value, items.id FROM items, json_each(items.tags) AS tag
+        WHERE tag.type = 'text';
+    CREATE TRIGGER item_tags_insert AFTER INSERT ON items BEGIN
+        INSERT OR IGNORE INTO item_tags (tag, item_id)
+            SELECT value, new.id FROM json_each(new.tags) WHERE type = 'text';
+    END;
+    CREATE TRIGGER item_tags_update AFTER UPDATE OF tags ON items BEGIN
+        DELETE FROM item_tags WHERE item_id = old.id;
+        INSERT OR IGNORE INTO item_tags (tag, item_id)
+            SELECT value, new.id FROM json_each(new.tags) WHERE type = 'text';
+    END;
+    CREATE TRIGGER item_tags_delete AFTER DELETE ON items BEGIN
+        DELETE FROM item_tags WHERE item_id = old.id;
+    END;
+    """,
 )
+# The SQL function the search triggers call; registered on every connection by `connection.py`.
+SEARCH_TEXT_FUNCTION = "aggregator_search_text"
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -74,10 +74,14 @@ async def assign_stories(
     inserted: Sequence[ItemRecord],
     context: StoryContext,
     now: float,
-) -> None:
-    """Give every newly inserted item a story: an existing one it matches, or its own."""
+) -> int:
+    """Give every newly inserted item a story: an existing one it matches, or its own.
+
+    Returns how many joined an existing story (the duplicates `aggregator fetch` reports).
+    """
     if not inserted:
-        return
+        return 0
+    joined = 0
     ids = await item_ids(conn, source_id, [item.key for item in inserted])
     order = context.source_order
     for item in inserted:
@@ -109,12 +113,14 @@ async def assign_stories(
             story_id = cursor.lastrowid
             await conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
         else:
+            joined += 1
             story_id = int(found.story_id)
             await conn.execute(
                 "UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?",
                 (story_id, found.rule, item_id),
             )
         await _decide(conn, story_id, context)
+    return joined
 
 
 async def _decide(conn: aiosqlite.Connection, story_id: int | None, context: StoryContext) -> None:

@@ -143,8 +143,42 @@ async def test_retry_after_is_read(upstream: str) -> None:
 
 
 async def test_connection_refused() -> None:
-    with pytest.raises(FetchError, match="connection failed"):
+    with pytest.raises(FetchError, match=r"connection refused by 127\.0\.0\.1:"):
         await get(f"http://127.0.0.1:{free_port()}/feed")
+
+
+async def test_dns_failure_names_the_host() -> None:
+    with pytest.raises(FetchError, match=r"DNS lookup failed for feeds\.example\.invalid"):
+        await get("http://feeds.example.invalid/feed")
+
+
+async def test_per_host_limit_holds_across_callers() -> None:
+    """Several sources on one host share `per_host` slots; another host is not held up."""
+    active = {"now": 0, "peak": 0}
+
+    async def slow(request: web.Request) -> web.Response:
+        active["now"] += 1
+        active["peak"] = max(active["peak"], active["now"])
+        await asyncio.sleep(0.2)
+        active["now"] -= 1
+        return web.Response(body=b"<rss/>")
+
+    app = web.Application()
+    app.router.add_get("/{name}", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with Fetcher(replace(CONFIG, per_host=2)) as fetcher:
+            urls = [f"http://127.0.0.1:{port}/source-{n}" for n in range(6)]
+            started = asyncio.get_running_loop().time()
+            await asyncio.gather(*(fetcher.get(u, source_url=u, hosts={"127.0.0.1"}) for u in urls))
+            elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        await runner.cleanup()
+    assert active["peak"] == 2
+    assert elapsed >= 0.55, "six requests two at a time take three rounds"
 
 
 def test_retry_after_forms() -> None:

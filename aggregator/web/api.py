@@ -7,11 +7,11 @@ import hmac
 import json
 import os
 import time
-from dataclasses import asdict
 
 from aiohttp import web
 
 from aggregator.errors import ConfigError
+from aggregator.status import source_views
 from aggregator.web.keys import SERVICE
 
 TOKEN_VARIABLE = "AGGREGATOR_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
@@ -31,15 +31,11 @@ def _require_admin(request: web.Request) -> None:
 
 async def sources(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    statuses = {s.id: s for s in await service.db.statuses(time.time())}
-    rows = []
-    for source in service.config.sources:
-        status = statuses.get(source.id)
-        row = asdict(status) if status else {"id": source.id, "url": source.url}
-        row |= {"name": source.name, "type": source.type, "enabled": source.enabled}
-        rows.append(row)
+    views = await source_views(service.config, service.db, time.time())
     return web.json_response(
-        {"sources": rows}, headers={"Access-Control-Allow-Origin": "*"}, dumps=_dumps
+        {"sources": [view.as_dict() for view in views]},
+        headers={"Access-Control-Allow-Origin": "*"},
+        dumps=_dumps,
     )
 
 
@@ -72,8 +68,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, *, admin: bool = True) -> None:
+    """The read-only routes, and the admin ones unless `service.admin_port` serves them."""
     app.router.add_get("/api/sources", sources)
+    app.router.add_get("/healthz", healthz)
+    if admin:
+        add_admin_routes(app)
+
+
+def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/api/sources/{ident}/fetch", fetch_source)
     app.router.add_post("/api/reload", reload)
-    app.router.add_get("/healthz", healthz)

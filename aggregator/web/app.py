@@ -5,16 +5,32 @@ from __future__ import annotations
 from aiohttp import web
 
 from aggregator.service import Service
-from aggregator.web import api, feedroutes, pages
+from aggregator.web import api, discovery, embed, feedroutes, metrics, pages
 from aggregator.web.cache import FeedCache
 from aggregator.web.keys import CACHE, SERVICE
 
 
-def make_app(service: Service) -> web.Application:
-    app = web.Application()
+def make_app(service: Service, *, admin: bool = True) -> web.Application:
+    """The public app; `admin=False` leaves the admin API to `make_admin_app`'s listener."""
+    app = web.Application(middlewares=[metrics.count_served])
     app[SERVICE] = service
     app[CACHE] = FeedCache()
+    app[metrics.SERVED] = metrics.Served()
+    metrics.add_routes(app)
     app.router.add_get("/", pages.index)
     feedroutes.add_routes(app)
+    embed.add_routes(app)
+    discovery.add_routes(app)
+    api.add_routes(app, admin=admin)
+    return app
+
+
+def make_admin_app(service: Service, public: web.Application) -> web.Application:
+    """The admin API, status and metrics (counting `public`'s feeds), for `admin_port`."""
+    app = web.Application()
+    app[SERVICE] = service
+    app[CACHE] = public[CACHE]
+    app[metrics.SERVED] = public[metrics.SERVED]
     api.add_routes(app)
+    metrics.add_routes(app)
     return app

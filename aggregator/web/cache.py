@@ -49,10 +49,16 @@ def make_rendered(generation: int, body: bytes, content_type: str, modified: dat
 class FeedCache:
     def __init__(self) -> None:
         self._entries: dict[str, Rendered] = {}
+        self.hits = 0  # lookups answered from memory, for /metrics
+        self.misses = 0
 
     def get(self, key: str, generation: int) -> Rendered | None:
         found = self._entries.get(key)
-        return found if found is not None and found.generation == generation else None
+        if found is not None and found.generation == generation:
+            self.hits += 1
+            return found
+        self.misses += 1
+        return None
 
     def put(self, key: str, rendered: Rendered) -> None:
         if len(self._entries) >= _MAX_ENTRIES and key not in self._entries:

@@ -6,37 +6,12 @@ from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
-from aggregator.documents import Query, channel, parse_cursor, render_document
+from aggregator.documents import channel, render_document
 from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.keys import CACHE, SERVICE
-
-MAX_LIMIT = 500
-
-
-class BadQuery(web.HTTPBadRequest):
-    def __init__(self, message: str) -> None:
-        super().__init__(text=message + "\n", content_type="text/plain")
-
-
-def _limit(request: web.Request, default: int) -> int:
-    raw = request.query.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadQuery(f"limit: must be an integer from 1 to {MAX_LIMIT}, not {raw!r}")
-    return int(raw)
-
-
-def _query(request: web.Request, default_limit: int) -> Query:
-    before = None
-    if (raw := request.query.get("before")) is not None:
-        try:
-            before = parse_cursor(raw)
-        except ValueError:
-            raise BadQuery(f"before: not a paging cursor: {raw!r}") from None
-    return Query(limit=_limit(request, default_limit), before=before)
+from aggregator.web.queries import parse_query
 
 
 async def _render(request: web.Request, kind: str, ident: str, fmt: str) -> Rendered:
@@ -53,7 +28,7 @@ async def _render(request: web.Request, kind: str, ident: str, fmt: str) -> Rend
         kind=kind,
         ident=ident,
         fmt=fmt,
-        query=_query(request, feed.limit),
+        query=parse_query(request, feed),
         self_url=config.service.base_url + str(request.rel_url),
         next_base=config.service.base_url + request.path,
         extra_query={k: v for k, v in request.query.items() if k != "before"},
@@ -86,6 +61,14 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
     if rendered is None:
         rendered = await _render(request, kind, ident, fmt)
         cache.put(key, rendered)
+    return respond(request, rendered)
+
+
+def respond(
+    request: web.Request, rendered: Rendered, extra: dict[str, str] | None = None
+) -> web.Response:
+    """A cached document with validators, 304 on a match, gzip when accepted, CORS for all."""
+    service = request.app[SERVICE]
     gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
     body, etag = rendered.variant(gzip_ok)
     headers = {
@@ -94,6 +77,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         "Cache-Control": f"public, max-age={int(service.config.service.cache_max_age)}",
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
+        **(extra or {}),
     }
     if _not_modified(request, rendered, etag):
         return web.Response(status=304, headers=headers)

@@ -8,6 +8,7 @@ from html import escape
 
 from aiohttp import web
 
+from aggregator.policy import is_failing
 from aggregator.web.keys import SERVICE
 
 _STYLE = """
@@ -48,7 +49,11 @@ async def index(request: web.Request) -> web.Response:
         status = statuses.get(source.id)
         result = (status.last_result if status else None) or "never fetched"
         css = "error" if result == "error" else "ok"
+        if status and is_failing(status.error_streak, config.fetch.failing_after):
+            result = f"failing ({status.error_streak} errors in a row)"
         error = escape(status.last_error or "") if status else ""
+        if status and status.effective_url:
+            error += f"<br>moved permanently to {escape(status.effective_url)}"
         source_rows.append(
             f'<tr><td><a href="{escape(base)}/sources/{escape(source.id)}.atom">'
             f'{escape(source.name)}</a></td><td class="{css}">{escape(result)}</td>'

@@ -1,0 +1,198 @@
+"""The operator's commands `fetch`, `status` and `backup`: what `cli.py` dispatches to.
+
+Tables are for people (aligned, relative times, errors cut to the terminal's width); `--json`
+and the logs are for programs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aggregator.config import Config
+from aggregator.pipeline import SourceReport
+from aggregator.service import running_service
+from aggregator.status import SourceView, source_views
+from storage import Database
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def table(rows: Sequence[Sequence[object]]) -> str:
+    """Columns padded to their widest cell."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def ago(stamp: float | None, now: float) -> str:
+    """Relative time ("3m ago", "in 2h"; "-" for never): what an operator scanning wants."""
+    if stamp is None:
+        return "-"
+    delta = stamp - now
+    seconds = abs(delta)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            amount = f"{seconds / size:.0f}{unit}"
+            break
+    else:
+        amount = f"{seconds:.0f}s"
+    return f"in {amount}" if delta > 0 else f"{amount} ago"
+
+
+class Progress(logging.Filter):
+    """One self-overwriting line on a terminal: done/total, failures, the last source.
+
+    As a filter on the log handlers it clears the line before a log line is written, so the
+    two never share a line.
+    """
+
+    def __init__(self, total: int, *, shown: bool) -> None:
+        super().__init__()
+        self.total = total
+        self.shown = shown
+        self.done = self.failed = 0
+        self._drawn = False
+
+    def update(self, report: SourceReport) -> None:
+        self.done += 1
+        self.failed += report.failed
+        if self.shown:
+            line = f"[{self.done}/{self.total}] {self.failed} failed · {report.source_id}"
+            sys.stderr.write(f"\r\033[K{line}")
+            sys.stderr.flush()
+            self._drawn = True
+
+    def clear(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self._drawn = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.clear()
+        return True
+
+
+def fetch(config: Config, wanted: Sequence[str]) -> int:
+    """`aggregator fetch [SOURCE…]`: fetch now, store, one summary row per source."""
+    ids = list(wanted) or [s.id for s in config.sources if s.enabled]
+    unknown = [s for s in ids if config.source(s) is None]
+    if unknown:
+        print(f"unknown source: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_CONFIG
+    sources = [s for s in config.sources if s.id in ids]
+    progress = Progress(len(sources), shown=sys.stderr.isatty())
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(progress)
+
+    async def run() -> list[SourceReport]:
+        async with running_service(config, schedule=False) as service:
+            return await service.pipeline.run_many(sources, progress.update)
+
+    try:
+        reports = asyncio.run(run())
+    finally:
+        progress.clear()
+        for handler in handlers:
+            handler.removeFilter(progress)
+    rows: list[list[object]] = [
+        ["source", "status", "new", "updated", "unchanged", "duplicates", "seconds"]
+    ]
+    for r in reports:
+        status = r.result + (f" ({r.status})" if r.status and r.status != 200 else "")
+        rows.append([r.source_id, status, r.new, r.updated, r.unchanged, r.duplicates,
+                     f"{r.seconds:.2f}"])  # fmt: skip
+    print(table(rows))
+    for r in reports:  # on stdout with the table: stderr carries the (maybe JSON) log lines
+        if r.error:
+            print(f"{r.source_id}: {r.error}")
+    return EXIT_FAILED if any(r.failed for r in reports) else 0
+
+
+def status(config: Config, *, as_json: bool) -> int:
+    """`aggregator status`: every configured source, from the database alone (no network)."""
+
+    async def run() -> list[SourceView]:
+        db = await Database.open(config.service.database)
+        try:
+            return await source_views(config, db, time.time())
+        finally:
+            await db.close()
+
+    views = asyncio.run(run())
+    if as_json:
+        print(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2))
+        return 0
+    print(status_table(views, time.time(), terminal_width()))
+    return 0
+
+
+def terminal_width() -> int | None:
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def status_table(views: Sequence[SourceView], now: float, width: int | None) -> str:
+    """The aligned table, then one line per source with an error or a move, cut to `width`."""
+    rows: list[list[object]] = [
+        ["source", "result", "http", "attempted", "succeeded", "errors", "next", "items", "24h",
+         "avg s"]
+    ]  # fmt: skip
+    notes = []
+    for v in views:
+        result = v.last_result or "never fetched"
+        if v.failing:
+            result = f"FAILING ({result})"
+        elif not v.enabled:
+            result = f"disabled ({result})"
+        average = f"{v.average_seconds:.2f}" if v.average_seconds is not None else "-"
+        rows.append([v.id, result, v.last_status or "-", ago(v.last_attempt, now),
+                     ago(v.last_success, now), v.error_streak, ago(v.next_fetch, now), v.items,
+                     v.items_last_day, average])  # fmt: skip
+        if v.last_error:  # the URL is the source's own: said once, in the config
+            error = v.last_error.removeprefix(f"{v.effective_url or v.url}: ")
+            notes.append(f"{v.id}: {' '.join(error.split())}")
+        if v.effective_url:
+            notes.append(f"{v.id}: moved permanently to {v.effective_url}; update its url")
+    failing = sum(v.failing for v in views)
+    if failing:
+        notes.append(f"{failing} of {len(views)} sources failing")
+    if width is not None:  # the table may wrap; a long error need not
+        notes = [note if len(note) <= width else note[: width - 1] + "…" for note in notes]
+    return "\n".join([table(rows), *(["", *notes] if notes else [])])
+
+
+def backup(config: Config, file: str) -> int:
+    """`aggregator backup FILE`: `VACUUM INTO` a temporary file, then rename it into place,
+    so a failed backup never replaces a good one and FILE is never a half-written database."""
+    target = Path(file).resolve()
+    if target == config.service.database.resolve():
+        print("backup: FILE is the database itself", file=sys.stderr)
+        return EXIT_CONFIG
+    partial = target.with_name(f".{target.name}.partial")
+
+    async def run() -> None:
+        db = await Database.open(config.service.database)
+        try:
+            await db.backup(partial)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(run())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"backed up {config.service.database} to {target} ({target.stat().st_size} bytes)")
+    return 0

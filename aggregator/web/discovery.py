@@ -1,0 +1,30 @@
+"""`/opml`: what we publish as an OPML 2.0 subscription list, for readers to import at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from aggregator.opmlio import published_outlines
+from aggregator.web.cache import make_rendered
+from aggregator.web.feedroutes import respond
+from aggregator.web.keys import CACHE, SERVICE
+from feeds.opml import render_opml
+
+CONTENT_TYPE = "text/x-opml; charset=utf-8"
+
+
+async def opml(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    rendered = request.app[CACHE].get("opml", service.generation)
+    if rendered is None:
+        body = render_opml(service.config.service.title, published_outlines(service.config))
+        started = datetime.fromtimestamp(service.started).astimezone()
+        rendered = make_rendered(service.generation, body, CONTENT_TYPE, started)
+        request.app[CACHE].put("opml", rendered)
+    return respond(request, rendered)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/opml", opml)

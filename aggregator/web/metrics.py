@@ -1,0 +1,123 @@
+"""`GET /metrics`: Prometheus text format 0.0.4, written by hand (no client library needed).
+
+Per-source counters come from the database, so they include fetches by `aggregator fetch`
+processes and survive restarts; the duration histogram and the serving counters belong to
+this process since it started.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from aggregator.fetchstats import FetchStats
+from aggregator.status import SourceView, source_views
+from aggregator.web.keys import CACHE, SERVICE
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Served:
+    """Feed documents answered (200 or 304), by format."""
+
+    def __init__(self) -> None:
+        self.by_format: Counter[str] = Counter()
+
+
+SERVED = web.AppKey("served", Served)
+
+
+@web.middleware
+async def count_served(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    fmt = request.match_info.get("fmt")
+    if fmt is not None and response.status in (200, 304) and SERVED in request.app:
+        request.app[SERVED].by_format[fmt] += 1
+    return response
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+class _Text:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, text: str) -> None:
+        self.lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+
+    def sample(self, name: str, value: float, **labels: str) -> None:
+        inner = ",".join(f'{key}="{_label(val)}"' for key, val in labels.items())
+        self.lines.append(
+            f"{name}{{{inner}}} {_number(value)}" if inner else f"{name} {_number(value)}"
+        )
+
+    def per_source(
+        self, name: str, kind: str, text: str, values: Iterable[tuple[str, float | None]]
+    ) -> None:
+        self.family(name, kind, text)
+        for source, value in values:
+            if value is not None:
+                self.sample(name, value, source=source)
+
+
+def render(views: list[SourceView], stats: FetchStats, served: Served, hits: int, misses: int,
+           started: float) -> str:  # fmt: skip
+    out = _Text()
+    rows = [(view.id, view) for view in views]
+    out.per_source("aggregator_fetches_total", "counter", "Fetch attempts, stored.",
+                   ((i, v.fetches) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_fetch_failures_total", "counter", "Failed fetch attempts, stored.",
+                   ((i, v.failures) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_items", "gauge", "Items stored.", ((i, v.items) for i, v in rows))
+    out.per_source("aggregator_items_last_day", "gauge", "Items first seen in the last 24 hours.",
+                   ((i, v.items_last_day) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_error_streak", "gauge", "Consecutive failed fetches.",
+                   ((i, v.error_streak) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_source_failing", "gauge", "1 when fetch.failing_after is reached.",
+                   ((i, int(v.failing)) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_last_success_timestamp_seconds", "gauge",
+                   "Unix time of the last successful fetch.",
+                   ((i, v.last_success) for i, v in rows))  # fmt: skip
+    out.per_source("aggregator_next_fetch_timestamp_seconds", "gauge",
+                   "Unix time of the next scheduled fetch.",
+                   ((i, v.next_fetch) for i, v in rows))  # fmt: skip
+    name = "aggregator_fetch_duration_seconds"
+    out.family(name, "histogram", "Fetch durations in this process, per source.")
+    for source, histogram in sorted(stats.durations.items()):
+        for bound, count in histogram.cumulative():
+            out.sample(f"{name}_bucket", count, source=source, le=bound)
+        out.sample(f"{name}_sum", round(histogram.total, 6), source=source)
+        out.sample(f"{name}_count", histogram.count, source=source)
+    out.family("aggregator_feeds_served_total", "counter", "Feed documents answered, 200 or 304.")
+    for fmt in ("rss", "atom", "json"):
+        out.sample("aggregator_feeds_served_total", served.by_format[fmt], format=fmt)
+    out.family("aggregator_feed_cache_hits_total", "counter", "Feed lookups answered from memory.")
+    out.sample("aggregator_feed_cache_hits_total", hits)
+    out.family("aggregator_feed_cache_misses_total", "counter", "Feed lookups that rendered.")
+    out.sample("aggregator_feed_cache_misses_total", misses)
+    out.family("aggregator_start_time_seconds", "gauge", "Unix time this process started.")
+    out.sample("aggregator_start_time_seconds", round(started, 3))
+    return "\n".join(out.lines) + "\n"
+
+
+async def metrics(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    cache = request.app[CACHE]
+    views = await source_views(service.config, service.db, time.time())
+    served = request.app[SERVED] if SERVED in request.app else Served()
+    text = render(views, service.stats, served, cache.hits, cache.misses, service.started)
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,85 @@
+"""Reader queries on feed routes: `limit`, `before`, `q`, `tag`, `source`, checked up front.
+
+A bad value answers 400 naming the parameter, before any query runs, so a typo is never
+mistaken for an empty feed.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from aggregator.config import ID_PATTERN, FeedConfig
+from aggregator.documents import Query, parse_cursor
+from storage import match_expression
+
+MAX_LIMIT = 500
+MAX_QUERY_CHARS = 200
+MAX_TAG_CHARS = 100
+PARAMETERS = ("limit", "before", "q", "tag", "source")
+
+
+class BadQuery(web.HTTPBadRequest):
+    def __init__(self, message: str) -> None:
+        super().__init__(text=message + "\n", content_type="text/plain")
+
+
+def _one(request: web.Request, name: str) -> str | None:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise BadQuery(f"{name}: give it once, not {len(values)} times")
+    return values[0] if values else None
+
+
+def parse_limit(raw: str | None, default: int, maximum: int = MAX_LIMIT) -> int:
+    """`limit` as an integer from 1 to `maximum`; raises `BadQuery` otherwise."""
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadQuery(f"limit: must be an integer from 1 to {maximum}, not {raw!r}")
+    return int(raw)
+
+
+def _text(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) > MAX_QUERY_CHARS:
+        raise BadQuery(f"q: at most {MAX_QUERY_CHARS} characters")
+    if match_expression(raw) is None:
+        raise BadQuery(f"q: no word to search for in {raw!r}")
+    return raw
+
+
+def _tag(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    tag = raw.strip()
+    if not tag or len(tag) > MAX_TAG_CHARS:
+        raise BadQuery(f"tag: must be 1 to {MAX_TAG_CHARS} characters, not {raw!r}")
+    return tag
+
+
+def _source(raw: str | None, feed: FeedConfig) -> str | None:
+    if raw is None:
+        return None
+    if not ID_PATTERN.match(raw):
+        raise BadQuery(f"source: not a source id: {raw!r}")
+    if raw not in feed.sources:
+        raise BadQuery(f"source: {raw!r} is not a source of this feed")
+    return raw
+
+
+def parse_query(request: web.Request, feed: FeedConfig) -> Query:
+    """The reader's `Query` on `feed`; raises `BadQuery` (400) for any bad parameter."""
+    before = None
+    if (raw := _one(request, "before")) is not None:
+        try:
+            before = parse_cursor(raw)
+        except ValueError:
+            raise BadQuery(f"before: not a paging cursor: {raw!r}") from None
+    return Query(
+        limit=parse_limit(_one(request, "limit"), feed.limit),
+        before=before,
+        text=_text(_one(request, "q")),
+        tag=_tag(_one(request, "tag")),
+        source=_source(_one(request, "source"), feed),
+    )

@@ -1,0 +1,151 @@
+"""`q`, `tag` and `source` on feed routes, over a real socket, with paging and merged stories."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from aggregator.service import Service
+from tests.publishing import BASE, Client, client_for, fetched_service
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    async with fetched_service(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[Client]:
+    async with client_for(service) as test_client:
+        yield test_client
+
+
+async def _json(client: Client, url: str) -> dict[str, Any]:
+    response = await client.get(url)
+    assert response.status == 200, await response.text()
+    document: dict[str, Any] = json.loads(await response.read())
+    return document
+
+
+async def _titles(client: Client, url: str) -> list[str]:
+    return [item.get("title", "") for item in (await _json(client, url))["items"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("春运", ["汉中市2022年春运工作全面启动", "]]> 春运 CDATA end <![CDATA[ x ]]>"]),
+        ("朱鹮", ["汉中朱鹮数量突破七千只"]),
+        ("勉县", ["勉县：冬日油菜田管护忙"]),
+        ("油菜田管护", ["勉县：冬日油菜田管护忙"]),  # a phrase of bigrams
+        ("鹮", ["汉中朱鹮数量突破七千只"]),  # one character: the end of a run
+        ("勉縣", ["勉县：冬日油菜田管护忙"]),  # Traditional finds Simplified
+        ("JERRY", ["Tom & Jerry ]]> 汉中"]),  # Latin words, case-folded
+        ("jer", ["Tom & Jerry ]]> 汉中"]),  # ... and prefixes of them
+        ("春运 启动", ["汉中市2022年春运工作全面启动"]),  # every word must match
+        ("运春", []),
+    ],
+)
+async def test_q_finds_chinese_words_of_two_characters(
+    client: Client, query: str, expected: list[str]
+) -> None:
+    assert await _titles(client, f"/feeds/all.json?q={quote(query)}") == expected
+
+
+async def test_q_shows_each_story_once_in_merged_feeds(client: Client) -> None:
+    document = await _json(client, f"/feeds/all.json?q={quote('科技')}")
+    ids = [item["id"] for item in document["items"]]
+    assert len(ids) == len(set(ids))
+    story = [i for i in document["items"] if i["title"].startswith("汉中又新增一项国字号荣誉")]
+    assert len(story) == 1, "the story, not both of its copies"
+    assert story[0]["_source"]["id"] == "hzfb", "the canonical copy when it matches"
+    assert [copy["source"] for copy in story[0]["_copies"]] == ["portal"]
+
+
+async def test_a_story_matching_only_through_another_copy_shows_that_copy(client: Client) -> None:
+    # Only the portal's copy carries the tag 汉中新闻: the story is shown once, as that copy.
+    document = await _json(client, f"/feeds/all.json?tag={quote('汉中新闻')}")
+    assert [(i["title"], i["_source"]["id"]) for i in document["items"]] == [
+        ("汉中又新增一项国字号荣誉!", "portal"),
+        ("勉县：冬日油菜田管护忙", "portal"),
+    ]
+    plain = await _json(client, "/feeds/all.json")
+    same_story = [i["id"] for i in plain["items"] if i.get("title", "").startswith("汉中又新增")]
+    assert document["items"][0]["id"] in same_story, "the story keeps its one entry id"
+
+
+async def test_tag_and_source_narrow_merged_and_source_feeds(client: Client) -> None:
+    assert await _titles(client, f"/feeds/all.json?tag={quote('交通')}") == [
+        "汉中市2022年春运工作全面启动"
+    ]
+    # Source tags are item tags too; tags compare without ASCII case.
+    assert len(await _titles(client, f"/feeds/all.json?tag={quote('政务')}")) == 3
+    assert await _titles(client, "/feeds/all.json?tag=A%26B") == [
+        "<img src=x onerror=\"document.title='pwned';document.body.setAttribute('data-pwned',"
+        "'1')\"> 汉中 & co ]]> end"
+    ]
+    only_portal = await _json(client, "/feeds/local.json?source=portal")
+    assert {item["_source"]["id"] for item in only_portal["items"]} == {"portal"}
+    assert len(only_portal["items"]) == 2, "the portal's copy of a story hzfb leads"
+    combined = await _titles(client, f"/sources/hzfb.json?q={quote('汉中')}&tag={quote('科技')}")
+    assert combined == ["汉中又新增一项国字号荣誉！"]
+
+
+async def test_paging_keeps_the_query_and_never_repeats_a_story(client: Client) -> None:
+    url = f"/feeds/all.json?q={quote('汉中')}&limit=2"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        document = await _json(client, url)
+        assert document["feed_url"] == BASE + url
+        seen += [item["id"] for item in document["items"]]
+        next_url = document.get("next_url", "")
+        if next_url:
+            assert "q=%E6%B1%89%E4%B8%AD" in next_url
+            assert "limit=2" in next_url
+        url = next_url.removeprefix(BASE)
+        pages += 1
+    assert len(seen) == len(set(seen)) == 5  # 3 of hzfb (one story with the portal), 2 hostile
+    assert pages == 3
+
+
+async def test_self_link_is_the_requested_url_with_its_query(client: Client) -> None:
+    url = f"/feeds/keji.atom?q={quote('汉中')}&limit=1"
+    body = await (await client.get(url)).text()
+    assert f'<link href="{BASE}{url.replace("&", "&amp;")}" rel="self"' in body
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("q=", "q"),
+        ("q=%20%21%21", "q"),
+        ("q=" + "x" * 201, "q"),
+        ("tag=", "tag"),
+        ("tag=" + "t" * 101, "tag"),
+        ("source=NOPE", "source"),
+        ("source=nope", "source"),
+        ("source=hostile", "source"),  # not a source of the feed "local"
+        ("limit=2&limit=3", "limit"),
+        ("q=a&q=b", "q"),
+        ("before=nan_1", "before"),
+        ("before=1_x", "before"),
+    ],
+)
+async def test_bad_values_answer_400_naming_the_parameter(
+    client: Client, query: str, parameter: str
+) -> None:
+    response = await client.get(f"/feeds/local.atom?{query}")
+    assert response.status == 400
+    assert (await response.text()).startswith(f"{parameter}: ")
+
+
+async def test_a_source_feed_accepts_only_its_own_source(client: Client) -> None:
+    assert (await client.get("/sources/hzfb.rss?source=hzfb")).status == 200
+    assert (await client.get("/sources/hzfb.rss?source=portal")).status == 400

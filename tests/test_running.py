@@ -1,0 +1,298 @@
+"""`aggregator serve` run for real, in a subprocess: live reload by SIGHUP and the API, a
+separate admin listener, backups while serving, SIGKILL at random moments, SIGTERM mid-fetch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import feedparser
+import pytest
+from aiohttp import web
+
+from tests.conftest import cli_command, free_port
+
+TOKEN = "test-token"
+
+
+@dataclass
+class Farm:
+    """A local upstream whose feeds grow by `per_fetch` items on every request."""
+
+    base: str = ""
+    per_fetch: int = 5
+    served: dict[str, int] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}.xml"
+
+
+def _feed(name: str, count: int) -> bytes:
+    body = "汉中新闻正文。" * 40
+    items = "".join(
+        f"<item><title>{name} {n}</title><link>http://example.org/{name}/{n}</link>"
+        f"<guid>{name}-{n}</guid><description>{name} {n} {body}</description></item>"
+        for n in range(count)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}'
+        f"</title><link>http://example.org/</link><description>d</description>{items}"
+        "</channel></rss>"
+    ).encode()
+
+
+@asynccontextmanager
+async def farm() -> AsyncIterator[Farm]:
+    site = Farm()
+
+    async def feed(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        site.requests.append(name)
+        if name.startswith("slow"):
+            await asyncio.wait_for(site.release.wait(), 60)
+        count = site.served[name] = site.served.get(name, 0) + site.per_fetch
+        return web.Response(body=_feed(name, count), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{name}.xml", feed)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    site.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield site
+    finally:
+        site.release.set()
+        await runner.cleanup()
+
+
+def write_config(path: Path, port: int, sources: dict[str, str], extra: str = "") -> Path:
+    blocks = "".join(
+        f'[[sources]]\nid = "{source_id}"\nurl = "{url}"\ninterval = "1s"\n'
+        for source_id, url in sources.items()
+    )
+    path.write_text(
+        f'[service]\nport = {port}\nbase_url = "http://127.0.0.1:{port}"\n'
+        f'database = "{path.parent / "agg.sqlite3"}"\n{extra}\n'
+        f'[fetch]\ntimeout = "30s"\nretention = "3650d"\n\n{blocks}',
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class Server:
+    process: asyncio.subprocess.Process
+    base: str
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    async def stderr(self) -> str:
+        assert self.process.stderr is not None
+        return (await self.process.stderr.read()).decode()
+
+
+async def start(config: Path, port: int) -> Server:
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("serve", config),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=config.parent,
+        env={**os.environ, "AGGREGATOR_ADMIN_TOKEN": TOKEN},
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return Server(process, base)
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.03)
+    process.kill()
+    raise AssertionError("server did not start: " + (await process.communicate())[1].decode())
+
+
+async def stop(server: Server, *, within: float = 10.0) -> tuple[int, str]:
+    server.signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(server.process.communicate(), timeout=within)
+    return server.process.returncode or 0, err.decode()
+
+
+async def eventually(check: Any, within: float = 8.0) -> Any:
+    """Poll an async check until it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+def events(stderr: str, name: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [line for line in lines if line["event"] == name]
+
+
+def database_items(path: Path) -> dict[str, int]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT source_id, count(*) FROM items GROUP BY source_id")
+        return dict(rows.fetchall())
+
+
+async def test_live_reload_admin_listener_and_backup(tmp_path: Path) -> None:
+    port, admin_port = free_port(), free_port()
+    async with farm() as site, aiohttp.ClientSession() as http:
+        admin = f'admin_port = {admin_port}\nadmin_host = "127.0.0.1"\n'
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, admin)
+        server = await start(config, port)
+        admin_base = f"http://127.0.0.1:{admin_port}"
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+
+        async def entries(source_id: str) -> int:
+            async with http.get(f"{server.base}/sources/{source_id}.atom") as response:
+                if response.status != 200:
+                    return 0
+                return len(feedparser.parse(await response.read()).entries)
+
+        assert await eventually(lambda: entries("one"))
+
+        # SIGHUP: an added source is fetched and published without a restart
+        write_config(config, port, {"one": site.url("one"), "two": site.url("two")}, admin)
+        server.signal(signal.SIGHUP)
+        assert await eventually(lambda: entries("two")), "the added source never appeared"
+
+        # a broken edit is refused, by SIGHUP and by the API, and serving goes on
+        good = config.read_text("utf-8")
+        config.write_text(good + '[[sources]]\nid = "Three"\ninterval = "often"\n', "utf-8")
+        server.signal(signal.SIGHUP)
+        async with http.post(f"{admin_base}/api/reload", headers=bearer) as response:
+            assert response.status == 422
+            errors = (await response.json())["errors"]
+        assert errors == [
+            "sources[2].id: 'Three' must match [a-z0-9_-]+",
+            "sources[2].url: is required",
+            'sources[2].interval: not a duration like "30s", "15m", "2h", "1d": \'often\'',
+        ]
+        assert await entries("two")
+
+        # the admin API lives on its own listener only
+        async with http.post(f"{server.base}/api/reload", headers=bearer) as response:
+            assert response.status == 404
+        async with http.post(f"{admin_base}/api/sources/one/fetch", headers=bearer) as response:
+            assert response.status == 202
+        async with http.post(f"{admin_base}/api/reload") as response:
+            assert response.status == 401
+        async with http.get(f"{admin_base}/metrics") as response:
+            assert 'aggregator_items{source="two"}' in await response.text()
+
+        # a removed source is unpublished and no longer fetched, its items kept
+        write_config(config, port, {"two": site.url("two")}, admin)
+        async with http.post(f"{admin_base}/api/reload", headers=bearer) as response:
+            assert response.status == 200, await response.text()
+        async with http.get(f"{server.base}/sources/one.atom") as response:
+            assert response.status == 404
+        fetched_before = site.requests.count("one")
+        await asyncio.sleep(1.5)
+        assert site.requests.count("one") <= fetched_before + 1, "an in-flight fetch may finish"
+
+        # a backup while serving is a whole, consistent database
+        backup = tmp_path / "backup.sqlite3"
+        process = await asyncio.create_subprocess_exec(
+            *cli_command("backup", config, str(backup)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, err.decode()
+        assert "backed up" in out.decode()
+        copied = database_items(backup)
+        assert copied["one"] > 0
+        assert copied["two"] > 0
+
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    refused = events(stderr, "config reload refused, the running config stays")
+    assert refused, stderr
+    assert "sources[2].url: is required" in refused[0]["errors"]
+    reloaded = events(stderr, "config reloaded")
+    assert reloaded[0]["added"] == ["two"]
+    assert reloaded[-1]["removed"] == ["one"]
+    stored = database_items(tmp_path / "agg.sqlite3")
+    assert stored["one"] >= copied["one"], "a removed source's items stay"
+
+
+async def test_sigkill_at_random_moments_loses_nothing_committed(tmp_path: Path) -> None:
+    rng = random.Random(20260114)
+    port = free_port()
+    async with farm() as site:
+        site.per_fetch = 40
+        names = ["alpha", "beta", "gamma", "delta"]
+        config = write_config(tmp_path / "config.toml", port, {n: site.url(n) for n in names})
+        committed = dict.fromkeys(names, 0)
+        for _ in range(8):
+            server = await start(config, port)  # after a crash: no manual step
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            server.signal(signal.SIGKILL)
+            stderr = await server.stderr()
+            await server.process.wait()
+            for line in events(stderr, "fetched"):
+                committed[line["source"]] += line["new"]
+            stored = database_items(tmp_path / "agg.sqlite3")  # integrity_check = ok
+            for name in names:
+                assert stored.get(name, 0) >= committed[name], (name, stored, committed)
+    assert sum(committed.values()) > 0, "the kills must land while fetching"
+
+
+async def test_sigterm_stops_within_bounds_with_a_fetch_in_flight(tmp_path: Path) -> None:
+    port = free_port()
+    async with farm() as site:
+        sources = {"fast": site.url("fast"), "slow": site.url("slow")}
+        config = write_config(tmp_path / "config.toml", port, sources)
+        server = await start(config, port)
+
+        async def fast_stored_slow_in_flight() -> bool:
+            return "slow" in site.requests and "fast" in database_items(
+                config.parent / "agg.sqlite3"
+            )
+
+        assert await eventually(fast_stored_slow_in_flight)
+        started = time.monotonic()
+        code, stderr = await stop(server, within=12)
+        seconds = time.monotonic() - started
+    assert code == 0, stderr
+    assert seconds < 10, f"took {seconds:.1f}s to stop"
+    assert events(stderr, "fetches cancelled at shutdown")
+    assert events(stderr, "stopped")
+    logged = [json.loads(line) for line in stderr.splitlines()]
+    assert not [line for line in logged if line["level"] == "error"], stderr
+    stored = database_items(tmp_path / "agg.sqlite3")
+    assert stored.get("fast", 0) > 0
+    assert "slow" not in stored
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_stop_signals_are_graceful(tmp_path: Path, signum: int) -> None:
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"a": site.url("a")})
+        server = await start(config, port)
+        server.signal(signum)
+        _, err = await asyncio.wait_for(server.process.communicate(), 10)
+    assert server.process.returncode == 0, err.decode()

@@ -1,0 +1,115 @@
+"""Full-text search: CJK bigram tokens, the migration that backfills them, triggers, plans."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from feeds.searchtext import Term, index_tokens, query_terms
+from storage import Database, ItemFilter, match_expression
+from storage.schema import MIGRATIONS
+from storage.search import listing
+from tests.test_storage import NOW, ok, record
+
+
+def test_cjk_runs_become_bigrams_and_a_trailing_character() -> None:
+    assert index_tokens("汉中发布：iPhone15 ＡＢＣ 5G网络, Café") == [
+        "汉中", "中发", "发布", "布", "iphone15", "abc", "5g", "网络", "络", "café",
+    ]  # fmt: skip
+    assert index_tokens("漢中") == ["汉中", "中"], "Traditional folds to Simplified"
+
+
+def test_query_terms_mirror_the_index() -> None:
+    assert query_terms("汉中") == (Term(("汉中",), prefix=False),)
+    assert query_terms("汉中发布") == (Term(("汉中", "中发", "发布"), prefix=False),)
+    assert query_terms("网") == (Term(("网",), prefix=True),)
+    assert query_terms("汉中x") == (Term(("汉中", "中", "x"), prefix=True),)
+    assert query_terms("  !! ") == ()
+    assert match_expression('科技 "OR" 汉') == '"科技" AND "or" * AND "汉" *'
+    assert match_expression("。，") is None
+
+
+def _version_2_database(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "PRAGMA user_version = 2;")
+        conn.execute("INSERT INTO sources (id, url) VALUES ('s', 'https://example.org/feed')")
+        conn.execute(
+            "INSERT INTO items (source_id, key, entry_id, title, content, summary, tags, sort_ts, "
+            "first_seen, last_changed, content_hash) VALUES ('s', 'id:1', 'urn:1', "
+            "'汉中春运启动', '<p>火车站加密班次</p>', '', '[\"交通\"]', 1, 1, 1, 'h')"
+        )
+
+
+async def test_the_migration_backfills_items_stored_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _version_2_database(path)
+    db = await Database.open(path)
+    try:
+        found = await db.latest_items(["s"], limit=10, where=ItemFilter(text="班次"))
+        assert [item.title for item in found] == ["汉中春运启动"]
+        tagged = await db.latest_items(["s"], limit=10, where=ItemFilter(tag="交通"))
+        assert [item.key for item in tagged] == ["id:1"]
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "search.sqlite3")
+    await database.register_sources([("s", "https://example.org/feed")])
+    yield database
+    await database.close()
+
+
+async def _titles(db: Database, **where: str) -> list[str]:
+    return [i.title for i in await db.latest_items(["s"], limit=50, where=ItemFilter(**where))]
+
+
+async def test_triggers_follow_inserts_updates_and_deletes(db: Database) -> None:
+    first = record(1, title="汉中朱鹮", content="<p>保护区</p>", tags=("生态",))
+    await db.store_fetch("s", ok(), [first, record(2)])
+    assert await _titles(db, text="朱鹮") == ["汉中朱鹮"]
+    changed = record(
+        1, title="汉中大熊猫", content="<p>保护区</p>", tags=("动物",), content_hash="x"
+    )
+    await db.store_fetch("s", ok(), [changed])
+    assert await _titles(db, text="朱鹮") == []
+    assert await _titles(db, text="熊猫", tag="动物") == ["汉中大熊猫"]
+    assert await _titles(db, tag="生态") == []
+    with sqlite3.connect(db.path) as conn:  # what pruning does to items no story needs
+        conn.execute("DELETE FROM items")
+        assert conn.execute("SELECT count(*) FROM items_search").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM item_tags").fetchone() == (0,)
+
+
+async def test_filters_page_with_the_cursor(db: Database) -> None:
+    await db.store_fetch("s", ok(), [record(n) for n in range(1, 6)])
+    where = ItemFilter(text="正文", tag="汉中")
+    page = await db.latest_items(["s"], limit=2, where=where)
+    assert [i.title for i in page] == ["标题 5", "标题 4"]
+    rest = await db.latest_items(
+        ["s"], limit=9, where=where, before=(page[-1].sort_ts, page[-1].id)
+    )
+    assert [i.title for i in rest] == ["标题 3", "标题 2", "标题 1"]
+
+
+@pytest.mark.parametrize(
+    ("where", "driver"),
+    [
+        (ItemFilter(text="汉中"), "VIRTUAL TABLE INDEX"),
+        (ItemFilter(text="汉中", tag="政务"), "VIRTUAL TABLE INDEX"),
+        (ItemFilter(tag="政务"), "SEARCH item_tags USING PRIMARY KEY (tag=?)"),
+    ],
+)
+async def test_queries_are_driven_by_their_index(
+    db: Database, tmp_path: Path, where: ItemFilter, driver: str
+) -> None:
+    sql, params = listing(["s", "t"], where, 20, (NOW, 10))
+    with sqlite3.connect(tmp_path / "search.sqlite3") as conn:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    assert driver in plan[0], plan
+    assert "SEARCH items USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+    assert not any(step.split()[:2] == ["SCAN", "items"] for step in plan), plan

@@ -1,0 +1,219 @@
+"""The service in process: retention pruning, live reload of the schedule, draining at stop,
+and status as `/api/sources`, `/` and `/metrics` show it (real database, real sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from aggregator.config import config_from_mapping, load_config
+from aggregator.errors import ConfigError
+from aggregator.records import story_context, to_record
+from aggregator.service import Service, running_service
+from aggregator.web.app import make_app
+from feeds.model import ParsedItem, Party
+from storage import FetchOutcome
+from tests.conftest import FIXTURES, free_port
+
+DAY = 86400.0
+Client = TestClient[web.Request, web.Application]
+
+
+def write(path: Path, sources: str, fetch: str = "") -> Path:
+    path.write_text(
+        f'[service]\ndatabase = "{path.parent / "db.sqlite3"}"\n\n[fetch]\nfailing_after = 2\n'
+        f"{fetch}\n{sources}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def source(source_id: str, interval: str = "1h", url: str = "") -> str:
+    url = url or str(FIXTURES / "upstream" / "hzfb.xml")
+    return f'[[sources]]\nid = "{source_id}"\nurl = "{url}"\ninterval = "{interval}"\n'
+
+
+async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path: Path) -> None:
+    data = {
+        "service": {"database": str(tmp_path / "db.sqlite3")},
+        "fetch": {"retention": "30d"},
+        "sources": [{"id": "a", "name": "Ay", "url": "a.xml"},
+                    {"id": "b", "name": "Bee", "url": "b.xml"}],
+    }  # fmt: skip
+    config = config_from_mapping(data, path=tmp_path / "config.toml")
+    now = time.time()
+
+    def item(name: str, age_days: float, link: str, credit: str | None = None) -> ParsedItem:
+        published = datetime.fromtimestamp(now - age_days * DAY, UTC)
+        origin = Party(credit) if credit else None
+        return ParsedItem(title=name, url=link, published=published, origin=origin)
+
+    stored = {
+        # a story whose canonical copy is old but another copy is recent: the canonical stays
+        "a": [item("old canonical", 60, "http://x/1"), item("alone and old", 90, "http://x/2"),
+              item("credits Bee, old", 45, "http://x/3", credit="Bee"),
+              item("recent", 1, "http://x/4")],
+        "b": [item("recent copy", 2, "http://x/1"), item("Bee's own, recent", 3, "http://x/3")],
+    }  # fmt: skip
+    async with running_service(config, schedule=False) as service:
+        for source_id, items in stored.items():
+            src = config.source(source_id)
+            assert src is not None
+            outcome = FetchOutcome(attempted_at=now, seconds=0.1, ok=True, result="ok")
+            records = [to_record(src, i, None) for i in items]
+            summary = await service.db.store_fetch(
+                source_id, outcome, records, story_context(config)
+            )
+            assert summary.duplicates == (2 if source_id == "b" else 0), "b's copies join a's"
+        generation = service.generation
+        await service.prune()
+        assert service.generation > generation, "published feeds must be re-rendered"
+        left = {i.title for i in await service.db.latest_items(["a", "b"], limit=50)}
+    assert left == {"old canonical", "recent", "recent copy", "Bee's own, recent"}
+
+
+async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path) -> None:
+    path = write(tmp_path / "config.toml", source("keep", "1h") + source("drop") + source("slow"))
+    config = load_config(path)
+    async with running_service(config, schedule=True) as service:
+        scheduler = service.scheduler
+        assert scheduler is not None
+        assert scheduler.scheduled() == {"keep", "drop", "slow"}
+        await service.fetch_now("slow")  # fetched: next fetch an hour after this attempt
+        scheduler.schedule("slow", time.time() + 3600)
+        write(path, source("keep", "1h") + source("slow", "10m") + source("new", "5s"))
+        await service.reload()
+        assert scheduler.scheduled() == {"keep", "slow", "new"}
+        slow = scheduler.next_run("slow")
+        assert slow is not None
+        assert slow - time.time() == pytest.approx(600, abs=5), "the new interval applies now"
+        new = scheduler.next_run("new")
+        assert new is not None
+        assert new - time.time() <= 5, "an added source is fetched within its interval"
+
+        before = path.read_text("utf-8")
+        path.write_text(before + '[[sources]]\nid = "Bad"\ninterval = "soon"\n', "utf-8")
+        with pytest.raises(ConfigError) as refused:
+            await service.reload()
+        assert len(refused.value.problems) == 3, "every problem, not the first"
+        assert [s.id for s in service.config.sources] == ["keep", "slow", "new"]
+        assert scheduler.scheduled() == {"keep", "slow", "new"}
+        # a removed source's run that was in flight does not re-arm it
+        assert await service._scheduled_run("drop") is None
+
+
+async def test_drain_cancels_a_slow_fetch_and_keeps_the_database_whole(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.Response:
+        await asyncio.wait_for(release.wait(), 30)
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/stuck.xml", stuck)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/stuck.xml"
+    path = write(
+        tmp_path / "config.toml", source("stuck", url=url) + source("fine"), 'timeout="30s"'
+    )
+    try:
+        async with running_service(load_config(path), schedule=False) as service:
+            await service.fetch_now("fine")
+            task = asyncio.ensure_future(service.fetch_now("stuck"))
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            await service.drain(0.3)
+            assert time.monotonic() - started < 2
+            assert task.cancelled() or isinstance(task.exception(), asyncio.CancelledError)
+            rows = {s.id: s for s in await service.db.statuses(time.time())}
+            assert rows["fine"].items == 3
+            assert rows["stuck"].last_attempt is None, "nothing half-written"
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def serving(tmp_path: Path) -> AsyncIterator[tuple[Service, Client]]:
+    refused = f"http://127.0.0.1:{free_port()}/feed.xml"
+    path = write(tmp_path / "config.toml", source("hzfb") + source("down", url=refused))
+    async with running_service(load_config(path), schedule=False) as service:
+        for source_id in ("hzfb", "down", "down"):
+            await service.fetch_now(source_id)
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            yield service, client
+
+
+async def test_status_api_shows_every_field(serving: tuple[Service, Client]) -> None:
+    _, client = serving
+    response = await client.get("/api/sources")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    rows = {row["id"]: row for row in (await response.json())["sources"]}
+    hzfb, down = rows["hzfb"], rows["down"]
+    assert hzfb["last_result"] == "ok"
+    assert hzfb["items"] == hzfb["items_last_day"] == 3
+    assert hzfb["charset"] == "utf-8"
+    assert hzfb["average_seconds"] is not None
+    assert hzfb["next_fetch"] > hzfb["last_attempt"]
+    assert not hzfb["failing"]
+    assert down["failing"], "failing_after = 2 failures in a row"
+    assert down["error_streak"] == 2
+    assert "connection refused" in down["last_error"]
+    assert down["last_success"] is None
+    expected = {"id", "name", "type", "enabled", "url", "effective_url", "title", "charset",
+                "last_attempt", "last_success", "last_status", "last_result", "last_error",
+                "error_streak", "failing", "next_fetch", "fetches", "failures",
+                "average_seconds", "items", "items_last_day"}  # fmt: skip
+    assert set(hzfb) == expected
+
+
+async def test_metrics_in_prometheus_text_format(serving: tuple[Service, Client]) -> None:
+    _, client = serving
+    for _ in range(3):
+        assert (await client.get("/feeds/all.atom")).status == 200
+    assert (await client.get("/sources/hzfb.rss")).status == 200
+    response = await client.get("/metrics")
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = await response.text()
+    samples = {}
+    sample = re.compile(r"^([a-z_]+)(\{[^}]*\})? (-?[0-9.e+]+|\+Inf|NaN)$")
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) [a-z_]+ ", line), line
+            continue
+        match = sample.match(line)
+        assert match, f"not a sample line: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    assert samples['aggregator_fetches_total{source="down"}'] == 2
+    assert samples['aggregator_fetch_failures_total{source="down"}'] == 2
+    assert samples['aggregator_fetch_failures_total{source="hzfb"}'] == 0
+    assert samples['aggregator_items{source="hzfb"}'] == 3
+    assert samples['aggregator_source_failing{source="down"}'] == 1
+    assert 'aggregator_last_success_timestamp_seconds{source="down"}' not in samples
+    assert samples['aggregator_last_success_timestamp_seconds{source="hzfb"}'] > 1e9
+    prefix = 'aggregator_fetch_duration_seconds_bucket{source="down"'
+    buckets = [value for key, value in samples.items() if key.startswith(prefix)]
+    assert buckets == sorted(buckets), "cumulative"
+    assert buckets[-1] == samples['aggregator_fetch_duration_seconds_count{source="down"}'] == 2
+    assert samples['aggregator_feeds_served_total{format="atom"}'] == 3
+    assert samples['aggregator_feeds_served_total{format="rss"}'] == 1
+    assert samples["aggregator_feed_cache_hits_total"] == 2
+    assert samples["aggregator_feed_cache_misses_total"] == 2
+
+
+async def test_index_shows_failing_sources(serving: tuple[Service, Client]) -> None:
+    _, client = serving
+    page = await (await client.get("/")).text()
+    assert "connection refused" in page
+    assert "failing (2 errors in a row)" in page
+    assert "hzfb" in page

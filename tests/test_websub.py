@@ -1,0 +1,128 @@
+"""WebSub publishing against a local hub: the feeds that changed are pinged, nothing else."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from aggregator.config import load_config
+from aggregator.service import Service, running_service
+from aggregator.websub import topics
+from tests.conftest import FIXTURES
+from tests.publishing import client_for
+
+BASE = "http://feeds.example"
+
+
+@dataclass
+class Hub:
+    url: str = ""
+    status: int = 204
+    pings: list[dict[str, str]] = field(default_factory=list)
+
+    def topics(self) -> set[str]:
+        return {ping["hub.url"] for ping in self.pings}
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    state = Hub()
+
+    async def publish(request: web.Request) -> web.Response:
+        assert request.content_type == "application/x-www-form-urlencoded"
+        state.pings.append(dict(await request.post()))  # type: ignore[arg-type]
+        return web.Response(status=state.status)
+
+    app = web.Application()
+    app.router.add_post("/hub", publish)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    state.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hub"
+    yield state
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def service(tmp_path: Path, hub: Hub) -> AsyncIterator[Service]:
+    shutil.copy(FIXTURES / "upstream" / "hzfb.xml", tmp_path / "a.xml")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[service]
+base_url = "{BASE}"
+database = "{tmp_path / "db.sqlite3"}"
+websub_hub = "{hub.url}"
+
+[[sources]]
+id = "a"
+url = "a.xml"
+
+[[sources]]
+id = "b"
+url = "{FIXTURES / "upstream" / "portal-rss.gbk.xml"}"
+
+[[feeds]]
+id = "only-b"
+sources = ["b"]
+""",
+        "utf-8",
+    )
+    async with running_service(load_config(config), schedule=False) as running:
+        yield running
+
+
+def _urls(kind: str, ident: str) -> set[str]:
+    return {f"{BASE}/{kind}/{ident}.{fmt}" for fmt in ("rss", "atom", "json")}
+
+
+async def test_changed_sources_ping_the_hub_for_their_feeds(
+    service: Service, hub: Hub, tmp_path: Path
+) -> None:
+    for source in service.config.sources:
+        await service.pipeline.run(source)
+    await service.websub.drain()
+    assert all(ping["hub.mode"] == "publish" for ping in hub.pings)
+    every = _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all")
+    assert hub.topics() == every | _urls("feeds", "only-b")
+
+    hub.pings.clear()
+    await service.fetch_now("a")  # nothing changed upstream: nobody to tell
+    await service.websub.drain()
+    assert hub.pings == []
+
+    path = tmp_path / "a.xml"
+    path.write_text(path.read_text("utf-8").replace("七千只", "八千只"), "utf-8")
+    report = await service.fetch_now("a")
+    assert report.updated == 1
+    await service.websub.drain()
+    assert sorted(hub.topics()) == sorted(_urls("sources", "a") | _urls("feeds", "all"))
+    assert len(hub.pings) == 6, "one ping per topic"
+
+
+async def test_feeds_advertise_the_hub(service: Service, hub: Hub) -> None:
+    async with client_for(service) as client:
+        atom = await (await client.get("/feeds/all.atom")).text()
+        rss = await (await client.get("/sources/a.rss")).text()
+        document = json.loads(await (await client.get("/feeds/only-b.json")).read())
+    assert f'<link href="{hub.url}" rel="hub"/>' in atom
+    assert f'href="{hub.url}" rel="hub"' in rss
+    assert document["hubs"] == [{"type": "WebSub", "url": hub.url}]
+
+
+async def test_a_failing_hub_costs_a_log_line(
+    service: Service, hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.status = 503
+    await service.fetch_now("b")
+    await service.websub.drain()
+    assert len(hub.pings) == 9  # b is in "all" and "only-b"
+    assert service.websub.sent == 0
+    assert "websub ping failed" in caplog.text
+    assert topics(service.config, "nope") == set()
