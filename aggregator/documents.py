@@ -55,7 +55,9 @@ def channel(config: Config, kind: str, ident: str) -> FeedConfig:
     else:
         source = config.source(ident)
         if source is not None and source.enabled:
-            return FeedConfig(ident, source.name, f"{source.name} ({source.url})", (ident,))
+            # the upstream address stays private: it may be a local path or an intranet host
+            publisher = f" — {source.publisher.name}" if source.publisher else ""
+            return FeedConfig(ident, source.name, f"{source.name}{publisher}", (ident,))
     raise UnknownSource(f"no {kind[:-1]} {ident!r}")
 
 
