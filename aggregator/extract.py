@@ -1,5 +1,8 @@
 """Fetch a source and turn it into parsed items, following article pages where configured.
 
+Parsing runs in worker threads so that a large feed or page never stalls the event loop that
+serves readers.
+
 Shared by the pipeline (which stores the result) and `aggregator preview` (which prints it).
 """
 
@@ -111,8 +114,9 @@ async def _feed(
     default_tz: tzinfo,
     warnings: list[str],
 ) -> tuple[ParsedFeed, Response]:
-    def parse(resp: Response) -> ParsedFeed:
-        return parse_feed(
+    async def parse(resp: Response) -> ParsedFeed:
+        return await asyncio.to_thread(
+            parse_feed,
             resp.body,
             url=resp.url,
             header_charset=resp.charset,
@@ -121,7 +125,7 @@ async def _feed(
         )
 
     try:
-        return parse(response), response
+        return await parse(response), response
     except NotAFeed as exc:
         if not exc.alternates:
             raise
@@ -132,7 +136,7 @@ async def _feed(
             ) from exc
         warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
         followed = await fetcher.get(alternate, source_url=source.url, hosts=hosts)
-        return parse(followed), followed
+        return await parse(followed), followed
 
 
 async def _list_pages(
@@ -153,7 +157,9 @@ async def _list_pages(
     for number in range(1, source.list.max_pages + 1):
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
         charset = charset or text.charset
-        listed = parse_list_page(text.text, url=page.url, rules=source.list, tz=default_tz, now=now)
+        listed = await asyncio.to_thread(
+            parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
+        )
         items.extend(listed.items)
         next_url = listed.next_page
         if number == source.list.max_pages or not next_url or next_url in seen_pages:
@@ -194,7 +200,8 @@ async def _item(
             raise Refused("robots.txt disallows this page", url=listed.url)
         page = await fetcher.get(listed.url, source_url=source.url, hosts=hosts)
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
-        article = parse_article(
+        article = await asyncio.to_thread(
+            parse_article,
             text.text,
             url=page.url,
             rules=source.article,
