@@ -6,13 +6,14 @@ import codecs
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aggregator.configtable import Table, parse_duration, parse_size
 from aggregator.errors import ConfigError
 from aggregator.settings import (
     FEED_KEYS,
@@ -27,12 +28,6 @@ from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rul
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-_SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3}
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,85 +114,6 @@ class Config:
         return next((f for f in self.feeds if f.id == feed_id), None)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a duration such as "30s", "15m", "2h" or "1d"."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f'not a duration like "30s", "15m", "2h", "1d": {text!r}')
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size such as "10MB" (binary multiples: 1 MB = 1024 × 1024 bytes)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f'not a size like "512KB" or "10MB": {text!r}')
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
-
-
-class _Table:
-    """Typed reads from one TOML table; faults are collected, never raised, so all are shown."""
-
-    def __init__(self, data: object, path: str, known: Mapping[str, str], errors: list[str]):
-        self.path = path
-        self.errors = errors
-        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        if not isinstance(data, Mapping):
-            self.fail("", "must be a table")
-        for key in self.data:
-            if key not in known:
-                self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
-
-    def key_path(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path and key else (self.path or key)
-
-    def fail(self, key: str, message: str) -> None:
-        self.errors.append(f"{self.key_path(key)}: {message}")
-
-    def get(self, key: str, kind: type[T], default: T) -> T:
-        value = self.data.get(key, default)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.fail(key, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
-            return default
-        return value
-
-    def required_str(self, key: str) -> str:
-        if key not in self.data:
-            self.fail(key, "is required")
-            return ""
-        value = self.get(key, str, "")
-        if key in self.data and isinstance(self.data[key], str) and not value.strip():
-            self.fail(key, "must not be empty")
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, "must be a list of strings")
-            return ()
-        return tuple(value)
-
-    def converted(self, key: str, convert: Callable[[str], T], default: str) -> T:
-        raw = self.get(key, str, default)
-        try:
-            return convert(raw)
-        except ValueError as exc:
-            self.fail(key, str(exc))
-            return convert(default)
-
-    def positive_int(self, key: str, default: int, maximum: int = 1_000_000) -> int:
-        value = self.get(key, int, default)
-        if not 1 <= value <= maximum:
-            self.fail(key, f"must be between 1 and {maximum}")
-            return default
-        return value
-
-
-_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
-
-
 def default_config_path() -> Path:
     return Path(os.environ.get(ENV_CONFIG, "config.toml"))
 
@@ -220,12 +136,12 @@ def load_config(path: Path) -> Config:
 def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
     errors: list[str] = []
     folder = path.resolve().parent
-    _Table(data, "", TOP_KEYS, errors)
-    service = _service(_Table(data.get("service", {}), "service", SERVICE_KEYS, errors), folder)
-    fetch = _fetch(_Table(data.get("fetch", {}), "fetch", FETCH_KEYS, errors))
+    Table(data, "", TOP_KEYS, errors)
+    service = _service(Table(data.get("service", {}), "service", SERVICE_KEYS, errors), folder)
+    fetch = _fetch(Table(data.get("fetch", {}), "fetch", FETCH_KEYS, errors))
     sources = _sources(data.get("sources", []), fetch, folder, errors)
     feeds = _feeds(data.get("feeds", []), service, sources, errors)
-    stories = _stories(_Table(data.get("stories", {}), "stories", STORIES_KEYS, errors))
+    stories = _stories(Table(data.get("stories", {}), "stories", STORIES_KEYS, errors))
     if errors:
         raise ConfigError(errors, path=str(path))
     return Config(
@@ -233,7 +149,7 @@ def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
     )
 
 
-def _stories(table: _Table) -> StoriesConfig:
+def _stories(table: Table) -> StoriesConfig:
     mirrors = table.data.get("mirror_hosts", {})
     if not isinstance(mirrors, Mapping) or not all(isinstance(v, str) for v in mirrors.values()):
         table.fail("mirror_hosts", "must be a table of host = canonical host strings")
@@ -244,14 +160,14 @@ def _stories(table: _Table) -> StoriesConfig:
         table.fail("split", "must be an array of tables ([[stories.split]])")
         splits = []
     for index, split in enumerate(splits):
-        urls += _Table(
+        urls += Table(
             split, f"stories.split[{index}]", {"urls": "item URLs"}, table.errors
         ).strings("urls")
     lowered = {k.lower(): v.lower() for k, v in mirrors.items()}
     return StoriesConfig(mirror_hosts=lowered, split=frozenset(urls))
 
 
-def _service(table: _Table, folder: Path) -> ServiceConfig:
+def _service(table: Table, folder: Path) -> ServiceConfig:
     base_url = table.get("base_url", str, "http://127.0.0.1:8080").rstrip("/")
     if urlsplit(base_url).scheme not in ("http", "https"):
         table.fail("base_url", "must be an http(s) URL")
@@ -285,7 +201,7 @@ def _service(table: _Table, folder: Path) -> ServiceConfig:
     )
 
 
-def _fetch(table: _Table) -> FetchConfig:
+def _fetch(table: Table) -> FetchConfig:
     return FetchConfig(
         interval=table.converted("interval", parse_duration, "15m"),
         timeout=table.converted("timeout", parse_duration, "20s"),
@@ -300,7 +216,7 @@ def _fetch(table: _Table) -> FetchConfig:
     )
 
 
-def _source_url(raw: str, folder: Path, table: _Table) -> str:
+def _source_url(raw: str, folder: Path, table: Table) -> str:
     scheme = urlsplit(raw).scheme.lower()
     if scheme in ("http", "https"):
         return raw
@@ -321,7 +237,7 @@ def _sources(
     seen: set[str] = set()
     result = []
     for index, item in enumerate(raw):
-        table = _Table(item, f"sources[{index}]", SOURCE_KEYS, errors)
+        table = Table(item, f"sources[{index}]", SOURCE_KEYS, errors)
         source_id = table.required_str("id")
         if source_id and not ID_PATTERN.match(source_id):
             table.fail("id", f"{source_id!r} must match [a-z0-9_-]+")
@@ -361,7 +277,7 @@ def _sources(
     return tuple(result)
 
 
-def _rules(table: _Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
+def _rules(table: Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
     listing = article = None
     if "list" in table.data:
         try:
@@ -380,7 +296,7 @@ def _rules(table: _Table, kind: str) -> tuple[ListRules | None, ArticleRules | N
     return listing, article
 
 
-def _party(table: _Table, key: str) -> Party | None:
+def _party(table: Table, key: str) -> Party | None:
     if key not in table.data:
         return None
     value = table.data[key]
@@ -397,7 +313,7 @@ def _party(table: _Table, key: str) -> Party | None:
     return Party(name=value["name"], url=url)
 
 
-def _encoding(table: _Table) -> str | None:
+def _encoding(table: Table) -> str | None:
     label = table.get("encoding", str, "") or None
     if label:
         try:
@@ -418,7 +334,7 @@ def _feeds(
         return tuple(result)
     known_ids = set(every)
     for index, item in enumerate(raw):
-        table = _Table(item, f"feeds[{index}]", FEED_KEYS, errors)
+        table = Table(item, f"feeds[{index}]", FEED_KEYS, errors)
         feed_id = table.required_str("id")
         if feed_id and not ID_PATTERN.match(feed_id):
             table.fail("id", f"{feed_id!r} must match [a-z0-9_-]+")

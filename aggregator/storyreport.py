@@ -6,7 +6,8 @@ import json
 import time
 from datetime import UTC, datetime
 
-from aggregator.config import Config, parse_duration
+from aggregator.config import Config
+from aggregator.configtable import parse_duration
 from storage import Database, StoryView
 
 

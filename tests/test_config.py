@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import load_config, parse_duration, parse_size
+from aggregator.config import load_config
+from aggregator.configtable import parse_duration, parse_size
 from aggregator.errors import ConfigError
 from aggregator.settings import FEED_KEYS, FETCH_KEYS, SERVICE_KEYS, SOURCE_KEYS, STORIES_KEYS
 from tests.conftest import ROOT, WriteConfig, run_cli

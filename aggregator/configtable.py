@@ -1,0 +1,93 @@
+"""Typed reads of TOML tables that collect every fault instead of stopping at the first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+_SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3}
+T = TypeVar("T")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "30s", "15m", "2h" or "1d"."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f'not a duration like "30s", "15m", "2h", "1d": {text!r}')
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as "10MB" (binary multiples: 1 MB = 1024 × 1024 bytes)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f'not a size like "512KB" or "10MB": {text!r}')
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+class Table:
+    """Typed reads from one TOML table; faults are collected, never raised, so all are shown."""
+
+    def __init__(self, data: object, path: str, known: Mapping[str, str], errors: list[str]):
+        self.path = path
+        self.errors = errors
+        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        if not isinstance(data, Mapping):
+            self.fail("", "must be a table")
+        for key in self.data:
+            if key not in known:
+                self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
+
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path and key else (self.path or key)
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(f"{self.key_path(key)}: {message}")
+
+    def get(self, key: str, kind: type[T], default: T) -> T:
+        value = self.data.get(key, default)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.fail(key, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
+            return default
+        return value
+
+    def required_str(self, key: str) -> str:
+        if key not in self.data:
+            self.fail(key, "is required")
+            return ""
+        value = self.get(key, str, "")
+        if key in self.data and isinstance(self.data[key], str) and not value.strip():
+            self.fail(key, "must not be empty")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, "must be a list of strings")
+            return ()
+        return tuple(value)
+
+    def converted(self, key: str, convert: Callable[[str], T], default: str) -> T:
+        raw = self.get(key, str, default)
+        try:
+            return convert(raw)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+            return convert(default)
+
+    def positive_int(self, key: str, default: int, maximum: int = 1_000_000) -> int:
+        value = self.get(key, int, default)
+        if not 1 <= value <= maximum:
+            self.fail(key, f"must be between 1 and {maximum}")
+            return default
+        return value
+
+
+_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
