@@ -65,6 +65,8 @@ class Pipeline:
         self.on_change = on_change
         self.on_report = on_report
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
+        # Sources in flight at once, fetch to commit: what bounds memory, whatever their number.
+        self._slots = asyncio.Semaphore(config.fetch.concurrency)
 
     @property
     def in_flight(self) -> tuple[asyncio.Task[SourceReport], ...]:
@@ -74,7 +76,7 @@ class Pipeline:
         """Fetch one source now; a run already in flight for it is joined, not duplicated."""
         task = self._running.get(source.id)
         if task is None:
-            task = asyncio.ensure_future(self._run(source))
+            task = asyncio.ensure_future(self._bounded(source))
             self._running[source.id] = task
             task.add_done_callback(lambda _: self._running.pop(source.id, None))
         return await asyncio.shield(task)
@@ -88,6 +90,10 @@ class Pipeline:
             return report
 
         return list(await asyncio.gather(*(one(s) for s in sources)))
+
+    async def _bounded(self, source: SourceConfig) -> SourceReport:
+        async with self._slots:
+            return await self._run(source)
 
     async def _run(self, source: SourceConfig) -> SourceReport:
         started = time.time()
