@@ -106,9 +106,14 @@ class Config:
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]  # "all" first
     stories: StoriesConfig = field(default_factory=StoriesConfig)
+    # lookups by id: rendering asks once per entry, with thousands of sources configured
+    _sources_by_id: dict[str, SourceConfig] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_sources_by_id", {s.id: s for s in self.sources})
 
     def source(self, source_id: str) -> SourceConfig | None:
-        return next((s for s in self.sources if s.id == source_id), None)
+        return self._sources_by_id.get(source_id)
 
     def feed(self, feed_id: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.id == feed_id), None)

@@ -16,7 +16,7 @@ from aggregator.policy import next_delay, upstream_hint
 from aggregator.records import story_context, to_record
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
-from storage import Database, FetchOutcome, ItemRecord, WriteSummary
+from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
 
 log = logging.getLogger("aggregator.fetch")
 # After this many failures in a row on a remembered (301/308) URL, the configured one is tried:
@@ -67,6 +67,7 @@ class Pipeline:
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
         # Sources in flight at once, fetch to commit: what bounds memory, whatever their number.
         self._slots = asyncio.Semaphore(config.fetch.concurrency)
+        self._context = (config, story_context(config))
 
     @property
     def in_flight(self) -> tuple[asyncio.Task[SourceReport], ...]:
@@ -90,6 +91,12 @@ class Pipeline:
             return report
 
         return list(await asyncio.gather(*(one(s) for s in sources)))
+
+    def _story_context(self) -> StoryContext:
+        """The story context of the current config, rebuilt only when a reload replaced it."""
+        if self._context[0] is not self.config:
+            self._context = (self.config, story_context(self.config))
+        return self._context[1]
 
     async def _bounded(self, source: SourceConfig) -> SourceReport:
         async with self._slots:
@@ -142,7 +149,7 @@ class Pipeline:
             for item, listing in collected.items
         ]
         summary = await self.db.store_fetch(
-            source.id, outcome, _unique(records), story_context(self.config)
+            source.id, outcome, _unique(records), self._story_context()
         )
         if (summary.new or summary.updated) and self.on_change:
             self.on_change(source.id)

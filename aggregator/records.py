@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
@@ -11,24 +12,33 @@ from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedItem
 from feeds.normalize import normalize_link, normalize_title
 from feeds.sanitize import html_to_text
+from feeds.stories import SourceNames
 from storage import Database, ItemRecord, StoryContext
 
 _NO_STORIES = StoriesConfig()
 
 
 def story_context(config: Config) -> StoryContext:
-    """Names and aliases that origin credits are matched against, and the config order."""
+    """Names and aliases that origin credits are matched against, and the config order.
+
+    Built once per loaded config: it is a pass over every source.
+    """
     names: dict[str, str] = {}
-    for source in reversed(config.sources):  # the first source wins a shared name
-        for name in (*source.aliases, source.name):
-            names[name] = source.id
+    for source in config.sources:
+        for name in (source.name, *source.aliases):
+            names.setdefault(name, source.id)  # the first source wins a shared name
     order = {source.id: index for index, source in enumerate(config.sources)}
-    return StoryContext(source_names=names, source_order=order)
+    return StoryContext(source_names=SourceNames.of(names), source_order=order)
 
 
 def split_links(stories: StoriesConfig) -> frozenset[str]:
     """The operator's `[[stories.split]]` URLs, normalised as stored links are."""
-    return frozenset(normalize_link(url, stories.mirror_hosts) for url in stories.split)
+    return _split_links(stories.split, tuple(sorted(stories.mirror_hosts.items())))
+
+
+@cache
+def _split_links(urls: frozenset[str], mirrors: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    return frozenset(normalize_link(url, dict(mirrors)) for url in urls)
 
 
 def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:

@@ -168,7 +168,24 @@ def _member_order(member: StoryMember) -> tuple[tuple[int, float], int, str]:
     return _time_order(member.published), member.source_order, member.item_key
 
 
-def choose_canonical(members: Sequence[StoryMember], source_names: Mapping[str, str]) -> Decision:
+@dataclass(frozen=True, slots=True)
+class SourceNames:
+    """Our sources' names and aliases, keyed as credits compare; build once per config."""
+
+    by_key: Mapping[str, str]
+
+    @classmethod
+    def of(cls, names: Mapping[str, str]) -> SourceNames:
+        """From `name or alias -> source id`; the first source listed for a name keeps it."""
+        by_key: dict[str, str] = {}
+        for name, source_id in names.items():
+            by_key.setdefault(_name_key(name), source_id)
+        return cls(MappingProxyType(by_key))
+
+
+def choose_canonical(
+    members: Sequence[StoryMember], source_names: SourceNames | Mapping[str, str]
+) -> Decision:
     """Decide a story's origin and canonical copy (SPEC §7).
 
     The origin is the party most copies credit, a source's name and aliases counting as one
@@ -178,7 +195,9 @@ def choose_canonical(members: Sequence[StoryMember], source_names: Mapping[str, 
     """
     if not members:
         raise ValueError("a story has at least one member")
-    ids = {_name_key(name): source_id for name, source_id in source_names.items()}
+    if not isinstance(source_names, SourceNames):
+        source_names = SourceNames.of(source_names)
+    ids = source_names.by_key
 
     def party(name: str) -> tuple[str, str]:
         key = _name_key(name)

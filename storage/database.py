@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from feeds.stories import SourceNames
 from storage import items, search, sources, stories
 from storage.connection import Connections
 from storage.records import (
@@ -19,7 +20,7 @@ from storage.records import (
     WriteSummary,
 )
 
-_NO_CONTEXT = StoryContext(source_names={}, source_order={})
+_NO_CONTEXT = StoryContext(source_names=SourceNames.of({}), source_order={})
 
 
 class Database:

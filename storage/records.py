@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeds.stories import SourceNames
+
 
 @dataclass(frozen=True, slots=True)
 class ItemRecord:
@@ -82,7 +84,7 @@ class StoryView:
 class StoryContext:
     """What origin decisions need from the config: names and aliases, and config order."""
 
-    source_names: dict[str, str]  # name or alias -> source id
+    source_names: SourceNames
     source_order: dict[str, int]
 
 
