@@ -13,7 +13,7 @@ from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, collect
 from aggregator.fetcher import Fetcher
 from aggregator.policy import next_delay, upstream_hint
-from aggregator.records import story_context, to_record
+from aggregator.records import add_match_keys, story_context, to_record
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
 from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
@@ -92,6 +92,22 @@ class Pipeline:
 
         return list(await asyncio.gather(*(one(s) for s in sources)))
 
+    async def _records(self, source: SourceConfig, collected: Collected) -> list[ItemRecord]:
+        """Records of the fetched items; story keys (a SimHash of the body, the costly part)
+        only for the new and changed ones, since the unchanged are not written again."""
+        stories = self.config.stories
+        pairs = [
+            (item, to_record(source, item, listing, stories, match_keys=False))
+            for item, listing in collected.items
+        ]
+        known = await self.db.content_hashes(source.id, [record.key for _, record in pairs])
+        return [
+            record
+            if known.get(record.key) == record.content_hash
+            else add_match_keys(record, source, item, stories)
+            for item, record in pairs
+        ]
+
     def _story_context(self) -> StoryContext:
         """The story context of the current config, rebuilt only when a reload replaced it."""
         if self._context[0] is not self.config:
@@ -144,10 +160,7 @@ class Pipeline:
         outcome = _outcome(
             collected, started, seconds, started + delay, moved or state.effective_url
         )
-        records = [
-            to_record(source, item, listing, self.config.stories)
-            for item, listing in collected.items
-        ]
+        records = await self._records(source, collected)
         summary = await self.db.store_fetch(
             source.id, outcome, _unique(records), self._story_context()
         )

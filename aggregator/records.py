@@ -55,12 +55,22 @@ def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) 
     }
 
 
+def add_match_keys(
+    record: ItemRecord, source: SourceConfig, item: ParsedItem, stories: StoriesConfig
+) -> ItemRecord:
+    return replace(record, **_match_keys(source, item, stories))
+
+
 def to_record(
     source: SourceConfig,
     item: ParsedItem,
     listing_hash: str | None,
     stories: StoriesConfig = _NO_STORIES,
+    *,
+    match_keys: bool = True,
 ) -> ItemRecord:
+    """The record to store; `match_keys=False` leaves out the story keys, for an item whose
+    content hash may show it unchanged (see `add_match_keys`)."""
     key = item_key(item)
     tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
     return ItemRecord(
@@ -79,7 +89,7 @@ def to_record(
         updated=item.updated,
         content_hash=content_hash(replace(item, tags=tags)),
         listing_hash=listing_hash,
-        **_match_keys(source, item, stories),
+        **(_match_keys(source, item, stories) if match_keys else {}),
     )
 
 

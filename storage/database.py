@@ -80,6 +80,11 @@ class Database:
     async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
         return {item.id: item for item in await items.by_ids(self._db, item_ids)}
 
+    async def content_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """The stored content digest of each of these items that is stored."""
+        async with self._db.reading() as conn:
+            return await items.content_hashes(conn, source_id, keys)
+
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""
         async with self._db.reading() as conn:

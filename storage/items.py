@@ -26,6 +26,7 @@ _UPDATE = """
     WHERE source_id = ? AND key = ?
 """
 _LOOKUP_BATCH = 500
+_FEW_SOURCES = 16
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -100,6 +101,12 @@ async def _column_by_key(
     return found
 
 
+async def content_hashes(
+    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, str]:
+    return await _column_by_key(conn, source_id, keys, "content_hash")
+
+
 async def listing_hashes(
     conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
 ) -> dict[str, str]:
@@ -139,7 +146,11 @@ async def latest_items(
     """Newest first; `before` is a (sort_ts, id) cursor so paging is stable under inserts."""
     if not source_ids:
         return []
-    where = [f"source_id IN ({', '.join('?' * len(source_ids))})"]
+    # Few sources: read their own items through items_by_source and sort them. Many: walk
+    # items_by_time newest first and stop at the limit ("+" keeps SQLite off the source index,
+    # which would read and sort every item of every source).
+    column = "source_id" if len(source_ids) <= _FEW_SOURCES else "+source_id"
+    where = [f"{column} IN ({', '.join('?' * len(source_ids))})"]
     params: list[Any] = list(source_ids)
     if before is not None:
         where.append("(sort_ts < ? OR (sort_ts = ? AND id < ?))")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
-from feeds.stories import StoryKey, StoryMember, choose_canonical, match
+from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Connections, Row
 from storage.items import item_ids
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
@@ -38,34 +39,54 @@ def _key(row: Row, order: dict[str, int]) -> StoryKey:
 
 
 async def _candidates(conn: aiosqlite.Connection, source_id: str, item: ItemRecord) -> list[Row]:
-    """Items of other sources sharing a link, a title within the window, or a SimHash band."""
-    rows: list[Row] = []
+    """Items of other sources sharing a link, a title within the window, or a SimHash band.
+
+    One statement (each branch on its own index), then one more for the other members of the
+    stories found, so that `match` can refuse a story that already holds this source.
+    """
+    branches: list[str] = []
+    params: list[Any] = []
     if item.norm_link:
-        rows += await conn.execute_fetchall(
-            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_link = ? AND source_id != ?",
-            (item.norm_link, source_id),
-        )
+        branches.append(f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_link = ?")
+        params.append(item.norm_link)
     if item.norm_title and item.published:
         at = item.published.timestamp()
-        rows += await conn.execute_fetchall(
+        branches.append(
             f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_title = ? "
-            "AND published_ts BETWEEN ? AND ? AND source_id != ?",
-            (item.norm_title, at - TITLE_WINDOW_SECONDS, at + TITLE_WINDOW_SECONDS, source_id),
+            "AND published_ts BETWEEN ? AND ?"
         )
+        params += [item.norm_title, at - TITLE_WINDOW_SECONDS, at + TITLE_WINDOW_SECONDS]
     if item.bands:
-        rows += await conn.execute_fetchall(
+        branches.append(
             f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE id IN (SELECT item_id FROM "
-            f"item_bands WHERE band IN ({', '.join('?' * len(item.bands))})) AND source_id != ?",
-            (*item.bands, source_id),
+            f"item_bands WHERE band IN ({', '.join('?' * len(item.bands))}))"
         )
+        params += item.bands
+    if not branches:
+        return []
+    sql = f"SELECT * FROM ({' UNION '.join(branches)}) WHERE source_id != ?"
+    rows = list(await conn.execute_fetchall(sql, (*params, source_id)))
     stories = {row["story_id"] for row in rows}
-    if stories:  # every member, so `match` can refuse a story that already has this source
+    if stories:
         rows += await conn.execute_fetchall(
             f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id IN "
             f"({', '.join('?' * len(stories))})",
             tuple(stories),
         )
     return list({row["id"]: row for row in rows}.values())
+
+
+def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext) -> Decision:
+    """The decision for a story of one item, without reading it back."""
+    member = StoryMember(
+        item_key=str(item_id),
+        source_id=source_id,
+        published=item.published,
+        source_order=context.source_order.get(source_id, len(context.source_order)),
+        origin_name=item.origin_name,
+        origin_url=item.origin_url,
+    )
+    return choose_canonical([member], context.source_names)
 
 
 async def assign_stories(
@@ -81,9 +102,12 @@ async def assign_stories(
     """
     if not inserted:
         return 0
-    joined = 0
     ids = await item_ids(conn, source_id, [item.key for item in inserted])
     order = context.source_order
+    assigned: list[tuple[int, str | None, int]] = []  # story, rule, item
+    joined_stories: set[int] = set()
+    taken: set[int] = set()
+    bands: list[tuple[int, int]] = []
     for item in inserted:
         item_id = ids[item.key]
         found = None
@@ -99,28 +123,38 @@ async def assign_stories(
                 source_order=order.get(source_id, len(order)),
             )
             candidates = await _candidates(conn, source_id, item)
-            found = match(new, [_key(row, order) for row in candidates])
-        if item.bands:
-            await conn.executemany(
-                "INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)",
-                [(band, item_id) for band in item.bands],
+            # a story this batch already gave a copy of this source is taken, like in `match`
+            found = match(
+                new, [_key(row, order) for row in candidates if row["story_id"] not in taken]
             )
         if found is None:
+            decision = _alone(item, item_id, source_id, context)
             cursor = await conn.execute(
-                "INSERT INTO stories (entry_id, canonical_item, created) VALUES (?, ?, ?)",
-                (item.entry_id, item_id, now),
+                "INSERT INTO stories (entry_id, canonical_item, origin_name, origin_url, "
+                "origin_source, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item.entry_id,
+                    item_id,
+                    decision.origin.name if decision.origin else None,
+                    decision.origin.url if decision.origin else None,
+                    decision.origin_source_id,
+                    decision.reason,
+                    now,
+                ),
             )
-            story_id = cursor.lastrowid
-            await conn.execute("UPDATE items SET story_id = ? WHERE id = ?", (story_id, item_id))
+            assert cursor.lastrowid is not None
+            assigned.append((cursor.lastrowid, None, item_id))
         else:
-            joined += 1
-            story_id = int(found.story_id)
-            await conn.execute(
-                "UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?",
-                (story_id, found.rule, item_id),
-            )
+            assigned.append((int(found.story_id), found.rule, item_id))
+            joined_stories.add(int(found.story_id))
+        taken.add(assigned[-1][0])
+        bands += [(band, item_id) for band in item.bands]
+    # Written once for the batch: items of one source never match each other anyway.
+    await conn.executemany("INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)", bands)
+    await conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
+    for story_id in sorted(joined_stories):
         await _decide(conn, story_id, context)
-    return joined
+    return sum(1 for _, rule, _ in assigned if rule is not None)
 
 
 async def _decide(conn: aiosqlite.Connection, story_id: int | None, context: StoryContext) -> None:

@@ -154,6 +154,8 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
             "listing": "SELECT * FROM items WHERE source_id IN (?, ?) "
             "ORDER BY sort_ts DESC, id DESC LIMIT 50",
             "all": "SELECT * FROM items ORDER BY sort_ts DESC, id DESC LIMIT 50",
+            "many sources": "SELECT * FROM items WHERE +source_id IN (?, ?, ?) "
+            "ORDER BY sort_ts DESC, id DESC LIMIT 50",
         }
         for name, sql in plans.items():
             plan = " ".join(
@@ -162,3 +164,5 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
             )
             assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (name, plan)
             assert not plan.startswith("SCAN items") or "INDEX" in plan, (name, plan)
+            if name in ("all", "many sources"):
+                assert "TEMP B-TREE" not in plan, (name, plan)  # newest first, stops at LIMIT

@@ -230,3 +230,26 @@ async def test_stories_command_lists_copies_and_rules(tmp_path: Path) -> None:
     _, err = await process.communicate()
     assert process.returncode == 2
     assert b"--since" in err
+
+
+async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await store(db, config, SEED["seed"][0], 1.0)
+        portal = config.source("hz1w")
+        assert portal is not None
+        twice = [
+            to_record(portal, seed_item({**SEED["seed"][1], "key": key, "link": link}), None)
+            for key, link in (
+                ("a", "http://example.net/a.html"),
+                ("b", "http://example.net/b.html"),
+            )
+        ]
+        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
+        await db.store_fetch("hz1w", outcome, twice, story_context(config))
+        entries = await select(db, config.feeds[0], Query(), merged=True)
+        assert sorted(len(story.copies) for _, story in entries if story) == [1, 2]
+    finally:
+        await db.close()
