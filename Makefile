@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint corpus bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,30 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# feedparser's own test feeds, from its sdist for the installed version, unpacked once: the
+# differential test of feeds/fastxml.py reads them.
+CORPUS := .cache/feedparser-corpus
+corpus: $(VENV)/.installed-test
+	@version=$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("feedparser"))'); \
+	if [ "$$(cat $(CORPUS)/.version 2>/dev/null)" != "$$version" ]; then \
+		rm -rf $(CORPUS) && mkdir -p $(CORPUS) .cache/corpus && \
+		$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: \
+			feedparser==$$version -d .cache/corpus && \
+		tar -xzf .cache/corpus/feedparser-$$version.tar.gz -C $(CORPUS) --strip-components=1 && \
+		echo "$$version" > $(CORPUS)/.version; \
+	fi
+
+test: lint corpus
 	$(BIN)/python -m pytest -q
 
+# Fetching, parsing and serving figures into bench/RESULTS.md; BENCH_ARGS="--feeds 500 --rss" ...
+# nginx and wrk come from Debian (run as root the first time).
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+		{ apt-get update && apt-get install -y --no-install-recommends nginx-light; }
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y --no-install-recommends wrk; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from lxml import etree
 
 from feeds.charset import decode
 from feeds.errors import NotAFeed, ParseError
+from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
 from feeds.jsonfeed import parse_json_feed
 from feeds.model import ParsedFeed
@@ -74,6 +75,12 @@ def parse_feed(
     if kind == "html":
         alternates = feed_links(body, url=url, header_charset=header_charset, encoding=encoding)
         raise NotAFeed("an HTML page, not a feed", url=url, alternates=alternates)
+    # Well-formed RSS and Atom 1.0 take the lxml path; it gives None for whatever needs feedparser.
+    fast = parse_fast(
+        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
+    )
+    if fast is not None:
+        return fast
     # "unknown" too: feedparser still finds feeds behind junk such as a leading PHP warning.
     return parse_xml_feed(
         body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz

@@ -1,0 +1,98 @@
+"""Where a first fetch's time goes, per new item, stage by stage, on the farm's documents.
+
+Parsing both ways, building the stored record (story keys: the body's SimHash dominates),
+the search text the FTS trigger computes, and storing (`Database.store_fetch`, 20 new items
+per source, the way the pipeline calls it) with the cost of one aiosqlite round trip beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from aggregator.config import load_config
+from aggregator.records import story_context, to_record
+from bench.farm import render
+from feeds.fastxml import parse_fast
+from feeds.feedxml import parse_xml_feed
+from feeds.fingerprint import simhash
+from feeds.normalize import normalize_text
+from feeds.sanitize import html_to_text
+from feeds.searchtext import search_text
+from storage import Database, FetchOutcome
+
+FEEDS = 50
+URL = "http://127.0.0.1/f/"
+
+
+def _per_item(run: Callable[[Any], object], inputs: Sequence[Any], items: int) -> float:
+    """CPU µs per item of `run` over every input."""
+    started = time.process_time()
+    for value in inputs:
+        run(value)
+    return (time.process_time() - started) / items * 1e6
+
+
+async def _store(workdir: Path, feeds: list[bytes]) -> tuple[float, float, float]:
+    """µs: to_record per item (CPU), store_fetch per item and one aiosqlite round trip (wall)."""
+    config_path = workdir / "config.toml"
+    config_path.write_text(
+        '[service]\ndatabase = "breakdown.sqlite3"\n\n'
+        + "".join(f'[[sources]]\nid = "f{n}"\nurl = "{URL}{n}"\n\n' for n in range(FEEDS)),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    parsed = [parse_fast(body, url=s.url) for s, body in zip(config.sources, feeds, strict=True)]
+    started = time.process_time()
+    records = [
+        [to_record(source, item, None, config.stories) for item in feed.items]
+        for source, feed in zip(config.sources, parsed, strict=True)
+        if feed is not None
+    ]
+    record = (time.process_time() - started) / sum(map(len, records)) * 1e6
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        context = story_context(config)
+        started = time.perf_counter()
+        for source, batch in zip(config.sources, records, strict=True):
+            outcome = FetchOutcome(attempted_at=time.time(), seconds=0.1, ok=True, result="ok")
+            await db.store_fetch(source.id, outcome, batch, context)
+        store = (time.perf_counter() - started) / sum(map(len, records)) * 1e6
+    finally:
+        await db.close()
+    async with aiosqlite.connect(":memory:") as conn:
+        started = time.perf_counter()
+        for _ in range(2000):
+            await conn.execute("SELECT 1")
+        hop = (time.perf_counter() - started) / 2000 * 1e6
+    return record, store, hop
+
+
+def breakdown() -> list[tuple[str, float]]:
+    """(stage, µs per item)."""
+    feeds = [render(n, 0) for n in range(FEEDS)]
+    items = [item for body in feeds for item in getattr(parse_fast(body, url=URL), "items", ())]
+    texts = [normalize_text(html_to_text(item.content_html)) for item in items]
+    n = len(items)
+    with tempfile.TemporaryDirectory() as workdir:
+        record, store, hop = asyncio.run(_store(Path(workdir), feeds))
+    return [
+        ("parse, fast path (feeds.fastxml)", _per_item(lambda f: parse_fast(f, url=URL), feeds, n)),
+        ("parse, feedparser path (feeds.feedxml)",
+         _per_item(lambda f: parse_xml_feed(f, url=URL), feeds, n)),
+        ("to_record: identity, hashes, story keys", record),
+        ("  of which normalize_text of the body",
+         _per_item(lambda i: normalize_text(html_to_text(i.content_html)), items, n)),
+        ("  of which simhash of the body", _per_item(simhash, texts, n)),
+        ("search text for the FTS trigger",
+         _per_item(lambda i: search_text(i.title, i.summary, i.content_html), items, n)),
+        ("store_fetch, wall (20 new items a source)", store),
+        ("one aiosqlite round trip, wall (not per item)", hop),
+    ]  # fmt: skip

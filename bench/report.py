@@ -1,0 +1,119 @@
+"""bench/RESULTS.md: the figures of one run with the machine and versions that produced them.
+
+Everything below the ANALYSIS marker in an existing file is hand-written and kept as it is.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.contenders import PassResult
+from bench.parsing import ParseResult
+from bench.serving import ServeResult
+
+ANALYSIS = "<!-- analysis: hand-written below this line, kept by `make bench` -->"
+_PACKAGES = ("aiohttp", "aiosqlite", "feedparser", "lxml", "nh3", "reader", "requests")
+
+
+def _command_version(*command: str) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError:
+        return "not installed"
+    return (done.stdout + done.stderr).strip().splitlines()[0]
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor(),
+    )  # fmt: skip
+    memory = Path("/proc/meminfo").read_text().split()[1]
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in _PACKAGES)
+    return [
+        f"- machine: {cpu}, {os.cpu_count()} cores, {int(memory) // 1024**2} GB, "
+        f"{platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- {_command_version('nginx', '-v')}; {_command_version('wrk', '--version')}",
+    ]
+
+
+def _header(*columns: str, text: int = 1) -> list[str]:
+    """A table head: `text` columns of words, then right-aligned numbers."""
+    return [f"| {' | '.join(columns)} |", "|" + " --- |" * text + " ---: |" * (len(columns) - text)]
+
+
+def _fetch_table(results: Mapping[str, Mapping[str, PassResult]]) -> list[str]:
+    rows = _header("pass", "fetcher", "seconds", "feeds/s", "new items/s", "CPU s",
+                   "peak RSS MB", "feeds/s vs reader", text=2)  # fmt: skip
+    for name, by_contender in results.items():
+        reader = by_contender.get("reader")
+        for contender, r in by_contender.items():
+            ratio = f"{r.feeds_per_second / reader.feeds_per_second:.2f}×" if reader else "—"
+            failed = f" ({r.failed} failed)" if r.failed else ""
+            rows.append(
+                f"| {name} | {contender}{failed} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | "
+                f"{r.items_per_second:.0f} | {r.cpu_seconds:.1f} | {r.peak_rss_mb:.0f} | {ratio} |"
+            )
+    return rows
+
+
+def write(
+    path: Path,
+    *,
+    command: str,
+    load: Sequence[str],
+    sizes: tuple[int, int, float],
+    fetching: Mapping[str, Mapping[str, PassResult]],
+    rss: Mapping[int, PassResult],
+    parsing: Sequence[ParseResult],
+    corpus: tuple[int, int] | None,
+    serving: Sequence[ServeResult],
+    stages: Sequence[tuple[str, float]],
+) -> None:
+    feeds, items, fraction = sizes
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Load average before and after: "
+        f"{load[0]} / {load[1]} (a shared box: other work ran beside the benchmark).",
+        "",
+        *machine(),
+        "",
+        f"## Fetching {feeds:,} feeds × {items} items ({fraction:.0%} changed in the last pass)",
+        "",
+        *_fetch_table(fetching),
+    ]
+    if rss:
+        lines += ["", "## Peak RSS of our pipeline by number of sources (first fetch)", "",
+                  *_header("sources", "seconds", "feeds/s", "peak RSS MB")]  # fmt: skip
+        lines += [f"| {n:,} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | {r.peak_rss_mb:.0f} |"
+                  for n, r in rss.items()]  # fmt: skip
+    base = next((p.items_per_second for p in parsing if "feedxml" in p.name), 1.0)
+    lines += ["", "## Parsing alone (CPU time, best of 3)", "",
+              *_header("parser", "items/s", "vs feeds.feedxml")]  # fmt: skip
+    lines += [f"| {p.name} | {p.items_per_second:,.0f} | {p.items_per_second / base:.2f}× |"
+              for p in parsing]  # fmt: skip
+    if corpus:
+        lines += ["", f"The fast path answers for {corpus[0]:,} of the {corpus[1]:,} documents "
+                  "of feedparser's test corpus (identical records: tests/test_fastxml_differential"
+                  ".py); feedparser reads the rest."]  # fmt: skip
+    nginx = {s.case: s.requests_per_second for s in serving if s.server == "nginx"}
+    lines += ["", "## Serving /feeds/all.atom (50 entries), wrk -t2 -c64", "",
+              *_header("server", "case", "requests/s", "p99 ms", "timeouts", "vs nginx",
+                       text=2)]  # fmt: skip
+    for s in serving:
+        ratio = f"{s.requests_per_second / nginx[s.case]:.2f}×" if s.case in nginx else "—"
+        lines.append(f"| {s.server} | {s.case} | {s.requests_per_second:,.0f} | {s.p99_ms:.1f} | "
+                     f"{s.timeouts} | {ratio} |")  # fmt: skip
+    lines += ["", "## Where a first fetch's time goes, per new item (bench/breakdown.py)", "",
+              *_header("stage", "µs")]  # fmt: skip
+    lines += [f"| {stage} | {micros:,.0f} |" for stage, micros in stages]
+    kept = path.read_text(encoding="utf-8").partition(ANALYSIS)[2] if path.exists() else "\n"
+    path.write_text("\n".join([*lines, "", ANALYSIS]) + kept, encoding="utf-8")

@@ -1,0 +1,140 @@
+"""Serving a 50-entry merged feed: `aggregator serve` beside nginx serving the same bytes.
+
+wrk drives both at 64 connections: the cached document, a 304 answer to If-None-Match, and
+(ours only) a cold render, where every request is a new URL (a `before` cursor past every item)
+so each one queries the database and renders. wrk shares the two cores with the server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PATH = "/feeds/all.atom"
+# Each request a new URL: (sort_ts, id) cursors beyond every stored item, distinct per thread.
+_COLD_SCRIPT = """
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, "PATH?limit=50&before=9999999999.0_" .. (tid * 100000000 + n))
+end
+""".replace("PATH", PATH)
+_NGINX_CONF = """{user}worker_processes auto;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root}/www;
+    location / {{ types {{ }} default_type "application/atom+xml; charset=utf-8"; }}
+  }}
+}}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ServeResult:
+    server: str
+    case: str
+    requests_per_second: float
+    p99_ms: float  # wrk stops waiting at 2 s: see timeouts
+    timeouts: int
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read(), response.headers.get("ETag", "")
+
+
+def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(240):
+        try:
+            _get(url)
+            return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.25)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, *extra: str) -> tuple[float, float, int]:
+    """(requests/s, p99 latency in ms, requests given up after 2 s) from wrk at 64 connections."""
+    output = subprocess.run(
+        ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", *extra, url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", output).groups()  # type: ignore[union-attr]
+    timeouts = re.search(r"Socket errors:.*timeout (\d+)", output)
+    return (
+        rate,
+        float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit],
+        int(timeouts[1]) if timeouts else 0,
+    )
+
+
+@contextmanager
+def _process(command: Sequence[str], ready_url: str) -> Iterator[None]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(ready_url, process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
+    """Our server on the database the fetch passes filled, then nginx on the bytes it served."""
+    config = ours_workdir / "serve.toml"
+    config.write_text(
+        (ours_workdir / "config.toml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "[service]\n", f'[service]\nport = {port}\nbase_url = "http://127.0.0.1:{port}"\n'
+        ),
+        encoding="utf-8",
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: list[ServeResult] = []
+    command = [sys.executable, "-m", "aggregator.cli", "serve", "-c", str(config)]
+    with _process(command, f"{base}/healthz"):
+        status, body, etag = _get(base + PATH)
+        if status != 200 or body.count(b"<entry>") != 50:
+            raise RuntimeError(f"{PATH} answered {status} without 50 entries")
+        cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
+        for case, extra in cases.items():
+            results.append(ServeResult("ours", case, *wrk(base + PATH, seconds, *extra)))
+        script = ours_workdir / "cold.lua"
+        script.write_text(_COLD_SCRIPT, encoding="utf-8")
+        results.append(ServeResult("ours", "cold render", *wrk(base, seconds, "-s", str(script))))
+    root = ours_workdir / "nginx"
+    (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
+    (root / "www" / "feeds" / "all.atom").write_bytes(body)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (root / "nginx.conf").write_text(_NGINX_CONF.format(user=user, root=root, port=port + 1))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    base = f"http://127.0.0.1:{port + 1}"
+    with _process([nginx, "-c", str(root / "nginx.conf"), "-g", "daemon off;"], base + PATH):
+        etag = _get(base + PATH)[2]
+        cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
+        for case, extra in cases.items():
+            results.append(ServeResult("nginx", case, *wrk(base + PATH, seconds, *extra)))
+    return results
