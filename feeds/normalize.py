@@ -28,6 +28,7 @@ _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
 # A bracketed tag of up to 12 characters at either end of a title: 【喜讯】 [转载] (图) 〔视频〕.
 # Full-width （） and ［］ are already ( and [ after NFKC.
 _TAG = r"(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|\([^)]{1,12}\)|〔[^〕]{1,12}〕|〖[^〗]{1,12}〗)"
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _TITLE_TAGS = re.compile(rf"^(?:\s*{_TAG})+|(?:{_TAG}\s*)+$")
 
 # Attribution and editorial credits. Copies add or drop them, so they must not weigh in a body
@@ -51,9 +52,19 @@ def _to_simplified() -> Callable[[str], str]:
     return convert
 
 
+@cache
+def _dropped_in_bmp() -> dict[int, None]:
+    """A `str.translate` table of every Basic Multilingual Plane character to drop, built once:
+    a category lookup per character cost ~0.1 ms per article body, more than its SimHash."""
+    return {cp: None for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PSZC"}
+
+
 def _drop_punctuation(text: str) -> str:
     """Keep letters, digits and marks; drop punctuation, symbols, whitespace and control chars."""
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+    kept = text.translate(_dropped_in_bmp())
+    if _ASTRAL.search(kept) is None:
+        return kept
+    return "".join(ch for ch in kept if unicodedata.category(ch)[0] not in "PSZC")
 
 
 def _fold(text: str) -> str:
