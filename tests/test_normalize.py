@@ -124,3 +124,8 @@ def test_link_escaping_is_normalised() -> None:
     assert normalize_link("http://example.net/新闻/1.html?q=汉中") == normalize_link(
         "http://example.net/%E6%96%B0%E9%97%BB/1.html?q=%E6%B1%89%E4%B8%AD"
     )
+
+
+def test_characters_beyond_the_basic_plane_are_kept_or_dropped_by_category() -> None:
+    # 𠀀 is a CJK Extension B ideograph (a letter); 🎉 is a symbol
+    assert normalize_title("【喜讯】𠀀汉中 🎉 荣誉！") == "𠀀汉中荣誉"
