@@ -1,15 +1,19 @@
 """RSS 2.0 and Atom 1.0 output through feedgen, the only module that imports it.
 
 feedgen writes the core elements and, through its `dc` extension, Dublin Core per RSS item; our
-own extension adds what feedgen lacks for SPEC §6: RFC 5005/WebSub links in the RSS channel and
-Atom `source`, `via` and `related`. Every string passes `xml_safe`, or lxml refuses it.
+own extension adds what feedgen lacks for SPEC §6: RFC 5005/WebSub links in the RSS channel,
+the RSS origin (`atom:link rel="via"` and `dcterms:provenance`, not `dc:source`, which the W3C
+validator warns about beside `<source>`) and Atom `source`, `via` and `related`. Every string
+passes `xml_safe`, or lxml refuses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -19,6 +23,7 @@ from feeds.model import OutEntry, OutFeed, Party
 from feeds.sanitize import summarize, xml_safe
 
 _ATOM = "http://www.w3.org/2005/Atom"
+_DCTERMS = "http://purl.org/dc/terms/"
 _TYPES = {
     "rss": "application/rss+xml",
     "atom": "application/atom+xml",
@@ -58,14 +63,39 @@ def _generator(feed: OutFeed, fmt: str) -> Any:
         fg.language(xml_safe(feed.language))
     extra = _channel_links(feed, fmt)
     fg.provenance.links = extra
+    fg.provenance.fmt = fmt
     # feedgen writes only the first rel="self" into RSS and takes the last link as <link>.
     fg.link(href=xml_safe(feed.self_url), rel="self", type=_TYPES[fmt])
     for link in extra:
         fg.link(**link)
     fg.link(href=xml_safe(feed.home_url), rel="alternate", type="text/html")
+    updates = _distinct_updates(feed.entries)
     for entry in feed.entries:
-        _add_entry(fg, entry, fmt)
+        _add_entry(fg, entry, fmt, updates[entry.id])
     return fg
+
+
+def _distinct_updates(entries: tuple[OutEntry, ...]) -> dict[str, datetime]:
+    """Each entry's `updated`, with ties within the document broken below the second.
+
+    Pages that give dates to the minute make many entries share one instant, which the W3C
+    validator warns about in Atom. A tied entry gets microseconds derived from its own id, so
+    its value does not depend on the order of the others.
+    """
+    seconds = [_aware(entry.updated) for entry in entries]
+    counts = Counter(seconds)
+    taken: set[datetime] = set()
+    updates: dict[str, datetime] = {}
+    for entry, second in zip(entries, seconds, strict=True):
+        when = second
+        if counts[second] > 1:
+            offset = int.from_bytes(hashlib.blake2b(entry.id.encode(), digest_size=4).digest())
+            when = second.replace(microsecond=offset % 999_999 + 1)
+            while when in taken:
+                when += timedelta(microseconds=1)
+        taken.add(when)
+        updates[entry.id] = when
+    return updates
 
 
 def _channel_links(feed: OutFeed, fmt: str) -> list[_Link]:
@@ -81,7 +111,7 @@ def _channel_links(feed: OutFeed, fmt: str) -> list[_Link]:
     return [{key: xml_safe(value) for key, value in link.items()} for link in links]
 
 
-def _add_entry(fg: Any, entry: OutEntry, fmt: str) -> None:
+def _add_entry(fg: Any, entry: OutEntry, fmt: str, updated: datetime) -> None:
     fe = fg.add_entry(order="append")
     fe.provenance.entry = entry
     fe.id(xml_safe(entry.id))  # also the RSS guid, isPermaLink="false"
@@ -97,7 +127,7 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str) -> None:
     body = xml_safe(entry.content_html) or f"<p>{html.escape(summary or _line(entry.title))}</p>"
     fe.content(body, type="html")
     fe.published(_aware(entry.published))
-    fe.updated(_aware(entry.updated))
+    fe.updated(updated)
     for tag in dict.fromkeys(_line(tag) for tag in entry.tags):
         if tag:
             fe.category(term=tag)
@@ -108,11 +138,9 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str) -> None:
             fe.rights(_line(entry.publisher.name))
         return
     fe.source(url=xml_safe(entry.source.url), title=_line(entry.source.name))
-    origin = entry.origin
     values = (
         (fe.dc.dc_creator, entry.author),
         (fe.dc.dc_publisher, entry.publisher.name if entry.publisher else None),
-        (fe.dc.dc_source, (origin.url or origin.name) if origin else None),
     )
     for setter, value in values:
         if text := _line(value or ""):
@@ -123,9 +151,11 @@ class _Channel:
     """Channel part of our extension: the links feedgen leaves out of RSS."""
 
     links: list[_Link]
+    fmt: str
 
     def extend_ns(self) -> dict[str, str]:
-        return {}
+        """Declared on the root, as feedgen only asks channel extensions."""
+        return {"dcterms": _DCTERMS} if self.fmt == "rss" else {}
 
     def extend_rss(self, rss: etree._Element) -> etree._Element:
         for link in self.links:
@@ -137,7 +167,7 @@ class _Channel:
 
 
 class _Item:
-    """Entry part of our extension: Atom provenance that feedgen cannot express.
+    """Entry part of our extension: provenance that feedgen cannot express.
 
     feedgen's Atom `<source>` has no id or updated, and its entry links lose `rel` and
     `title`, so `source`, `via` and `related` are written here. feedgen's Atom tree is
@@ -150,6 +180,14 @@ class _Item:
         return {}
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
+        """The origin: its name always, its URL as the same `via` link Atom carries."""
+        origin = self.entry.origin
+        if origin is None or not (name := _line(origin.name) or xml_safe(origin.url or "")):
+            return item
+        if origin.url:
+            link = etree.SubElement(item, f"{{{_ATOM}}}link", rel="via", href=xml_safe(origin.url))
+            link.set("title", name)
+        etree.SubElement(item, f"{{{_DCTERMS}}}provenance").text = name
         return item
 
     def extend_atom(self, element: etree._Element) -> etree._Element:

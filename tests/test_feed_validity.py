@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from tests.publishing import BASE, HOSTILE_TITLE, Client, client_for, fetched_se
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+DC_SOURCE = "{http://purl.org/dc/elements/1.1/}source"
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d{2}:\d{2}:\d{2} (GMT|[+-]\d{4})$"
@@ -40,6 +41,7 @@ ROUTES = [
     f"/sources/hostile?q={quote('春运')}",
     "/sources/broken",
     "/sources/hzfb?tag=%E4%BA%A4%E9%80%9A",
+    "/feeds/all?q=nothing-matches-this",  # an empty feed still has a plausible date
 ]
 
 
@@ -65,16 +67,21 @@ def _safe_html(fragment: str | None) -> None:
             assert not value.strip().lower().startswith("javascript:"), fragment
 
 
+def _plausible(when: datetime) -> None:
+    """The validator's bounds: not before 1990, not more than a day ahead."""
+    assert datetime(1990, 1, 1, tzinfo=UTC) <= when <= datetime.now(UTC) + timedelta(days=1)
+
+
 def _rfc822(value: str | None) -> None:
     assert value is not None
     assert RFC822.match(value), value
-    parsedate_to_datetime(value)
+    _plausible(parsedate_to_datetime(value))
 
 
 def _rfc3339(value: str | None) -> None:
     assert value is not None
     assert RFC3339.match(value), value
-    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    _plausible(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def check_rss(body: bytes, url: str) -> list[str]:
@@ -88,16 +95,20 @@ def check_rss(body: bytes, url: str) -> list[str]:
     selves = [e.get("href") for e in channel.iter(f"{ATOM}link") if e.get("rel") == "self"]
     assert selves == [BASE + url]
     _rfc822(channel.findtext("lastBuildDate"))
-    titles = []
+    titles, guids = [], set()
     for item in channel.iter("item"):
         guid = item.find("guid")
         assert guid is not None
         assert guid.text
+        assert guid.text not in guids
+        guids.add(guid.text)
         assert guid.get("isPermaLink") == "false"
         _rfc822(item.findtext("pubDate"))
         source = item.find("source")
         assert source is not None
         assert source.get("url", "").startswith(BASE + "/sources/")
+        # The validator warns on an item with both <source> and dc:source.
+        assert item.find(DC_SOURCE) is None
         _safe_html(item.findtext("description"))
         _safe_html(item.findtext(CONTENT))
         titles.append(item.findtext("title") or "")
@@ -112,11 +123,14 @@ def check_atom(body: bytes, url: str) -> list[str]:
     selves = [e.get("href") for e in root.findall(f"{ATOM}link") if e.get("rel") == "self"]
     assert selves == [BASE + url]
     _rfc3339(root.findtext(f"{ATOM}updated"))
-    titles = []
+    titles, updates = [], set()
     for entry in root.iter(f"{ATOM}entry"):
         assert entry.findtext(f"{ATOM}id")
         assert entry.findtext(f"{ATOM}title")
-        _rfc3339(entry.findtext(f"{ATOM}updated"))
+        updated = entry.findtext(f"{ATOM}updated")
+        _rfc3339(updated)
+        assert updated not in updates  # the validator warns on two entries updated alike
+        updates.add(updated)
         source = entry.find(f"{ATOM}source")
         assert source is not None
         assert source.findtext(f"{ATOM}id")
@@ -143,6 +157,7 @@ def check_json(body: bytes, url: str) -> list[str]:
         if "url" in item:
             assert item["url"].startswith(("http://", "https://"))
         _rfc3339(item["date_published"])
+        _rfc3339(item.get("date_modified", item["date_published"]))
         assert {"id", "name", "url"} <= set(item["_source"])
         _safe_html(item.get("content_html"))
         assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", json.dumps(item, ensure_ascii=False))

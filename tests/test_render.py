@@ -26,13 +26,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CST = timezone(timedelta(hours=8))
 ATOM = "http://www.w3.org/2005/Atom"
 DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS = {"atom": ATOM, "dc": DC, "content": CONTENT}
+NS = {"atom": ATOM, "dc": DC, "dcterms": DCTERMS, "content": CONTENT}
 RFC822 = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d [+-]\d{4}"
 )
-RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)")
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 SOURCE = SourceRef(
@@ -154,12 +155,18 @@ def test_rss_items_carry_the_provenance_of_spec_6() -> None:
     assert texts(full, "source") == ["汉中发布"]
     assert texts(full, "dc:publisher") == ["汉中市人民政府新闻办公室"]
     assert texts(full, "dc:creator") == ["张三"]
-    assert texts(full, "dc:source") == ["https://example.org/hzfb/orig/1001"]
+    # The origin, not as dc:source: the validator warns on it beside <source>.
+    assert full.find("dc:source", NS) is None
+    assert links(full, "atom:link") == [
+        {"rel": "via", "href": "https://example.org/hzfb/orig/1001", "title": "汉中发布"}
+    ]
+    assert texts(full, "dcterms:provenance") == ["汉中发布"]
     assert texts(full, "category") == ["汉中", "政务"]
 
     assert texts(bare, "title") == ["No title, no link"]
     assert texts(bare, "pubDate") == ["Thu, 13 Jan 2022 08:00:00 +0000"]
-    assert texts(bare, "dc:source") == ["某报"]  # an origin without a URL is named
+    assert texts(bare, "dcterms:provenance") == ["某报"]  # an origin without a URL is named
+    assert bare.find("atom:link", NS) is None
     assert bare.find("link") is None
     assert bare.find("dc:creator", NS) is None
     assert bare.find("dc:publisher", NS) is None
@@ -273,7 +280,7 @@ def test_output_follows_the_validator_rules(render: Renderer) -> None:
     for unsafe in (b"<script", b"&lt;script", b"onerror", b"onclick", b"javascript:"):
         assert unsafe not in body
     root = etree.fromstring(body)
-    allowed = {None, ATOM, DC, CONTENT} if fmt == "rss" else {ATOM}
+    allowed = {None, ATOM, DC, DCTERMS, CONTENT} if fmt == "rss" else {ATOM}
     assert {etree.QName(element).namespace for element in root.iter()} <= allowed
     if fmt == "rss":
         items = root.findall("channel/item")
@@ -293,6 +300,32 @@ def test_output_follows_the_validator_rules(render: Renderer) -> None:
         link.get("type") for link in root.findall("atom:link", NS) if link.get("rel") == "alternate"
     ]
     assert len(alternates) == len(set(alternates))
+
+
+def test_entries_dated_to_the_minute_get_distinct_atom_updates() -> None:
+    """A portal list dated to the minute: the validator warns on equal `updated` values."""
+    minute = datetime(2022, 1, 14, 17, 50, tzinfo=CST)
+    tied = [
+        replace(BARE, id=f"urn:uuid:4b8f3a2e-0000-4000-8000-00000000010{n}", updated=minute)
+        for n in range(6)
+    ]
+    alone = replace(BARE, updated=minute + timedelta(hours=1))
+
+    def updates(*entries: OutEntry) -> dict[str, str]:
+        root = etree.fromstring(render_atom(out_feed("atom", *entries)))
+        return {
+            entry.findtext("atom:id", "", NS): entry.findtext("atom:updated", "", NS)
+            for entry in root.findall("atom:entry", NS)
+        }
+
+    first = updates(alone, *tied)
+    assert len(set(first.values())) == 7
+    assert first[alone.id] == "2022-01-14T18:50:00+08:00"  # an untied entry keeps its second
+    for entry in tied:
+        when = datetime.fromisoformat(first[entry.id])
+        assert when.replace(microsecond=0) == minute  # the tie is broken below the second
+    # The value of each tied entry depends on itself, not on its neighbours' order.
+    assert updates(*reversed(tied)) == {entry.id: first[entry.id] for entry in tied}
 
 
 @pytest.mark.parametrize("render", [render_rss, render_atom])
