@@ -16,7 +16,11 @@ FORMATS = {
     "json": "application/feed+json",
 }
 _FEED_NAMESPACE = uuid.UUID("0b8e5f0e-7d1a-4c59-8a52-5f3e7e1c9d21")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Dates outside [_EARLIEST, when we saw the item] are upstream mistakes (a zero timestamp, a
+# misread zone, a pinned "sticky" post); the W3C validator calls them implausible.
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# An empty feed has no entry to date it; it is as new as the process that serves it.
+_STARTED = datetime.now(UTC).replace(microsecond=0)
 
 
 def feed_url(config: Config, kind: str, ident: str, fmt: str) -> str:
@@ -60,8 +64,10 @@ def to_entry(config: Config, item: StoredItem, story: StoryView | None = None) -
     if story is not None:
         entry_id, story_origin, copies = _story_fields(config, item, story)
         origin = story_origin or origin
-    published = item.published or datetime.fromtimestamp(item.first_seen, UTC)
-    updated = max(item.updated or published, published)
+    seen = datetime.fromtimestamp(item.first_seen, UTC)
+    published = _plausible(item.published, seen) or seen
+    changed = datetime.fromtimestamp(item.last_changed, UTC)
+    updated = max(_plausible(item.updated, changed) or published, published)
     return OutEntry(
         id=entry_id,
         title=item.title,
@@ -79,6 +85,13 @@ def to_entry(config: Config, item: StoredItem, story: StoryView | None = None) -
     )
 
 
+def _plausible(when: datetime | None, latest: datetime) -> datetime | None:
+    if when is None:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when if _EARLIEST <= when <= latest else None
+
+
 def build_feed(
     config: Config,
     *,
@@ -94,7 +107,7 @@ def build_feed(
     entries = tuple(
         e for e in (to_entry(config, item, story) for item, story in items) if e is not None
     )
-    updated = max((e.updated for e in entries), default=_EPOCH)
+    updated = max((e.updated for e in entries), default=_STARTED)
     return OutFeed(
         id=f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, f'{kind}/{ident}')}",
         title=title,

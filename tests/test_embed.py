@@ -171,7 +171,7 @@ async def test_script_renders_entries_as_text_in_a_real_browser(
     (box,) = _elements(dom, "//div[@data-aggregator-feed='all']")
     assert box.get("data-aggregator-state") == "ok"
     entries = _elements(box, ".//li")
-    assert len(entries) == len(expected) == 9
+    assert len(entries) == len(expected) == 11
     titles = [_text(li, "*[1]") for li in entries]
     assert HOSTILE_TITLE in titles
     links = _links(box)
