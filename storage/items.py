@@ -166,15 +166,20 @@ async def item_ids(
 
 
 async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
-    """Prune items older than `cutoff`, except the canonical item of a story that still has a
-    recent copy: its published entry (id, origin) survives while any copy is in retention."""
+    """Prune items dated and first seen before `cutoff`.
+
+    An old-dated item we saw recently is probably still upstream: pruned, it would come back
+    as new at the next fetch. The canonical item of a story that still has a recent copy stays
+    too: its published entry (id, origin) survives while any copy is in retention.
+    """
     old = (
-        "SELECT id FROM items WHERE sort_ts < ? AND id NOT IN (SELECT s.canonical_item "
-        "FROM stories s WHERE s.canonical_item IS NOT NULL AND EXISTS "
+        "SELECT id FROM items WHERE sort_ts < ? AND first_seen < ? AND id NOT IN "
+        "(SELECT s.canonical_item FROM stories s WHERE s.canonical_item IS NOT NULL AND EXISTS "
         "(SELECT 1 FROM items m WHERE m.story_id = s.id AND m.sort_ts >= ?))"
     )
-    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", (cutoff, cutoff))
-    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", (cutoff, cutoff))
+    marks = (cutoff, cutoff, cutoff)
+    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", marks)
+    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", marks)
     await conn.execute(
         "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)"
     )

@@ -56,18 +56,20 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
         origin = Party(credit) if credit else None
         return ParsedItem(title=name, url=link, published=published, origin=origin)
 
-    stored = {
-        # a story whose canonical copy is old but another copy is recent: the canonical stays
-        "a": [item("old canonical", 60, "http://x/1"), item("alone and old", 90, "http://x/2"),
-              item("credits Bee, old", 45, "http://x/3", credit="Bee"),
-              item("recent", 1, "http://x/4")],
-        "b": [item("recent copy", 2, "http://x/1"), item("Bee's own, recent", 3, "http://x/3")],
-    }  # fmt: skip
+    # Fetched 100 days ago, then now; `now` is when the item was first seen.
+    stored = [
+        (now - 100 * DAY, "a", [item("old canonical", 60, "http://x/1"),
+                                item("alone and old", 90, "http://x/2"),
+                                item("credits Bee, old", 45, "http://x/3", credit="Bee")]),
+        (now, "a", [item("recent", 1, "http://x/4"),
+                    item("dated long ago, still upstream", 400, "http://x/5")]),
+        (now, "b", [item("recent copy", 2, "http://x/1"), item("Bee's own, recent", 3, "http://x/3")]),
+    ]  # fmt: skip
     async with running_service(config, schedule=False) as service:
-        for source_id, items in stored.items():
+        for fetched_at, source_id, items in stored:
             src = config.source(source_id)
             assert src is not None
-            outcome = FetchOutcome(attempted_at=now, seconds=0.1, ok=True, result="ok")
+            outcome = FetchOutcome(attempted_at=fetched_at, seconds=0.1, ok=True, result="ok")
             records = [to_record(src, i, None) for i in items]
             summary = await service.db.store_fetch(
                 source_id, outcome, records, story_context(config)
@@ -77,7 +79,13 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
         await service.prune()
         assert service.generation > generation, "published feeds must be re-rendered"
         left = {i.title for i in await service.db.latest_items(["a", "b"], limit=50)}
-    assert left == {"old canonical", "recent", "recent copy", "Bee's own, recent"}
+    assert left == {
+        "old canonical",
+        "recent",
+        "dated long ago, still upstream",  # pruned, it would come back as new at the next fetch
+        "recent copy",
+        "Bee's own, recent",
+    }
 
 
 async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path) -> None:
