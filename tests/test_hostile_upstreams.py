@@ -21,6 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 from aiohttp import web
 from lxml import etree
@@ -84,6 +85,13 @@ def gzip_bomb() -> bytes:
     return b"".join(parts) + compressor.flush()
 
 
+@functools.cache
+def brotli_bomb() -> bytes:
+    """256 MiB of zeros in a few hundred bytes of brotli, which we accept since we serve it."""
+    compressed: bytes = brotli.compress(bytes(256 * 1024 * 1024), quality=1)
+    return compressed
+
+
 @dataclass
 class Site:
     base: str = ""
@@ -143,6 +151,11 @@ def _app(site: Site) -> web.Application:
         headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
         return web.Response(body=gzip_bomb(), headers=headers)
 
+    async def brotli_bomb_page(request: web.Request) -> web.Response:
+        assert "br" in request.headers.get("Accept-Encoding", "")
+        headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "br"}
+        return web.Response(body=brotli_bomb(), headers=headers)
+
     async def throttled(request: web.Request) -> web.Response:
         return web.Response(status=429, headers={"Retry-After": str(RETRY_SECONDS)})
 
@@ -176,6 +189,7 @@ def _app(site: Site) -> web.Application:
         "/trickle.xml": trickle,
         "/huge/{how}": huge,
         "/bomb.xml": bomb,
+        "/bomb.br.xml": brotli_bomb_page,
         "/error.xml": error,
         "/throttled.xml": throttled,
         "/unavailable.xml": unavailable,
@@ -237,6 +251,8 @@ FAILING = {  # source id -> (path or URL, error the status must show, HTTP statu
     "huge-declared": ("/huge/declared", f"body of {HUGE} bytes exceeds fetch.max_bytes", 200),
     "huge-streamed": ("/huge/streamed", f"exceeds fetch.max_bytes ({MAX_BYTES}) streamed", 200),
     "gzip-bomb": ("/bomb.xml", f"exceeds fetch.max_bytes ({MAX_BYTES}) once decompressed", 200),
+    "brotli-bomb": ("/bomb.br.xml", f"exceeds fetch.max_bytes ({MAX_BYTES}) once decompressed",
+                    200),
     "empty": ("/empty.xml", "empty body", 200),
     "not-a-feed": ("/plain.html", "an HTML page, not a feed", None),
     "entity-bomb": ("/entity-bomb.xml", "refused: the document declares XML entities", None),
@@ -387,14 +403,14 @@ async def test_failing_sources_are_flagged_and_retried_slowly(site: Site, tmp_pa
 
 
 async def test_peak_memory_stays_bounded_on_huge_bodies(site: Site, tmp_path: Path) -> None:
-    """A 200 MB body (declared and streamed) and a 256 MiB gzip bomb cost no more memory than
-    fetching a small feed: the fetcher stops reading at `max_bytes`."""
+    """A 200 MB body (declared and streamed) and 256 MiB gzip and brotli bombs cost no more
+    memory than fetching a small feed: the fetcher stops reading at `max_bytes`."""
     (tmp_path / "quiet").mkdir()
     baseline_config = write_config(tmp_path / "quiet", site, ["rss"])
     code, _, err, _ = await run(baseline_config, "fetch", measure=True)
     assert code == 0, err
     baseline = _peak(err)
-    hostile = ["rss", "huge-declared", "huge-streamed", "gzip-bomb"]
+    hostile = ["rss", "huge-declared", "huge-streamed", "gzip-bomb", "brotli-bomb"]
     code, _, err, _ = await run(write_config(tmp_path, site, hostile), "fetch", measure=True)
     assert code == 1
     for source_id in hostile[1:]:

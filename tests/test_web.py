@@ -6,6 +6,7 @@ import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import brotli
 import feedparser
 import pytest
 from aiohttp import web
@@ -84,16 +85,43 @@ async def test_feed_headers_and_conditional_requests(client: Client) -> None:
     assert head.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
 
 
-async def test_gzip_is_served_when_accepted(client: Client) -> None:
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip", "gzip"),
+        ("gzip, deflate, br", "br"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("x-gzip", "gzip"),
+        ("*", "br"),
+        ("gzip;q=0, br;q=0", None),
+        ("*;q=0.3, br;q=0", "gzip"),
+        ("gzip;q=banana", None),
+        ("identity", None),
+        ("", None),
+    ],
+)
+async def test_compression_follows_accept_encoding(
+    client: Client, accept: str, coding: str | None
+) -> None:
     plain = await client.get("/feeds/all.json", headers={"Accept-Encoding": "identity"})
-    zipped = await client.get(
-        "/feeds/all.json", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    sent = await client.get(
+        "/feeds/all.json", headers={"Accept-Encoding": accept}, auto_decompress=False
     )
-    assert zipped.headers["Content-Encoding"] == "gzip"
-    assert gzip.decompress(await zipped.read()) == await plain.read()
-    assert zipped.headers["ETag"] != plain.headers["ETag"]
+    body = await sent.read()
+    assert sent.headers.get("Content-Encoding") == coding
+    assert sent.headers["Vary"] == "Accept-Encoding"
+    decode = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding]
+    assert decode(body) == await plain.read()
+    assert (sent.headers["ETag"] == plain.headers["ETag"]) == (coding is None)
     assert plain.headers["Content-Type"] == "application/feed+json; charset=utf-8"
     assert plain.headers["Access-Control-Allow-Origin"] == "*"
+    again = await client.get(
+        "/feeds/all.json",
+        headers={"Accept-Encoding": accept, "If-None-Match": sent.headers["ETag"]},
+        auto_decompress=False,
+    )
+    assert again.status == 304
+    assert again.headers["ETag"] == sent.headers["ETag"]
 
 
 async def test_unchanged_feed_is_served_from_memory(client: Client, service: Service) -> None:

@@ -1,16 +1,18 @@
 """Rendered feed documents kept in memory until the data they show changes.
 
 A reader polling an unchanged feed costs a dictionary lookup: no query, no rendering. Each
-document is stored with its gzip form, strong ETags and Last-Modified computed once.
+document is stored with its strong ETag and Last-Modified computed once, and each compressed
+form the first time a client asks for it.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+
+from aggregator.web.encoding import COMPRESSORS
 
 _MAX_ENTRIES = 512
 
@@ -19,17 +21,20 @@ _MAX_ENTRIES = 512
 class Rendered:
     generation: int
     body: bytes
-    gzipped: bytes
     content_type: str
     etag: str
     last_modified: str
     modified_at: datetime
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
 
-    def variant(self, gzip_ok: bool) -> tuple[bytes, str]:
-        """The body and its strong ETag; the gzip form is a different representation."""
-        if gzip_ok:
-            return self.gzipped, self.etag[:-1] + '-gz"'
-        return self.body, self.etag
+    def variant(self, coding: str | None) -> tuple[bytes, str]:
+        """The body in `coding` and its strong ETag: each coding is its own representation."""
+        if coding is None:
+            return self.body, self.etag
+        body = self.encoded.get(coding)
+        if body is None:
+            body = self.encoded[coding] = COMPRESSORS[coding](self.body)
+        return body, f'{self.etag[:-1]}-{coding}"'
 
 
 def make_rendered(generation: int, body: bytes, content_type: str, modified: datetime) -> Rendered:
@@ -38,7 +43,6 @@ def make_rendered(generation: int, body: bytes, content_type: str, modified: dat
     return Rendered(
         generation=generation,
         body=body,
-        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
         content_type=content_type,
         etag=f'"{digest}"',
         last_modified=format_datetime(modified, usegmt=True),

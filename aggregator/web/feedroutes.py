@@ -10,6 +10,7 @@ from aggregator.documents import channel, render_document
 from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
 from aggregator.web.cache import Rendered, make_rendered
+from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.queries import parse_query
 
@@ -67,10 +68,10 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
 def respond(
     request: web.Request, rendered: Rendered, extra: dict[str, str] | None = None
 ) -> web.Response:
-    """A cached document with validators, 304 on a match, gzip when accepted, CORS for all."""
+    """A cached document with validators, 304 on a match, compressed when accepted, CORS."""
     service = request.app[SERVICE]
-    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
-    body, etag = rendered.variant(gzip_ok)
+    coding = negotiate(request.headers.get("Accept-Encoding"))
+    body, etag = rendered.variant(coding)
     headers = {
         "ETag": etag,
         "Last-Modified": rendered.last_modified,
@@ -81,8 +82,8 @@ def respond(
     }
     if _not_modified(request, rendered, etag):
         return web.Response(status=304, headers=headers)
-    if gzip_ok:
-        headers["Content-Encoding"] = "gzip"
+    if coding:
+        headers["Content-Encoding"] = coding
     headers["Content-Type"] = rendered.content_type
     return web.Response(body=body, headers=headers)
 
