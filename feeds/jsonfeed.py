@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from feeds.errors import ParseError
 from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
-from feeds.sanitize import clean_html, html_to_text, summarize, xml_safe
+from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, summarize, xml_safe
 
 _VERSION_1_1 = "https://jsonfeed.org/version/1.1"
 _FORMATS = {"https://jsonfeed.org/version/1": "json10", _VERSION_1_1: "json11"}
@@ -131,10 +131,10 @@ def render_json(feed: OutFeed) -> bytes:
     """The feed as compact UTF-8 JSON Feed 1.1, with our provenance extensions per item."""
     doc = _present(
         version=_VERSION_1_1,
-        title=feed.title,
+        title=plain_line(feed.title),
         home_page_url=feed.home_url,
         feed_url=feed.self_url,
-        description=feed.description,
+        description=plain_line(feed.description),
         language=feed.language,
         next_url=feed.next_url,
         hubs=[_present(type="WebSub", url=feed.hub_url)] if feed.hub_url else None,
@@ -148,20 +148,25 @@ def _out_item(entry: OutEntry) -> dict[str, Any]:
     return _present(
         id=entry.id,
         url=entry.url,
-        title=entry.title,
+        title=plain_line(entry.title),
         # One of content_html and content_text is required; an empty body falls back to text.
         content_html=entry.content_html,
         content_text=None if entry.content_html else entry.summary or entry.title,
         summary=entry.summary,
         date_published=_rfc3339(entry.published),
         date_modified=_rfc3339(entry.updated),
-        authors=[_present(name=entry.author)] if entry.author else None,
-        tags=[xml_safe(tag) for tag in entry.tags],
-        _source=_present(id=entry.source.id, name=entry.source.name, url=entry.source.url),
-        _publisher=_present(name=publisher.name, url=publisher.url) if publisher else None,
-        _origin=_present(name=origin.name, url=origin.url) if origin else None,
+        authors=[_present(name=person_name(entry.author))] if entry.author else None,
+        tags=[plain_line(tag) for tag in entry.tags],
+        _source=_present(
+            id=entry.source.id, name=plain_line(entry.source.name), url=entry.source.url
+        ),
+        _publisher=_present(name=person_name(publisher.name), url=publisher.url)
+        if publisher
+        else None,
+        _origin=_present(name=plain_line(origin.name), url=origin.url) if origin else None,
         _copies=[
-            _present(source=c.source_id, source_name=c.source_name, url=c.url) for c in entry.copies
+            _present(source=c.source_id, source_name=plain_line(c.source_name), url=c.url)
+            for c in entry.copies
         ],
     )
 

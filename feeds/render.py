@@ -20,7 +20,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.model import OutEntry, OutFeed, Party
-from feeds.sanitize import summarize, xml_safe
+from feeds.sanitize import person_name, plain_line, summarize, xml_safe
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _DCTERMS = "http://purl.org/dc/terms/"
@@ -51,14 +51,14 @@ def _generator(feed: OutFeed, fmt: str) -> Any:
     if fmt == "rss":
         fg.load_extension("dc")
     fg.register_extension("provenance", _Channel, _Item)
-    title = _line(feed.title) or xml_safe(feed.self_url)
+    title = plain_line(feed.title) or xml_safe(feed.self_url)
     fg.id(xml_safe(feed.id))
     fg.title(title)
     fg.updated(_aware(feed.updated))
     if fmt == "rss":
-        fg.description(_line(feed.description) or title)  # required in RSS
+        fg.description(plain_line(feed.description) or title)  # required in RSS
     elif feed.description:
-        fg.subtitle(_line(feed.description))
+        fg.subtitle(plain_line(feed.description))
     if feed.language:
         fg.language(xml_safe(feed.language))
     extra = _channel_links(feed, fmt)
@@ -116,34 +116,38 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str, updated: datetime) -> None:
     fe.provenance.entry = entry
     fe.id(xml_safe(entry.id))  # also the RSS guid, isPermaLink="false"
     # Atom requires a title: an untitled entry (microblogs) is named by its text or link.
-    summary = _line(entry.summary)
-    title = _line(entry.title) or summarize(summary, 80) or _line(entry.url or "")
+    summary = " ".join(xml_safe(entry.summary).split())
+    title = (
+        plain_line(entry.title) or plain_line(summarize(summary, 80)) or plain_line(entry.url or "")
+    )
     fe.title(title or xml_safe(entry.id))
     if url := xml_safe(entry.url or "").strip():
         fe.link(href=url)
     if summary:  # RSS description and Atom summary, as escaped HTML so "<" stays text
         fe.summary(html.escape(summary), type="html")
     # Atom needs content or an alternate link; content also makes RSS content:encoded.
-    body = xml_safe(entry.content_html) or f"<p>{html.escape(summary or _line(entry.title))}</p>"
+    body = (
+        xml_safe(entry.content_html) or f"<p>{html.escape(summary or plain_line(entry.title))}</p>"
+    )
     fe.content(body, type="html")
     fe.published(_aware(entry.published))
     fe.updated(updated)
-    for tag in dict.fromkeys(_line(tag) for tag in entry.tags):
+    for tag in dict.fromkeys(plain_line(tag) for tag in entry.tags):
         if tag:
             fe.category(term=tag)
     if fmt == "atom":
         if entry.author:
-            fe.author(name=_line(entry.author))
+            fe.author(name=person_name(entry.author))
         if entry.publisher:
-            fe.rights(_line(entry.publisher.name))
+            fe.rights(plain_line(entry.publisher.name))
         return
-    fe.source(url=xml_safe(entry.source.url), title=_line(entry.source.name))
+    fe.source(url=xml_safe(entry.source.url), title=plain_line(entry.source.name))
     values = (
-        (fe.dc.dc_creator, entry.author),
+        (fe.dc.dc_creator, person_name(entry.author or "")),
         (fe.dc.dc_publisher, entry.publisher.name if entry.publisher else None),
     )
     for setter, value in values:
-        if text := _line(value or ""):
+        if text := plain_line(value or ""):
             setter(text)
 
 
@@ -182,7 +186,7 @@ class _Item:
     def extend_rss(self, item: etree._Element) -> etree._Element:
         """The origin: its name always, its URL as the same `via` link Atom carries."""
         origin = self.entry.origin
-        if origin is None or not (name := _line(origin.name) or xml_safe(origin.url or "")):
+        if origin is None or not (name := plain_line(origin.name) or xml_safe(origin.url or "")):
             return item
         if origin.url:
             link = etree.SubElement(item, f"{{{_ATOM}}}link", rel="via", href=xml_safe(origin.url))
@@ -199,7 +203,7 @@ class _Item:
                 _atom_link(element, "related", href, name)
         source = etree.SubElement(element, "source")
         etree.SubElement(source, "id").text = xml_safe(ref.url)
-        etree.SubElement(source, "title").text = _line(ref.name)
+        etree.SubElement(source, "title").text = plain_line(ref.name)
         _atom_link(source, "self", ref.url)
         if ref.site_url:
             _atom_link(source, "alternate", ref.site_url)
@@ -209,7 +213,7 @@ class _Item:
         # which also meets RFC 4287's rule that every entry has an author somewhere.
         publisher = entry.publisher or Party(ref.name, ref.site_url)
         author = etree.SubElement(source, "author")
-        etree.SubElement(author, "name").text = _line(publisher.name)
+        etree.SubElement(author, "name").text = person_name(publisher.name)
         if publisher.url:
             etree.SubElement(author, "uri").text = xml_safe(publisher.url)
         return element
@@ -217,16 +221,12 @@ class _Item:
 
 def _atom_link(parent: etree._Element, rel: str, href: str, title: str = "") -> None:
     link = etree.SubElement(parent, "link", rel=rel, href=xml_safe(href))
-    if _line(title):
-        link.set("title", _line(title))
+    if plain_line(title):
+        link.set("title", plain_line(title))
 
 
 def _hex_escape(match: re.Match[bytes]) -> bytes:
     return match[1] + match[3].replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;")
-
-
-def _line(text: str) -> str:
-    return " ".join(xml_safe(text).split())
 
 
 def _aware(when: datetime) -> datetime:

@@ -41,6 +41,9 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
+_END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")
+_MARKUP = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_ANGLED_EMAIL = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+)\s*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -84,6 +87,27 @@ def html_to_text(fragment: str) -> str:
     text = html.unescape(_TAG.sub("", text))
     lines = (_SPACES.sub(" ", line).strip() for line in xml_safe(text).split("\n"))
     return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def plain_line(text: str) -> str:
+    """A title, name or tag as one XML-safe line, without markup that leaked into it.
+
+    Text holding an HTML end tag (`<b>重磅</b>`, search highlighting, a name pasted from a
+    page) carries markup rather than text about markup, so its tags are dropped; readers
+    would show them raw, and the W3C validator warns. `a <b> c` stays as written.
+    """
+    text = xml_safe(text)
+    if _END_TAG.search(text):
+        text = _MARKUP.sub("", text)
+    return " ".join(text.split())
+
+
+def person_name(text: str) -> str:
+    """A name without an address in angle brackets (`Eve <eve@example.com>` is "Eve"), which
+    the W3C validator warns about in names; an address alone is kept, bare."""
+    name = plain_line(text)
+    without = " ".join(_ANGLED_EMAIL.sub(" ", name).split())
+    return without or _ANGLED_EMAIL.sub(r"\1", name).strip()
 
 
 def summarize(text: str, limit: int = 200) -> str:

@@ -23,11 +23,14 @@ from tests.publishing import BASE, HOSTILE_TITLE, Client, client_for, fetched_se
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
-DC_SOURCE = "{http://purl.org/dc/elements/1.1/}source"
+DC = "{http://purl.org/dc/elements/1.1/}"
+DC_SOURCE = f"{DC}source"
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d{2}:\d{2}:\d{2} (GMT|[+-]\d{4})$"
 )
+END_TAG = re.compile(r"</[A-Za-z]\w*\s*>")
+ANGLED_EMAIL = re.compile(r"<[^<>@\s]+@[^<>\s]+>")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 ROUTES = [
     "/feeds/all",
@@ -67,6 +70,13 @@ def _safe_html(fragment: str | None) -> None:
             assert not value.strip().lower().startswith("javascript:"), fragment
 
 
+def _plain(element: etree._Element | None) -> None:
+    """The validator's "should not contain HTML" and "should not include email address"."""
+    text = "" if element is None else element.text or ""
+    assert not END_TAG.search(text), text
+    assert not ANGLED_EMAIL.search(text), text
+
+
 def _plausible(when: datetime) -> None:
     """The validator's bounds: not before 1990, not more than a day ahead."""
     assert datetime(1990, 1, 1, tzinfo=UTC) <= when <= datetime.now(UTC) + timedelta(days=1)
@@ -95,6 +105,10 @@ def check_rss(body: bytes, url: str) -> list[str]:
     selves = [e.get("href") for e in channel.iter(f"{ATOM}link") if e.get("rel") == "self"]
     assert selves == [BASE + url]
     _rfc822(channel.findtext("lastBuildDate"))
+    for element in channel.iter("title", "description", "category", "source", f"{DC}*"):
+        parent = element.getparent()
+        if element.tag != "description" or parent is None or parent.tag != "item":
+            _plain(element)  # an item's description is HTML, the rest plain text
     titles, guids = [], set()
     for item in channel.iter("item"):
         guid = item.find("guid")
@@ -123,6 +137,9 @@ def check_atom(body: bytes, url: str) -> list[str]:
     selves = [e.get("href") for e in root.findall(f"{ATOM}link") if e.get("rel") == "self"]
     assert selves == [BASE + url]
     _rfc3339(root.findtext(f"{ATOM}updated"))
+    for tag in ("title", "subtitle", "rights", "name"):
+        for element in root.iter(f"{ATOM}{tag}"):
+            _plain(element)
     titles, updates = [], set()
     for entry in root.iter(f"{ATOM}entry"):
         assert entry.findtext(f"{ATOM}id")

@@ -1,0 +1,41 @@
+"""Text for titles, names and tags: markup that leaked in is dropped, text about markup stays."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.sanitize import person_name, plain_line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<b>重磅</b>：汉中又新增一项国字号荣誉", "重磅：汉中又新增一项国字号荣誉"),
+        ("Hostile <script>alert(1)</script> & ]]>", "Hostile alert(1) & ]]>"),
+        ('<em class="hl">汉中</em>  发布\n', "汉中 发布"),
+        ("stray end tag </div>", "stray end tag"),
+        # Without an end tag nothing says it is markup: kept as written.
+        ("a <b> c", "a <b> c"),
+        ("Vector<int> and x < y > z", "Vector<int> and x < y > z"),
+        ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),
+        ("汉中第一网 <b>", "汉中第一网 <b>"),
+        ("Tom & Jerry\x0b", "Tom & Jerry"),
+    ],
+)
+def test_plain_line_drops_leaked_markup_only(text: str, expected: str) -> None:
+    assert plain_line(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Eve <eve@example.com>", "Eve"),
+        ("Eve <eve@example.com> & Bob", "Eve & Bob"),
+        ("<eve@example.com>", "eve@example.com"),
+        ("eve@example.com (Eve)", "eve@example.com (Eve)"),
+        ("张三 <b>记者</b>", "张三 记者"),
+        ("张三", "张三"),
+    ],
+)
+def test_person_name_has_no_address_in_angle_brackets(text: str, expected: str) -> None:
+    assert person_name(text) == expected
