@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class ServiceConfig:
     websub_hub: str | None
     admin_host: str | None = None  # None: `host`
     admin_port: int | None = None  # None: the admin API shares the public listener
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,9 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         same_host = table.data.get("admin_host", "") in ("", table.data.get("host", "127.0.0.1"))
         if same_host and admin_port == table.data.get("port", 8080):
             table.fail("admin_port", "must differ from service.port on the same host")
+    workers = table.positive_int("workers", 1, 64)
+    if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        table.fail("workers", "more than 1 needs SO_REUSEPORT, which this system lacks")
     hub = table.get("websub_hub", str, "") or None
     if hub and urlsplit(hub).scheme not in ("http", "https"):
         table.fail("websub_hub", "must be an http(s) URL")
@@ -203,6 +208,7 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         websub_hub=hub,
         admin_host=table.get("admin_host", str, "") or None,
         admin_port=admin_port,
+        workers=workers,
     )
 
 

@@ -6,17 +6,15 @@ import asyncio
 import logging
 import signal
 
-from aiohttp import web
-
 from aggregator.config import Config
 from aggregator.errors import ConfigError
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
+from aggregator.workers import Workers, start_site
 
 log = logging.getLogger("aggregator.serve")
-# A stop finishes within HTTP_GRACE + FETCH_GRACE (and a database close): supervisors such as
-# systemd wait 90 s by default, container runtimes 10 s.
-HTTP_GRACE = 2.0
+# A stop finishes within workers.HTTP_GRACE + FETCH_GRACE (and a database close): supervisors
+# such as systemd wait 90 s by default, container runtimes 10 s.
 FETCH_GRACE = 3.0
 
 
@@ -27,13 +25,6 @@ async def _reload(service: Service) -> None:
         log.error("config reload refused, the running config stays", extra={"errors": exc.problems})
 
 
-async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=HTTP_GRACE)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
-
-
 async def serve(config: Config) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,6 +32,28 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with running_service(config, schedule=True) as service:
         pending: set[asyncio.Task[None]] = set()
+        settings = config.service
+        shared = settings.workers > 1
+        # With workers, a POST to the public port could land in any process: the admin API
+        # lives on admin_port only, or nowhere.
+        public = make_app(service, admin=settings.admin_port is None and not shared)
+        runners = [await start_site(public, settings.host, settings.port, shared=shared)]
+        extra: dict[str, object] = {
+            "url": f"http://{settings.host}:{settings.port}/",
+            "sources": len(config.sources),
+            "workers": settings.workers,
+        }
+        if settings.admin_port is not None:
+            admin_host = settings.admin_host or settings.host
+            admin = make_admin_app(service, public)
+            runners.append(await start_site(admin, admin_host, settings.admin_port, shared=False))
+            extra["admin_url"] = f"http://{admin_host}:{settings.admin_port}/"
+        elif shared:
+            log.warning("admin API off: with service.workers > 1 it needs service.admin_port")
+        workers = Workers(config.path, settings.workers - 1)
+        workers.start()
+        watcher = asyncio.create_task(workers.watch())
+        service.on_reload.append(lambda: workers.signal(signal.SIGHUP))
 
         def on_hangup() -> None:
             task = asyncio.ensure_future(_reload(service))
@@ -48,24 +61,13 @@ async def serve(config: Config) -> None:
             task.add_done_callback(pending.discard)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
-        settings = config.service
-        admin_separate = settings.admin_port is not None
-        public = make_app(service, admin=not admin_separate)
-        runners = [await _start(public, settings.host, settings.port)]
-        extra: dict[str, object] = {"url": f"http://{settings.host}:{settings.port}/",
-                                    "sources": len(config.sources)}  # fmt: skip
-        if settings.admin_port is not None:
-            admin_host = settings.admin_host or settings.host
-            runners.append(
-                await _start(make_admin_app(service, public), admin_host, settings.admin_port)
-            )
-            extra["admin_url"] = f"http://{admin_host}:{settings.admin_port}/"
         log.info("serving", extra=extra)
         await stop.wait()
         log.info("stopping", extra={"fetches_in_flight": len(service.pipeline.in_flight)})
         if service.scheduler is not None:
             service.scheduler.shutdown()
-        await asyncio.gather(*(runner.cleanup() for runner in runners))
+        await asyncio.gather(workers.stop(), *(runner.cleanup() for runner in runners))
+        watcher.cancel()
         await service.drain(FETCH_GRACE)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from aggregator.config import Config, load_config
@@ -23,7 +23,7 @@ log = logging.getLogger("aggregator.service")
 _DATA_VERSION_POLL = 1.0
 _PRUNE_EVERY = 6 * 3600.0
 _FIRST_PRUNE = 60.0  # soon after start, so a service restarted often still prunes
-_RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port")
+_RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port", "workers")
 
 
 class Service:
@@ -33,8 +33,11 @@ class Service:
     another (`aggregator fetch` beside a running server); caches compare it instead of querying.
     """
 
-    def __init__(self, config: Config, db: Database, fetcher: Fetcher) -> None:
+    def __init__(
+        self, config: Config, db: Database, fetcher: Fetcher, *, writes: bool = True
+    ) -> None:
         self.config = config
+        self.writes = writes  # False in a worker process, which only serves
         self.db = db
         self.fetcher = fetcher
         self.stats = FetchStats()
@@ -46,6 +49,7 @@ class Service:
         self.started = time.time()
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
+        self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
 
     def _changed(self, source_id: str) -> None:
         self.generation += 1
@@ -98,13 +102,16 @@ class Service:
         """
         async with self._reloading:
             config = load_config(self.config.path)
-            await self.db.register_sources([(s.id, s.url) for s in config.sources])
+            if self.writes:
+                await self.db.register_sources([(s.id, s.url) for s in config.sources])
             previous, self.config = self.config, config
             self.pipeline.config = config
             self.fetcher.reconfigure(config.fetch)
             self.generation += 1
             if self.scheduler is not None:
                 await self._sync_schedule(previous)
+        for listener in self.on_reload:
+            listener()
         _log_reload(previous, config)
         return config
 
@@ -173,12 +180,16 @@ def _log_reload(previous: Config, config: Config) -> None:
 
 
 @asynccontextmanager
-async def running_service(config: Config, *, schedule: bool) -> AsyncIterator[Service]:
+async def running_service(
+    config: Config, *, schedule: bool, writes: bool = True
+) -> AsyncIterator[Service]:
+    """The service for one process; `writes=False` for a worker that only serves."""
     db = await Database.open(config.service.database)
     try:
-        await db.register_sources([(s.id, s.url) for s in config.sources])
+        if writes:
+            await db.register_sources([(s.id, s.url) for s in config.sources])
         async with Fetcher(config.fetch) as fetcher:
-            service = Service(config, db, fetcher)
+            service = Service(config, db, fetcher, writes=writes)
             watcher = asyncio.create_task(service.watch_data_version())
             if schedule:
                 await service.start_scheduler()

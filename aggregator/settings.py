@@ -14,6 +14,7 @@ SERVICE_KEYS: dict[str, str] = {
     "websub_hub": "optional WebSub hub advertised in feeds and pinged on change",
     "admin_host": "address of a separate admin listener (default: `host`)",
     "admin_port": "port of a separate admin listener; set, the admin API answers only there",
+    "workers": "HTTP server processes sharing `port` (SO_REUSEPORT); one of them also fetches",
 }
 
 FETCH_KEYS: dict[str, str] = {

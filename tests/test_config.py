@@ -53,6 +53,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         port = "8080"
         timezone = "Mars/Olympus"
         base_url = "ftp://x"
+        workers = 0
         [fetch]
         interval = "15 minutes"
         max_bytes = "ten"
@@ -87,6 +88,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         "service.port: must be an integer",
         "service.timezone: unknown time zone 'Mars/Olympus'",
         "service.base_url: must be an http(s) URL",
+        "service.workers: must be between 1 and 64",
         "fetch.interval: not a duration",
         "fetch.max_bytes: not a size",
         "fetch.per_host: must be between 1 and",

@@ -1,0 +1,140 @@
+"""Extra HTTP server processes for `service.workers`, sharing the public port by SO_REUSEPORT.
+
+One Python process tops out at one core; the kernel spreads connections over every process
+listening with SO_REUSEPORT. The main process keeps everything that writes (scheduler,
+fetches, admin API, WebSub); a worker only reads the database, and notices commits through
+`PRAGMA data_version` like any other reader, so its cached feeds follow within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from aiohttp import web
+
+from aggregator.config import Config, load_config
+from aggregator.errors import ConfigError
+from aggregator.logs import setup_logging
+from aggregator.service import running_service
+from aggregator.web.app import make_app
+
+log = logging.getLogger("aggregator.workers")
+HTTP_GRACE = 2.0  # requests in flight get this long at a stop
+_CHECK_EVERY = 1.0  # how soon a worker notices an orphaned state, and the main a dead worker
+_STOP_WAIT = 5.0
+
+
+async def start_site(app: web.Application, host: str, port: int, *, shared: bool) -> web.AppRunner:
+    """Listen on `host:port`; `shared` lets several processes listen on it (SO_REUSEPORT)."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=HTTP_GRACE)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
+    return runner
+
+
+class Workers:
+    """The extra processes: started, told to reload, replaced when one dies, stopped."""
+
+    def __init__(self, config_path: Path, count: int) -> None:
+        self._path = config_path
+        self._context = multiprocessing.get_context("spawn")  # no inherited loop or sockets
+        self._processes: list[BaseProcess] = []
+        self._count = count
+        self._stopping = False
+
+    def start(self) -> None:
+        for index in range(self._count):
+            self._processes.append(self._spawn(index))
+
+    def _spawn(self, index: int) -> BaseProcess:
+        process = self._context.Process(
+            target=run_worker, args=(str(self._path), os.getpid(), index + 1), daemon=False
+        )
+        process.start()
+        return process
+
+    async def watch(self) -> None:
+        """Replace a worker that died, so the port keeps its capacity."""
+        while not self._stopping:
+            await asyncio.sleep(_CHECK_EVERY)
+            for index, process in enumerate(self._processes):
+                if process.exitcode is not None and not self._stopping:
+                    died = {"worker": index + 1, "exit_code": process.exitcode}
+                    log.error("worker died, starting another", extra=died)
+                    self._processes[index] = self._spawn(index)
+
+    def signal(self, signum: int) -> None:
+        for process in self._processes:
+            if process.pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signum)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.signal(signal.SIGTERM)
+        for process in self._processes:
+            await asyncio.to_thread(process.join, _STOP_WAIT)
+            if process.exitcode is None:
+                process.kill()
+                await asyncio.to_thread(process.join)
+
+
+def run_worker(config_path: str, parent_pid: int, index: int) -> None:
+    """A worker process's entry point."""
+    setup_logging()
+    try:
+        config = load_config(Path(config_path))
+    except ConfigError as exc:
+        log.error("worker cannot load the config", extra={"errors": exc.problems})
+        raise SystemExit(2) from None
+    asyncio.run(_serve_worker(config, parent_pid, index))
+
+
+async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_service(config, schedule=False, writes=False) as service:
+        reloads: set[asyncio.Task[Config]] = set()
+
+        def on_hangup() -> None:
+            task = asyncio.ensure_future(service.reload())
+            reloads.add(task)
+            task.add_done_callback(_reload_done(reloads))
+
+        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        settings = config.service
+        runner = await start_site(
+            make_app(service, admin=False), settings.host, settings.port, shared=True
+        )
+        log.info("worker serving", extra={"worker": index, "pid": os.getpid()})
+        await _until_stopped(parent_pid, stop)
+        await runner.cleanup()
+
+
+def _reload_done(pending: set[asyncio.Task[Config]]) -> Callable[[asyncio.Task[Config]], None]:
+    def done(task: asyncio.Task[Config]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and isinstance(task.exception(), ConfigError):
+            log.error("config reload refused, the running config stays")
+
+    return done
+
+
+async def _until_stopped(parent_pid: int, stop: asyncio.Event) -> None:
+    """Until a stop signal, or the main process is gone: killed outright, it cannot stop us."""
+    while not stop.is_set():
+        if os.getppid() != parent_pid:
+            log.warning("main process gone, worker stopping")
+            stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _CHECK_EVERY)

@@ -1,0 +1,127 @@
+"""`service.workers`: several real server processes on one port, as an operator runs them.
+
+Which process answers a connection is the kernel's choice, so each check opens many fresh
+connections; which processes listen is read from /proc (Linux, like SO_REUSEPORT itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+import feedparser
+
+from tests.conftest import free_port
+from tests.test_running import TOKEN, events, eventually, farm, start, stop, write_config
+
+CONNECTIONS = 24  # fresh connections per check: all reach one process with odds of 2**-23
+
+
+def listeners(port: int) -> set[int]:
+    """Pids of the processes holding a listening TCP socket on 127.0.0.1:`port`."""
+    inodes = set()
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                pids.add(int(pid))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return pids
+
+
+async def answers(base: str, path: str) -> list[tuple[int, int]]:
+    """(status, entries) from `CONNECTIONS` requests, each on a new connection."""
+    results = []
+    for _ in range(CONNECTIONS):
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(base + path) as response,
+        ):
+            body = await response.read()
+            results.append((response.status, len(feedparser.parse(body).entries)))
+    return results
+
+
+async def test_workers_share_the_port_follow_changes_and_stop_together(tmp_path: Path) -> None:
+    port, admin_port = free_port(), free_port()
+    extra = f"workers = 3\nadmin_port = {admin_port}\n"
+    async with farm() as site, aiohttp.ClientSession() as http:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, extra, "1h")
+        server = await start(config, port)
+        main = server.process.pid
+        assert await eventually(lambda: _count(port, 3)), "three processes should listen"
+        workers = listeners(port) - {main}
+
+        # Data committed by the main process reaches every worker's cache within a second.
+        async def published(count: int) -> bool:
+            return set(await answers(server.base, "/sources/one.atom")) == {(200, count)}
+
+        assert await eventually(lambda: published(5))
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        url = f"http://127.0.0.1:{admin_port}/api/sources/one/fetch"
+        async with http.post(url, headers=bearer) as response:
+            assert response.status == 202
+        assert await eventually(lambda: published(10)), "a worker kept serving a stale feed"
+
+        # The admin API is not on the shared port: a POST there could reach any process.
+        async with http.post(f"{server.base}/api/reload", headers=bearer) as response:
+            assert response.status == 404
+
+        # SIGHUP to the main process reloads the workers too.
+        channel = '[[feeds]]\nid = "only-one"\nsources = ["one"]\n'
+        config.write_text(config.read_text("utf-8") + channel, "utf-8")
+        server.signal(signal.SIGHUP)
+
+        async def channel_everywhere() -> bool:
+            return set(await answers(server.base, "/feeds/only-one.atom")) == {(200, 10)}
+
+        assert await eventually(channel_everywhere), "a worker did not reload"
+
+        # A worker that dies is replaced.
+        killed = min(workers)
+        os.kill(killed, signal.SIGKILL)
+        assert await eventually(lambda: _replaced(port, killed)), "the dead worker stayed dead"
+
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert not listeners(port), "a worker outlived the main process"
+    assert len(events(stderr, "worker serving")) == 3  # two at start, one replacement
+    assert events(stderr, "worker died, starting another")[0]["exit_code"] == -signal.SIGKILL
+
+
+async def test_workers_stop_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")},
+                              "workers = 2\n", "1h")  # fmt: skip
+        server = await start(config, port)
+        assert await eventually(lambda: _count(port, 2))
+        server.signal(signal.SIGKILL)
+        await server.process.wait()
+
+        async def gone() -> bool:
+            return not listeners(port)
+
+        assert await eventually(gone, within=5.0), "an orphaned worker kept serving"
+        assert "main process gone, worker stopping" in await server.stderr()
+
+
+async def _count(port: int, expected: int) -> bool:
+    await asyncio.sleep(0)
+    return len(listeners(port)) == expected
+
+
+async def _replaced(port: int, dead: int) -> bool:
+    await asyncio.sleep(0)
+    pids = listeners(port)
+    return len(pids) == 3 and dead not in pids
