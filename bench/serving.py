@@ -102,29 +102,34 @@ def _process(command: Sequence[str], ready_url: str) -> Iterator[None]:
 
 
 def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
-    """Our server on the database the fetch passes filled, then nginx on the bytes it served."""
-    config = ours_workdir / "serve.toml"
-    config.write_text(
-        (ours_workdir / "config.toml")
-        .read_text(encoding="utf-8")
-        .replace(
-            "[service]\n", f'[service]\nport = {port}\nbase_url = "http://127.0.0.1:{port}"\n'
-        ),
-        encoding="utf-8",
-    )
+    """Our server on the database the fetch passes filled, with one process and with
+    `service.workers = 2`, then nginx (one worker per core) on the bytes it served."""
     base = f"http://127.0.0.1:{port}"
     results: list[ServeResult] = []
-    command = [sys.executable, "-m", "aggregator.cli", "serve", "-c", str(config)]
-    with _process(command, f"{base}/healthz"):
-        status, body, etag = _get(base + PATH)
-        if status != 200 or body.count(b"<entry>") != 50:
-            raise RuntimeError(f"{PATH} answered {status} without 50 entries")
-        cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
-        for case, extra in cases.items():
-            results.append(ServeResult("ours", case, *wrk(base + PATH, seconds, *extra)))
-        script = ours_workdir / "cold.lua"
-        script.write_text(_COLD_SCRIPT, encoding="utf-8")
-        results.append(ServeResult("ours", "cold render", *wrk(base, seconds, "-s", str(script))))
+    for workers in (1, 2):
+        config = ours_workdir / f"serve-{workers}.toml"
+        config.write_text(
+            (ours_workdir / "config.toml")
+            .read_text(encoding="utf-8")
+            .replace(
+                "[service]\n",
+                f'[service]\nport = {port}\nbase_url = "{base}"\nworkers = {workers}\n',
+            ),
+            encoding="utf-8",
+        )
+        name = f"ours, {workers} process{'es' if workers > 1 else ''}"
+        command = [sys.executable, "-m", "aggregator.cli", "serve", "-c", str(config)]
+        with _process(command, f"{base}/healthz"):
+            time.sleep(2)  # the workers start after the main process answers
+            status, body, etag = _get(base + PATH)
+            if status != 200 or body.count(b"<entry>") != 50:
+                raise RuntimeError(f"{PATH} answered {status} without 50 entries")
+            cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
+            for case, extra in cases.items():
+                results.append(ServeResult(name, case, *wrk(base + PATH, seconds, *extra)))
+            script = ours_workdir / "cold.lua"
+            script.write_text(_COLD_SCRIPT, encoding="utf-8")
+            results.append(ServeResult(name, "cold render", *wrk(base, seconds, "-s", str(script))))
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
