@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -41,8 +42,7 @@ class Database:
         await self._db.close()
 
     async def register_sources(self, configured: Sequence[tuple[str, str]]) -> None:
-        async with self._db.transaction() as conn:
-            await sources.register(conn, configured)
+        await self._db.write(lambda conn: sources.register(conn, configured))
 
     async def fetch_state(self, source_id: str) -> FetchState:
         return await sources.fetch_state(self._db, source_id)
@@ -55,21 +55,21 @@ class Database:
         context: StoryContext | None = None,
     ) -> WriteSummary:
         """Items, their stories and the fetch outcome of one source, in one transaction."""
-        async with self._db.transaction() as conn:
+
+        def store(conn: sqlite3.Connection) -> WriteSummary:
             now = outcome.attempted_at
-            summary, inserted = await items.upsert_items(conn, source_id, fetched, now)
-            joined = await stories.assign_stories(
-                conn, source_id, inserted, context or _NO_CONTEXT, now
-            )
-            await sources.record_outcome(conn, source_id, outcome)
-        return replace(summary, duplicates=joined)
+            summary, inserted = items.upsert_items(conn, source_id, fetched, now)
+            joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
+            sources.record_outcome(conn, source_id, outcome)
+            return replace(summary, duplicates=joined)
+
+        return await self._db.write(store)
 
     async def split_stories(
         self, urls: Sequence[str], links: Sequence[str], context: StoryContext
     ) -> int:
         """Apply `[[stories.split]]`: the items with these URLs stand alone from now on."""
-        async with self._db.transaction() as conn:
-            return await stories.split_off(conn, urls, links, context)
+        return await self._db.write(lambda conn: stories.split_off(conn, urls, links, context))
 
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._db, story_ids)
@@ -82,13 +82,11 @@ class Database:
 
     async def content_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """The stored content digest of each of these items that is stored."""
-        async with self._db.reading() as conn:
-            return await items.content_hashes(conn, source_id, keys)
+        return await items.content_hashes(self._db, source_id, keys)
 
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""
-        async with self._db.reading() as conn:
-            return await items.listing_hashes(conn, source_id, keys)
+        return await items.listing_hashes(self._db, source_id, keys)
 
     async def latest_items(
         self,
@@ -112,8 +110,7 @@ class Database:
         return await sources.statuses(self._db, now)
 
     async def prune(self, cutoff: float) -> int:
-        async with self._db.transaction() as conn:
-            return await items.delete_older_than(conn, cutoff)
+        return await self._db.write(lambda conn: items.delete_older_than(conn, cutoff))
 
     async def data_version(self) -> int:
         return await self._db.data_version()

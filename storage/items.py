@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from storage.connection import Connections, Row
 from storage.records import ItemRecord, StoredItem, WriteSummary
@@ -43,14 +42,14 @@ def _sort_ts(item: ItemRecord, now: float) -> float:
     return min(item.published.timestamp(), now) if item.published else now
 
 
-async def upsert_items(
-    conn: aiosqlite.Connection, source_id: str, items: Sequence[ItemRecord], now: float
+def upsert_items(
+    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
 ) -> tuple[WriteSummary, list[ItemRecord]]:
     """Insert new items, update changed ones in place, leave unchanged ones alone.
 
     Returns the counts and the inserted records, which still need a story.
     """
-    known = await _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
+    known = _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     unchanged = 0
@@ -77,40 +76,51 @@ async def upsert_items(
         else:
             unchanged += 1
     if inserts:
-        await conn.executemany(_INSERT, inserts)
+        conn.executemany(_INSERT, inserts)
     if updates:
-        await conn.executemany(_UPDATE, updates)
+        conn.executemany(_UPDATE, updates)
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
     return summary, inserted
 
 
-async def _column_by_key(
-    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str], column: str
-) -> dict[str, str]:
-    """`column` of the stored items among `keys`, looked up in batches through the unique index."""
-    found: dict[str, str] = {}
+def _lookups(
+    source_id: str, keys: Sequence[str], column: str
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Statements reading `column` of the stored items among `keys`, in batches through the
+    unique index."""
     for start in range(0, len(keys), _LOOKUP_BATCH):
         batch = keys[start : start + _LOOKUP_BATCH]
         sql = (
             f"SELECT key, {column} FROM items WHERE source_id = ? "
             f"AND key IN ({', '.join('?' * len(batch))})"
         )
-        for row in await conn.execute_fetchall(sql, (source_id, *batch)):
-            if row[1] is not None:
-                found[row[0]] = row[1]
+        yield sql, (source_id, *batch)
+
+
+def _column_by_key(
+    conn: sqlite3.Connection, source_id: str, keys: Sequence[str], column: str
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for sql, params in _lookups(source_id, keys, column):
+        found.update((row[0], row[1]) for row in conn.execute(sql, params) if row[1] is not None)
     return found
 
 
-async def content_hashes(
-    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
+async def _read_column_by_key(
+    db: Connections, source_id: str, keys: Sequence[str], column: str
 ) -> dict[str, str]:
-    return await _column_by_key(conn, source_id, keys, "content_hash")
+    found: dict[str, str] = {}
+    for sql, params in _lookups(source_id, keys, column):
+        found.update((row[0], row[1]) for row in await db.read(sql, params) if row[1] is not None)
+    return found
 
 
-async def listing_hashes(
-    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
-) -> dict[str, str]:
-    return await _column_by_key(conn, source_id, keys, "listing_hash")
+async def content_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+    return await _read_column_by_key(db, source_id, keys, "content_hash")
+
+
+async def listing_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+    return await _read_column_by_key(db, source_id, keys, "listing_hash")
 
 
 def _stored(row: Row) -> StoredItem:
@@ -159,13 +169,11 @@ async def latest_items(
     return [_stored(row) for row in await db.read(sql, [*params, limit])]
 
 
-async def item_ids(
-    conn: aiosqlite.Connection, source_id: str, keys: Sequence[str]
-) -> dict[str, int]:
-    return {k: int(v) for k, v in (await _column_by_key(conn, source_id, keys, "id")).items()}
+def item_ids(conn: sqlite3.Connection, source_id: str, keys: Sequence[str]) -> dict[str, int]:
+    return {k: int(v) for k, v in _column_by_key(conn, source_id, keys, "id").items()}
 
 
-async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
+def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
     """Prune items dated and first seen before `cutoff`.
 
     An old-dated item we saw recently is probably still upstream: pruned, it would come back
@@ -178,9 +186,9 @@ async def delete_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
         "(SELECT 1 FROM items m WHERE m.story_id = s.id AND m.sort_ts >= ?))"
     )
     marks = (cutoff, cutoff, cutoff)
-    await conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", marks)
-    cursor = await conn.execute(f"DELETE FROM items WHERE id IN ({old})", marks)
-    await conn.execute(
+    conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", marks)
+    cursor = conn.execute(f"DELETE FROM items WHERE id IN ({old})", marks)
+    conn.execute(
         "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)"
     )
     return cursor.rowcount

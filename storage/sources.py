@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
-
-import aiosqlite
 
 from storage.connection import Connections
 from storage.records import FetchOutcome, FetchState, SourceStatus
@@ -12,9 +11,9 @@ from storage.records import FetchOutcome, FetchState, SourceStatus
 _DAY = 86400.0
 
 
-async def register(conn: aiosqlite.Connection, sources: Sequence[tuple[str, str]]) -> None:
+def register(conn: sqlite3.Connection, sources: Sequence[tuple[str, str]]) -> None:
     """Make sure every configured (id, url) has a row; a changed URL resets its validators."""
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO sources (id, url) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET "
         "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, "
         "effective_url = NULL WHERE sources.url != excluded.url",
@@ -34,10 +33,10 @@ async def fetch_state(db: Connections, source_id: str) -> FetchState:
     return FetchState(row[0], row[1], row[2], row[3], row[4])
 
 
-async def record_outcome(conn: aiosqlite.Connection, source_id: str, out: FetchOutcome) -> None:
+def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) -> None:
     """Store the attempt; validators and metadata only change when the fetch succeeded."""
     if out.ok:
-        await conn.execute(
+        conn.execute(
             "UPDATE sources SET last_attempt = ?, last_success = ?, last_status = ?, "
             "last_result = ?, last_error = ?, error_streak = 0, next_fetch = ?, "
             "fetches = fetches + 1, fetch_seconds = fetch_seconds + ?, "
@@ -50,7 +49,7 @@ async def record_outcome(conn: aiosqlite.Connection, source_id: str, out: FetchO
              out.effective_url, out.charset, out.title, out.site_url, source_id),
         )  # fmt: skip
     else:
-        await conn.execute(
+        conn.execute(
             "UPDATE sources SET last_attempt = ?, last_status = ?, last_result = ?, "
             "last_error = ?, error_streak = error_streak + 1, next_fetch = ?, "
             "fetches = fetches + 1, failures = failures + 1, fetch_seconds = fetch_seconds + ? "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Connections, Row
@@ -38,7 +37,7 @@ def _key(row: Row, order: dict[str, int]) -> StoryKey:
     )
 
 
-async def _candidates(conn: aiosqlite.Connection, source_id: str, item: ItemRecord) -> list[Row]:
+def _candidates(conn: sqlite3.Connection, source_id: str, item: ItemRecord) -> list[Row]:
     """Items of other sources sharing a link, a title within the window, or a SimHash band.
 
     One statement (each branch on its own index), then one more for the other members of the
@@ -65,14 +64,14 @@ async def _candidates(conn: aiosqlite.Connection, source_id: str, item: ItemReco
     if not branches:
         return []
     sql = f"SELECT * FROM ({' UNION '.join(branches)}) WHERE source_id != ?"
-    rows = list(await conn.execute_fetchall(sql, (*params, source_id)))
+    rows = conn.execute(sql, (*params, source_id)).fetchall()
     stories = {row["story_id"] for row in rows}
     if stories:
-        rows += await conn.execute_fetchall(
+        rows += conn.execute(
             f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id IN "
             f"({', '.join('?' * len(stories))})",
             tuple(stories),
-        )
+        ).fetchall()
     return list({row["id"]: row for row in rows}.values())
 
 
@@ -89,8 +88,8 @@ def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext
     return choose_canonical([member], context.source_names)
 
 
-async def assign_stories(
-    conn: aiosqlite.Connection,
+def assign_stories(
+    conn: sqlite3.Connection,
     source_id: str,
     inserted: Sequence[ItemRecord],
     context: StoryContext,
@@ -102,7 +101,7 @@ async def assign_stories(
     """
     if not inserted:
         return 0
-    ids = await item_ids(conn, source_id, [item.key for item in inserted])
+    ids = item_ids(conn, source_id, [item.key for item in inserted])
     order = context.source_order
     assigned: list[tuple[int, str | None, int]] = []  # story, rule, item
     joined_stories: set[int] = set()
@@ -122,14 +121,14 @@ async def assign_stories(
                 origin_name=item.origin_name,
                 source_order=order.get(source_id, len(order)),
             )
-            candidates = await _candidates(conn, source_id, item)
+            candidates = _candidates(conn, source_id, item)
             # a story this batch already gave a copy of this source is taken, like in `match`
             found = match(
                 new, [_key(row, order) for row in candidates if row["story_id"] not in taken]
             )
         if found is None:
             decision = _alone(item, item_id, source_id, context)
-            cursor = await conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO stories (entry_id, canonical_item, origin_name, origin_url, "
                 "origin_source, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -150,18 +149,18 @@ async def assign_stories(
         taken.add(assigned[-1][0])
         bands += [(band, item_id) for band in item.bands]
     # Written once for the batch: items of one source never match each other anyway.
-    await conn.executemany("INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)", bands)
-    await conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
+    conn.executemany("INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)", bands)
+    conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
     for story_id in sorted(joined_stories):
-        await _decide(conn, story_id, context)
+        _decide(conn, story_id, context)
     return sum(1 for _, rule, _ in assigned if rule is not None)
 
 
-async def _decide(conn: aiosqlite.Connection, story_id: int | None, context: StoryContext) -> None:
+def _decide(conn: sqlite3.Connection, story_id: int | None, context: StoryContext) -> None:
     """Re-decide a story's origin and canonical copy; its entry id never changes."""
-    rows = await conn.execute_fetchall(
+    rows = conn.execute(
         f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id = ?", (story_id,)
-    )
+    ).fetchall()
     members = [
         StoryMember(
             item_key=str(row["id"]),
@@ -176,7 +175,7 @@ async def _decide(conn: aiosqlite.Connection, story_id: int | None, context: Sto
     if not members:
         return
     decision = choose_canonical(members, context.source_names)
-    await conn.execute(
+    conn.execute(
         "UPDATE stories SET canonical_item = ?, origin_name = ?, origin_url = ?, "
         "origin_source = ?, reason = ? WHERE id = ?",
         (
@@ -232,8 +231,8 @@ async def multi_source_stories(db: Connections, since: float, limit: int) -> lis
     return [views[row[0]] for row in rows if row[0] in views]
 
 
-async def split_off(
-    conn: aiosqlite.Connection,
+def split_off(
+    conn: sqlite3.Connection,
     urls: Sequence[str],
     links: Sequence[str],
     context: StoryContext,
@@ -246,46 +245,42 @@ async def split_off(
     """
     if not urls and not links:
         return 0
-    rows = await conn.execute_fetchall(
+    rows = conn.execute(
         f"SELECT id, story_id, entry_id FROM items WHERE url IN ({', '.join('?' * len(urls))}) "
         f"OR norm_link IN ({', '.join('?' * len(links))})",
         (*urls, *links),
-    )
+    ).fetchall()
     split = 0
     for row in rows:
         item_id, story_id = row["id"], row["story_id"]
-        await conn.execute(
+        conn.execute(
             "UPDATE items SET norm_link = NULL, norm_title = NULL, fingerprint = NULL, "
             "match_rule = NULL WHERE id = ?",
             (item_id,),
         )
-        await conn.execute("DELETE FROM item_bands WHERE item_id = ?", (item_id,))
+        conn.execute("DELETE FROM item_bands WHERE item_id = ?", (item_id,))
         others = [
             r[0]
-            for r in await conn.execute_fetchall(
+            for r in conn.execute(
                 "SELECT id FROM items WHERE story_id = ? AND id != ? ORDER BY id",
                 (story_id, item_id),
             )
         ]
         if not others:
             continue
-        (owner,) = await conn.execute_fetchall(
-            "SELECT entry_id FROM stories WHERE id = ?", (story_id,)
-        )
+        (owner,) = conn.execute("SELECT entry_id FROM stories WHERE id = ?", (story_id,))
         moving = others if owner[0] == row["entry_id"] else [item_id]
-        (first,) = await conn.execute_fetchall(
-            "SELECT entry_id FROM items WHERE id = ?", (moving[0],)
-        )
-        cursor = await conn.execute(
+        (first,) = conn.execute("SELECT entry_id FROM items WHERE id = ?", (moving[0],))
+        cursor = conn.execute(
             "INSERT INTO stories (entry_id, canonical_item, created) "
             "SELECT ?, ?, created FROM stories WHERE id = ?",
             (first[0], moving[0], story_id),
         )
-        await conn.execute(
+        conn.execute(
             f"UPDATE items SET story_id = ? WHERE id IN ({', '.join('?' * len(moving))})",
             (cursor.lastrowid, *moving),
         )
-        await _decide(conn, story_id, context)
-        await _decide(conn, cursor.lastrowid, context)
+        _decide(conn, story_id, context)
+        _decide(conn, cursor.lastrowid, context)
         split += 1
     return split
