@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Collection
 from urllib.parse import urljoin, urlsplit
 
@@ -53,32 +54,39 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Resolve URLs against the call's base, refuse unsafe schemes and unlisted iframe hosts."""
+    if attribute not in _URL_ATTRIBUTES:
+        return value
+    base_url: str | None = _CALL.base_url
+    url = urljoin(base_url, value.strip()) if base_url else value.strip()
+    parts = urlsplit(url)
+    if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
+        return None
+    if tag == "iframe" and (parts.hostname or "") not in _CALL.iframe_hosts:
+        return None
+    return url
+
+
+# Built once: building nh3's settings cost 8 times the cleaning of a typical item. Its
+# attribute filter reads the base URL and iframe hosts of the call running on its thread.
+_CALL = threading.local()
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    clean_content_tags=_DROP_WITH_CONTENT,
+    attributes=_ATTRIBUTES,
+    attribute_filter=_keep_attribute,
+    url_schemes=_URL_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+)
+
+
 def clean_html(
     fragment: str, *, base_url: str | None = None, iframe_hosts: Collection[str] = ()
 ) -> str:
     """Sanitise `fragment`; resolve relative URLs; keep only iframes of `iframe_hosts`."""
-
-    def keep(tag: str, attribute: str, value: str) -> str | None:
-        if attribute not in _URL_ATTRIBUTES:
-            return value
-        url = urljoin(base_url, value.strip()) if base_url else value.strip()
-        parts = urlsplit(url)
-        if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
-            return None
-        if tag == "iframe" and (parts.hostname or "") not in iframe_hosts:
-            return None
-        return url
-
-    cleaned = nh3.clean(
-        xml_safe(fragment),
-        tags=_TAGS,
-        clean_content_tags=_DROP_WITH_CONTENT,
-        attributes=_ATTRIBUTES,
-        attribute_filter=keep,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-    )
-    return _EMPTY_IFRAME.sub("", cleaned).strip()
+    _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
+    return _EMPTY_IFRAME.sub("", _CLEANER.clean(xml_safe(fragment))).strip()
 
 
 def html_to_text(fragment: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from feeds.sanitize import person_name, plain_line
+from feeds.sanitize import clean_html, person_name, plain_line
 
 
 @pytest.mark.parametrize(
@@ -39,3 +42,26 @@ def test_plain_line_drops_leaked_markup_only(text: str, expected: str) -> None:
 )
 def test_person_name_has_no_address_in_angle_brackets(text: str, expected: str) -> None:
     assert person_name(text) == expected
+
+
+def test_clean_html_resolves_against_each_calls_own_base_across_threads() -> None:
+    """One cleaner serves every thread; the base URL and iframe hosts are each call's own."""
+
+    def clean(n: int) -> bool:
+        base = f"https://site{n}.example/a/"
+        fragment = '<p><a href="x.html">x</a><iframe src="https://v{n}.example/e"></iframe></p>'
+        expected = f'href="{base}x.html"'
+        return all(
+            expected in (cleaned := clean_html(fragment.format(n=n), base_url=base,
+                                               iframe_hosts={f"v{n}.example"}))
+            and f"v{n}.example" in cleaned
+            for _ in range(300)
+        )  # fmt: skip
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside calls, as a shared base URL would show
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(clean, range(8)))
+    finally:
+        sys.setswitchinterval(interval)
