@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 import feeds.parse
+from bench.farm import render
 from feeds.errors import ParseError
 from feeds.fastxml import parse_fast
+from feeds.feedxml import parse_xml_feed
 from feeds.model import ParsedFeed
 from feeds.parse import parse_feed
 from tests.conftest import FIXTURES
 
 URL = "http://example.com/feed.xml"
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def fixture(name: str) -> bytes:
@@ -75,3 +80,103 @@ def test_the_configured_encoding_and_charset_are_honoured() -> None:
 
     assert feed is not None
     assert (feed.items[0].title, feed.charset) == ("汉中又新增一项国字号荣誉!", "gb18030")
+
+
+def rss_item(item: str, namespaces: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {namespaces}><channel>'
+        f"<title>t</title><link>http://example.com/</link><item>{item}</item></channel></rss>"
+    ).encode()
+
+
+def answers_like_feedparser(body: bytes) -> bool:
+    """True when the fast path answers, with feedparser's records; False when it declines."""
+    fast = parse_fast(body, url=URL, default_tz=TZ)
+    if fast is None:
+        return False
+    slow = parse_xml_feed(body, url=URL, default_tz=TZ)
+    assert fast == slow
+    assert [(i.published, i.updated) for i in fast.items] == [
+        (i.published, i.updated) for i in slow.items
+    ]
+    assert [i.published.utcoffset() if i.published else None for i in fast.items] == [
+        i.published.utcoffset() if i.published else None for i in slow.items
+    ]
+    return True
+
+
+HOSTILE = {
+    "an undefined entity behind a DOCTYPE": (
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
+        b"<title>a&nbsp;b</title><item><title>x</title></item></channel></rss>",
+        False,
+    ),
+    "a lone ampersand": (rss_item("<title>Fish & Chips</title>"), False),
+    "an unknown namespace posing as dc": (
+        rss_item("<dc:creator>x</dc:creator>", 'xmlns:dc="http://purl.org/dc/elements/1.1"'),
+        False,
+    ),
+    "a prefix renaming a known namespace": (
+        rss_item("<content:encoded>x</content:encoded>",
+                 'xmlns:content="http://purl.org/dc/elements/1.1/"'),
+        False,
+    ),
+    "xml:base on an ignored element": (
+        rss_item('<title>x</title><comments xml:base="http://evil.example/">c</comments>'),
+        False,
+    ),
+    "an image inside an item": (rss_item("<title>x</title><image><url>u</url></image>"), False),
+    "a Netscape DOCTYPE": (
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
+        b"<title>t</title><item><title>x</title></item></channel></rss>",
+        True,
+    ),
+    "+0800 offsets": (rss_item("<title>x</title><pubDate>Sat, 02 Mar 2024 01:37:00 +0800"
+                               "</pubDate>"), True),
+    "an offset out of range": (rss_item("<title>x</title><pubDate>Sat, 02 Mar 2024 01:37:00 "
+                                        "+9999</pubDate>"), True),
+    "a colon in an RFC 822 offset": (rss_item("<title>x</title><pubDate>Thu, 01 Jan 2004 "
+                                              "19:48 GMT+08:00</pubDate>"), True),
+    "a date without an offset": (rss_item("<title>x</title><pubDate>2024-03-02T01:37:00"
+                                          "</pubDate>"), True),
+    "a date nobody reads": (rss_item("<title>x</title><pubDate>yesterday</pubDate>"), True),
+    "CDATA with markup and a script": (
+        rss_item("<title>x</title><description><![CDATA[<p>a</p><script>alert(1)</script>"
+                 "<img src='/i.png' onerror='alert(2)'>]]></description>"),
+        True,
+    ),
+    "an escaped script in a description": (
+        rss_item("<title>x</title><description>&lt;script&gt;alert(1)&lt;/script&gt;b"
+                 "</description><link>javascript:alert(1)</link>"),
+        True,
+    ),
+    "YouTube's media:group": (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
+        b"<title>t</title><entry><id>yt:1</id><title>v</title><link rel='alternate' "
+        b"href='https://www.youtube.com/watch?v=1'/><published>2024-03-01T08:00:00+00:00"
+        b"</published><media:group><media:title>v</media:title><media:description>about"
+        b"</media:description><media:thumbnail url='https://i.example/1.jpg'/></media:group>"
+        b"</entry></feed>",
+        True,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "accepted"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_input_is_answered_identically_or_declined(body: bytes, accepted: bool) -> None:
+    assert answers_like_feedparser(body) is accepted
+
+
+def test_scripts_never_survive_the_fast_path() -> None:
+    feed = parse_fast(HOSTILE["CDATA with markup and a script"][0], url=URL)
+
+    assert feed is not None
+    assert "script" not in feed.items[0].content_html
+    assert "onerror" not in feed.items[0].content_html
+
+
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_the_bench_farms_feeds_take_the_fast_path(n: int) -> None:
+    assert answers_like_feedparser(render(n, 0))

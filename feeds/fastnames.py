@@ -1,0 +1,90 @@
+"""feedparser's names for elements and attributes, and the text it reads from them.
+
+The fast path dispatches and stores under the keys feedparser's SAX glue would give: an element
+as "prefix_local" after the prefix feedparser knows its namespace by, attributes under both their
+prefixed and bare names. Whatever these names cannot say as feedparser would raises `Unsupported`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from feedparser.mixin import _FeedParserMixin as Mixin
+from feedparser.urls import _urljoin
+from lxml import etree
+
+Attributes = dict[str, str]
+NAMESPACES: dict[str, str] = {uri.lower(): prefix for uri, prefix in Mixin.namespaces.items()}
+HANDLED = frozenset(  # every element feedparser has a handler for, as "prefix_local"
+    name.split("_", 2)[2].lower() for name in dir(Mixin) if name.startswith(("_start_", "_end_"))
+)
+# What an element of an unknown namespace may not be called: feedparser names it after the
+# document's prefix, which could make it one it handles, or a key records read.
+READ = frozenset(("ttl", "date", "links", "guidislink", "authors"))  # keys feedxml reads
+_SENSITIVE = {key.rpartition("_")[2] for key in HANDLED} | READ | {"href", "parsed", "detail"}
+_TEXT_TYPES = ("text/plain", "text/html")
+
+
+class Unsupported(Exception):
+    """Something the walk does not re-state: feedparser must read the document."""
+
+
+@lru_cache(maxsize=4096)
+def tag_key(tag: str) -> str:
+    """The element's name as feedparser dispatches it: "dc_creator", "link", ..."""
+    uri, _, local = tag[1:].partition("}") if tag[0] == "{" else ("", "", tag)
+    local = local.lower()
+    prefix = NAMESPACES.get(userland(uri.lower()))
+    if prefix is None:  # an unknown namespace: inert unless its prefix could make it special
+        if local.rpartition("_")[2] in _SENSITIVE:
+            raise Unsupported(f"{local} in an unknown namespace")
+        return "?" + local
+    return f"{prefix.lower()}_{local}" if prefix else local
+
+
+def userland(uri: str) -> str:
+    """The namespace feedparser knows under `uri`: any of userland's RSS URIs is the one."""
+    return "http://backend.userland.com/rss" if "backend.userland.com/rss" in uri else uri
+
+
+def resolve(uri: str) -> str:
+    """feedparser's `_urljoin` against its empty base: only `scheme:///x` changes."""
+    return _urljoin("", uri) if ":///" in uri else uri
+
+
+def attributes(items: list[tuple[str, str]]) -> Attributes:
+    """Attributes keyed as feedparser's SAX glue keys them: known prefix, then the bare name."""
+    attrs: Attributes = {}
+    for name, value in items:
+        if name[0] == "{":
+            uri, _, local = name[1:].partition("}")
+            prefix = NAMESPACES.get(uri.lower(), "")
+            attrs[f"{prefix}:{local}".lower() if prefix else local.lower()] = value
+    for name, value in items:
+        attrs[name.rpartition("}")[2].lower()] = value
+    for name in ("rel", "type"):
+        if name in attrs:
+            attrs[name] = attrs[name].lower()
+    if attrs.get("xml:base", attrs.get("base")):
+        raise Unsupported("xml:base")
+    return attrs
+
+
+def leaf_text(element: etree._Element) -> str:
+    """The text of an element feedparser expects text in."""
+    if len(element):  # markup (or an entity reference) where feedparser expects text
+        raise Unsupported(f"elements inside {element.tag}")
+    return element.text or ""
+
+
+def own_text(element: etree._Element) -> str:
+    """The text directly inside an element, around its children."""
+    return (element.text or "") + "".join(child.tail or "" for child in element)
+
+
+def text_kind(attrs: Attributes, default: str) -> str:
+    """A text construct's content type, when it is plain text or HTML, not base64."""
+    kind: str = Mixin.map_content_type(attrs.get("type", default))
+    if kind not in _TEXT_TYPES or attrs.get("mode") == "base64":
+        raise Unsupported(f"{kind} text construct")
+    return kind

@@ -1,0 +1,366 @@
+"""The walk over an lxml tree: feedparser's element handlers, for what records read.
+
+Each handler re-states what feedparser's would leave in its feed and entry dicts, quirks
+included: which title wins (`title_depth`), a second description becoming content, guids acting
+as links, the Latin-1 and windows-1252 repairs. The dicts keep feedparser's shape and keys, so
+feedxml builds records from them with the slow path's own functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, cast
+
+from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin as Mixin
+from feedparser.util import FeedParserDict
+from lxml import etree
+
+from feeds.fastnames import (
+    HANDLED,
+    READ,
+    Attributes,
+    Unsupported,
+    attributes,
+    leaf_text,
+    own_text,
+    resolve,
+    tag_key,
+    text_kind,
+)
+
+Context = dict[str, Any]
+_E = etree._Element
+_EMAIL = re.compile(  # feedparser's, in _sync_author_detail
+    r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
+    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
+)
+_QUERY = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of `?a=1&b;=2` in links
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+# FeedParserDict's aliases for the keys it is given: `date` is stored as `updated`, ...
+_KEYS = {k: v[0] if isinstance(v, list) else v for k, v in FeedParserDict.keymap.items()}
+_DATES = {
+    **dict.fromkeys(("published", "pubdate", "issued", "dcterms_issued"), "published"),
+    **dict.fromkeys(("updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"),
+                    "updated"),
+    **dict.fromkeys(("created", "dcterms_created"), "created"),
+}  # fmt: skip
+_PERSON = frozenset(("name", "email", "uri", "url", "homepage", "itunes_name", "itunes_email"))
+_SOURCE = frozenset(("title", "link", "id", "updated", "published", "author", "category",
+                     "subtitle", "rights", "generator"))  # fmt: skip
+_OWNER = frozenset(("itunes_name", "itunes_email"))
+_IMAGE = frozenset(("title", "link", "url", "width", "height", "description"))
+_TEXTINPUT = frozenset(("title", "link", "name", "description"))
+# Handled by feedparser without touching what records read, when they hold no elements.
+_HARMLESS = frozenset((
+    "language", "dc_language", "generator", "subtitle", "tagline", "itunes_subtitle", "rights",
+    "copyright", "dc_rights", "info", "cloud", "expirationdate", "webmaster", "dc_publisher",
+    "width", "height", "enclosure", "media_content", "media_thumbnail", "media_credit",
+    "media_rating", "media_player", "media_restriction", "media_license", "itunes_image",
+    "itunes_explicit", "itunes_block", "dcterms_valid", "newlocation",
+))  # fmt: skip
+
+
+class Walk:
+    """feedparser's handlers for what records read, on plain dicts shaped like its own."""
+
+    def __init__(self, version: str, infeed: bool, c1: bool) -> None:
+        self.version = version
+        self.c1 = c1  # whether the document may hold C1 controls at all, a cheap test on bytes
+        self.infeed = infeed
+        self.feed: Context = {}
+        self.entries: list[Context] = []
+        self.entry: Context | None = None
+        self.source: Context | None = None
+        self.depths: dict[str, int] = {}  # feedparser's property_depth_map, for this entry
+        self.depth = 1
+        self.title_depth = -1
+        self.has_content = False
+        self.guidislink = False
+        self.inauthor = False
+
+    def context(self) -> Context:
+        if self.source is not None:
+            return self.source
+        return self.entry if self.entry is not None else self.feed
+
+    def title_set(self) -> bool:  # an earlier title at this depth or above wins
+        return -1 < self.title_depth <= self.depth
+
+    def expecting(self) -> bool:
+        return self.infeed or self.entry is not None or self.source is not None
+
+    def children(self, parent: _E, allowed: frozenset[str] | None = None) -> None:
+        self.depth += 1
+        for element in parent:
+            self.element(element, allowed)
+        self.depth -= 1
+
+    def element(self, element: _E, allowed: frozenset[str] | None = None) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):
+            raise Unsupported("an entity reference")
+        key = tag_key(tag)
+        if allowed is not None and key not in allowed:
+            raise Unsupported(f"<{key}> inside {element.getparent()}")
+        items = cast("list[tuple[str, str]]", element.items())  # str: parsed, not built
+        _HANDLERS.get(key, Walk.generic)(self, element, key, attributes(items) if items else {})
+
+    def pop(self, key: str, text: str, kind: str | None = None) -> str:
+        """feedparser's `pop` of an element that expects text: the text, repaired and stored."""
+        output = text.strip()
+        if output and key in Mixin.can_be_relative_uri and (key != "id" or self.guidislink):
+            output = resolve(output)
+        if kind == "text/plain" and self.version[:4] != "atom" and Mixin.looks_like_html(output):
+            kind = "text/html"
+        if not output.isascii():  # both repairs leave ASCII alone
+            if not _BEYOND_LATIN1.search(output):  # UTF-8 that was read as Latin-1
+                with suppress(UnicodeError):
+                    output = output.encode("iso-8859-1").decode("utf-8")
+            if self.c1 and _C1_CONTROLS.search(output):
+                output = output.translate(_cp1252)
+        if key in ("category", "itunes_keywords") or (key == "title" and self.title_set()):
+            return output
+        if self.entry is not None and self.source is None:
+            self.store_in_entry(self.entry, key, output, kind)
+        elif self.infeed or self.source is not None:
+            context = self.context()
+            key = "subtitle" if key == "description" else key
+            context[_KEYS.get(key, key)] = output
+            if key == "link":
+                context["link"] = output = _QUERY.sub(r"&\1", output)
+                context["links"][-1]["href"] = output
+            elif kind:
+                context[f"{key}_detail"] = {"type": kind, "value": output}
+        return output
+
+    def store_in_entry(self, entry: Context, key: str, output: str, kind: str | None) -> None:
+        if key == "content":
+            entry.setdefault("content", []).append({"type": kind, "value": output})
+        elif key == "link":
+            if "&" in output:
+                output = _QUERY.sub(r"&\1", output.replace("&amp;", "&"))
+            entry["link"] = output
+            if output:
+                entry["links"][-1]["href"] = output
+        else:
+            key = "summary" if key == "description" else key
+            if self.depths.get(key, self.depth) >= self.depth:
+                self.depths[key] = self.depth
+                entry[_KEYS.get(key, key)] = output
+            if kind:
+                entry[f"{key}_detail"] = {"type": kind, "value": output}
+
+    def channel(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.entry is not None or {"lastmod", "href"} & attrs.keys():
+            raise Unsupported("a channel inside an entry, or CDF attributes")
+        self.infeed = True
+        self.children(element)
+        self.infeed = False
+
+    def item(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.entry is not None or self.source is not None or {"lastmod", "href"} & attrs.keys():
+            raise Unsupported("a nested entry, or CDF attributes")
+        self.entry = {"id": attrs["rdf:about"]} if attrs.get("rdf:about") else {}
+        self.entries.append(self.entry)
+        self.depths, self.guidislink, self.title_depth = {}, False, -1
+        self.children(element)
+        self.entry, self.has_content = None, False
+
+    def title(self, element: _E, key: str, attrs: Attributes) -> None:
+        kind, text = text_kind(attrs, "text/plain"), leaf_text(element)
+        value = self.pop("title", text, kind) if self.expecting() else text.strip()
+        if value and key != "media_title":  # feedparser restores title_depth after media:title
+            self.title_depth = self.depth
+
+    def description(self, element: _E, key: str, attrs: Attributes) -> None:
+        """description, summary and their aliases; after a summary, feedparser makes it content."""
+        if "summary" in self.context() and not self.has_content:
+            self.content(element, "content", attrs)
+        elif key in ("summary", "itunes_summary"):
+            self.pop("summary", leaf_text(element), text_kind(attrs, "text/plain"))
+        elif (kind := text_kind(attrs, "text/html")) and self.expecting():
+            self.pop("description", leaf_text(element), kind)
+
+    def content(self, element: _E, key: str, attrs: Attributes) -> None:
+        self.has_content = True
+        kind = text_kind(
+            attrs, "text/html" if key in ("content_encoded", "fullitem") else "text/plain"
+        )
+        self.context().setdefault("summary", self.pop("content", leaf_text(element), kind))
+
+    def link(self, element: _E, key: str, attrs: Attributes) -> None:
+        rel = attrs.get("rel", "alternate")
+        kind = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
+        href = attrs.get("url", attrs.get("uri", attrs.get("href"))) or attrs.get("href")
+        context, link = self.context(), {"rel": rel}
+        context.setdefault("links", []).append(link)
+        text = leaf_text(element)
+        if href is None:
+            if self.expecting():
+                self.pop("link", text)
+            return
+        link["href"] = href = resolve(href)
+        if rel == "alternate" and Mixin.map_content_type(kind) in Mixin.html_types:
+            context["link"] = href
+
+    def guid(self, element: _E, key: str, attrs: Attributes) -> None:
+        self.guidislink = attrs.get("ispermalink", "true") == "true"
+        value = self.pop("id", leaf_text(element))
+        context = self.context()
+        context.setdefault("guidislink", self.guidislink and "link" not in context)
+        if self.guidislink:
+            context.setdefault("link", value)
+
+    def date(self, element: _E, key: str, attrs: Attributes) -> None:
+        """The raw text, and what feedparser's `*_parsed` is parsed from (see fastxml._dates)."""
+        name = _DATES[key]
+        self.context()[f"{name} raw"] = self.pop(name, leaf_text(element))
+
+    def category(self, element: _E, key: str, attrs: Attributes) -> None:
+        """Only terms matter, deduplicated by feedxml: feedparser's tag merging changes none."""
+        tags = self.context().setdefault("tags", [])
+        if term := attrs.get("text" if key == "itunes_category" else "term"):
+            tags.append({"term": term})
+        if value := self.pop("category", leaf_text(element)):
+            tags.append({"term": value})
+
+    def keywords(self, element: _E, key: str, attrs: Attributes) -> None:
+        if attrs:  # feedparser's end handler would fail on a missing text
+            raise Unsupported(f"attributes on {key}")
+        terms = (term.strip() for term in self.pop(key, leaf_text(element)).split(","))
+        self.context().setdefault("tags", []).extend({"term": term} for term in terms if term)
+
+    def author(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.inauthor:
+            raise Unsupported("nested authors")
+        context = self.context()
+        context.setdefault("authors", []).append({})
+        self.inauthor = True
+        self.children(element, _PERSON)
+        self.pop("author", own_text(element))
+        self.inauthor = False
+        _sync_author(context)
+
+    def person(self, element: _E, key: str, attrs: Attributes) -> None:
+        """name, email, uri inside an author, or anywhere (where only a uri is stored)."""
+        if key in ("uri", "url", "homepage"):
+            field, value = "href", self.pop("href", leaf_text(element))
+        else:  # pushed expecting no text: neither repaired nor stored
+            field, value = key.rpartition("_")[2], leaf_text(element).strip()
+        if self.inauthor:
+            context = self.context()
+            context.setdefault("author_detail", {})[field] = value
+            _sync_author(context)
+            context.setdefault("authors", [{}])[-1][field] = value
+
+    def contributor(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.inauthor:
+            raise Unsupported("a contributor inside an author")
+        self.children(element, _PERSON)
+
+    def source_(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.source is not None:
+            raise Unsupported("nested sources")
+        self.source = source = {"href": attrs["url"]} if "url" in attrs else {}
+        self.title_depth = -1
+        self.children(element, _SOURCE)
+        self.source = None
+        if value := self.pop("source", own_text(element)):
+            source["title"] = value
+        self.context()["source"] = source
+
+    def image(self, element: _E, key: str, attrs: Attributes) -> None:
+        """A channel's; its titles count for `title_depth`. feedparser leaves the image at the
+        first child without a prefix that images lack; what follows belongs to the channel."""
+        if self.entry is not None or self.source is not None:
+            raise Unsupported(f"<{key}> inside an entry")
+        self.title_depth, self.depth = -1, self.depth + 1
+        parts = _IMAGE if key == "image" else _TEXTINPUT
+        for child in element:
+            tag = child.tag
+            if parts and isinstance(tag, str) and tag[0] != "{" and tag_key(tag) not in parts:
+                parts = frozenset()  # left the image
+            if not parts:
+                self.element(child)
+            elif (
+                not isinstance(tag, str) or tag_key(tag) not in parts or len(child) or child.keys()
+            ):
+                raise Unsupported(f"markup, attributes or <{tag}> inside <{key}>")
+            elif tag_key(tag) == "title" and (child.text or "").strip():
+                self.title_depth = self.depth
+        self.depth -= 1
+
+    def group(self, element: _E, key: str, attrs: Attributes) -> None:
+        self.children(element)  # media:group: its children count as the entry's, one level deeper
+
+    def owner(self, element: _E, key: str, attrs: Attributes) -> None:
+        if self.entry is not None or self.version[:4] == "atom":
+            raise Unsupported("itunes:owner outside an RSS channel")
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str) or tag_key(tag) not in _OWNER or len(child) or child.keys():
+                raise Unsupported("unusual itunes:owner")
+
+    def harmless(self, element: _E, key: str, attrs: Attributes) -> None:
+        if len(element):
+            raise Unsupported(f"elements inside <{key}>")
+
+    def generic(self, element: _E, key: str, attrs: Attributes) -> None:
+        """An element feedparser has no handler for: stored under its own name, out of the way."""
+        recorded = key in ("ttl", "date") and not attrs and not len(element)
+        if key in HANDLED or (key in READ or key.endswith(("_parsed", "_detail"))) > recorded:
+            raise Unsupported(f"<{key}>")
+        if attrs:  # text then goes to the enclosing element, a container here
+            self.context()[_KEYS.get(key, key)] = attrs
+            self.children(element)
+        else:
+            self.children(element)
+            self.pop(key, own_text(element))
+
+
+def _sync_author(context: Context) -> None:
+    """feedparser's _sync_author_detail: `author` from the last author's parts, or the reverse."""
+    detail = context.get("authors", [{}])[-1]
+    if detail:
+        name, email = detail.get("name"), detail.get("email")
+        if name or email:
+            context["author"] = f"{name} ({email})" if name and email else name or email
+        return
+    author, email = context.get("author"), None
+    if not author:
+        return
+    if match := _EMAIL.search(author):
+        email = match[0]
+        author = author.replace(email, "").replace("()", "").replace("<>", "")
+        author = author.replace("&lt;&gt;", "").strip()
+        author = author[1:] if author[:1] == "(" else author
+        author = (author[:-1] if author[-1:] == ")" else author).strip()
+    if author or email:
+        context.setdefault("author_detail", detail)
+    if author:
+        detail["name"] = author
+    if email:
+        detail["email"] = email
+
+
+_Handler = Callable[[Walk, _E, str, Attributes], None]
+_HANDLERS: dict[str, _Handler] = {
+    "channel": Walk.channel, "item": Walk.item, "entry": Walk.item, "title": Walk.title,
+    "dc_title": Walk.title, "media_title": Walk.title, "description": Walk.description,
+    "dc_description": Walk.description, "media_description": Walk.description,
+    "summary": Walk.description, "itunes_summary": Walk.description,
+    "content": Walk.content, "content_encoded": Walk.content, "fullitem": Walk.content,
+    "link": Walk.link, "guid": Walk.guid, "id": Walk.guid, "category": Walk.category,
+    "keywords": Walk.category, "dc_subject": Walk.category, "media_category": Walk.category,
+    "itunes_category": Walk.category, "media_keywords": Walk.keywords,
+    "itunes_keywords": Walk.keywords, "author": Walk.author, "managingeditor": Walk.author,
+    "dc_author": Walk.author, "dc_creator": Walk.author, "itunes_author": Walk.author,
+    "contributor": Walk.contributor, "source": Walk.source_, "image": Walk.image,
+    "textinput": Walk.image, "media_group": Walk.group, "itunes_owner": Walk.owner,
+    **dict.fromkeys(_PERSON, Walk.person), **dict.fromkeys(_DATES, Walk.date),
+    **dict.fromkeys(_HARMLESS, Walk.harmless),
+}  # fmt: skip
