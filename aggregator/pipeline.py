@@ -85,12 +85,32 @@ class Pipeline:
     async def run_many(
         self, sources: Sequence[SourceConfig], progress: Callable[[SourceReport], None]
     ) -> list[SourceReport]:
-        async def one(source: SourceConfig) -> SourceReport:
-            report = await self.run(source)
-            progress(report)
-            return report
+        """Run `sources`, reports in their order, at most `fetch.concurrency` started at a time.
 
-        return list(await asyncio.gather(*(one(s) for s in sources)))
+        A fixed set of workers takes the next source as one finishes: a task per source up
+        front would hold a task, a coroutine and a semaphore waiter (several KB) for every
+        source until its turn, memory that grows with the number of sources, not the
+        concurrency.
+        """
+        reports: list[SourceReport | None] = [None] * len(sources)
+        queue = iter(enumerate(sources))
+
+        async def worker() -> None:
+            for index, source in queue:
+                report = await self.run(source)
+                progress(report)
+                reports[index] = report
+
+        workers = [
+            asyncio.ensure_future(worker())
+            for _ in range(min(self.config.fetch.concurrency, len(sources)))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:  # after a failure, start no more sources
+                task.cancel()
+        return [report for report in reports if report is not None]
 
     async def _records(self, source: SourceConfig, collected: Collected) -> list[ItemRecord]:
         """Records of the fetched items; story keys (a SimHash of the body, the costly part)
