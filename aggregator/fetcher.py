@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -54,6 +55,42 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+@dataclass(slots=True)
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0  # requests holding or awaiting the semaphore
+
+
+class HostSlots:
+    """At most `per_host` requests at a time to each host.
+
+    A host's semaphore lives only while a request holds or awaits it: one kept for every
+    host ever fetched would grow with the number of sources (and the article hosts they
+    link to) for the life of the process.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._slots: dict[str, _HostSlot] = {}
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        entry = self._slots.get(host)
+        if entry is None:
+            entry = self._slots[host] = _HostSlot(asyncio.Semaphore(self._per_host))
+        entry.users += 1
+        try:
+            async with entry.semaphore:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._slots[host]
+
+
 class Fetcher:
     """One shared `ClientSession` with global and per-host concurrency limits.
 
@@ -65,7 +102,7 @@ class Fetcher:
         self.config = config
         self._session: aiohttp.ClientSession | None = None
         self._all = asyncio.Semaphore(config.concurrency)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts = HostSlots(config.per_host)
 
     async def __aenter__(self) -> Fetcher:
         self._session = aiohttp.ClientSession(
@@ -82,14 +119,8 @@ class Fetcher:
         """Apply reloaded `[fetch]` settings; requests in flight keep the slots they hold."""
         if (config.concurrency, config.per_host) != (self.config.concurrency, self.config.per_host):
             self._all = asyncio.Semaphore(config.concurrency)
-            self._hosts = {}
+            self._hosts = HostSlots(config.per_host)
         self.config = config
-
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        host = host_of(url)
-        if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self.config.per_host)
-        return self._hosts[host]
 
     async def get(
         self,
@@ -114,7 +145,7 @@ class Fetcher:
         permanent_url: str | None = None
         all_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._all, self._host_slot(url):
+            async with self._all, self._hosts.slot(host_of(url)):
                 outcome = await self._request(url, headers)
             if isinstance(outcome, Response):
                 return outcome if permanent_url is None else _with_permanent(outcome, permanent_url)

@@ -1,8 +1,9 @@
-"""robots.txt for scraped pages, fetched once per host and cached for a day."""
+"""robots.txt for scraped pages, fetched once per origin and cached for a day (LRU-bounded)."""
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -10,13 +11,20 @@ from aggregator.errors import FetchError
 from aggregator.fetcher import Fetcher
 
 _TTL = 86400.0
+# Origins remembered at most, least recently used dropped first: every scraped source and
+# article host adds one, so an unbounded cache would grow with the sources ever configured.
+MAX_ORIGINS = 1024
 
 
 class Robots:
-    def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
+    def __init__(self, fetcher: Fetcher, user_agent: str, *, capacity: int = MAX_ORIGINS) -> None:
         self._fetcher = fetcher
         self._agent = user_agent.split("/")[0]
-        self._cache: dict[str, tuple[float, RobotFileParser]] = {}
+        self._capacity = capacity
+        self._cache: OrderedDict[str, tuple[float, RobotFileParser]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     async def allowed(self, url: str) -> bool:
         """Whether our user agent may fetch `url`; an unreachable robots.txt allows everything."""
@@ -28,6 +36,9 @@ class Robots:
         if cached is None or time.monotonic() - cached[0] > _TTL:
             cached = (time.monotonic(), await self._load(origin))
             self._cache[origin] = cached
+        self._cache.move_to_end(origin)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
         return cached[1].can_fetch(self._agent, url)
 
     async def _load(self, origin: str) -> RobotFileParser:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from aggregator.config import FetchConfig
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
-from aggregator.fetcher import Fetcher, retry_after_seconds
+from aggregator.fetcher import Fetcher, HostSlots, retry_after_seconds
 from tests.conftest import free_port
 
 CONFIG = FetchConfig(
@@ -179,6 +179,30 @@ async def test_per_host_limit_holds_across_callers() -> None:
         await runner.cleanup()
     assert active["peak"] == 2
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
+
+
+async def test_host_slots_limit_each_host_and_forget_idle_ones() -> None:
+    """`per_host` at a time on one host, others not held up; a host nobody is fetching from,
+    nor waiting for (a cancelled waiter included), is not remembered."""
+    slots = HostSlots(per_host=1)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def use(host: str, name: str) -> None:
+        async with slots.slot(host):
+            entered.append(name)
+            await release.wait()
+
+    tasks = [asyncio.create_task(use(h, n)) for h, n in (("a", "a1"), ("a", "a2"), ("a", "a3"),
+                                                          ("b", "b1"))]  # fmt: skip
+    await asyncio.sleep(0)
+    assert entered == ["a1", "b1"]
+    assert len(slots) == 2
+    tasks[2].cancel()
+    release.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert entered == ["a1", "b1", "a2"]
+    assert len(slots) == 0
 
 
 def test_retry_after_forms() -> None:

@@ -1,0 +1,50 @@
+"""The robots.txt cache against real local origins: rules honoured, at most `capacity` kept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from aggregator.fetcher import Fetcher
+from aggregator.robots import Robots
+from tests.test_fetcher import CONFIG
+
+
+@pytest.fixture
+async def origins() -> AsyncIterator[tuple[list[str], list[str]]]:
+    """Three origins (three ports of 127.0.0.1) and the robots.txt requests they received."""
+    asked: list[str] = []
+
+    async def robots_txt(request: web.Request) -> web.Response:
+        asked.append(request.host)
+        return web.Response(text="User-agent: *\nDisallow: /private/\n")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots_txt)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sites = [web.TCPSite(runner, "127.0.0.1", 0) for _ in range(3)]
+    for site in sites:
+        await site.start()
+    try:
+        yield [f"http://127.0.0.1:{address[1]}" for address in runner.addresses], asked
+    finally:
+        await runner.cleanup()
+
+
+async def test_least_recently_used_origin_is_forgotten_first(
+    origins: tuple[list[str], list[str]],
+) -> None:
+    (a, b, c), asked = origins
+    async with Fetcher(CONFIG) as fetcher:
+        robots = Robots(fetcher, "aggregator-test/1", capacity=2)
+        for origin in (a, b, a, c):
+            assert await robots.allowed(f"{origin}/page")
+        assert not await robots.allowed(f"{a}/private/page")
+        assert len(robots) == 2
+        assert await robots.allowed(f"{b}/page")  # forgotten: asked again
+        assert await robots.allowed(f"{a}/page")  # used since c: still remembered
+    assert asked == [origin.removeprefix("http://") for origin in (a, b, c, b)]
+    assert len(robots) == 2
