@@ -1,7 +1,8 @@
 """Fetch a source and turn it into parsed items, following article pages where configured.
 
-Parsing runs in worker threads so that a large feed or page never stalls the event loop that
-serves readers.
+Parsing never runs on the event loop that serves readers: feeds go to the CPU pool (worker
+processes in `serve` and large `fetch` runs), HTML pages to threads, since their compiled
+selectors cannot be sent to another process.
 
 Shared by the pipeline (which stores the result) and `aggregator preview` (which prints it).
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from aggregator.config import SourceConfig
+from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
 from aggregator.netpolicy import allowed_hosts, check_discovered
@@ -29,6 +31,7 @@ from feeds.parse import parse_feed
 from storage import FetchState
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
+_THREAD = CpuPool(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ async def collect(
     state: FetchState,
     default_tz: tzinfo,
     known_listings: KnownListings | None = None,
+    cpu: CpuPool = _THREAD,
 ) -> Collected:
     """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
     hosts = allowed_hosts(source.url, source.follow_hosts)
@@ -85,7 +89,7 @@ async def collect(
     if source.type == "html":
         feed = await _list_pages(source, response, fetcher, hosts, default_tz, now, warnings)
     else:
-        feed, response = await _feed(source, response, fetcher, hosts, default_tz, warnings)
+        feed, response = await _feed(source, response, fetcher, hosts, default_tz, warnings, cpu)
     warnings.extend(feed.warnings)
     follow = source.type == "html" or source.full_content
     known = (
@@ -113,9 +117,10 @@ async def _feed(
     hosts: frozenset[str],
     default_tz: tzinfo,
     warnings: list[str],
+    cpu: CpuPool,
 ) -> tuple[ParsedFeed, Response]:
     async def parse(resp: Response) -> ParsedFeed:
-        return await asyncio.to_thread(
+        return await cpu.run(
             parse_feed,
             resp.body,
             url=resp.url,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aggregator.config import Config
+from aggregator.cpu import CpuPool
 from aggregator.pipeline import SourceReport
 from aggregator.service import running_service
 from aggregator.status import SourceView, source_views
@@ -24,6 +25,7 @@ from storage import Database
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+_POOL_FROM = 20  # sources in one `aggregator fetch` run
 
 
 def table(rows: Sequence[Sequence[object]]) -> str:
@@ -84,6 +86,12 @@ class Progress(logging.Filter):
         return True
 
 
+def pool_for(sources: int) -> CpuPool | None:
+    """Parsing processes for a run of this many sources: they take a second or two to start,
+    which pays for many sources only."""
+    return CpuPool.for_this_machine() if sources >= _POOL_FROM else None
+
+
 def fetch(config: Config, wanted: Sequence[str]) -> int:
     """`aggregator fetch [SOURCE…]`: fetch now, store, one summary row per source."""
     ids = list(wanted) or [s.id for s in config.sources if s.enabled]
@@ -98,7 +106,7 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
         handler.addFilter(progress)
 
     async def run() -> list[SourceReport]:
-        async with running_service(config, schedule=False) as service:
+        async with running_service(config, schedule=False, cpu=pool_for(len(sources))) as service:
             return await service.pipeline.run_many(sources, progress.update)
 
     try:

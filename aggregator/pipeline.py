@@ -9,13 +9,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from aggregator.config import Config, SourceConfig
+from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, collect
 from aggregator.fetcher import Fetcher
 from aggregator.policy import next_delay, upstream_hint
-from aggregator.records import add_match_keys, story_context, to_record
+from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
+from feeds.identity import item_key
 from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
 
 log = logging.getLogger("aggregator.fetch")
@@ -55,12 +57,14 @@ class Pipeline:
         db: Database,
         fetcher: Fetcher,
         *,
+        cpu: CpuPool,
         on_change: Callable[[str], None] | None = None,
         on_report: Callable[[SourceReport], None] | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.fetcher = fetcher
+        self.cpu = cpu
         self.robots = Robots(fetcher, config.fetch.user_agent)
         self.on_change = on_change
         self.on_report = on_report
@@ -113,20 +117,13 @@ class Pipeline:
         return [report for report in reports if report is not None]
 
     async def _records(self, source: SourceConfig, collected: Collected) -> list[ItemRecord]:
-        """Records of the fetched items; story keys (a SimHash of the body, the costly part)
-        only for the new and changed ones, since the unchanged are not written again."""
-        stories = self.config.stories
-        pairs = [
-            (item, to_record(source, item, listing, stories, match_keys=False))
-            for item, listing in collected.items
-        ]
-        known = await self.db.content_hashes(source.id, [record.key for _, record in pairs])
-        return [
-            record
-            if known.get(record.key) == record.content_hash
-            else add_match_keys(record, source, item, stories)
-            for item, record in pairs
-        ]
+        if not collected.items:
+            return []
+        keys = [item_key(item) for item, _ in collected.items]
+        known = await self.db.content_hashes(source.id, keys)
+        return await self.cpu.run(
+            build_records, source, collected.items, self.config.stories, known
+        )
 
     def _story_context(self) -> StoryContext:
         """The story context of the current config, rebuilt only when a reload replaced it."""
@@ -153,7 +150,9 @@ class Pipeline:
                 state=state,
                 default_tz=self.config.service.timezone,
                 known_listings=self.db.listing_hashes,
+                cpu=self.cpu,
             )
+            records = await self._records(source, collected)
         except (AggregatorError, OSError) as exc:
             return await self._failed(source, url, state.error_streak + 1, started, clock, exc)
         except Exception as exc:  # a parser bug on hostile input stays on this source
@@ -180,7 +179,6 @@ class Pipeline:
         outcome = _outcome(
             collected, started, seconds, started + delay, moved or state.effective_url
         )
-        records = await self._records(source, collected)
         summary = await self.db.store_fetch(
             source.id, outcome, _unique(records), self._story_context()
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -91,6 +92,24 @@ def to_record(
         listing_hash=listing_hash,
         **(_match_keys(source, item, stories) if match_keys else {}),
     )
+
+
+def build_records(
+    source: SourceConfig,
+    items: Sequence[tuple[ParsedItem, str | None]],
+    stories: StoriesConfig,
+    known: Mapping[str, str],
+) -> list[ItemRecord]:
+    """Records of fetched (item, listing digest) pairs; story keys (a SimHash of the body, the
+    costly part) only for items new or changed since `known` (key → stored content hash), since
+    the unchanged are not written again. Pure, for the CPU pool."""
+    records = []
+    for item, listing in items:
+        record = to_record(source, item, listing, stories, match_keys=False)
+        if known.get(record.key) != record.content_hash:
+            record = add_match_keys(record, source, item, stories)
+        records.append(record)
+    return records
 
 
 async def apply_config(db: Database, config: Config) -> None:

@@ -7,6 +7,7 @@ import logging
 import signal
 
 from aggregator.config import Config
+from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
@@ -30,7 +31,8 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_service(config, schedule=True) as service:
+    cpu = CpuPool.for_this_machine()
+    async with running_service(config, schedule=True, cpu=cpu) as service:
         pending: set[asyncio.Task[None]] = set()
         settings = config.service
         shared = settings.workers > 1

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 from aggregator.config import Config, load_config
+from aggregator.cpu import CpuPool
 from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
@@ -34,7 +35,13 @@ class Service:
     """
 
     def __init__(
-        self, config: Config, db: Database, fetcher: Fetcher, *, writes: bool = True
+        self,
+        config: Config,
+        db: Database,
+        fetcher: Fetcher,
+        *,
+        writes: bool = True,
+        cpu: CpuPool | None = None,
     ) -> None:
         self.config = config
         self.writes = writes  # False in a worker process, which only serves
@@ -42,7 +49,12 @@ class Service:
         self.fetcher = fetcher
         self.stats = FetchStats()
         self.pipeline = Pipeline(
-            config, db, fetcher, on_change=self._changed, on_report=self.stats.observe
+            config,
+            db,
+            fetcher,
+            cpu=cpu or CpuPool(0),
+            on_change=self._changed,
+            on_report=self.stats.observe,
         )
         self.generation = 0
         self.scheduler: Scheduler | None = None
@@ -181,15 +193,16 @@ def _log_reload(previous: Config, config: Config) -> None:
 
 @asynccontextmanager
 async def running_service(
-    config: Config, *, schedule: bool, writes: bool = True
+    config: Config, *, schedule: bool, writes: bool = True, cpu: CpuPool | None = None
 ) -> AsyncIterator[Service]:
-    """The service for one process; `writes=False` for a worker that only serves."""
+    """The service for one process; `writes=False` for a worker that only serves. Parsing
+    runs in `cpu`'s processes (closed with the service), or in threads without one."""
     db = await Database.open(config.service.database)
     try:
         if writes:
             await db.register_sources([(s.id, s.url) for s in config.sources])
         async with Fetcher(config.fetch) as fetcher:
-            service = Service(config, db, fetcher, writes=writes)
+            service = Service(config, db, fetcher, writes=writes, cpu=cpu)
             watcher = asyncio.create_task(service.watch_data_version())
             if schedule:
                 await service.start_scheduler()
@@ -202,4 +215,6 @@ async def running_service(
                     await watcher
                 await service.websub.aclose()
     finally:
+        if cpu is not None:
+            await asyncio.to_thread(cpu.close)
         await db.close()

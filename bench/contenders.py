@@ -12,6 +12,7 @@ request on its pipe and answers with a `PassResult`.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ WORKERS = 16  # reader's update_feeds(workers=16), and the naive loop's concurre
 @dataclass(frozen=True, slots=True)
 class PassResult:
     seconds: float  # wall clock
-    cpu_seconds: float  # all threads of the process (aiosqlite and reader use threads)
+    cpu_seconds: float  # all threads of the process and its parsing processes
     feeds: int
     failed: int
     new_items: int
@@ -44,6 +45,7 @@ Pass = Callable[[], tuple[int, int]]  # runs one pass: (failed feeds, new items)
 
 def _ours(urls: Sequence[str], workdir: Path) -> Pass:
     from aggregator.config import load_config
+    from aggregator.operate import pool_for
     from aggregator.service import running_service
 
     path = workdir / "config.toml"
@@ -58,7 +60,8 @@ def _ours(urls: Sequence[str], workdir: Path) -> Pass:
     config = load_config(path)
 
     async def run() -> tuple[int, int]:
-        async with running_service(config, schedule=False) as service:
+        cpu = pool_for(len(config.sources))  # as `aggregator fetch` chooses
+        async with running_service(config, schedule=False, cpu=cpu) as service:
             reports = await service.pipeline.run_many(config.sources, lambda report: None)
         return sum(r.failed for r in reports), sum(r.new for r in reports)
 
@@ -140,18 +143,25 @@ def _peak_rss_kb() -> int:
     return int(status.split("VmHWM:")[1].split()[0])
 
 
+def _cpu_seconds() -> float:
+    """This process's threads, and its child processes once they have exited (ours closes its
+    parsing processes at the end of each pass)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def worker(name: str, urls: Sequence[str], workdir: Path, pipe: Connection) -> None:
     """Process body: set up, then one pass per message until None arrives."""
     run = CONTENDERS[name](urls, workdir)
     pipe.send("ready")
     while pipe.recv() is not None:
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), _cpu_seconds()
         failed, new = run()
         rss_mb = _peak_rss_kb() / 1024
         pipe.send(
             PassResult(
                 seconds=time.perf_counter() - wall,
-                cpu_seconds=time.process_time() - cpu,
+                cpu_seconds=_cpu_seconds() - cpu,
                 feeds=len(urls),
                 failed=failed,
                 new_items=new,

@@ -10,15 +10,38 @@ import asyncio
 import functools
 import os
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import feedparser
+import pytest
 
 from tests.conftest import free_port
-from tests.test_running import TOKEN, events, eventually, farm, start, stop, write_config
+from tests.test_running import (
+    TOKEN,
+    Server,
+    events,
+    eventually,
+    farm,
+    start,
+    stop,
+    write_config,
+)
 
 CONNECTIONS = 24  # fresh connections per check: all reach one process with odds of 2**-23
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[list[Server]]:
+    """Servers a test started: one left running by a failed assertion is killed (its workers
+    then stop by themselves)."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        if server.process.returncode is None:
+            server.process.kill()
+            await server.process.wait()
 
 
 def listeners(port: int) -> set[int]:
@@ -53,12 +76,15 @@ async def answers(base: str, path: str) -> list[tuple[int, int]]:
     return results
 
 
-async def test_workers_share_the_port_follow_changes_and_stop_together(tmp_path: Path) -> None:
+async def test_workers_share_the_port_follow_changes_and_stop_together(
+    tmp_path: Path, servers: list[Server]
+) -> None:
     port, admin_port = free_port(), free_port()
     extra = f"workers = 3\nadmin_port = {admin_port}\n"
     async with farm() as site, aiohttp.ClientSession() as http:
         config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, extra, "1h")
         server = await start(config, port)
+        servers.append(server)
         main = server.process.pid
         assert await eventually(lambda: _count(port, 3)), "three processes should listen"
 
@@ -105,12 +131,15 @@ async def test_workers_share_the_port_follow_changes_and_stop_together(tmp_path:
     assert [event["exit_code"] for event in died] == [-signal.SIGKILL], stderr
 
 
-async def test_workers_stop_when_the_main_process_is_killed(tmp_path: Path) -> None:
+async def test_workers_stop_when_the_main_process_is_killed(
+    tmp_path: Path, servers: list[Server]
+) -> None:
     port = free_port()
     async with farm() as site:
         config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")},
                               "workers = 2\n", "1h")  # fmt: skip
         server = await start(config, port)
+        servers.append(server)
         assert await eventually(lambda: _count(port, 2))
         server.signal(signal.SIGKILL)
         await server.process.wait()

@@ -1,0 +1,84 @@
+"""CPU-bound work (parsing, record building) off the event loop, in processes when it pays.
+
+A thread keeps the loop free only while C code releases the GIL; feedparser, the SimHash glue
+and record building are Python, so in a thread they still hold the one core the loop and
+SQLite's writer share. Worker processes, one per core, run them beside the loop. They cost a
+second or two to start, so short runs (`preview`, a single `fetch`) use a thread instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, TypeVar
+
+from feeds.errors import AggregatorError
+
+log = logging.getLogger("aggregator.cpu")
+_ORPHAN_CHECK = 1.0
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class WorkerCrashed(AggregatorError):
+    """A worker process died during the call (a crash in a C parser, or the OOM killer)."""
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """In each worker: a parent killed outright (SIGKILL, OOM) cannot stop its workers, and
+    they would live on, holding its stderr open; they notice within a second and exit."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_ORPHAN_CHECK)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+class CpuPool:
+    """Runs pure functions in worker processes, or in a thread when `processes` is 0."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._executor: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def for_this_machine(cls) -> CpuPool:
+        return cls(os.cpu_count() or 1)
+
+    async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        call = functools.partial(function, *args, **kwargs)
+        if not self.processes:
+            return await asyncio.to_thread(call)
+        if self._executor is None:
+            # spawn: the loop's threads and sockets must not be forked into the workers
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(
+                self.processes,
+                mp_context=context,
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
+        executor = self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, call)
+        except BrokenProcessPool as exc:
+            if self._executor is executor:  # the first caller to notice starts a new pool
+                self._executor = None
+                executor.shutdown(wait=False, cancel_futures=True)
+                log.error("a worker process died; starting new ones")
+            raise WorkerCrashed(f"worker process died while running {function.__name__}") from exc
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,89 @@
+"""The CPU pool: work runs in other processes, errors come back whole, a crash is survived."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aggregator.cpu import CpuPool, WorkerCrashed
+from feeds.errors import NotAFeed
+from feeds.parse import parse_feed
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[CpuPool]:
+    cpu = CpuPool(1)
+    yield cpu
+    cpu.close()
+
+
+def _refuse(url: str) -> None:
+    raise NotAFeed("an HTML page, not a feed", url=url, alternates=("http://example.org/feed",))
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+async def test_work_runs_in_another_process_and_returns_records(pool: CpuPool) -> None:
+    assert await pool.run(os.getpid) != os.getpid()
+    body = (ROOT / "examples" / "hzfb.xml").read_bytes()
+    feed = await pool.run(parse_feed, body, url="http://example.org/hzfb.xml")
+    assert feed == parse_feed(body, url="http://example.org/hzfb.xml")
+
+
+async def test_errors_come_back_with_their_type_and_details(pool: CpuPool) -> None:
+    with pytest.raises(NotAFeed) as raised:
+        await pool.run(_refuse, "http://example.org/page")
+    assert raised.value.url == "http://example.org/page"
+    assert raised.value.alternates == ("http://example.org/feed",)
+
+
+async def test_a_dead_worker_fails_its_call_only(pool: CpuPool) -> None:
+    with pytest.raises(WorkerCrashed, match="worker process died while running _die"):
+        await pool.run(_die)
+    assert await pool.run(sum, [1, 2, 3]) == 6  # new workers answer the next calls
+
+
+async def test_no_processes_means_a_thread() -> None:
+    assert await CpuPool(0).run(os.getpid) == os.getpid()
+
+
+async def test_workers_exit_when_their_parent_is_killed() -> None:
+    """A parent killed outright leaves no worker behind (nor its stderr held open)."""
+    script = (
+        "import asyncio, os, sys\n"
+        "from aggregator.cpu import CpuPool\n"
+        "async def main():\n"
+        "    pool = CpuPool(2)\n"
+        "    pids = {await pool.run(os.getpid) for _ in range(8)}\n"
+        "    print(*pids, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    workers = [int(pid) for pid in (await process.stdout.readline()).split()]
+    assert workers
+    process.kill()
+    await process.wait()
+    for _ in range(50):
+        if not any(_alive(pid) for pid in workers):
+            break
+        await asyncio.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
