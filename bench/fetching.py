@@ -69,6 +69,9 @@ class Contender:
     def stop(self) -> None:
         self.pipe.send(None)
         self.process.join(timeout=60)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 def start(name: str, urls: Sequence[str], workdir: Path) -> Contender:
@@ -76,8 +79,8 @@ def start(name: str, urls: Sequence[str], workdir: Path) -> Contender:
     workdir.mkdir(parents=True, exist_ok=True)
     ours, theirs = multiprocessing.get_context("spawn").Pipe()
     process = multiprocessing.get_context("spawn").Process(
-        target=worker, args=(name, list(urls), workdir, theirs), daemon=True
-    )
+        target=worker, args=(name, list(urls), workdir, theirs), daemon=False
+    )  # not a daemon: ours starts parsing processes of its own
     process.start()
     if ours.recv() != "ready":
         raise RuntimeError(f"{name} did not start")
@@ -98,6 +101,8 @@ def passes(
             results[name] = {}
             for contender in contenders:
                 result = contender.run_pass()
+                if result.failed > feeds // 2:
+                    raise RuntimeError(f"{contender.name} failed {result.failed} of {feeds} feeds")
                 results[name][contender.name] = result
                 print(
                     f"  {name:12} {contender.name:7} {result.seconds:7.1f} s "
@@ -120,5 +125,7 @@ def peak_rss(sizes: Sequence[int], port: int, workdir: Path) -> dict[int, PassRe
             found[size] = contender.run_pass()
         finally:
             contender.stop()
+        if found[size].failed > size // 2:
+            raise RuntimeError(f"ours failed {found[size].failed} of {size} feeds")
         print(f"  {size:6} sources: peak {found[size].peak_rss_mb:.0f} MB", flush=True)
     return found
