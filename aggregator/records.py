@@ -13,6 +13,7 @@ from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedItem
 from feeds.normalize import normalize_link, normalize_title
 from feeds.sanitize import html_to_text
+from feeds.searchtext import search_text
 from feeds.stories import SourceNames
 from storage import Database, ItemRecord, StoryContext
 
@@ -56,10 +57,10 @@ def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) 
     }
 
 
-def add_match_keys(
-    record: ItemRecord, source: SourceConfig, item: ParsedItem, stories: StoriesConfig
-) -> ItemRecord:
-    return replace(record, **_match_keys(source, item, stories))
+def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
+    """What only an item about to be written needs: its story keys and its search text."""
+    text = search_text(item.title, item.summary, item.content_html)
+    return {"search_text": text, **_match_keys(source, item, stories)}
 
 
 def to_record(
@@ -68,10 +69,10 @@ def to_record(
     listing_hash: str | None,
     stories: StoriesConfig = _NO_STORIES,
     *,
-    match_keys: bool = True,
+    costly: bool = True,
 ) -> ItemRecord:
-    """The record to store; `match_keys=False` leaves out the story keys, for an item whose
-    content hash may show it unchanged (see `add_match_keys`)."""
+    """The record to store; `costly=False` leaves out the story keys and the search text, for
+    an item whose content hash may show it unchanged (see `build_records`)."""
     key = item_key(item)
     tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
     return ItemRecord(
@@ -90,7 +91,7 @@ def to_record(
         updated=item.updated,
         content_hash=content_hash(replace(item, tags=tags)),
         listing_hash=listing_hash,
-        **(_match_keys(source, item, stories) if match_keys else {}),
+        **(_costly(source, item, stories) if costly else {}),
     )
 
 
@@ -100,14 +101,14 @@ def build_records(
     stories: StoriesConfig,
     known: Mapping[str, str],
 ) -> list[ItemRecord]:
-    """Records of fetched (item, listing digest) pairs; story keys (a SimHash of the body, the
-    costly part) only for items new or changed since `known` (key → stored content hash), since
+    """Records of fetched (item, listing digest) pairs; story keys (a SimHash of the body) and
+    search text only for items new or changed since `known` (key → stored content hash), since
     the unchanged are not written again. Pure, for the CPU pool."""
     records = []
     for item, listing in items:
-        record = to_record(source, item, listing, stories, match_keys=False)
+        record = to_record(source, item, listing, stories, costly=False)
         if known.get(record.key) != record.content_hash:
-            record = add_match_keys(record, source, item, stories)
+            record = replace(record, **_costly(source, item, stories))
         records.append(record)
     return records
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from feeds.searchtext import search_text
 from storage.connection import Connections, Row
 from storage.records import ItemRecord, StoredItem, WriteSummary
 
@@ -24,6 +25,13 @@ _UPDATE = """
         published_ts = ?, fingerprint = ?
     WHERE source_id = ? AND key = ?
 """
+_SEARCH_INSERT = (
+    "INSERT INTO items_search (rowid, text) SELECT id, ? FROM items WHERE source_id = ? AND key = ?"
+)
+_SEARCH_UPDATE = (
+    "UPDATE items_search SET text = ? "
+    "WHERE rowid = (SELECT id FROM items WHERE source_id = ? AND key = ?)"
+)
 _LOOKUP_BATCH = 500
 _FEW_SOURCES = 16
 
@@ -54,6 +62,7 @@ def upsert_items(
     updates: list[tuple[Any, ...]] = []
     unchanged = 0
     inserted: list[ItemRecord] = []
+    changed: list[ItemRecord] = []
     for item in items:
         tags = json.dumps(item.tags, ensure_ascii=False)
         if item.key not in known:
@@ -67,6 +76,7 @@ def upsert_items(
             )  # fmt: skip
         elif known[item.key] != item.content_hash:
             known[item.key] = item.content_hash
+            changed.append(item)
             updates.append(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
                  item.origin_name, item.origin_url, tags, _iso(item.published),
@@ -77,8 +87,10 @@ def upsert_items(
             unchanged += 1
     if inserts:
         conn.executemany(_INSERT, inserts)
+        conn.executemany(_SEARCH_INSERT, _search_rows(source_id, inserted))
     if updates:
         conn.executemany(_UPDATE, updates)
+        conn.executemany(_SEARCH_UPDATE, _search_rows(source_id, changed))
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
     return summary, inserted
 
@@ -95,6 +107,15 @@ def _lookups(
             f"AND key IN ({', '.join('?' * len(batch))})"
         )
         yield sql, (source_id, *batch)
+
+
+def _search_rows(source_id: str, items: Sequence[ItemRecord]) -> Iterator[tuple[str, str, str]]:
+    """(search text, source, key): built by the caller off this thread, or here if it was not."""
+    for item in items:
+        text = item.search_text
+        if text is None:
+            text = search_text(item.title, item.summary, item.content)
+        yield text, source_id, item.key
 
 
 def _column_by_key(

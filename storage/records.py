@@ -32,6 +32,7 @@ class ItemRecord:
     norm_title: str | None = None
     fingerprint: int | None = None
     bands: tuple[int, ...] = ()
+    search_text: str | None = None  # the full-text index's tokens; None: built when written
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,8 +128,15 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM item_tags WHERE item_id = old.id;
     END;
     """,
+    # 4: the search text is built beside parsing, off the writer's thread, and written with
+    # the item (storage/items.py); the triggers no longer call back into Python, so any
+    # SQLite client can write items. Deletes still follow by trigger.
+    """
+    DROP TRIGGER items_search_insert;
+    DROP TRIGGER items_search_update;
+    """,
 )
-# The SQL function the search triggers call; registered on every connection by `connection.py`.
+# The SQL function migration 3's backfill calls; registered on the writer by `connection.py`.
 SEARCH_TEXT_FUNCTION = "aggregator_search_text"
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -85,6 +85,33 @@ async def test_triggers_follow_inserts_updates_and_deletes(db: Database) -> None
         assert conn.execute("SELECT count(*) FROM item_tags").fetchone() == (0,)
 
 
+async def test_the_search_text_built_beside_parsing_is_what_gets_indexed(db: Database) -> None:
+    """The pipeline builds the tokens off the writer's thread; the writer stores them as given
+    (and builds them itself only for a record that comes without)."""
+    given = record(1, title="标题", search_text="汉中 中 geyan")
+    await db.store_fetch("s", ok(), [given, record(2, title="汉中新闻")])
+    assert await _titles(db, text="geyan") == ["标题"]
+    assert await _titles(db, text="汉中") == ["汉中新闻", "标题"]
+
+
+def test_any_sqlite_client_can_write_items(tmp_path: Path) -> None:
+    """No trigger calls back into Python any more: a bare `sqlite3` shell may insert items
+    (they are found by search once their tokens are written to `items_search`)."""
+    path = tmp_path / "old.sqlite3"
+    _version_2_database(path)
+    with sqlite3.connect(path) as conn:  # migration 3's backfill calls into Python
+        conn.create_function("aggregator_search_text", 3, lambda *_: "", deterministic=True)
+        for script in MIGRATIONS[2:]:
+            conn.executescript(script)
+    with sqlite3.connect(path) as conn:  # a bare client: no function registered
+        conn.execute(
+            "INSERT INTO items (source_id, key, entry_id, title, content, summary, tags, sort_ts, "
+            "first_seen, last_changed, content_hash) VALUES ('s', 'id:2', 'urn:2', 'x', '', '', "
+            "'[]', 2, 2, 2, 'h2')"
+        )
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (2,)
+
+
 async def test_filters_page_with_the_cursor(db: Database) -> None:
     await db.store_fetch("s", ok(), [record(n) for n in range(1, 6)])
     where = ItemFilter(text="正文", tag="汉中")
