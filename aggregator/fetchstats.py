@@ -51,3 +51,8 @@ class FetchStats:
         self.durations.setdefault(report.source_id, Histogram()).observe(report.seconds)
         self.runs += 1
         self.failed_runs += report.failed
+
+    def keep_only(self, source_ids: set[str]) -> None:
+        """Forget sources no longer configured: their series end, as a removed target's do."""
+        for source_id in self.durations.keys() - source_ids:
+            del self.durations[source_id]

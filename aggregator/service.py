@@ -118,6 +118,7 @@ class Service:
                 await self.db.register_sources([(s.id, s.url) for s in config.sources])
             previous, self.config = self.config, config
             self.pipeline.config = config
+            self.stats.keep_only({source.id for source in config.sources})
             self.fetcher.reconfigure(config.fetch)
             self.generation += 1
             if self.scheduler is not None:

@@ -219,6 +219,15 @@ async def test_metrics_in_prometheus_text_format(serving: tuple[Service, Client]
     assert samples["aggregator_feed_cache_misses_total"] == 2
 
 
+async def test_a_removed_source_leaves_the_metrics(serving: tuple[Service, Client]) -> None:
+    service, client = serving
+    write(service.config.path, source("hzfb"))
+    await service.reload()
+    text = await (await client.get("/metrics")).text()
+    assert 'aggregator_fetch_duration_seconds_count{source="hzfb"} 1' in text
+    assert 'source="down"' not in text
+
+
 async def test_index_shows_failing_sources(serving: tuple[Service, Client]) -> None:
     _, client = serving
     page = await (await client.get("/")).text()
