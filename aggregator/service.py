@@ -15,6 +15,7 @@ from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
 from aggregator.pipeline import Pipeline, SourceReport
+from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
 from feeds.errors import AggregatorError
@@ -118,6 +119,8 @@ class Service:
                 await self.db.register_sources([(s.id, s.url) for s in config.sources])
             previous, self.config = self.config, config
             self.pipeline.config = config
+            if config.fetch.user_agent != previous.fetch.user_agent:
+                self.pipeline.robots = Robots(self.fetcher, config.fetch.user_agent)
             self.stats.keep_only({source.id for source in config.sources})
             self.fetcher.reconfigure(config.fetch)
             self.generation += 1

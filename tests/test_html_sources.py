@@ -210,6 +210,24 @@ async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
         assert not (await service.pipeline.run(opted_out.sources[1])).failed
 
 
+async def test_a_reloaded_user_agent_is_the_one_robots_txt_is_read_for(
+    tmp_path: Path, portal: Portal
+) -> None:
+    portal.robots = "User-agent: newbot\nDisallow: /\n"
+    path = write_config(tmp_path, portal, SELECTORS)
+    config = load_config(path)
+    async with running_service(config, schedule=False) as service:
+        assert not (await service.pipeline.run(config.sources[1])).failed
+        text = path.read_text("utf-8").replace(
+            'timeout = "5s"', 'timeout = "5s"\nuser_agent = "newbot/2"'
+        )
+        path.write_text(text, "utf-8")
+        await service.reload()
+        report = await service.pipeline.run(service.config.sources[1])
+        assert report.failed
+        assert "robots.txt disallows" in (report.error or "")
+
+
 async def test_full_content_feed_reads_article_pages(tmp_path: Path, portal: Portal) -> None:
     """A Discuz! RSS (GBK, no guid, 250-byte summaries) completed from its article pages."""
     rss = (FIXTURES / "upstream" / "portal-rss.gbk.xml").read_bytes()
