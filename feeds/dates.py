@@ -58,6 +58,9 @@ _UNITS = {
 }
 _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# "GMT+08:00", "UTC+8": an offset written after a zone name. The email module drops it and
+# dateutil reads it POSIX-style, with the sign inverted; people mean eight hours east.
+_NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
 _EPOCH = re.compile(r"\d{10}|\d{13}")
 
@@ -150,8 +153,14 @@ def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> 
         return None
 
 
+def plain_offsets(text: str) -> str:
+    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads."""
+    return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
+
+
 def find_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
     """The first date written anywhere in `text`, timezone-aware, or None."""
+    text = plain_offsets(text)
     best: tuple[int, datetime] | None = None
     for pattern, build in _SHAPES:
         for match in pattern.finditer(text):
@@ -165,7 +174,7 @@ def find_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
 
 def parse_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
     """`text` read as one date (a meta tag, a `datetime` attribute, a feed field), or None."""
-    text = text.strip()
+    text = plain_offsets(text.strip())
     if not text:
         return None
     for pattern, build in _SHAPES:

@@ -22,6 +22,7 @@ import feedparser
 from dateutil import parser as dateutil_parser
 
 from feeds.charset import decode
+from feeds.dates import plain_offsets
 from feeds.errors import ParseError
 from feeds.model import ParsedFeed, ParsedItem, Party
 from feeds.sanitize import clean_html, html_to_text, summarize, xml_safe
@@ -235,7 +236,7 @@ def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | Non
 
 def _parse_date(raw: str, default_tz: tzinfo) -> datetime | None:
     """An RFC 822 or ISO 8601 date keeping its offset; a date without one is in `default_tz`."""
-    raw = raw.strip()
+    raw = plain_offsets(raw.strip())
     parsers: tuple[Callable[[str], datetime], ...] = (_rfc822, datetime.fromisoformat, _lenient)
     for parse in parsers:
         try:

@@ -95,6 +95,10 @@ def test_a_naive_now_is_read_in_the_source_timezone() -> None:
         ("January 14, 2022 5:50 PM", at(2022, 1, 14, 17, 50)),
         ("14 Jan 2022 17:50 XYZ", at(2022, 1, 14, 17, 50)),
         ("Fri, 14 Jan 2022 09:50:00 -0000", at(2022, 1, 14, 9, 50, tz=UTC)),
+        # An offset after a zone name means that many hours east, as people write it.
+        ("Fri, 14 Jan 2022 17:50 GMT+08:00", at(2022, 1, 14, 17, 50)),
+        ("2022-01-14 17:50 UTC+8", at(2022, 1, 14, 17, 50)),
+        ("Fri, 14 Jan 2022 04:20:00 GMT-0530", at(2022, 1, 14, 17, 50)),
     ],
 )
 def test_parse_date(text: str, expected: datetime) -> None:

@@ -288,6 +288,8 @@ def rss_item(inner: str) -> bytes:
         ("2022-01-14T04:50:00-05:00", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), -5),
         ("2022-01-14", datetime(2022, 1, 13, 16, 0, tzinfo=UTC), 8),
         ("2022-01-14 17:50:00 XYZ", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("Fri, 14 Jan 2022 17:50 GMT+08:00", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), 8),
+        ("2022-01-14 04:50:00 UTC-5", datetime(2022, 1, 14, 9, 50, tzinfo=UTC), -5),
     ],
 )
 def test_dates_keep_their_offset_and_naive_ones_use_the_default_zone(
