@@ -144,9 +144,11 @@ class Fetcher:
         seen = {url}
         permanent_url: str | None = None
         all_permanent = True
+        deadline: float | None = None  # `fetch.timeout` covers every hop, from the first one
         for _ in range(MAX_REDIRECTS + 1):
             async with self._all, self._hosts.slot(host_of(url)):
-                outcome = await self._request(url, headers)
+                deadline = deadline or time.monotonic() + self.config.timeout
+                outcome = await self._request(url, headers, deadline - time.monotonic())
             if isinstance(outcome, Response):
                 return outcome if permanent_url is None else _with_permanent(outcome, permanent_url)
             status, location = outcome
@@ -161,10 +163,14 @@ class Fetcher:
             url = target
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
-    async def _request(self, url: str, headers: dict[str, str]) -> Response | tuple[int, str]:
+    async def _request(
+        self, url: str, headers: dict[str, str], seconds_left: float
+    ) -> Response | tuple[int, str]:
         assert self._session is not None, "use Fetcher as an async context manager"
         try:
-            timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+            if seconds_left <= 0:
+                raise TimeoutError
+            timeout = aiohttp.ClientTimeout(total=seconds_left)
             async with self._session.get(
                 url, headers=headers, allow_redirects=False, timeout=timeout
             ) as resp:

@@ -19,7 +19,7 @@ SERVICE_KEYS: dict[str, str] = {
 
 FETCH_KEYS: dict[str, str] = {
     "interval": "default time between two fetches of a source",
-    "timeout": "limit for one whole request",
+    "timeout": "limit for one whole request, every redirect hop included",
     "max_bytes": "largest body accepted, before and after decompression",
     "concurrency": "requests in flight, all hosts together",
     "per_host": "requests in flight to one host",

@@ -38,6 +38,14 @@ def _routes(base: list[str]) -> web.Application:
         n = int(request.match_info["n"])
         raise web.HTTPFound(f"/chain/{n + 1}")
 
+    async def slow_chain(request: web.Request) -> web.Response:
+        """Each hop well within the timeout, the whole chain beyond it."""
+        n = int(request.match_info["n"])
+        await asyncio.sleep(0.8)
+        if n == 3:
+            return web.Response(body=b"<rss/>", content_type="text/xml")
+        raise web.HTTPFound(f"/slow-chain/{n + 1}")
+
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently("/feed")
 
@@ -76,6 +84,7 @@ def _routes(base: list[str]) -> web.Application:
     app = web.Application()
     for path, handler in [
         ("/feed", feed), ("/loop-a", loop_a), ("/loop-b", loop_b), ("/chain/{n}", chain),
+        ("/slow-chain/{n}", slow_chain),
         ("/moved", moved), ("/elsewhere", elsewhere), ("/big", big), ("/big-chunked", big_chunked),
         ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
     ]:  # fmt: skip
@@ -123,6 +132,7 @@ async def test_permanent_redirect_is_reported(upstream: str) -> None:
         ("/big-chunked", BodyTooLarge, "exceeds fetch.max_bytes"),
         ("/bomb", BodyTooLarge, "once decompressed"),
         ("/slow", FetchError, "timed out after 2s"),
+        ("/slow-chain/0", FetchError, "timed out after 2s"),  # the timeout covers every hop
         ("/error", FetchError, "HTTP 502"),
         ("/missing", FetchError, "HTTP 404"),
     ],
