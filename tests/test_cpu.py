@@ -70,7 +70,8 @@ async def test_workers_exit_when_their_parent_is_killed() -> None:
         sys.executable, "-c", script, cwd=ROOT, stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
-    workers = [int(pid) for pid in (await process.stdout.readline()).split()]
+    line = await asyncio.wait_for(process.stdout.readline(), 60)
+    workers = [int(pid) for pid in line.split()]
     assert workers
     process.kill()
     await process.wait()
