@@ -70,11 +70,13 @@ async def test_workers_exit_when_their_parent_is_killed() -> None:
         sys.executable, "-c", script, cwd=ROOT, stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 60)
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+    finally:
+        process.kill()
+        await process.wait()
     workers = [int(pid) for pid in line.split()]
     assert workers
-    process.kill()
-    await process.wait()
     for _ in range(50):
         if not any(_alive(pid) for pid in workers):
             break
