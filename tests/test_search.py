@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.searchtext import Term, index_tokens, query_terms
+from feeds.searchtext import Term, index_tokens, query_terms, search_text
 from storage import Database, ItemFilter, match_expression
 from storage.schema import MIGRATIONS
 from storage.search import listing
@@ -20,6 +20,12 @@ def test_cjk_runs_become_bigrams_and_a_trailing_character() -> None:
         "汉中", "中发", "发布", "布", "iphone15", "abc", "5g", "网络", "络", "café",
     ]  # fmt: skip
     assert index_tokens("漢中") == ["汉中", "中"], "Traditional folds to Simplified"
+
+
+def test_a_summary_cut_from_the_body_is_not_indexed_twice() -> None:
+    body = "<p>汉中市春运  启动，火车站加密班次。</p>"
+    assert search_text("标题", "汉中市春运 启动…", body) == search_text("标题", "", body)
+    assert "摘要" in search_text("标题", "另写的摘要", body).split()
 
 
 def test_query_terms_mirror_the_index() -> None:
