@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -30,6 +31,7 @@ log = logging.getLogger("aggregator.workers")
 HTTP_GRACE = 2.0  # requests in flight get this long at a stop
 _CHECK_EVERY = 1.0  # how soon a worker notices an orphaned state, and the main a dead worker
 _STOP_WAIT = 5.0
+_RESPAWN_MAX = 60.0  # a worker that keeps dying is restarted at most this often
 
 
 async def start_site(app: web.Application, host: str, port: int, *, shared: bool) -> web.AppRunner:
@@ -49,12 +51,15 @@ class Workers:
         self._processes: list[BaseProcess] = []
         self._count = count
         self._stopping = False
+        self._deaths: dict[int, int] = {}  # index -> quick deaths in a row: the respawn delay
+        self._started: dict[int, float] = {}
 
     def start(self) -> None:
         for index in range(self._count):
             self._processes.append(self._spawn(index))
 
     def _spawn(self, index: int) -> BaseProcess:
+        self._started[index] = time.monotonic()
         process = self._context.Process(
             target=run_worker, args=(str(self._path), os.getpid(), index + 1), daemon=False
         )
@@ -62,13 +67,25 @@ class Workers:
         return process
 
     async def watch(self) -> None:
-        """Replace a worker that died, so the port keeps its capacity."""
+        """Replace a worker that died, so the port keeps its capacity; one that keeps dying
+        (a crash at start) is restarted ever more slowly, up to once a minute."""
+        due: dict[int, float] = {}
         while not self._stopping:
             await asyncio.sleep(_CHECK_EVERY)
+            now = time.monotonic()
             for index, process in enumerate(self._processes):
-                if process.exitcode is not None and not self._stopping:
-                    died = {"worker": index + 1, "exit_code": process.exitcode}
+                if process.exitcode is None or self._stopping:
+                    continue
+                if index not in due:
+                    lived = now - self._started[index]
+                    quick = self._deaths.get(index, 0) if lived < _RESPAWN_MAX else 0
+                    deaths = self._deaths[index] = quick + 1
+                    due[index] = now + min(_RESPAWN_MAX, 2.0 ** (deaths - 1) - 1)
+                    died = {"worker": index + 1, "exit_code": process.exitcode,
+                            "restart_in": round(due[index] - now)}  # fmt: skip
                     log.error("worker died, starting another", extra=died)
+                if now >= due[index]:
+                    del due[index]
                     self._processes[index] = self._spawn(index)
 
     def signal(self, signum: int) -> None:

@@ -160,3 +160,23 @@ async def _replaced(port: int, dead: int) -> bool:
     await asyncio.sleep(0)
     pids = listeners(port)
     return len(pids) == 3 and dead not in pids
+
+
+async def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")},
+                              "workers = 2\n", "1h")  # fmt: skip
+        server = await start(config, port)
+        servers.append(server)
+        assert await eventually(lambda: _count(port, 2))
+        config.write_text("[service\n", "utf-8")  # a new worker cannot load it and exits
+        os.kill(min(listeners(port) - {server.process.pid}), signal.SIGKILL)
+        await asyncio.sleep(6)
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    died = events(stderr, "worker died, starting another")
+    assert [event["exit_code"] for event in died][:3] == [-signal.SIGKILL, 2, 2]
+    assert [event["restart_in"] for event in died][:3] == [0, 1, 3]
