@@ -23,12 +23,11 @@ from feedparser.mixin import _FeedParserMixin as Mixin
 from feedparser.sanitizer import replace_doctype
 from lxml import etree
 
-from feeds import feedxml  # its preprocessing and record building are shared, not copied
-from feeds.charset import decode
+from feeds.errors import ParseError
 from feeds.fastnames import NAMESPACES, Unsupported, attributes, tag_key, userland
 from feeds.fastwalk import Context, Walk
+from feeds.feedxml import build_feed, prepare, read_date  # shared, not copied
 from feeds.model import ParsedFeed
-from feeds.sanitize import xml_safe
 
 _LOWER_CANONICAL = frozenset(prefix.lower() for prefix in Mixin.namespaces.values() if prefix)
 _RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
@@ -79,9 +78,7 @@ def _dates(entry: Context, default_tz: tzinfo) -> None:
     """feedparser's `*_parsed`, where feedxml reads it: where its own parse of the text fails."""
     for key in ("published", "updated", "created"):
         raw = entry.get(key)
-        if f"{key} raw" in entry and not (
-            isinstance(raw, str) and feedxml._parse_date(raw, default_tz)
-        ):
+        if f"{key} raw" in entry and not (isinstance(raw, str) and read_date(raw, default_tz)):
             entry[f"{key}_parsed"] = feedparser_date(entry[f"{key} raw"])
 
 
@@ -94,29 +91,18 @@ def parse_fast(
     default_tz: tzinfo = UTC,
 ) -> ParsedFeed | None:
     """What `feedxml.parse_xml_feed` returns for `body`, or None when feedparser must read it."""
-    decoded = decode(body, header_charset=header_charset, override=encoding)
-    text = feedxml._CHAR_REF.sub(feedxml._valid_char_ref, xml_safe(decoded.text))
-    doctype = feedxml._DOCTYPE.search(text)
-    if (doctype and "<!ENTITY" in text) or not _plain_declarations(text):
-        return None  # feedxml refuses entities; feedparser's namespace quirks are not re-stated
-    data = feedxml._XML_DECL_ENCODING.sub(r"\1utf-8", text, count=1).encode("utf-8")
     try:
-        walk = _walk(data)
+        prepared = prepare(body, url=url, header_charset=header_charset, encoding=encoding)
+    except ParseError:
+        return None  # feedxml refuses it with the same error
+    if not _plain_declarations(prepared.text):
+        return None  # feedparser's namespace quirks are not re-stated
+    try:
+        walk = _walk(prepared.data)
     except (etree.XMLSyntaxError, Unsupported):
         return None
-    version = (doctype and replace_doctype(data)[0]) or walk.version  # Netscape's: rss091n
-    feed_author = feedxml._author(walk.feed) if version.startswith("atom") else None
+    # Netscape's DOCTYPE makes an RSS 0.91 feed rss091n
+    version = (prepared.doctype and replace_doctype(prepared.data)[0]) or walk.version
     for entry in walk.entries:
         _dates(entry, default_tz)
-    parsed = [feedxml._item(entry, url, feed_author, default_tz) for entry in walk.entries]
-    items = tuple(item for item in parsed if item is not None)
-    skipped = len(parsed) - len(items)
-    return ParsedFeed(
-        items=items,
-        title=feedxml._text(walk.feed.get("title_detail")),
-        link=feedxml._web_url(walk.feed.get("link"), url),
-        format=feedxml._FORMATS.get(version, version),
-        ttl_seconds=feedxml._ttl(walk.feed.get("ttl")),
-        charset=decoded.charset,
-        warnings=(f"{skipped} empty entries skipped",) if skipped else (),
-    )
+    return build_feed(walk.feed, walk.entries, version, prepared.charset, url, default_tz, [])

@@ -11,8 +11,8 @@ import calendar
 import html
 import io
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -69,14 +69,10 @@ def parse_xml_feed(
     of billion-laughs and external-entity attacks are refused outright, never expanded), or is
     so malformed that no entry survives.
     """
-    decoded = decode(body, header_charset=header_charset, override=encoding)
-    text = _CHAR_REF.sub(_valid_char_ref, xml_safe(decoded.text))
-    if _DOCTYPE.search(text) and "<!ENTITY" in text:
-        raise ParseError("refused: the document declares XML entities", url=url)
-    data = _XML_DECL_ENCODING.sub(r"\1utf-8", text, count=1).encode("utf-8")
+    prepared = prepare(body, url=url, header_charset=header_charset, encoding=encoding)
     try:
         result = feedparser.parse(
-            io.BytesIO(data),  # a stream: feedparser may open bare strings as paths or URLs
+            io.BytesIO(prepared.data),  # a stream: feedparser may open bare strings as paths
             # No content-location: feedparser would resolve permalink guids, corrupting ids.
             response_headers=_HEADERS,
             sanitize_html=False,  # clean_html is the one sanitiser, and faster
@@ -93,7 +89,41 @@ def parse_xml_feed(
         if not entries:
             raise ParseError(f"malformed feed: {result.get('bozo_exception')}", url=url)
         warnings.append(f"malformed XML, recovered leniently: {result.get('bozo_exception')}")
-    channel: Mapping[str, Any] = result.get("feed") or {}
+    channel = result.get("feed") or {}
+    return build_feed(channel, entries, version, prepared.charset, url, default_tz, warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document decoded by every charset clue, re-declared as UTF-8, bad references gone."""
+
+    text: str
+    data: bytes
+    charset: str
+    doctype: bool
+
+
+def prepare(body: bytes, *, url: str, header_charset: str | None, encoding: str | None) -> Prepared:
+    """What both parse paths read; raises `ParseError` for a document declaring entities."""
+    decoded = decode(body, header_charset=header_charset, override=encoding)
+    text = _CHAR_REF.sub(_valid_char_ref, xml_safe(decoded.text))
+    doctype = bool(_DOCTYPE.search(text))
+    if doctype and "<!ENTITY" in text:
+        raise ParseError("refused: the document declares XML entities", url=url)
+    data = _XML_DECL_ENCODING.sub(r"\1utf-8", text, count=1).encode("utf-8")
+    return Prepared(text, data, decoded.charset, doctype)
+
+
+def build_feed(
+    channel: Mapping[str, Any],
+    entries: Sequence[dict[str, Any]],
+    version: str,
+    charset: str,
+    url: str,
+    default_tz: tzinfo,
+    warnings: list[str],
+) -> ParsedFeed:
+    """Records from feedparser-shaped dicts: feedparser's own, or the fast path's walk."""
     # Atom entries without an author inherit the feed's (RFC 4287 §4.2.1); RSS has no such rule.
     feed_author = _author(channel) if version.startswith("atom") else None
     parsed = [_item(entry, url, feed_author, default_tz) for entry in entries]
@@ -106,7 +136,7 @@ def parse_xml_feed(
         link=_web_url(channel.get("link"), url),
         format=_FORMATS.get(version, version),
         ttl_seconds=_ttl(channel.get("ttl")),
-        charset=decoded.charset,
+        charset=charset,
         warnings=tuple(warnings),
     )
 
@@ -225,7 +255,7 @@ def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | Non
     """The raw date string parsed with its offset; feedparser's UTC tuple only as a fallback."""
     # dict.get: FeedParserDict.get("updated") falls back to "published" with a warning.
     raw = dict.get(entry, key)
-    if isinstance(raw, str) and (when := _parse_date(raw, default_tz)):
+    if isinstance(raw, str) and (when := read_date(raw, default_tz)):
         return when
     parsed = dict.get(entry, f"{key}_parsed")
     try:
@@ -234,7 +264,7 @@ def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | Non
         return None
 
 
-def _parse_date(raw: str, default_tz: tzinfo) -> datetime | None:
+def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     """An RFC 822 or ISO 8601 date keeping its offset; a date without one is in `default_tz`."""
     raw = plain_offsets(raw.strip())
     parsers: tuple[Callable[[str], datetime], ...] = (_rfc822, datetime.fromisoformat, _lenient)
