@@ -136,11 +136,7 @@ async def test_workers_stop_when_the_main_process_is_killed(
 ) -> None:
     port = free_port()
     async with farm() as site:
-        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")},
-                              "workers = 2\n", "1h")  # fmt: skip
-        server = await start(config, port)
-        servers.append(server)
-        assert await eventually(lambda: _count(port, 2))
+        _, server = await _two_processes(tmp_path, port, site.url("one"), servers)
         server.signal(signal.SIGKILL)
         await server.process.wait()
 
@@ -149,6 +145,17 @@ async def test_workers_stop_when_the_main_process_is_killed(
 
         assert await eventually(gone, within=5.0), "an orphaned worker kept serving"
         assert "main process gone, worker stopping" in await server.stderr()
+
+
+async def _two_processes(
+    tmp_path: Path, port: int, feed: str, servers: list[Server]
+) -> tuple[Path, Server]:
+    """A server with `workers = 2`, both processes listening."""
+    config = write_config(tmp_path / "config.toml", port, {"one": feed}, "workers = 2\n", "1h")
+    server = await start(config, port)
+    servers.append(server)
+    assert await eventually(lambda: _count(port, 2))
+    return config, server
 
 
 async def _count(port: int, expected: int) -> bool:
@@ -167,11 +174,7 @@ async def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
 ) -> None:
     port = free_port()
     async with farm() as site:
-        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")},
-                              "workers = 2\n", "1h")  # fmt: skip
-        server = await start(config, port)
-        servers.append(server)
-        assert await eventually(lambda: _count(port, 2))
+        config, server = await _two_processes(tmp_path, port, site.url("one"), servers)
         config.write_text("[service\n", "utf-8")  # a new worker cannot load it and exits
         os.kill(min(listeners(port) - {server.process.pid}), signal.SIGKILL)
         await asyncio.sleep(6)
