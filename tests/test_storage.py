@@ -117,6 +117,26 @@ async def test_concurrent_writers_are_serialised(db: Database) -> None:
     assert len(await db.latest_items([f"s{n}" for n in range(20)], limit=500)) == 500
 
 
+async def test_a_failing_write_among_concurrent_ones_is_undone_alone(db: Database) -> None:
+    """Writes queued together share a transaction: the failing one must not take the others
+    with it, nor leave any of its own rows behind."""
+    await db.register_sources([(f"s{n}", f"https://example.org/{n}") for n in range(8)])
+    await db.store_fetch("s", ok(), [record(1)])
+    clash = record(2, entry_id=record(1).entry_id)
+    writes = [
+        db.store_fetch(f"s{n}", ok(), [record(1000 + n * 100 + k) for k in range(3)])
+        if n != 3
+        else db.store_fetch("s3", ok(), [record(399), clash])
+        for n in range(8)
+    ]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[3], sqlite3.IntegrityError)
+    assert [r.new for n, r in enumerate(results) if n != 3] == [3] * 7  # type: ignore[union-attr]
+    stored = await db.latest_items([f"s{n}" for n in range(8)], limit=100)
+    assert len(stored) == 21
+    assert not [s for s in await db.statuses(NOW) if s.id == "s3" and s.fetches]
+
+
 async def test_paging_cursor_is_stable_under_inserts(db: Database) -> None:
     await db.store_fetch("s", ok(), [record(n) for n in range(10)])
     page = await db.latest_items(["s"], limit=4)
