@@ -13,7 +13,7 @@ from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedItem
 from feeds.normalize import normalize_link, normalize_title
 from feeds.sanitize import html_to_text
-from feeds.searchtext import search_text
+from feeds.searchtext import index_text
 from feeds.stories import SourceNames
 from storage import Database, ItemRecord, StoryContext
 
@@ -43,12 +43,14 @@ def _split_links(urls: frozenset[str], mirrors: tuple[tuple[str, str], ...]) -> 
     return frozenset(normalize_link(url, dict(mirrors)) for url in urls)
 
 
-def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
+def _match_keys(
+    source: SourceConfig, item: ParsedItem, body: str, stories: StoriesConfig
+) -> dict[str, Any]:
     """Keys that find other sources' copies; none for `dedupe = false` or a split item."""
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
     if not source.dedupe or (link is not None and link in split_links(stories)):
         return {}
-    fingerprint = body_fingerprint(html_to_text(item.content_html) or item.summary)
+    fingerprint = body_fingerprint(body or item.summary)
     return {
         "norm_link": link,
         "norm_title": normalize_title(item.title) or None,
@@ -59,8 +61,9 @@ def _match_keys(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) 
 
 def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
     """What only an item about to be written needs: its story keys and its search text."""
-    text = search_text(item.title, item.summary, item.content_html)
-    return {"search_text": text, **_match_keys(source, item, stories)}
+    body = html_to_text(item.content_html)  # once, for both
+    text = index_text(item.title, item.summary, body)
+    return {"search_text": text, **_match_keys(source, item, body, stories)}
 
 
 def to_record(

@@ -51,19 +51,22 @@ def simhash(chars: str) -> int:
 
     Vectorised with NumPy: each shingle's code points are folded through SplitMix64 (stable
     across processes, unlike `hash()`), and each output bit is set when most distinct shingle
-    hashes have it set. A Python loop over shingles cost ~0.5 ms per article; this, ~30 µs.
+    hashes have it set. A Python loop over shingles cost ~0.5 ms per article; this, ~35 µs
+    (sorting beats `np.unique`'s hashing at these sizes, and a matrix product counts the bits).
     """
     codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     width = max(1, len(codes) - SHINGLE_CHARS + 1)
-    codes = np.pad(codes, (0, max(0, SHINGLE_CHARS - len(codes))))
+    if len(codes) < SHINGLE_CHARS:  # one shingle of the whole text, zero-padded
+        codes = np.concatenate((codes, np.zeros(SHINGLE_CHARS - len(codes), dtype=np.uint64)))
     hashes = np.zeros(width, dtype=np.uint64)
     for offset in range(SHINGLE_CHARS):
         hashes = _mix(hashes ^ codes[offset : offset + width])
-    distinct = np.unique(hashes)
-    # one row of 64 bits per hash, most significant first
-    bits = np.unpackbits(distinct.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
-    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(distinct)
-    value = int.from_bytes(np.packbits(majority).tobytes(), "big")
+    hashes.sort()
+    distinct = hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
+    # one row of 64 bits per hash, most significant first; float64 counts exactly to 2**53
+    bits = np.unpackbits(distinct.astype(">u8").view(np.uint8)).reshape(-1, BITS)
+    counts = np.ones(len(distinct)) @ bits.astype(np.float64)
+    value = int.from_bytes(np.packbits(counts * 2 > len(distinct)).tobytes(), "big")
     return _signed(value)
 
 

@@ -45,6 +45,11 @@ _CREDIT_TO_EOL = re.compile(
 )
 
 
+# Every credit match holds one of these words. A flat alternation of literals is searched only
+# where their first characters occur; the patterns above try every position (~25 µs a body).
+_CREDIT_HINT = re.compile("|".join(_CREDIT_WORDS))
+
+
 @cache
 def _to_simplified() -> Callable[[str], str]:
     """The t2s converter: built once, on first use, because loading its dictionaries is slow."""
@@ -53,21 +58,29 @@ def _to_simplified() -> Callable[[str], str]:
 
 
 @cache
-def _dropped_in_bmp() -> dict[int, None]:
-    """A `str.translate` table of every Basic Multilingual Plane character to drop, built once:
-    a category lookup per character cost ~0.1 ms per article body, more than its SimHash."""
-    return {cp: None for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PSZC"}
+def _dropped_in_bmp() -> re.Pattern[str]:
+    """Runs of Basic Multilingual Plane characters to drop, as one character class built once:
+    SRE tests a class by bitmap, 3× faster than a `str.translate` dict and 20× faster than a
+    category lookup per character."""
+    dropped = [cp for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PSZC"]
+    ranges: list[tuple[int, int]] = []
+    for cp in dropped:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+    return re.compile("[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]+")
 
 
 def _drop_punctuation(text: str) -> str:
     """Keep letters, digits and marks; drop punctuation, symbols, whitespace and control chars."""
-    kept = text.translate(_dropped_in_bmp())
+    kept = _dropped_in_bmp().sub("", text)
     if _ASTRAL.search(kept) is None:
         return kept
     return "".join(ch for ch in kept if unicodedata.category(ch)[0] not in "PSZC")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Width, compatibility forms, script and case: the differences no reader notices."""
     return _to_simplified()(unicodedata.normalize("NFKC", text)).casefold()
 
@@ -113,12 +126,19 @@ def normalize_link(url: str, mirror_hosts: Mapping[str, str] = _NO_MIRRORS) -> s
 def normalize_title(title: str) -> str:
     """A title folded for equality: width, script and case folded, bracketed tags and all
     punctuation and whitespace removed. A title that is nothing but tags keeps their words."""
-    folded = _fold(title)
+    folded = fold(title)
     return _drop_punctuation(_TITLE_TAGS.sub("", folded)) or _drop_punctuation(folded)
 
 
 def normalize_text(text: str) -> str:
     """Body text reduced to its wording: folded like titles, with attribution and editor credits
     (`(来源:汉中发布)`, `责任编辑：…`, `Source: …`) removed, then punctuation and whitespace."""
-    folded = _fold(text)
-    return _drop_punctuation(_CREDIT_TO_EOL.sub("", _CREDIT_IN_BRACKETS.sub("", folded)))
+    return normalize_folded(fold(text))
+
+
+def normalize_folded(folded: str) -> str:
+    """`normalize_text` of text already through `fold`, for callers that fold it once for
+    several uses."""
+    if _CREDIT_HINT.search(folded) is not None:  # most bodies have no credit: skip the scans
+        folded = _CREDIT_TO_EOL.sub("", _CREDIT_IN_BRACKETS.sub("", folded))
+    return _drop_punctuation(folded)

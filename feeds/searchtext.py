@@ -15,13 +15,9 @@ Simplified on both sides, so `漢中` finds `汉中` and full-width `ＡＢＣ` 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
-import opencc
-
+from feeds.normalize import fold
 from feeds.sanitize import html_to_text
 
 # Han (with extensions and compatibility ideographs), kana and hangul: scripts written without
@@ -34,17 +30,6 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 # What unicode61 keeps in a token: letters, digits and marks. Everything else separates.
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_TERMS = 16
-
-
-@cache
-def _to_simplified() -> Callable[[str], str]:
-    """The t2s converter, built once on first use: loading its dictionaries is slow."""
-    convert: Callable[[str], str] = opencc.OpenCC("t2s").convert
-    return convert
-
-
-def _fold(text: str) -> str:
-    return _to_simplified()(unicodedata.normalize("NFKC", text)).casefold()
 
 
 def _pieces(text: str) -> list[tuple[str, bool]]:
@@ -60,24 +45,28 @@ def _pieces(text: str) -> list[tuple[str, bool]]:
 
 
 def _bigrams(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+    return list(map(str.__add__, run, run[1:]))  # pairs of neighbours, without index arithmetic
 
 
 def index_tokens(text: str) -> list[str]:
     """The tokens stored for `text`: words, and each CJK run as bigrams plus its last character."""
     tokens: list[str] = []
-    for piece, cjk in _pieces(_fold(text)):
+    for piece, cjk in _pieces(fold(text)):
         tokens += [*_bigrams(piece), piece[-1]] if cjk else [piece]
     return tokens
 
 
 def search_text(title: str, summary: str, content_html: str) -> str:
-    """The one indexed column of an item: its title, summary and body text as tokens.
+    """The one indexed column of an item: its title, summary and body text as tokens."""
+    return index_text(title, summary, html_to_text(content_html))
+
+
+def index_text(title: str, summary: str, body: str) -> str:
+    """`search_text` of a body already turned into text, for callers that need that text too.
 
     A summary cut from the body (most feeds' description) adds no word the body lacks, only a
     fifth more tokens to write: it is left out.
     """
-    body = html_to_text(content_html)
     brief = " ".join(summary.split()).removesuffix("…")
     if brief and brief in " ".join(body.split()):
         summary = ""
@@ -100,7 +89,7 @@ def query_terms(query: str) -> tuple[Term, ...]:
     """The terms of a user's query; all must match. Empty when nothing in it is searchable."""
     terms: list[Term] = []
     for word in query.split()[:MAX_QUERY_TERMS]:
-        pieces = _pieces(_fold(word))
+        pieces = _pieces(fold(word))
         tokens: list[str] = []
         for index, (piece, cjk) in enumerate(pieces):
             last = index == len(pieces) - 1
