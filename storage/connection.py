@@ -72,7 +72,7 @@ class Connections:
     A write is one synchronous function run on the writer's own thread: a fetch's dozens of
     statements cost no thread hand-off each (aiosqlite's ~50 µs per call made storing slower
     than parsing). Writes that queue up while the writer is busy are committed together (group
-    commit), each inside its own savepoint, so one that fails is undone alone. Reads go through
+    commit); if one fails, each is run again alone, so only that one is undone. Reads go through
     aiosqlite on a second connection, each a single `execute_fetchall`. WAL lets them run side
     by side.
     """
@@ -138,30 +138,34 @@ class Connections:
             group.append(self._pending.popleft())
         if not group:
             return
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[tuple[bool, Any]]
         try:
-            self._writer.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = [self._in_savepoint(write.work) for write in group]
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
-        except BaseException as exc:  # the group's transaction failed: so did every write in it
+                outcomes = [(True, result) for result in self._transaction(group)]
+            except Exception as exc:
+                # Which write failed is found by running each alone: failures are rare, and a
+                # savepoint per write would make the full-text index flush at every one.
+                outcomes = [self._alone(write) for write in group] if group[1:] else [(False, exc)]
+        except BaseException as exc:  # interrupted: every write of the group failed with it
             outcomes = [(False, exc)] * len(group)
         for write, (ok, value) in zip(group, outcomes, strict=True):
             loop.call_soon_threadsafe(_settle, write.done, ok, value)
 
-    def _in_savepoint(self, work: Callable[[sqlite3.Connection], Any]) -> tuple[bool, Any]:
-        self._writer.execute("SAVEPOINT write")
+    def _transaction(self, group: list[_Write[Any]]) -> list[Any]:
+        self._writer.execute("BEGIN IMMEDIATE")
         try:
-            result = work(self._writer)
+            results = [write.work(self._writer) for write in group]
+        except BaseException:
+            self._writer.execute("ROLLBACK")
+            raise
+        self._writer.execute("COMMIT")
+        return results
+
+    def _alone(self, write: _Write[Any]) -> tuple[bool, Any]:
+        try:
+            return True, self._transaction([write])[0]
         except Exception as exc:
-            self._writer.execute("ROLLBACK TO write")
-            self._writer.execute("RELEASE write")
             return False, exc
-        self._writer.execute("RELEASE write")
-        return True, result
 
     async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
         rows = await self._reader.execute_fetchall(sql, tuple(parameters))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database, FetchOutcome, ItemRecord
+from storage.connection import Connections
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 NOW = 1_700_000_000.0
@@ -135,6 +137,45 @@ async def test_a_failing_write_among_concurrent_ones_is_undone_alone(db: Databas
     stored = await db.latest_items([f"s{n}" for n in range(8)], limit=100)
     assert len(stored) == 21
     assert not [s for s in await db.statuses(NOW) if s.id == "s3" and s.fetches]
+
+
+async def test_writes_queued_together_share_a_transaction_but_fail_alone(tmp_path: Path) -> None:
+    """While the writer is busy, writes queue; they then commit as one transaction. One that
+    raises makes the group run again write by write, so only it is undone."""
+    conns = await Connections.open(tmp_path / "group.sqlite3")
+    started, gate = threading.Event(), threading.Event()
+    runs: dict[str, int] = {}
+
+    def busy(conn: sqlite3.Connection) -> None:
+        started.set()
+        gate.wait(10)
+
+    def add(source_id: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
+        def work(conn: sqlite3.Connection) -> str:
+            runs[source_id] = runs.get(source_id, 0) + 1
+            conn.execute("INSERT INTO sources (id, url) VALUES (?, ?)", (source_id, "https://x/"))
+            if fail:
+                raise ValueError(source_id)
+            return source_id
+
+        return work
+
+    try:
+        first = asyncio.ensure_future(conns.write(busy))
+        await asyncio.to_thread(started.wait, 10)
+        queued = [asyncio.ensure_future(conns.write(add(f"s{n}", fail=n == 2))) for n in range(5)]
+        await asyncio.sleep(0)  # every write is queued before the writer frees up
+        gate.set()
+        await first
+        results = await asyncio.gather(*queued, return_exceptions=True)
+        assert [str(r) for r in results] == ["s0", "s1", "s2", "s3", "s4"]
+        assert isinstance(results[2], ValueError)
+        assert runs == {"s0": 2, "s1": 2, "s2": 2, "s3": 1, "s4": 1}, "together, then alone"
+        rows = await conns.read("SELECT id FROM sources ORDER BY id")
+        assert [row[0] for row in rows] == ["s0", "s1", "s3", "s4"]
+    finally:
+        gate.set()
+        await conns.close()
 
 
 async def test_paging_cursor_is_stable_under_inserts(db: Database) -> None:
