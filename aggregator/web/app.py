@@ -12,7 +12,7 @@ from aggregator.web.keys import CACHE, SERVICE
 
 def make_app(service: Service, *, admin: bool = True) -> web.Application:
     """The public app; `admin=False` leaves the admin API to `make_admin_app`'s listener."""
-    app = web.Application(middlewares=[metrics.count_served])
+    app = web.Application()
     app[SERVICE] = service
     app[CACHE] = FeedCache()
     app[metrics.SERVED] = metrics.Served()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from functools import lru_cache
 
 import brotli
 
@@ -45,6 +46,7 @@ def _weights(header: str) -> dict[str, float]:
     return weights
 
 
+@lru_cache(maxsize=256)  # clients send a handful of distinct values, on every request
 def negotiate(header: str | None) -> str | None:
     """The coding to send for an `Accept-Encoding` value; None means the body as is."""
     if not header:

@@ -12,6 +12,7 @@ from aggregator.publish import FORMATS
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
+from aggregator.web.metrics import count_served
 from aggregator.web.queries import parse_query
 
 
@@ -62,6 +63,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
     if rendered is None:
         rendered = await _render(request, kind, ident, fmt)
         cache.put(key, rendered)
+    count_served(request.app, fmt)
     return respond(request, rendered)
 
 
