@@ -37,42 +37,110 @@ def _key(row: Row, order: dict[str, int]) -> StoryKey:
     )
 
 
-def _candidates(conn: sqlite3.Connection, source_id: str, item: ItemRecord) -> list[Row]:
-    """Items of other sources sharing a link, a title within the window, or a SimHash band.
+_BATCH = 500  # items per candidate query: 6 parameters an item stays far below SQLite's limit
 
-    One statement (each branch on its own index), then one more for the other members of the
-    stories found, so that `match` can refuse a story that already holds this source.
-    """
+
+def _candidates(
+    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord]
+) -> list[list[Row]]:
+    """For each item, the items of other sources sharing its link, its title within the window
+    or a SimHash band, and every other member of the stories found (so that `match` can refuse
+    a story that already holds this source). Two statements per batch of items, each branch on
+    its own index: a statement per item cost more than the matching itself."""
+    found: list[list[Row]] = []
+    for start in range(0, len(items), _BATCH):
+        found += _candidates_of_batch(conn, source_id, items[start : start + _BATCH])
+    return found
+
+
+def _candidates_of_batch(
+    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord]
+) -> list[list[Row]]:
+    links = sorted({item.norm_link for item in items if item.norm_link})
+    dated = [item for item in items if item.norm_title and item.published]
+    titles = sorted({item.norm_title for item in dated if item.norm_title})
+    bands = sorted({band for item in items for band in item.bands})
+    columns = f"{_CANDIDATE_COLUMNS}, published_ts"
     branches: list[str] = []
     params: list[Any] = []
+    if links:
+        branches.append(
+            f"SELECT {columns}, NULL AS band FROM items "
+            f"WHERE norm_link IN ({', '.join('?' * len(links))})"
+        )
+        params += links
+    if titles:
+        stamps = [item.published.timestamp() for item in dated if item.published]
+        branches.append(
+            f"SELECT {columns}, NULL AS band FROM items WHERE norm_title IN "
+            f"({', '.join('?' * len(titles))}) AND published_ts BETWEEN ? AND ?"
+        )
+        params += [*titles, min(stamps) - TITLE_WINDOW_SECONDS, max(stamps) + TITLE_WINDOW_SECONDS]
+    if bands:
+        branches.append(
+            f"SELECT {columns}, b.band AS band FROM item_bands b "
+            f"JOIN items ON items.id = b.item_id WHERE b.band IN ({', '.join('?' * len(bands))})"
+        )
+        params += bands
+    if not branches:
+        return [[] for _ in items]
+    sql = f"SELECT * FROM ({' UNION ALL '.join(branches)}) WHERE source_id != ?"
+    wanted_links, wanted_titles = set(links), set(titles)
+    by_link: dict[str, dict[int, Row]] = {}
+    by_title: dict[str, dict[int, Row]] = {}
+    by_band: dict[int, dict[int, Row]] = {}
+    for row in conn.execute(sql, (*params, source_id)):
+        if row["band"] is not None:
+            by_band.setdefault(row["band"], {})[row["id"]] = row
+        if row["norm_link"] in wanted_links:
+            by_link.setdefault(row["norm_link"], {})[row["id"]] = row
+        if row["norm_title"] in wanted_titles and row["published_ts"] is not None:
+            by_title.setdefault(row["norm_title"], {})[row["id"]] = row
+    direct = [_direct(item, by_link, by_title, by_band) for item in items]
+    stories = sorted({row["story_id"] for rows in direct for row in rows.values()})
+    members: dict[int, list[Row]] = {}
+    if stories:
+        for row in conn.execute(
+            f"SELECT {columns} FROM items WHERE story_id IN ({', '.join('?' * len(stories))}) "
+            "ORDER BY story_id, id",
+            stories,
+        ):
+            members.setdefault(row["story_id"], []).append(row)
+    return [
+        list(
+            {
+                **rows,
+                **{
+                    row["id"]: row
+                    for story in sorted({r["story_id"] for r in rows.values()})
+                    for row in members.get(story, ())
+                },
+            }.values()
+        )
+        for rows in direct
+    ]
+
+
+def _direct(
+    item: ItemRecord,
+    by_link: dict[str, dict[int, Row]],
+    by_title: dict[str, dict[int, Row]],
+    by_band: dict[int, dict[int, Row]],
+) -> dict[int, Row]:
+    """The rows one item reaches through its own link, title window and bands, by id."""
+    rows: dict[int, Row] = {}
     if item.norm_link:
-        branches.append(f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_link = ?")
-        params.append(item.norm_link)
+        rows.update(by_link.get(item.norm_link, {}))
     if item.norm_title and item.published:
         at = item.published.timestamp()
-        branches.append(
-            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE norm_title = ? "
-            "AND published_ts BETWEEN ? AND ?"
+        rows.update(
+            (row_id, row)
+            for row_id, row in by_title.get(item.norm_title, {}).items()
+            if at - TITLE_WINDOW_SECONDS <= row["published_ts"] <= at + TITLE_WINDOW_SECONDS
         )
-        params += [item.norm_title, at - TITLE_WINDOW_SECONDS, at + TITLE_WINDOW_SECONDS]
-    if item.bands:
-        branches.append(
-            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE id IN (SELECT item_id FROM "
-            f"item_bands WHERE band IN ({', '.join('?' * len(item.bands))}))"
-        )
-        params += item.bands
-    if not branches:
-        return []
-    sql = f"SELECT * FROM ({' UNION '.join(branches)}) WHERE source_id != ?"
-    rows = conn.execute(sql, (*params, source_id)).fetchall()
-    stories = {row["story_id"] for row in rows}
-    if stories:
-        rows += conn.execute(
-            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id IN "
-            f"({', '.join('?' * len(stories))})",
-            tuple(stories),
-        ).fetchall()
-    return list({row["id"]: row for row in rows}.values())
+    for band in item.bands:
+        rows.update(by_band.get(band, {}))
+    return dict(sorted(rows.items()))
 
 
 def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext) -> Decision:
@@ -107,7 +175,8 @@ def assign_stories(
     joined_stories: set[int] = set()
     taken: set[int] = set()
     bands: list[tuple[int, int]] = []
-    for item in inserted:
+    candidates = _candidates(conn, source_id, inserted)
+    for item, found_rows in zip(inserted, candidates, strict=True):
         item_id = ids[item.key]
         found = None
         if item.norm_link or item.norm_title or item.fingerprint is not None:
@@ -121,10 +190,9 @@ def assign_stories(
                 origin_name=item.origin_name,
                 source_order=order.get(source_id, len(order)),
             )
-            candidates = _candidates(conn, source_id, item)
             # a story this batch already gave a copy of this source is taken, like in `match`
             found = match(
-                new, [_key(row, order) for row in candidates if row["story_id"] not in taken]
+                new, [_key(row, order) for row in found_rows if row["story_id"] not in taken]
             )
         if found is None:
             decision = _alone(item, item_id, source_id, context)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
+import sqlite3
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -16,7 +18,7 @@ from aggregator.config import Config, FeedConfig, StoriesConfig, config_from_map
 from aggregator.documents import Query, render_document, select
 from aggregator.records import split_links, story_context, to_record
 from feeds.model import ParsedItem, Party
-from storage import Database, FetchOutcome
+from storage import Database, FetchOutcome, items, stories
 from tests.conftest import FIXTURES, cli_command
 
 STORIES = FIXTURES / "stories"
@@ -253,3 +255,38 @@ async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: 
         assert sorted(len(story.copies) for _, story in entries if story) == [1, 2]
     finally:
         await db.close()
+
+
+async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
+    """Every statement that looks for another source's copies searches an index: with a
+    scan, each new item would read the whole table."""
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await store(db, config, SEED["seed"][0], 1.0)
+    finally:
+        await db.close()
+    portal = config.source("hz1w")
+    assert portal is not None
+    records = [to_record(portal, seed_item(SEED["seed"][1]), None)]
+    statements: list[str] = []
+    conn = sqlite3.connect(config.service.database, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        stored = items.upsert_items(conn, "hz1w", records, 2.0)[1]
+        conn.set_trace_callback(statements.append)
+        joined = stories.assign_stories(conn, "hz1w", stored, story_context(config), 2.0)
+        conn.set_trace_callback(None)
+        assert joined == len(records), "the lookups found the stored copy"
+        lookups = [sql for sql in statements if sql.startswith("SELECT")]
+        assert "UNION ALL" in lookups[1], "one statement finds the candidates of every item"
+        for sql in lookups:
+            plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            assert any("INDEX" in step for step in plan), plan
+            # a SCAN reads every row, through an index or not; only searches may touch tables
+            assert not [s for s in plan if re.match(r"SCAN (items|item_bands|b)\b", s)], plan
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
