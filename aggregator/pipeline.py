@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from aggregator.config import Config, SourceConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, RetryLater
-from aggregator.extract import Collected, collect
+from aggregator.extract import Collected, RecordPlan, collect
 from aggregator.fetcher import Fetcher
 from aggregator.policy import next_delay, upstream_hint
 from aggregator.records import build_records, story_context
@@ -117,6 +117,8 @@ class Pipeline:
         return [report for report in reports if report is not None]
 
     async def _records(self, source: SourceConfig, collected: Collected) -> list[ItemRecord]:
+        if collected.records is not None:
+            return list(collected.records)
         if not collected.items:
             return []
         keys = [item_key(item) for item, _ in collected.items]
@@ -151,6 +153,7 @@ class Pipeline:
                 default_tz=self.config.service.timezone,
                 known_listings=self.db.listing_hashes,
                 cpu=self.cpu,
+                plan=RecordPlan(self.config.stories, lambda: self.db.recent_hashes(source.id)),
             )
             records = await self._records(source, collected)
         except (AggregatorError, OSError) as exc:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import tzinfo
 from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
 from feeds.fingerprint import bands, body_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
-from feeds.model import ParsedItem
+from feeds.model import ParsedFeed, ParsedItem
 from feeds.normalize import normalize_link, normalize_title
+from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text
 from feeds.searchtext import index_text
 from feeds.stories import SourceNames
@@ -114,6 +116,26 @@ def build_records(
             record = replace(record, **_costly(source, item, stories))
         records.append(record)
     return records
+
+
+def parse_and_build(
+    body: bytes,
+    source: SourceConfig,
+    stories: StoriesConfig,
+    known: Mapping[str, str],
+    *,
+    url: str,
+    header_charset: str | None,
+    encoding: str | None,
+    default_tz: tzinfo,
+) -> tuple[ParsedFeed, list[ItemRecord]]:
+    """`parse_feed` then `build_records`, in one call to the CPU pool. The feed comes back
+    without its items: the records carry everything stored of them."""
+    feed = parse_feed(
+        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
+    )
+    records = build_records(source, [(item, None) for item in feed.items], stories, known)
+    return replace(feed, items=()), records
 
 
 async def apply_config(db: Database, config: Config) -> None:

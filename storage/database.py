@@ -84,6 +84,11 @@ class Database:
         """The stored content digest of each of these items that is stored."""
         return await items.content_hashes(self._db, source_id, keys)
 
+    async def recent_hashes(self, source_id: str) -> dict[str, str]:
+        """The content digests of a source's most recent stored items, by key: a feed lists
+        its newest items, so these are the ones a fetch can find unchanged."""
+        return await items.recent_hashes(self._db, source_id)
+
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""
         return await items.listing_hashes(self._db, source_id, keys)

@@ -34,6 +34,7 @@ _SEARCH_UPDATE = (
 )
 _LOOKUP_BATCH = 500
 _FEW_SOURCES = 16
+_RECENT = 1000  # more than any feed lists at once
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -138,6 +139,15 @@ async def _read_column_by_key(
 
 async def content_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
     return await _read_column_by_key(db, source_id, keys, "content_hash")
+
+
+async def recent_hashes(db: Connections, source_id: str) -> dict[str, str]:
+    rows = await db.read(
+        "SELECT key, content_hash FROM items WHERE source_id = ? "
+        "ORDER BY sort_ts DESC, id DESC LIMIT ?",
+        (source_id, _RECENT),
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def listing_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
