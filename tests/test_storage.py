@@ -137,6 +137,9 @@ async def test_a_failing_write_among_concurrent_ones_is_undone_alone(db: Databas
     stored = await db.latest_items([f"s{n}" for n in range(8)], limit=100)
     assert len(stored) == 21
     assert not [s for s in await db.statuses(NOW) if s.id == "s3" and s.fetches]
+    with sqlite3.connect(db.path) as conn:  # the full-text rows, written last, match exactly
+        indexed = [row[0] for row in conn.execute("SELECT rowid FROM items_search ORDER BY 1")]
+        assert indexed == [row[0] for row in conn.execute("SELECT id FROM items ORDER BY 1")]
 
 
 async def test_writes_queued_together_share_a_transaction_but_fail_alone(tmp_path: Path) -> None:
