@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Connections, Row
@@ -37,7 +37,27 @@ def _key(row: Row, order: dict[str, int]) -> StoryKey:
     )
 
 
-_BATCH = 500  # items per candidate query: 6 parameters an item stays far below SQLite's limit
+_BATCH = 500  # items per candidate query
+# Lists travel as JSON arrays, so each statement has one text whatever the number of items:
+# an `IN (?, ?, …)` per batch size filled the statement cache with thousands of variants,
+# and SQLite's memory grew with every source fetched (10 MB at 2,000 sources).
+_COLUMNS = f"{_CANDIDATE_COLUMNS}, published_ts"
+_CANDIDATES_SQL = f"""
+    SELECT * FROM (
+        SELECT {_COLUMNS}, NULL AS band FROM items
+            WHERE norm_link IN (SELECT value FROM json_each(?))
+        UNION ALL
+        SELECT {_COLUMNS}, NULL AS band FROM items
+            WHERE norm_title IN (SELECT value FROM json_each(?)) AND published_ts BETWEEN ? AND ?
+        UNION ALL
+        SELECT {_COLUMNS}, b.band AS band FROM item_bands b JOIN items ON items.id = b.item_id
+            WHERE b.band IN (SELECT value FROM json_each(?))
+    ) WHERE source_id != ?
+"""
+_MEMBERS_SQL = (
+    f"SELECT {_COLUMNS} FROM items WHERE story_id IN (SELECT value FROM json_each(?)) "
+    "ORDER BY story_id, id"
+)
 
 
 def _candidates(
@@ -60,36 +80,16 @@ def _candidates_of_batch(
     dated = [item for item in items if item.norm_title and item.published]
     titles = sorted({item.norm_title for item in dated if item.norm_title})
     bands = sorted({band for item in items for band in item.bands})
-    columns = f"{_CANDIDATE_COLUMNS}, published_ts"
-    branches: list[str] = []
-    params: list[Any] = []
-    if links:
-        branches.append(
-            f"SELECT {columns}, NULL AS band FROM items "
-            f"WHERE norm_link IN ({', '.join('?' * len(links))})"
-        )
-        params += links
-    if titles:
-        stamps = [item.published.timestamp() for item in dated if item.published]
-        branches.append(
-            f"SELECT {columns}, NULL AS band FROM items WHERE norm_title IN "
-            f"({', '.join('?' * len(titles))}) AND published_ts BETWEEN ? AND ?"
-        )
-        params += [*titles, min(stamps) - TITLE_WINDOW_SECONDS, max(stamps) + TITLE_WINDOW_SECONDS]
-    if bands:
-        branches.append(
-            f"SELECT {columns}, b.band AS band FROM item_bands b "
-            f"JOIN items ON items.id = b.item_id WHERE b.band IN ({', '.join('?' * len(bands))})"
-        )
-        params += bands
-    if not branches:
+    if not (links or titles or bands):
         return [[] for _ in items]
-    sql = f"SELECT * FROM ({' UNION ALL '.join(branches)}) WHERE source_id != ?"
+    stamps = [item.published.timestamp() for item in dated if item.published] or [0.0]
+    window = (min(stamps) - TITLE_WINDOW_SECONDS, max(stamps) + TITLE_WINDOW_SECONDS)
+    params = (json.dumps(links), json.dumps(titles), *window, json.dumps(bands), source_id)
     wanted_links, wanted_titles = set(links), set(titles)
     by_link: dict[str, dict[int, Row]] = {}
     by_title: dict[str, dict[int, Row]] = {}
     by_band: dict[int, dict[int, Row]] = {}
-    for row in conn.execute(sql, (*params, source_id)):
+    for row in conn.execute(_CANDIDATES_SQL, params):
         if row["band"] is not None:
             by_band.setdefault(row["band"], {})[row["id"]] = row
         if row["norm_link"] in wanted_links:
@@ -100,11 +100,7 @@ def _candidates_of_batch(
     stories = sorted({row["story_id"] for rows in direct for row in rows.values()})
     members: dict[int, list[Row]] = {}
     if stories:
-        for row in conn.execute(
-            f"SELECT {columns} FROM items WHERE story_id IN ({', '.join('?' * len(stories))}) "
-            "ORDER BY story_id, id",
-            stories,
-        ):
+        for row in conn.execute(_MEMBERS_SQL, (json.dumps(stories),)):
             members.setdefault(row["story_id"], []).append(row)
     return [
         list(

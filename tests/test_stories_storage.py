@@ -280,7 +280,7 @@ async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
         joined = stories.assign_stories(conn, "hz1w", stored, story_context(config), 2.0)
         conn.set_trace_callback(None)
         assert joined == len(records), "the lookups found the stored copy"
-        lookups = [sql for sql in statements if sql.startswith("SELECT")]
+        lookups = [sql.strip() for sql in statements if sql.lstrip().startswith("SELECT")]
         assert "UNION ALL" in lookups[1], "one statement finds the candidates of every item"
         for sql in lookups:
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
