@@ -9,10 +9,10 @@ from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
-from feeds.fingerprint import bands, body_fingerprint
+from feeds.fingerprint import bands, body_fingerprint, folded_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
-from feeds.normalize import normalize_link, normalize_title
+from feeds.normalize import fold, normalize_link, normalize_title
 from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text
 from feeds.searchtext import index_text
@@ -46,13 +46,13 @@ def _split_links(urls: frozenset[str], mirrors: tuple[tuple[str, str], ...]) -> 
 
 
 def _match_keys(
-    source: SourceConfig, item: ParsedItem, body: str, stories: StoriesConfig
+    source: SourceConfig, item: ParsedItem, folded_body: str, stories: StoriesConfig
 ) -> dict[str, Any]:
     """Keys that find other sources' copies; none for `dedupe = false` or a split item."""
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
     if not source.dedupe or (link is not None and link in split_links(stories)):
         return {}
-    fingerprint = body_fingerprint(body or item.summary)
+    fingerprint = folded_fingerprint(folded_body) if folded_body else body_fingerprint(item.summary)
     return {
         "norm_link": link,
         "norm_title": normalize_title(item.title) or None,
@@ -63,9 +63,10 @@ def _match_keys(
 
 def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
     """What only an item about to be written needs: its story keys and its search text."""
-    body = html_to_text(item.content_html)  # once, for both
-    text = index_text(item.title, item.summary, body)
-    return {"search_text": text, **_match_keys(source, item, body, stories)}
+    body = html_to_text(item.content_html)  # made and folded once, for both
+    folded = fold(body)
+    text = index_text(item.title, item.summary, body, folded)
+    return {"search_text": text, **_match_keys(source, item, folded, stories)}
 
 
 def to_record(

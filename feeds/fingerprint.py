@@ -10,10 +10,12 @@ the lookup keys an index needs to find every stored fingerprint within `NEAR_DUP
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import numpy.typing as npt
 
-from feeds.normalize import normalize_text
+from feeds.normalize import fold, normalize_folded
 
 SHINGLE_CHARS = 4  # long enough that common 2-3 character words do not dominate
 MIN_TEXT_CHARS = 80  # shorter normalised bodies (boilerplate, "详见附件") never get a fingerprint
@@ -46,6 +48,13 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return values ^ (values >> _S31)
 
 
+@cache
+def _mixed_bmp() -> npt.NDArray[np.uint64]:
+    """SplitMix64 of every Basic Multilingual Plane code point: a shingle hash's first round,
+    `_mix(0 ^ code)`, is then one lookup."""
+    return _mix(np.arange(0x10000, dtype=np.uint64))
+
+
 def simhash(chars: str) -> int:
     """SimHash of the distinct `SHINGLE_CHARS`-grams of already normalised text, signed.
 
@@ -58,8 +67,12 @@ def simhash(chars: str) -> int:
     width = max(1, len(codes) - SHINGLE_CHARS + 1)
     if len(codes) < SHINGLE_CHARS:  # one shingle of the whole text, zero-padded
         codes = np.concatenate((codes, np.zeros(SHINGLE_CHARS - len(codes), dtype=np.uint64)))
-    hashes = np.zeros(width, dtype=np.uint64)
-    for offset in range(SHINGLE_CHARS):
+    first = codes[:width]
+    if len(first) and int(first.max()) < len(_mixed_bmp()):
+        hashes = _mixed_bmp()[first]  # the first round, looked up
+    else:
+        hashes = _mix(first)
+    for offset in range(1, SHINGLE_CHARS):
         hashes = _mix(hashes ^ codes[offset : offset + width])
     hashes.sort()
     distinct = hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
@@ -72,7 +85,12 @@ def simhash(chars: str) -> int:
 
 def body_fingerprint(text: str) -> int | None:
     """The fingerprint of a plain-text body, or None when it is too short to tell stories apart."""
-    chars = normalize_text(text)
+    return folded_fingerprint(fold(text))
+
+
+def folded_fingerprint(folded: str) -> int | None:
+    """`body_fingerprint` of a body already through `normalize.fold`."""
+    chars = normalize_folded(folded)
     if len(chars) < MIN_TEXT_CHARS:
         return None
     return simhash(chars)

@@ -50,8 +50,12 @@ def _bigrams(run: str) -> list[str]:
 
 def index_tokens(text: str) -> list[str]:
     """The tokens stored for `text`: words, and each CJK run as bigrams plus its last character."""
+    return _folded_tokens(fold(text))
+
+
+def _folded_tokens(folded: str) -> list[str]:
     tokens: list[str] = []
-    for piece, cjk in _pieces(fold(text)):
+    for piece, cjk in _pieces(folded):
         tokens += [*_bigrams(piece), piece[-1]] if cjk else [piece]
     return tokens
 
@@ -61,8 +65,10 @@ def search_text(title: str, summary: str, content_html: str) -> str:
     return index_text(title, summary, html_to_text(content_html))
 
 
-def index_text(title: str, summary: str, body: str) -> str:
-    """`search_text` of a body already turned into text, for callers that need that text too.
+def index_text(title: str, summary: str, body: str, folded_body: str | None = None) -> str:
+    """`search_text` of a body already turned into text (and maybe through `fold`), for
+    callers that need that text too. Folding is per character or per dictionary phrase, and no
+    phrase spans a line break, so the parts fold apart exactly as they would together.
 
     A summary cut from the body (most feeds' description) adds no word the body lacks, only a
     fifth more tokens to write: it is left out.
@@ -70,7 +76,10 @@ def index_text(title: str, summary: str, body: str) -> str:
     brief = " ".join(summary.split()).removesuffix("…")
     if brief and brief in " ".join(body.split()):
         summary = ""
-    return " ".join(index_tokens(f"{title}\n{summary}\n{body}"))
+    if folded_body is None:
+        folded_body = fold(body)
+    head = fold(f"{title}\n{summary}")
+    return " ".join(_folded_tokens(f"{head}\n{folded_body}"))
 
 
 @dataclass(frozen=True, slots=True)

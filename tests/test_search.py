@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.searchtext import Term, index_tokens, query_terms, search_text
+from feeds.normalize import fold
+from feeds.searchtext import Term, index_text, index_tokens, query_terms, search_text
 from storage import Database, ItemFilter, match_expression
 from storage.schema import MIGRATIONS
 from storage.search import listing
@@ -146,3 +147,20 @@ async def test_queries_are_driven_by_their_index(
     assert driver in plan[0], plan
     assert "SEARCH items USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
     assert not any(step.split()[:2] == ["SCAN", "items"] for step in plan), plan
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "body"),
+    [
+        # a combining mark starts the body
+        ("漢中發佈", "頭髮", "\u0301e 理髮店 Ｆｕｌｌ－ｗｉｄｔｈ"),
+        ("Σίσυφος", "", "ΣΊΣΥΦΟΣ\n乾隆\n干净"),  # final sigma; 乾 is folded by phrase
+        ("", "摘要", ""),
+    ],
+)
+def test_parts_folded_apart_index_as_folded_together(title: str, summary: str, body: str) -> None:
+    """Records fold a body once for both its fingerprint and its search text: the tokens must
+    be those of the whole text folded at once."""
+    whole = " ".join(index_tokens(f"{title}\n{summary}\n{body}"))
+    assert index_text(title, summary, body, fold(body)) == whole
+    assert index_text(title, summary, body) == whole
