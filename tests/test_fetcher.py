@@ -12,6 +12,7 @@ from aiohttp import web
 
 from aggregator.config import FetchConfig
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
+from aggregator.fetcher import IDLE_CONNECTION_SECONDS as IDLE
 from aggregator.fetcher import Fetcher, HostSlots, retry_after_seconds
 from tests.conftest import free_port
 
@@ -189,6 +190,33 @@ async def test_per_host_limit_holds_across_callers() -> None:
         await runner.cleanup()
     assert active["peak"] == 2
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
+
+
+async def test_a_connection_is_reused_soon_after_and_closed_when_idle() -> None:
+    """A portal's article pages follow its list page within seconds, over one connection;
+    a host not asked again is let go, or a large first fetch holds a socket per host."""
+    peers: list[object] = []
+
+    async def page(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.Response(body=b"<rss/>")
+
+    app = web.Application()
+    app.router.add_get("/{name}", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with Fetcher(CONFIG) as fetcher:
+            for name, pause in (("list", 0.0), ("article", 0.1), ("later", IDLE + 1.0)):
+                await asyncio.sleep(pause)
+                url = f"http://127.0.0.1:{port}/{name}"
+                await fetcher.get(url, source_url=url, hosts={"127.0.0.1"})
+    finally:
+        await runner.cleanup()
+    assert peers[0] == peers[1], "the article page came over the list page's connection"
+    assert peers[2] != peers[1], "the idle connection was closed"
 
 
 async def test_host_slots_limit_each_host_and_forget_idle_ones() -> None:
