@@ -109,6 +109,7 @@ class Connections:
         self._executor = executor  # one thread: it serialises the writes
         self._reader = reader
         self._pending: deque[_Write[Any]] = deque()
+        self._draining = False  # read and set on the event loop's thread only
         self._closed = False
 
     @classmethod
@@ -144,20 +145,41 @@ class Connections:
 
         A cancelled caller's write still runs and commits: it may already be under way.
         """
+        if self._closed:
+            raise StorageError(f"{self.path}: database closed")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         self._pending.append(_Write(work, done))
-        # One drain per write: whichever runs first takes every write queued by then, and
-        # the later ones find fewer or none. No flag shared between the threads is needed.
-        loop.run_in_executor(self._executor, self._drain, loop)
+        if not self._draining:
+            self._start_drain(loop)
         return await done
 
+    def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._draining = True
+        loop.run_in_executor(self._executor, self._drain, loop)
+
+    def _drained(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop, after a drain: a write queued since its last look starts the next.
+        (A drain per write queued thousands of idle drains while the loop held the GIL.)"""
+        self._draining = False
+        if self._pending and self._closed:
+            while self._pending:
+                _settle(self._pending.popleft().done, False, StorageError("database closed"))
+        elif self._pending:
+            self._start_drain(loop)
+
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the writer's thread: transactions of the queued writes until none is left."""
+        try:
+            while self._pending:
+                self._commit_group(loop)
+        finally:
+            loop.call_soon_threadsafe(self._drained, loop)
+
+    def _commit_group(self, loop: asyncio.AbstractEventLoop) -> None:
         group: list[_Write[Any]] = []
         while self._pending and len(group) < MAX_GROUPED_WRITES:
             group.append(self._pending.popleft())
-        if not group:
-            return
         outcomes: list[tuple[bool, Any]]
         try:
             try:
