@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Connections, Row
 from storage.items import item_ids
@@ -134,8 +135,18 @@ def _direct(
             for row_id, row in by_title.get(item.norm_title, {}).items()
             if at - TITLE_WINDOW_SECONDS <= row["published_ts"] <= at + TITLE_WINDOW_SECONDS
         )
-    for band in item.bands:
-        rows.update(by_band.get(band, {}))
+    if item.fingerprint is not None:
+        near = item.fingerprint
+        # A row found by a shared band alone can join only as a body match: the others are
+        # dropped here, before their stories' members are read (on the bench farm's similar
+        # texts a band is shared by dozens of unrelated items, more as the database grows).
+        rows.update(
+            (row_id, row)
+            for band in item.bands
+            for row_id, row in by_band.get(band, {}).items()
+            if row["fingerprint"] is not None
+            and hamming(near, row["fingerprint"]) <= NEAR_DUPLICATE_BITS
+        )
     return dict(sorted(rows.items()))
 
 
