@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC
 
 import pytest
 
+from aggregator.config import config_from_mapping
 from aggregator.cpu import CpuPool, WorkerCrashed
-from feeds.errors import NotAFeed
+from aggregator.records import parse_and_build
+from feeds.errors import NotAFeed, ParseError
 from feeds.parse import parse_feed
 from tests.conftest import ROOT
 
@@ -35,6 +39,30 @@ async def test_work_runs_in_another_process_and_returns_records(pool: CpuPool) -
     body = (ROOT / "examples" / "hzfb.xml").read_bytes()
     feed = await pool.run(parse_feed, body, url="http://example.org/hzfb.xml")
     assert feed == parse_feed(body, url="http://example.org/hzfb.xml")
+
+
+async def test_a_feed_and_its_records_come_back_from_one_call(pool: CpuPool) -> None:
+    """What the pipeline sends a worker for a feed: the records equal those built here, and
+    a broken body fails the call with the parser's own error."""
+    config = config_from_mapping(
+        {"sources": [{"id": "hzfb", "url": "http://example.org/hzfb.xml"}]},
+        path=ROOT / "config.toml",
+    )
+    source = config.sources[0]
+    body = (ROOT / "examples" / "hzfb.xml").read_bytes()
+    build = functools.partial(
+        parse_and_build, url=source.url, header_charset=None, encoding=None, default_tz=UTC
+    )
+    feed, records = await pool.run(build, body, source, config.stories, {})
+    assert (feed, records) == build(body, source, config.stories, {})
+    assert records
+    assert not feed.items, "the items travel as records only"
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><rss><channel><title>&b;</title></channel></rss>'
+    )
+    with pytest.raises(ParseError, match="declares XML entities"):
+        await pool.run(build, bomb, source, config.stories, {})
 
 
 async def test_errors_come_back_with_their_type_and_details(pool: CpuPool) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import pytest
@@ -163,6 +164,20 @@ async def test_dns_failure_names_the_host() -> None:
         await get("http://feeds.example.invalid/feed")
 
 
+@asynccontextmanager
+async def _serving(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[int]:
+    """A local upstream answering every `/{name}` with `handler`; yields its port."""
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
 async def test_per_host_limit_holds_across_callers() -> None:
     """Several sources on one host share `per_host` slots; another host is not held up."""
     active = {"now": 0, "peak": 0}
@@ -174,20 +189,11 @@ async def test_per_host_limit_holds_across_callers() -> None:
         active["now"] -= 1
         return web.Response(body=b"<rss/>")
 
-    app = web.Application()
-    app.router.add_get("/{name}", slow)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with Fetcher(replace(CONFIG, per_host=2)) as fetcher:
-            urls = [f"http://127.0.0.1:{port}/source-{n}" for n in range(6)]
-            started = asyncio.get_running_loop().time()
-            await asyncio.gather(*(fetcher.get(u, source_url=u, hosts={"127.0.0.1"}) for u in urls))
-            elapsed = asyncio.get_running_loop().time() - started
-    finally:
-        await runner.cleanup()
+    async with _serving(slow) as port, Fetcher(replace(CONFIG, per_host=2)) as fetcher:
+        urls = [f"http://127.0.0.1:{port}/source-{n}" for n in range(6)]
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(fetcher.get(u, source_url=u, hosts={"127.0.0.1"}) for u in urls))
+        elapsed = asyncio.get_running_loop().time() - started
     assert active["peak"] == 2
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
 
@@ -201,20 +207,11 @@ async def test_a_connection_is_reused_soon_after_and_closed_when_idle() -> None:
         peers.append(request.transport.get_extra_info("peername") if request.transport else None)
         return web.Response(body=b"<rss/>")
 
-    app = web.Application()
-    app.router.add_get("/{name}", page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    try:
-        async with Fetcher(CONFIG) as fetcher:
-            for name, pause in (("list", 0.0), ("article", 0.1), ("later", IDLE + 1.0)):
-                await asyncio.sleep(pause)
-                url = f"http://127.0.0.1:{port}/{name}"
-                await fetcher.get(url, source_url=url, hosts={"127.0.0.1"})
-    finally:
-        await runner.cleanup()
+    async with _serving(page) as port, Fetcher(CONFIG) as fetcher:
+        for name, pause in (("list", 0.0), ("article", 0.1), ("later", IDLE + 1.0)):
+            await asyncio.sleep(pause)
+            url = f"http://127.0.0.1:{port}/{name}"
+            await fetcher.get(url, source_url=url, hosts={"127.0.0.1"})
     assert peers[0] == peers[1], "the article page came over the list page's connection"
     assert peers[2] != peers[1], "the idle connection was closed"
 

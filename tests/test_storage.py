@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database, FetchOutcome, ItemRecord
-from storage.connection import Connections
+from storage.connection import Connections, StorageError
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 NOW = 1_700_000_000.0
@@ -179,6 +179,13 @@ async def test_writes_queued_together_share_a_transaction_but_fail_alone(tmp_pat
     finally:
         gate.set()
         await conns.close()
+
+
+async def test_a_write_after_close_is_refused_clearly(tmp_path: Path) -> None:
+    conns = await Connections.open(tmp_path / "closed.sqlite3")
+    await conns.close()
+    with pytest.raises(StorageError, match="database closed"):
+        await conns.write(lambda conn: conn.execute("SELECT 1"))
 
 
 async def test_paging_cursor_is_stable_under_inserts(db: Database) -> None:
