@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from feeds.stories import SourceNames
 from storage import items, search, sources, stories
+from storage.batched import BatchedLookup
 from storage.connection import Connections
 from storage.records import (
     FetchOutcome,
@@ -29,6 +31,7 @@ class Database:
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
+        self._states = BatchedLookup(partial(sources.fetch_states, connections), FetchState())
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -45,7 +48,8 @@ class Database:
         await self._db.write(lambda conn: sources.register(conn, configured))
 
     async def fetch_state(self, source_id: str) -> FetchState:
-        return await sources.fetch_state(self._db, source_id)
+        """A source's state; the sources starting together share one read."""
+        return await self._states.get(source_id)
 
     async def store_fetch(
         self,
