@@ -144,10 +144,34 @@ def _peak_rss_kb() -> int:
 
 
 def _cpu_seconds() -> float:
-    """This process's threads, and its child processes once they have exited (ours closes its
-    parsing processes at the end of each pass)."""
+    """This process's threads and every process below it, alive or exited: our parsing
+    processes are children of a fork server, which reaps them, so their time shows only in
+    the server's own accounting until it exits."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    own = times.user + times.system + times.children_user + times.children_system
+    return own + sum(_tree_cpu_seconds(child) for child in _children(os.getpid()))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """A live process's own time, its reaped children's, and its live descendants'."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(_tree_cpu_seconds(c) for c in _children(pid))
 
 
 def worker(name: str, urls: Sequence[str], workdir: Path, pipe: Connection) -> None:
