@@ -106,7 +106,8 @@ class CpuPool:
                 self._executor = None
                 executor.shutdown(wait=False, cancel_futures=True)
                 log.error("a worker process died; starting new ones")
-            raise WorkerCrashed(f"worker process died while running {function.__name__}") from exc
+            name = getattr(function, "__name__", repr(function))  # a partial has none
+            raise WorkerCrashed(f"worker process died while running {name}") from exc
 
     def close(self) -> None:
         if self._executor is not None:

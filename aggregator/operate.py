@@ -87,8 +87,8 @@ class Progress(logging.Filter):
 
 
 def pool_for(sources: int) -> CpuPool | None:
-    """Parsing processes for a run of this many sources: they take a second or two to start,
-    which pays for many sources only."""
+    """Parsing processes for a run of this many sources: their fork server takes a fraction
+    of a second to start, which pays for many sources only."""
     return CpuPool.for_this_machine() if sources >= _POOL_FROM else None
 
 

@@ -30,8 +30,8 @@ def _refuse(url: str) -> None:
     raise NotAFeed("an HTML page, not a feed", url=url, alternates=("http://example.org/feed",))
 
 
-def _die() -> None:
-    os._exit(3)
+def _die(code: int = 3) -> None:
+    os._exit(code)
 
 
 async def test_work_runs_in_another_process_and_returns_records(pool: CpuPool) -> None:
@@ -76,6 +76,8 @@ async def test_a_dead_worker_fails_its_call_only(pool: CpuPool) -> None:
     with pytest.raises(WorkerCrashed, match="worker process died while running _die"):
         await pool.run(_die)
     assert await pool.run(sum, [1, 2, 3]) == 6  # new workers answer the next calls
+    with pytest.raises(WorkerCrashed, match=r"while running functools\.partial\(.*_die"):
+        await pool.run(functools.partial(_die, 4))
 
 
 async def test_no_processes_means_a_thread() -> None:
