@@ -1,4 +1,5 @@
-"""Serving a 50-entry merged feed: `aggregator serve` beside nginx serving the same bytes.
+"""Serving a 50-entry merged feed: `aggregator serve` beside nginx serving the same bytes, and
+beside aiohttp alone (bench/bare.py), the ceiling of any aiohttp server here.
 
 wrk drives both at 64 connections: the cached document, a 304 answer to If-None-Match, and
 (ours only) a cold render, where every request is a new URL (a `before` cursor past every item)
@@ -90,6 +91,18 @@ def wrk(url: str, seconds: int, *extra: str) -> tuple[float, float, int]:
     )
 
 
+def _bare_aiohttp(body: Path, etag: str, port: int, seconds: int) -> list[ServeResult]:
+    """The same bytes and headers from aiohttp alone (bench/bare.py): aiohttp's own ceiling."""
+    url = f"http://127.0.0.1:{port}{PATH}"
+    command = [sys.executable, "-m", "bench.bare", str(port), str(body), etag]
+    with _process(command, url):
+        cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
+        return [
+            ServeResult("aiohttp alone, 1 process", case, *wrk(url, seconds, *extra))
+            for case, extra in cases.items()
+        ]
+
+
 @contextmanager
 def _process(command: Sequence[str], ready_url: str) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -133,6 +146,7 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
+    results += _bare_aiohttp(root / "www" / "feeds" / "all.atom", etag, port + 2, seconds)
     user = "user root;\n" if os.geteuid() == 0 else ""
     (root / "nginx.conf").write_text(_NGINX_CONF.format(user=user, root=root, port=port + 1))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
