@@ -209,3 +209,22 @@ async def test_invalid_reload_is_refused_and_the_running_config_stays(
     assert "sources[2].url: is required" in errors
     assert (await client.get("/sources/hzfb.atom")).status == 200
     assert [s.id for s in service.config.sources] == ["hzfb", "portal"]
+
+
+async def test_feeds_a_reload_adds_and_removes(
+    client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Feeds configured at start have routes of their own; a reload still rules them."""
+    monkeypatch.setenv("AGGREGATOR_ADMIN_TOKEN", "s3cret")
+    assert (await client.get("/feeds/keji.atom")).status == 200
+    config = service.config.path.read_text("utf-8")
+    renamed = config.replace('id = "keji"\ntitle = "科技"', 'id = "wenhua"\ntitle = "文化"')
+    assert renamed != config
+    service.config.path.write_text(renamed, "utf-8")
+    response = await client.post("/api/reload", headers={"Authorization": "Bearer s3cret"})
+    assert response.status == 200
+    for fmt in ("atom", "rss", "json"):
+        assert (await client.get(f"/feeds/keji.{fmt}")).status == 404
+    added = await client.get("/feeds/wenhua.atom")
+    assert added.status == 200
+    assert feedparser.parse(await added.read()).feed.title == "文化"
