@@ -2,7 +2,8 @@
 
 The serving table's ceiling for any aiohttp server on this machine: what separates ours from
 nginx is split into what aiohttp itself costs per request and what our routing, negotiation
-and caching add. `python -m bench.bare PORT FILE ETAG`.
+and caching add. `python -m bench.bare PORT FILE ETAG`; start it twice to compare with
+`service.workers = 2`.
 """
 
 from __future__ import annotations
@@ -35,5 +36,10 @@ def app(body: bytes, etag: str) -> web.Application:
 if __name__ == "__main__":
     port, path, etag = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     web.run_app(
-        app(path.read_bytes(), etag), host="127.0.0.1", port=port, access_log=None, print=None
+        app(path.read_bytes(), etag),
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+        reuse_port=True,  # several of these share the port, like `service.workers`
     )

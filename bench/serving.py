@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +92,23 @@ def wrk(url: str, seconds: int, *extra: str) -> tuple[float, float, int]:
 
 
 def _bare_aiohttp(body: Path, etag: str, port: int, seconds: int) -> list[ServeResult]:
-    """The same bytes and headers from aiohttp alone (bench/bare.py): aiohttp's own ceiling."""
+    """The same bytes and headers from aiohttp alone (bench/bare.py), in one process and in
+    two sharing the port: aiohttp's own ceiling beside each of our configurations."""
     url = f"http://127.0.0.1:{port}{PATH}"
     command = [sys.executable, "-m", "bench.bare", str(port), str(body), etag]
+    cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
+    results = []
     with _process(command, url):
-        cases = {"cached 50 entries": (), "304": ("-H", f"If-None-Match: {etag}")}
-        return [
-            ServeResult("aiohttp alone, 1 process", case, *wrk(url, seconds, *extra))
-            for case, extra in cases.items()
-        ]
+        for count in (1, 2):
+            with _process(command, url) if count == 2 else nullcontext():
+                if count == 2:
+                    time.sleep(2)  # the first process answers the readiness check
+                name = f"aiohttp alone, {count} process{'es' if count > 1 else ''}"
+                results += [
+                    ServeResult(name, case, *wrk(url, seconds, *extra))
+                    for case, extra in cases.items()
+                ]
+    return results
 
 
 @contextmanager
