@@ -152,11 +152,16 @@ class Fetcher:
         seen = {url}
         permanent_url: str | None = None
         all_permanent = True
-        deadline: float | None = None  # `fetch.timeout` covers every hop, from the first one
+        # `fetch.timeout` covers every hop together; waiting for a free slot is not a hop (a
+        # redirect waited behind slow sources of its host, and timed out, under load).
+        spent = 0.0
         for _ in range(MAX_REDIRECTS + 1):
             async with self._all, self._hosts.slot(host_of(url)):
-                deadline = deadline or time.monotonic() + self.config.timeout
-                outcome = await self._request(url, headers, deadline - time.monotonic())
+                started = time.monotonic()
+                try:
+                    outcome = await self._request(url, headers, self.config.timeout - spent)
+                finally:
+                    spent += time.monotonic() - started
             if isinstance(outcome, Response):
                 return outcome if permanent_url is None else _with_permanent(outcome, permanent_url)
             status, location = outcome

@@ -198,6 +198,31 @@ async def test_per_host_limit_holds_across_callers() -> None:
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
 
 
+async def test_waiting_for_a_slot_between_hops_is_not_timed() -> None:
+    """`fetch.timeout` is for the requests: a redirect's next hop that waits behind a slow
+    source of the same host does not time out for it."""
+
+    async def answer(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name == "hop":
+            await asyncio.sleep(0.3)  # the slow source queues for the host's one slot
+            raise web.HTTPFound("/feed")
+        if name == "hold":
+            await asyncio.sleep(1.5)  # beyond the timeout: it holds the slot for 1 s
+        return web.Response(body=b"<rss/>")
+
+    async with _serving(answer) as port, Fetcher(replace(CONFIG, per_host=1, timeout=1)) as f:
+        hop, hold = (f"http://127.0.0.1:{port}/{name}" for name in ("hop", "hold"))
+        redirected = asyncio.ensure_future(f.get(hop, source_url=hop, hosts={"127.0.0.1"}))
+        await asyncio.sleep(0)
+        slow = f.get(hold, source_url=hold, hosts={"127.0.0.1"})
+        held, response = await asyncio.gather(slow, redirected, return_exceptions=True)
+    assert isinstance(held, FetchError)
+    assert "timed out after 1s" in str(held)
+    assert not isinstance(response, BaseException), response
+    assert (response.status, response.body) == (200, b"<rss/>")
+
+
 async def test_a_connection_is_reused_soon_after_and_closed_when_idle() -> None:
     """A portal's article pages follow its list page within seconds, over one connection;
     a host not asked again is let go, or a large first fetch holds a socket per host."""
