@@ -2,10 +2,11 @@
 
 A thread keeps the loop free only while C code releases the GIL; feedparser, the SimHash glue
 and record building are Python, so in a thread they still hold the one core the loop and
-SQLite's writer share. Worker processes, one per core, run them beside the loop. A worker
-forks from a server process that has already imported the parsers: spawned afresh, each spent
-0.3 CPU-s importing them, more than the parsing of a pass where a tenth of the feeds changed.
-Short runs (`preview`, a single `fetch`) use a thread instead.
+SQLite's writer share. Worker processes, one per core, run them beside the loop. They fork
+from a server process that has already imported the parsers and the program: spawned afresh,
+two workers spent 0.8 CPU-s importing them (more than the parsing of a pass where a tenth of
+2,000 feeds changed), forked they cost 0.5, the server included. Short runs (`preview`, a
+single `fetch`) use a thread instead.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from feeds.errors import AggregatorError
 
 log = logging.getLogger("aggregator.cpu")
 _ORPHAN_CHECK = 1.0
-_PRELOAD = ["aggregator.records"]  # what the workers run, with the parsers it imports
+# Imported once by the fork server: what the workers run, with the parsers, and the entry
+# point's modules, which multiprocessing imports again in every worker for the main script.
+_PRELOAD = ["aggregator.cli", "aggregator.records"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
