@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -228,3 +229,15 @@ async def test_feeds_a_reload_adds_and_removes(
     added = await client.get("/feeds/wenhua.atom")
     assert added.status == 200
     assert feedparser.parse(await added.read()).feed.title == "文化"
+
+
+async def test_a_burst_on_a_cold_feed_gets_one_document(client: Client, service: Service) -> None:
+    """Requests that arrive together after a change are answered from one render."""
+    service.generation += 1  # as a fetch that stored something does
+    responses = await asyncio.gather(*(client.get("/feeds/all.atom?limit=2") for _ in range(20)))
+    bodies = {await response.read() for response in responses}
+    assert {response.status for response in responses} == {200}
+    assert len(bodies) == 1
+    assert {response.headers["ETag"] for response in responses} == {responses[0].headers["ETag"]}
+    bad = await asyncio.gather(*(client.get("/feeds/all.atom?limit=abc") for _ in range(3)))
+    assert {response.status for response in bad} == {400}

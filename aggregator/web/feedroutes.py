@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
+from aggregator.config import FeedConfig
 from aggregator.documents import channel, render_document
 from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
+from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
@@ -19,19 +22,18 @@ from aggregator.web.queries import parse_query
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def _render(request: web.Request, kind: str, ident: str, fmt: str) -> Rendered:
-    service = request.app[SERVICE]
+async def _render(
+    service: Service, feed: FeedConfig, request: web.Request, kind: str, fmt: str
+) -> Rendered:
+    """The document for a request already checked: every request sharing this render (same
+    path and query) would render the same bytes."""
     config = service.config
-    try:
-        feed = channel(config, kind, ident)
-    except UnknownSource as exc:
-        raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
     generation = service.generation
     body, updated = await render_document(
         config,
         service.db,
         kind=kind,
-        ident=ident,
+        ident=feed.id,
         fmt=fmt,
         query=parse_query(request, feed),
         self_url=config.service.base_url + str(request.rel_url),
@@ -71,10 +73,16 @@ async def _serve(request: web.Request, kind: str, ident: str, fmt: str) -> web.S
     service = request.app[SERVICE]
     cache = request.app[CACHE]
     key = request.raw_path  # as sent: another spelling of the same URL is another entry
-    rendered = cache.get(key, service.generation)
+    generation = service.generation
+    rendered = cache.get(key, generation)
     if rendered is None:
-        rendered = await _render(request, kind, ident, fmt)
-        cache.put(key, rendered)
+        try:
+            feed = channel(service.config, kind, ident)
+        except UnknownSource as exc:
+            raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
+        parse_query(request, feed)  # a bad query answers 400 here, not in the shared render
+        render = functools.partial(_render, service, feed, request, kind, fmt)
+        rendered = await cache.render_once(key, generation, render)
     count_served(request.app, fmt)
     return respond(request, rendered)
 

@@ -1,0 +1,84 @@
+"""Rendered documents in memory: one render per change, however many requests wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.web.cache import FeedCache, Rendered, make_rendered
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Renderer:
+    """Counts its renders; each waits for `go` so that requests pile up behind it."""
+
+    def __init__(self) -> None:
+        self.renders = 0
+        self.go = asyncio.Event()
+        self.fail: Exception | None = None
+
+    async def __call__(self, generation: int) -> Rendered:
+        self.renders += 1
+        await self.go.wait()
+        if self.fail is not None:
+            raise self.fail
+        return make_rendered(generation, f"<feed>{self.renders}</feed>".encode(), "text/xml", WHEN)
+
+
+async def test_requests_missing_together_share_one_render() -> None:
+    cache, renderer = FeedCache(), Renderer()
+    waiting = [
+        asyncio.ensure_future(cache.render_once("/feeds/all.atom", 1, lambda: renderer(1)))
+        for _ in range(20)
+    ]
+    await asyncio.sleep(0.01)
+    renderer.go.set()
+    documents = await asyncio.gather(*waiting)
+    assert renderer.renders == 1
+    assert {document.body for document in documents} == {b"<feed>1</feed>"}
+    assert cache.get("/feeds/all.atom", 1) is documents[0]
+    assert (cache.hits, cache.misses) == (1, 1), "misses count renders, not waiters"
+
+
+async def test_a_new_generation_renders_again_and_keys_do_not_share() -> None:
+    cache, renderer = FeedCache(), Renderer()
+    renderer.go.set()
+    first = await cache.render_once("/feeds/all.atom", 1, lambda: renderer(1))
+    other = await cache.render_once("/feeds/all.rss", 1, lambda: renderer(1))
+    second = await cache.render_once("/feeds/all.atom", 2, lambda: renderer(2))
+    assert renderer.renders == 3
+    assert (first.generation, other.generation, second.generation) == (1, 1, 2)
+    assert cache.get("/feeds/all.atom", 1) is None, "the old generation is gone"
+    assert cache.get("/feeds/all.atom", 2) is second
+
+
+async def test_a_client_going_away_cancels_only_its_wait() -> None:
+    cache, renderer = FeedCache(), Renderer()
+    leaving = asyncio.ensure_future(cache.render_once("k", 1, lambda: renderer(1)))
+    staying = asyncio.ensure_future(cache.render_once("k", 1, lambda: renderer(1)))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    renderer.go.set()
+    assert (await staying).body == b"<feed>1</feed>"
+    assert leaving.cancelled()
+    assert cache.get("k", 1) is not None, "the render finished and was kept"
+
+
+async def test_a_failed_render_reaches_its_waiters_and_is_not_kept() -> None:
+    cache, renderer = FeedCache(), Renderer()
+    renderer.fail = RuntimeError("database gone")
+    waiting = [asyncio.ensure_future(cache.render_once("k", 1, lambda: renderer(1)))]
+    waiting.append(asyncio.ensure_future(cache.render_once("k", 1, lambda: renderer(1))))
+    await asyncio.sleep(0.01)
+    renderer.go.set()
+    for future in waiting:
+        with pytest.raises(RuntimeError, match="database gone"):
+            await future
+    assert renderer.renders == 1
+    assert cache.get("k", 1) is None
+    renderer.fail = None
+    assert (await cache.render_once("k", 1, lambda: renderer(1))).body == b"<feed>2</feed>"
