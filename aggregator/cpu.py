@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,9 +29,8 @@ from feeds.errors import AggregatorError
 
 log = logging.getLogger("aggregator.cpu")
 _ORPHAN_CHECK = 1.0
-# Imported once by the fork server: what the workers run, with the parsers, and the entry
-# point's modules, which multiprocessing imports again in every worker for the main script.
-_PRELOAD = ["aggregator.cli", "aggregator.records"]
+_WORKER_MODULE = "aggregator.records"  # what the workers run; it imports the parsers
+_OUR_PACKAGES = frozenset(("aggregator", "feeds", "storage"))
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -75,8 +75,18 @@ def _start_method() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
+    context.set_forkserver_preload(_preload())
     return context
+
+
+def _preload() -> list[str]:
+    """What the fork server imports once for every worker: the workers' module and our
+    modules this process has imported, which multiprocessing imports again in each worker
+    when it runs the main script there. Not the module run with `-m`: runpy warns, on stderr,
+    when it runs one that is already imported."""
+    main = getattr(sys.modules["__main__"].__spec__, "name", None)
+    ours = {name for name in sys.modules if name.partition(".")[0] in _OUR_PACKAGES}
+    return sorted((ours | {_WORKER_MODULE}) - {main})
 
 
 class CpuPool:
