@@ -90,6 +90,20 @@ async def test_iframe_page_options(client: Client) -> None:
     assert (await client.get("/embed/nope.js")).status == 404
 
 
+async def test_iframe_pages_asked_for_together_are_one_page(client: Client) -> None:
+    """Partner pages load together; their requests share one render and still differ by query."""
+    urls = ["/embed/local?theme=dark", "/embed/local?theme=dark", "/embed/local?lang=en"] * 5
+    responses = await asyncio.gather(*(client.get(url) for url in urls))
+    assert {response.status for response in responses} == {200}
+    pages: dict[str, set[bytes]] = {}
+    for url, response in zip(urls, responses, strict=True):
+        pages.setdefault(url, set()).add(await response.read())
+    assert [len(bodies) for bodies in pages.values()] == [1, 1]
+    dark, english = (next(iter(bodies)) for bodies in pages.values())
+    assert b'class="dark"' in dark
+    assert b'lang="en"' in english
+
+
 async def test_script_is_served_for_cross_origin_use(client: Client) -> None:
     response = await client.get("/embed/all.js")
     assert response.status == 200

@@ -9,6 +9,7 @@ renders our JSON Feed with DOM calls and `textContent` only (see `embed.js`).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from datetime import datetime, tzinfo
@@ -18,10 +19,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from aggregator.config import FeedConfig
 from aggregator.documents import Query, channel, select
 from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
-from aggregator.web.cache import make_rendered
+from aggregator.service import Service
+from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.feedroutes import respond
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.queries import BadQuery, parse_limit
@@ -99,16 +102,20 @@ def _entry(entry: OutEntry, zone: tzinfo, lang: str) -> str:
     )
 
 
-async def _page(request: web.Request, ident: str) -> tuple[bytes, datetime]:
-    service = request.app[SERVICE]
-    config = service.config
+def _settings(request: web.Request) -> tuple[FeedConfig, int, str, str]:
+    """The feed, limit, theme and language asked for; 404 or 400 when they are not ours."""
     try:
-        feed = channel(config, "feeds", ident)
+        feed = channel(request.app[SERVICE].config, "feeds", request.match_info["feed"])
     except UnknownSource as exc:
         raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
     limit = parse_limit(request.query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
-    theme = _choice(request, "theme", THEMES)
-    lang = _choice(request, "lang", tuple(LABELS))
+    return feed, limit, _choice(request, "theme", THEMES), _choice(request, "lang", tuple(LABELS))
+
+
+async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang: str) -> Rendered:
+    generation = service.generation
+    config = service.config
+    ident = feed.id
     items = await select(service.db, feed, Query(limit=limit), merged=True)
     feed_url = f"{config.service.base_url}/feeds/{ident}.atom"
     document = build_feed(
@@ -127,7 +134,9 @@ async def _page(request: web.Request, ident: str) -> tuple[bytes, datetime]:
         f'<p class=more><a href="{escape(feed_url)}" target="_blank" rel="noopener">'
         f"{escape(labels['subscribe'])}</a></p></body></html>\n"
     )
-    return page.encode("utf-8"), document.updated
+    return make_rendered(
+        generation, page.encode("utf-8"), "text/html; charset=utf-8", document.updated
+    )
 
 
 def _script(base_url: str, ident: str) -> bytes:
@@ -147,12 +156,13 @@ def _script(base_url: str, ident: str) -> bytes:
 
 async def embed_page(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    key = "embed:" + str(request.rel_url)
-    rendered = request.app[CACHE].get(key, service.generation)
+    cache = request.app[CACHE]
+    key = "embed:" + request.raw_path
+    generation = service.generation
+    rendered = cache.get(key, generation)
     if rendered is None:
-        body, updated = await _page(request, request.match_info["feed"])
-        rendered = make_rendered(service.generation, body, "text/html; charset=utf-8", updated)
-        request.app[CACHE].put(key, rendered)
+        render = functools.partial(_page, service, *_settings(request))
+        rendered = await cache.render_once(key, generation, render)
     return respond(request, rendered, _PAGE_HEADERS)
 
 
