@@ -12,7 +12,7 @@ import html
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -166,22 +166,28 @@ def _item(
         return None
     tags = (xml_safe(tag.get("term") or "").strip() for tag in entry.get("tags") or [])
     updated = _date(entry, "updated", default_tz)
-    item = ParsedItem(
+    summary = summarize(html_to_text(summary_html))
+    # One date in a document is when it was published; RSS 1.0 has only dc:date.
+    published = _date(entry, "published", default_tz) or _date(entry, "created", default_tz)
+    published = published or updated
+    author = _author(entry) or feed_author
+    origin = _origin(entry.get("source"), feed_url)
+    kept_tags = tuple(dict.fromkeys(tag for tag in tags if tag))
+    given = zip(_FIELDS, (title, link, upstream_id, content_html, summary, published, updated,
+                          author, origin, kept_tags), strict=True)  # fmt: skip
+    return ParsedItem(
         title=title,
         url=link,
         upstream_id=upstream_id,
         content_html=content_html,
-        summary=summarize(html_to_text(summary_html)),
-        # One date in a document is when it was published; RSS 1.0 has only dc:date.
-        published=_date(entry, "published", default_tz)
-        or _date(entry, "created", default_tz)
-        or updated,
+        summary=summary,
+        published=published,
         updated=updated,
-        author=_author(entry) or feed_author,
-        origin=_origin(entry.get("source"), feed_url),
-        tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
+        author=author,
+        origin=origin,
+        tags=kept_tags,
+        provenance=tuple((name, "feed") for name, value in given if value),
     )
-    return replace(item, provenance=tuple((f, "feed") for f in _FIELDS if getattr(item, f)))
 
 
 def _author(element: Mapping[str, Any]) -> str | None:
