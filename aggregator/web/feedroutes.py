@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 from aiohttp import web
 
 from aggregator.config import FeedConfig
-from aggregator.documents import channel, render_document
+from aggregator.documents import Query, channel, render_document
 from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
 from aggregator.service import Service
@@ -23,7 +23,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _render(
-    service: Service, feed: FeedConfig, request: web.Request, kind: str, fmt: str
+    service: Service, feed: FeedConfig, query: Query, request: web.Request, kind: str, fmt: str
 ) -> Rendered:
     """The document for a request already checked: every request sharing this render (same
     path and query) would render the same bytes."""
@@ -35,7 +35,7 @@ async def _render(
         kind=kind,
         ident=feed.id,
         fmt=fmt,
-        query=parse_query(request, feed),
+        query=query,
         self_url=config.service.base_url + str(request.rel_url),
         next_base=config.service.base_url + request.path,
         extra_query={k: v for k, v in request.query.items() if k != "before"},
@@ -80,8 +80,8 @@ async def _serve(request: web.Request, kind: str, ident: str, fmt: str) -> web.S
             feed = channel(service.config, kind, ident)
         except UnknownSource as exc:
             raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
-        parse_query(request, feed)  # a bad query answers 400 here, not in the shared render
-        render = functools.partial(_render, service, feed, request, kind, fmt)
+        query = parse_query(request, feed)  # a bad one answers 400 here, not in the render
+        render = functools.partial(_render, service, feed, query, request, kind, fmt)
         rendered = await cache.render_once(key, generation, render)
     count_served(request.app, fmt)
     return respond(request, rendered)
