@@ -29,6 +29,7 @@ from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rul
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+MAX_WORKERS = 64  # server processes sharing the port, the main one included
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         same_host = table.data.get("admin_host", "") in ("", table.data.get("host", "127.0.0.1"))
         if same_host and admin_port == table.data.get("port", 8080):
             table.fail("admin_port", "must differ from service.port on the same host")
-    workers = table.positive_int("workers", 1, 64)
+    workers = table.positive_int("workers", 1, MAX_WORKERS)
     if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
         table.fail("workers", "more than 1 needs SO_REUSEPORT, which this system lacks")
     hub = table.get("websub_hub", str, "") or None

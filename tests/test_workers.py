@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,6 +77,21 @@ async def answers(base: str, path: str) -> list[tuple[int, int]]:
     return results
 
 
+async def served_atom(base: str) -> set[int]:
+    """The Atom documents served, as `/metrics` says on `CONNECTIONS` new connections."""
+    totals = set()
+    for _ in range(CONNECTIONS):
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(base + "/metrics") as response,
+        ):
+            text = await response.text()
+        found = re.search(r'^aggregator_feeds_served_total\{format="atom"\} (\d+)$', text, re.M)
+        assert found is not None, text
+        totals.add(int(found[1]))
+    return totals
+
+
 async def test_workers_share_the_port_follow_changes_and_stop_together(
     tmp_path: Path, servers: list[Server]
 ) -> None:
@@ -117,6 +133,18 @@ async def test_workers_share_the_port_follow_changes_and_stop_together(
             return set(await answers(server.base, "/feeds/only-one.atom")) == expected
 
         assert await eventually(channel_everywhere), "a worker did not reload"
+
+        # Whichever process answers /metrics counts the feeds that every process served.
+        await asyncio.sleep(1.5)  # each process writes its counts once a second
+        admin_base = f"http://127.0.0.1:{admin_port}"
+        (before,) = await served_atom(admin_base)
+        assert before >= CONNECTIONS
+        await answers(server.base, "/feeds/only-one.atom")
+
+        async def summed_everywhere() -> bool:
+            return await served_atom(server.base) == {before + CONNECTIONS}
+
+        assert await eventually(summed_everywhere), "a process counted its own feeds only"
 
         # A worker that dies is replaced.
         killed = min(listeners(port) - {main})

@@ -8,14 +8,21 @@ from aggregator.service import Service
 from aggregator.web import api, discovery, embed, feedroutes, metrics, pages
 from aggregator.web.cache import FeedCache
 from aggregator.web.keys import CACHE, SERVICE
+from aggregator.web.tally import Tally, writing
 
 
-def make_app(service: Service, *, admin: bool = True) -> web.Application:
-    """The public app; `admin=False` leaves the admin API to `make_admin_app`'s listener."""
+def make_app(
+    service: Service, *, admin: bool = True, tally: Tally | None = None
+) -> web.Application:
+    """The public app; `admin=False` leaves the admin API to `make_admin_app`'s listener;
+    `tally` is this process's slot when several processes serve the port."""
     app = web.Application()
     app[SERVICE] = service
     app[CACHE] = FeedCache()
     app[metrics.SERVED] = metrics.Served()
+    if tally is not None:
+        app[metrics.TALLY] = tally
+        app.cleanup_ctx.append(writing(tally, lambda: metrics.local_counts(app)))
     metrics.add_routes(app)
     app.router.add_get("/", pages.index)
     feedroutes.add_routes(app)
@@ -31,6 +38,8 @@ def make_admin_app(service: Service, public: web.Application) -> web.Application
     app[SERVICE] = service
     app[CACHE] = public[CACHE]
     app[metrics.SERVED] = public[metrics.SERVED]
+    if metrics.TALLY in public:
+        app[metrics.TALLY] = public[metrics.TALLY]
     api.add_routes(app)
     metrics.add_routes(app)
     return app

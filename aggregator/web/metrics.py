@@ -1,8 +1,8 @@
 """`GET /metrics`: Prometheus text format 0.0.4, written by hand (no client library needed).
 
 Per-source counters come from the database, so they include fetches by `aggregator fetch`
-processes and survive restarts; the duration histogram and the serving counters belong to
-this process since it started.
+processes and survive restarts; the duration histogram belongs to this process since it
+started, and the serving counters to every process serving the port (see `tally`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from aiohttp import web
 from aggregator.fetchstats import FetchStats
 from aggregator.status import SourceView, source_views
 from aggregator.web.keys import CACHE, SERVICE
+from aggregator.web.tally import FIELDS, Counts, Tally
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -28,6 +29,7 @@ class Served:
 
 
 SERVED = web.AppKey("served", Served)
+TALLY = web.AppKey("tally", Tally)  # only when several processes serve the port
 
 
 def count_served(app: web.Application, fmt: str) -> None:
@@ -67,8 +69,7 @@ class _Text:
                 self.sample(name, value, source=source)
 
 
-def render(views: list[SourceView], stats: FetchStats, served: Served, hits: int, misses: int,
-           started: float) -> str:  # fmt: skip
+def render(views: list[SourceView], stats: FetchStats, counts: Counts, started: float) -> str:
     out = _Text()
     rows = [(view.id, view) for view in views]
     out.per_source("aggregator_fetches_total", "counter", "Fetch attempts, stored.",
@@ -96,23 +97,32 @@ def render(views: list[SourceView], stats: FetchStats, served: Served, hits: int
         out.sample(f"{name}_sum", round(histogram.total, 6), source=source)
         out.sample(f"{name}_count", histogram.count, source=source)
     out.family("aggregator_feeds_served_total", "counter", "Feed documents answered, 200 or 304.")
+    totals = dict(zip(FIELDS, counts, strict=True))
     for fmt in ("rss", "atom", "json"):
-        out.sample("aggregator_feeds_served_total", served.by_format[fmt], format=fmt)
+        out.sample("aggregator_feeds_served_total", totals[fmt], format=fmt)
     out.family("aggregator_feed_cache_hits_total", "counter", "Feed lookups answered from memory.")
-    out.sample("aggregator_feed_cache_hits_total", hits)
+    out.sample("aggregator_feed_cache_hits_total", totals["hits"])
     out.family("aggregator_feed_cache_misses_total", "counter", "Feed lookups that rendered.")
-    out.sample("aggregator_feed_cache_misses_total", misses)
+    out.sample("aggregator_feed_cache_misses_total", totals["misses"])
     out.family("aggregator_start_time_seconds", "gauge", "Unix time this process started.")
     out.sample("aggregator_start_time_seconds", round(started, 3))
     return "\n".join(out.lines) + "\n"
 
 
+def local_counts(app: web.Application) -> Counts:
+    """This process's serving counters, in `tally.FIELDS` order."""
+    served = app[SERVED].by_format if SERVED in app else Counter[str]()
+    cache = app[CACHE]
+    return (served["rss"], served["atom"], served["json"], cache.hits, cache.misses)
+
+
 async def metrics(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    cache = request.app[CACHE]
     views = await source_views(service.config, service.db, time.time())
-    served = request.app[SERVED] if SERVED in request.app else Served()
-    text = render(views, service.stats, served, cache.hits, cache.misses, service.started)
+    counts = local_counts(request.app)
+    if TALLY in request.app:
+        counts = request.app[TALLY].totals(counts)
+    text = render(views, service.stats, counts, service.started)
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
