@@ -25,6 +25,7 @@ _SLOT = struct.Struct(f"<{len(FIELDS)}Q")
 _WRITE_EVERY = 1.0
 
 Counts = tuple[int, ...]
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 def tally_path(database: Path) -> Path:
@@ -62,9 +63,7 @@ class Tally:
         os.close(self._fd)
 
 
-def writing(tally: Tally, counts: Callable[[], Counts]) -> Callable[
-    [web.Application], AsyncIterator[None]
-]:  # fmt: skip
+def writing(tally: Tally, counts: Callable[[], Counts]) -> CleanupContext:
     """An aiohttp cleanup context: the slot written once a second, and at the end."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
