@@ -11,7 +11,7 @@ from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
-from aggregator.web.tally import Tally, tally_path
+from aggregator.web.tally import open_tally
 from aggregator.workers import Workers, start_site
 
 log = logging.getLogger("aggregator.serve")
@@ -39,7 +39,7 @@ async def serve(config: Config) -> None:
         shared = settings.workers > 1
         # With workers, a POST to the public port could land in any process: the admin API
         # lives on admin_port only, or nowhere.
-        tally = Tally(tally_path(settings.database), 0, fresh=True) if shared else None
+        tally = open_tally(settings.database, 0, fresh=True) if shared else None
         public = make_app(service, admin=settings.admin_port is None and not shared, tally=tally)
         runners = [await start_site(public, settings.host, settings.port, shared=shared)]
         extra: dict[str, object] = {

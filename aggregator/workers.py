@@ -26,7 +26,7 @@ from aggregator.errors import ConfigError
 from aggregator.logs import setup_logging
 from aggregator.service import running_service
 from aggregator.web.app import make_app
-from aggregator.web.tally import Tally, tally_path
+from aggregator.web.tally import open_tally
 
 log = logging.getLogger("aggregator.workers")
 HTTP_GRACE = 2.0  # requests in flight get this long at a stop
@@ -131,7 +131,7 @@ async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
         settings = config.service
-        tally = Tally(tally_path(settings.database), index, fresh=False)
+        tally = open_tally(settings.database, index, fresh=False)
         runner = await start_site(
             make_app(service, admin=False, tally=tally), settings.host, settings.port, shared=True
         )

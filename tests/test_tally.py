@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aggregator.web.tally import FIELDS, Tally, tally_path
+import pytest
+
+from aggregator.web.tally import FIELDS, Tally, open_tally, tally_path
 
 
 def counts(n: int) -> tuple[int, ...]:
@@ -37,3 +39,22 @@ def test_a_main_process_starting_clears_the_slots(tmp_path: Path) -> None:
     restarted = Tally(path, 0, fresh=True)
     assert restarted.totals(counts(0)) == counts(0)
     restarted.close()
+
+
+def test_a_file_that_cannot_be_opened_leaves_each_process_counting_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "db.sqlite3"
+    tally_path(database).mkdir()  # something in the way: a directory of that name
+    assert open_tally(database, 0, fresh=True) is None
+    (record,) = [r for r in caplog.records if "not shared" in r.getMessage()]
+    assert record.path == str(tally_path(database))  # type: ignore[attr-defined]
+
+
+def test_a_short_or_foreign_file_is_made_whole(tmp_path: Path) -> None:
+    path = tally_path(tmp_path / "db.sqlite3")
+    path.write_bytes(b"\xff" * 7)  # cut short, not ours
+    tally = open_tally(tmp_path / "db.sqlite3", 0, fresh=True)
+    assert tally is not None
+    assert tally.totals(counts(1)) == counts(1), "a fresh start ignores what was there"
+    tally.close()

@@ -10,6 +10,7 @@ clears the file when it starts, as every counter starts again with it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import struct
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ FIELDS = ("rss", "atom", "json", "hits", "misses")
 _SLOT = struct.Struct(f"<{len(FIELDS)}Q")
 _WRITE_EVERY = 1.0
 
+log = logging.getLogger("aggregator.web")
 Counts = tuple[int, ...]
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
@@ -61,6 +63,20 @@ class Tally:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def open_tally(database: Path, slot: int, *, fresh: bool) -> Tally | None:
+    """This process's slot beside `database`, or None (each process then counts alone, as
+    the warning says) when the file cannot be opened."""
+    path = tally_path(database)
+    try:
+        return Tally(path, slot, fresh=fresh)
+    except OSError as exc:
+        log.warning(
+            "serving counters not shared: /metrics counts this process's requests only",
+            extra={"path": str(path), "error": exc.strerror or str(exc)},
+        )
+        return None
 
 
 def writing(tally: Tally, counts: Callable[[], Counts]) -> CleanupContext:
