@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator import operate
+from aggregator import eventloop, operate
 from aggregator.config import Config, default_config_path, load_config
 from aggregator.documents import Query, render_document
 from aggregator.errors import ConfigError, UnknownSource
@@ -31,7 +30,7 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from aggregator.serve import serve
 
-    asyncio.run(serve(config))
+    eventloop.run(serve(config))
     return 0
 
 
@@ -48,7 +47,7 @@ def cmd_preview(config: Config, args: argparse.Namespace) -> int:
     if source is None:
         print(f"unknown source {args.source!r}", file=sys.stderr)
         return EXIT_CONFIG
-    return asyncio.run(preview(config, source, as_json=args.json))
+    return eventloop.run(preview(config, source, as_json=args.json))
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
@@ -65,7 +64,7 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
         finally:
             await db.close()
 
-    body = asyncio.run(run())
+    body = eventloop.run(run())
     if args.output:
         Path(args.output).write_bytes(body)
     else:
@@ -75,7 +74,7 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_stories(config: Config, args: argparse.Namespace) -> int:
     try:
-        print(asyncio.run(story_report(config, since=args.since, as_json=args.json)))
+        print(eventloop.run(story_report(config, since=args.since, as_json=args.json)))
     except ValueError as exc:
         print(f"--since: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -129,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     path = args.config or default_config_path()
     try:
+        eventloop.loop_factory()
         config = load_config(path)
     except ConfigError as exc:
         print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)

@@ -6,7 +6,6 @@ and the logs are for programs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from aggregator import eventloop
 from aggregator.config import Config
 from aggregator.cpu import CpuPool
 from aggregator.pipeline import SourceReport
@@ -110,7 +110,7 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
             return await service.pipeline.run_many(sources, progress.update)
 
     try:
-        reports = asyncio.run(run())
+        reports = eventloop.run(run())
     finally:
         progress.clear()
         for handler in handlers:
@@ -139,7 +139,7 @@ def status(config: Config, *, as_json: bool) -> int:
         finally:
             await db.close()
 
-    views = asyncio.run(run())
+    views = eventloop.run(run())
     if as_json:
         print(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2))
         return 0
@@ -198,7 +198,7 @@ def backup(config: Config, file: str) -> int:
             await db.close()
 
     try:
-        asyncio.run(run())
+        eventloop.run(run())
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

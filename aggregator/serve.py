@@ -9,6 +9,7 @@ import signal
 from aggregator.config import Config
 from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
+from aggregator.eventloop import loop_name
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
 from aggregator.web.tally import open_tally
@@ -46,6 +47,7 @@ async def serve(config: Config) -> None:
             "url": f"http://{settings.host}:{settings.port}/",
             "sources": len(config.sources),
             "workers": settings.workers,
+            "event_loop": loop_name(),
         }
         if settings.admin_port is not None:
             admin_host = settings.admin_host or settings.host

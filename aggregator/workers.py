@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from aggregator import eventloop
 from aggregator.config import Config, load_config
 from aggregator.errors import ConfigError
 from aggregator.logs import setup_logging
@@ -113,7 +114,7 @@ def run_worker(config_path: str, parent_pid: int, index: int) -> None:
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})
         raise SystemExit(2) from None
-    asyncio.run(_serve_worker(config, parent_pid, index))
+    eventloop.run(_serve_worker(config, parent_pid, index))
 
 
 async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:

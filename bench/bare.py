@@ -2,8 +2,8 @@
 
 The serving table's ceiling for any aiohttp server on this machine: what separates ours from
 nginx is split into what aiohttp itself costs per request and what our routing, negotiation
-and caching add. `python -m bench.bare PORT FILE ETAG`; start it twice to compare with
-`service.workers = 2`.
+and caching add. It runs on the event loop `aggregator serve` runs on.
+`python -m bench.bare PORT FILE ETAG`; start it twice to compare with `service.workers = 2`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+
+from aggregator.eventloop import loop_factory
 
 
 def app(body: bytes, etag: str) -> web.Application:
@@ -35,6 +37,7 @@ def app(body: bytes, etag: str) -> web.Application:
 
 if __name__ == "__main__":
     port, path, etag = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    factory = loop_factory()
     web.run_app(
         app(path.read_bytes(), etag),
         host="127.0.0.1",
@@ -42,4 +45,5 @@ if __name__ == "__main__":
         access_log=None,
         print=None,
         reuse_port=True,  # several of these share the port, like `service.workers`
+        loop=factory() if factory is not None else None,
     )

@@ -44,6 +44,7 @@ Pass = Callable[[], tuple[int, int]]  # runs one pass: (failed feeds, new items)
 
 
 def _ours(urls: Sequence[str], workdir: Path) -> Pass:
+    from aggregator import eventloop
     from aggregator.config import load_config
     from aggregator.operate import pool_for
     from aggregator.service import running_service
@@ -65,7 +66,7 @@ def _ours(urls: Sequence[str], workdir: Path) -> Pass:
             reports = await service.pipeline.run_many(config.sources, lambda report: None)
         return sum(r.failed for r in reports), sum(r.new for r in reports)
 
-    return lambda: asyncio.run(run())
+    return lambda: eventloop.run(run())  # as `aggregator fetch` runs it
 
 
 def _reader(urls: Sequence[str], workdir: Path) -> Pass:

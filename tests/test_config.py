@@ -168,6 +168,12 @@ def test_check_command_lists_every_problem_and_exits_2(write_config: WriteConfig
     assert "sources[0].id: 'X' must match" in result.stderr
 
 
+def test_an_unknown_event_loop_is_refused_naming_the_variable() -> None:
+    result = run_cli("check", ROOT / "config.toml", env={"AGGREGATOR_EVENT_LOOP": "trio"})
+    assert result.returncode == 2
+    assert "AGGREGATOR_EVENT_LOOP: 'trio' is not one of auto, uvloop, asyncio" in result.stderr
+
+
 def test_check_command_accepts_the_shipped_config() -> None:
     result = run_cli("check", ROOT / "config.toml")
     assert result.returncode == 0, result.stderr

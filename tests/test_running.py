@@ -109,13 +109,13 @@ class Server:
         return (await self.process.stderr.read()).decode()
 
 
-async def start(config: Path, port: int) -> Server:
+async def start(config: Path, port: int, env: dict[str, str] | None = None) -> Server:
     process = await asyncio.create_subprocess_exec(
         *cli_command("serve", config),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         cwd=config.parent,
-        env={**os.environ, "AGGREGATOR_ADMIN_TOKEN": TOKEN},
+        env={**os.environ, "AGGREGATOR_ADMIN_TOKEN": TOKEN, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -313,3 +313,21 @@ async def test_stop_signals_are_graceful(tmp_path: Path, signum: int) -> None:
         server.signal(signum)
         _, err = await asyncio.wait_for(server.process.communicate(), 10)
     assert server.process.returncode == 0, err.decode()
+
+
+@pytest.mark.parametrize(("choice", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+async def test_serve_runs_on_the_chosen_event_loop(tmp_path: Path, choice: str, loop: str) -> None:
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"a": site.url("a")})
+        server = await start(config, port, {"AGGREGATOR_EVENT_LOOP": choice})
+        async with aiohttp.ClientSession() as http:
+
+            async def stored() -> bool:
+                async with http.get(f"{server.base}/sources/a.atom") as response:
+                    return response.status == 200 and b"<entry>" in await response.read()
+
+            assert await eventually(stored)
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert events(stderr, "serving")[0]["event_loop"] == loop
