@@ -18,7 +18,7 @@ from bench.parsing import ParseResult
 from bench.serving import ServeResult
 
 ANALYSIS = "<!-- analysis: hand-written below this line, kept by `make bench` -->"
-_PACKAGES = ("aiohttp", "aiosqlite", "feedparser", "lxml", "nh3", "reader", "requests")
+_PACKAGES = ("aiohttp", "aiosqlite", "feedparser", "lxml", "nh3", "reader", "requests", "uvloop")
 
 
 def _command_version(*command: str) -> str:
