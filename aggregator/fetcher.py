@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _CHUNK = 64 * 1024
+_SSL_DECORATION = re.compile(r"^\[[A-Z0-9_]+: [A-Z0-9_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +267,13 @@ def transport_problem(exc: aiohttp.ClientError) -> str:
     """An operator's reading of an aiohttp failure: what went wrong, not the class name."""
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"DNS lookup failed for {exc.host}: {exc.os_error.strerror or exc.os_error}"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        error = exc.certificate_error
+        why = getattr(error, "verify_message", None) or _ssl_text(error)
+        return f"TLS failed: the certificate of {exc.host}:{exc.port} is not accepted: {why}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return f"TLS failed: handshake with {exc.host}:{exc.port}: {_ssl_text(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientSSLError):
         return f"TLS failed: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ConnectionRefusedError):
@@ -278,6 +286,13 @@ def transport_problem(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"malformed HTTP response: {exc.message}"
     return f"connection failed: {exc}"
+
+
+def _ssl_text(error: BaseException) -> str:
+    """OpenSSL's words without the library tag and source line: `[SSL: WRONG_VERSION_NUMBER]
+    wrong version number (_ssl.c:1006)` reads `wrong version number`."""
+    text = str(error.args[-1]) if error.args else ""
+    return _SSL_DECORATION.sub("", text).strip() or type(error).__name__
 
 
 def _with_permanent(response: Response, permanent_url: str) -> Response:
