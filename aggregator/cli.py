@@ -28,9 +28,11 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.instance import only_server
     from aggregator.serve import serve
 
-    eventloop.run(serve(config))
+    with only_server(config.service.database):
+        eventloop.run(serve(config))
     return 0
 
 

@@ -41,3 +41,7 @@ class Refused(FetchError):
 
 class UnknownSource(AggregatorError, KeyError):
     """A command or request named a source or feed that the config does not define."""
+
+
+class AlreadyServing(AggregatorError):
+    """Another `aggregator serve` holds the database."""

@@ -331,3 +331,44 @@ async def test_serve_runs_on_the_chosen_event_loop(tmp_path: Path, choice: str, 
         code, stderr = await stop(server)
     assert code == 0, stderr
     assert events(stderr, "serving")[0]["event_loop"] == loop
+
+
+async def test_a_second_server_on_the_same_database_is_refused(tmp_path: Path) -> None:
+    """It would fetch every source again; `fetch` beside a server stays allowed."""
+    port, other_port = free_port(), free_port()
+    async with farm() as site:
+        sources = {"a": site.url("a")}
+        config = write_config(tmp_path / "config.toml", port, sources, interval="1h")
+        other = write_config(tmp_path / "other.toml", other_port, sources, interval="1h")
+        first = await start(config, port)
+
+        second = await asyncio.create_subprocess_exec(
+            *cli_command("serve", other),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path,
+        )
+        try:
+            _, err = await asyncio.wait_for(second.communicate(), timeout=20)
+        finally:
+            if second.returncode is None:  # not refused: stop it before failing
+                second.kill()
+        assert second.returncode == 1, err.decode()
+        database = tmp_path / "agg.sqlite3"
+        assert f"{database} is already served by another `aggregator serve` (pid " in err.decode()
+        assert str(first.process.pid) in err.decode()
+
+        fetched = await asyncio.create_subprocess_exec(
+            *cli_command("fetch", other),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=tmp_path,
+        )
+        _, err = await asyncio.wait_for(fetched.communicate(), timeout=30)
+        assert fetched.returncode == 0, err.decode()
+
+        first.signal(signal.SIGKILL)  # the kernel releases the lock with the process
+        await first.process.wait()
+        replacement = await start(other, other_port)
+        code, stderr = await stop(replacement)
+    assert code == 0, stderr
