@@ -29,6 +29,7 @@ def only_server(database: Path) -> Iterator[None]:
     """Hold the database's server lock, or raise `AlreadyServing` naming the holder's pid."""
     path = lock_path(database)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # as the database will be, at first start
         handle = path.open("a+", encoding="ascii")
     except OSError as exc:
         log.warning(

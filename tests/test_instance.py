@@ -12,7 +12,7 @@ from aggregator.instance import lock_path, only_server
 
 
 def test_a_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
-    database = tmp_path / "agg.sqlite3"
+    database = tmp_path / "var" / "agg.sqlite3"  # a first start: no folder yet
     with only_server(database):
         assert lock_path(database).read_text(encoding="ascii") == f"{os.getpid()}\n"
         refused = pytest.raises(AlreadyServing, match=rf"agg.sqlite3 is .* \(pid {os.getpid()}\)")
