@@ -110,3 +110,23 @@ def test_parse_date(text: str, expected: datetime) -> None:
 )
 def test_parse_date_wants_the_whole_string_to_be_a_date(text: str) -> None:
     assert parse_date(text, tz=SHANGHAI, now=NOW) is None
+
+
+def test_feed_dates_read_again_keep_their_zone() -> None:
+    """Feed dates read lately are kept: the same text in another default zone, or in a
+    dateutil zone that cannot be hashed, still reads in that zone."""
+    from dateutil import tz
+
+    from feeds.feedxml import read_date
+
+    shanghai, tokyo = ZoneInfo("Asia/Shanghai"), tz.tzoffset("JST", 9 * 3600)
+    for _ in range(2):
+        assert read_date("2022-01-14 15:30", shanghai) == datetime(2022, 1, 14, 7, 30, tzinfo=UTC)
+        assert read_date("2022-01-14 15:30", UTC) == datetime(2022, 1, 14, 15, 30, tzinfo=UTC)
+        assert read_date("2022-01-14 15:30", tokyo) == datetime(2022, 1, 14, 6, 30, tzinfo=UTC)
+        assert read_date("Fri, 14 Jan 2022 15:30:00 +0800", UTC) == datetime(
+            2022, 1, 14, 7, 30, tzinfo=UTC
+        )
+    long_text = "Fri, 14 Jan 2022 15:30:00 +0800" + " " * 100
+    assert read_date(long_text, UTC) == datetime(2022, 1, 14, 7, 30, tzinfo=UTC)
+    assert read_date("not a date", UTC) is None
