@@ -1,4 +1,4 @@
-"""The event loop every command runs on: uvloop where it is installed, asyncio's own otherwise.
+"""The event loop the commands run on: uvloop where it is installed, asyncio's own otherwise.
 
 uvloop answers 10–15 % more requests a second than asyncio's loop and spends about 10 % less
 CPU on a pass of conditional GETs (bench/RESULTS.md). `AGGREGATOR_EVENT_LOOP=asyncio` turns it
