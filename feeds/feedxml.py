@@ -275,9 +275,9 @@ def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     """An RFC 822 or ISO 8601 date keeping its offset; a date without one is in `default_tz`.
 
     Dates read lately are kept: the fast path reads each date twice (whether feedparser's
-    fallback is needed, then the value), a whole document's entries apart, which was 7 % of
-    its time. Not kept: text too long to be a date (a hostile feed's would stay in memory), and
-    dates in dateutil's zones, which cannot be hashed."""
+    fallback is needed, then the value), a whole document's entries apart; keeping them made
+    it about 5 % faster. Not kept: text too long to be a date (a hostile feed's would stay in
+    memory), and dates in dateutil's zones, which cannot be hashed."""
     if len(raw) > _LONGEST_KEPT_DATE:
         return _read_date(raw, default_tz)
     try:
