@@ -25,7 +25,8 @@ class Renderer:
         await self.go.wait()
         if self.fail is not None:
             raise self.fail
-        return make_rendered(generation, f"<feed>{self.renders}</feed>".encode(), "text/xml", WHEN)
+        body = f"<feed>{self.renders}</feed>".encode()
+        return make_rendered(generation, body, "text/xml", WHEN, {})
 
 
 async def test_requests_missing_together_share_one_render() -> None:

@@ -77,6 +77,15 @@ async def test_feed_headers_and_conditional_requests(client: Client) -> None:
     again = await client.get("/feeds/all.atom", headers={"If-None-Match": etag})
     assert again.status == 304
     assert await again.read() == b""
+    kept = ("ETag", "Cache-Control", "Vary", "Access-Control-Allow-Origin")
+    assert {name: again.headers[name] for name in kept} == {
+        name: response.headers[name] for name in kept
+    }, "a 304 refreshes what a cache keeps (RFC 9110 15.4.5)"
+    assert "Content-Type" not in again.headers
+    listed = await client.get("/feeds/all.atom", headers={"If-None-Match": f'"other", W/{etag}'})
+    assert listed.status == 304
+    stale = await client.get("/feeds/all.atom", headers={"If-None-Match": '"other"'})
+    assert stale.status == 200
     since = await client.get(
         "/feeds/all.atom", headers={"If-Modified-Since": response.headers["Last-Modified"]}
     )

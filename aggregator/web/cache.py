@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -21,6 +21,17 @@ _MAX_ENTRIES = 512
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """One content coding of a document with the headers of its 200 and its 304, built once:
+    building them per request cost a third of our share of a cached feed's 304."""
+
+    body: bytes
+    etag: str
+    headers: dict[str, str]
+    not_modified_headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     generation: int
     body: bytes
@@ -28,19 +39,32 @@ class Rendered:
     etag: str
     last_modified: str
     modified_at: datetime
-    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
+    headers: Mapping[str, str]  # sent with every answer: caching, CORS, the route's own
+    variants: dict[str | None, Variant] = field(default_factory=dict, compare=False)
 
-    def variant(self, coding: str | None) -> tuple[bytes, str]:
-        """The body in `coding` and its strong ETag: each coding is its own representation."""
-        if coding is None:
-            return self.body, self.etag
-        body = self.encoded.get(coding)
-        if body is None:
-            body = self.encoded[coding] = COMPRESSORS[coding](self.body)
-        return body, f'{self.etag[:-1]}-{coding}"'
+    def variant(self, coding: str | None) -> Variant:
+        """The body in `coding` (None: as is), each coding its own representation with its own
+        strong ETag; compressed the first time a client asks for it."""
+        found = self.variants.get(coding)
+        if found is not None:
+            return found
+        body, etag = self.body, self.etag
+        if coding is not None:
+            body, etag = COMPRESSORS[coding](self.body), f'{self.etag[:-1]}-{coding}"'
+        not_modified = {"ETag": etag, "Last-Modified": self.last_modified, **self.headers}
+        content = {"Content-Encoding": coding} if coding is not None else {}
+        headers = {**not_modified, **content, "Content-Type": self.content_type}
+        found = self.variants[coding] = Variant(body, etag, headers, not_modified)
+        return found
 
 
-def make_rendered(generation: int, body: bytes, content_type: str, modified: datetime) -> Rendered:
+def make_rendered(
+    generation: int,
+    body: bytes,
+    content_type: str,
+    modified: datetime,
+    headers: Mapping[str, str],
+) -> Rendered:
     modified = modified.astimezone(UTC).replace(microsecond=0)
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
     return Rendered(
@@ -50,6 +74,7 @@ def make_rendered(generation: int, body: bytes, content_type: str, modified: dat
         etag=f'"{digest}"',
         last_modified=format_datetime(modified, usegmt=True),
         modified_at=modified,
+        headers=headers,
     )
 
 

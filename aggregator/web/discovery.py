@@ -8,7 +8,7 @@ from aiohttp import web
 
 from aggregator.opmlio import published_outlines
 from aggregator.web.cache import make_rendered
-from aggregator.web.feedroutes import respond
+from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
 from feeds.opml import render_opml
 
@@ -21,7 +21,8 @@ async def opml(request: web.Request) -> web.Response:
     if rendered is None:
         body = render_opml(service.config.service.title, published_outlines(service.config))
         started = datetime.fromtimestamp(service.started).astimezone()
-        rendered = make_rendered(service.generation, body, CONTENT_TYPE, started)
+        headers = answer_headers(service)
+        rendered = make_rendered(service.generation, body, CONTENT_TYPE, started, headers)
         request.app[CACHE].put("opml", rendered)
     return respond(request, rendered)
 

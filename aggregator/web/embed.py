@@ -25,7 +25,7 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
-from aggregator.web.feedroutes import respond
+from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.queries import BadQuery, parse_limit
 from feeds.model import OutEntry
@@ -134,8 +134,9 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
         f'<p class=more><a href="{escape(feed_url)}" target="_blank" rel="noopener">'
         f"{escape(labels['subscribe'])}</a></p></body></html>\n"
     )
+    headers = answer_headers(service, _PAGE_HEADERS)
     return make_rendered(
-        generation, page.encode("utf-8"), "text/html; charset=utf-8", document.updated
+        generation, page.encode("utf-8"), "text/html; charset=utf-8", document.updated, headers
     )
 
 
@@ -163,7 +164,7 @@ async def embed_page(request: web.Request) -> web.Response:
     if rendered is None:
         render = functools.partial(_page, service, *_settings(request))
         rendered = await cache.render_once(key, generation, render)
-    return respond(request, rendered, _PAGE_HEADERS)
+    return respond(request, rendered)
 
 
 async def embed_script(request: web.Request) -> web.Response:
@@ -176,11 +177,12 @@ async def embed_script(request: web.Request) -> web.Response:
     if rendered is None:
         body = _script(service.config.service.base_url, ident)
         started = datetime.fromtimestamp(service.started).astimezone()
+        headers = answer_headers(service, {"X-Content-Type-Options": "nosniff"})
         rendered = make_rendered(
-            service.generation, body, "text/javascript; charset=utf-8", started
+            service.generation, body, "text/javascript; charset=utf-8", started, headers
         )
         request.app[CACHE].put(key, rendered)
-    return respond(request, rendered, {"X-Content-Type-Options": "nosniff"})
+    return respond(request, rendered)
 
 
 def add_routes(app: web.Application) -> None:

@@ -32,13 +32,6 @@ SERVED = web.AppKey("served", Served)
 TALLY = web.AppKey("tally", Tally)  # only when several processes serve the port
 
 
-def count_served(app: web.Application, fmt: str) -> None:
-    """Count a feed document answered (200 or 304). Called by the feed route itself: a
-    middleware on every request cost about a tenth of serving a cached feed."""
-    if SERVED in app:
-        app[SERVED].by_format[fmt] += 1
-
-
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
