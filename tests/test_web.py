@@ -95,6 +95,23 @@ async def test_feed_headers_and_conditional_requests(client: Client) -> None:
     assert head.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
 
 
+async def test_a_reload_changes_what_cached_answers_carry(client: Client, service: Service) -> None:
+    """Answer headers are kept with each rendered document: a reload must not leave the old
+    lifetime on documents rendered before it."""
+    first = await client.get("/feeds/all.atom")
+    etag = first.headers["ETag"]
+    service.config.path.write_text(
+        service.config.path.read_text("utf-8").replace('"2m"', '"15m"'), "utf-8"
+    )
+    await service.reload()
+    again = await client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert again.headers["Cache-Control"] == "public, max-age=900"
+    whole = await client.get("/feeds/all.atom")
+    assert whole.headers["Cache-Control"] == "public, max-age=900"
+    assert whole.headers["ETag"] == etag, "the same bytes keep their validator"
+
+
 @pytest.mark.parametrize(
     ("accept", "coding"),
     [
