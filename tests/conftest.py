@@ -46,6 +46,22 @@ def run_cli(
     )
 
 
+async def run_cli_async(
+    command: str, config: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """`run_cli` for a test whose own loop serves the upstreams the command fetches: the
+    subprocess is awaited, not waited for. Returns the exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *cli_command(command, config, *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=config.parent,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> WriteConfig:
     def write(text: str) -> Path:

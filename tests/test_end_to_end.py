@@ -12,22 +12,10 @@ from pathlib import Path
 import aiohttp
 import feedparser
 
-from tests.conftest import FIXTURES, cli_command, free_port
+from tests.conftest import FIXTURES, cli_command, free_port, run_cli_async
 from tests.upstream import Upstream, upstream_site
 
 UPSTREAM = FIXTURES / "upstream"
-
-
-async def run(command: str, config: Path, *args: str) -> tuple[int, str, str]:
-    """The CLI in a subprocess, without blocking the loop that serves the upstream site."""
-    process = await asyncio.create_subprocess_exec(
-        *cli_command(command, config, *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=config.parent,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 @asynccontextmanager
@@ -107,14 +95,14 @@ async def test_fetch_store_and_publish(tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text(config_text(upstream, port, tmp_path), encoding="utf-8")
 
-        code, out, err = await run("fetch", config)
+        code, out, err = await run_cli_async("fetch", config)
         assert code == 0, err
         rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
         assert rows["hzfb"][1:3] == ["ok", "3"], out
         assert rows["hz1w-rss"][1:3] == ["ok", "2"], out
         assert upstream.seen("/hzfb.xml")[0]["User-Agent"] == "aggregator-test/1"
 
-        code, out, err = await run("fetch", config)
+        code, out, err = await run_cli_async("fetch", config)
         assert code == 0, err
         assert "If-None-Match" in upstream.seen("/hzfb.xml")[-1]
         rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
@@ -160,7 +148,7 @@ async def test_fetch_store_and_publish(tmp_path: Path) -> None:
                 hzfb.replace("汉中朱鹮数量突破七千只".encode(), "汉中朱鹮数量突破八千只".encode()),
                 "application/rss+xml",
             )
-            code, out, err = await run("fetch", config, "hzfb")
+            code, out, err = await run_cli_async("fetch", config, "hzfb")
             assert code == 0, err
             rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
             assert rows["hzfb"][1:5] == ["ok", "0", "1", "2"], out
@@ -180,9 +168,9 @@ async def test_fetch_exit_code_and_unknown_source(tmp_path: Path) -> None:
     async with upstream_site() as upstream:
         config = tmp_path / "config.toml"
         config.write_text(config_text(upstream, port, tmp_path), encoding="utf-8")
-        code, _, err = await run("fetch", config)  # nothing published: both answer 404
+        code, _, err = await run_cli_async("fetch", config)  # nothing published: both answer 404
         assert code == 1
         assert "HTTP 404" in err
-        code, _, err = await run("fetch", config, "nope")
+        code, _, err = await run_cli_async("fetch", config, "nope")
         assert code == 2
         assert "unknown source: nope" in err

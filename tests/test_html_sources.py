@@ -3,7 +3,6 @@ automatically, previewed with the real CLI and published with its attribution.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aggregator.config import load_config
 from aggregator.service import running_service
 from aggregator.web.app import make_app
-from tests.conftest import FIXTURES, cli_command
+from tests.conftest import FIXTURES, run_cli_async
 
 HTML = FIXTURES / "html"
 SELECTORS = """
@@ -119,13 +118,8 @@ type = "html"
 
 
 async def preview_json(config: Path, source: str) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        *cli_command("preview", config, source, "--json"),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
+    code, out, err = await run_cli_async("preview", config, source, "--json")
+    assert code == 0, err
     document: dict[str, Any] = json.loads(out)
     return document
 

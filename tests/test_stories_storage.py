@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -19,7 +18,7 @@ from aggregator.documents import Query, render_document, select
 from aggregator.records import split_links, story_context, to_record
 from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome, items, stories
-from tests.conftest import FIXTURES, cli_command
+from tests.conftest import FIXTURES, run_cli_async
 
 STORIES = FIXTURES / "stories"
 SEED = json.loads((STORIES / "items.json").read_text("utf-8"))
@@ -215,23 +214,17 @@ async def test_stories_command_lists_copies_and_rules(tmp_path: Path) -> None:
             await store(db, config, entry, now + step)
     finally:
         await db.close()
-    process = await asyncio.create_subprocess_exec(
-        *cli_command("stories", path, "--json"), stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0
+    code, out, err = await run_cli_async("stories", path, "--json")
+    assert code == 0, err
     (story,) = json.loads(out)
     assert story["origin"] == "汉中发布"
     assert story["title"] == "汉中又新增一项国字号荣誉！"
     rules = {c["source"]: (c["rule"], c["canonical"]) for c in story["copies"]}
     assert rules["hzfb"][1] is True
     assert {rules["hz1w"][0], rules["hzxw"][0]} <= {"first", "link", "title", "body"}
-    process = await asyncio.create_subprocess_exec(
-        *cli_command("stories", path, "--since", "soon"), stderr=asyncio.subprocess.PIPE
-    )
-    _, err = await process.communicate()
-    assert process.returncode == 2
-    assert b"--since" in err
+    code, _, err = await run_cli_async("stories", path, "--since", "soon")
+    assert code == 2
+    assert "--since" in err
 
 
 async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tests.conftest import FIXTURES, cli_command
+from tests.conftest import FIXTURES, run_cli_async
 
 FEED = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
 TIMEOUT = 2
@@ -121,15 +121,7 @@ def _config(tmp: Path, sites: Sites) -> Path:
 
 
 async def _run(config: Path, ca_file: Path, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *cli_command(args[0], config, *args[1:]),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=config.parent,
-        env={**os.environ, "SSL_CERT_FILE": str(ca_file)},
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return process.returncode or 0, out.decode(), err.decode()
+    return await run_cli_async(args[0], config, *args[1:], env={"SSL_CERT_FILE": str(ca_file)})
 
 
 async def _status(config: Path, ca_file: Path) -> dict[str, dict[str, Any]]:
