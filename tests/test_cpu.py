@@ -12,7 +12,7 @@ from datetime import UTC
 import pytest
 
 from aggregator.config import config_from_mapping
-from aggregator.cpu import CpuPool, WorkerCrashed
+from aggregator.cpu import WORKER_NICENESS, CpuPool, WorkerCrashed
 from aggregator.records import parse_and_build
 from feeds.errors import NotAFeed, ParseError
 from feeds.parse import parse_feed
@@ -39,6 +39,12 @@ async def test_work_runs_in_another_process_and_returns_records(pool: CpuPool) -
     body = (ROOT / "examples" / "hzfb.xml").read_bytes()
     feed = await pool.run(parse_feed, body, url="http://example.org/hzfb.xml")
     assert feed == parse_feed(body, url="http://example.org/hzfb.xml")
+
+
+async def test_workers_yield_the_cpu_to_the_loop_and_the_writer(pool: CpuPool) -> None:
+    ours = os.nice(0)
+    assert await pool.run(os.nice, 0) == min(ours + WORKER_NICENESS, 19)  # 19: the lowest
+    assert os.nice(0) == ours, "only the workers yield"
 
 
 async def test_a_feed_and_its_records_come_back_from_one_call(pool: CpuPool) -> None:
