@@ -95,6 +95,33 @@ async def test_feed_headers_and_conditional_requests(client: Client) -> None:
     assert head.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
 
 
+@pytest.mark.parametrize(
+    ("header", "value", "status"),
+    [
+        ("If-None-Match", ",,, ,", 200),
+        ("If-None-Match", "{bare}", 200),  # the tag without its quotes
+        ("If-None-Match", "{etag}x", 200),
+        ("If-None-Match", "W/", 200),
+        ("If-None-Match", '"' + "a" * 4000 + '"', 200),
+        ("If-None-Match", "*", 304),
+        ("If-Modified-Since", "not a date", 200),
+        ("If-Modified-Since", "Tue, 99 Foo 2024 99:99:99 GMT", 200),
+        ("If-Modified-Since", "2999-01-01", 200),  # no zone: cannot be compared, so no 304
+    ],
+)
+async def test_broken_validators_get_the_whole_feed(
+    client: Client, header: str, value: str, status: int
+) -> None:
+    """A validator we cannot read never earns a 304 (the reader would keep a stale copy) and
+    never an error."""
+    first = await client.get("/feeds/all.atom")
+    etag = first.headers["ETag"]
+    sent = value.format(etag=etag, bare=etag.strip('"')) if "{" in value else value
+    response = await client.get("/feeds/all.atom", headers={header: sent})
+    assert response.status == status
+    assert (await response.read() == await first.read()) == (status == 200)
+
+
 async def test_a_reload_changes_what_cached_answers_carry(client: Client, service: Service) -> None:
     """Answer headers are kept with each rendered document: a reload must not leave the old
     lifetime on documents rendered before it."""
