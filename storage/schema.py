@@ -135,6 +135,12 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TRIGGER items_search_insert;
     DROP TRIGGER items_search_update;
     """,
+    # 5: each band row carries its item's fingerprint, so a band lookup is confirmed or refused
+    # by Hamming distance from the band index alone; only near items' rows are then read.
+    """
+    ALTER TABLE item_bands ADD COLUMN fingerprint INTEGER;
+    UPDATE item_bands SET fingerprint = (SELECT fingerprint FROM items WHERE id = item_id);
+    """,
 )
 # The SQL function migration 3's backfill calls; registered on the writer by `connection.py`.
 SEARCH_TEXT_FUNCTION = "aggregator_search_text"

@@ -45,16 +45,21 @@ _BATCH = 500  # items per candidate query
 _COLUMNS = f"{_CANDIDATE_COLUMNS}, published_ts"
 _CANDIDATES_SQL = f"""
     SELECT * FROM (
-        SELECT {_COLUMNS}, NULL AS band FROM items
-            WHERE norm_link IN (SELECT value FROM json_each(?))
+        SELECT {_COLUMNS} FROM items WHERE norm_link IN (SELECT value FROM json_each(?))
         UNION ALL
-        SELECT {_COLUMNS}, NULL AS band FROM items
+        SELECT {_COLUMNS} FROM items
             WHERE norm_title IN (SELECT value FROM json_each(?)) AND published_ts BETWEEN ? AND ?
-        UNION ALL
-        SELECT {_COLUMNS}, b.band AS band FROM item_bands b JOIN items ON items.id = b.item_id
-            WHERE b.band IN (SELECT value FROM json_each(?))
     ) WHERE source_id != ?
 """
+# A band is shared by many unrelated items (more as the store grows): their fingerprints come
+# from the band index itself, and only the items within the distance are read.
+_BANDS_SQL = (
+    "SELECT band, item_id, fingerprint FROM item_bands "
+    "WHERE band IN (SELECT value FROM json_each(?))"
+)
+_NEAR_SQL = (
+    f"SELECT {_COLUMNS} FROM items WHERE id IN (SELECT value FROM json_each(?)) AND source_id != ?"
+)
 _MEMBERS_SQL = (
     f"SELECT {_COLUMNS} FROM items WHERE story_id IN (SELECT value FROM json_each(?)) "
     "ORDER BY story_id, id"
@@ -66,8 +71,8 @@ def _candidates(
 ) -> list[list[Row]]:
     """For each item, the items of other sources sharing its link, its title within the window
     or a SimHash band, and every other member of the stories found (so that `match` can refuse
-    a story that already holds this source). Two statements per batch of items, each branch on
-    its own index: a statement per item cost more than the matching itself."""
+    a story that already holds this source). A few statements per batch of items, each on its
+    own index: a statement per item cost more than the matching itself."""
     found: list[list[Row]] = []
     for start in range(0, len(items), _BATCH):
         found += _candidates_of_batch(conn, source_id, items[start : start + _BATCH])
@@ -85,19 +90,24 @@ def _candidates_of_batch(
         return [[] for _ in items]
     stamps = [item.published.timestamp() for item in dated if item.published] or [0.0]
     window = (min(stamps) - TITLE_WINDOW_SECONDS, max(stamps) + TITLE_WINDOW_SECONDS)
-    params = (json.dumps(links), json.dumps(titles), *window, json.dumps(bands), source_id)
+    params = (json.dumps(links), json.dumps(titles), *window, source_id)
     wanted_links, wanted_titles = set(links), set(titles)
     by_link: dict[str, dict[int, Row]] = {}
     by_title: dict[str, dict[int, Row]] = {}
-    by_band: dict[int, dict[int, Row]] = {}
-    for row in conn.execute(_CANDIDATES_SQL, params):
-        if row["band"] is not None:
-            by_band.setdefault(row["band"], {})[row["id"]] = row
+    for row in conn.execute(_CANDIDATES_SQL, params) if links or titles else ():
         if row["norm_link"] in wanted_links:
             by_link.setdefault(row["norm_link"], {})[row["id"]] = row
         if row["norm_title"] in wanted_titles and row["published_ts"] is not None:
             by_title.setdefault(row["norm_title"], {})[row["id"]] = row
-    direct = [_direct(item, by_link, by_title, by_band) for item in items]
+    near = _near_ids(conn, items, bands)
+    wanted = sorted({row_id for ids in near for row_id in ids})
+    by_id: dict[int, Row] = {}
+    if wanted:
+        by_id = {row["id"]: row for row in conn.execute(_NEAR_SQL, (json.dumps(wanted), source_id))}
+    by_body = [{row_id: by_id[row_id] for row_id in ids if row_id in by_id} for ids in near]
+    direct = [
+        _direct(item, by_link, by_title, body) for item, body in zip(items, by_body, strict=True)
+    ]
     stories = sorted({row["story_id"] for rows in direct for row in rows.values()})
     members: dict[int, list[Row]] = {}
     if stories:
@@ -118,13 +128,38 @@ def _candidates_of_batch(
     ]
 
 
+def _near_ids(
+    conn: sqlite3.Connection, items: Sequence[ItemRecord], bands: list[int]
+) -> list[set[int]]:
+    """For each item, the stored items (of any source) within `NEAR_DUPLICATE_BITS` of its
+    fingerprint: every one shares a band with it (see `feeds.fingerprint.bands`)."""
+    by_band: dict[int, list[tuple[int, int | None]]] = {}
+    if bands:
+        for band, item_id, fingerprint in conn.execute(_BANDS_SQL, (json.dumps(bands),)):
+            by_band.setdefault(band, []).append((item_id, fingerprint))
+    near: list[set[int]] = []
+    for item in items:
+        mine = item.fingerprint
+        near.append(
+            {
+                item_id
+                for band in item.bands
+                for item_id, theirs in by_band.get(band, ())
+                if mine is not None
+                and theirs is not None
+                and hamming(mine, theirs) <= NEAR_DUPLICATE_BITS
+            }
+        )
+    return near
+
+
 def _direct(
     item: ItemRecord,
     by_link: dict[str, dict[int, Row]],
     by_title: dict[str, dict[int, Row]],
-    by_band: dict[int, dict[int, Row]],
+    by_body: dict[int, Row],
 ) -> dict[int, Row]:
-    """The rows one item reaches through its own link, title window and bands, by id."""
+    """The rows one item reaches through its own link, title window and near fingerprints."""
     rows: dict[int, Row] = {}
     if item.norm_link:
         rows.update(by_link.get(item.norm_link, {}))
@@ -135,18 +170,7 @@ def _direct(
             for row_id, row in by_title.get(item.norm_title, {}).items()
             if at - TITLE_WINDOW_SECONDS <= row["published_ts"] <= at + TITLE_WINDOW_SECONDS
         )
-    if item.fingerprint is not None:
-        near = item.fingerprint
-        # A row found by a shared band alone can join only as a body match: the others are
-        # dropped here, before their stories' members are read (on the bench farm's similar
-        # texts a band is shared by dozens of unrelated items, more as the database grows).
-        rows.update(
-            (row_id, row)
-            for band in item.bands
-            for row_id, row in by_band.get(band, {}).items()
-            if row["fingerprint"] is not None
-            and hamming(near, row["fingerprint"]) <= NEAR_DUPLICATE_BITS
-        )
+    rows.update(by_body)
     return dict(sorted(rows.items()))
 
 
@@ -181,7 +205,7 @@ def assign_stories(
     assigned: list[tuple[int, str | None, int]] = []  # story, rule, item
     joined_stories: set[int] = set()
     taken: set[int] = set()
-    bands: list[tuple[int, int]] = []
+    bands: list[tuple[int, int, int | None]] = []
     candidates = _candidates(conn, source_id, inserted)
     for item, found_rows in zip(inserted, candidates, strict=True):
         item_id = ids[item.key]
@@ -222,9 +246,11 @@ def assign_stories(
             assigned.append((int(found.story_id), found.rule, item_id))
             joined_stories.add(int(found.story_id))
         taken.add(assigned[-1][0])
-        bands += [(band, item_id) for band in item.bands]
+        bands += [(band, item_id, item.fingerprint) for band in item.bands]
     # Written once for the batch: items of one source never match each other anyway.
-    conn.executemany("INSERT OR IGNORE INTO item_bands (band, item_id) VALUES (?, ?)", bands)
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)", bands
+    )
     conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
     for story_id in sorted(joined_stories):
         _decide(conn, story_id, context)

@@ -275,6 +275,7 @@ async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
         assert joined == len(records), "the lookups found the stored copy"
         lookups = [sql.strip() for sql in statements if sql.lstrip().startswith("SELECT")]
         assert "UNION ALL" in lookups[1], "one statement finds the candidates of every item"
+        assert any("FROM item_bands" in sql for sql in lookups), "the body rule's band lookup"
         for sql in lookups:
             plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
             assert any("INDEX" in step for step in plan), plan
@@ -283,3 +284,39 @@ async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
         conn.execute("ROLLBACK")
     finally:
         conn.close()
+
+
+async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_path: Path) -> None:
+    """Migration 5 copies each item's fingerprint onto its band rows, which the body rule now
+    reads: an item stored by an older version is still found by a new copy of its text."""
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await store(db, config, SEED["seed"][0], 1.0)
+    finally:
+        await db.close()
+    with sqlite3.connect(config.service.database) as conn:  # the band rows as version 4 wrote them
+        conn.execute("ALTER TABLE item_bands DROP COLUMN fingerprint")
+        conn.execute("PRAGMA user_version = 4")
+    portal = config.source("hz1w")
+    assert portal is not None
+    # only the body can tell it is the same story: another title, no link
+    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
+    db = await Database.open(config.service.database)
+    try:
+        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
+        result = await db.store_fetch(
+            "hz1w", outcome, [to_record(portal, copy, None)], story_context(config)
+        )
+        assert result.duplicates == 1
+    finally:
+        await db.close()
+    with sqlite3.connect(config.service.database) as conn:
+        rules = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
+        assert rules == [("hzfb", None), ("hz1w", "body")]
+        unfilled = conn.execute(
+            "SELECT count(*) FROM item_bands b JOIN items i ON i.id = b.item_id "
+            "WHERE b.fingerprint IS NOT i.fingerprint"
+        ).fetchone()
+        assert unfilled == (0,)
