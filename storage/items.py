@@ -91,8 +91,18 @@ def upsert_items(
         conn.executemany(_UPDATE, updates)
         ids = item_ids(conn, source_id, [item.key for item in changed])
         run_last(conn, _SEARCH_UPDATE, [(_search_text(i), ids[i.key]) for i in changed])
+        _replace_bands(conn, [(ids[item.key], item) for item in changed])
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
     return summary, inserted
+
+
+def _replace_bands(conn: sqlite3.Connection, changed: Sequence[tuple[int, ItemRecord]]) -> None:
+    """A changed body is found by its new fingerprint, and no longer by its old one."""
+    conn.executemany("DELETE FROM item_bands WHERE item_id = ?", [(i,) for i, _ in changed])
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)",
+        [(band, i, item.fingerprint) for i, item in changed for band in item.bands],
+    )
 
 
 def _lookups(

@@ -136,10 +136,17 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TRIGGER items_search_update;
     """,
     # 5: each band row carries its item's fingerprint, so a band lookup is confirmed or refused
-    # by Hamming distance from the band index alone; only near items' rows are then read.
+    # by Hamming distance from the band index alone; only near items' rows are then read. The
+    # rows are rebuilt from the fingerprints (`feeds.fingerprint.bands`: band i is i << 16 | the
+    # fingerprint's bits 16i to 16i + 15): items changed in place had kept their first bands.
     """
     ALTER TABLE item_bands ADD COLUMN fingerprint INTEGER;
-    UPDATE item_bands SET fingerprint = (SELECT fingerprint FROM items WHERE id = item_id);
+    DELETE FROM item_bands;
+    INSERT INTO item_bands (band, item_id, fingerprint)
+        SELECT (band.i << 16) | ((items.fingerprint >> (16 * band.i)) & 65535), items.id,
+            items.fingerprint
+        FROM items, (SELECT 0 AS i UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) band
+        WHERE items.fingerprint IS NOT NULL;
     """,
 )
 # The SQL function migration 3's backfill calls; registered on the writer by `connection.py`.

@@ -16,6 +16,7 @@ import pytest
 from aggregator.config import Config, FeedConfig, StoriesConfig, config_from_mapping
 from aggregator.documents import Query, render_document, select
 from aggregator.records import split_links, story_context, to_record
+from feeds.fingerprint import bands
 from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome, items, stories
 from tests.conftest import FIXTURES, run_cli_async
@@ -287,8 +288,9 @@ async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
 
 
 async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_path: Path) -> None:
-    """Migration 5 copies each item's fingerprint onto its band rows, which the body rule now
-    reads: an item stored by an older version is still found by a new copy of its text."""
+    """Migration 5 rebuilds the band rows from each item's fingerprint, which they now carry
+    for the body rule: an item stored by an older version is still found by a new copy of its
+    text, even where its old band rows were stale."""
     config = config_for(tmp_path, ["hzfb", "hz1w"])
     db = await Database.open(config.service.database)
     try:
@@ -298,6 +300,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         await db.close()
     with sqlite3.connect(config.service.database) as conn:  # the band rows as version 4 wrote them
         conn.execute("ALTER TABLE item_bands DROP COLUMN fingerprint")
+        conn.execute("UPDATE item_bands SET band = band + 1")  # as if its body had changed since
         conn.execute("PRAGMA user_version = 4")
     portal = config.source("hz1w")
     assert portal is not None
@@ -315,8 +318,45 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
     with sqlite3.connect(config.service.database) as conn:
         rules = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
         assert rules == [("hzfb", None), ("hz1w", "body")]
-        unfilled = conn.execute(
-            "SELECT count(*) FROM item_bands b JOIN items i ON i.id = b.item_id "
-            "WHERE b.fingerprint IS NOT i.fingerprint"
-        ).fetchone()
-        assert unfilled == (0,)
+        stored = conn.execute("SELECT id, fingerprint FROM items").fetchall()
+        rows = conn.execute("SELECT band, item_id, fingerprint FROM item_bands").fetchall()
+    assert sorted(rows) == sorted(
+        (band, item_id, fingerprint)
+        for item_id, fingerprint in stored
+        for band in bands(fingerprint)
+    ), "the migration's bands are feeds.fingerprint's"
+
+
+async def test_a_changed_body_is_matched_by_its_new_text_only(tmp_path: Path) -> None:
+    """An item updated in place is found by what it says now: a later copy of its new body
+    joins its story, and a copy of the text it no longer carries stands alone."""
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
+    official = seed_item(SEED["seed"][0])
+    old_html = official.content_html
+    new_text = (STORIES / "other_tea_harvest.txt").read_text("utf-8")
+    new_html = "".join(f"<p>{line.strip()}</p>" for line in new_text.splitlines() if line.strip())
+    db = await Database.open(config.service.database)
+
+    async def put(source_id: str, item: ParsedItem, at: float) -> int:
+        source = config.source(source_id)
+        assert source is not None
+        outcome = FetchOutcome(attempted_at=at, seconds=0.0, ok=True, result="ok")
+        written = await db.store_fetch(
+            source_id, outcome, [to_record(source, item, None)], story_context(config)
+        )
+        return written.duplicates
+
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await put("hzfb", official, 1.0)
+        await put("hzfb", replace(official, content_html=new_html), 2.0)
+        # other titles and no links: only the bodies can match
+        copy_of_new = replace(official, title="茶叶采摘转载", url=None, content_html=new_html)
+        assert await put("hz1w", copy_of_new, 3.0) == 1, "the new body is found"
+        copy_of_old = replace(official, title="国字号荣誉转载", url=None, content_html=old_html)
+        assert await put("hzxw", copy_of_old, 4.0) == 0, "the old body is not"
+    finally:
+        await db.close()
+    with sqlite3.connect(config.service.database) as conn:
+        rules = dict(conn.execute("SELECT source_id, match_rule FROM items").fetchall())
+    assert rules == {"hzfb": None, "hz1w": "body", "hzxw": None}
