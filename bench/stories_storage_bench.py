@@ -69,13 +69,14 @@ async def run() -> None:
         have = 0
         print("stored items   µs per new item (matching + story decision + write)")
         baseline = None
-        for size in SIZES:
+        for round_, size in enumerate(SIZES, start=1):
             await _fill(db, config, size, have, rng)
             have = size
             start = datetime(2024, 1, 1, tzinfo=UTC)
+            first = 1_000_000 * round_  # keys of their own: each round's probes are new items
             probes = [
-                [to_record(config.sources[b % SOURCES], _item(rng, 10_000_000 + b * BATCH + k,
-                                                               start), None)
+                [to_record(config.sources[b % SOURCES], _item(rng, first + b * BATCH + k, start),
+                           None)
                  for k in range(BATCH)]
                 for b in range(PROBE_BATCHES)
             ]  # fmt: skip
