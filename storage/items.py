@@ -97,8 +97,12 @@ def upsert_items(
 
 
 def _replace_bands(conn: sqlite3.Connection, changed: Sequence[tuple[int, ItemRecord]]) -> None:
-    """A changed body is found by its new fingerprint, and no longer by its old one."""
-    conn.executemany("DELETE FROM item_bands WHERE item_id = ?", [(i,) for i, _ in changed])
+    """A changed body is found by its new fingerprint, and no longer by its old one. An edit
+    that leaves the fingerprint as it was (a title, a tag) rewrites nothing."""
+    conn.executemany(
+        "DELETE FROM item_bands WHERE item_id = ? AND fingerprint IS NOT ?",
+        [(i, item.fingerprint) for i, item in changed],
+    )
     conn.executemany(
         "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)",
         [(band, i, item.fingerprint) for i, item in changed for band in item.bands],

@@ -359,4 +359,11 @@ async def test_a_changed_body_is_matched_by_its_new_text_only(tmp_path: Path) ->
         await db.close()
     with sqlite3.connect(config.service.database) as conn:
         rules = dict(conn.execute("SELECT source_id, match_rule FROM items").fetchall())
+        item_id, fingerprint = conn.execute(
+            "SELECT id, fingerprint FROM items WHERE source_id = 'hzfb'"
+        ).fetchone()
+        rows = conn.execute(
+            "SELECT band, fingerprint FROM item_bands WHERE item_id = ?", (item_id,)
+        ).fetchall()
     assert rules == {"hzfb": None, "hz1w": "body", "hzxw": None}
+    assert sorted(rows) == sorted((band, fingerprint) for band in bands(fingerprint))
