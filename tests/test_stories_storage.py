@@ -251,16 +251,22 @@ async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: 
         await db.close()
 
 
-async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
-    """Every statement that looks for another source's copies searches an index: with a
-    scan, each new item would read the whole table."""
-    config = config_for(tmp_path, ["hzfb", "hz1w"])
+async def official_stored(tmp_path: Path, source_ids: list[str]) -> Config:
+    """A closed database that holds the official copy of the seed story."""
+    config = config_for(tmp_path, source_ids)
     db = await Database.open(config.service.database)
     try:
         await db.register_sources([(s.id, s.url) for s in config.sources])
         await store(db, config, SEED["seed"][0], 1.0)
     finally:
         await db.close()
+    return config
+
+
+async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
+    """Every statement that looks for another source's copies searches an index: with a
+    scan, each new item would read the whole table."""
+    config = await official_stored(tmp_path, ["hzfb", "hz1w"])
     portal = config.source("hz1w")
     assert portal is not None
     records = [to_record(portal, seed_item(SEED["seed"][1]), None)]
@@ -291,13 +297,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
     """Migration 5 rebuilds the band rows from each item's fingerprint, which they now carry
     for the body rule: an item stored by an older version is still found by a new copy of its
     text, even where its old band rows were stale."""
-    config = config_for(tmp_path, ["hzfb", "hz1w"])
-    db = await Database.open(config.service.database)
-    try:
-        await db.register_sources([(s.id, s.url) for s in config.sources])
-        await store(db, config, SEED["seed"][0], 1.0)
-    finally:
-        await db.close()
+    config = await official_stored(tmp_path, ["hzfb", "hz1w"])
     with sqlite3.connect(config.service.database) as conn:  # the band rows as version 4 wrote them
         conn.execute("ALTER TABLE item_bands DROP COLUMN fingerprint")
         conn.execute("UPDATE item_bands SET band = band + 1")  # as if its body had changed since
