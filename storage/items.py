@@ -28,6 +28,8 @@ _UPDATE = """
 # By rowid, from ids read in one statement: `INSERT INTO items_search … SELECT` per row cost
 # FTS5 more than twice as much as the whole insert of plain values. Run last (`run_last`).
 _SEARCH_INSERT = "INSERT INTO items_search (rowid, text) VALUES (?, ?)"
+# An item's SimHash band keys, each with its fingerprint (see `stories._near_ids`).
+INSERT_BANDS = "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)"
 _SEARCH_UPDATE = "UPDATE items_search SET text = ? WHERE rowid = ?"
 _LOOKUP_BATCH = 500
 _FEW_SOURCES = 16
@@ -104,8 +106,7 @@ def _replace_bands(conn: sqlite3.Connection, changed: Sequence[tuple[int, ItemRe
         [(i, item.fingerprint) for i, item in changed],
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)",
-        [(band, i, item.fingerprint) for i, item in changed for band in item.bands],
+        INSERT_BANDS, [(band, i, item.fingerprint) for i, item in changed for band in item.bands]
     )
 
 

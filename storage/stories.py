@@ -10,7 +10,7 @@ from datetime import datetime
 from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Connections, Row
-from storage.items import item_ids
+from storage.items import INSERT_BANDS, item_ids
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
@@ -140,14 +140,15 @@ def _near_ids(
     near: list[set[int]] = []
     for item in items:
         mine = item.fingerprint
+        if mine is None:
+            near.append(set())
+            continue
         near.append(
             {
                 item_id
                 for band in item.bands
                 for item_id, theirs in by_band.get(band, ())
-                if mine is not None
-                and theirs is not None
-                and hamming(mine, theirs) <= NEAR_DUPLICATE_BITS
+                if theirs is not None and hamming(mine, theirs) <= NEAR_DUPLICATE_BITS
             }
         )
     return near
@@ -248,9 +249,7 @@ def assign_stories(
         taken.add(assigned[-1][0])
         bands += [(band, item_id, item.fingerprint) for band in item.bands]
     # Written once for the batch: items of one source never match each other anyway.
-    conn.executemany(
-        "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)", bands
-    )
+    conn.executemany(INSERT_BANDS, bands)
     conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
     for story_id in sorted(joined_stories):
         _decide(conn, story_id, context)
