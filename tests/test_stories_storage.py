@@ -367,3 +367,32 @@ async def test_a_changed_body_is_matched_by_its_new_text_only(tmp_path: Path) ->
         ).fetchall()
     assert rules == {"hzfb": None, "hz1w": "body", "hzxw": None}
     assert sorted(rows) == sorted((band, fingerprint) for band in bands(fingerprint))
+
+
+async def test_broken_band_rows_neither_crash_nor_match(tmp_path: Path) -> None:
+    """Band rows another SQLite client left behind: without a fingerprint, or of an item it
+    deleted. Storing goes on, nothing stored is lost, and such rows match nothing."""
+    config = await official_stored(tmp_path, ["hzfb", "hz1w"])
+    with sqlite3.connect(config.service.database) as conn:
+        (item_id,) = conn.execute("SELECT id FROM items").fetchone()
+        conn.execute("UPDATE item_bands SET fingerprint = NULL WHERE item_id = ?", (item_id,))
+        conn.executemany(  # an item deleted without its bands: the same keys, no row
+            "INSERT INTO item_bands (band, item_id, fingerprint) "
+            "SELECT band, 999, ? FROM item_bands WHERE item_id = ?",
+            [(conn.execute("SELECT fingerprint FROM items").fetchone()[0], item_id)],
+        )
+    portal = config.source("hz1w")
+    assert portal is not None
+    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
+    db = await Database.open(config.service.database)
+    try:
+        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
+        written = await db.store_fetch(
+            "hz1w", outcome, [to_record(portal, copy, None)], story_context(config)
+        )
+        assert (written.new, written.duplicates) == (1, 0)
+    finally:
+        await db.close()
+    with sqlite3.connect(config.service.database) as conn:
+        rows = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
+    assert rows == [("hzfb", None), ("hz1w", None)]
