@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from dateutil import parser as dateutil_parser
@@ -26,7 +25,7 @@ from feeds.charset import decode
 from feeds.dates import plain_offsets
 from feeds.errors import ParseError
 from feeds.model import ParsedFeed, ParsedItem, Party
-from feeds.sanitize import clean_html, html_to_text, summarize, xml_safe
+from feeds.sanitize import clean_html, html_to_text, summarize, web_url, xml_safe
 
 # feedparser's version names, folded into ours; drafts go with the version they led to.
 _FORMATS = {
@@ -49,7 +48,6 @@ _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*"
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _HEADERS = {"content-type": "application/xml; charset=utf-8"}
-_WEB_SCHEMES = ("http", "https")
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
     "origin", "tags",
@@ -134,7 +132,7 @@ def build_feed(
     return ParsedFeed(
         items=items,
         title=_text(channel.get("title_detail")),
-        link=_web_url(channel.get("link"), url),
+        link=web_url(channel.get("link"), url),
         format=_FORMATS.get(version, version),
         ttl_seconds=_ttl(channel.get("ttl")),
         charset=charset,
@@ -201,30 +199,18 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
     """The entry's alternate link; an RSS permalink guid only when it is itself a web URL."""
     for link in entry.get("links") or []:
         if link.get("rel", "alternate") == "alternate" and link.get("href"):
-            return _web_url(link["href"], feed_url)
+            return web_url(link["href"], feed_url)
     guid = str(entry.get("id") or "")
     if entry.get("guidislink") and guid.lower().startswith(("http://", "https://")):
-        return _web_url(guid, feed_url)
+        return web_url(guid, feed_url)
     return None
-
-
-def _web_url(href: str | None, base: str) -> str | None:
-    """`href` made absolute against `base`, or None unless it is http(s)."""
-    if not href:
-        return None
-    try:
-        absolute = urljoin(base, xml_safe(href).strip())
-        scheme = urlsplit(absolute).scheme
-    except ValueError:  # "http://[x/": an invalid IPv6 host
-        return None
-    return absolute if scheme in _WEB_SCHEMES else None
 
 
 def _origin(source: Mapping[str, Any] | None, feed_url: str) -> Party | None:
     """Where the entry was first published, from RSS `<source>` or Atom `<source>`."""
     if not source:
         return None
-    url = _web_url(source.get("href") or source.get("link"), feed_url)
+    url = web_url(source.get("href") or source.get("link"), feed_url)
     name = " ".join(xml_safe(source.get("title") or "").split()) or url
     return Party(name, url) if name else None
 

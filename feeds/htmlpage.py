@@ -24,7 +24,7 @@ from feeds.attribution import clean_credit, find_author, link_for, origin_party
 from feeds.autoextract import article_body, meta_element, page_meta, page_title, title_element
 from feeds.dates import find_date
 from feeds.errors import ParseError
-from feeds.htmltree import base_url, links, parse_html, prepare_links, text_of, web_url
+from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links, text_of
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import clean_html, html_to_text
 from feeds.selectors import (
@@ -72,11 +72,11 @@ def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | No
 
 def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:
     if rules.next_page is not None:
-        return web_url(select_link(doc, rules.next_page), base)
+        return page_link(select_link(doc, rules.next_page), base)
     for element in doc.iter("link", "a"):
         rel = (element.get("rel") or "").lower().split()
         is_next = "next" in rel or (element.tag == "a" and text_of(element).lower() in _NEXT_TEXTS)
-        if is_next and (found := web_url(element.get("href"), base)):
+        if is_next and (found := page_link(element.get("href"), base)):
             return found
     return None
 
@@ -97,7 +97,7 @@ def _list_page(
     items: list[ParsedItem] = []
     seen: set[str] = set()
     for node in rules.item.select(doc):
-        link = web_url(select_link(node, rules.link), base)
+        link = page_link(select_link(node, rules.link), base)
         if link is None or (link := urldefrag(link).url) in seen:
             continue
         seen.add(link)

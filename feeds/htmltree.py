@@ -11,13 +11,14 @@ import html
 import re
 from collections.abc import Iterator
 from typing import cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
 
 from feeds.errors import ParseError
 from feeds.sanitize import xml_safe
+from feeds.urls import resolve
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "textarea", "select", "head"})
@@ -61,18 +62,18 @@ def _empty_void_elements(doc: lxml.html.HtmlElement) -> None:
         last.tail = (last.tail or "") + (after or "")
 
 
-def web_url(value: str | None, base: str) -> str | None:
-    """`value` resolved against `base` if it is a web URL, else None (javascript:, mailto:)."""
+def page_link(value: str | None, base: str) -> str | None:
+    """`value` resolved against `base` if it is a web URL with a host, else None (javascript:,
+    mailto:); a file: page may link to its own files."""
     if not value or not (value := value.strip()):
         return None
     try:
-        resolved = urljoin(base, value)
+        resolved = resolve(base, value)
         parts = urlsplit(resolved)
     except ValueError:  # an invalid IPv6 literal and the like
         return None
     if parts.scheme in ("http", "https") and parts.hostname:
         return resolved
-    # a local sample site (a file: source) links to its own files
     local = parts.scheme == "file" and urlsplit(base).scheme == "file"
     return resolved if local else None
 
@@ -80,7 +81,7 @@ def web_url(value: str | None, base: str) -> str | None:
 def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
     """The URL relative links resolve against: the page's `<base href>` if usable, else `url`."""
     for base in doc.iter("base"):
-        if resolved := web_url(base.get("href"), url):
+        if resolved := page_link(base.get("href"), url):
             return resolved
     return url
 
@@ -99,7 +100,7 @@ def links(element: lxml.html.HtmlElement, base: str) -> list[tuple[str, str]]:
     """(text, absolute URL) of every http(s) link in `element`."""
     found = []
     for anchor in element.iter("a"):
-        if url := web_url(anchor.get("href"), base):
+        if url := page_link(anchor.get("href"), base):
             found.append((text_of(cast(lxml.html.HtmlElement, anchor)), url))
     return found
 

@@ -12,11 +12,18 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from feeds.errors import ParseError
 from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
-from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, summarize, xml_safe
+from feeds.sanitize import (
+    clean_html,
+    html_to_text,
+    person_name,
+    plain_line,
+    summarize,
+    web_url,
+    xml_safe,
+)
 
 _VERSION_1_1 = "https://jsonfeed.org/version/1.1"
 _FORMATS = {"https://jsonfeed.org/version/1": "json10", _VERSION_1_1: "json11"}
@@ -109,14 +116,7 @@ def _date(value: object, tz: tzinfo) -> datetime | None:
 
 
 def _web_url(value: object, base: str) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        absolute = urljoin(base, xml_safe(value).strip())
-        scheme = urlsplit(absolute).scheme
-    except ValueError:  # "http://[x/": an invalid IPv6 host
-        return None
-    return absolute if scheme in ("http", "https") else None
+    return web_url(value, base) if isinstance(value, str) else None
 
 
 def _str(value: object) -> str:

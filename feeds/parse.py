@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import UTC, tzinfo
-from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -20,6 +19,7 @@ from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
 from feeds.jsonfeed import parse_json_feed
 from feeds.model import ParsedFeed
+from feeds.sanitize import web_url
 
 _SNIFF_BYTES = 4096
 _BOMS = (
@@ -99,27 +99,15 @@ def feed_links(
     base_element = root.find(".//base[@href]")
     base = url
     if base_element is not None:
-        base = _absolute(url, base_element.get("href", "")) or url
+        base = web_url(base_element.get("href"), url) or url
     found: dict[str, None] = {}
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         kind = (link.get("type") or "").split(";")[0].strip().lower()
-        absolute = _absolute(base, link.get("href") or "")
+        absolute = web_url(link.get("href"), base)
         if "alternate" in rel and kind in _FEED_TYPES and absolute:
             found[absolute] = None
     return tuple(found)
-
-
-def _absolute(base: str, href: str) -> str | None:
-    """`href` resolved against `base` if that gives an http(s) URL."""
-    if not href.strip():
-        return None
-    try:
-        absolute = urljoin(base, href.strip())
-        scheme = urlsplit(absolute).scheme
-    except ValueError:  # "http://[x/": an invalid IPv6 host
-        return None
-    return absolute if scheme in ("http", "https") else None
 
 
 def _head(body: bytes) -> str:

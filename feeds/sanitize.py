@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
+from feeds.urls import plain_absolute, resolve
+
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
     "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe",
@@ -35,6 +37,7 @@ _ATTRIBUTES = {
 }
 _URL_ATTRIBUTES = {"href", "src", "poster"}
 _URL_SCHEMES = {"http", "https", "mailto"}
+_WEB_SCHEMES = ("http", "https")
 _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
 # XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -54,12 +57,26 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+def web_url(href: str | None, base: str) -> str | None:
+    """`href` made absolute against `base` and XML-safe, or None unless it is http(s)."""
+    if not href or not (href := xml_safe(href).strip()):
+        return None
+    if plain_absolute(href):
+        return href
+    try:
+        absolute = urljoin(base, href)
+        scheme = urlsplit(absolute).scheme
+    except ValueError:  # "http://[x/": an invalid IPv6 host
+        return None
+    return absolute if scheme in _WEB_SCHEMES else None
+
+
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     """Resolve URLs against the call's base, refuse unsafe schemes and unlisted iframe hosts."""
     if attribute not in _URL_ATTRIBUTES:
         return value
     base_url: str | None = _CALL.base_url
-    url = urljoin(base_url, value.strip()) if base_url else value.strip()
+    url = resolve(base_url, value.strip()) if base_url else value.strip()
     parts = urlsplit(url)
     if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
         return None

@@ -1,0 +1,96 @@
+"""Links made absolute: the same text as `urljoin`, over generated links and hostile ones."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from feeds.sanitize import web_url, xml_safe
+from feeds.urls import plain_absolute, resolve
+
+BASES = ("http://www.hanzhong.gov.cn/news/list.html", "https://hzdyw.example/portal.php?mod=rss")
+# Characters urljoin treats specially, and ordinary ones.
+ALPHABET = "hHtTpPsS:/?#;[]@%.=&+-_~ \t\n\r\x01\\'\"<>`{}|^é中aZ09"
+
+
+def _urljoin_outcome(base: str, href: str) -> str | type[ValueError]:
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return ValueError
+
+
+def _resolve_outcome(base: str, href: str) -> str | type[ValueError]:
+    try:
+        return resolve(base, href)
+    except ValueError:
+        return ValueError
+
+
+def _generated_links(count: int) -> list[str]:
+    rng = random.Random(20261127)
+    links = []
+    for n in range(count):
+        tail = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 12)))
+        prefix = ("http://", "https://", "HTTP://", "ftp://", "//", "/", "")[n % 7]
+        links.append(prefix + tail)
+    return links
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_resolve_gives_urljoins_text_or_error_for_every_generated_link(base: str) -> None:
+    links = _generated_links(20_000)
+    assert sum(map(plain_absolute, links)) > 1_000  # the shortcut is exercised
+    differing = [h for h in links if _resolve_outcome(base, h) != _urljoin_outcome(base, h)]
+    assert differing == []
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "http://a.example/b?",  # urljoin drops an empty query
+        "http://a.example/b#",
+        "http://a.example/b?#f",
+        "http://a.example/b;",  # and empty parameters
+        "http://a.example/b;p?q",
+        "HTTP://a.example/b",  # and lowers the scheme
+        "http:///b",  # no host: resolved against the base
+        "http://[::1/b",  # an invalid IPv6 host raises
+        "http://a.example/b\tc",  # whitespace inside is removed
+        "http://例子.example/b",
+        "https://a.example/b",  # another scheme than the base's: unchanged
+        "http://a.example/b?mod=view&aid=1#comment",
+    ],
+)
+def test_resolve_matches_urljoin_where_it_rewrites(href: str) -> None:
+    base = BASES[0]
+    assert _resolve_outcome(base, href) == _urljoin_outcome(base, href)
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("../a/1.html", "http://www.hanzhong.gov.cn/a/1.html"),
+        ("  http://a.example/x \n", "http://a.example/x"),
+        ("http://a.example/\x00x", "http://a.example/x"),  # XML-invalid characters dropped
+        ("javascript:alert(1)", None),
+        ("mailto:editor@hanzhong.gov.cn", None),
+        ("http://[x/", None),
+        ("", None),
+        (" \t", None),
+        (None, None),
+    ],
+)
+def test_web_url_is_absolute_http_or_none(href: str | None, expected: str | None) -> None:
+    assert web_url(href, BASES[0]) == expected
+
+
+def test_web_url_agrees_with_urljoin_on_generated_links() -> None:
+    for href in _generated_links(5_000):
+        found = web_url(href, BASES[1])
+        if found is None:
+            continue
+        assert found == urljoin(BASES[1], xml_safe(href).strip())
+        assert urlsplit(found).scheme in ("http", "https")
