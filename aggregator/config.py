@@ -60,6 +60,7 @@ class FetchConfig:
     max_interval: float
     respect_robots: bool
     failing_after: int
+    proxy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class SourceConfig:
     enabled: bool = True
     dedupe: bool = True
     respect_robots: bool = True
+    tls_verify: bool = True
     list: ListRules | None = None
     article: ArticleRules | None = None
 
@@ -225,7 +227,23 @@ def _fetch(table: Table) -> FetchConfig:
         max_interval=table.converted("max_interval", parse_duration, "1d"),
         respect_robots=table.get("respect_robots", bool, True),
         failing_after=table.positive_int("failing_after", 10),
+        proxy=_proxy(table),
     )
+
+
+def _proxy(table: Table) -> str | None:
+    """An http:// proxy URL; aiohttp speaks plain HTTP to proxies (https targets by CONNECT)."""
+    proxy = table.get("proxy", str, "").strip()
+    if not proxy:
+        return None
+    try:
+        parts = urlsplit(proxy)
+        valid = parts.scheme.lower() == "http" and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad port or IPv6 literal
+        valid = False
+    if not valid:
+        table.fail("proxy", f"{proxy!r} must be an http://host:port URL")
+    return proxy
 
 
 def _source_url(raw: str, folder: Path, table: Table) -> str:
@@ -282,6 +300,7 @@ def _sources(
                 enabled=table.get("enabled", bool, True),
                 dedupe=table.get("dedupe", bool, True),
                 respect_robots=table.get("respect_robots", bool, fetch.respect_robots),
+                tls_verify=table.get("tls_verify", bool, True),
                 list=listing,
                 article=article,
             )

@@ -90,10 +90,19 @@ async def collect(
     """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
     hosts = allowed_hosts(source.url, source.follow_hosts)
     url = state.effective_url or source.url
-    if source.type == "html" and source.respect_robots and not await robots.allowed(url):
+    if (
+        source.type == "html"
+        and source.respect_robots
+        and not await robots.allowed(url, source.tls_verify)
+    ):
         raise Refused("robots.txt disallows this page", url=url)
     response = await fetcher.get(
-        url, source_url=source.url, hosts=hosts, etag=state.etag, last_modified=state.last_modified
+        url,
+        source_url=source.url,
+        hosts=hosts,
+        etag=state.etag,
+        last_modified=state.last_modified,
+        verify_tls=source.tls_verify,
     )
     if response.not_modified:
         return Collected(response, None)
@@ -179,7 +188,9 @@ async def _feed(
                 f"autodiscovered feed {alternate} refused: {reason}", url=response.url
             ) from exc
         warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
-        followed = await fetcher.get(alternate, source_url=source.url, hosts=hosts)
+        followed = await fetcher.get(
+            alternate, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
+        )
         return await parse(followed), followed
 
 
@@ -213,7 +224,9 @@ async def _list_pages(
             break
         seen_pages.add(next_url)
         try:
-            page = await fetcher.get(next_url, source_url=source.url, hosts=hosts)
+            page = await fetcher.get(
+                next_url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
+            )
         except AggregatorError as exc:
             warnings.append(f"next page: {exc}")
             break
@@ -240,9 +253,11 @@ async def _item(
     try:
         if reason := await check_discovered(listed.url, source_url=source.url, hosts=hosts):
             raise Refused(reason, url=listed.url)
-        if source.respect_robots and not await robots.allowed(listed.url):
+        if source.respect_robots and not await robots.allowed(listed.url, source.tls_verify):
             raise Refused("robots.txt disallows this page", url=listed.url)
-        page = await fetcher.get(listed.url, source_url=source.url, hosts=hosts)
+        page = await fetcher.get(
+            listed.url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
+        )
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
         article = await asyncio.to_thread(
             parse_article,

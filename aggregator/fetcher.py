@@ -18,6 +18,7 @@ import aiohttp
 from aggregator.config import FetchConfig
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.netpolicy import check_discovered, host_of
+from aggregator.proxies import Proxies
 
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -111,6 +112,7 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._all = asyncio.Semaphore(config.concurrency)
         self._hosts = HostSlots(config.per_host)
+        self._proxies = Proxies(config.proxy)
 
     async def __aenter__(self) -> Fetcher:
         self._session = aiohttp.ClientSession(
@@ -130,6 +132,8 @@ class Fetcher:
         if (config.concurrency, config.per_host) != (self.config.concurrency, self.config.per_host):
             self._all = asyncio.Semaphore(config.concurrency)
             self._hosts = HostSlots(config.per_host)
+        if config.proxy != self.config.proxy:
+            self._proxies = Proxies(config.proxy)
         self.config = config
 
     async def get(
@@ -140,8 +144,10 @@ class Fetcher:
         hosts: Collection[str],
         etag: str | None = None,
         last_modified: str | None = None,
+        verify_tls: bool = True,
     ) -> Response:
-        """GET `url`, following redirects only within `hosts` (see `netpolicy`)."""
+        """GET `url`, following redirects only within `hosts` (see `netpolicy`); `verify_tls`
+        False accepts any certificate (a source's `tls_verify = false`), on every hop."""
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
         headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
@@ -161,7 +167,9 @@ class Fetcher:
             async with self._all, self._hosts.slot(host_of(url)):
                 started = time.monotonic()
                 try:
-                    outcome = await self._request(url, headers, self.config.timeout - spent)
+                    outcome = await self._request(
+                        url, headers, self.config.timeout - spent, verify_tls
+                    )
                 finally:
                     spent += time.monotonic() - started
             if isinstance(outcome, Response):
@@ -179,7 +187,7 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
     async def _request(
-        self, url: str, headers: dict[str, str], seconds_left: float
+        self, url: str, headers: dict[str, str], seconds_left: float, verify_tls: bool
     ) -> Response | tuple[int, str]:
         assert self._session is not None, "use Fetcher as an async context manager"
         try:
@@ -187,7 +195,12 @@ class Fetcher:
                 raise TimeoutError
             timeout = aiohttp.ClientTimeout(total=seconds_left)
             async with self._session.get(
-                url, headers=headers, allow_redirects=False, timeout=timeout
+                url,
+                headers=headers,
+                allow_redirects=False,
+                timeout=timeout,
+                ssl=verify_tls,  # False: encrypted, unverified; pooled apart from verified
+                proxy=self._proxies.for_url(url),
             ) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     return resp.status, resp.headers["Location"]
@@ -265,6 +278,13 @@ class Fetcher:
 
 def transport_problem(exc: aiohttp.ClientError) -> str:
     """An operator's reading of an aiohttp failure: what went wrong, not the class name."""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"connection refused by the proxy {exc.host}:{exc.port}"
+        why = exc.os_error.strerror or exc.os_error
+        return f"cannot connect to the proxy {exc.host}:{exc.port}: {why}"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"the proxy refused the request: HTTP {exc.status} {exc.message}"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"DNS lookup failed for {exc.host}: {exc.os_error.strerror or exc.os_error}"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):

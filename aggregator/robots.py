@@ -21,32 +21,37 @@ class Robots:
         self._fetcher = fetcher
         self._agent = user_agent.split("/")[0]
         self._capacity = capacity
-        self._cache: OrderedDict[str, tuple[float, RobotFileParser]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, bool], tuple[float, RobotFileParser]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._cache)
 
-    async def allowed(self, url: str) -> bool:
-        """Whether our user agent may fetch `url`; an unreachable robots.txt allows everything."""
+    async def allowed(self, url: str, verify_tls: bool = True) -> bool:
+        """Whether our user agent may fetch `url`; an unreachable robots.txt allows everything.
+        `verify_tls` False reads it as the source's pages are read, whatever the certificate."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return True
         origin = f"{parts.scheme}://{parts.netloc}"
-        cached = self._cache.get(origin)
+        key = (origin, verify_tls)  # a certificate refused with checks is read without them
+        cached = self._cache.get(key)
         if cached is None or time.monotonic() - cached[0] > _TTL:
-            cached = (time.monotonic(), await self._load(origin))
-            self._cache[origin] = cached
-        self._cache.move_to_end(origin)
+            cached = (time.monotonic(), await self._load(origin, verify_tls))
+            self._cache[key] = cached
+        self._cache.move_to_end(key)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
         return cached[1].can_fetch(self._agent, url)
 
-    async def _load(self, origin: str) -> RobotFileParser:
+    async def _load(self, origin: str, verify_tls: bool) -> RobotFileParser:
         parser = RobotFileParser()
         robots_url = f"{origin}/robots.txt"
         try:
             response = await self._fetcher.get(
-                robots_url, source_url=robots_url, hosts={urlsplit(origin).hostname or ""}
+                robots_url,
+                source_url=robots_url,
+                hosts={urlsplit(origin).hostname or ""},
+                verify_tls=verify_tls,
             )
             text = response.body.decode("utf-8", errors="replace")
         except FetchError:

@@ -28,6 +28,8 @@ FETCH_KEYS: dict[str, str] = {
     "max_interval": "upper bound when backing off or honouring upstream cache hints",
     "respect_robots": "honour robots.txt for html sources and followed pages",
     "failing_after": "consecutive failures after which a source is marked failing",
+    "proxy": "`http://host:port` proxy for every upstream request (default: `HTTP_PROXY`, "
+    "`HTTPS_PROXY` and `NO_PROXY`)",
 }
 
 SOURCE_KEYS: dict[str, str] = {
@@ -47,6 +49,8 @@ SOURCE_KEYS: dict[str, str] = {
     "enabled": "`false` stops fetching and publishing the source, keeping its items",
     "dedupe": "take part in cross-source stories",
     "respect_robots": "overrides `fetch.respect_robots`",
+    "tls_verify": "`false` accepts a broken certificate (expired, self-signed, another host's), "
+    "still encrypted",
     "list": "html sources: selectors that find items on the list page",
     "article": "selectors that read an article page",
 }

@@ -20,6 +20,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 WriteConfig = Callable[[str], Path]
 
+# A proxy set for the machine would carry the suite's loopback requests away from the upstreams
+# the tests serve; tests/test_proxy.py gives the commands a proxy of its own.
+for _variable in ("http_proxy", "https_proxy", "no_proxy"):
+    os.environ.pop(_variable, None)
+    os.environ.pop(_variable.upper(), None)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

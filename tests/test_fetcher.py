@@ -106,9 +106,11 @@ async def upstream() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def get(url: str, **kwargs: str) -> object:
+async def get(url: str, etag: str | None = None, last_modified: str | None = None) -> object:
     async with Fetcher(CONFIG) as fetcher:
-        return await fetcher.get(url, source_url=url, hosts={"127.0.0.1"}, **kwargs)
+        return await fetcher.get(
+            url, source_url=url, hosts={"127.0.0.1"}, etag=etag, last_modified=last_modified
+        )
 
 
 async def test_conditional_get(upstream: str) -> None:

@@ -182,3 +182,36 @@ async def test_without_the_private_authority_the_good_upstream_is_refused(
         rows = await _status(config, system)
     assert "is not accepted: unable to get local issuer" in rows["good"]["last_error"]
     assert rows["good"]["items"] == 0
+
+
+async def test_tls_verify_false_accepts_a_broken_certificate_for_its_source_only(
+    authority: trustme.CA, trusted: Path, tmp_path: Path
+) -> None:
+    """Portals with an expired or self-signed certificate are common: one source may accept
+    it, encrypted all the same; another source of the same upstream still refuses it."""
+    async with https_upstreams(authority) as sites:
+        broken = ("untrusted", "expired", "wrong-host", "plain-http")
+        sites.urls = {
+            **{f"{name}-accepted": sites.urls[name] for name in broken},
+            "untrusted": sites.urls["untrusted"],
+        }
+        config = _config(tmp_path, sites)
+        # one request at a time to 127.0.0.1: the refusal comes after the accepted source's
+        # connection went back to the pool, which must not serve it
+        text = config.read_text(encoding="utf-8").replace("[fetch]\n", "[fetch]\nper_host = 1\n")
+        for name in broken:
+            text = text.replace(
+                f'id = "{name}-accepted"\n', f'id = "{name}-accepted"\ntls_verify = false\n'
+            )
+        config.write_text(text, encoding="utf-8")
+        code, _, err = await _run(config, trusted, "fetch")
+        assert code == 1, err
+        rows = await _status(config, trusted)
+    for name in ("untrusted", "expired", "wrong-host"):
+        row = rows[f"{name}-accepted"]
+        assert (row["last_result"], row["items"], row["last_status"]) == ("ok", ITEMS, 200), row
+    # still TLS: a server that does not speak it is not read in clear
+    assert "wrong version number" in rows["plain-http-accepted"]["last_error"]
+    assert rows["plain-http-accepted"]["items"] == 0
+    assert "is not accepted: unable to get local issuer" in rows["untrusted"]["last_error"]
+    assert rows["untrusted"]["items"] == 0

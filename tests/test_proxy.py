@@ -1,0 +1,104 @@
+"""Upstreams reached through an HTTP proxy, set by `fetch.proxy` or by the environment.
+
+The proxy is an aiohttp server on loopback that answers for a host name nobody resolves, so a
+source under that name is stored only if its request really went through the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tests.conftest import FIXTURES, free_port, run_cli, run_cli_async
+
+FEED = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
+ITEMS = FEED.count(b"<item>")
+PROXIED = "http://hzfb.proxied.invalid/feed.xml"
+
+
+@asynccontextmanager
+async def _site(seen: list[str]) -> AsyncIterator[str]:
+    """Serves the feed at /feed.xml for whatever host is asked; records each request's URL."""
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(str(request.url))
+        if request.path != "/feed.xml":
+            return web.Response(status=404)
+        return web.Response(body=FEED, content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def _config(tmp: Path, fetch: str, sources: dict[str, str]) -> Path:
+    path = tmp / "config.toml"
+    path.write_text(
+        f'[service]\ndatabase = "agg.sqlite3"\n\n[fetch]\ntimeout = "5s"\n{fetch}\n\n'
+        + "".join(
+            f'[[sources]]\nid = "{name}"\nurl = "{url}"\n\n' for name, url in sources.items()
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _status(config: Path) -> dict[str, dict[str, Any]]:
+    code, out, err = await run_cli_async("status", config, "--json")
+    assert code == 0, err
+    return {row["id"]: row for row in json.loads(out)}
+
+
+async def test_fetch_proxy_carries_every_upstream_request(tmp_path: Path) -> None:
+    seen: list[str] = []
+    async with _site(seen) as proxy:
+        config = _config(tmp_path, f'proxy = "{proxy}"', {"hzfb": PROXIED})
+        code, _, err = await run_cli_async("fetch", config)
+        assert code == 0, err
+        rows = await _status(config)
+    assert (rows["hzfb"]["last_result"], rows["hzfb"]["items"]) == ("ok", ITEMS), rows
+    assert seen == [PROXIED]  # the absolute URL, as a client asks a proxy
+
+
+async def test_the_environments_proxy_is_used_except_for_no_proxy_hosts(tmp_path: Path) -> None:
+    through_proxy: list[str] = []
+    direct: list[str] = []
+    async with _site(through_proxy) as proxy, _site(direct) as upstream:
+        config = _config(tmp_path, "", {"hzfb": PROXIED, "local": f"{upstream}/feed.xml"})
+        env = {"HTTP_PROXY": proxy, "NO_PROXY": "localhost, 127.0.0.1"}
+        code, _, err = await run_cli_async("fetch", config, env=env)
+        assert code == 0, err
+        rows = await _status(config)
+    assert [rows[name]["items"] for name in ("hzfb", "local")] == [ITEMS, ITEMS], rows
+    assert through_proxy == [PROXIED]
+    assert direct == [f"{upstream}/feed.xml"]
+
+
+async def test_an_unreachable_proxy_fails_the_source_naming_the_proxy(tmp_path: Path) -> None:
+    port = free_port()
+    config = _config(tmp_path, f'proxy = "http://127.0.0.1:{port}"', {"hzfb": PROXIED})
+    code, _, err = await run_cli_async("fetch", config)
+    assert code == 1, err
+    rows = await _status(config)
+    assert rows["hzfb"]["last_error"] == (
+        f"{PROXIED}: connection refused by the proxy 127.0.0.1:{port}"
+    ), rows
+
+
+def test_a_proxy_that_is_not_an_http_url_is_a_config_error(tmp_path: Path) -> None:
+    for value in ("socks5://127.0.0.1:1080", "127.0.0.1:3128", "http://127.0.0.1:port"):
+        config = _config(tmp_path, f'proxy = "{value}"', {"hzfb": PROXIED})
+        result = run_cli("check", config)
+        assert result.returncode == 2, value
+        assert f"fetch.proxy: {value!r} must be an http://host:port URL" in result.stderr
