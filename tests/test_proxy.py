@@ -1,17 +1,21 @@
 """Upstreams reached through an HTTP proxy, set by `fetch.proxy` or by the environment.
 
-The proxy is an aiohttp server on loopback that answers for a host name nobody resolves, so a
-source under that name is stored only if its request really went through the proxy.
+The proxies run on loopback and answer for a host name nobody resolves, so a source under that
+name is stored only if its request really went through the proxy: an aiohttp server for plain
+http, and a CONNECT tunnel for https.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import trustme
 from aiohttp import web
 
 from tests.conftest import FIXTURES, free_port, run_cli, run_cli_async
@@ -22,7 +26,7 @@ PROXIED = "http://hzfb.proxied.invalid/feed.xml"
 
 
 @asynccontextmanager
-async def _site(seen: list[str]) -> AsyncIterator[str]:
+async def _site(seen: list[str], tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
     """Serves the feed at /feed.xml for whatever host is asked; records each request's URL."""
 
     async def answer(request: web.Request) -> web.Response:
@@ -36,10 +40,36 @@ async def _site(seen: list[str]) -> AsyncIterator[str]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _tunnel(asked: list[str]) -> AsyncIterator[str]:
+    """A CONNECT proxy that reaches every host on loopback and relays the bytes unread."""
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_line = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0].decode()
+        asked.append(request_line)
+        port = int(request_line.split()[1].rpartition(":")[2])
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
 
 
 def _config(tmp: Path, fetch: str, sources: dict[str, str]) -> Path:
@@ -69,6 +99,25 @@ async def test_fetch_proxy_carries_every_upstream_request(tmp_path: Path) -> Non
         rows = await _status(config)
     assert (rows["hzfb"]["last_result"], rows["hzfb"]["items"]) == ("ok", ITEMS), rows
     assert seen == [PROXIED]  # the absolute URL, as a client asks a proxy
+
+
+async def test_https_sources_are_tunnelled_and_verified_end_to_end(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("hzfb.proxied.invalid").configure_cert(tls)
+    asked: list[str] = []
+    served: list[str] = []
+    async with _tunnel(asked) as proxy, _site(served, tls) as upstream:
+        url = f"https://hzfb.proxied.invalid:{upstream.rpartition(':')[2]}/feed.xml"
+        config = _config(tmp_path, f'proxy = "{proxy}"', {"hzfb": url})
+        env = {"SSL_CERT_FILE": str(tmp_path / "ca.pem")}
+        code, _, err = await run_cli_async("fetch", config, env=env)
+        assert code == 0, err
+        rows = await _status(config)
+    assert (rows["hzfb"]["last_result"], rows["hzfb"]["items"]) == ("ok", ITEMS), rows
+    assert asked == [f"CONNECT {url.split('/')[2]} HTTP/1.1"]
+    assert served == [url]  # TLS inside the tunnel, to the source's own name and certificate
 
 
 async def test_the_environments_proxy_is_used_except_for_no_proxy_hosts(tmp_path: Path) -> None:
