@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -27,10 +28,12 @@ PROXIED = "http://hzfb.proxied.invalid/feed.xml"
 
 @asynccontextmanager
 async def _site(seen: list[str], tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    """Serves the feed at /feed.xml for whatever host is asked; records each request's URL."""
+    """Serves the feed at /feed.xml for whatever host is asked; records each request's URL,
+    and its proxy credentials if it has any."""
 
     async def answer(request: web.Request) -> web.Response:
-        seen.append(str(request.url))
+        credentials = request.headers.get("Proxy-Authorization")
+        seen.append(f"{request.url} {credentials}" if credentials else str(request.url))
         if request.path != "/feed.xml":
             return web.Response(status=404)
         return web.Response(body=FEED, content_type="application/rss+xml")
@@ -93,12 +96,14 @@ async def _status(config: Path) -> dict[str, dict[str, Any]]:
 async def test_fetch_proxy_carries_every_upstream_request(tmp_path: Path) -> None:
     seen: list[str] = []
     async with _site(seen) as proxy:
-        config = _config(tmp_path, f'proxy = "{proxy}"', {"hzfb": PROXIED})
+        with_credentials = proxy.replace("http://", "http://editor:p%40ss@")
+        config = _config(tmp_path, f'proxy = "{with_credentials}"', {"hzfb": PROXIED})
         code, _, err = await run_cli_async("fetch", config)
         assert code == 0, err
         rows = await _status(config)
     assert (rows["hzfb"]["last_result"], rows["hzfb"]["items"]) == ("ok", ITEMS), rows
-    assert seen == [PROXIED]  # the absolute URL, as a client asks a proxy
+    # the absolute URL, as a client asks a proxy, with the credentials in the proxy's URL
+    assert seen == [f"{PROXIED} Basic {b64encode(b'editor:p@ss').decode()}"]
 
 
 async def test_https_sources_are_tunnelled_and_verified_end_to_end(tmp_path: Path) -> None:
