@@ -50,8 +50,9 @@ async def _site(seen: list[str], tls: ssl.SSLContext | None = None) -> AsyncIter
 
 
 @asynccontextmanager
-async def _tunnel(asked: list[str]) -> AsyncIterator[str]:
-    """A CONNECT proxy that reaches every host on loopback and relays the bytes unread."""
+async def _tunnel(asked: list[str], refusal: bytes = b"") -> AsyncIterator[str]:
+    """A CONNECT proxy that reaches every host on loopback and relays the bytes unread, or
+    answers every request with `refusal`."""
 
     async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with suppress(ConnectionError):
@@ -63,6 +64,11 @@ async def _tunnel(asked: list[str]) -> AsyncIterator[str]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0].decode()
         asked.append(request_line)
+        if refusal:
+            writer.write(refusal)
+            await writer.drain()
+            writer.close()
+            return
         port = int(request_line.split()[1].rpartition(":")[2])
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -156,3 +162,18 @@ def test_a_proxy_that_is_not_an_http_url_is_a_config_error(tmp_path: Path) -> No
         result = run_cli("check", config)
         assert result.returncode == 2, value
         assert f"fetch.proxy: {value!r} must be an http://host:port URL" in result.stderr
+
+
+async def test_a_proxy_refusing_the_tunnel_fails_the_source_saying_so(tmp_path: Path) -> None:
+    asked: list[str] = []
+    refusal = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+    async with _tunnel(asked, refusal) as proxy:
+        url = "https://hzfb.proxied.invalid/feed.xml"
+        config = _config(tmp_path, f'proxy = "{proxy}"', {"hzfb": url})
+        code, _, err = await run_cli_async("fetch", config)
+        assert code == 1, err
+        rows = await _status(config)
+    assert asked == ["CONNECT hzfb.proxied.invalid:443 HTTP/1.1"]
+    assert rows["hzfb"]["last_error"] == (
+        f"{url}: the proxy refused the request: HTTP 407 Proxy Authentication Required"
+    ), rows
