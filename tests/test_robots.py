@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
+import trustme
 from aiohttp import web
 
 from aggregator.fetcher import Fetcher
@@ -48,3 +50,27 @@ async def test_least_recently_used_origin_is_forgotten_first(
         assert await robots.allowed(f"{a}/page")  # used since c: still remembered
     assert asked == [origin.removeprefix("http://") for origin in (a, b, c, b)]
     assert len(robots) == 2
+
+
+async def test_a_broken_certificate_hides_the_rules_except_from_a_source_that_accepts_it() -> None:
+    """`tls_verify = false` reads robots.txt as it reads the pages: the rules then apply."""
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(tls)  # an authority nobody trusts
+
+    async def robots_txt(request: web.Request) -> web.Response:
+        return web.Response(text="User-agent: *\nDisallow: /p/\n")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots_txt)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+        origin = f"https://127.0.0.1:{runner.addresses[0][1]}"
+        async with Fetcher(CONFIG) as fetcher:
+            robots = Robots(fetcher, "aggregator-test/1")
+            assert await robots.allowed(f"{origin}/p/1.html")  # unreadable: everything allowed
+            assert not await robots.allowed(f"{origin}/p/1.html", verify_tls=False)
+            assert await robots.allowed(f"{origin}/news/1.html", verify_tls=False)
+    finally:
+        await runner.cleanup()
