@@ -13,7 +13,7 @@ from urllib.request import getproxies_environment
 
 
 class Proxies:
-    """The proxy for each URL; with none configured, answering costs one dict lookup."""
+    """The proxy for each URL; with none set, answering costs one truth test."""
 
     def __init__(self, configured: str | None) -> None:
         found = getproxies_environment()  # HTTP_PROXY, http_proxy, ...: lower case wins

@@ -16,9 +16,11 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trustme
 from aiohttp import web
 
+from aggregator.proxies import Proxies
 from tests.conftest import FIXTURES, free_port, run_cli, run_cli_async
 
 FEED = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
@@ -177,3 +179,40 @@ async def test_a_proxy_refusing_the_tunnel_fails_the_source_saying_so(tmp_path: 
     assert rows["hzfb"]["last_error"] == (
         f"{url}: the proxy refused the request: HTTP 407 Proxy Authentication Required"
     ), rows
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "url", "proxied"),
+    [
+        ("", "http://www.hanzhong.gov.cn/a.html", True),
+        (".gov.cn", "http://www.hanzhong.gov.cn/a.html", False),  # a domain covers its hosts
+        ("gov.cn", "http://gov.cn/a.html", False),
+        ("gov.cn", "http://notgov.cn/a.html", True),  # but not a name that merely ends alike
+        ("*.example.org:8080", "http://a.example.org:8080/", False),
+        ("*.example.org:8080", "http://a.example.org/", True),  # another port
+        ("example.org:80", "http://a.example.org/", False),  # the scheme's default port
+        ("[::1]", "http://[::1]:8080/", False),
+        ("::1", "http://[::1]/", False),
+        ("localhost, 127.0.0.1", "http://127.0.0.1:9/", False),
+        ("*", "http://anything.example/", False),
+        ("", "https://www.hanzhong.gov.cn/", False),  # HTTPS_PROXY unset: https goes direct
+    ],
+)
+def test_no_proxy_names_the_hosts_fetched_directly(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, url: str, proxied: bool
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert Proxies(None).for_url(url) == ("http://proxy.example:3128" if proxied else None)
+
+
+def test_fetch_proxy_wins_over_the_environment_for_both_schemes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://env.example:3128")
+    monkeypatch.setenv("NO_PROXY", "intranet.example")
+    proxies = Proxies("http://configured.example:8080")
+    assert proxies.for_url("http://a.example/") == "http://configured.example:8080"
+    assert proxies.for_url("https://a.example/") == "http://configured.example:8080"
+    assert proxies.for_url("http://intranet.example/") is None
+    assert Proxies(None).for_url("file:///srv/feed.xml") is None
