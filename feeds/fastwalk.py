@@ -114,7 +114,7 @@ class Walk:
         output = text.strip()
         if output and key in Mixin.can_be_relative_uri and (key != "id" or self.guidislink):
             output = resolve(output)
-        if kind == "text/plain" and self.version[:4] != "atom" and Mixin.looks_like_html(output):
+        if kind == "text/plain" and self.version[:4] != "atom" and _looks_like_html(output):
             kind = "text/html"
         if not output.isascii():  # both repairs leave ASCII alone
             if not _BEYOND_LATIN1.search(output):  # UTF-8 that was read as Latin-1
@@ -320,6 +320,11 @@ class Walk:
         else:
             self.children(element)
             self.pop(key, own_text(element))
+
+
+def _looks_like_html(text: str) -> bool:
+    """feedparser's test, which needs an end tag or a reference: most titles have neither."""
+    return ("<" in text or "&" in text) and Mixin.looks_like_html(text)
 
 
 def _sync_author(context: Context) -> None:
