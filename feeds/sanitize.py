@@ -103,7 +103,9 @@ def clean_html(
 ) -> str:
     """Sanitise `fragment`; resolve relative URLs; keep only iframes of `iframe_hosts`."""
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
-    return _EMPTY_IFRAME.sub("", _CLEANER.clean(xml_safe(fragment))).strip()
+    cleaned = _EMPTY_IFRAME.sub("", _CLEANER.clean(xml_safe(fragment)))
+    # nh3 writes out what a numeric reference names, `&#1;` and `&#xFFFE;` included
+    return (xml_safe(cleaned) if "&#" in fragment else cleaned).strip()
 
 
 def html_to_text(fragment: str) -> str:

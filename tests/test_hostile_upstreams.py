@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import sys
 import time
 import zlib
@@ -49,6 +50,8 @@ def rss(prefix: str, count: int, *, extra: str = "") -> bytes:
         "</channel></rss>"
     ).encode()
 
+
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>atom</title><id>urn:atom</id>
@@ -169,7 +172,8 @@ def _app(site: Site) -> web.Application:
     async def chain(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": f"/chain/{request.match_info['n']}0"})
 
-    control = rss("control", 2, extra="\x01\x07\x0b\x1b")
+    # raw, and as references inside the escaped HTML of a description
+    control = rss("control", 2, extra="\x01\x07\x0b\x1b &amp;#1;&amp;#xFFFE;")
     routes = {
         "/rss.xml": static(rss("rss", 3)),
         "/atom.xml": static(ATOM, "application/atom+xml"),
@@ -386,6 +390,14 @@ async def test_faults_stay_on_their_source(site: Site, tmp_path: Path) -> None:
     assert code == 0, err
     titles = etree.fromstring(out.encode()).findall("{http://www.w3.org/2005/Atom}entry/{*}title")
     assert sum(1 for t in titles if (t.text or "").startswith("control story")) == 2
+    code, out, err, _ = await run(config, "render", "all", "--format", "json")
+    assert code == 0, err
+    control_items = [i for i in json.loads(out)["items"] if i["title"].startswith("control")]
+    assert len(control_items) == 2
+    for item in control_items:
+        texts = [value for value in item.values() if isinstance(value, str)]
+        assert texts, item
+        assert not [t for t in texts if XML_FORBIDDEN.search(t)], item
 
 
 async def test_failing_sources_are_flagged_and_retried_slowly(site: Site, tmp_path: Path) -> None:

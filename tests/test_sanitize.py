@@ -65,3 +65,20 @@ def test_clean_html_resolves_against_each_calls_own_base_across_threads() -> Non
             assert all(pool.map(clean, range(8)))
     finally:
         sys.setswitchinterval(interval)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("a&#1;b", "ab"),
+        ("x&#xFFFE;y&#65535;z", "xyz"),
+        ('<p title="&#x1b;note">t&#8;</p>', '<p title="note">t</p>'),
+        ("a\x00b\x0b", "ab"),  # raw, as before
+        ("&#x6C49;&#20013; &amp;#1;", "汉中 &amp;#1;"),  # characters XML allows stay
+    ],
+)
+def test_clean_html_drops_what_xml_cannot_carry_even_when_a_reference_names_it(
+    fragment: str, expected: str
+) -> None:
+    """nh3 decodes `&#1;` into the character itself; a reader's XML parser would reject it."""
+    assert clean_html(fragment) == expected
