@@ -4,7 +4,7 @@ When a source's items change, the hub gets one `hub.mode=publish` form POST per 
 source's own feed and every merged feed that includes it, in each format (each document
 advertises the hub and is its own topic). Pings run in the background and coalesce: changes
 that arrive while a round is in flight go out together in the next round. A hub that is down
-costs a log line, never a fetch.
+costs a log line, never a fetch. Pings go through the proxy upstream requests use.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import suppress
 import aiohttp
 
 from aggregator.config import Config
+from aggregator.proxies import Proxies
 from aggregator.publish import FORMATS, feed_url
 
 log = logging.getLogger("aggregator.websub")
@@ -37,7 +38,9 @@ class WebSubNotifier:
     """Coalescing background pings to `service.websub_hub`; inert when none is configured."""
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[str, str], set[str]] = {}  # (hub, user agent) -> topics
+        # (hub, user agent, proxy) -> topics
+        self._pending: dict[tuple[str, str, str | None], set[str]] = {}
+        self._proxies: tuple[str | None, Proxies] | None = None  # for this `fetch.proxy`
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.sent: int = 0  # pings the hub accepted, for status and tests
@@ -50,7 +53,10 @@ class WebSubNotifier:
         urls = topics(config, source_id)
         if not urls:
             return
-        self._pending.setdefault((hub, config.fetch.user_agent), set()).update(urls)
+        if self._proxies is None or self._proxies[0] != config.fetch.proxy:
+            self._proxies = (config.fetch.proxy, Proxies(config.fetch.proxy))
+        key = (hub, config.fetch.user_agent, self._proxies[1].for_url(hub))
+        self._pending.setdefault(key, set()).update(urls)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._flush())
 
@@ -61,14 +67,16 @@ class WebSubNotifier:
                 self._session = aiohttp.ClientSession(
                     timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT)
                 )
-            for (hub, agent), urls in batch.items():
-                await asyncio.gather(*(self._ping(hub, agent, url) for url in sorted(urls)))
+            for (hub, agent, proxy), urls in batch.items():
+                pings = (self._ping(hub, agent, proxy, url) for url in sorted(urls))
+                await asyncio.gather(*pings)
 
-    async def _ping(self, hub: str, agent: str, url: str) -> None:
+    async def _ping(self, hub: str, agent: str, proxy: str | None, url: str) -> None:
         assert self._session is not None
         form = {"hub.mode": "publish", "hub.url": url}
+        headers = {"User-Agent": agent}
         try:
-            async with self._session.post(hub, data=form, headers={"User-Agent": agent}) as reply:
+            async with self._session.post(hub, data=form, headers=headers, proxy=proxy) as reply:
                 if 200 <= reply.status < 300:
                     self.sent += 1
                     return

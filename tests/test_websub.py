@@ -25,6 +25,7 @@ class Hub:
     url: str = ""
     status: int = 204
     pings: list[dict[str, str]] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # each ping's URL, absolute when proxied
 
     def topics(self) -> set[str]:
         return {ping["hub.url"] for ping in self.pings}
@@ -37,6 +38,7 @@ async def hub() -> AsyncIterator[Hub]:
     async def publish(request: web.Request) -> web.Response:
         assert request.content_type == "application/x-www-form-urlencoded"
         state.pings.append(dict(await request.post()))  # type: ignore[arg-type]
+        state.asked.append(str(request.url))
         return web.Response(status=state.status)
 
     app = web.Application()
@@ -126,3 +128,23 @@ async def test_a_failing_hub_costs_a_log_line(
     assert service.websub.sent == 0
     assert "websub ping failed" in caplog.text
     assert topics(service.config, "nope") == set()
+
+
+async def test_pings_go_through_the_fetch_proxy(tmp_path: Path, hub: Hub) -> None:
+    """The hub fixture answers as the proxy too: a hub under a name nobody resolves is
+    reached only if the ping really went through it."""
+    shutil.copy(FIXTURES / "upstream" / "hzfb.xml", tmp_path / "a.xml")
+    config = tmp_path / "config.toml"
+    proxy = hub.url.removesuffix("/hub")
+    config.write_text(
+        f'[service]\nbase_url = "{BASE}"\ndatabase = "{tmp_path / "db.sqlite3"}"\n'
+        'websub_hub = "http://hub.proxied.invalid/hub"\n\n'
+        f'[fetch]\nproxy = "{proxy}"\n\n[[sources]]\nid = "a"\nurl = "a.xml"\n',
+        "utf-8",
+    )
+    async with running_service(load_config(config), schedule=False) as running:
+        await running.fetch_now("a")
+        await running.websub.drain()
+        assert running.websub.sent == 6
+    assert hub.topics() == _urls("sources", "a") | _urls("feeds", "all")
+    assert set(hub.asked) == {"http://hub.proxied.invalid/hub"}
