@@ -28,8 +28,8 @@ FETCH_KEYS: dict[str, str] = {
     "max_interval": "upper bound when backing off or honouring upstream cache hints",
     "respect_robots": "honour robots.txt for html sources and followed pages",
     "failing_after": "consecutive failures after which a source is marked failing",
-    "proxy": "`http://host:port` proxy for every upstream request (default: `HTTP_PROXY`, "
-    "`HTTPS_PROXY` and `NO_PROXY`)",
+    "proxy": "`http://host:port` proxy for upstream requests and WebSub pings (default: "
+    "`HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY`)",
 }
 
 SOURCE_KEYS: dict[str, str] = {
