@@ -25,7 +25,14 @@ from feeds.charset import decode
 from feeds.dates import plain_offsets
 from feeds.errors import ParseError
 from feeds.model import ParsedFeed, ParsedItem, Party
-from feeds.sanitize import clean_html, html_to_text, summarize, web_url, xml_safe
+from feeds.sanitize import (
+    clean_html,
+    drop_forbidden_references,
+    html_to_text,
+    summarize,
+    web_url,
+    xml_safe,
+)
 
 # feedparser's version names, folded into ours; drafts go with the version they led to.
 _FORMATS = {
@@ -46,7 +53,6 @@ _FORMATS = {
 }
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
-_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _HEADERS = {"content-type": "application/xml; charset=utf-8"}
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
@@ -105,7 +111,7 @@ class Prepared:
 def prepare(body: bytes, *, url: str, header_charset: str | None, encoding: str | None) -> Prepared:
     """What both parse paths read; raises `ParseError` for a document declaring entities."""
     decoded = decode(body, header_charset=header_charset, override=encoding)
-    text = _CHAR_REF.sub(_valid_char_ref, xml_safe(decoded.text))
+    text = drop_forbidden_references(xml_safe(decoded.text))
     doctype = bool(_DOCTYPE.search(text))
     if doctype and "<!ENTITY" in text:
         raise ParseError("refused: the document declares XML entities", url=url)
@@ -138,13 +144,6 @@ def build_feed(
         charset=charset,
         warnings=tuple(warnings),
     )
-
-
-def _valid_char_ref(match: re.Match[str]) -> str:
-    """A character reference kept only if XML 1.0 allows its character, like `xml_safe`."""
-    hexadecimal, decimal = match.groups()
-    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
-    return match[0] if 0 < code < 0x110000 and xml_safe(chr(code)) else ""
 
 
 def _item(

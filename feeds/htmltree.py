@@ -17,7 +17,7 @@ import lxml.html
 from lxml import etree
 
 from feeds.errors import ParseError
-from feeds.sanitize import xml_safe
+from feeds.sanitize import drop_forbidden_references, xml_safe
 from feeds.urls import resolve
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -35,8 +35,9 @@ _LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc",
 
 def parse_html(text: str, *, url: str) -> lxml.html.HtmlElement:
     """The document tree of `text`; `ParseError` when there is no document at all."""
-    # lxml refuses str input that carries an encoding declaration, and XML-invalid characters.
-    text = xml_safe(_XML_DECLARATION.sub("", text, count=1))
+    # lxml refuses str input that carries an encoding declaration, and XML-invalid characters,
+    # and libxml2 would decode a reference to one (`&#1;`) into the tree, where lxml refuses it.
+    text = drop_forbidden_references(xml_safe(_XML_DECLARATION.sub("", text, count=1)), html=True)
     if not text.strip():
         raise ParseError("empty document", url=url)
     try:
@@ -93,7 +94,15 @@ def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
             if source := (image.get(attribute) or "").strip():
                 image.set("src", source)
                 break
-    element.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+
+    def absolute(link: str) -> str | None:
+        try:
+            return resolve(base, link)
+        except ValueError:  # an invalid IPv6 host: the link is dropped
+            return None
+
+    # not make_links_absolute: its rewrite resolves a `<base href>` again, raising on a bad one
+    element.rewrite_links(absolute, resolve_base_href=False)
 
 
 def links(element: lxml.html.HtmlElement, base: str) -> list[tuple[str, str]]:

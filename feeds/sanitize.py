@@ -42,6 +42,8 @@ _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select
 # XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # nh3 keeps an iframe whose src we refused; its output is normalised, so this pattern is exact.
+_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_HTML_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
@@ -55,6 +57,20 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 def xml_safe(text: str) -> str:
     """Drop characters that XML 1.0 cannot carry, so rendered feeds stay well-formed."""
     return _XML_INVALID.sub("", text)
+
+
+def drop_forbidden_references(text: str, *, html: bool = False) -> str:
+    """`text` without numeric references to what `xml_safe` drops (`&#1;`, `&#xFFFE;`, `&#0;`):
+    parsers decode them into the characters themselves. In HTML the `;` is optional."""
+    if "&#" not in text:
+        return text
+    return (_HTML_NUMERIC_REFERENCE if html else _NUMERIC_REFERENCE).sub(_kept_reference, text)
+
+
+def _kept_reference(match: re.Match[str]) -> str:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    return match[0] if 0 < code < 0x110000 and xml_safe(chr(code)) else ""
 
 
 def web_url(href: str | None, base: str) -> str | None:

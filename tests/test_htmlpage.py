@@ -357,6 +357,33 @@ def test_hostile_page_is_sanitised(rules: ArticleRules | None) -> None:
         assert '<iframe src="https://player.example.org/embed/42"' in item.content_html
 
 
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@pytest.mark.parametrize("rules", [article_rules({"content": "#content"}, path="a"), None])
+def test_references_to_forbidden_characters_and_a_broken_base_are_dropped(
+    rules: ArticleRules | None,
+) -> None:
+    """libxml2 decodes `&#1;` (with or without `;`) into the tree, where lxml then refuses to
+    write a link holding it; lxml's link rewriting read `<base href="http://[broken/">`."""
+    item = parse_article(
+        load("broken_references.html"),
+        url="https://bad.example.net/p/1.html",
+        rules=rules,
+        tz=SHANGHAI,
+        now=NOW,
+    )
+    fields = [item.title, item.author or "", item.content_html, item.summary]
+    assert [field for field in fields if XML_FORBIDDEN.search(field)] == []
+    assert (item.title, item.author) == ("引用损坏测试", "小王")
+    assert lines(item)[0] == "第一段正文文字，用于确认净化。"
+    assert lines(item)[-1] == "最后一段：汉中正常文字结束。"
+    assert '<a href="http://example.org/ab.html"' in item.content_html
+    assert '<img src="https://bad.example.net/p/pic.jpg" alt="图">' in item.content_html
+    assert "坏地址" in item.content_html
+    assert "[::1" not in item.content_html
+
+
 def test_deep_nesting_does_not_crash() -> None:
     depth = 100_000
     text = (
