@@ -61,10 +61,15 @@ def xml_safe(text: str) -> str:
 
 def drop_forbidden_references(text: str, *, html: bool = False) -> str:
     """`text` without numeric references to what `xml_safe` drops (`&#1;`, `&#xFFFE;`, `&#0;`):
-    parsers decode them into the characters themselves. In HTML the `;` is optional."""
-    if "&#" not in text:
-        return text
-    return (_HTML_NUMERIC_REFERENCE if html else _NUMERIC_REFERENCE).sub(_kept_reference, text)
+    parsers decode them into the characters themselves. In HTML the `;` is optional. Repeated
+    until nothing is dropped: `&#x&#0;1b;` is `&#x1b;` once `&#0;` is gone."""
+    pattern = _HTML_NUMERIC_REFERENCE if html else _NUMERIC_REFERENCE
+    while "&#" in text:
+        kept = pattern.sub(_kept_reference, text)
+        if len(kept) == len(text):  # a kept reference is returned as it was
+            break
+        text = kept
+    return text
 
 
 def _kept_reference(match: re.Match[str]) -> str:
