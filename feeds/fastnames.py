@@ -56,6 +56,8 @@ def attributes(items: list[tuple[str, str]]) -> Attributes:
     """Attributes keyed as feedparser's SAX glue keys them: known prefix, then the bare name."""
     attrs: Attributes = {}
     for name, value in items:
+        if not name.isascii():  # see fastwalk.ascii_name
+            raise Unsupported(f"the attribute name {name!r}")
         if name[0] == "{":
             uri, _, local = name[1:].partition("}")
             prefix = NAMESPACES.get(uri.lower(), "")

@@ -103,6 +103,7 @@ class Walk:
         tag = element.tag
         if not isinstance(tag, str):
             raise Unsupported("an entity reference")
+        ascii_name(tag)
         key = tag_key(tag)
         if allowed is not None and key not in allowed:
             raise Unsupported(f"<{key}> inside {element.getparent()}")
@@ -320,6 +321,13 @@ class Walk:
         else:
             self.children(element)
             self.pop(key, own_text(element))
+
+
+def ascii_name(name: str) -> None:
+    """Names in ASCII only: libxml2 takes `en\ufffdclosure` or `a\x88b` as names, which expat
+    (feedparser's parser) refuses, so the two paths would disagree on the document's warnings."""
+    if not name.isascii():
+        raise Unsupported(f"the name {name!r}")
 
 
 def _looks_like_html(text: str) -> bool:

@@ -25,7 +25,7 @@ from lxml import etree
 
 from feeds.errors import ParseError
 from feeds.fastnames import NAMESPACES, Unsupported, attributes, tag_key, userland
-from feeds.fastwalk import Context, Walk
+from feeds.fastwalk import Context, Walk, ascii_name
 from feeds.feedxml import build_feed, prepare, read_date  # shared, not copied
 from feeds.model import ParsedFeed
 
@@ -35,14 +35,20 @@ _VERSIONS = {"http://purl.org/rss/1.0/": "rss10", "http://www.w3.org/2005/atom":
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _DECLARATION = re.compile(r"""xmlns:([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
+_INSTRUCTION = re.compile(r"<\?([^\s?]*)")
 _C1_REFERENCE = re.compile(rb"&#(?:[xX]0*[89][0-9a-fA-F]|0*1(?:2[89]|[3-5][0-9]));")
 
 
 def _plain_declarations(text: str) -> bool:
-    """No prefix bound twice, to xlink, or renaming a namespace feedparser knows by that prefix."""
+    """No prefix bound twice, to xlink, or renaming a namespace feedparser knows by that prefix;
+    prefixes and processing instructions named in ASCII (see `fastwalk.ascii_name`)."""
+    if not all(match[1].isascii() for match in _INSTRUCTION.finditer(text)):
+        return False
     seen: dict[str, str] = {}
     for match in _DECLARATION.finditer(text):
         prefix, uri = match[1], match[2] if match[2] is not None else match[3]
+        if not prefix.isascii():
+            return False
         canonical = NAMESPACES.get(userland(uri.lower()))
         renames = canonical not in (None, prefix) and prefix in _LOWER_CANONICAL
         if seen.setdefault(prefix, uri) != uri or "&" in uri or "xlink" in uri or renames:
@@ -56,6 +62,7 @@ def _walk(data: bytes) -> Walk:
         remove_comments=True, remove_pis=True,  # SAX reports the text around them as one run
     )  # fmt: skip
     root = etree.fromstring(data, parser)
+    ascii_name(root.tag)
     version = ""  # feedparser's: from the first namespace declaration that implies one
     for prefix, uri in root.nsmap.items():
         low = uri.lower()
@@ -97,12 +104,14 @@ def parse_fast(
         return None  # feedxml refuses it with the same error
     if not _plain_declarations(prepared.text):
         return None  # feedparser's namespace quirks are not re-stated
+    data, doctype_version = prepared.data, None
+    if prepared.doctype:  # read as feedparser reads it: its DOCTYPE cut at the first ">"
+        doctype_version, data, _ = replace_doctype(data)
     try:
-        walk = _walk(prepared.data)
+        walk = _walk(data)
     except (etree.XMLSyntaxError, Unsupported):
         return None
-    # Netscape's DOCTYPE makes an RSS 0.91 feed rss091n
-    version = (prepared.doctype and replace_doctype(prepared.data)[0]) or walk.version
+    version = doctype_version or walk.version  # Netscape's DOCTYPE makes RSS 0.91 rss091n
     for entry in walk.entries:
         _dates(entry, default_tz)
     return build_feed(walk.feed, walk.entries, version, prepared.charset, url, default_tz, [])
