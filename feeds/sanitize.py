@@ -97,8 +97,11 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if attribute not in _URL_ATTRIBUTES:
         return value
     base_url: str | None = _CALL.base_url
-    url = resolve(base_url, value.strip()) if base_url else value.strip()
-    parts = urlsplit(url)
+    try:
+        url = resolve(base_url, value.strip()) if base_url else value.strip()
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x/": nh3 would drop it too, after printing our exception
+        return None
     if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
         return None
     if tag == "iframe" and (parts.hostname or "") not in _CALL.iframe_hosts:

@@ -82,3 +82,11 @@ def test_clean_html_drops_what_xml_cannot_carry_even_when_a_reference_names_it(
 ) -> None:
     """nh3 decodes `&#1;` into the character itself; a reader's XML parser would reject it."""
     assert clean_html(fragment) == expected
+
+
+def test_a_link_with_a_broken_ipv6_host_is_dropped_without_an_exception_escaping() -> None:
+    """nh3 calls our attribute filter from Rust: an exception there would only be printed."""
+    cleaned = clean_html(
+        '<a href="http://[x/">a</a><img src="//[::1/p.png">', base_url="http://b.example/"
+    )
+    assert cleaned == '<a rel="noopener noreferrer nofollow">a</a><img>'
