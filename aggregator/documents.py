@@ -40,10 +40,12 @@ def cursor(item: StoredItem) -> str:
 def parse_cursor(raw: str) -> tuple[float, int]:
     """The (time, row) of a `cursor` value; raises ValueError for anything else."""
     stamp, _, row = raw.partition("_")
-    when = float(stamp)
+    when, number = float(stamp), int(row)
     if not math.isfinite(when):
         raise ValueError(f"not a finite time: {stamp!r}")
-    return when, int(row)
+    if not -(2**63) <= number < 2**63:  # beyond what SQLite compares with a row id
+        raise ValueError(f"not a row: {row!r}")
+    return when, number
 
 
 def channel(config: Config, kind: str, ident: str) -> FeedConfig:

@@ -82,7 +82,9 @@ async def test_iframe_page_options(client: Client) -> None:
     assert light.get("lang") == "zh-CN"
     assert _text(light, "//body/@class") == "light"
     assert "来源: 汉中发布" in _text(light, "//li[1]")
-    for bad, parameter in [("theme=blue", "theme"), ("lang=fr", "lang"), ("limit=51", "limit")]:
+    bad_values = [("theme=blue", "theme"), ("lang=fr", "lang"), ("limit=51", "limit"),
+                  ("limit=%C2%B2", "limit")]  # fmt: skip
+    for bad, parameter in bad_values:
         response = await client.get(f"/embed/local?{bad}")
         assert response.status == 400
         assert (await response.text()).startswith(f"{parameter}: ")

@@ -205,7 +205,17 @@ async def test_limits_paging_and_channels(client: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=501", "limit=abc", "limit=-1", "before=yesterday"]
+    "query",
+    [
+        "limit=0",
+        "limit=501",
+        "limit=abc",
+        "limit=-1",
+        "limit=%C2%B2",  # "²" is a digit to str.isdigit, not to int
+        "before=yesterday",
+        "before=1_99999999999999999999999",  # beyond SQLite's integers
+        "before=1_-9223372036854775809",
+    ],
 )
 async def test_bad_queries_answer_400(client: Client, query: str) -> None:
     response = await client.get(f"/feeds/all.atom?{query}")

@@ -34,7 +34,7 @@ def parse_limit(raw: str | None, default: int, maximum: int = MAX_LIMIT) -> int:
     """`limit` as an integer from 1 to `maximum`; raises `BadQuery` otherwise."""
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:  # not "²"
         raise BadQuery(f"limit: must be an integer from 1 to {maximum}, not {raw!r}")
     return int(raw)
 
