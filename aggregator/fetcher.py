@@ -49,7 +49,7 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # headers are read as Latin-1: "\xb2" is "²"
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -271,6 +271,8 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("30", 0) == 30
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 60) == 60
     assert retry_after_seconds("soon", 0) is None
+    assert retry_after_seconds("\xb2", 0) is None  # a digit to str.isdigit, not to float
+    assert retry_after_seconds("Wed, 21 Oct 99999 07:28:00 GMT", 0) is None
 
 
 async def test_file_urls_respect_max_bytes(tmp_path: object) -> None:
