@@ -54,6 +54,7 @@ _FORMATS = {
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _HEADERS = {"content-type": "application/xml; charset=utf-8"}
+_LONGEST_TTL_MINUTES = 366 * 24 * 60
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
     "origin", "tags",
@@ -235,12 +236,13 @@ def _text(detail: Mapping[str, Any] | None) -> str:
 
 
 def _ttl(value: object) -> int | None:
-    """RSS `<ttl>` minutes as seconds; absent, zero or garbage means no hint."""
+    """RSS `<ttl>` minutes as seconds, at most a year; absent, zero or garbage means no hint.
+    (A hostile `<ttl>` of thousands of digits made an integer no float can hold.)"""
     try:
         minutes = int(str(value).strip())
     except ValueError:
         return None
-    return minutes * 60 if minutes > 0 else None
+    return min(minutes, _LONGEST_TTL_MINUTES) * 60 if minutes > 0 else None
 
 
 def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.policy import upstream_hint
 from feeds.errors import ParseError
+from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
 from feeds.model import ParsedFeed, ParsedItem, Party
 
@@ -267,6 +269,29 @@ def test_a_well_formed_empty_feed_is_no_error() -> None:
     feed = parse_xml_feed(body, url="http://example.com/")
 
     assert feed == ParsedFeed(items=(), title="Quiet", format="rss20", charset="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("ttl", "seconds"),
+    [
+        ("30", 1800),
+        (" 30 ", 1800),
+        ("0", None),
+        ("-5", None),
+        ("²", None),
+        ("soon", None),
+        ("9" * 4000, 366 * 86400),
+    ],
+)
+def test_ttl_is_a_bounded_hint(ttl: str, seconds: int | None) -> None:
+    """A hostile `<ttl>` of thousands of digits used to make an integer no float holds,
+    which failed the source when its next fetch was planned."""
+    body = f"<rss version='2.0'><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>"
+    for parse in (parse_xml_feed, parse_fast):
+        feed = parse(body.encode(), url="http://example.com/")
+        assert feed is not None
+        assert feed.ttl_seconds == seconds
+    assert upstream_hint(0, ttl=seconds, cache_control=None, expires=None) == (seconds or 0)
 
 
 def rss_item(inner: str) -> bytes:
