@@ -175,7 +175,12 @@ class Fetcher:
             if isinstance(outcome, Response):
                 return outcome if permanent_url is None else _with_permanent(outcome, permanent_url)
             status, location = outcome
-            target = urljoin(url, location)
+            try:
+                target = urljoin(url, location)
+            except ValueError:  # "http://[::1/": an IPv6 host without its "]"
+                raise FetchError(
+                    f"redirect to an invalid URL: {location!r}", url=url, status=status
+                ) from None
             if target in seen:
                 raise FetchError(f"redirect loop through {target}", url=url, status=status)
             if reason := await check_discovered(target, source_url=source_url, hosts=hosts):

@@ -51,6 +51,9 @@ def _routes(base: list[str]) -> web.Application:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently("/feed")
 
+    async def broken_location(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[::1/feed"})  # no "]"
+
     async def elsewhere(request: web.Request) -> web.Response:
         raise web.HTTPFound(base[0].replace("127.0.0.1", "localhost") + "/feed")
 
@@ -87,7 +90,8 @@ def _routes(base: list[str]) -> web.Application:
     for path, handler in [
         ("/feed", feed), ("/loop-a", loop_a), ("/loop-b", loop_b), ("/chain/{n}", chain),
         ("/slow-chain/{n}", slow_chain),
-        ("/moved", moved), ("/elsewhere", elsewhere), ("/big", big), ("/big-chunked", big_chunked),
+        ("/moved", moved), ("/broken-location", broken_location), ("/elsewhere", elsewhere),
+        ("/big", big), ("/big-chunked", big_chunked),
         ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
     ]:  # fmt: skip
         app.router.add_get(path, handler)
@@ -132,6 +136,7 @@ async def test_permanent_redirect_is_reported(upstream: str) -> None:
         ("/loop-a", FetchError, "redirect loop"),
         ("/chain/0", FetchError, "more than 5 redirects"),
         ("/elsewhere", Refused, "host 'localhost' is not the source's host"),
+        ("/broken-location", FetchError, r"redirect to an invalid URL: 'http://\[::1/feed'"),
         ("/big", BodyTooLarge, "exceeds fetch.max_bytes"),
         ("/big-chunked", BodyTooLarge, "exceeds fetch.max_bytes"),
         ("/bomb", BodyTooLarge, "once decompressed"),
