@@ -21,6 +21,7 @@ class SourceView:
     enabled: bool
     url: str  # as configured
     effective_url: str | None  # where a permanent redirect led: the config should say this
+    tls_verify: bool  # false: certificates are not checked for this source
     title: str | None
     charset: str | None
     last_attempt: float | None
@@ -55,6 +56,7 @@ async def source_views(config: Config, db: Database, now: float) -> list[SourceV
                 enabled=source.enabled,
                 url=source.url,
                 effective_url=row.effective_url,
+                tls_verify=source.tls_verify,
                 title=row.title,
                 charset=row.charset,
                 last_attempt=row.last_attempt,

@@ -178,8 +178,9 @@ async def test_status_api_shows_every_field(serving: tuple[Service, Client]) -> 
     assert down["error_streak"] == 2
     assert "connection refused" in down["last_error"]
     assert down["last_success"] is None
-    expected = {"id", "name", "type", "enabled", "url", "effective_url", "title", "charset",
-                "last_attempt", "last_success", "last_status", "last_result", "last_error",
+    expected = {"id", "name", "type", "enabled", "url", "effective_url", "tls_verify", "title",
+                "charset", "last_attempt", "last_success", "last_status", "last_result",
+                "last_error",
                 "error_streak", "failing", "next_fetch", "fetches", "failures",
                 "average_seconds", "items", "items_last_day"}  # fmt: skip
     assert set(hzfb) == expected

@@ -215,3 +215,7 @@ async def test_tls_verify_false_accepts_a_broken_certificate_for_its_source_only
     assert rows["plain-http-accepted"]["items"] == 0
     assert "is not accepted: unable to get local issuer" in rows["untrusted"]["last_error"]
     assert rows["untrusted"]["items"] == 0
+    # status shows which sources go unchecked
+    assert {name for name, row in rows.items() if not row["tls_verify"]} == {
+        f"{name}-accepted" for name in broken
+    }
