@@ -3,13 +3,17 @@
 Read once, not per request: aiohttp's `trust_env` looks the environment and `~/.netrc` up in a
 thread for every request (two thread hops on the hot path), and would send netrc credentials
 to upstream hosts. `NO_PROXY` names the hosts fetched directly, whichever proxy is set, as curl
-reads it: `*`, or comma-separated hosts that also cover their subdomains, with an optional port.
+reads it: `*`, or comma-separated hosts that also cover their subdomains, with an optional port,
+and address ranges (`10.0.0.0/8`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Proxies:
@@ -42,14 +46,30 @@ class Proxies:
         for name, only_port in self._direct:
             if only_port is not None and only_port != port:
                 continue
-            if name == "*" or host == name or host.endswith(f".{name}"):
+            if isinstance(name, str):
+                if name == "*" or host == name or host.endswith(f".{name}"):
+                    return True
+            elif _address_in(host, name):
                 return True
         return False
 
 
-def _rule(text: str) -> tuple[str, int | None]:
-    """One `NO_PROXY` entry as (host, port or None): `.example.org`, `*.example.org:8080`."""
+def _address_in(host: str, network: _Network) -> bool:
+    try:
+        return ipaddress.ip_address(host) in network
+    except ValueError:  # a name: ranges cover addresses only
+        return False
+
+
+def _rule(text: str) -> tuple[str | _Network, int | None]:
+    """One `NO_PROXY` entry as (host or address range, port or None): `.example.org`,
+    `*.example.org:8080`, `10.0.0.0/8`."""
     text = text.strip().lower()
+    if "/" in text:
+        try:
+            return ipaddress.ip_network(text, strict=False), None
+        except ValueError:  # not a range: no host matches it
+            return text, None
     if text.startswith("["):  # [::1]:8080
         host, _, port = text[1:].partition("]")
         port = port.removeprefix(":")
@@ -58,4 +78,4 @@ def _rule(text: str) -> tuple[str, int | None]:
     else:  # no port, or a bare IPv6 address
         host, port = text, ""
     host = host.removeprefix("*.").lstrip(".")
-    return host, int(port) if port.isdigit() else None
+    return host, int(port) if port.isascii() and port.isdigit() else None

@@ -195,6 +195,12 @@ async def test_a_proxy_refusing_the_tunnel_fails_the_source_saying_so(tmp_path: 
         ("::1", "http://[::1]/", False),
         ("localhost, 127.0.0.1", "http://127.0.0.1:9/", False),
         ("*", "http://anything.example/", False),
+        ("10.0.0.0/8, 192.168.1.0/24", "http://10.20.30.40/", False),  # address ranges
+        ("10.0.0.0/8", "http://11.0.0.1/", True),
+        ("10.0.0.0/8", "http://ten.example/", True),  # a range covers addresses, not names
+        ("fd00::/8", "http://[fd12::1]:8080/", False),
+        ("example.org:²", "http://example.org/", False),  # "²" is no port: any port matches
+        ("not/a/range", "http://not/", True),
         ("", "https://www.hanzhong.gov.cn/", False),  # HTTPS_PROXY unset: https goes direct
     ],
 )
