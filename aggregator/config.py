@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ from aggregator.settings import (
     STORIES_KEYS,
     TOP_KEYS,
 )
+from feeds.charset import canonical_codec
 from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
@@ -346,12 +346,9 @@ def _party(table: Table, key: str) -> Party | None:
 
 def _encoding(table: Table) -> str | None:
     label = table.get("encoding", str, "") or None
-    if label:
-        try:
-            codecs.lookup(label)
-        except LookupError:
-            table.fail("encoding", f"unknown charset {label!r}")
-            return None
+    if label and canonical_codec(label) is None:
+        table.fail("encoding", f"unknown charset {label!r}")
+        return None
     return label
 
 

@@ -31,6 +31,9 @@ _SUPERSETS = {
     "big5": "big5hkscs",
 }
 
+_NOT_CHARSETS = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "utf-7", "mbcs", "oem"}
+)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -56,11 +59,18 @@ class Decoded:
 
 
 def canonical_codec(label: str) -> str | None:
-    """The Python codec to use for a charset label, or None if the label is unknown."""
+    """The Python codec to use for a charset label, or None if the label is unknown.
+
+    Python's codec registry also holds transforms a document's label must not select:
+    `base64` or `zlib` (not text encodings at all), and `unicode_escape`, `idna` or `utf-7`,
+    which turn ASCII into other characters."""
     label = label.strip().lower()
     try:
         name = codecs.lookup(label).name
-    except LookupError:
+        "".encode(name)  # LookupError for a bytes-to-bytes codec, UnicodeError for `undefined`
+    except (LookupError, UnicodeError):
+        return None
+    if name in _NOT_CHARSETS:
         return None
     return _SUPERSETS.get(label) or _SUPERSETS.get(name) or name
 
@@ -93,7 +103,7 @@ def decode(
             continue
         try:
             text = body.decode(codec)
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or a codec's own failure
             continue
         return Decoded(text.removeprefix("\ufeff"), codec, how)
     if not body:
@@ -107,6 +117,6 @@ def decode(
         codec = canonical_codec(best.encoding) or best.encoding
         try:
             return Decoded(body.decode(codec), codec, "detected")
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             pass
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")

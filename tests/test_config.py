@@ -75,6 +75,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         url = "https://example.org/2"
         [[sources]]
         name = "no id"
+        encoding = "base64"
         [[feeds]]
         id = "f"
         sources = ["ok", "hzfx"]
@@ -103,6 +104,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         "sources[2].id: duplicate source id 'ok'",
         "sources[3].id: is required",
         "sources[3].url: is required",
+        "sources[3].encoding: unknown charset 'base64'",  # a codec, not a charset
         "feeds[0].sources: unknown source 'hzfx'",
         "feeds[0].limit: must be between 1 and 500",
         "feeds[1].id: duplicate feed id 'f'",

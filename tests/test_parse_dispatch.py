@@ -126,3 +126,18 @@ def test_the_configured_encoding_reaches_the_xml_parser() -> None:
     feed = parse_feed(body, url="http://example.net/", encoding="gbk")
 
     assert (feed.charset, feed.items[0].title) == ("gb18030", "汉中又新增一项国字号荣誉!")
+
+
+@pytest.mark.parametrize(
+    "label", ["base64", "zlib", "rot13", "undefined", "punycode", "unicode_escape", "utf-7"]
+)
+def test_a_charset_label_naming_a_python_transform_is_ignored(label: str) -> None:
+    """Python's codec registry holds transforms a hostile upstream could name in its
+    Content-Type or XML declaration: they used to raise (LookupError, UnicodeError), or turn
+    `+ADw-` into `<`."""
+    body = (
+        f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><title>t+ADw-'
+        "\\u6c49</title><item><title>汉中</title></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, url="http://example.com/f.xml", header_charset=label)
+    assert (feed.charset, feed.title, feed.items[0].title) == ("utf-8", "t+ADw-\\u6c49", "汉中")
