@@ -68,7 +68,7 @@ def canonical_codec(label: str) -> str | None:
     try:
         name = codecs.lookup(label).name
         "".encode(name)  # LookupError for a bytes-to-bytes codec, UnicodeError for `undefined`
-    except (LookupError, UnicodeError):
+    except (LookupError, UnicodeError, ValueError):  # ValueError: a NUL in the label
         return None
     if name in _NOT_CHARSETS:
         return None

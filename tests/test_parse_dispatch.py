@@ -129,7 +129,7 @@ def test_the_configured_encoding_reaches_the_xml_parser() -> None:
 
 
 @pytest.mark.parametrize(
-    "label", ["base64", "zlib", "rot13", "undefined", "punycode", "unicode_escape", "utf-7"]
+    "label", ["base64", "zlib", "rot13", "undefined", "punycode", "unicode_escape", "utf-7", "\x00"]
 )
 def test_a_charset_label_naming_a_python_transform_is_ignored(label: str) -> None:
     """Python's codec registry holds transforms a hostile upstream could name in its
