@@ -179,7 +179,7 @@ def _stories(table: Table) -> StoriesConfig:
 
 def _service(table: Table, folder: Path) -> ServiceConfig:
     base_url = table.get("base_url", str, "http://127.0.0.1:8080").rstrip("/")
-    if urlsplit(base_url).scheme not in ("http", "https"):
+    if _scheme(base_url) not in ("http", "https"):
         table.fail("base_url", "must be an http(s) URL")
     zone_name = table.get("timezone", str, "Asia/Shanghai")
     try:
@@ -197,7 +197,7 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
     if workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
         table.fail("workers", "more than 1 needs SO_REUSEPORT, which this system lacks")
     hub = table.get("websub_hub", str, "") or None
-    if hub and urlsplit(hub).scheme not in ("http", "https"):
+    if hub and _scheme(hub) not in ("http", "https"):
         table.fail("websub_hub", "must be an http(s) URL")
     return ServiceConfig(
         title=table.get("title", str, "Aggregator"),
@@ -231,6 +231,14 @@ def _fetch(table: Table) -> FetchConfig:
     )
 
 
+def _scheme(url: str) -> str | None:
+    """The URL's scheme in lower case; None when it does not parse ("http://[x/")."""
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+
+
 def _proxy(table: Table) -> str | None:
     """An http:// proxy URL; aiohttp speaks plain HTTP to proxies (https targets by CONNECT)."""
     proxy = table.get("proxy", str, "").strip()
@@ -247,7 +255,10 @@ def _proxy(table: Table) -> str | None:
 
 
 def _source_url(raw: str, folder: Path, table: Table) -> str:
-    scheme = urlsplit(raw).scheme.lower()
+    scheme = _scheme(raw)
+    if scheme is None or "\x00" in raw:
+        table.fail("url", f"not a URL or path: {raw!r}")
+        return raw
     if scheme in ("http", "https"):
         return raw
     if scheme == "file":
@@ -311,20 +322,29 @@ def _sources(
 def _rules(table: Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
     listing = article = None
     if "list" in table.data:
-        try:
-            listing = list_rules(table.data["list"], path=table.key_path("list"))
-        except SelectorErrors as exc:
-            table.errors.extend(exc.errors)
+        if raw := _subtable(table, "list"):
+            try:
+                listing = list_rules(raw, path=table.key_path("list"))
+            except SelectorErrors as exc:
+                table.errors.extend(exc.errors)
         if kind != "html":
             table.fail("list", 'applies to type = "html" sources only')
     elif kind == "html":
         table.fail("list", 'is required for type = "html" sources ([sources.list] with "item")')
-    if "article" in table.data:
+    if raw := _subtable(table, "article"):
         try:
-            article = article_rules(table.data["article"], path=table.key_path("article"))
+            article = article_rules(raw, path=table.key_path("article"))
         except SelectorErrors as exc:
             table.errors.extend(exc.errors)
     return listing, article
+
+
+def _subtable(table: Table, key: str) -> Mapping[str, object] | None:
+    value = table.data.get(key)
+    if value is not None and not isinstance(value, Mapping):
+        table.fail(key, f"must be a table ([sources.{key}])")
+        return None
+    return value
 
 
 def _party(table: Table, key: str) -> Party | None:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST_DURATION = 100 * 365 * 86400.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -15,11 +16,14 @@ T = TypeVar("T")
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in a duration such as "30s", "15m", "2h" or "1d"."""
+    """Seconds in a duration such as "30s", "15m", "2h" or "1d", at most a hundred years."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f'not a duration like "30s", "15m", "2h", "1d": {text!r}')
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds > _LONGEST_DURATION:
+        raise ValueError(f"longer than a hundred years: {text!r}")
+    return seconds
 
 
 def parse_size(text: str) -> int:

@@ -162,6 +162,29 @@ def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[service]\nbase_url = "http://[x/"', "service.base_url: must be an http(s) URL"),
+        ('[service]\nwebsub_hub = "http://[x/"', "service.websub_hub: must be an http(s) URL"),
+        ('[fetch]\ninterval = "99999999999999999999d"', "fetch.interval: longer than a hundred"),
+        ('[[sources]]\nid = "a"\nurl = "http://[x/"', "sources[0].url: not a URL or path"),
+        ('[[sources]]\nid = "a"\nurl = "a\\u0000.xml"', "sources[0].url: not a URL or path"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\nlist = "div"',
+         "sources[0].list: must be a table ([sources.list])"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\narticle = ["h1"]',
+         "sources[0].article: must be a table ([sources.article])"),
+    ],
+)  # fmt: skip
+def test_hostile_values_are_config_errors_naming_the_key(
+    write_config: WriteConfig, text: str, message: str
+) -> None:
+    """Each of these used to end `load_config` with a traceback (ValueError, AttributeError)."""
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    assert any(problem.startswith(message) for problem in info.value.problems), info.value.problems
+
+
 def test_check_command_lists_every_problem_and_exits_2(write_config: WriteConfig) -> None:
     path = write_config('[fetch]\ntimeout = "soon"\n[[sources]]\nid = "X"\nurl = "a.xml"\n')
     result = run_cli("check", path)
