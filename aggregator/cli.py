@@ -68,7 +68,11 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
     body = eventloop.run(run())
     if args.output:
-        Path(args.output).write_bytes(body)
+        try:
+            Path(args.output).write_bytes(body)
+        except OSError as exc:
+            print(f"render: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     else:
         sys.stdout.buffer.write(body)
     return 0

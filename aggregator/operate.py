@@ -21,7 +21,7 @@ from aggregator.cpu import CpuPool
 from aggregator.pipeline import SourceReport
 from aggregator.service import running_service
 from aggregator.status import SourceView, source_views
-from storage import Database
+from storage import Database, StorageError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -188,6 +188,10 @@ def backup(config: Config, file: str) -> int:
     if target == config.service.database.resolve():
         print("backup: FILE is the database itself", file=sys.stderr)
         return EXIT_CONFIG
+    if target.is_dir() or not target.parent.is_dir():
+        where = "a folder" if target.is_dir() else "in a folder that does not exist"
+        print(f"backup: {target} is {where}: name a file", file=sys.stderr)
+        return EXIT_CONFIG
     partial = target.with_name(f".{target.name}.partial")
 
     async def run() -> None:
@@ -200,6 +204,9 @@ def backup(config: Config, file: str) -> int:
     try:
         eventloop.run(run())
         os.replace(partial, target)
+    except (OSError, StorageError) as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 1
     finally:
         partial.unlink(missing_ok=True)
     print(f"backed up {config.service.database} to {target} ({target.stat().st_size} bytes)")

@@ -120,7 +120,11 @@ def _plan(
     skipped: list[tuple[str, str]] = []
     for outline in outlines:
         url = outline.xml_url
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError:  # "http://[x/"
+            skipped.append((url, "not a URL"))
+            continue
         if scheme in ("", "file"):
             skipped.append((url, "a local file, not a web feed"))
         elif url.startswith(ours):

@@ -1,5 +1,6 @@
 """SQLite storage: schema, migrations and every SQL statement of the project."""
 
+from storage.connection import StorageError
 from storage.database import Database
 from storage.records import (
     FetchOutcome,
@@ -21,6 +22,7 @@ __all__ = [
     "ItemFilter",
     "ItemRecord",
     "SourceStatus",
+    "StorageError",
     "StoredItem",
     "StoryContext",
     "StoryCopy",

@@ -226,10 +226,13 @@ class Connections:
 
     async def backup(self, target: Path) -> None:
         """A consistent copy while other connections keep reading and writing."""
-        await asyncio.to_thread(target.unlink, missing_ok=True)
-        await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._writer.execute, "VACUUM INTO ?", (str(target),)
-        )
+        try:
+            await asyncio.to_thread(target.unlink, missing_ok=True)
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._writer.execute, "VACUUM INTO ?", (str(target),)
+            )
+        except (OSError, sqlite3.Error) as exc:  # a read-only folder, a full disk...
+            raise StorageError(f"{target}: cannot write the copy: {exc}") from exc
 
 
 def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:

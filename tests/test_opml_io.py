@@ -69,6 +69,7 @@ SUBSCRIPTIONS = b"""<?xml version="1.0" encoding="UTF-8"?>
   <outline type="rss" text="&#27721;&#20013;&#26085;&#25253;" xmlUrl="https://hzrb.example/other"/>
   <outline type="rss" text="Secrets" xmlUrl="file:///etc/passwd"/>
   <outline type="rss" text="Ours" xmlUrl="http://127.0.0.1:8080/feeds/all.atom"/>
+  <outline type="rss" text="Broken" xmlUrl="http://[x/feed"/>
 </body></opml>
 """
 
@@ -81,8 +82,9 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
     result = run_cli("opml", config, "import", "subs.opml")
 
     assert result.returncode == 0, result.stderr
-    assert "3 added, 4 skipped" in result.stdout
-    for reason in ("already configured", "listed twice", "a local file", "one of our own feeds"):
+    assert "3 added, 5 skipped" in result.stdout
+    for reason in ("already configured", "listed twice", "a local file", "one of our own feeds",
+                   "http://[x/feed: not a URL"):  # fmt: skip
         assert reason in result.stderr
     text = config.read_text("utf-8")
     assert text.startswith(CONFIG.split("[[feeds]]")[0]), "the original text is kept as it was"
@@ -100,7 +102,7 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
 
     again = run_cli("opml", config, "import", "subs.opml")
     assert again.returncode == 0, again.stderr
-    assert "0 added, 7 skipped" in again.stdout
+    assert "0 added, 8 skipped" in again.stdout
     assert config.read_text("utf-8") == text
 
 

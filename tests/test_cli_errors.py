@@ -1,0 +1,46 @@
+"""Commands given a place they cannot write: a clear line naming it, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    return tmp_path / "config.toml"
+
+
+def test_render_to_a_missing_folder(config: Path, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "all.atom"
+    result = run_cli("render", config, "all", "-o", str(target))
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"render: cannot write {target}: No such file or directory\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "message"),
+    [
+        ("folder", 2, "{target} is a folder: name a file"),
+        ("missing/copy.sqlite3", 2, "{target} is in a folder that does not exist: name a file"),
+        ("/proc/copy.sqlite3", 1, "/proc/.copy.sqlite3.partial: cannot write the copy"),
+    ],
+)
+def test_backup_to_a_place_it_cannot_write(
+    config: Path, tmp_path: Path, where: str, code: int, message: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    target = tmp_path / where
+    result = run_cli("backup", config, str(target))
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith("backup: " + message.format(target=target)), result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
