@@ -45,3 +45,8 @@ class UnknownSource(AggregatorError, KeyError):
 
 class AlreadyServing(AggregatorError):
     """Another `aggregator serve` holds the database."""
+
+
+class CannotListen(AggregatorError):
+    """The HTTP server cannot listen where the config says: the port is taken, the address
+    is not this machine's, or the port needs privileges."""

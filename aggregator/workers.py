@@ -23,7 +23,7 @@ from aiohttp import web
 
 from aggregator import eventloop
 from aggregator.config import Config, load_config
-from aggregator.errors import ConfigError
+from aggregator.errors import CannotListen, ConfigError
 from aggregator.logs import setup_logging
 from aggregator.service import running_service
 from aggregator.web.app import make_app
@@ -40,7 +40,12 @@ async def start_site(app: web.Application, host: str, port: int, *, shared: bool
     """Listen on `host:port`; `shared` lets several processes listen on it (SO_REUSEPORT)."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=HTTP_GRACE)
     await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CannotListen(f"cannot listen on {host}:{port}: {why}") from exc
     return runner
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, WriteConfig, run_cli
 
 
 @pytest.fixture
@@ -44,3 +45,17 @@ def test_backup_to_a_place_it_cannot_write(
     assert result.stderr.startswith("backup: " + message.format(target=target)), result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_serve_on_a_taken_port(write_config: WriteConfig) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(f'[service]\nport = {port}\ndatabase = "db.sqlite3"\n')
+        result = run_cli("serve", config, timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in result.stderr
