@@ -23,6 +23,8 @@ EXIT_CONFIG = 2
 
 
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    for warning in config.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{config.path}: ok — {len(config.sources)} sources, {len(config.feeds)} feeds")
     return 0
 

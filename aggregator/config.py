@@ -123,6 +123,23 @@ class Config:
     def feed(self, feed_id: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.id == feed_id), None)
 
+    def warnings(self) -> list[str]:
+        """Valid settings that are likely mistakes: an interval under a minute (`1ms` for
+        `1m`) asks the upstream again as soon as the last fetch ends."""
+        found = []
+        if self.fetch.interval < MIN_SENSIBLE_INTERVAL:
+            found.append(f"fetch.interval: {self.fetch.interval:g}s is under a minute")
+        for index, source in enumerate(self.sources):
+            if source.enabled and source.interval < MIN_SENSIBLE_INTERVAL:
+                found.append(
+                    f"sources[{index}].interval: {source.interval:g}s is under a minute: "
+                    f"{source.url} is asked again that often"
+                )
+        return found
+
+
+MIN_SENSIBLE_INTERVAL = 60.0
+
 
 def default_config_path() -> Path:
     return Path(os.environ.get(ENV_CONFIG, "config.toml"))

@@ -26,6 +26,13 @@ async def _reload(service: Service) -> None:
         await service.reload()
     except ConfigError as exc:
         log.error("config reload refused, the running config stays", extra={"errors": exc.problems})
+        return
+    _log_warnings(service.config)
+
+
+def _log_warnings(config: Config) -> None:
+    for warning in config.warnings():
+        log.warning("config warning", extra={"warning": warning})
 
 
 async def serve(config: Config) -> None:
@@ -68,6 +75,7 @@ async def serve(config: Config) -> None:
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
         log.info("serving", extra=extra)
+        _log_warnings(config)
         await stop.wait()
         log.info("stopping", extra={"fetches_in_flight": len(service.pipeline.in_flight)})
         if service.scheduler is not None:

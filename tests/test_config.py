@@ -203,6 +203,23 @@ def test_check_command_accepts_the_shipped_config() -> None:
     result = run_cli("check", ROOT / "config.toml")
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+    assert "warning" not in result.stderr
+
+
+def test_check_warns_of_an_interval_under_a_minute(write_config: WriteConfig) -> None:
+    """`1ms` for `1m` is valid, and would ask the upstream again as soon as a fetch ends."""
+    path = write_config(
+        '[fetch]\ninterval = "1ms"\n[[sources]]\nid = "a"\nurl = "http://a.example/f.xml"\n'
+        'interval = "10m"\n[[sources]]\nid = "b"\nurl = "http://b.example/f.xml"\n'
+        '[[sources]]\nid = "off"\nurl = "http://c.example/f.xml"\nenabled = false\n'
+    )
+    result = run_cli("check", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: fetch.interval: 0.001s is under a minute",
+        "warning: sources[1].interval: 0.001s is under a minute: http://b.example/f.xml is "
+        "asked again that often",
+    ]
 
 
 def _shipped_keys() -> dict[str, set[str]]:

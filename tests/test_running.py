@@ -236,6 +236,9 @@ async def test_live_reload_admin_listener_and_backup(tmp_path: Path) -> None:
     assert "sources[2].url: is required" in refused[0]["errors"]
     reloaded = events(stderr, "config reloaded")
     assert reloaded[0]["added"] == ["two"]
+    # every source here is fetched each second: said at start and after each reload
+    warned = [line["warning"] for line in events(stderr, "config warning")]
+    assert "sources[0].interval: 1s is under a minute" in warned[0]
     assert reloaded[-1]["removed"] == ["one"]
     stored = database_items(tmp_path / "agg.sqlite3")
     assert stored["one"] >= copied["one"], "a removed source's items stay"
