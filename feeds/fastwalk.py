@@ -324,8 +324,8 @@ class Walk:
 
 
 def ascii_name(name: str) -> None:
-    """Names in ASCII only: libxml2 takes `en\ufffdclosure` or `a\x88b` as names, which expat
-    (feedparser's parser) refuses, so the two paths would disagree on the document's warnings."""
+    """Names in ASCII only: libxml2 takes names holding U+FFFD or a modifier letter (U+02C6),
+    which expat (feedparser's parser) refuses, so the paths would disagree on the warnings."""
     if not name.isascii():
         raise Unsupported(f"the name {name!r}")
 

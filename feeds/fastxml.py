@@ -7,9 +7,9 @@ under the names feedparser gives elements and attributes (fastnames). feedxml th
 records from those small dicts with the slow path's own functions, so both paths agree
 (tests/test_fastxml_differential.py compares them over feedparser's test corpus). Whatever the
 walk does not re-state makes `parse_fast` return None, for feedparser to read: documents not
-well-formed, declaring entities or using xml:base, markup, base64 or XHTML inside a text
-construct, images in entries, extension elements feedparser maps but the walk does not (georss,
-psc, ...), and unknown roots.
+well-formed as expat sees them (names beyond ASCII included), declaring entities or using
+xml:base, markup, base64 or XHTML inside a text construct, images in entries, extension
+elements feedparser maps but the walk does not (georss, psc, ...), and unknown roots.
 """
 
 from __future__ import annotations

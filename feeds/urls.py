@@ -3,8 +3,8 @@
 Most links in feeds and pages are already absolute http(s) URLs. For those `urljoin` returns
 the link itself, or the link split and joined again, which gives the same text unless the link
 has a scheme in capitals, `;` parameters, an empty `?` or `#`, brackets (an IPv6 host, which
-it validates), whitespace it removes, or characters beyond ASCII. Skipping it for the rest took
-a link from about 7 µs to under 1, most of it for a URL the split cache has not seen.
+it validates), whitespace it removes, or characters beyond ASCII. Skipping it where it changes
+nothing takes a link from about 7 µs (on a URL the split cache has not seen) to under 1.
 tests/test_urls.py compares both over generated links.
 """
 
