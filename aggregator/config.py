@@ -30,6 +30,7 @@ from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rul
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 MAX_WORKERS = 64  # server processes sharing the port, the main one included
+MIN_SENSIBLE_INTERVAL = 60.0  # seconds; shorter intervals are warned about, not refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +137,6 @@ class Config:
                     f"{source.url} is asked again that often"
                 )
         return found
-
-
-MIN_SENSIBLE_INTERVAL = 60.0
 
 
 def default_config_path() -> Path:
@@ -339,7 +337,7 @@ def _sources(
 def _rules(table: Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
     listing = article = None
     if "list" in table.data:
-        if raw := _subtable(table, "list"):
+        if (raw := _subtable(table, "list")) is not None:
             try:
                 listing = list_rules(raw, path=table.key_path("list"))
             except SelectorErrors as exc:
@@ -348,7 +346,7 @@ def _rules(table: Table, kind: str) -> tuple[ListRules | None, ArticleRules | No
             table.fail("list", 'applies to type = "html" sources only')
     elif kind == "html":
         table.fail("list", 'is required for type = "html" sources ([sources.list] with "item")')
-    if raw := _subtable(table, "article"):
+    if (raw := _subtable(table, "article")) is not None:
         try:
             article = article_rules(raw, path=table.key_path("article"))
         except SelectorErrors as exc:

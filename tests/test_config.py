@@ -174,6 +174,8 @@ def test_sizes(text: str, size: int) -> None:
          "sources[0].list: must be a table ([sources.list])"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\narticle = ["h1"]',
          "sources[0].article: must be a table ([sources.article])"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\nlist = {}',
+         "sources[0].list.item: "),  # an empty table is still checked
     ],
 )  # fmt: skip
 def test_hostile_values_are_config_errors_naming_the_key(
