@@ -18,7 +18,7 @@ from aggregator.documents import Query, render_document, select
 from aggregator.records import split_links, story_context, to_record
 from feeds.fingerprint import bands
 from feeds.model import ParsedItem, Party
-from storage import Database, FetchOutcome, items, stories
+from storage import Database, FetchOutcome, WriteSummary, items, stories
 from tests.conftest import FIXTURES, run_cli_async
 
 STORIES = FIXTURES / "stories"
@@ -263,6 +263,22 @@ async def official_stored(tmp_path: Path, source_ids: list[str]) -> Config:
     return config
 
 
+async def portal_copy_stored(config: Config) -> WriteSummary:
+    """The portal's copy of the seed story stored, where only the body can tell it is the
+    same story: another title, no link."""
+    portal = config.source("hz1w")
+    assert portal is not None
+    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
+    db = await Database.open(config.service.database)
+    try:
+        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
+        return await db.store_fetch(
+            "hz1w", outcome, [to_record(portal, copy, None)], story_context(config)
+        )
+    finally:
+        await db.close()
+
+
 async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
     """Every statement that looks for another source's copies searches an index: with a
     scan, each new item would read the whole table."""
@@ -302,19 +318,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE item_bands DROP COLUMN fingerprint")
         conn.execute("UPDATE item_bands SET band = band + 1")  # as if its body had changed since
         conn.execute("PRAGMA user_version = 4")
-    portal = config.source("hz1w")
-    assert portal is not None
-    # only the body can tell it is the same story: another title, no link
-    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
-    db = await Database.open(config.service.database)
-    try:
-        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
-        result = await db.store_fetch(
-            "hz1w", outcome, [to_record(portal, copy, None)], story_context(config)
-        )
-        assert result.duplicates == 1
-    finally:
-        await db.close()
+    assert (await portal_copy_stored(config)).duplicates == 1
     with sqlite3.connect(config.service.database) as conn:
         rules = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
         assert rules == [("hzfb", None), ("hz1w", "body")]
@@ -381,18 +385,8 @@ async def test_broken_band_rows_neither_crash_nor_match(tmp_path: Path) -> None:
             "SELECT band, 999, ? FROM item_bands WHERE item_id = ?",
             [(conn.execute("SELECT fingerprint FROM items").fetchone()[0], item_id)],
         )
-    portal = config.source("hz1w")
-    assert portal is not None
-    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
-    db = await Database.open(config.service.database)
-    try:
-        outcome = FetchOutcome(attempted_at=2.0, seconds=0.0, ok=True, result="ok")
-        written = await db.store_fetch(
-            "hz1w", outcome, [to_record(portal, copy, None)], story_context(config)
-        )
-        assert (written.new, written.duplicates) == (1, 0)
-    finally:
-        await db.close()
+    written = await portal_copy_stored(config)
+    assert (written.new, written.duplicates) == (1, 0)
     with sqlite3.connect(config.service.database) as conn:
         rows = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
     assert rows == [("hzfb", None), ("hz1w", None)]
