@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +23,34 @@ def test_cjk_runs_become_bigrams_and_a_trailing_character() -> None:
         "汉中", "中发", "发布", "布", "iphone15", "abc", "5g", "网络", "络", "café",
     ]  # fmt: skip
     assert index_tokens("漢中") == ["汉中", "中"], "Traditional folds to Simplified"
+
+
+_CJK_RUN = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _plain_tokens(folded: str) -> list[str]:
+    """The index's tokens as their definition reads, one regex match at a time."""
+    tokens: list[str] = []
+    position = 0
+    for match in _CJK_RUN.finditer(folded):
+        tokens += _WORD.findall(folded[position : match.start()])
+        run = match.group()
+        tokens += [*map(str.__add__, run, run[1:]), run[-1]]
+        position = match.end()
+    return tokens + _WORD.findall(folded[position:])
+
+
+def test_vectorised_tokens_equal_their_plain_definition() -> None:
+    """Words and separators of every kind beside CJK runs: kana punctuation inside a run, a
+    combining mark, `_`, Arabic digits, astral ideographs, emoji and mathematical letters."""
+    alphabet = "汉中发布a Z_9·゠・、。\n\t-é\u0301가\u3400漢,!٣ＡＢ\U00020001\U0001f600\U0001d400"
+    rng = random.Random(20261128)
+    for _ in range(20_000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 14)))
+        assert index_tokens(text) == _plain_tokens(fold(text)), text
 
 
 def test_a_summary_cut_from_the_body_is_not_indexed_twice() -> None:
