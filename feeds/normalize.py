@@ -14,6 +14,8 @@ from functools import cache
 from types import MappingProxyType
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import numpy as np
+import numpy.typing as npt
 import opencc
 
 # Query parameters that say how a reader arrived, not what they read. Exact names, plus the
@@ -24,6 +26,8 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
+_BMP = 0x10000
+_VECTORISED_FROM = 150  # characters; measured break-even of the two filters: ~120
 
 # A bracketed tag of up to 12 characters at either end of a title: 【喜讯】 [转载] (图) 〔视频〕.
 # Full-width （） and ［］ are already ( and [ after NFKC.
@@ -57,14 +61,25 @@ def _to_simplified() -> Callable[[str], str]:
     return convert
 
 
+def _kept(char: str) -> bool:
+    """Letters, digits and marks are kept; punctuation, symbols, separators and controls are
+    not."""
+    return unicodedata.category(char)[0] not in "PSZC"
+
+
+@cache
+def _kept_in_bmp() -> npt.NDArray[np.bool_]:
+    """`_kept` of every Basic Multilingual Plane code point, looked up by NumPy."""
+    return np.array([_kept(chr(cp)) for cp in range(_BMP)])
+
+
 @cache
 def _dropped_in_bmp() -> re.Pattern[str]:
     """Runs of Basic Multilingual Plane characters to drop, as one character class built once:
     SRE tests a class by bitmap, 3× faster than a `str.translate` dict and 20× faster than a
     category lookup per character."""
-    dropped = [cp for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PSZC"]
     ranges: list[tuple[int, int]] = []
-    for cp in dropped:
+    for cp in np.flatnonzero(~_kept_in_bmp()).tolist():
         if ranges and ranges[-1][1] == cp - 1:
             ranges[-1] = (ranges[-1][0], cp)
         else:
@@ -73,11 +88,21 @@ def _dropped_in_bmp() -> re.Pattern[str]:
 
 
 def _drop_punctuation(text: str) -> str:
-    """Keep letters, digits and marks; drop punctuation, symbols, whitespace and control chars."""
+    """Keep letters, digits and marks; drop punctuation, symbols, whitespace and control chars.
+
+    A body is filtered by a NumPy lookup per code point, twice as fast as the class above on
+    a few hundred characters; a title is shorter than NumPy's fixed cost pays back.
+    """
+    if len(text) >= _VECTORISED_FROM:
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        keep = _kept_in_bmp()[np.minimum(codes, _BMP - 1)]
+        for index in np.flatnonzero(codes >= _BMP):  # astral characters are rare
+            keep[index] = _kept(chr(codes[index]))
+        return codes[keep].tobytes().decode("utf-32-le")
     kept = _dropped_in_bmp().sub("", text)
     if _ASTRAL.search(kept) is None:
         return kept
-    return "".join(ch for ch in kept if unicodedata.category(ch)[0] not in "PSZC")
+    return "".join(filter(_kept, kept))
 
 
 def fold(text: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from feeds.normalize import normalize_link, normalize_text, normalize_title
+from feeds.normalize import fold, normalize_link, normalize_text, normalize_title
 
 STORIES = Path(__file__).parent / "fixtures" / "stories"
 
@@ -129,3 +131,16 @@ def test_link_escaping_is_normalised() -> None:
 def test_characters_beyond_the_basic_plane_are_kept_or_dropped_by_category() -> None:
     # 𠀀 is a CJK Extension B ideograph (a letter); 🎉 is a symbol
     assert normalize_title("【喜讯】𠀀汉中 🎉 荣誉！") == "𠀀汉中荣誉"
+
+
+def test_short_and_long_texts_keep_exactly_letters_digits_and_marks() -> None:
+    """Titles and bodies are filtered two ways (a regex class, a NumPy lookup from 150
+    characters on); both must keep what the Unicode categories say, astral characters too."""
+    alphabet = (
+        "汉中发布a Z_9·、。\n\t\u3000-é\u0301가ＡＢ,!٣\x85\u2028\U00020001\U0001f389\U0001d400"
+    )
+    rng = random.Random(20261128)
+    for _ in range(3_000):
+        text = "".join(rng.choices(alphabet, k=rng.choice((rng.randint(0, 20), 149, 150, 400))))
+        kept = "".join(ch for ch in fold(text) if unicodedata.category(ch)[0] not in "PSZC")
+        assert normalize_text(text) == kept, text
