@@ -50,8 +50,9 @@ _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", 
 _END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")
 _MARKUP = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _ANGLED_EMAIL = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+)\s*>")
-_SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+# Runs of horizontal space that are not already one plain space: replacing every single space
+# between two words with another cost two thirds of `html_to_text`.
+_UNEVEN_SPACE = re.compile(r"[\t\r\f\v\u3000\xa0][ \t\r\f\v\u3000\xa0]*| [ \t\r\f\v\u3000\xa0]+")
 
 
 def xml_safe(text: str) -> str:
@@ -133,11 +134,12 @@ def clean_html(
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, one line per block, for summaries, search and matching."""
+    """Plain text of an HTML fragment, for summaries, search and matching: one line per block,
+    each stripped, no blank lines, and a run of spaces, tabs, ideographic or no-break spaces
+    as one space."""
     text = _BLOCK_END.sub("\n", fragment)
-    text = html.unescape(_TAG.sub("", text))
-    lines = (_SPACES.sub(" ", line).strip() for line in xml_safe(text).split("\n"))
-    return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+    text = _UNEVEN_SPACE.sub(" ", xml_safe(html.unescape(_TAG.sub("", text))))
+    return "\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 def plain_line(text: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import random
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from feeds.sanitize import clean_html, person_name, plain_line
+from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, xml_safe
 
 
 @pytest.mark.parametrize(
@@ -90,3 +93,28 @@ def test_a_link_with_a_broken_ipv6_host_is_dropped_without_an_exception_escaping
         '<a href="http://[x/">a</a><img src="//[::1/p.png">', base_url="http://b.example/"
     )
     assert cleaned == '<a rel="noopener noreferrer nofollow">a</a><img>'
+
+
+def _plain_text(fragment: str) -> str:
+    """`html_to_text` as its docstring reads, one line at a time."""
+    text = re.sub(
+        r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", "\n", fragment, flags=re.I
+    )
+    text = xml_safe(html.unescape(re.sub(r"<[^>]*>", "", text)))
+    lines = (re.sub(r"[ \t\r\f\v\u3000\xa0]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def test_html_to_text_is_one_stripped_line_per_block_with_single_spaces() -> None:
+    assert html_to_text(
+        "<p>\u3000\u3000汉中  发布&nbsp;</p><br/>\n<div> </div>Tom\t&amp; Jerry"
+    ) == ("汉中 发布\nTom & Jerry")
+    pieces = [
+        "a", "汉", " ", "  ", "\n", "\t", "\r", "\u3000", "\xa0", "\u2003", "\u2028", "\x85",
+        "\x1c", "\x0b", "\x0c", "<p>", "</p>", "<br>", "<br/>", "&nbsp;", "&#10;", "&#13;",
+        "&amp;", "<b>", "</DIV >", "\x01", "&#1;", "\ufffe",
+    ]  # fmt: skip
+    rng = random.Random(20261128)
+    for _ in range(20_000):
+        fragment = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        assert html_to_text(fragment) == _plain_text(fragment), fragment
