@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     # Imported here: worker processes re-import this module, and must not carry what it loads.
     from bench.breakdown import breakdown
-    from bench.fetching import farm, passes, peak_rss
+    from bench.fetching import farm, passes, peak_rss, round_dir
     from bench.parsing import corpus_acceptance, parsing
     from bench.report import write
     from bench.serving import serving
@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument(
         "--rounds", type=int, default=3, help="serving rounds; the table gives their median"
+    )
+    parser.add_argument(
+        "--fetch-rounds", type=int, default=3, help="rounds of the three fetch passes; medians"
     )
     parser.add_argument(
         "--rss", action="store_true", help="also peak RSS at 500, 2,000 and 10,000 sources"
@@ -51,12 +54,20 @@ def main() -> None:
         with farm(max((args.feeds, *sizes)), args.port, args.items):
             print(f"fetching {args.feeds} feeds × {args.items} items", flush=True)
             fetch_results = passes(
-                ("ours", "reader", "naive"), args.feeds, args.port, args.changed, workdir
+                ("ours", "reader", "naive"),
+                args.feeds,
+                args.port,
+                args.changed,
+                workdir,
+                args.fetch_rounds,
             )
             rss = peak_rss(sizes, args.port, workdir) if sizes else {}
         print("serving", flush=True)
         serve_results = [
-            serving(workdir / "ours", args.port + 100, args.duration) for _ in range(args.rounds)
+            serving(
+                round_dir(workdir, "ours", args.fetch_rounds - 1), args.port + 100, args.duration
+            )
+            for _ in range(args.rounds)
         ]
         write(
             args.out,

@@ -87,32 +87,43 @@ def start(name: str, urls: Sequence[str], workdir: Path) -> Contender:
     return Contender(name, process, ours)
 
 
+def round_dir(workdir: Path, name: str, number: int) -> Path:
+    """Where a contender keeps its database in a round: each round starts from an empty one."""
+    return workdir / name / f"round-{number}"
+
+
 def passes(
-    names: Sequence[str], feeds: int, port: int, fraction: float, workdir: Path
-) -> dict[str, dict[str, PassResult]]:
-    """{pass: {contender: result}} for the three passes, contenders interleaved in each."""
+    names: Sequence[str], feeds: int, port: int, fraction: float, workdir: Path, rounds: int = 1
+) -> dict[str, dict[str, list[PassResult]]]:
+    """{pass: {contender: one result a round}}: each round starts every contender afresh and
+    runs the three passes, contenders interleaved in each, so a ratio is taken within a round."""
     urls = [feed_url(port, n) for n in range(feeds)]
-    contenders = [start(name, urls, workdir / name) for name in names]
-    results: dict[str, dict[str, PassResult]] = {}
-    try:
-        for name in PASSES:
-            if name == "changed":
-                print(f"  {change(port, fraction, feeds)} feeds changed", flush=True)
-            results[name] = {}
+    results: dict[str, dict[str, list[PassResult]]] = {
+        name: {contender: [] for contender in names} for name in PASSES
+    }
+    for number in range(rounds):
+        print(f" round {number + 1} of {rounds}", flush=True)
+        contenders = [start(name, urls, round_dir(workdir, name, number)) for name in names]
+        try:
+            for name in PASSES:
+                if name == "changed":
+                    print(f"  {change(port, fraction, feeds)} feeds changed", flush=True)
+                for contender in contenders:
+                    result = contender.run_pass()
+                    if result.failed > feeds // 2:
+                        raise RuntimeError(
+                            f"{contender.name} failed {result.failed} of {feeds} feeds"
+                        )
+                    results[name][contender.name].append(result)
+                    print(
+                        f"  {name:12} {contender.name:7} {result.seconds:7.1f} s "
+                        f"{result.feeds_per_second:7.1f} feeds/s {result.new_items:6} new "
+                        f"{result.failed} failed  peak {result.peak_rss_mb:.0f} MB",
+                        flush=True,
+                    )
+        finally:
             for contender in contenders:
-                result = contender.run_pass()
-                if result.failed > feeds // 2:
-                    raise RuntimeError(f"{contender.name} failed {result.failed} of {feeds} feeds")
-                results[name][contender.name] = result
-                print(
-                    f"  {name:12} {contender.name:7} {result.seconds:7.1f} s "
-                    f"{result.feeds_per_second:7.1f} feeds/s {result.new_items:6} new "
-                    f"{result.failed} failed  peak {result.peak_rss_mb:.0f} MB",
-                    flush=True,
-                )
-    finally:
-        for contender in contenders:
-            contender.stop()
+                contender.stop()
     return results
 
 

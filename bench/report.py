@@ -50,17 +50,32 @@ def _header(*columns: str, text: int = 1) -> list[str]:
     return [f"| {' | '.join(columns)} |", "|" + " --- |" * text + " ---: |" * (len(columns) - text)]
 
 
-def _fetch_table(results: Mapping[str, Mapping[str, PassResult]]) -> list[str]:
-    rows = _header("pass", "fetcher", "seconds", "feeds/s", "new items/s", "CPU s",
-                   "peak RSS MB", "feeds/s vs reader", text=2)  # fmt: skip
+def _fetch_table(results: Mapping[str, Mapping[str, Sequence[PassResult]]]) -> list[str]:
+    """One row per pass and contender: its median round by feeds/s, and the ratio to reader
+    taken within each round (median and range), as the box's load moves every contender."""
+    rows = _header("pass", "fetcher", "seconds", "feeds/s", "range", "new items/s", "CPU s",
+                   "peak RSS MB", "vs reader", "vs reader, range", text=2)  # fmt: skip
     for name, by_contender in results.items():
-        reader = by_contender.get("reader")
-        for contender, r in by_contender.items():
-            ratio = f"{r.feeds_per_second / reader.feeds_per_second:.2f}×" if reader else "—"
-            failed = f" ({r.failed} failed)" if r.failed else ""
+        readers = by_contender.get("reader")
+        for contender, rounds in by_contender.items():
+            rates = sorted(r.feeds_per_second for r in rounds)
+            r = next(r for r in rounds if r.feeds_per_second == rates[(len(rates) - 1) // 2])
+            ratios = (
+                [mine.feeds_per_second / theirs.feeds_per_second
+                 for mine, theirs in zip(rounds, readers, strict=True)]
+                if readers else []
+            )  # fmt: skip
+            ratio, spread = (
+                (f"{median(ratios):.2f}×", f"{min(ratios):.2f}–{max(ratios):.2f}×")
+                if ratios
+                else ("—", "—")
+            )
+            failed = sum(result.failed for result in rounds)
+            label = f"{contender} ({failed} failed)" if failed else contender
             rows.append(
-                f"| {name} | {contender}{failed} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | "
-                f"{r.items_per_second:.0f} | {r.cpu_seconds:.1f} | {r.peak_rss_mb:.0f} | {ratio} |"
+                f"| {name} | {label} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | "
+                f"{rates[0]:.0f}–{rates[-1]:.0f} | {r.items_per_second:.0f} | "
+                f"{r.cpu_seconds:.1f} | {r.peak_rss_mb:.0f} | {ratio} | {spread} |"
             )
     return rows
 
@@ -101,7 +116,7 @@ def write(
     command: str,
     load: Sequence[str],
     sizes: tuple[int, int, float],
-    fetching: Mapping[str, Mapping[str, PassResult]],
+    fetching: Mapping[str, Mapping[str, Sequence[PassResult]]],
     rss: Mapping[int, PassResult],
     parsing: Sequence[ParseResult],
     corpus: tuple[int, int] | None,
@@ -109,6 +124,7 @@ def write(
     stages: Sequence[tuple[str, float]],
 ) -> None:
     feeds, items, fraction = sizes
+    rounds = len(next(iter(next(iter(fetching.values())).values())))
     lines = [
         "# Benchmark results",
         "",
@@ -117,7 +133,8 @@ def write(
         "",
         *machine(),
         "",
-        f"## Fetching {feeds:,} feeds × {items} items ({fraction:.0%} changed in the last pass)",
+        f"## Fetching {feeds:,} feeds × {items} items ({fraction:.0%} changed in the last pass), "
+        f"median of {rounds} round{'s' if rounds > 1 else ''}",
         "",
         *_fetch_table(fetching),
     ]
