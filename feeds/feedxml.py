@@ -109,10 +109,21 @@ class Prepared:
     doctype: bool
 
 
-def prepare(body: bytes, *, url: str, header_charset: str | None, encoding: str | None) -> Prepared:
-    """What both parse paths read; raises `ParseError` for a document declaring entities."""
+def prepare(
+    body: bytes,
+    *,
+    url: str,
+    header_charset: str | None,
+    encoding: str | None,
+    strict: bool = False,
+) -> Prepared:
+    """What both parse paths read; raises `ParseError` for a document declaring entities.
+
+    `strict` leaves characters XML forbids in place, for a parser that refuses them (see
+    `fastxml.parse_fast`).
+    """
     decoded = decode(body, header_charset=header_charset, override=encoding)
-    text = drop_forbidden_references(xml_safe(decoded.text))
+    text = drop_forbidden_references(decoded.text if strict else xml_safe(decoded.text))
     doctype = bool(_DOCTYPE.search(text))
     if doctype and "<!ENTITY" in text:
         raise ParseError("refused: the document declares XML entities", url=url)
@@ -128,11 +139,18 @@ def build_feed(
     url: str,
     default_tz: tzinfo,
     warnings: list[str],
+    *,
+    xml_checked: bool = False,
 ) -> ParsedFeed:
-    """Records from feedparser-shaped dicts: feedparser's own, or the fast path's walk."""
+    """Records from feedparser-shaped dicts: feedparser's own, or the fast path's walk.
+
+    `xml_checked`: every string came from lxml, which refuses what XML forbids, so content
+    needs no scan for it before sanitising. Not feedparser's: its loose parser is held to no
+    such rule.
+    """
     # Atom entries without an author inherit the feed's (RFC 4287 §4.2.1); RSS has no such rule.
     feed_author = _author(channel) if version.startswith("atom") else None
-    parsed = [_item(entry, url, feed_author, default_tz) for entry in entries]
+    parsed = [_item(entry, url, feed_author, default_tz, xml_checked) for entry in entries]
     items = tuple(item for item in parsed if item is not None)
     if len(items) < len(parsed):
         warnings.append(f"{len(parsed) - len(items)} empty entries skipped")
@@ -148,17 +166,23 @@ def build_feed(
 
 
 def _item(
-    entry: dict[str, Any], feed_url: str, feed_author: str | None, default_tz: tzinfo
+    entry: dict[str, Any],
+    feed_url: str,
+    feed_author: str | None,
+    default_tz: tzinfo,
+    xml_checked: bool,
 ) -> ParsedItem | None:
     """One entry as a `ParsedItem`, or None when it carries nothing to identify or show."""
     link = _entry_link(entry, feed_url)
     base = link or feed_url
     content = (entry.get("content") or [None])[0]
     summary_detail = entry.get("summary_detail")
-    content_html = clean_html(_as_html(content or summary_detail), base_url=base)
+    content_html = clean_html(
+        _as_html(content or summary_detail), base_url=base, xml_checked=xml_checked
+    )
     summary_html = content_html
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
-        summary_html = clean_html(_as_html(summary_detail), base_url=base)
+        summary_html = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
     title = _text(entry.get("title_detail"))
     upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
     if not (title or link or upstream_id or content_html):

@@ -124,11 +124,19 @@ _CLEANER = nh3.Cleaner(
 
 
 def clean_html(
-    fragment: str, *, base_url: str | None = None, iframe_hosts: Collection[str] = ()
+    fragment: str,
+    *,
+    base_url: str | None = None,
+    iframe_hosts: Collection[str] = (),
+    xml_checked: bool = False,
 ) -> str:
-    """Sanitise `fragment`; resolve relative URLs; keep only iframes of `iframe_hosts`."""
+    """Sanitise `fragment`; resolve relative URLs; keep only iframes of `iframe_hosts`.
+
+    `xml_checked`: the fragment comes from an XML parser that refused what `xml_safe` drops.
+    """
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
-    cleaned = _EMPTY_IFRAME.sub("", _CLEANER.clean(xml_safe(fragment)))
+    cleaned = _CLEANER.clean(fragment if xml_checked else xml_safe(fragment))
+    cleaned = _EMPTY_IFRAME.sub("", cleaned)
     # nh3 writes out what a numeric reference names, `&#1;` and `&#xFFFE;` included
     return (xml_safe(cleaned) if "&#" in fragment else cleaned).strip()
 

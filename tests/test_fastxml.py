@@ -127,6 +127,9 @@ HOSTILE = {
         False,
     ),
     "an image inside an item": (rss_item("<title>x</title><image><url>u</url></image>"), False),
+    "a control character in a title": (rss_item("<title>a\x01b</title>"), True),
+    "U+FFFF in a description": (rss_item("<title>x</title><description>\uffffd</description>"),
+                                True),
     "a Netscape DOCTYPE": (
         b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
         b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
@@ -167,6 +170,17 @@ HOSTILE = {
 @pytest.mark.parametrize(("body", "accepted"), HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_input_is_answered_identically_or_declined(body: bytes, accepted: bool) -> None:
     assert answers_like_feedparser(body) is accepted
+
+
+def test_characters_xml_forbids_are_dropped_after_lxml_refuses_them() -> None:
+    """The fast path reads a document as it came, and cleans it only when lxml refuses it."""
+    body = rss_item("<title>a\x01b\x0bc</title><description>d\ufffee</description>")
+
+    fast = parse_fast(body, url=URL)
+    assert fast is not None
+    assert (fast.items[0].title, fast.items[0].summary) == ("abc", "de")
+    assert fast == parse_xml_feed(body, url=URL)
+    assert parse_fast(rss_item("<title>a\x01b & c</title>"), url=URL) is None, "still malformed"
 
 
 def test_scripts_never_survive_the_fast_path() -> None:
