@@ -91,7 +91,7 @@ async def _eligible(
     stories: dict[int, StoryView],
     batch: list[StoredItem],
     query: Query,
-    sources: tuple[str, ...],
+    sources: frozenset[str],
 ) -> set[int]:
     """Copies of these stories that the feed may show: of its `sources`, matching the query."""
     copies: list[StoryCopy] = [c for story in stories.values() for c in story.copies]
@@ -111,11 +111,12 @@ async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) 
     batch_size = max(limit * 2, 50)
     before = query.before
     sources = (query.source,) if query.source else feed.sources
+    wanted = frozenset(sources)  # a merged feed may have thousands: tested once per copy
     chosen: Selected = []
     while len(chosen) < limit:
         batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)
         stories = await db.story_views([i.story_id for i in batch if i.story_id]) if merged else {}
-        eligible = await _eligible(db, stories, batch, query, sources) if merged else set()
+        eligible = await _eligible(db, stories, batch, query, wanted) if merged else set()
         for item in batch:
             story = stories.get(item.story_id or -1)
             if _matches(feed, item) and _represents(item, story, eligible):

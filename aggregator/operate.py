@@ -99,7 +99,8 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
     if unknown:
         print(f"unknown source: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_CONFIG
-    sources = [s for s in config.sources if s.id in ids]
+    chosen = set(ids)
+    sources = [s for s in config.sources if s.id in chosen]
     progress = Progress(len(sources), shown=sys.stderr.isatty())
     handlers = logging.getLogger().handlers
     for handler in handlers:

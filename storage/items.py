@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -166,27 +167,21 @@ async def listing_hashes(db: Connections, source_id: str, keys: Sequence[str]) -
     return await _read_column_by_key(db, source_id, keys, "listing_hash")
 
 
-def _stored(row: Row) -> StoredItem:
-    return StoredItem(
-        id=row["id"],
-        source_id=row["source_id"],
-        key=row["key"],
-        entry_id=row["entry_id"],
-        title=row["title"],
-        url=row["url"],
-        content=row["content"],
-        summary=row["summary"],
-        author=row["author"],
-        origin_name=row["origin_name"],
-        origin_url=row["origin_url"],
-        tags=tuple(json.loads(row["tags"])),
-        published=datetime.fromisoformat(row["published"]) if row["published"] else None,
-        updated=datetime.fromisoformat(row["updated"]) if row["updated"] else None,
-        sort_ts=row["sort_ts"],
-        first_seen=row["first_seen"],
-        last_changed=row["last_changed"],
-        story_id=row["story_id"],
-    )
+# `StoredItem`'s fields are columns of `items`, selected in its order and read by position: a
+# `Row` looked up by name compares names one by one, half the time of listing 100 items.
+_STORED_FIELDS = [field.name for field in fields(StoredItem)]
+STORED_COLUMNS = ", ".join(f"items.{name}" for name in _STORED_FIELDS)
+_TAGS = _STORED_FIELDS.index("tags")
+_DATES = (_STORED_FIELDS.index("published"), _STORED_FIELDS.index("updated"))
+
+
+def stored_item(row: Row) -> StoredItem:
+    """The item of a row selected as `STORED_COLUMNS`."""
+    values = list(row)
+    values[_TAGS] = tuple(json.loads(values[_TAGS]))
+    for at in _DATES:
+        values[at] = datetime.fromisoformat(values[at]) if values[at] else None
+    return StoredItem(*values)
 
 
 async def latest_items(
@@ -208,8 +203,11 @@ async def latest_items(
     if before is not None:
         where.append("(sort_ts < ? OR (sort_ts = ? AND id < ?))")
         params += [before[0], before[0], before[1]]
-    sql = f"SELECT * FROM items WHERE {' AND '.join(where)} ORDER BY sort_ts DESC, id DESC LIMIT ?"
-    return [_stored(row) for row in await db.read(sql, [*params, limit])]
+    sql = (
+        f"SELECT {STORED_COLUMNS} FROM items WHERE {' AND '.join(where)} "
+        "ORDER BY sort_ts DESC, id DESC LIMIT ?"
+    )
+    return [stored_item(row) for row in await db.read(sql, [*params, limit])]
 
 
 def item_ids(conn: sqlite3.Connection, source_id: str, keys: Sequence[str]) -> dict[str, int]:
@@ -241,7 +239,5 @@ async def by_ids(db: Connections, item_ids: Sequence[int]) -> list[StoredItem]:
     if not item_ids:
         return []
     marks = ", ".join("?" * len(item_ids))
-    return [
-        _stored(row)
-        for row in await db.read(f"SELECT * FROM items WHERE id IN ({marks})", item_ids)
-    ]
+    sql = f"SELECT {STORED_COLUMNS} FROM items WHERE id IN ({marks})"
+    return [stored_item(row) for row in await db.read(sql, item_ids)]

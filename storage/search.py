@@ -13,7 +13,7 @@ from typing import Any
 
 from feeds.searchtext import query_terms
 from storage.connection import Connections
-from storage.items import _stored
+from storage.items import STORED_COLUMNS, stored_item
 from storage.records import StoredItem
 
 
@@ -71,7 +71,7 @@ def listing(
         conditions.append("(items.sort_ts < ? OR (items.sort_ts = ? AND items.id < ?))")
         params += [before[0], before[0], before[1]]
     sql = (
-        f"SELECT items.* FROM {source} WHERE {' AND '.join(conditions)} "
+        f"SELECT {STORED_COLUMNS} FROM {source} WHERE {' AND '.join(conditions)} "
         "ORDER BY items.sort_ts DESC, items.id DESC LIMIT ?"
     )
     return sql, [*params, limit]
@@ -89,7 +89,7 @@ async def filtered_items(
     if not source_ids:
         return []
     sql, params = listing(source_ids, where, limit, before)
-    return [_stored(row) for row in await db.read(sql, params)]
+    return [stored_item(row) for row in await db.read(sql, params)]
 
 
 async def matching_ids(db: Connections, item_ids: Sequence[int], where: ItemFilter) -> set[int]:
