@@ -96,6 +96,11 @@ class FeedConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     limit: int = 50
+    # membership tests: a merged feed may publish thousands of sources
+    source_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source_set", frozenset(self.sources))
 
 
 @dataclass(frozen=True, slots=True)

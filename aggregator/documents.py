@@ -111,7 +111,7 @@ async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) 
     batch_size = max(limit * 2, 50)
     before = query.before
     sources = (query.source,) if query.source else feed.sources
-    wanted = frozenset(sources)  # a merged feed may have thousands: tested once per copy
+    wanted = frozenset(sources) if query.source else feed.source_set
     chosen: Selected = []
     while len(chosen) < limit:
         batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)

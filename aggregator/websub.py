@@ -30,7 +30,7 @@ def topics(config: Config, source_id: str) -> set[str]:
     if source is None or not source.enabled:
         return set()
     channels = [("sources", source_id)]
-    channels += [("feeds", feed.id) for feed in config.feeds if source_id in feed.sources]
+    channels += [("feeds", feed.id) for feed in config.feeds if source_id in feed.source_set]
     return {feed_url(config, kind, ident, fmt) for kind, ident in channels for fmt in FORMATS}
 
 

@@ -63,7 +63,7 @@ def _source(raw: str | None, feed: FeedConfig) -> str | None:
         return None
     if not ID_PATTERN.match(raw):
         raise BadQuery(f"source: not a source id: {raw!r}")
-    if raw not in feed.sources:
+    if raw not in feed.source_set:
         raise BadQuery(f"source: {raw!r} is not a source of this feed")
     return raw
 
