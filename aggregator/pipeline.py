@@ -58,7 +58,7 @@ class Pipeline:
         fetcher: Fetcher,
         *,
         cpu: CpuPool,
-        on_change: Callable[[str], None] | None = None,
+        on_change: Callable[[tuple[tuple[str, int], ...]], None] | None = None,
         on_report: Callable[[SourceReport], None] | None = None,
     ) -> None:
         self.config = config
@@ -185,8 +185,8 @@ class Pipeline:
         summary = await self.db.store_fetch(
             source.id, outcome, _unique(records), self._story_context()
         )
-        if (summary.new or summary.updated) and self.on_change:
-            self.on_change(source.id)
+        if summary.versions and self.on_change:
+            self.on_change(summary.versions)
         size = len(response.body) if response and not response.not_modified else None
         return self._report(source, url, outcome, summary, size)
 

@@ -14,6 +14,7 @@ from aggregator.cpu import CpuPool
 from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
+from aggregator.freshness import Freshness
 from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
@@ -31,8 +32,10 @@ _RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port", "worker
 class Service:
     """Shared state of `serve`: published-data generation, config, and the running parts.
 
-    `generation` changes whenever stored data may have changed, from this process (a fetch) or
-    another (`aggregator fetch` beside a running server); caches compare it instead of querying.
+    A cached document is valid for its `version`: `generation` moves for what may change any
+    document (a reload, pruning), `freshness` for what changes the documents of some sources,
+    written by this process (a fetch) or another (`aggregator fetch` beside a running server).
+    Caches compare them instead of querying.
     """
 
     def __init__(
@@ -58,15 +61,20 @@ class Service:
             on_report=self.stats.observe,
         )
         self.generation = 0
+        self.freshness = Freshness()
         self.scheduler: Scheduler | None = None
         self.started = time.time()
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
         self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
 
-    def _changed(self, source_id: str) -> None:
-        self.generation += 1
-        self.websub.notify(self.config, source_id)
+    def version(self, kind: str, ident: str) -> tuple[int, int]:
+        """What a cached `/{kind}/{ident}` document stays valid for."""
+        return self.generation, self.freshness.version(kind, ident)
+
+    def _changed(self, versions: tuple[tuple[str, int], ...]) -> None:
+        for source_id in self.freshness.saw(self.config, versions):
+            self.websub.notify(self.config, source_id)
 
     async def fetch_now(self, source_id: str) -> SourceReport:
         source = self.config.source(source_id)
@@ -156,17 +164,21 @@ class Service:
             await asyncio.wait(pending)
 
     async def watch_data_version(self) -> None:
-        """Notice commits by other processes, so caches never serve stale feeds for long."""
+        """Notice commits by other processes, so caches never serve stale feeds for long: the
+        items versions tell which sources' documents they changed, if any."""
         seen = None
         while True:
             try:
                 current = await self.db.data_version()
+                if current != seen:
+                    self.freshness.saw(self.config, (await self.db.items_versions()).items())
             except (AggregatorError, ValueError, sqlite3.Error):
                 log.exception("cannot read the database's data version")
                 current = None
             if current != seen:
+                if seen is None or current is None:  # the first look, or a failed one
+                    self.generation += 1
                 seen = current
-                self.generation += 1
             await asyncio.sleep(_DATA_VERSION_POLL)
 
 

@@ -62,10 +62,13 @@ class Database:
 
         def store(conn: sqlite3.Connection) -> WriteSummary:
             now = outcome.attempted_at
-            summary, inserted = items.upsert_items(conn, source_id, fetched, now)
+            summary, inserted, written = items.upsert_items(conn, source_id, fetched, now)
             joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
             sources.record_outcome(conn, source_id, outcome)
-            return replace(summary, duplicates=joined)
+            if not written:
+                return summary
+            shown = stories.sources_sharing(conn, written) | {source_id}
+            return replace(summary, duplicates=joined, versions=sources.touch(conn, shown))
 
         return await self._db.write(store)
 
@@ -73,7 +76,14 @@ class Database:
         self, urls: Sequence[str], links: Sequence[str], context: StoryContext
     ) -> int:
         """Apply `[[stories.split]]`: the items with these URLs stand alone from now on."""
-        return await self._db.write(lambda conn: stories.split_off(conn, urls, links, context))
+
+        def split(conn: sqlite3.Connection) -> int:
+            moved = stories.split_off(conn, urls, links, context)
+            if moved:
+                sources.touch(conn, None)
+            return moved
+
+        return await self._db.write(split)
 
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._db, story_ids)
@@ -119,7 +129,18 @@ class Database:
         return await sources.statuses(self._db, now)
 
     async def prune(self, cutoff: float) -> int:
-        return await self._db.write(lambda conn: items.delete_older_than(conn, cutoff))
+
+        def prune(conn: sqlite3.Connection) -> int:
+            removed = items.delete_older_than(conn, cutoff)
+            if removed:  # stories lost copies, or their canonical item: any source may show it
+                sources.touch(conn, None)
+            return removed
+
+        return await self._db.write(prune)
+
+    async def items_versions(self) -> dict[str, int]:
+        """Each source's items version (see `WriteSummary.versions`)."""
+        return await sources.items_versions(self._db)
 
     async def data_version(self) -> int:
         return await self._db.data_version()

@@ -53,10 +53,11 @@ def _sort_ts(item: ItemRecord, now: float) -> float:
 
 def upsert_items(
     conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
-) -> tuple[WriteSummary, list[ItemRecord]]:
+) -> tuple[WriteSummary, list[ItemRecord], list[int]]:
     """Insert new items, update changed ones in place, leave unchanged ones alone.
 
-    Returns the counts and the inserted records, which still need a story.
+    Returns the counts, the inserted records (which still need a story) and the ids of every
+    item inserted or changed.
     """
     known = _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
     inserts: list[tuple[Any, ...]] = []
@@ -86,17 +87,20 @@ def upsert_items(
             )  # fmt: skip
         else:
             unchanged += 1
+    written: list[int] = []
     if inserts:
         conn.executemany(_INSERT, inserts)
         ids = item_ids(conn, source_id, [item.key for item in inserted])
         run_last(conn, _SEARCH_INSERT, [(ids[i.key], _search_text(i)) for i in inserted])
+        written += ids.values()
     if updates:
         conn.executemany(_UPDATE, updates)
         ids = item_ids(conn, source_id, [item.key for item in changed])
         run_last(conn, _SEARCH_UPDATE, [(_search_text(i), ids[i.key]) for i in changed])
         _replace_bands(conn, [(ids[item.key], item) for item in changed])
+        written += ids.values()
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
-    return summary, inserted
+    return summary, inserted, written
 
 
 def _replace_bands(conn: sqlite3.Connection, changed: Sequence[tuple[int, ItemRecord]]) -> None:

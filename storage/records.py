@@ -126,6 +126,9 @@ class WriteSummary:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0  # of the new items, those that joined another source's story
+    # (source id, its items version after this write) of each source whose published
+    # documents may read differently now: this one, and those sharing a story with its items
+    versions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
         FROM items, (SELECT 0 AS i UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) band
         WHERE items.fingerprint IS NOT NULL;
     """,
+    # 6: a counter per source that moves whenever a document showing the source may read
+    # differently (its items added or changed, a story of theirs joined or cut), so servers
+    # re-render only those documents; any commit, even a 304's outcome, used to re-render all.
+    """
+    ALTER TABLE sources ADD COLUMN items_version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 # The SQL function migration 3's backfill calls; registered on the writer by `connection.py`.
 SEARCH_TEXT_FUNCTION = "aggregator_search_text"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from storage.connection import Connections
 from storage.records import FetchOutcome, FetchState, SourceStatus
@@ -20,6 +20,26 @@ def register(conn: sqlite3.Connection, sources: Sequence[tuple[str, str]]) -> No
         "effective_url = NULL WHERE sources.url != excluded.url",
         sources,
     )
+
+
+def touch(
+    conn: sqlite3.Connection, source_ids: Collection[str] | None
+) -> tuple[tuple[str, int], ...]:
+    """Move the items version of these sources (None: of every source): documents showing
+    them are stale. Returns each new version."""
+    sql = "UPDATE sources SET items_version = items_version + 1"
+    params: tuple[str, ...] = ()
+    if source_ids is not None:
+        sql += " WHERE id IN (SELECT value FROM json_each(?))"
+        params = (json.dumps(sorted(source_ids)),)
+    rows = conn.execute(f"{sql} RETURNING id, items_version", params)
+    return tuple(sorted((row[0], row[1]) for row in rows))
+
+
+async def items_versions(db: Connections) -> dict[str, int]:
+    """Every source's items version: a server compares them to find what another process
+    changed."""
+    return {row[0]: row[1] for row in await db.read("SELECT id, items_version FROM sources")}
 
 
 async def fetch_states(db: Connections, source_ids: Sequence[str]) -> dict[str, FetchState]:

@@ -331,6 +331,24 @@ async def multi_source_stories(db: Connections, since: float, limit: int) -> lis
     return [views[row[0]] for row in rows if row[0] in views]
 
 
+def sources_sharing(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[str]:
+    """The sources of these items and of every other copy of their stories: the documents
+    that may show them (an entry lists its story's copies)."""
+    found: set[str] = set()
+    for start in range(0, len(item_ids), _BATCH):
+        batch = item_ids[start : start + _BATCH]
+        found.update(
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT other.source_id FROM items AS mine "
+                "JOIN items AS other ON other.story_id = mine.story_id "
+                f"WHERE mine.id IN ({', '.join('?' * len(batch))})",
+                batch,
+            )
+        )
+    return found
+
+
 def split_off(
     conn: sqlite3.Connection,
     urls: Sequence[str],

@@ -20,7 +20,7 @@ from aggregator.records import story_context, to_record
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_app
 from feeds.model import ParsedItem, Party
-from storage import FetchOutcome
+from storage import Database, FetchOutcome
 from tests.conftest import FIXTURES, free_port
 
 DAY = 86400.0
@@ -235,3 +235,71 @@ async def test_index_shows_failing_sources(serving: tuple[Service, Client]) -> N
     assert "connection refused" in page
     assert "failing (2 errors in a row)" in page
     assert "hzfb" in page
+
+
+def rss(*titles: str) -> str:
+    items = "".join(
+        f"<item><title>{title}</title><link>http://example.com/{title.replace(' ', '-')}</link>"
+        f"<guid>{title}</guid><description>{title} 的正文</description></item>"
+        for title in titles
+    )
+    return f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+
+
+async def test_a_change_renders_again_only_the_documents_that_show_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch that stored nothing new (or a 304) leaves every cached document valid, and one
+    that did re-renders its source's documents and the merged feeds: not another source's.
+    The same holds for a write by another process, noticed through the database."""
+    monkeypatch.setattr("aggregator.service._DATA_VERSION_POLL", 0.02)
+    feeds = {name: tmp_path / f"{name}.xml" for name in ("a", "b")}
+    for name, path in feeds.items():
+        path.write_text(rss(f"{name} one"), encoding="utf-8")
+    sources = "".join(source(name, url=str(path)) for name, path in feeds.items())
+    config_path = write(tmp_path / "config.toml", sources)
+    documents = ("/sources/a.atom", "/sources/b.atom", "/feeds/all.atom")
+    async with running_service(load_config(config_path), schedule=False) as service:
+        for name in feeds:
+            await service.fetch_now(name)
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+
+            async def rendered() -> tuple[int, dict[str, str]]:
+                """How many documents the server had to render, once it has looked at the
+                database again, and each document as a reader gets it."""
+                await asyncio.sleep(0.2)
+                before = await misses()
+                bodies = {path: await (await client.get(path)).text() for path in documents}
+                return int(await misses() - before), bodies
+
+            async def misses() -> float:
+                text = await (await client.get("/metrics")).text()
+                sample = re.findall(r"^aggregator_feed_cache_misses_total (\S+)$", text, re.M)
+                return float(sample[0])
+
+            assert (await rendered())[0] == 3
+            for name in feeds:  # the same bytes: nothing stored but the outcome
+                assert (await service.fetch_now(name)).result == "unchanged"
+            assert (await rendered())[0] == 0
+
+            feeds["a"].write_text(rss("a two", "a one"), encoding="utf-8")
+            assert (await service.fetch_now("a")).new == 1
+            renders, after_a = await rendered()
+            assert renders == 2, "a's own feed and the merged one"
+            assert "a two" in after_a["/sources/a.atom"]
+            assert "a two" in after_a["/feeds/all.atom"]
+
+            other = await Database.open(service.config.service.database)  # as `aggregator fetch`
+            try:
+                b = service.config.source("b")
+                assert b is not None
+                outcome = FetchOutcome(attempted_at=time.time(), seconds=0.1, ok=True, result="ok")
+                record = to_record(b, ParsedItem(title="b two", url="http://example.com/b2"), None)
+                await other.store_fetch("b", outcome, [record])
+            finally:
+                await other.close()
+            renders, after_b = await rendered()
+            assert renders == 2, "b's own feed and the merged one"
+            assert "b two" in after_b["/sources/b.atom"]
+            assert "b two" in after_b["/feeds/all.atom"]
+            assert after_b["/sources/a.atom"] == after_a["/sources/a.atom"]

@@ -316,6 +316,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
     config = await official_stored(tmp_path, ["hzfb", "hz1w"])
     with sqlite3.connect(config.service.database) as conn:  # the band rows as version 4 wrote them
         conn.execute("ALTER TABLE item_bands DROP COLUMN fingerprint")
+        conn.execute("ALTER TABLE sources DROP COLUMN items_version")  # migration 6's
         conn.execute("UPDATE item_bands SET band = band + 1")  # as if its body had changed since
         conn.execute("PRAGMA user_version = 4")
     assert (await portal_copy_stored(config)).duplicates == 1
@@ -390,3 +391,44 @@ async def test_broken_band_rows_neither_crash_nor_match(tmp_path: Path) -> None:
     with sqlite3.connect(config.service.database) as conn:
         rows = conn.execute("SELECT source_id, match_rule FROM items ORDER BY id").fetchall()
     assert rows == [("hzfb", None), ("hz1w", None)]
+
+
+async def test_a_write_moves_the_items_version_of_each_source_it_shows_in(tmp_path: Path) -> None:
+    """What a server renders again after a write: the documents of the writing source when it
+    added or changed items, and of every source sharing a story with them; none for a fetch
+    that found nothing new or answered 304. Pruning may change any of them."""
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
+    official, portal = config.source("hzfb"), config.source("hz1w")
+    assert official is not None
+    assert portal is not None
+    item = seed_item(SEED["seed"][0])
+    copy = replace(seed_item(SEED["seed"][1]), title="转载:国字号荣誉一项", url=None)
+
+    def fetched(at: float, result: str = "ok") -> FetchOutcome:
+        return FetchOutcome(attempted_at=at, seconds=0.0, ok=True, result=result)
+
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        context = story_context(config)
+        writes = [
+            ("hzfb", fetched(1.0), [to_record(official, item, None)]),
+            ("hzfb", fetched(2.0), [to_record(official, item, None)]),  # nothing new
+            ("hzfb", fetched(3.0, "not modified"), []),
+            ("hzfb", fetched(4.0), [to_record(official, replace(item, title="新标题"), None)]),
+            ("hz1w", fetched(5.0), [to_record(portal, copy, None)]),  # joins hzfb's story
+        ]
+        summaries = [await db.store_fetch(*write, context) for write in writes]
+        assert [summary.versions for summary in summaries] == [
+            (("hzfb", 1),),
+            (),
+            (),
+            (("hzfb", 2),),
+            (("hz1w", 1), ("hzfb", 3)),
+        ]
+        assert summaries[-1].duplicates == 1
+        assert await db.items_versions() == {"hzfb": 3, "hz1w": 1, "hzxw": 0}
+        assert await db.prune(time.time() + 1e9) == 2
+        assert await db.items_versions() == {"hzfb": 4, "hz1w": 2, "hzxw": 1}
+    finally:
+        await db.close()

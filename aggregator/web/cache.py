@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -33,7 +33,7 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    generation: int
+    generation: Hashable  # what the data it shows stood at: see `Service.version`
     body: bytes
     content_type: str
     etag: str
@@ -59,7 +59,7 @@ class Rendered:
 
 
 def make_rendered(
-    generation: int,
+    generation: Hashable,
     body: bytes,
     content_type: str,
     modified: datetime,
@@ -80,7 +80,7 @@ def make_rendered(
 
 @dataclass(frozen=True, slots=True)
 class _Render:
-    generation: int
+    generation: Hashable
     task: asyncio.Future[Rendered]
 
 
@@ -91,7 +91,7 @@ class FeedCache:
         self.hits = 0  # lookups answered from memory, for /metrics
         self.misses = 0  # documents rendered
 
-    def get(self, key: str, generation: int) -> Rendered | None:
+    def get(self, key: str, generation: Hashable) -> Rendered | None:
         found = self._entries.get(key)
         if found is not None and found.generation == generation:
             self.hits += 1
@@ -105,7 +105,7 @@ class FeedCache:
         self._entries[key] = rendered
 
     async def render_once(
-        self, key: str, generation: int, render: Callable[[], Awaitable[Rendered]]
+        self, key: str, generation: Hashable, render: Callable[[], Awaitable[Rendered]]
     ) -> Rendered:
         """`render()`, stored under `key`; a render of `key` for `generation` already under
         way is awaited instead. Without this, the requests waiting when a feed changed (or

@@ -113,7 +113,7 @@ def _settings(request: web.Request) -> tuple[FeedConfig, int, str, str]:
 
 
 async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang: str) -> Rendered:
-    generation = service.generation
+    generation = service.version("feeds", feed.id)
     config = service.config
     ident = feed.id
     items = await select(service.db, feed, Query(limit=limit), merged=True)
@@ -159,7 +159,7 @@ async def embed_page(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     cache = request.app[CACHE]
     key = "embed:" + request.raw_path
-    generation = service.generation
+    generation = service.version("feeds", request.match_info["feed"])
     rendered = cache.get(key, generation)
     if rendered is None:
         render = functools.partial(_page, service, *_settings(request))

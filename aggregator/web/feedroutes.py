@@ -28,7 +28,7 @@ async def _render(
     """The document for a request already checked: every request sharing this render (same
     path and query) would render the same bytes."""
     config = service.config
-    generation = service.generation
+    generation = service.version(kind, feed.id)
     body, updated = await render_document(
         config,
         service.db,
@@ -98,7 +98,7 @@ class _FeedRoutes:
     ) -> web.StreamResponse:
         service = self.service
         key = request.raw_path  # as sent: another spelling of the same URL is another entry
-        generation = service.generation
+        generation = service.version(kind, ident)
         rendered = self.cache.get(key, generation)
         if rendered is None:
             try:
