@@ -83,3 +83,13 @@ async def test_a_failed_render_reaches_its_waiters_and_is_not_kept() -> None:
     assert cache.get("k", 1) is None
     renderer.fail = None
     assert (await cache.render_once("k", 1, lambda: renderer(1))).body == b"<feed>2</feed>"
+
+
+def test_a_full_cache_lets_go_of_the_document_asked_for_least_recently() -> None:
+    cache = FeedCache()
+    cache.put("/feeds/all.atom", make_rendered(1, b"<feed/>", "text/xml", WHEN, {}))
+    for number in range(2000):  # readers polling many per-source feeds, one after another
+        cache.put(f"/sources/s{number}.atom", make_rendered(1, b"<feed/>", "text/xml", WHEN, {}))
+        assert cache.get("/feeds/all.atom", 1) is not None, "read all along, never let go"
+    assert cache.get("/sources/s0.atom", 1) is None, "asked for once, long ago"
+    assert cache.get("/sources/s1999.atom", 1) is not None

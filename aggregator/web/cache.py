@@ -95,12 +95,16 @@ class FeedCache:
         found = self._entries.get(key)
         if found is not None and found.generation == generation:
             self.hits += 1
+            self._entries[key] = self._entries.pop(key)  # the last to go when full
             return found
         return None
 
     def put(self, key: str, rendered: Rendered) -> None:
+        """Kept; when full, the document asked for least recently goes: readers polling many
+        per-source feeds must not push out the merged feed everyone reads."""
         self.misses += 1
-        if len(self._entries) >= _MAX_ENTRIES and key not in self._entries:
+        self._entries.pop(key, None)
+        if len(self._entries) >= _MAX_ENTRIES:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key] = rendered
 
