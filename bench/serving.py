@@ -3,7 +3,9 @@ beside aiohttp alone (bench/bare.py), the ceiling of any aiohttp server here.
 
 wrk drives both at 64 connections: the cached document, a 304 answer to If-None-Match, and
 (ours only) a cold render, where every request is a new URL (a `before` cursor past every item)
-so each one queries the database and renders. wrk shares the two cores with the server.
+so each one queries the database and renders, and 400 per-source feeds read in turn while another
+process commits fetch outcomes into the store (none of which changes what they show). wrk shares
+the two cores with the server.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ function request()
   return wrk.format(nil, "PATH?limit=50&before=9999999999.0_" .. (tid * 100000000 + n))
 end
 """.replace("PATH", PATH)
+# Readers polling many per-source feeds while fetches commit beside the server: each request
+# one of `_PER_SOURCE` documents, all of which fit in the server's cache.
+_PER_SOURCE = 400
+_PER_SOURCE_SCRIPT = """
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, "/sources/f" .. (n % COUNT) .. ".atom")
+end
+""".replace("COUNT", str(_PER_SOURCE))
+_COMMITS_PER_SECOND = 20  # a 304 each: 2,000 sources fetched every 100 s
 _NGINX_CONF = """{user}worker_processes auto;
 pid {root}/nginx.pid;
 error_log {root}/error.log;
@@ -111,6 +124,27 @@ def _bare_aiohttp(body: Path, etag: str, port: int, seconds: int) -> list[ServeR
     return results
 
 
+_PER_SOURCE_CASE = f"{_PER_SOURCE} source feeds, fetches beside"
+
+
+def _per_source(workdir: Path, base: str, seconds: int) -> tuple[float, float, int]:
+    """wrk over `_PER_SOURCE` per-source feeds, each rendered before by every process (a
+    first wrk run), while another process commits fetch outcomes into the same store."""
+    script = workdir / "per_source.lua"
+    script.write_text(_PER_SOURCE_SCRIPT, encoding="utf-8")
+    wrk(base, 3, "-s", str(script))
+    database = str(workdir / "ours.sqlite3")
+    command = [sys.executable, "-m", "bench.committer", database, str(_COMMITS_PER_SECOND),
+               str(_PER_SOURCE)]  # fmt: skip
+    committer = subprocess.Popen(command)
+    try:
+        time.sleep(1)
+        return wrk(base, seconds, "-s", str(script))
+    finally:
+        committer.terminate()
+        committer.wait(timeout=30)
+
+
 @contextmanager
 def _process(command: Sequence[str], ready_url: str) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -151,6 +185,9 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
             script = ours_workdir / "cold.lua"
             script.write_text(_COLD_SCRIPT, encoding="utf-8")
             results.append(ServeResult(name, "cold render", *wrk(base, seconds, "-s", str(script))))
+            results.append(
+                ServeResult(name, _PER_SOURCE_CASE, *_per_source(ours_workdir, base, seconds))
+            )
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
