@@ -227,6 +227,8 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
             "all": "SELECT * FROM items ORDER BY sort_ts DESC, id DESC LIMIT 50",
             "many sources": "SELECT * FROM items WHERE +source_id IN (?, ?, ?) "
             "ORDER BY sort_ts DESC, id DESC LIMIT 50",
+            "sources sharing a story": "SELECT DISTINCT other.source_id FROM items AS mine "
+            "JOIN items AS other ON other.story_id = mine.story_id WHERE mine.id IN (?, ?)",
         }
         for name, sql in plans.items():
             plan = " ".join(
