@@ -6,6 +6,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import lxml.html
@@ -15,6 +16,7 @@ from aiohttp import web
 from aggregator.service import Service
 from aggregator.web.embed import CSP
 from tests.publishing import HOSTILE_TITLE, Client, client_for, fetched_service
+from tests.upstream import local_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -134,7 +136,7 @@ window.alert = window.confirm = window.prompt = function () {{
 </body></html>"""
 
 
-async def _partner_site(page: str) -> tuple[web.AppRunner, str]:
+def _partner_site(page: str) -> AbstractAsyncContextManager[str]:
     """A second origin: another server, another port, that only serves the partner's page."""
 
     async def serve(request: web.Request) -> web.Response:
@@ -142,11 +144,7 @@ async def _partner_site(page: str) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_get("/", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    return local_site(app)
 
 
 async def _dump_dom(url: str) -> str:
@@ -174,12 +172,9 @@ async def test_script_renders_entries_as_text_in_a_real_browser(
 ) -> None:
     assert HAVE_CHROMIUM, "headless Chromium is required: apt-get install -y chromium"
     origin = str(client.make_url("")).rstrip("/")
-    runner, partner_url = await _partner_site(_partner_page(origin))
-    try:
-        assert partner_url.split(":")[2] != origin.split(":")[2], "two origins"
-        dom = lxml.html.fromstring(await _dump_dom(partner_url))
-    finally:
-        await runner.cleanup()
+    async with _partner_site(_partner_page(origin)) as partner:
+        assert partner.split(":")[2] != origin.split(":")[2], "two origins"
+        dom = lxml.html.fromstring(await _dump_dom(f"{partner}/"))
     assert dom.findtext("head/title") == "Partner", "the payload never ran"
     assert not dom.xpath("//img | //*[@data-pwned] | //*[@data-alerted]")
     assert not dom.xpath("//@*[starts-with(name(), 'on')]")

@@ -16,6 +16,7 @@ from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.fetcher import IDLE_CONNECTION_SECONDS as IDLE
 from aggregator.fetcher import Fetcher, HostSlots, retry_after_seconds
 from tests.conftest import free_port
+from tests.upstream import local_site
 
 CONFIG = FetchConfig(
     interval=900, timeout=2, max_bytes=256 * 1024, concurrency=8, per_host=2,
@@ -101,13 +102,9 @@ def _routes(base: list[str]) -> web.Application:
 @pytest.fixture
 async def upstream() -> AsyncIterator[str]:
     base: list[str] = []
-    runner = web.AppRunner(_routes(base), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
-    yield base[0]
-    await runner.cleanup()
+    async with local_site(_routes(base)) as origin:
+        base.append(origin)
+        yield origin
 
 
 async def get(url: str, etag: str | None = None, last_modified: str | None = None) -> object:
@@ -176,13 +173,8 @@ async def _serving(handler: Callable[[web.Request], Awaitable[web.Response]]) ->
     """A local upstream answering every `/{name}` with `handler`; yields its port."""
     app = web.Application()
     app.router.add_get("/{name}", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
+    async with local_site(app) as origin:
+        yield int(origin.rpartition(":")[2])
 
 
 async def test_per_host_limit_holds_across_callers() -> None:

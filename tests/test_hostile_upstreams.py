@@ -28,6 +28,7 @@ from aiohttp import web
 from lxml import etree
 
 from tests.conftest import FIXTURES, cli_command, free_port
+from tests.upstream import local_site
 
 MAX_BYTES = 1024 * 1024
 HUGE = 200 * 1024 * 1024
@@ -223,13 +224,10 @@ async def site() -> AsyncIterator[Site]:
     # upstream of this test server for over a second on a busy machine.
     await asyncio.gather(asyncio.to_thread(gzip_bomb), asyncio.to_thread(brotli_bomb))
     site = Site()
-    runner = web.AppRunner(_app(site), access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    site.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield site
-    site.stopping.set()
-    await runner.cleanup()
+    async with local_site(_app(site), shutdown_timeout=0.5) as origin:
+        site.base = origin
+        yield site
+        site.stopping.set()
 
 
 HEALTHY = {  # source id -> (path, items expected)

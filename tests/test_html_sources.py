@@ -17,6 +17,7 @@ from aggregator.config import load_config
 from aggregator.service import running_service
 from aggregator.web.app import make_app
 from tests.conftest import FIXTURES, run_cli_async
+from tests.upstream import local_site
 
 HTML = FIXTURES / "html"
 SELECTORS = """
@@ -78,13 +79,9 @@ class Portal:
 @pytest.fixture
 async def portal() -> AsyncIterator[Portal]:
     site = Portal()
-    runner = web.AppRunner(site.app(), access_log=None)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    site.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield site
-    await runner.cleanup()
+    async with local_site(site.app()) as origin:
+        site.base = origin
+        yield site
 
 
 def write_config(tmp_path: Path, portal: Portal, rules: str, **extra: str) -> Path:

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from aggregator.proxies import Proxies
 from tests.conftest import FIXTURES, free_port, run_cli, run_cli_async
+from tests.upstream import local_site
 
 FEED = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
 ITEMS = FEED.count(b"<item>")
@@ -42,13 +43,8 @@ async def _site(seen: list[str], tls: ssl.SSLContext | None = None) -> AsyncIter
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with local_site(app, tls=tls) as origin:
+        yield origin
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from aiohttp import web
 from aggregator.fetcher import Fetcher
 from aggregator.robots import Robots
 from tests.test_fetcher import CONFIG
+from tests.upstream import local_site
 
 
 @pytest.fixture
@@ -62,15 +63,8 @@ async def test_a_broken_certificate_hides_the_rules_except_from_a_source_that_ac
 
     app = web.Application()
     app.router.add_get("/robots.txt", robots_txt)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
-        origin = f"https://127.0.0.1:{runner.addresses[0][1]}"
-        async with Fetcher(CONFIG) as fetcher:
-            robots = Robots(fetcher, "aggregator-test/1")
-            assert await robots.allowed(f"{origin}/p/1.html")  # unreadable: everything allowed
-            assert not await robots.allowed(f"{origin}/p/1.html", verify_tls=False)
-            assert await robots.allowed(f"{origin}/news/1.html", verify_tls=False)
-    finally:
-        await runner.cleanup()
+    async with local_site(app, tls=tls) as origin, Fetcher(CONFIG) as fetcher:
+        robots = Robots(fetcher, "aggregator-test/1")
+        assert await robots.allowed(f"{origin}/p/1.html")  # unreadable: everything allowed
+        assert not await robots.allowed(f"{origin}/p/1.html", verify_tls=False)
+        assert await robots.allowed(f"{origin}/news/1.html", verify_tls=False)

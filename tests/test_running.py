@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import cli_command, free_port
+from tests.upstream import local_site
 
 TOKEN = "test-token"
 
@@ -69,15 +70,12 @@ async def farm() -> AsyncIterator[Farm]:
 
     app = web.Application()
     app.router.add_get("/{name}.xml", feed)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    site.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield site
-    finally:
-        site.release.set()
-        await runner.cleanup()
+    async with local_site(app, shutdown_timeout=0.2) as origin:
+        site.base = origin
+        try:
+            yield site
+        finally:
+            site.release.set()
 
 
 def write_config(

@@ -22,6 +22,7 @@ from aggregator.web.app import make_app
 from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome
 from tests.conftest import FIXTURES, free_port
+from tests.upstream import local_site
 
 DAY = 86400.0
 Client = TestClient[web.Request, web.Application]
@@ -127,28 +128,26 @@ async def test_drain_cancels_a_slow_fetch_and_keeps_the_database_whole(tmp_path:
 
     app = web.Application()
     app.router.add_get("/stuck.xml", stuck)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/stuck.xml"
-    path = write(
-        tmp_path / "config.toml", source("stuck", url=url) + source("fine"), 'timeout="30s"'
-    )
-    try:
-        async with running_service(load_config(path), schedule=False) as service:
-            await service.fetch_now("fine")
-            task = asyncio.ensure_future(service.fetch_now("stuck"))
-            await asyncio.sleep(0.2)
-            started = time.monotonic()
-            await service.drain(0.3)
-            assert time.monotonic() - started < 2
-            assert task.cancelled() or isinstance(task.exception(), asyncio.CancelledError)
-            rows = {s.id: s for s in await service.db.statuses(time.time())}
-            assert rows["fine"].items == 3
-            assert rows["stuck"].last_attempt is None, "nothing half-written"
-    finally:
-        release.set()
-        await runner.cleanup()
+    async with local_site(app, shutdown_timeout=0.2) as origin:
+        path = write(
+            tmp_path / "config.toml",
+            source("stuck", url=f"{origin}/stuck.xml") + source("fine"),
+            'timeout="30s"',
+        )
+        try:
+            async with running_service(load_config(path), schedule=False) as service:
+                await service.fetch_now("fine")
+                task = asyncio.ensure_future(service.fetch_now("stuck"))
+                await asyncio.sleep(0.2)
+                started = time.monotonic()
+                await service.drain(0.3)
+                assert time.monotonic() - started < 2
+                assert task.cancelled() or isinstance(task.exception(), asyncio.CancelledError)
+                rows = {s.id: s for s in await service.db.statuses(time.time())}
+                assert rows["fine"].items == 3
+                assert rows["stuck"].last_attempt is None, "nothing half-written"
+        finally:
+            release.set()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import trustme
 from aiohttp import web
 
 from tests.conftest import FIXTURES, run_cli_async
+from tests.upstream import local_site
 
 FEED = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
 TIMEOUT = 2
@@ -52,11 +53,8 @@ def _context(cert: trustme.LeafCert) -> ssl.SSLContext:
 
 
 async def _https_site(stack: AsyncExitStack, context: ssl.SSLContext | None) -> int:
-    runner = web.AppRunner(_feed_app(), access_log=None)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-    return int(runner.addresses[0][1])
+    origin = await stack.enter_async_context(local_site(_feed_app(), tls=context))
+    return int(origin.rpartition(":")[2])
 
 
 async def _silent_site(stack: AsyncExitStack, sites: Sites) -> int:

@@ -16,6 +16,7 @@ from aggregator.service import Service, running_service
 from aggregator.websub import topics
 from tests.conftest import FIXTURES
 from tests.publishing import client_for
+from tests.upstream import local_site
 
 BASE = "http://feeds.example"
 
@@ -43,12 +44,9 @@ async def hub() -> AsyncIterator[Hub]:
 
     app = web.Application()
     app.router.add_post("/hub", publish)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    state.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hub"
-    yield state
-    await runner.cleanup()
+    async with local_site(app) as origin:
+        state.url = f"{origin}/hub"
+        yield state
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ asked (conditional headers, user agent).
 from __future__ import annotations
 
 import hashlib
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -51,15 +52,22 @@ def _app(upstream: Upstream) -> web.Application:
 
 
 @asynccontextmanager
-async def upstream_site() -> AsyncIterator[Upstream]:
-    upstream = Upstream()
-    runner = web.AppRunner(_app(upstream), access_log=None)
+async def local_site(
+    app: web.Application, *, tls: ssl.SSLContext | None = None, shutdown_timeout: float = 60.0
+) -> AsyncIterator[str]:
+    """`app` on a free port of 127.0.0.1, over TLS with `tls`; yields its origin URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    upstream.base_url = f"http://127.0.0.1:{port}"
     try:
-        yield upstream
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def upstream_site() -> AsyncIterator[Upstream]:
+    upstream = Upstream()
+    async with local_site(_app(upstream)) as origin:
+        upstream.base_url = origin
+        yield upstream
