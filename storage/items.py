@@ -172,7 +172,7 @@ async def listing_hashes(db: Connections, source_id: str, keys: Sequence[str]) -
 
 
 # `StoredItem`'s fields are columns of `items`, selected in its order and read by position: a
-# `Row` looked up by name compares names one by one, half the time of listing 100 items.
+# `Row` looked up by name compares names one by one (4.7 µs a row, against 2.5 by position).
 _STORED_FIELDS = [field.name for field in fields(StoredItem)]
 STORED_COLUMNS = ", ".join(f"items.{name}" for name in _STORED_FIELDS)
 _TAGS = _STORED_FIELDS.index("tags")
