@@ -108,7 +108,8 @@ Selected = list[tuple[StoredItem, StoryView | None]]
 async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) -> Selected:
     """Entries of `feed`, newest first: one per story when `merged`, after include/exclude."""
     limit = query.limit or feed.limit
-    batch_size = max(limit * 2, 50)
+    # Read ahead only where rows may be passed over: copies of one story, words left out.
+    batch_size = max(limit * 2, 50) if merged or feed.include or feed.exclude else limit
     before = query.before
     sources = (query.source,) if query.source else feed.sources
     wanted = frozenset(sources) if query.source else feed.source_set
