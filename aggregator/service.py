@@ -173,7 +173,7 @@ class Service:
                 if current != seen:
                     self.freshness.saw(self.config, (await self.db.items_versions()).items())
             except (AggregatorError, ValueError, sqlite3.Error):
-                log.exception("cannot read the database's data version")
+                log.exception("cannot read what changed in the database: every feed renders again")
                 current = None
             if current != seen:
                 if seen is None or current is None:  # the first look, or a failed one

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -302,3 +303,26 @@ async def test_a_change_renders_again_only_the_documents_that_show_it(
             assert "b two" in after_b["/sources/b.atom"]
             assert "b two" in after_b["/feeds/all.atom"]
             assert after_b["/sources/a.atom"] == after_a["/sources/a.atom"]
+
+
+async def test_a_database_it_cannot_read_versions_from_leaves_no_stale_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When another process breaks what the server reads its items versions from, the server
+    says so and renders every document again rather than serving what may be stale."""
+    monkeypatch.setattr("aggregator.service._DATA_VERSION_POLL", 0.02)
+    path = write(tmp_path / "config.toml", source("hzfb"))
+    async with running_service(load_config(path), schedule=False) as service:
+        await service.fetch_now("hzfb")
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            await asyncio.sleep(0.1)
+            first = service.version("feeds", "all")
+            assert (await client.get("/feeds/all.atom")).status == 200
+            with sqlite3.connect(service.config.service.database) as other:
+                other.execute("ALTER TABLE sources DROP COLUMN items_version")
+            await asyncio.sleep(0.2)
+            assert service.version("feeds", "all") != first, "every cached document is stale"
+            response = await client.get("/feeds/all.atom")
+            assert response.status == 200
+            assert "hzfb" in await response.text()
+    assert "cannot read what changed in the database" in caplog.text
