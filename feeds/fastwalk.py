@@ -179,12 +179,13 @@ class Walk:
 
     def description(self, element: _E, key: str, attrs: Attributes) -> None:
         """description, summary and their aliases; after a summary, feedparser makes it content."""
+        text = leaf_text(element)  # entries inside one, outside a channel, are still entries
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)
         elif key in ("summary", "itunes_summary"):
-            self.pop("summary", leaf_text(element), text_kind(attrs, "text/plain"))
+            self.pop("summary", text, text_kind(attrs, "text/plain"))
         elif (kind := text_kind(attrs, "text/html")) and self.expecting():
-            self.pop("description", leaf_text(element), kind)
+            self.pop("description", text, kind)
 
     def content(self, element: _E, key: str, attrs: Attributes) -> None:
         self.has_content = True
@@ -204,6 +205,8 @@ class Walk:
             if self.expecting():
                 self.pop("link", text)
             return
+        if text.strip():  # feedparser reads it as the enclosing element's, a source's title
+            raise Unsupported("text inside a link with an address")
         link["href"] = href = resolve(href)
         if rel == "alternate" and Mixin.map_content_type(kind) in Mixin.html_types:
             context["link"] = href

@@ -190,3 +190,25 @@ def test_what_libxml2_accepts_and_expat_refuses_goes_to_feedparser(body: bytes) 
     path, which lxml let through, would not have given."""
     assert parse_xml_feed(body, url=URL, default_tz=TZ).warnings  # expat refused it
     assert differences(body) == (False, None)
+
+
+ATOM = '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>tag:e,2022:1</id><title>x</title>{}'
+TEXT_FEEDPARSER_MOVES = {
+    "text inside a source's link with an address (feedparser: the source's title)": (
+        ATOM.format('<source><title>Src</title><link href="http://s.example/">Extra</link>'
+                    "</source></entry></feed>").encode()
+    ),
+    "entries inside a description outside the channel (feedparser: some of them)": (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>a'
+        b"</title></item></channel><description>d<item><title>b</title></item><item><title>c"
+        b"</title></item></description></rss>"
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("body", TEXT_FEEDPARSER_MOVES.values(), ids=TEXT_FEEDPARSER_MOVES.keys())
+def test_markup_feedparser_reads_elsewhere_goes_to_feedparser(body: bytes) -> None:
+    """Found by moving, copying and rewriting elements of accepted documents: where feedparser's
+    stream of events puts text or entries somewhere the tree does not, the fast path declines."""
+    assert parse_xml_feed(body, url=URL, default_tz=TZ).items
+    assert differences(body) == (False, None)
