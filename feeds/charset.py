@@ -113,10 +113,11 @@ def decode(
     except UnicodeDecodeError:
         pass
     best = charset_normalizer.from_bytes(body).best()
-    if best is not None:
-        codec = canonical_codec(best.encoding) or best.encoding
+    # A guess goes through the same check as a label: never a transform such as utf-7.
+    codec = canonical_codec(best.encoding) if best is not None else None
+    if codec is not None:
         try:
             return Decoded(body.decode(codec), codec, "detected")
-        except (UnicodeError, LookupError):
+        except UnicodeError:
             pass
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")

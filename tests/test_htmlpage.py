@@ -172,36 +172,23 @@ def check_seed_article(item: ParsedItem) -> None:
         assert unwanted not in item.content_html
 
 
-def test_seed_article_with_selectors() -> None:
-    item = parse_article(
-        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=DISCUZ_ARTICLE, tz=SHANGHAI, now=NOW
-    )
-    check_seed_article(item)
-    assert item.provenance == (
-        ("title", "selector"),
-        ("content", "selector"),
-        ("summary", "selector"),
-        ("published", "selector"),
-        ("author", "selector"),
-        ("origin", "selector"),
-        ("site_name", "automatic"),
-    )
+SEED_FIELDS = ("title", "content", "summary", "published", "author", "origin")
 
 
-def test_seed_article_without_selectors() -> None:
+@pytest.mark.parametrize(
+    ("rules", "found_by"),
+    [
+        (DISCUZ_ARTICLE, ("selector",) * 6),
+        (None, ("automatic",) * 3 + ("detected",) * 3),
+    ],
+    ids=["selectors", "without-selectors"],
+)
+def test_seed_article(rules: ArticleRules | None, found_by: tuple[str, ...]) -> None:
     item = parse_article(
-        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=None, tz=SHANGHAI, now=NOW
+        load("discuz_article.gbk.html"), url=ARTICLE_URL, rules=rules, tz=SHANGHAI, now=NOW
     )
     check_seed_article(item)
-    assert item.provenance == (
-        ("title", "automatic"),
-        ("content", "automatic"),
-        ("summary", "automatic"),
-        ("published", "detected"),
-        ("author", "detected"),
-        ("origin", "detected"),
-        ("site_name", "automatic"),
-    )
+    assert item.provenance == (*zip(SEED_FIELDS, found_by, strict=True), ("site_name", "automatic"))
 
 
 def test_remove_selectors_apply_to_content_only() -> None:
