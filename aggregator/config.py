@@ -62,6 +62,7 @@ class FetchConfig:
     respect_robots: bool
     failing_after: int
     proxy: str | None = None
+    max_entries: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,7 @@ def _fetch(table: Table) -> FetchConfig:
         respect_robots=table.get("respect_robots", bool, True),
         failing_after=table.positive_int("failing_after", 10),
         proxy=_proxy(table),
+        max_entries=table.positive_int("max_entries", 1000),
     )
 
 

@@ -117,7 +117,7 @@ async def collect(
         feed = await _list_pages(source, response, fetcher, hosts, default_tz, now, warnings)
     else:
         plan = None if source.full_content else plan
-        parse = _Parse(source, default_tz, cpu, plan)
+        parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
         feed, response = await _feed(source, response, fetcher, hosts, warnings, parse)
         if parse.records is not None:
             warnings.extend(feed.warnings)
@@ -146,25 +146,31 @@ class _Parse:
     """A feed body to a `ParsedFeed` in the CPU pool; with a plan, its records too, kept here."""
 
     def __init__(
-        self, source: SourceConfig, default_tz: tzinfo, cpu: CpuPool, plan: RecordPlan | None
+        self,
+        source: SourceConfig,
+        default_tz: tzinfo,
+        cpu: CpuPool,
+        plan: RecordPlan | None,
+        max_entries: int,
     ) -> None:
         self.source = source
         self.default_tz = default_tz
         self.cpu = cpu
         self.plan = plan
+        self.max_entries = max_entries
         self.records: list[ItemRecord] | None = None
 
     async def __call__(self, resp: Response) -> ParsedFeed:
-        source, tz = self.source, self.default_tz
+        source, tz, most = self.source, self.default_tz, self.max_entries
         if self.plan is None:
             return await self.cpu.run(
                 parse_feed, resp.body, url=resp.url, header_charset=resp.charset,
-                encoding=source.encoding, default_tz=tz,
+                encoding=source.encoding, default_tz=tz, max_entries=most,
             )  # fmt: skip
         known = await self.plan.known()
         feed, self.records = await self.cpu.run(
             parse_and_build, resp.body, source, self.plan.stories, known, url=resp.url,
-            header_charset=resp.charset, encoding=source.encoding, default_tz=tz,
+            header_charset=resp.charset, encoding=source.encoding, default_tz=tz, max_entries=most,
         )  # fmt: skip
         return feed
 

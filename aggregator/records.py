@@ -129,11 +129,17 @@ def parse_and_build(
     header_charset: str | None,
     encoding: str | None,
     default_tz: tzinfo,
+    max_entries: int | None = None,
 ) -> tuple[ParsedFeed, list[ItemRecord]]:
     """`parse_feed` then `build_records`, in one call to the CPU pool. The feed comes back
     without its items: the records carry everything stored of them."""
     feed = parse_feed(
-        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
+        body,
+        url=url,
+        header_charset=header_charset,
+        encoding=encoding,
+        default_tz=default_tz,
+        max_entries=max_entries,
     )
     records = build_records(source, [(item, None) for item in feed.items], stories, known)
     return replace(feed, items=()), records

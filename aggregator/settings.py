@@ -21,6 +21,7 @@ FETCH_KEYS: dict[str, str] = {
     "interval": "default time between two fetches of a source",
     "timeout": "limit for one whole request, every redirect hop included",
     "max_bytes": "largest body accepted, before and after decompression",
+    "max_entries": "entries read of one document: the newest when all are dated, else the first",
     "concurrency": "requests in flight, all hosts together",
     "per_host": "requests in flight to one host",
     "user_agent": "User-Agent header sent upstream",

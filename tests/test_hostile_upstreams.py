@@ -96,6 +96,22 @@ def brotli_bomb() -> bytes:
     return compressed
 
 
+def archive(count: int, links: str = "http://example.org/archive/") -> bytes:
+    """A feed listing its whole archive, oldest first, each entry a minute after the last;
+    `links` may be relative to the feed's address."""
+    start = datetime(2024, 3, 1, tzinfo=UTC).timestamp()
+    items = "".join(
+        f"<item><title>archive story {n}</title><link>{links}{n}</link>"
+        f"<guid>archive-{n}</guid><pubDate>"
+        f"{format_datetime(datetime.fromtimestamp(start + 60 * n, UTC), True)}</pubDate></item>"
+        for n in range(count)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>archive</title>'
+        f"<link>http://example.org/archive/</link>{items}</channel></rss>"
+    ).encode()
+
+
 @dataclass
 class Site:
     base: str = ""
@@ -170,6 +186,12 @@ def _app(site: Site) -> web.Application:
     async def error(request: web.Request) -> web.Response:
         return web.Response(status=500, text="boom")
 
+    async def article(request: web.Request) -> web.Response:
+        number = request.match_info["n"]
+        body = f"<html><head><title>story {number}</title></head><body><article><h1>story "
+        body += f"{number}</h1><p>{'The article text of this archived story. ' * 8}</p>"
+        return web.Response(text=body + "</article></body></html>", content_type="text/html")
+
     async def chain(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": f"/chain/{request.match_info['n']}0"})
 
@@ -204,6 +226,9 @@ def _app(site: Site) -> web.Application:
         "/empty.xml": static(b""),
         "/plain.html": static(PAGE_WITHOUT_FEED, "text/html"),
         "/entity-bomb.xml": static((FIXTURES / "feeds" / "entity_bomb.xml").read_bytes()),
+        "/archive.xml": static(archive(3000)),
+        "/archive-full.xml": static(archive(200, "/article/")),
+        "/article/{n}": article,
     }
 
     @web.middleware
@@ -435,3 +460,33 @@ async def test_peak_memory_stays_bounded_on_huge_bodies(site: Site, tmp_path: Pa
 
 def _peak(stderr: str) -> int:
     return int(stderr.rsplit("peak_rss_kib=", 1)[1].split()[0])
+
+
+async def test_a_document_listing_thousands_of_entries_is_read_to_its_newest(
+    site: Site, tmp_path: Path
+) -> None:
+    """`fetch.max_entries` bounds what one document costs: records, the rows of one write
+    and, with `full_content`, the article pages asked for."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndatabase = "{tmp_path / "agg.sqlite3"}"\n\n[fetch]\nmax_entries = 20\n\n'
+        f'[[sources]]\nid = "archive"\nurl = "{site.url("/archive.xml")}"\n\n'
+        f'[[sources]]\nid = "full"\nurl = "{site.url("/archive-full.xml")}"\n'
+        "full_content = true\nrespect_robots = false\n",
+        encoding="utf-8",
+    )
+    code, out, err, _ = await run(config, "fetch")
+    assert code == 0, err
+
+    rows = await status(config)
+    assert (rows["archive"]["items"], rows["full"]["items"]) == (20, 20)
+    assert rows["archive"]["last_result"] == "degraded"
+    bounded = "3000 entries listed: only the newest 20 read (fetch.max_entries)"
+    assert bounded in rows["archive"]["last_error"]
+    assert len([path for path in site.paths if path.startswith("/article/")]) == 20
+    code, out, err, _ = await run(config, "render", "all", "--format", "json", "--limit", "100")
+    assert code == 0, err
+    titles = {item["title"] for item in json.loads(out)["items"]}
+    assert {f"archive story {n}" for n in range(2980, 3000)} <= titles
+    assert "archive story 2979" not in titles
+    assert {f"story {n}" for n in range(180, 200)} <= titles

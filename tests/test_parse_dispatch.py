@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from feeds.errors import NotAFeed, ParseError
 from feeds.parse import detect_format, feed_links, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+URL = "http://example.com/feed.xml"
 
 
 @pytest.mark.parametrize(
@@ -141,3 +145,61 @@ def test_a_charset_label_naming_a_python_transform_is_ignored(label: str) -> Non
     ).encode()
     feed = parse_feed(body, url="http://example.com/f.xml", header_charset=label)
     assert (feed.charset, feed.title, feed.items[0].title) == ("utf-8", "t+ADw-\\u6c49", "汉中")
+
+
+def _listing(count: int, *, dated: bool = True, oldest_first: bool = True) -> bytes:
+    numbers = range(count) if oldest_first else reversed(range(count))
+    items = "".join(
+        f"<item><title>n{n}</title><guid>g{n}</guid>"
+        + (f"<pubDate>{format_datetime(START + timedelta(minutes=n))}</pubDate>" if dated else "")
+        + "</item>"
+        for n in numbers
+    )
+    return f'<rss version="2.0"><channel><title>a</title>{items}</channel></rss>'.encode()
+
+
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("oldest_first", [True, False], ids=["oldest-first", "newest-first"])
+def test_a_long_listing_keeps_its_newest_entries_in_document_order(oldest_first: bool) -> None:
+    feed = parse_feed(_listing(3000, oldest_first=oldest_first), url=URL, max_entries=20)
+
+    titles = [f"n{n}" for n in range(2980, 3000)]
+    assert [item.title for item in feed.items] == (titles if oldest_first else titles[::-1])
+    assert feed.warnings == ("3000 entries listed: only the newest 20 read (fetch.max_entries)",)
+
+
+def test_an_undated_long_listing_keeps_its_first_entries() -> None:
+    body = _listing(50, dated=False).replace(
+        b"<guid>g7</guid>", b"<guid>g7</guid><pubDate>Fri, 01 Mar 2024 00:00:00 GMT</pubDate>"
+    )
+
+    feed = parse_feed(body, url=URL, max_entries=5)
+
+    assert [item.title for item in feed.items] == ["n0", "n1", "n2", "n3", "n4"]
+    assert feed.warnings == ("50 entries listed: only the first 5 read (fetch.max_entries)",)
+
+
+def test_entries_tied_on_date_keep_the_earlier_listed() -> None:
+    body = _listing(6, dated=False).replace(
+        b"</guid>", b"</guid><pubDate>Fri, 01 Mar 2024 00:00:00 GMT</pubDate>"
+    )
+    assert [i.title for i in parse_feed(body, url=URL, max_entries=2).items] == ["n0", "n1"]
+
+
+def test_every_format_is_bounded_and_a_listing_at_the_bound_is_whole() -> None:
+    json_feed = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "j",
+         "items": [{"id": str(n), "title": f"n{n}"} for n in range(12)]}
+    ).encode()  # fmt: skip
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>a</title>'
+        + b"".join(f"<entry><id>e{n}</id><title>n{n}</title></entry>".encode() for n in range(12))
+        + b"</feed>"
+    )
+
+    assert len(parse_feed(json_feed, url=URL, max_entries=10).items) == 10
+    assert len(parse_feed(atom, url=URL, max_entries=10).items) == 10
+    whole = parse_feed(_listing(10), url=URL, max_entries=10)
+    assert (len(whole.items), whole.warnings) == (10, ())
