@@ -1,4 +1,9 @@
-"""The `aggregator` command line: one entry point, one function per command."""
+"""The `aggregator` command line: one entry point, one function per command.
+
+Each command imports what it runs when it runs: importing every command's modules took 0.4 s
+before `--help` or `check` printed a line, and each parsing process, which imports this
+module again as its main script, paid it too.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator import eventloop, operate
+from aggregator import eventloop
 from aggregator.config import Config, default_config_path, load_config
-from aggregator.documents import Query, render_document
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.logs import setup_logging
-from aggregator.opmlio import add_opml_parser
-from aggregator.preview import preview
-from aggregator.storyreport import story_report
 from feeds.errors import AggregatorError
-from storage import Database
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -39,14 +39,20 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(config: Config, args: argparse.Namespace) -> int:
+    from aggregator import operate
+
     return operate.fetch(config, args.sources)
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
+    from aggregator import operate
+
     return operate.status(config, as_json=args.json)
 
 
 def cmd_preview(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.preview import preview
+
     source = config.source(args.source)
     if source is None:
         print(f"unknown source {args.source!r}", file=sys.stderr)
@@ -55,6 +61,9 @@ def cmd_preview(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.documents import Query, render_document
+    from storage import Database
+
     async def run() -> bytes:
         db = await Database.open(config.service.database)
         try:
@@ -81,6 +90,8 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_stories(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.storyreport import story_report
+
     try:
         print(eventloop.run(story_report(config, since=args.since, as_json=args.json)))
     except ValueError as exc:
@@ -90,7 +101,15 @@ def cmd_stories(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    from aggregator import operate
+
     return operate.backup(config, args.file)
+
+
+def cmd_opml(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.opmlio import run_opml
+
+    return run_opml(config, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,7 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--json", action="store_true")
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
     backup.add_argument("file", metavar="FILE")
-    add_opml_parser(sub, common)
+    text = "sources as OPML 2.0: export them, or import a reader's subscriptions"
+    opml = add("opml", cmd_opml, text)
+    verbs = opml.add_subparsers(dest="opml_command", required=True)
+    late = argparse.ArgumentParser(add_help=False)  # `-c` before or after the verb
+    late.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
+    verbs.add_parser("export", parents=[late], help="print the sources as OPML 2.0")
+    adding = verbs.add_parser(
+        "import", parents=[late], help="append the feeds of an OPML file to the config"
+    )
+    adding.add_argument("file", metavar="FILE")
     return parser
 
 

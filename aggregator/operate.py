@@ -14,14 +14,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aggregator import eventloop
 from aggregator.config import Config
 from aggregator.cpu import CpuPool
-from aggregator.pipeline import SourceReport
-from aggregator.service import running_service
 from aggregator.status import SourceView, source_views
 from storage import Database, StorageError
+
+if TYPE_CHECKING:  # `status` and `backup` start without the fetching machinery
+    from aggregator.pipeline import SourceReport
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -94,6 +96,8 @@ def pool_for(sources: int) -> CpuPool | None:
 
 def fetch(config: Config, wanted: Sequence[str]) -> int:
     """`aggregator fetch [SOURCE…]`: fetch now, store, one summary row per source."""
+    from aggregator.service import running_service
+
     ids = list(wanted) or [s.id for s in config.sources if s.enabled]
     unknown = [s for s in ids if config.source(s) is None]
     if unknown:

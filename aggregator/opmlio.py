@@ -193,7 +193,7 @@ def import_opml(config: Config, opml: bytes, origin: str) -> ImportResult:
     )
 
 
-def cmd_opml(config: Config, args: argparse.Namespace) -> int:
+def run_opml(config: Config, args: argparse.Namespace) -> int:
     """`aggregator opml export` (OPML on stdout) and `aggregator opml import FILE`."""
     if args.opml_command == "export":
         sys.stdout.buffer.write(render_opml(config.service.title, source_outlines(config)))
@@ -217,20 +217,3 @@ def cmd_opml(config: Config, args: argparse.Namespace) -> int:
     if result.added:
         print("a running server applies them on SIGHUP or POST /api/reload")
     return 0
-
-
-def add_opml_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
-    """`opml export` and `opml import FILE`; `-c` is accepted before or after the verb."""
-    text = "sources as OPML 2.0: export them, or import a reader's subscriptions"
-    opml = sub.add_parser("opml", parents=[common], help=text, description=text)
-    opml.set_defaults(run=cmd_opml)
-    verbs = opml.add_subparsers(dest="opml_command", required=True)
-    late = argparse.ArgumentParser(add_help=False)
-    late.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
-    verbs.add_parser("export", parents=[late], help="print the sources as OPML 2.0")
-    adding = verbs.add_parser(
-        "import", parents=[late], help="append the feeds of an OPML file to the config"
-    )
-    adding.add_argument("file", metavar="FILE")
