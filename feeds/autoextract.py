@@ -20,6 +20,7 @@ import trafilatura
 
 from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
+from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
 
 _ARTICLE_TYPES = frozenset({"Article", "NewsArticle", "ReportageNewsArticle", "BlogPosting"})
@@ -96,12 +97,14 @@ def _json_ld(doc: lxml.html.HtmlElement) -> Iterator[Mapping[str, object]]:
 def _names(value: object) -> str | None:
     """A JSON-LD author (a name, a Person, or a list of them) as one string."""
     items = value if isinstance(value, list) else [value]
-    names = [item.get("name") if isinstance(item, dict) else item for item in items]
-    return ", ".join(n.strip() for n in names if isinstance(n, str) and n.strip()) or None
+    names = [_string(item.get("name") if isinstance(item, dict) else item) for item in items]
+    return ", ".join(name for name in names if name) or None
 
 
 def _string(value: object) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
+    """A JSON-LD string, without what JSON escapes can hold and XML cannot (`\u0001`, a lone
+    `\ud800`, on which lxml's XPath raised)."""
+    return (xml_safe(value).strip() or None) if isinstance(value, str) else None
 
 
 def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetime) -> PageMeta:

@@ -491,3 +491,18 @@ def test_automatic_extraction_finds_what_the_selectors_find() -> None:
         return (item.title, item.summary, item.published, item.author, item.origin, lines(item))
 
     assert fields(automatic) == fields(selected)
+
+
+def test_json_ld_escapes_of_characters_xml_forbids_are_dropped() -> None:
+    """JSON's `\\u0001` and lone `\\ud800` decode into characters no feed can carry; found by
+    mutating the JSON-LD fixture."""
+    page = load("jsonld_article.html")
+    page = re.sub(r'<meta property="og:(title|description)"[^>]*>', "", page)
+    for value in ("赵六", "汉巴南铁路汉中段建设最新进展", "汉中至巴中至南充铁路汉中段桥隧施工"):
+        page = page.replace(f'"{value}', f'"\\u0001{value[0]}\\ud800{value[1:]}')
+    url = "https://news.example.com/2022/01/14/hbn-railway.html"
+
+    item = parse_article(page, url=url, rules=None, tz=SHANGHAI, now=NOW)
+
+    assert (item.author, item.title) == ("赵六", "汉巴南铁路汉中段建设最新进展")
+    assert item.summary.startswith("汉中至巴中至南充铁路汉中段桥隧施工")
