@@ -43,8 +43,9 @@ _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _HTML_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
-# nh3 keeps an iframe whose src we refused; its output is normalised, so this pattern is exact.
-_EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>\s*</iframe>")
+# nh3 keeps an iframe whose src we refused, with its fallback content, which no browser shows;
+# its output is normalised, so this pattern (an iframe holding no other) is exact.
+_EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>(?:(?!<iframe\b).)*?</iframe>", re.S)
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
 _END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")

@@ -118,3 +118,20 @@ def test_html_to_text_is_one_stripped_line_per_block_with_single_spaces() -> Non
     for _ in range(20_000):
         fragment = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
         assert html_to_text(fragment) == _plain_text(fragment), fragment
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<p>a<iframe onerror="x()">作者：小王</iframe>b</p>',
+        '<p>a<iframe src="javascript:x()">t &lt;b&gt; <b>x</b></iframe>b</p>',
+        '<p>a<iframe src="https://evil.example/f">fallback</iframe>b</p>',
+    ],
+)
+def test_an_iframe_without_an_allowed_source_goes_with_its_fallback_text(fragment: str) -> None:
+    """Found by mutating article pages: a refused frame stayed, empty of a source, holding text
+    no browser shows."""
+    cleaned = clean_html(fragment, base_url="http://a.example/", iframe_hosts={"v.example"})
+    assert cleaned == "<p>ab</p>"
+    kept = '<iframe src="https://v.example/e">fallback</iframe>'
+    assert clean_html(kept, iframe_hosts={"v.example"}) == kept
