@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -144,6 +145,8 @@ class Pipeline:
         if state.effective_url and state.error_streak >= _BACK_TO_CONFIGURED:
             state = replace(state, effective_url=None, etag=None, last_modified=None)
         url = state.effective_url or source.url
+        # the stored items a document may list: as many as it may hold
+        recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)
         try:
             collected = await collect(
                 source,
@@ -153,7 +156,7 @@ class Pipeline:
                 default_tz=self.config.service.timezone,
                 known_listings=self.db.listing_hashes,
                 cpu=self.cpu,
-                plan=RecordPlan(self.config.stories, lambda: self.db.recent_hashes(source.id)),
+                plan=RecordPlan(self.config.stories, recent),
             )
             records = await self._records(source, collected)
         except (AggregatorError, OSError) as exc:

@@ -98,10 +98,10 @@ class Database:
         """The stored content digest of each of these items that is stored."""
         return await items.content_hashes(self._db, source_id, keys)
 
-    async def recent_hashes(self, source_id: str) -> dict[str, str]:
-        """The content digests of a source's most recent stored items, by key: a feed lists
-        its newest items, so these are the ones a fetch can find unchanged."""
-        return await items.recent_hashes(self._db, source_id)
+    async def recent_hashes(self, source_id: str, limit: int) -> dict[str, str]:
+        """The content digests of a source's `limit` most recent stored items, by key: a feed
+        lists its newest items, so these are the ones a fetch can find unchanged."""
+        return await items.recent_hashes(self._db, source_id, limit)
 
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""

@@ -34,7 +34,6 @@ INSERT_BANDS = "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VA
 _SEARCH_UPDATE = "UPDATE items_search SET text = ? WHERE rowid = ?"
 _LOOKUP_BATCH = 500
 _FEW_SOURCES = 16
-_RECENT = 1000  # more than any feed lists at once
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -158,11 +157,11 @@ async def content_hashes(db: Connections, source_id: str, keys: Sequence[str]) -
     return await _read_column_by_key(db, source_id, keys, "content_hash")
 
 
-async def recent_hashes(db: Connections, source_id: str) -> dict[str, str]:
+async def recent_hashes(db: Connections, source_id: str, limit: int) -> dict[str, str]:
     rows = await db.read(
         "SELECT key, content_hash FROM items WHERE source_id = ? "
         "ORDER BY sort_ts DESC, id DESC LIMIT ?",
-        (source_id, _RECENT),
+        (source_id, limit),
     )
     return {row[0]: row[1] for row in rows}
 
