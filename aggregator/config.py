@@ -200,7 +200,7 @@ def _stories(table: Table) -> StoriesConfig:
 
 def _service(table: Table, folder: Path) -> ServiceConfig:
     base_url = table.get("base_url", str, "http://127.0.0.1:8080").rstrip("/")
-    if _scheme(base_url) not in ("http", "https"):
+    if _scheme(base_url) not in ("http", "https") or not urlsplit(base_url).hostname:
         table.fail("base_url", "must be an http(s) URL")
     zone_name = table.get("timezone", str, "Asia/Shanghai")
     try:
@@ -282,6 +282,8 @@ def _source_url(raw: str, folder: Path, table: Table) -> str:
         table.fail("url", f"not a URL or path: {raw!r}")
         return raw
     if scheme in ("http", "https"):
+        if not urlsplit(raw).hostname:  # "https:host/feed", "http:///feed": nothing to ask
+            table.fail("url", f"no host in {raw!r}")
         return raw
     if scheme == "file":
         return raw

@@ -121,11 +121,14 @@ def _plan(
     for outline in outlines:
         url = outline.xml_url
         try:
-            scheme = urlsplit(url).scheme.lower()
+            parts = urlsplit(url)
         except ValueError:  # "http://[x/"
             skipped.append((url, "not a URL"))
             continue
-        if scheme in ("", "file"):
+        scheme = parts.scheme.lower()
+        if scheme in ("http", "https") and not parts.hostname:
+            skipped.append((url, "no host"))
+        elif scheme in ("", "file"):
             skipped.append((url, "a local file, not a web feed"))
         elif url.startswith(ours):
             skipped.append((url, "one of our own feeds"))

@@ -166,10 +166,13 @@ def test_sizes(text: str, size: int) -> None:
     ("text", "message"),
     [
         ('[service]\nbase_url = "http://[x/"', "service.base_url: must be an http(s) URL"),
+        ('[service]\nbase_url = "https:/feeds"', "service.base_url: must be an http(s) URL"),
         ('[service]\nwebsub_hub = "http://[x/"', "service.websub_hub: must be an http(s) URL"),
         ('[fetch]\ninterval = "99999999999999999999d"', "fetch.interval: longer than a hundred"),
         ('[[sources]]\nid = "a"\nurl = "http://[x/"', "sources[0].url: not a URL or path"),
         ('[[sources]]\nid = "a"\nurl = "a\\u0000.xml"', "sources[0].url: not a URL or path"),
+        ('[[sources]]\nid = "a"\nurl = "https:汉中//example.org/f"', "sources[0].url: no host in"),
+        ('[[sources]]\nid = "a"\nurl = "http:///feed.xml"', "sources[0].url: no host in"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\nlist = "div"',
          "sources[0].list: must be a table ([sources.list])"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\narticle = ["h1"]',

@@ -70,6 +70,7 @@ SUBSCRIPTIONS = b"""<?xml version="1.0" encoding="UTF-8"?>
   <outline type="rss" text="Secrets" xmlUrl="file:///etc/passwd"/>
   <outline type="rss" text="Ours" xmlUrl="http://127.0.0.1:8080/feeds/all.atom"/>
   <outline type="rss" text="Broken" xmlUrl="http://[x/feed"/>
+  <outline type="rss" text="Hostless" xmlUrl="https:planetpython.org/rss20.xml"/>
 </body></opml>
 """
 
@@ -82,9 +83,10 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
     result = run_cli("opml", config, "import", "subs.opml")
 
     assert result.returncode == 0, result.stderr
-    assert "3 added, 5 skipped" in result.stdout
+    assert "3 added, 6 skipped" in result.stdout
     for reason in ("already configured", "listed twice", "a local file", "one of our own feeds",
-                   "http://[x/feed: not a URL"):  # fmt: skip
+                   "http://[x/feed: not a URL",
+                   "https:planetpython.org/rss20.xml: no host"):  # fmt: skip
         assert reason in result.stderr
     text = config.read_text("utf-8")
     assert text.startswith(CONFIG.split("[[feeds]]")[0]), "the original text is kept as it was"
@@ -102,7 +104,7 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
 
     again = run_cli("opml", config, "import", "subs.opml")
     assert again.returncode == 0, again.stderr
-    assert "0 added, 8 skipped" in again.stdout
+    assert "0 added, 9 skipped" in again.stdout
     assert config.read_text("utf-8") == text
 
 
