@@ -77,7 +77,10 @@ def clean_credit(value: str | None) -> str | None:
 
 
 def _is_web_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a host holding "／" or "？", which NFKC turns into "/" or "?"
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 

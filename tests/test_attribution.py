@@ -118,3 +118,10 @@ def test_an_origin_given_as_a_url_is_named_by_its_host() -> None:
     assert origin_party("Originally published at https://blog.example.com/post") == Party(
         "blog.example.com", "https://blog.example.com/post"
     )
+
+
+@pytest.mark.parametrize("credit", ["http://新闻／汉中", "https://a.example／x", "http://汉中＠x"])
+def test_a_credited_address_with_fullwidth_punctuation_is_a_name(credit: str) -> None:
+    """`urlsplit` refuses a host holding "／", "？" or "＠" (NFKC makes them "/", "?", "@"): an
+    article page crediting one failed as an internal error. Found by fuzzing the credit text."""
+    assert origin_party(f"来源：{credit}", [("链接", credit)]) == Party(credit)
