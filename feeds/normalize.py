@@ -33,6 +33,7 @@ _VECTORISED_FROM = 150  # characters; measured break-even of the two filters: ~1
 # Full-width （） and ［］ are already ( and [ after NFKC.
 _TAG = r"(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|\([^)]{1,12}\)|〔[^〕]{1,12}〕|〖[^〗]{1,12}〗)"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _TITLE_TAGS = re.compile(rf"^(?:\s*{_TAG})+|(?:{_TAG}\s*)+$")
 
 # Attribution and editorial credits. Copies add or drop them, so they must not weigh in a body
@@ -107,7 +108,11 @@ def _drop_punctuation(text: str) -> str:
 
 def fold(text: str) -> str:
     """Width, compatibility forms, script and case: the differences no reader notices."""
-    return _to_simplified()(unicodedata.normalize("NFKC", text)).casefold()
+    normal = unicodedata.normalize("NFKC", text)
+    try:
+        return _to_simplified()(normal).casefold()
+    except UnicodeEncodeError:  # OpenCC takes UTF-8, which a lone surrogate cannot be
+        return _to_simplified()(_SURROGATES.sub("", normal)).casefold()
 
 
 def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:
@@ -132,12 +137,15 @@ def normalize_link(url: str, mirror_hosts: Mapping[str, str] = _NO_MIRRORS) -> s
     if "://" not in url and not url.startswith("//"):
         url = "//" + url
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+        return _normal_link(url, mirror_hosts)
+    except ValueError:  # UnicodeEncodeError too: a lone surrogate has no UTF-8 to escape
         return url.removeprefix("//")
+
+
+def _normal_link(url: str, mirror_hosts: Mapping[str, str]) -> str:
+    parts = urlsplit(url)
     host = _host(parts.hostname or "", mirror_hosts)
-    if port is not None and str(port) != _DEFAULT_PORTS.get(parts.scheme.lower()):
+    if (port := parts.port) is not None and str(port) != _DEFAULT_PORTS.get(parts.scheme.lower()):
         host = f"{host}:{port}"
     query = sorted(
         (key, value)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeds.normalize import fold, normalize_link, normalize_text, normalize_title
+from feeds.searchtext import query_terms
 
 STORIES = Path(__file__).parent / "fixtures" / "stories"
 
@@ -144,3 +145,12 @@ def test_short_and_long_texts_keep_exactly_letters_digits_and_marks() -> None:
         text = "".join(rng.choices(alphabet, k=rng.choice((rng.randint(0, 20), 149, 150, 400))))
         kept = "".join(ch for ch in fold(text) if unicodedata.category(ch)[0] not in "PSZC")
         assert normalize_text(text) == kept, text
+
+
+def test_a_lone_surrogate_is_dropped_not_raised() -> None:
+    """Parsers drop them before text is folded; a JSON escape (`\\ud800`) that reached these
+    functions made OpenCC's UTF-8 encoding raise. Found by fuzzing them."""
+    assert fold("漢\ud800中") == "汉中"
+    assert normalize_title("漢\ud800中") == "汉中"
+    assert query_terms("汉\ud800中") == query_terms("汉中")
+    assert normalize_link("http://a.example/\ud800/x") == "http://a.example/\ud800/x"
