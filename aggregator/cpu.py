@@ -85,8 +85,8 @@ def _start_method() -> multiprocessing.context.BaseContext:
     The fork server imports only the workers' module, once for every worker. Each worker then
     imports the main script again (`aggregator.cli`, which imports little: see its docstring).
     Preloading every module this process had imported (the server, the web app, aiohttp) made
-    the pool's first answer take 0.35 s and 0.45 CPU-s, against 0.18 s and 0.26 CPU-s: an
-    `aggregator fetch` where a tenth of 2,000 feeds changed parses for about 0.3 CPU-s."""
+    the pool's first answer take 0.35 s and 0.45 CPU-s, against 0.18 s and 0.26 CPU-s, in an
+    `aggregator fetch` whose parsing, where a tenth of 2,000 feeds changed, takes about 0.5."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

@@ -145,7 +145,7 @@ class Pipeline:
         if state.effective_url and state.error_streak >= _BACK_TO_CONFIGURED:
             state = replace(state, effective_url=None, etag=None, last_modified=None)
         url = state.effective_url or source.url
-        # the stored items a document may list: as many as it may hold
+        # the digests of as many stored items as one document may list
         recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)
         try:
             collected = await collect(

@@ -102,7 +102,7 @@ def _names(value: object) -> str | None:
 
 
 def _string(value: object) -> str | None:
-    """A JSON-LD string, without what JSON escapes can hold and XML cannot (`\u0001`, a lone
+    r"""A JSON-LD string, without what JSON escapes can hold and XML cannot (`\u0001`, a lone
     `\ud800`, on which lxml's XPath raised)."""
     return (xml_safe(value).strip() or None) if isinstance(value, str) else None
 

@@ -179,7 +179,8 @@ class Walk:
 
     def description(self, element: _E, key: str, attrs: Attributes) -> None:
         """description, summary and their aliases; after a summary, feedparser makes it content."""
-        text = leaf_text(element)  # entries inside one, outside a channel, are still entries
+        text = leaf_text(element)  # refuses markup even where the text is not read: feedparser
+        # reads entries nested in a description outside the channel
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)
         elif key in ("summary", "itunes_summary"):
