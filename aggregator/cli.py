@@ -113,7 +113,7 @@ def cmd_opml(config: Config, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aggregator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="aggregator", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-c", "--config", type=Path, help="default: $AGGREGATOR_CONFIG, else ./config.toml"
