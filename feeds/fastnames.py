@@ -7,13 +7,20 @@ prefixed and bare names. Whatever these names cannot say as feedparser would rai
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
 from feedparser.mixin import _FeedParserMixin as Mixin
 from feedparser.urls import _urljoin
 from lxml import etree
 
 Attributes = dict[str, str]
+Context = dict[str, Any]  # a feed or entry dict in feedparser's shape
+_EMAIL = re.compile(  # feedparser's, in _sync_author_detail
+    r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
+    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
+)
 NAMESPACES: dict[str, str] = {uri.lower(): prefix for uri, prefix in Mixin.namespaces.items()}
 HANDLED = frozenset(  # every element feedparser has a handler for, as "prefix_local"
     name.split("_", 2)[2].lower() for name in dir(Mixin) if name.startswith(("_start_", "_end_"))
@@ -56,7 +63,7 @@ def attributes(items: list[tuple[str, str]]) -> Attributes:
     """Attributes keyed as feedparser's SAX glue keys them: known prefix, then the bare name."""
     attrs: Attributes = {}
     for name, value in items:
-        if not name.isascii():  # see fastwalk.ascii_name
+        if not name.isascii():  # see ascii_name
             raise Unsupported(f"the attribute name {name!r}")
         if name[0] == "{":
             uri, _, local = name[1:].partition("}")
@@ -90,3 +97,35 @@ def text_kind(attrs: Attributes, default: str) -> str:
     if kind not in _TEXT_TYPES or attrs.get("mode") == "base64":
         raise Unsupported(f"{kind} text construct")
     return kind
+
+
+def ascii_name(name: str) -> None:
+    """Names in ASCII only: libxml2 takes names holding U+FFFD or a modifier letter (U+02C6),
+    which expat (feedparser's parser) refuses, so the paths would disagree on the warnings."""
+    if not name.isascii():
+        raise Unsupported(f"the name {name!r}")
+
+
+def sync_author(context: Context) -> None:
+    """feedparser's _sync_author_detail: `author` from the last author's parts, or the reverse."""
+    detail = context.get("authors", [{}])[-1]
+    if detail:
+        name, email = detail.get("name"), detail.get("email")
+        if name or email:
+            context["author"] = f"{name} ({email})" if name and email else name or email
+        return
+    author, email = context.get("author"), None
+    if not author:
+        return
+    if match := _EMAIL.search(author):
+        email = match[0]
+        author = author.replace(email, "").replace("()", "").replace("<>", "")
+        author = author.replace("&lt;&gt;", "").strip()
+        author = author[1:] if author[:1] == "(" else author
+        author = (author[:-1] if author[-1:] == ")" else author).strip()
+    if author or email:
+        context.setdefault("author_detail", detail)
+    if author:
+        detail["name"] = author
+    if email:
+        detail["email"] = email

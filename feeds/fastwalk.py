@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, cast
+from typing import cast
 
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin as Mixin
@@ -22,21 +22,19 @@ from feeds.fastnames import (
     HANDLED,
     READ,
     Attributes,
+    Context,
     Unsupported,
+    ascii_name,
     attributes,
     leaf_text,
     own_text,
     resolve,
+    sync_author,
     tag_key,
     text_kind,
 )
 
-Context = dict[str, Any]
 _E = etree._Element
-_EMAIL = re.compile(  # feedparser's, in _sync_author_detail
-    r"(([a-zA-Z0-9\_\-\.\+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|(([a-zA-Z0-9\-]+\.)+))"
-    r"([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"
-)
 _QUERY = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of `?a=1&b;=2` in links
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
@@ -248,7 +246,7 @@ class Walk:
         self.children(element, _PERSON)
         self.pop("author", own_text(element))
         self.inauthor = False
-        _sync_author(context)
+        sync_author(context)
 
     def person(self, element: _E, key: str, attrs: Attributes) -> None:
         """name, email, uri inside an author, or anywhere (where only a uri is stored)."""
@@ -259,7 +257,7 @@ class Walk:
         if self.inauthor:
             context = self.context()
             context.setdefault("author_detail", {})[field] = value
-            _sync_author(context)
+            sync_author(context)
             context.setdefault("authors", [{}])[-1][field] = value
 
     def contributor(self, element: _E, key: str, attrs: Attributes) -> None:
@@ -327,41 +325,9 @@ class Walk:
             self.pop(key, own_text(element))
 
 
-def ascii_name(name: str) -> None:
-    """Names in ASCII only: libxml2 takes names holding U+FFFD or a modifier letter (U+02C6),
-    which expat (feedparser's parser) refuses, so the paths would disagree on the warnings."""
-    if not name.isascii():
-        raise Unsupported(f"the name {name!r}")
-
-
 def _looks_like_html(text: str) -> bool:
     """feedparser's test, which needs an end tag or a reference: most titles have neither."""
     return ("<" in text or "&" in text) and Mixin.looks_like_html(text)
-
-
-def _sync_author(context: Context) -> None:
-    """feedparser's _sync_author_detail: `author` from the last author's parts, or the reverse."""
-    detail = context.get("authors", [{}])[-1]
-    if detail:
-        name, email = detail.get("name"), detail.get("email")
-        if name or email:
-            context["author"] = f"{name} ({email})" if name and email else name or email
-        return
-    author, email = context.get("author"), None
-    if not author:
-        return
-    if match := _EMAIL.search(author):
-        email = match[0]
-        author = author.replace(email, "").replace("()", "").replace("<>", "")
-        author = author.replace("&lt;&gt;", "").strip()
-        author = author[1:] if author[:1] == "(" else author
-        author = (author[:-1] if author[-1:] == ")" else author).strip()
-    if author or email:
-        context.setdefault("author_detail", detail)
-    if author:
-        detail["name"] = author
-    if email:
-        detail["email"] = email
 
 
 _Handler = Callable[[Walk, _E, str, Attributes], None]

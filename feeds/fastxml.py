@@ -24,8 +24,16 @@ from feedparser.sanitizer import replace_doctype
 from lxml import etree
 
 from feeds.errors import ParseError
-from feeds.fastnames import NAMESPACES, Unsupported, attributes, tag_key, userland
-from feeds.fastwalk import Context, Walk, ascii_name
+from feeds.fastnames import (
+    NAMESPACES,
+    Context,
+    Unsupported,
+    ascii_name,
+    attributes,
+    tag_key,
+    userland,
+)
+from feeds.fastwalk import Walk
 from feeds.feedxml import Prepared, build_feed, prepare, read_date  # shared, not copied
 from feeds.model import ParsedFeed
 from feeds.sanitize import xml_safe
@@ -42,7 +50,7 @@ _C1_REFERENCE = re.compile(rb"&#(?:[xX]0*[89][0-9a-fA-F]|0*1(?:2[89]|[3-5][0-9])
 
 def _plain_declarations(text: str) -> bool:
     """No prefix bound twice, to xlink, or renaming a namespace feedparser knows by that prefix;
-    prefixes and processing instructions named in ASCII (see `fastwalk.ascii_name`)."""
+    prefixes and processing instructions named in ASCII (see `fastnames.ascii_name`)."""
     if not all(match[1].isascii() for match in _INSTRUCTION.finditer(text)):
         return False
     seen: dict[str, str] = {}
