@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
@@ -11,6 +12,9 @@ from aggregator.errors import FetchError
 from aggregator.fetcher import Fetcher
 
 _TTL = 86400.0
+# Not honoured here (per-host limits are), and the standard parser raises on a digit that is
+# not ASCII in them ("Crawl-delay: ²" passes its `isdigit` check, then `int` refuses it).
+_RATES = re.compile(r"\s*(?:crawl-delay|request-rate)\s*:", re.IGNORECASE)
 # Origins remembered at most, least recently used dropped first: every scraped source and
 # article host adds one, so an unbounded cache would grow with the sources ever configured.
 MAX_ORIGINS = 1024
@@ -56,5 +60,5 @@ class Robots:
             text = response.body.decode("utf-8", errors="replace")
         except FetchError:
             text = ""
-        parser.parse(text.splitlines())
+        parser.parse([line for line in text.splitlines() if not _RATES.match(line)])
         return parser

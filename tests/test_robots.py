@@ -68,3 +68,19 @@ async def test_a_broken_certificate_hides_the_rules_except_from_a_source_that_ac
         assert await robots.allowed(f"{origin}/p/1.html")  # unreadable: everything allowed
         assert not await robots.allowed(f"{origin}/p/1.html", verify_tls=False)
         assert await robots.allowed(f"{origin}/news/1.html", verify_tls=False)
+
+
+async def test_rules_still_hold_where_a_rate_line_holds_a_digit_python_cannot_read() -> None:
+    """`Crawl-delay: ²` passes the standard parser's `isdigit` check, then `int` raises: every
+    page of the origin failed as an internal error. Found by fuzzing robots.txt bodies."""
+
+    async def robots_txt(request: web.Request) -> web.Response:
+        rules = "User-agent: *\nCrawl-delay: ²\nRequest-rate: ٣/5\nDisallow: /private/\n"
+        return web.Response(text=rules)
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots_txt)
+    async with local_site(app) as origin, Fetcher(CONFIG) as fetcher:
+        robots = Robots(fetcher, "aggregator-test/1")
+        assert await robots.allowed(f"{origin}/page")
+        assert not await robots.allowed(f"{origin}/private/page")
