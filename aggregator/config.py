@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.configtable import Table, parse_duration, parse_size
 from aggregator.errors import ConfigError
+from aggregator.netpolicy import port_problem
 from aggregator.settings import (
     FEED_KEYS,
     FETCH_KEYS,
@@ -284,6 +285,8 @@ def _source_url(raw: str, folder: Path, table: Table) -> str:
     if scheme in ("http", "https"):
         if not urlsplit(raw).hostname:  # "https:host/feed", "http:///feed": nothing to ask
             table.fail("url", f"no host in {raw!r}")
+        if problem := port_problem(raw):
+            table.fail("url", f"{problem}: {raw!r}")
         return raw
     if scheme == "file":
         return raw

@@ -17,7 +17,7 @@ import aiohttp
 
 from aggregator.config import FetchConfig
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
-from aggregator.netpolicy import check_discovered, host_of
+from aggregator.netpolicy import check_discovered, host_of, port_problem
 from aggregator.proxies import Proxies
 
 MAX_REDIRECTS = 5
@@ -181,6 +181,10 @@ class Fetcher:
                 raise FetchError(
                     f"redirect to an invalid URL: {location!r}", url=url, status=status
                 ) from None
+            if problem := port_problem(target):  # aiohttp refuses it without saying why
+                raise FetchError(
+                    f"redirect to an invalid URL: {location!r} ({problem})", url=url, status=status
+                )
             if target in seen:
                 raise FetchError(f"redirect loop through {target}", url=url, status=status)
             if reason := await check_discovered(target, source_url=source_url, hosts=hosts):
@@ -306,6 +310,8 @@ def transport_problem(exc: aiohttp.ClientError) -> str:
         return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without answering"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"not a URL that can be requested: {port_problem(str(exc.url)) or exc}"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return f"body cut short: {exc}"
     if isinstance(exc, aiohttp.ClientResponseError):

@@ -9,6 +9,17 @@ from collections.abc import Collection
 from urllib.parse import urlsplit
 
 
+def port_problem(url: str) -> str | None:
+    """The standard library's objection to `url`'s port ("port out of range 0-65535"), if any:
+    aiohttp refuses such a URL without saying why."""
+    try:
+        if urlsplit(url).port is not None:
+            return None
+    except ValueError as exc:
+        return str(exc)[:1].lower() + str(exc)[1:]
+    return None
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 

@@ -173,6 +173,7 @@ def test_sizes(text: str, size: int) -> None:
         ('[[sources]]\nid = "a"\nurl = "a\\u0000.xml"', "sources[0].url: not a URL or path"),
         ('[[sources]]\nid = "a"\nurl = "https:汉中//example.org/f"', "sources[0].url: no host in"),
         ('[[sources]]\nid = "a"\nurl = "http:///feed.xml"', "sources[0].url: no host in"),
+        ('[[sources]]\nid = "a"\nurl = "http://a.example:99999/f"', "sources[0].url: port out"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\nlist = "div"',
          "sources[0].list: must be a table ([sources.list])"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\narticle = ["h1"]',

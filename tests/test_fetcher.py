@@ -55,6 +55,9 @@ def _routes(base: list[str]) -> web.Application:
     async def broken_location(request: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "http://[::1/feed"})  # no "]"
 
+    async def bad_port(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://127.0.0.1:99999/feed"})
+
     async def elsewhere(request: web.Request) -> web.Response:
         raise web.HTTPFound(base[0].replace("127.0.0.1", "localhost") + "/feed")
 
@@ -92,6 +95,7 @@ def _routes(base: list[str]) -> web.Application:
         ("/feed", feed), ("/loop-a", loop_a), ("/loop-b", loop_b), ("/chain/{n}", chain),
         ("/slow-chain/{n}", slow_chain),
         ("/moved", moved), ("/broken-location", broken_location), ("/elsewhere", elsewhere),
+        ("/bad-port", bad_port),
         ("/big", big), ("/big-chunked", big_chunked),
         ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
     ]:  # fmt: skip
@@ -134,6 +138,12 @@ async def test_permanent_redirect_is_reported(upstream: str) -> None:
         ("/chain/0", FetchError, "more than 5 redirects"),
         ("/elsewhere", Refused, "host 'localhost' is not the source's host"),
         ("/broken-location", FetchError, r"redirect to an invalid URL: 'http://\[::1/feed'"),
+        (
+            "/bad-port",
+            FetchError,
+            r"redirect to an invalid URL: 'http://127\.0\.0\.1:99999/feed' "
+            r"\(port out of range 0-65535\)",
+        ),
         ("/big", BodyTooLarge, "exceeds fetch.max_bytes"),
         ("/big-chunked", BodyTooLarge, "exceeds fetch.max_bytes"),
         ("/bomb", BodyTooLarge, "once decompressed"),
@@ -282,3 +292,10 @@ async def test_file_urls_respect_max_bytes(tmp_path: object) -> None:
         with pytest.raises(BodyTooLarge):
             await fetcher.get(path.as_uri(), source_url=path.as_uri(), hosts=set())
     assert (await get(path.as_uri())).body == b"z" * 100  # type: ignore[attr-defined]
+
+
+async def test_a_link_with_an_impossible_port_says_so() -> None:
+    """An article link or a page's feed link reaches the fetcher unchecked by the config:
+    aiohttp refuses `:99999` without saying why."""
+    with pytest.raises(FetchError, match=r"not a URL that can be requested: port out of range"):
+        await get("http://127.0.0.1:99999/feed")
