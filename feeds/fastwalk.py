@@ -65,12 +65,14 @@ _HARMLESS = frozenset((
 class Walk:
     """feedparser's handlers for what records read, on plain dicts shaped like its own."""
 
-    def __init__(self, version: str, infeed: bool, c1: bool) -> None:
+    def __init__(
+        self, version: str, infeed: bool, c1: bool, on_entry: Callable[[Context], None]
+    ) -> None:
         self.version = version
         self.c1 = c1  # whether the document may hold C1 controls at all, a cheap test on bytes
         self.infeed = infeed
         self.feed: Context = {}
-        self.entries: list[Context] = []
+        self.on_entry = on_entry  # each entry once its element ends, in document order
         self.entry: Context | None = None
         self.source: Context | None = None
         self.depths: dict[str, int] = {}  # feedparser's property_depth_map, for this entry
@@ -164,9 +166,9 @@ class Walk:
         if self.entry is not None or self.source is not None or {"lastmod", "href"} & attrs.keys():
             raise Unsupported("a nested entry, or CDF attributes")
         self.entry = {"id": attrs["rdf:about"]} if attrs.get("rdf:about") else {}
-        self.entries.append(self.entry)
         self.depths, self.guidislink, self.title_depth = {}, False, -1
         self.children(element)
+        self.on_entry(self.entry)
         self.entry, self.has_content = None, False
 
     def title(self, element: _E, key: str, attrs: Attributes) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import feedparser
 from dateutil import parser as dateutil_parser
 
+from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import plain_offsets
 from feeds.errors import ParseError
@@ -68,8 +69,10 @@ def parse_xml_feed(
     header_charset: str | None = None,
     encoding: str | None = None,
     default_tz: tzinfo = UTC,
+    max_entries: int | None = None,
 ) -> ParsedFeed:
     """Parse an RSS or Atom document; `default_tz` applies to dates written without an offset.
+    `max_entries` bounds the entries read (see `bound.Listing`).
 
     Raises `ParseError` when the body is not a feed, declares XML entities (the building blocks
     of billion-laughs and external-entity attacks are refused outright, never expanded), or is
@@ -96,7 +99,12 @@ def parse_xml_feed(
             raise ParseError(f"malformed feed: {result.get('bozo_exception')}", url=url)
         warnings.append(f"malformed XML, recovered leniently: {result.get('bozo_exception')}")
     channel = result.get("feed") or {}
-    return build_feed(channel, entries, version, prepared.charset, url, default_tz, warnings)
+    listing: Listing[dict[str, Any]] = Listing(max_entries, lambda e: entry_date(e, default_tz))
+    listing.extend(entries)
+    chosen, left_out = listing.chosen()
+    return build_feed(
+        channel, chosen, version, prepared.charset, url, default_tz, warnings, left_out
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +147,7 @@ def build_feed(
     url: str,
     default_tz: tzinfo,
     warnings: list[str],
+    left_out: str | None = None,
     *,
     xml_checked: bool = False,
 ) -> ParsedFeed:
@@ -154,6 +163,8 @@ def build_feed(
     items = tuple(item for item in parsed if item is not None)
     if len(items) < len(parsed):
         warnings.append(f"{len(parsed) - len(items)} empty entries skipped")
+    if left_out:  # `fetch.max_entries`: see `bound.Listing`
+        warnings.append(left_out)
     return ParsedFeed(
         items=items,
         title=_text(channel.get("title_detail")),
@@ -190,9 +201,7 @@ def _item(
     tags = (xml_safe(tag.get("term") or "").strip() for tag in entry.get("tags") or [])
     updated = _date(entry, "updated", default_tz)
     summary = summarize(html_to_text(summary_html))
-    # One date in a document is when it was published; RSS 1.0 has only dc:date.
-    published = _date(entry, "published", default_tz) or _date(entry, "created", default_tz)
-    published = published or updated
+    published = entry_date(entry, default_tz)
     author = _author(entry) or feed_author
     origin = _origin(entry.get("source"), feed_url)
     kept_tags = tuple(dict.fromkeys(tag for tag in tags if tag))
@@ -267,6 +276,16 @@ def _ttl(value: object) -> int | None:
     except ValueError:
         return None
     return min(minutes, _LONGEST_TTL_MINUTES) * 60 if minutes > 0 else None
+
+
+def entry_date(entry: dict[str, Any], default_tz: tzinfo) -> datetime | None:
+    """When the entry was published: one date in a document is that; RSS 1.0 has only
+    dc:date (`created`)."""
+    return (
+        _date(entry, "published", default_tz)
+        or _date(entry, "created", default_tz)
+        or _date(entry, "updated", default_tz)
+    )
 
 
 def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from feeds.bound import Listing
 from feeds.errors import ParseError
 from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
 from feeds.sanitize import (
@@ -34,8 +35,11 @@ _FIELDS = (
 )  # fmt: skip
 
 
-def parse_json_feed(body: bytes, *, url: str, default_tz: tzinfo = UTC) -> ParsedFeed:
-    """Parse a JSON Feed; raises `ParseError` on invalid JSON or without `version` and `items`."""
+def parse_json_feed(
+    body: bytes, *, url: str, default_tz: tzinfo = UTC, max_entries: int | None = None
+) -> ParsedFeed:
+    """Parse a JSON Feed; raises `ParseError` on invalid JSON or without `version` and `items`.
+    `max_entries` bounds the items read (see `bound.Listing`)."""
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -47,16 +51,27 @@ def parse_json_feed(body: bytes, *, url: str, default_tz: tzinfo = UTC) -> Parse
     ):
         raise ParseError("not a JSON Feed: no version or items", url=url)
     feed_author = _authors(doc)
-    parsed = [_item(raw, url, feed_author, default_tz) for raw in doc["items"]]
+    listing: Listing[object] = Listing(max_entries, lambda raw: _published(raw, default_tz))
+    listing.extend(doc["items"])
+    chosen, left_out = listing.chosen()
+    parsed = [_item(raw, url, feed_author, default_tz) for raw in chosen]
     items = tuple(item for item in parsed if item is not None)
     skipped = len(parsed) - len(items)
+    warnings = (f"{skipped} empty or invalid items skipped",) if skipped else ()
     return ParsedFeed(
         items=items,
         title=_line(doc.get("title")),
         link=_web_url(doc.get("home_page_url"), url),
         format=_FORMATS.get(doc["version"], "json"),
-        warnings=(f"{skipped} empty or invalid items skipped",) if skipped else (),
+        warnings=(*warnings, left_out) if left_out else warnings,
     )
+
+
+def _published(raw: object, tz: tzinfo) -> datetime | None:
+    """What `_item` gives as `published`, for choosing among items before building them."""
+    if not isinstance(raw, dict):
+        return None
+    return _date(raw.get("date_published"), tz) or _date(raw.get("date_modified"), tz)
 
 
 def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> ParsedItem | None:
@@ -79,7 +94,7 @@ def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> Pa
         upstream_id=upstream_id or None,
         content_html=content_html,
         summary=summarize(xml_safe(summary)),
-        published=_date(raw.get("date_published"), tz) or updated,
+        published=_published(raw, tz),
         updated=updated,
         author=_authors(raw) or feed_author,
         tags=tuple(dict.fromkeys(tag for tag in tags if tag)),

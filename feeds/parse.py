@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import replace
 from datetime import UTC, tzinfo
 
 import lxml.html
@@ -70,54 +69,23 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse any feed format we read; an HTML page raises `NotAFeed` with its advertised feeds.
 
-    `max_entries` keeps the newest entries of a document listing more (see `newest`)."""
-    feed = _parse(
-        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
-    )
-    return feed if max_entries is None else newest(feed, max_entries)
-
-
-def newest(feed: ParsedFeed, limit: int) -> ParsedFeed:
-    """At most `limit` entries, in document order: the newest when every entry is dated (an
-    archive may list oldest first), else the first. A document listing a whole archive, or
-    90,000 entries in its 10 MB, would otherwise cost that many records in memory, writes in
-    one transaction and, with `full_content`, article requests."""
-    items = feed.items
-    if len(items) <= limit:
-        return feed
-    dates = [item.published or item.updated for item in items]
-    if all(dates):
-        stamps = [when.timestamp() for when in dates if when is not None]
-        order = sorted(range(len(items)), key=stamps.__getitem__, reverse=True)  # stable
-        kept = frozenset(order[:limit])
-        chosen, which = tuple(item for at, item in enumerate(items) if at in kept), "newest"
-    else:
-        chosen, which = items[:limit], "first"
-    warning = f"{len(items)} entries listed: only the {which} {limit} read (fetch.max_entries)"
-    return replace(feed, items=chosen, warnings=(*feed.warnings, warning))
-
-
-def _parse(
-    body: bytes, *, url: str, header_charset: str | None, encoding: str | None, default_tz: tzinfo
-) -> ParsedFeed:
+    `max_entries` bounds the entries read of a document listing more: the newest when every
+    entry is dated, else the first (`bound.Listing`)."""
     if not body.strip():
         raise ParseError("empty body", url=url)
     kind = detect_format(body)
     if kind == "json":
-        return parse_json_feed(body, url=url, default_tz=default_tz)
+        return parse_json_feed(body, url=url, default_tz=default_tz, max_entries=max_entries)
     if kind == "html":
         alternates = feed_links(body, url=url, header_charset=header_charset, encoding=encoding)
         raise NotAFeed("an HTML page, not a feed", url=url, alternates=alternates)
+    clues = {"header_charset": header_charset, "encoding": encoding}
     # Well-formed RSS and Atom 1.0 take the lxml path; it gives None for whatever needs feedparser.
-    fast = parse_fast(
-        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
-    )
+    fast = parse_fast(body, url=url, **clues, default_tz=default_tz, max_entries=max_entries)
     if fast is not None:
         return fast
     # "unknown" too: feedparser still finds feeds behind junk such as a leading PHP warning.
-    return parse_xml_feed(
-        body, url=url, header_charset=header_charset, encoding=encoding, default_tz=default_tz
-    )
+    return parse_xml_feed(body, url=url, **clues, default_tz=default_tz, max_entries=max_entries)
 
 
 def feed_links(

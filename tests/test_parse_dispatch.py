@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
+from feeds.bound import Listing
 from feeds.errors import NotAFeed, ParseError
+from feeds.fastxml import parse_fast
+from feeds.feedxml import parse_xml_feed
 from feeds.parse import detect_format, feed_links, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -203,3 +207,85 @@ def test_every_format_is_bounded_and_a_listing_at_the_bound_is_whole() -> None:
     assert len(parse_feed(atom, url=URL, max_entries=10).items) == 10
     whole = parse_feed(_listing(10), url=URL, max_entries=10)
     assert (len(whole.items), whole.warnings) == (10, ())
+
+
+def test_the_feedparser_path_is_bounded_too() -> None:
+    """A document lxml refuses (a bare `&`) goes to feedparser, and is read to its newest too."""
+    body = _listing(300).replace(b"<title>a</title>", b"<title>a & b</title>")
+
+    feed = parse_feed(body, url=URL, max_entries=3)
+
+    assert [item.title for item in feed.items] == ["n297", "n298", "n299"]
+    assert feed.warnings[-1] == "300 entries listed: only the newest 3 read (fetch.max_entries)"
+    assert feed.warnings[0].startswith("malformed XML, recovered leniently")
+
+
+def test_the_bound_counts_entries_as_listed_empty_ones_too() -> None:
+    """The choice is made before an entry is built, so before it is known to be empty."""
+    rss = _listing(20, dated=False).replace(b"<item>", b"<item></item>" * 10 + b"<item>", 1)
+    json_feed = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1",
+         "items": [7] * 10 + [{"id": str(n), "title": f"n{n}"} for n in range(20)]}
+    ).encode()  # fmt: skip
+
+    for body, skipped in ((rss, "10 empty entries skipped"),
+                          (json_feed, "10 empty or invalid items skipped")):  # fmt: skip
+        feed = parse_feed(body, url=URL, max_entries=15)
+        assert [item.title for item in feed.items] == [f"n{n}" for n in range(5)]
+        bounded = "30 entries listed: only the first 15 read (fetch.max_entries)"
+        assert feed.warnings == (skipped, bounded)
+
+
+def test_entries_are_chosen_before_any_is_built() -> None:
+    """Building an entry (sanitising it) is most of a parse: the parsers build what
+    `chosen` gives them, and nothing else."""
+    listing: Listing[int] = Listing(5, lambda n: START + timedelta(minutes=n % 700))
+    listing.extend(range(1000))
+
+    assert listing.chosen() == (
+        [695, 696, 697, 698, 699],
+        "1000 entries listed: only the newest 5 read (fetch.max_entries)",
+    )
+
+
+class _Entry:
+    def __init__(self, number: int, dated: bool = True) -> None:
+        self.number, self.dated = number, dated
+
+
+def _held(count: int, listing: Listing[_Entry], undated: int = -1) -> int:
+    """How many of `count` entries added to `listing` are still alive afterwards."""
+    alive = []
+    for number in range(count):
+        entry = _Entry(number, dated=number != undated)
+        alive.append(weakref.ref(entry))
+        listing.add(entry)
+    del entry
+    return sum(ref() is not None for ref in alive)
+
+
+def test_a_listing_holds_only_the_entries_it_may_read() -> None:
+    """The walk hands each entry over as it ends: a document of 90,000 entries is not held
+    whole to read 1,000. Dates repeat here (every 500 entries), and ties keep the earlier."""
+
+    def date(entry: _Entry) -> datetime | None:
+        return START + timedelta(minutes=entry.number % 500) if entry.dated else None
+
+    newest: Listing[_Entry] = Listing(5, date)
+    assert _held(1000, newest) <= 10
+    assert [entry.number for entry in newest.chosen()[0]] == [497, 498, 499, 998, 999]
+
+    first: Listing[_Entry] = Listing(5, date)
+    assert _held(1000, first, undated=600) == 5
+    assert [entry.number for entry in first.chosen()[0]] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["newest", "first"])
+def test_both_xml_paths_choose_the_same_entries(dated: bool) -> None:
+    body = _listing(500, dated=dated).replace(b"<item>", b"<item><description>d</description>")
+
+    fast = parse_fast(body, url=URL, max_entries=7)
+
+    assert fast is not None
+    assert fast == parse_xml_feed(body, url=URL, max_entries=7)
+    assert len(fast.items) == 7
