@@ -46,6 +46,10 @@ _HTML_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10})
 # nh3 keeps an iframe whose src we refused, with its fallback content, which no browser shows;
 # its output is normalised, so this pattern (an iframe holding no other) is exact.
 _EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>(?:(?!<iframe\b).)*?</iframe>", re.S)
+# What nh3 would not give back as it came: markup, references, what its tokenizer rewrites (CR,
+# NUL, a leading BOM) and what its serializer writes as a reference (">", U+00A0). Text without
+# them is returned as it is, and a summary is most often such text: a third of the cleaning.
+_NOT_PLAIN = re.compile("[<>&\r\x00\xa0\ufeff]")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
 _END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")
@@ -135,8 +139,11 @@ def clean_html(
 
     `xml_checked`: the fragment comes from an XML parser that refused what `xml_safe` drops.
     """
+    checked = fragment if xml_checked else xml_safe(fragment)
+    if not _NOT_PLAIN.search(checked):
+        return checked.strip()
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
-    cleaned = _CLEANER.clean(fragment if xml_checked else xml_safe(fragment))
+    cleaned = _CLEANER.clean(checked)
     cleaned = _EMPTY_IFRAME.sub("", cleaned)
     # nh3 writes out what a numeric reference names, `&#1;` and `&#xFFFE;` included
     return (xml_safe(cleaned) if "&#" in fragment else cleaned).strip()

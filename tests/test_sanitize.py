@@ -8,6 +8,7 @@ import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import nh3
 import pytest
 
 from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, xml_safe
@@ -135,3 +136,27 @@ def test_an_iframe_without_an_allowed_source_goes_with_its_fallback_text(fragmen
     assert cleaned == "<p>ab</p>"
     kept = '<iframe src="https://v.example/e">fallback</iframe>'
     assert clean_html(kept, iframe_hosts={"v.example"}) == kept
+
+
+def test_plain_text_comes_back_as_nh3_gives_it() -> None:
+    """Text with nothing nh3 would rewrite skips it. Random text of every plane, with and
+    without the characters it does rewrite, matches nh3's own output."""
+    rng = random.Random(19)
+    pieces = [chr(c) for c in range(0x20, 0x3000) if c not in range(0xD800, 0xE000)]
+    pieces += ["\t", "\n", "\x0b", "\x85", "\u2028", "\u3000", "\U0001f600", "\ufffe", " "]
+    rewritten = ["<", ">", "&", "&amp;", "\r", "\r\n", "\x00", "\xa0", "\ufeff", "<b>x</b>"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.3:
+            at = rng.randint(0, len(text))
+            text = text[:at] + rng.choice(rewritten) + text[at:]
+        assert clean_html(text) == nh3.clean(xml_safe(text)).strip(), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a > b", "a &gt; b"), ("a & b", "a &amp; b"), ("\ufeffx", "x"), ("a\r\nb", "a\nb"),
+     ("a\xa0b", "a&nbsp;b"), ("a\x00b", "ab"), ("汉中 \t", "汉中")],
+)  # fmt: skip
+def test_text_nh3_would_rewrite_is_cleaned(text: str, expected: str) -> None:
+    assert clean_html(text) == expected
