@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from typing import ParamSpec, TypeVar
 
 from aggregator.heap import call_releasing
@@ -97,11 +98,17 @@ def _start_method() -> multiprocessing.context.BaseContext:
 
 
 class CpuPool:
-    """Runs pure functions in worker processes, or in a thread when `processes` is 0."""
+    """Runs pure functions in worker processes, or in a thread when `processes` is 0.
+
+    The pool starts at its first call, on another thread: started on the loop's, the fork
+    server's start and its import of the parsers held the loop for 0.19 s, and a server's
+    readers waited that long behind the first feed it parsed. Later workers fork from the
+    running fork server, which answers at once.
+    """
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._executor: ProcessPoolExecutor | None = None
+        self._pool: asyncio.Task[ProcessPoolExecutor] | None = None
 
     @classmethod
     def for_this_machine(cls) -> CpuPool:
@@ -111,26 +118,53 @@ class CpuPool:
         call = functools.partial(function, *args, **kwargs)
         if not self.processes:
             return await asyncio.to_thread(call)
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                self.processes,
-                mp_context=_start_method(),
-                initializer=_start_worker,
-                initargs=(os.getpid(),),
-            )
-        executor = self._executor
-        released = functools.partial(call_releasing, call)
+        if self._pool is None:
+            self._pool = asyncio.ensure_future(self._start())
+        pool = self._pool
         try:
+            executor = await asyncio.shield(pool)  # a cancelled caller leaves the start going
+            released = functools.partial(call_releasing, call)
             return await asyncio.get_running_loop().run_in_executor(executor, released)
         except BrokenProcessPool as exc:
-            if self._executor is executor:  # the first caller to notice starts a new pool
-                self._executor = None
-                executor.shutdown(wait=False, cancel_futures=True)
+            if self._pool is pool:  # the first caller to notice starts a new pool
+                self._pool = None
+                _shut(pool, wait=False)
                 log.error("a worker process died; starting new ones")
             name = getattr(function, "__name__", repr(function))  # a partial has none
             raise WorkerCrashed(f"worker process died while running {name}") from exc
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+    async def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            self.processes,
+            mp_context=_start_method(),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
+        try:
+            await asyncio.to_thread(_first_answer, executor)
+        except BaseException:  # cancelled by `close`, or the first worker died
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return executor
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if not pool.done():
+            pool.cancel()
+            with suppress(asyncio.CancelledError, BrokenProcessPool):
+                await pool
+            return
+        await asyncio.to_thread(_shut, pool, wait=True)
+
+
+def _first_answer(executor: ProcessPoolExecutor) -> None:
+    """Start the fork server and a first worker: the submitting thread waits for both."""
+    executor.submit(os.getpid).result()
+
+
+def _shut(pool: asyncio.Task[ProcessPoolExecutor], *, wait: bool) -> None:
+    """Shut the executor a finished start gave; a start that failed shut its own."""
+    if pool.done() and not pool.cancelled() and pool.exception() is None:
+        pool.result().shutdown(wait=wait, cancel_futures=True)

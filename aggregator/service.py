@@ -232,5 +232,5 @@ async def running_service(
                 await service.websub.aclose()
     finally:
         if cpu is not None:
-            await asyncio.to_thread(cpu.close)
+            await cpu.close()
         await db.close()

@@ -23,7 +23,7 @@ from tests.conftest import ROOT
 async def pool() -> AsyncIterator[CpuPool]:
     cpu = CpuPool(1)
     yield cpu
-    cpu.close()
+    await cpu.close()
 
 
 def _refuse(url: str) -> None:
@@ -174,10 +174,38 @@ async def test_workers_start_with_the_parsers_not_the_server() -> None:
         "async def main():\n"
         "    pool = CpuPool(1)\n"
         f"    print(await pool.run(eval, {loaded!r}), await pool.run(eval, {parsers!r}))\n"
-        "    pool.close()\n"
+        "    await pool.close()\n"
         "asyncio.run(main())\n"
     )
     assert await _python(script) == "[] True"
+
+
+async def test_the_loop_keeps_answering_while_a_pool_starts() -> None:
+    """The fork server imports the parsers before its first worker answers. Started on the
+    loop's thread, that held the loop for the whole wait (0.19 s here), and every reader of a
+    server waited behind the first feed it parsed."""
+    script = (
+        "import asyncio, os, time\n"
+        "from aggregator.cpu import CpuPool\n"
+        "async def main():\n"
+        "    gaps = [0.0]\n"
+        "    async def tick():\n"
+        "        while True:\n"
+        "            before = time.monotonic()\n"
+        "            await asyncio.sleep(0.005)\n"
+        "            gaps.append(time.monotonic() - before - 0.005)\n"
+        "    ticker = asyncio.ensure_future(tick())\n"
+        "    await asyncio.sleep(0.05)\n"
+        "    pool = CpuPool(1)\n"
+        "    started = time.monotonic()\n"
+        "    await pool.run(os.getpid)\n"
+        "    waited = time.monotonic() - started\n"
+        "    ticker.cancel()\n"
+        "    await pool.close()\n"
+        "    print(max(gaps) < waited / 2, round(max(gaps), 3), round(waited, 3))\n"
+        "asyncio.run(main())\n"
+    )
+    assert (await _python(script)).startswith("True ")
 
 
 async def test_the_command_line_imports_a_command_s_modules_when_it_runs() -> None:
