@@ -4,23 +4,30 @@ beside aiohttp alone (bench/bare.py), the ceiling of any aiohttp server here.
 wrk drives both at 64 connections: the cached document, a 304 answer to If-None-Match, and
 (ours only) a cold render, where every request is a new URL (a `before` cursor past every item)
 so each one queries the database and renders, and 400 per-source feeds read in turn while another
-process commits fetch outcomes into the store (none of which changes what they show). wrk shares
-the two cores with the server.
+process commits fetch outcomes into the store (none of which changes what they show), and the
+cached document while the server itself fetches, every 1.5 s, a feed of 1,000 entries all new
+(parsed in its worker processes, stored by its writer, and changing the merged feed each time).
+wrk shares the two cores with the server.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.farm import render
 
 PATH = "/feeds/all.atom"
 # Each request a new URL: (sort_ts, id) cursors beyond every stored item, distinct per thread.
@@ -44,6 +51,12 @@ function request()
 end
 """.replace("COUNT", str(_PER_SOURCE))
 _COMMITS_PER_SECOND = 20  # a 304 each: 2,000 sources fetched every 100 s
+# A big feed fetched by the server while it serves: a new version of all its entries each time.
+_BIG_ENTRIES = 1000
+_BIG_EVERY = 1.5  # seconds between its fetches
+_BIG_CASE = f"cached 50 entries, {_BIG_ENTRIES:,}-entry fetches beside"
+_BIG_VERSIONS = itertools.count(1)  # across rounds: each fetch brings entries never stored
+_ADMIN_TOKEN = secrets.token_urlsafe(16)
 _NGINX_CONF = """{user}worker_processes auto;
 pid {root}/nginx.pid;
 error_log {root}/error.log;
@@ -88,7 +101,10 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def wrk(url: str, seconds: int, *extra: str) -> tuple[float, float, int]:
+WrkFigures = tuple[float, float, int]
+
+
+def wrk(url: str, seconds: int, *extra: str) -> WrkFigures:
     """(requests/s, p99 latency in ms, requests given up after 2 s) from wrk at 64 connections."""
     output = subprocess.run(
         ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", *extra, url],
@@ -127,7 +143,7 @@ def _bare_aiohttp(body: Path, etag: str, port: int, seconds: int) -> list[ServeR
 _PER_SOURCE_CASE = f"{_PER_SOURCE} source feeds, fetches beside"
 
 
-def _per_source(workdir: Path, base: str, seconds: int) -> tuple[float, float, int]:
+def _per_source(workdir: Path, base: str, seconds: int) -> WrkFigures:
     """wrk over `_PER_SOURCE` per-source feeds, each rendered before by every process (a
     first wrk run), while another process commits fetch outcomes into the same store."""
     script = workdir / "per_source.lua"
@@ -145,9 +161,44 @@ def _per_source(workdir: Path, base: str, seconds: int) -> tuple[float, float, i
         committer.wait(timeout=30)
 
 
+def _big_feed(path: Path) -> None:
+    """`_BIG_ENTRIES` of the farm's items, none of them stored before."""
+    version = next(_BIG_VERSIONS)
+    path.with_suffix(".tmp").write_bytes(render(7777, version * _BIG_ENTRIES, _BIG_ENTRIES))
+    path.with_suffix(".tmp").replace(path)
+
+
+def _beside_big_fetches(workdir: Path, base: str, admin: str, seconds: int) -> WrkFigures:
+    """wrk on the cached document while the server fetches the big feed in turn."""
+    stopped = threading.Event()
+
+    def fetch_in_turn() -> None:
+        while not stopped.is_set():
+            _big_feed(workdir / "big.xml")
+            request = urllib.request.Request(
+                f"{admin}/api/sources/big/fetch",
+                method="POST",
+                headers={"Authorization": f"Bearer {_ADMIN_TOKEN}"},
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+            stopped.wait(_BIG_EVERY)
+
+    fetching = threading.Thread(target=fetch_in_turn, name="big-fetches")
+    fetching.start()
+    try:
+        return wrk(base + PATH, seconds)
+    finally:
+        stopped.set()
+        fetching.join(timeout=60)
+
+
 @contextmanager
-def _process(command: Sequence[str], ready_url: str) -> Iterator[None]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _process(
+    command: Sequence[str], ready_url: str, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     try:
         _wait(ready_url, process)
         yield
@@ -160,21 +211,26 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
     """Our server on the database the fetch passes filled, with one process and with
     `service.workers = 2`, then nginx (one worker per core) on the bytes it served."""
     base = f"http://127.0.0.1:{port}"
+    admin = f"http://127.0.0.1:{port + 3}"  # the admin API, on a port of its own with workers
+    big_source = '\n[[sources]]\nid = "big"\nurl = "big.xml"\ninterval = "1d"\n'
+    _big_feed(ours_workdir / "big.xml")
     results: list[ServeResult] = []
     for workers in (1, 2):
         config = ours_workdir / f"serve-{workers}.toml"
+        service = (
+            f'port = {port}\nadmin_port = {port + 3}\nbase_url = "{base}"\nworkers = {workers}'
+        )
         config.write_text(
             (ours_workdir / "config.toml")
             .read_text(encoding="utf-8")
-            .replace(
-                "[service]\n",
-                f'[service]\nport = {port}\nbase_url = "{base}"\nworkers = {workers}\n',
-            ),
+            .replace("[service]\n", f"[service]\n{service}\n")
+            + big_source,
             encoding="utf-8",
         )
         name = f"ours, {workers} process{'es' if workers > 1 else ''}"
         command = [sys.executable, "-m", "aggregator.cli", "serve", "-c", str(config)]
-        with _process(command, f"{base}/healthz"):
+        env = os.environ | {"AGGREGATOR_ADMIN_TOKEN": _ADMIN_TOKEN}
+        with _process(command, f"{base}/healthz", env):
             time.sleep(2)  # the workers start after the main process answers
             status, body, etag = _get(base + PATH)
             if status != 200 or body.count(b"<entry>") != 50:
@@ -188,6 +244,8 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
             results.append(
                 ServeResult(name, _PER_SOURCE_CASE, *_per_source(ours_workdir, base, seconds))
             )
+            figures = _beside_big_fetches(ours_workdir, base, admin, seconds)
+            results.append(ServeResult(name, _BIG_CASE, *figures))
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
