@@ -120,6 +120,7 @@ class CpuPool:
             return await asyncio.to_thread(call)
         if self._pool is None:
             self._pool = asyncio.ensure_future(self._start())
+            self._pool.add_done_callback(self._forget_failed)
         pool = self._pool
         try:
             executor = await asyncio.shield(pool)  # a cancelled caller leaves the start going
@@ -132,6 +133,11 @@ class CpuPool:
                 log.error("a worker process died; starting new ones")
             name = getattr(function, "__name__", repr(function))  # a partial has none
             raise WorkerCrashed(f"worker process died while running {name}") from exc
+
+    def _forget_failed(self, pool: asyncio.Task[ProcessPoolExecutor]) -> None:
+        """A start that failed (no process could be forked) is tried again at the next call."""
+        if self._pool is pool and (pool.cancelled() or pool.exception() is not None):
+            self._pool = None
 
     async def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
