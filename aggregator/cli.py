@@ -61,18 +61,15 @@ def cmd_preview(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
-    from aggregator.documents import Query, render_document
+    from aggregator.documents import Page, Query, render_page
     from storage import Database
 
     async def run() -> bytes:
         db = await Database.open(config.service.database)
         try:
-            kind = "feeds"
             url = f"{config.service.base_url}/feeds/{args.feed}.{args.format}"
-            body, _ = await render_document(
-                config, db, kind=kind, ident=args.feed, fmt=args.format,
-                query=Query(limit=args.limit), self_url=url, next_base=url,
-            )  # fmt: skip
+            page = Page("feeds", args.feed, args.format, Query(limit=args.limit), url, url)
+            body, _ = await render_page(config, db, page)
             return body
         finally:
             await db.close()

@@ -12,7 +12,7 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from feeds.jsonfeed import render_json
 from feeds.render import render_atom, render_rss
-from storage import Database, ItemFilter, StoredItem, StoryCopy, StoryView
+from storage import ItemFilter, Reads, StoredItem, StoryCopy, StoryView
 
 RENDERERS = {"rss": render_rss, "atom": render_atom, "json": render_json}
 
@@ -87,7 +87,7 @@ def _represents(item: StoredItem, story: StoryView | None, eligible: set[int]) -
 
 
 async def _eligible(
-    db: Database,
+    db: Reads,
     stories: dict[int, StoryView],
     batch: list[StoredItem],
     query: Query,
@@ -105,7 +105,7 @@ async def _eligible(
 Selected = list[tuple[StoredItem, StoryView | None]]
 
 
-async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) -> Selected:
+async def select(db: Reads, feed: FeedConfig, query: Query, *, merged: bool) -> Selected:
     """Entries of `feed`, newest first: one per story when `merged`, after include/exclude."""
     limit = query.limit or feed.limit
     # Read ahead only where rows may be passed over: copies of one story, words left out.
@@ -128,35 +128,38 @@ async def select(db: Database, feed: FeedConfig, query: Query, *, merged: bool) 
     return chosen[:limit]
 
 
-async def render_document(
-    config: Config,
-    db: Database,
-    *,
-    kind: str,
-    ident: str,
-    fmt: str,
-    query: Query,
-    self_url: str,
-    next_base: str,
-    extra_query: dict[str, str] | None = None,
-) -> tuple[bytes, datetime]:
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One document to render: `/{kind}/{ident}.{fmt}` for `query`, and its own address."""
+
+    kind: str
+    ident: str
+    fmt: str
+    query: Query
+    self_url: str
+    next_base: str  # the next page's address is this with the query's parameters and a cursor
+    extra_query: tuple[tuple[str, str], ...] = ()  # the query's parameters but `before`
+
+
+async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, datetime]:
     """The document's bytes and its `updated` time; raises `UnknownSource` for unknown ids."""
-    feed = channel(config, kind, ident)
-    items = await select(db, feed, query, merged=kind == "feeds")
+    feed = channel(config, page.kind, page.ident)
+    query = page.query
+    items = await select(db, feed, query, merged=page.kind == "feeds")
     next_url = None
     if len(items) == (query.limit or feed.limit) and items:
-        params = dict(extra_query or {}) | {"before": cursor(items[-1][0])}
-        next_url = f"{next_base}?{urlencode(params)}"
-    source = config.source(ident) if kind == "sources" else None
+        params = dict(page.extra_query) | {"before": cursor(items[-1][0])}
+        next_url = f"{page.next_base}?{urlencode(params)}"
+    source = config.source(page.ident) if page.kind == "sources" else None
     document = build_feed(
         config,
-        kind=kind,
-        ident=ident,
+        kind=page.kind,
+        ident=page.ident,
         title=feed.title,
         description=feed.description,
         items=items,
-        self_url=self_url,
+        self_url=page.self_url,
         next_url=next_url,
         language=source.language if source else None,
     )
-    return RENDERERS[fmt](document), document.updated
+    return RENDERERS[page.fmt](document), document.updated

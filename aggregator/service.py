@@ -51,12 +51,13 @@ class Service:
         self.writes = writes  # False in a worker process, which only serves
         self.db = db
         self.fetcher = fetcher
+        self.cpu = cpu or CpuPool(0)  # parses fetched documents; renders cold feeds if processes
         self.stats = FetchStats()
         self.pipeline = Pipeline(
             config,
             db,
             fetcher,
-            cpu=cpu or CpuPool(0),
+            cpu=self.cpu,
             on_change=self._changed,
             on_report=self.stats.observe,
         )

@@ -1,7 +1,7 @@
 """SQLite storage: schema, migrations and every SQL statement of the project."""
 
 from storage.connection import StorageError
-from storage.database import Database
+from storage.database import Database, ReadOnlyDatabase, Reads
 from storage.records import (
     FetchOutcome,
     FetchState,
@@ -21,6 +21,8 @@ __all__ = [
     "FetchState",
     "ItemFilter",
     "ItemRecord",
+    "ReadOnlyDatabase",
+    "Reads",
     "SourceStatus",
     "StorageError",
     "StoredItem",

@@ -1,4 +1,5 @@
-"""The only module that opens SQLite: one writer thread, a separate reader, WAL."""
+"""The only module that opens SQLite: one writer thread, a separate reader, WAL; and a
+read-only connection for processes that only read the store another one writes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
 
@@ -47,6 +48,15 @@ def run_last(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) ->
         conn.executemany(sql, rows)
     else:
         last.append((sql, rows))
+
+
+class Reader(Protocol):
+    """What the read queries need: `Connections`, or an `InlineReader`."""
+
+    @property
+    def path(self) -> Path: ...
+
+    async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +260,27 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise StorageError(f"database schema {version} is newer than this program's")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript(f"BEGIN IMMEDIATE;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+class InlineReader:
+    """A read-only connection whose reads complete on the caller's thread, never suspending.
+
+    For the parsing processes, which render cold documents from the store the server writes:
+    the same read queries as the server's, on a connection of their own, with no event loop
+    to hand rows back to. WAL lets them read beside the server's writer.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(_uri(path, readonly=True), uri=True, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA busy_timeout = 10000")
+        except sqlite3.Error as exc:
+            raise StorageError(f"{path}: cannot open database: {exc}") from exc
+
+    async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, tuple(parameters)).fetchall()
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,4 +1,4 @@
-"""The storage facade the service talks to; the SQL lives in the domain modules beside it."""
+"""The storage facades the service talks to; the SQL lives in the domain modules beside them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from feeds.stories import SourceNames
 from storage import items, search, sources, stories
 from storage.batched import BatchedLookup
-from storage.connection import Connections
+from storage.connection import Connections, InlineReader, Reader
 from storage.records import (
     FetchOutcome,
     FetchState,
@@ -26,20 +26,76 @@ from storage.records import (
 _NO_CONTEXT = StoryContext(source_names=SourceNames.of({}), source_order={})
 
 
-class Database:
+class Reads:
+    """The store's read queries: over the server's connections (`Database`), or over a
+    read-only connection of a process's own (`ReadOnlyDatabase`)."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reads = reader
+
+    @property
+    def path(self) -> Path:
+        return self._reads.path
+
+    async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
+        return await stories.story_views(self._reads, story_ids)
+
+    async def multi_source_stories(self, since: float, limit: int = 100) -> list[StoryView]:
+        return await stories.multi_source_stories(self._reads, since, limit)
+
+    async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
+        return {item.id: item for item in await items.by_ids(self._reads, item_ids)}
+
+    async def content_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """The stored content digest of each of these items that is stored."""
+        return await items.content_hashes(self._reads, source_id, keys)
+
+    async def recent_hashes(self, source_id: str, limit: int) -> dict[str, str]:
+        """The content digests of a source's `limit` most recent stored items, by key: a feed
+        lists its newest items, so these are the ones a fetch can find unchanged."""
+        return await items.recent_hashes(self._reads, source_id, limit)
+
+    async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """Which listed items were already read from their article page, by listing digest."""
+        return await items.listing_hashes(self._reads, source_id, keys)
+
+    async def latest_items(
+        self,
+        source_ids: Sequence[str],
+        *,
+        limit: int,
+        before: tuple[float, int] | None = None,
+        where: search.ItemFilter | None = None,
+    ) -> list[StoredItem]:
+        """Newest first; `where` narrows by full text and tag through their indexes."""
+        if where is not None and where.active:
+            return await search.filtered_items(
+                self._reads, source_ids, where, limit=limit, before=before
+            )
+        return await items.latest_items(self._reads, source_ids, limit=limit, before=before)
+
+    async def matching_ids(self, item_ids: Sequence[int], where: search.ItemFilter) -> set[int]:
+        return await search.matching_ids(self._reads, item_ids, where)
+
+    async def statuses(self, now: float) -> list[SourceStatus]:
+        return await sources.statuses(self._reads, now)
+
+    async def items_versions(self) -> dict[str, int]:
+        """Each source's items version (see `WriteSummary.versions`)."""
+        return await sources.items_versions(self._reads)
+
+
+class Database(Reads):
     """Open with `await Database.open(path)`; migrations run before it is returned."""
 
     def __init__(self, connections: Connections) -> None:
+        super().__init__(connections)
         self._db = connections
         self._states = BatchedLookup(partial(sources.fetch_states, connections), FetchState())
 
     @classmethod
     async def open(cls, path: Path) -> Database:
         return cls(await Connections.open(path))
-
-    @property
-    def path(self) -> Path:
-        return self._db.path
 
     async def close(self) -> None:
         await self._db.close()
@@ -85,49 +141,6 @@ class Database:
 
         return await self._db.write(split)
 
-    async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
-        return await stories.story_views(self._db, story_ids)
-
-    async def multi_source_stories(self, since: float, limit: int = 100) -> list[StoryView]:
-        return await stories.multi_source_stories(self._db, since, limit)
-
-    async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
-        return {item.id: item for item in await items.by_ids(self._db, item_ids)}
-
-    async def content_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
-        """The stored content digest of each of these items that is stored."""
-        return await items.content_hashes(self._db, source_id, keys)
-
-    async def recent_hashes(self, source_id: str, limit: int) -> dict[str, str]:
-        """The content digests of a source's `limit` most recent stored items, by key: a feed
-        lists its newest items, so these are the ones a fetch can find unchanged."""
-        return await items.recent_hashes(self._db, source_id, limit)
-
-    async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
-        """Which listed items were already read from their article page, by listing digest."""
-        return await items.listing_hashes(self._db, source_id, keys)
-
-    async def latest_items(
-        self,
-        source_ids: Sequence[str],
-        *,
-        limit: int,
-        before: tuple[float, int] | None = None,
-        where: search.ItemFilter | None = None,
-    ) -> list[StoredItem]:
-        """Newest first; `where` narrows by full text and tag through their indexes."""
-        if where is not None and where.active:
-            return await search.filtered_items(
-                self._db, source_ids, where, limit=limit, before=before
-            )
-        return await items.latest_items(self._db, source_ids, limit=limit, before=before)
-
-    async def matching_ids(self, item_ids: Sequence[int], where: search.ItemFilter) -> set[int]:
-        return await search.matching_ids(self._db, item_ids, where)
-
-    async def statuses(self, now: float) -> list[SourceStatus]:
-        return await sources.statuses(self._db, now)
-
     async def prune(self, cutoff: float) -> int:
 
         def prune(conn: sqlite3.Connection) -> int:
@@ -138,12 +151,19 @@ class Database:
 
         return await self._db.write(prune)
 
-    async def items_versions(self) -> dict[str, int]:
-        """Each source's items version (see `WriteSummary.versions`)."""
-        return await sources.items_versions(self._db)
-
     async def data_version(self) -> int:
         return await self._db.data_version()
 
     async def backup(self, target: Path) -> None:
         await self._db.backup(target)
+
+
+class ReadOnlyDatabase(Reads):
+    """Reads that complete on the caller's thread (see `InlineReader`); `close()` when done."""
+
+    def __init__(self, path: Path) -> None:
+        self._inline = InlineReader(path)
+        super().__init__(self._inline)
+
+    def close(self) -> None:
+        self._inline.close()

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from feeds.searchtext import search_text
-from storage.connection import Connections, Row, run_last
+from storage.connection import Reader, Row, run_last
 from storage.records import ItemRecord, StoredItem, WriteSummary
 
 _COLUMNS = (
@@ -145,7 +145,7 @@ def _column_by_key(
 
 
 async def _read_column_by_key(
-    db: Connections, source_id: str, keys: Sequence[str], column: str
+    db: Reader, source_id: str, keys: Sequence[str], column: str
 ) -> dict[str, str]:
     found: dict[str, str] = {}
     for sql, params in _lookups(source_id, keys, column):
@@ -153,11 +153,11 @@ async def _read_column_by_key(
     return found
 
 
-async def content_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+async def content_hashes(db: Reader, source_id: str, keys: Sequence[str]) -> dict[str, str]:
     return await _read_column_by_key(db, source_id, keys, "content_hash")
 
 
-async def recent_hashes(db: Connections, source_id: str, limit: int) -> dict[str, str]:
+async def recent_hashes(db: Reader, source_id: str, limit: int) -> dict[str, str]:
     rows = await db.read(
         "SELECT key, content_hash FROM items WHERE source_id = ? "
         "ORDER BY sort_ts DESC, id DESC LIMIT ?",
@@ -166,7 +166,7 @@ async def recent_hashes(db: Connections, source_id: str, limit: int) -> dict[str
     return {row[0]: row[1] for row in rows}
 
 
-async def listing_hashes(db: Connections, source_id: str, keys: Sequence[str]) -> dict[str, str]:
+async def listing_hashes(db: Reader, source_id: str, keys: Sequence[str]) -> dict[str, str]:
     return await _read_column_by_key(db, source_id, keys, "listing_hash")
 
 
@@ -188,7 +188,7 @@ def stored_item(row: Row) -> StoredItem:
 
 
 async def latest_items(
-    db: Connections,
+    db: Reader,
     source_ids: Sequence[str],
     *,
     limit: int,
@@ -238,7 +238,7 @@ def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
     return cursor.rowcount
 
 
-async def by_ids(db: Connections, item_ids: Sequence[int]) -> list[StoredItem]:
+async def by_ids(db: Reader, item_ids: Sequence[int]) -> list[StoredItem]:
     if not item_ids:
         return []
     marks = ", ".join("?" * len(item_ids))

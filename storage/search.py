@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from feeds.searchtext import query_terms
-from storage.connection import Connections
+from storage.connection import Reader
 from storage.items import STORED_COLUMNS, stored_item
 from storage.records import StoredItem
 
@@ -78,7 +78,7 @@ def listing(
 
 
 async def filtered_items(
-    db: Connections,
+    db: Reader,
     source_ids: Sequence[str],
     where: ItemFilter,
     *,
@@ -92,7 +92,7 @@ async def filtered_items(
     return [stored_item(row) for row in await db.read(sql, params)]
 
 
-async def matching_ids(db: Connections, item_ids: Sequence[int], where: ItemFilter) -> set[int]:
+async def matching_ids(db: Reader, item_ids: Sequence[int], where: ItemFilter) -> set[int]:
     """Which of `item_ids` match `where`: lets a merged feed pick a story's matching copy."""
     if not item_ids:
         return set()

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Sequence
 
-from storage.connection import Connections
+from storage.connection import Reader
 from storage.records import FetchOutcome, FetchState, SourceStatus
 
 _DAY = 86400.0
@@ -36,13 +36,13 @@ def touch(
     return tuple(sorted((row[0], row[1]) for row in rows))
 
 
-async def items_versions(db: Connections) -> dict[str, int]:
+async def items_versions(db: Reader) -> dict[str, int]:
     """Every source's items version: a server compares them to find what another process
     changed."""
     return {row[0]: row[1] for row in await db.read("SELECT id, items_version FROM sources")}
 
 
-async def fetch_states(db: Connections, source_ids: Sequence[str]) -> dict[str, FetchState]:
+async def fetch_states(db: Reader, source_ids: Sequence[str]) -> dict[str, FetchState]:
     """The fetch state of each of these sources that has a row, in one statement."""
     rows = await db.read(
         "SELECT id, etag, last_modified, body_hash, effective_url, error_streak "
@@ -78,7 +78,7 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
         )  # fmt: skip
 
 
-async def statuses(db: Connections, now: float) -> list[SourceStatus]:
+async def statuses(db: Reader, now: float) -> list[SourceStatus]:
     rows = await db.read(
         "SELECT s.*, "
         "(SELECT count(*) FROM items i WHERE i.source_id = s.id) AS items, "

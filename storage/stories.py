@@ -9,7 +9,7 @@ from datetime import datetime
 
 from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
-from storage.connection import Connections, Row
+from storage.connection import Reader, Row
 from storage.items import INSERT_BANDS, item_ids
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
 
@@ -289,7 +289,7 @@ def _decide(conn: sqlite3.Connection, story_id: int | None, context: StoryContex
     )
 
 
-async def story_views(db: Connections, story_ids: Sequence[int]) -> dict[int, StoryView]:
+async def story_views(db: Reader, story_ids: Sequence[int]) -> dict[int, StoryView]:
     if not story_ids:
         return {}
     marks = ", ".join("?" * len(story_ids))
@@ -319,7 +319,7 @@ async def story_views(db: Connections, story_ids: Sequence[int]) -> dict[int, St
     }
 
 
-async def multi_source_stories(db: Connections, since: float, limit: int) -> list[StoryView]:
+async def multi_source_stories(db: Reader, since: float, limit: int) -> list[StoryView]:
     """Recent stories seen at more than one source, newest first (`aggregator stories`)."""
     rows = await db.read(
         "SELECT story_id FROM items WHERE story_id IS NOT NULL GROUP BY story_id "

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator.config import load_config
+from aggregator.cpu import CpuPool
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_app
 from tests.conftest import FIXTURES
@@ -72,11 +73,12 @@ def write_config(folder: Path, *, base: str = BASE, extra: str = "") -> Path:
 
 @asynccontextmanager
 async def fetched_service(
-    folder: Path, *, base: str = BASE, extra: str = ""
+    folder: Path, *, base: str = BASE, extra: str = "", cpu: CpuPool | None = None
 ) -> AsyncIterator[Service]:
-    """The service with every source fetched once, as `aggregator fetch` would."""
+    """The service with every source fetched once, as `aggregator fetch` would; parsing (and
+    rendering) in `cpu`'s processes when given."""
     config = load_config(write_config(folder, base=base, extra=extra))
-    async with running_service(config, schedule=False) as service:
+    async with running_service(config, schedule=False, cpu=cpu) as service:
         for source in config.sources:
             report = await service.pipeline.run(source)
             assert not report.failed, report

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import Config, FeedConfig, StoriesConfig, config_from_mapping
-from aggregator.documents import Query, render_document, select
+from aggregator.documents import Page, Query, render_page, select
 from aggregator.records import split_links, story_context, to_record
 from feeds.fingerprint import bands
 from feeds.model import ParsedItem, Party
@@ -79,10 +79,8 @@ async def test_seed_story_merges_in_every_arrival_order(
         first = SEED["seed"][order[0]]
         first_record = to_record(config.source(first["source"]), seed_item(first), None)  # type: ignore[arg-type]
         assert story.entry_id == first_record.entry_id, "the story keeps its first id"
-        body, _ = await render_document(
-            config, db, kind="feeds", ident="all", fmt="json", query=Query(),
-            self_url="http://x/feeds/all.json", next_base="http://x/feeds/all.json",
-        )  # fmt: skip
+        url = "http://x/feeds/all.json"
+        body, _ = await render_page(config, db, Page("feeds", "all", "json", Query(), url, url))
         document = json.loads(body)
         (published,) = document["items"]
         assert published["id"] == first_record.entry_id

@@ -41,16 +41,32 @@ class Rendered:
     modified_at: datetime
     headers: Mapping[str, str]  # sent with every answer: caching, CORS, the route's own
     variants: dict[str | None, Variant] = field(default_factory=dict, compare=False)
+    compressing: dict[str | None, asyncio.Future[Variant]] = field(
+        default_factory=dict, compare=False
+    )
 
-    def variant(self, coding: str | None) -> Variant:
+    async def variant(self, coding: str | None) -> Variant:
         """The body in `coding` (None: as is), each coding its own representation with its own
-        strong ETag; compressed the first time a client asks for it."""
+        strong ETag; compressed the first time a client asks for it, on a thread: zlib and
+        brotli let go of the GIL, and a page of 500 entries took 15-20 ms to compress on the
+        loop's thread, where every other reader waited for it. Requests that ask together
+        share one compression."""
         found = self.variants.get(coding)
         if found is not None:
             return found
+        pending = self.compressing.get(coding)
+        if pending is None:
+            pending = self.compressing[coding] = asyncio.ensure_future(self._encode(coding))
+        return await asyncio.shield(pending)
+
+    async def _encode(self, coding: str | None) -> Variant:
         body, etag = self.body, self.etag
         if coding is not None:
-            body, etag = COMPRESSORS[coding](self.body), f'{self.etag[:-1]}-{coding}"'
+            try:
+                body = await asyncio.to_thread(COMPRESSORS[coding], self.body)
+            finally:
+                self.compressing.pop(coding, None)
+            etag = f'{self.etag[:-1]}-{coding}"'
         not_modified = {"ETag": etag, "Last-Modified": self.last_modified, **self.headers}
         content = {"Content-Encoding": coding} if coding is not None else {}
         headers = {**not_modified, **content, "Content-Type": self.content_type}

@@ -24,7 +24,7 @@ async def opml(request: web.Request) -> web.Response:
         headers = answer_headers(service)
         rendered = make_rendered(service.generation, body, CONTENT_TYPE, started, headers)
         request.app[CACHE].put("opml", rendered)
-    return respond(request, rendered)
+    return await respond(request, rendered)
 
 
 def add_routes(app: web.Application) -> None:

@@ -164,7 +164,7 @@ async def embed_page(request: web.Request) -> web.Response:
     if rendered is None:
         render = functools.partial(_page, service, *_settings(request))
         rendered = await cache.render_once(key, generation, render)
-    return respond(request, rendered)
+    return await respond(request, rendered)
 
 
 async def embed_script(request: web.Request) -> web.Response:
@@ -182,7 +182,7 @@ async def embed_script(request: web.Request) -> web.Response:
             service.generation, body, "text/javascript; charset=utf-8", started, headers
         )
         request.app[CACHE].put(key, rendered)
-    return respond(request, rendered)
+    return await respond(request, rendered)
 
 
 def add_routes(app: web.Application) -> None:

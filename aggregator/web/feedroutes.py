@@ -9,11 +9,12 @@ from email.utils import parsedate_to_datetime
 from aiohttp import web
 
 from aggregator.config import FeedConfig
-from aggregator.documents import Query, channel, render_document
+from aggregator.documents import Page, Query, channel, render_page
 from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
+from aggregator.renderjobs import PooledRenderer
 from aggregator.service import Service
-from aggregator.web.cache import Rendered, make_rendered
+from aggregator.web.cache import Rendered, Variant, make_rendered
 from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
@@ -23,23 +24,32 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _render(
-    service: Service, feed: FeedConfig, query: Query, request: web.Request, kind: str, fmt: str
+    service: Service,
+    renderer: PooledRenderer | None,
+    feed: FeedConfig,
+    query: Query,
+    request: web.Request,
+    kind: str,
+    fmt: str,
 ) -> Rendered:
     """The document for a request already checked: every request sharing this render (same
-    path and query) would render the same bytes."""
+    path and query) would render the same bytes. In the worker processes where the service
+    has them (see `aggregator.renderjobs`), else on the loop."""
     config = service.config
     generation = service.version(kind, feed.id)
-    body, updated = await render_document(
-        config,
-        service.db,
-        kind=kind,
-        ident=feed.id,
-        fmt=fmt,
-        query=query,
+    page = Page(
+        kind,
+        feed.id,
+        fmt,
+        query,
         self_url=config.service.base_url + str(request.rel_url),
         next_base=config.service.base_url + request.path,
-        extra_query={k: v for k, v in request.query.items() if k != "before"},
+        extra_query=tuple((k, v) for k, v in request.query.items() if k != "before"),
     )
+    if renderer is not None:
+        body, updated = await renderer.render(config, service.db, page)
+    else:
+        body, updated = await render_page(config, service.db, page)
     content_type = f"{FORMATS[fmt]}; charset=utf-8"
     return make_rendered(generation, body, content_type, updated, answer_headers(service))
 
@@ -82,6 +92,8 @@ class _FeedRoutes:
         self.service = app[SERVICE]
         self.cache = app[CACHE]
         self.served = app[SERVED].by_format
+        cpu = self.service.cpu
+        self.renderer = PooledRenderer(cpu) if cpu.processes else None
 
     async def any_feed(self, request: web.Request) -> web.StreamResponse:
         match = request.match_info
@@ -106,15 +118,24 @@ class _FeedRoutes:
             except UnknownSource as exc:
                 raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
             query = parse_query(request, feed)  # a bad one answers 400 here, not in the render
-            render = functools.partial(_render, service, feed, query, request, kind, fmt)
+            render = functools.partial(
+                _render, service, self.renderer, feed, query, request, kind, fmt
+            )
             rendered = await self.cache.render_once(key, generation, render)
         self.served[fmt] += 1
-        return respond(request, rendered)
+        coding = negotiate(request.headers.get("Accept-Encoding"))
+        variant = rendered.variants.get(coding) or await rendered.variant(coding)
+        return answer(request, rendered, variant)
 
 
-def respond(request: web.Request, rendered: Rendered) -> web.Response:
+async def respond(request: web.Request, rendered: Rendered) -> web.Response:
     """A cached document with validators, 304 on a match, compressed when accepted."""
-    variant = rendered.variant(negotiate(request.headers.get("Accept-Encoding")))
+    variant = await rendered.variant(negotiate(request.headers.get("Accept-Encoding")))
+    return answer(request, rendered, variant)
+
+
+def answer(request: web.Request, rendered: Rendered, variant: Variant) -> web.Response:
+    """`variant` of `rendered`, or 304 when the request's validators match it."""
     if _not_modified(request, rendered, variant.etag):
         return web.Response(status=304, headers=variant.not_modified_headers)
     return web.Response(body=variant.body, headers=variant.headers)

@@ -1,0 +1,179 @@
+"""Cold documents rendered in the parsing processes: the same bytes as on the loop, the
+running config, a dead worker's document rendered anyway, and the loop left free."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+import pytest
+
+from aggregator.config import load_config
+from aggregator.cpu import CpuPool
+from aggregator.documents import Page, Query, render_page
+from aggregator.service import Service, running_service
+from storage import ReadOnlyDatabase, StorageError
+from tests.publishing import BASE, Client, client_for, fetched_service
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:multiprocessing")
+
+
+@pytest.fixture
+async def pooled(tmp_path: Path) -> AsyncIterator[Service]:
+    async with fetched_service(tmp_path, cpu=CpuPool(1)) as service:
+        yield service
+
+
+async def _on_the_loop(service: Service, path: str) -> bytes:
+    """What the loop renders for `path` (a feed route and its query), as the route would."""
+    route, _, raw_query = path.partition("?")
+    kind, _, name = route.strip("/").partition("/")
+    ident, _, fmt = name.partition(".")
+    params = dict(parse_qsl(raw_query))
+    query = Query(limit=int(params["limit"]) if "limit" in params else None,
+                  text=params.get("q"), tag=params.get("tag"))  # fmt: skip
+    extra = tuple((k, v) for k, v in params.items() if k != "before")
+    page = Page(kind, ident, fmt, query, BASE + path, BASE + route, extra)
+    body, _ = await render_page(service.config, service.db, page)
+    return body
+
+
+async def test_workers_render_what_the_loop_renders(pooled: Service) -> None:
+    paths = [
+        f"/{kind}/{ident}.{fmt}"
+        for kind, ident in [
+            ("feeds", "all"),
+            ("feeds", "keji"),
+            ("feeds", "local"),
+            ("sources", "hzfb"),
+            ("sources", "portal"),
+            ("sources", "hostile"),
+        ]
+        for fmt in ("atom", "rss", "json")
+    ]
+    paths += ["/feeds/all.atom?limit=1", "/feeds/all.json?q=%E6%B1%89%E4%B8%AD"]
+    paths += ["/feeds/all.rss?tag=%E6%94%BF%E5%8A%A1"]
+    async with client_for(pooled) as client:
+        for path in paths:
+            response = await client.get(path)
+            assert response.status == 200, path
+            assert await response.read() == await _on_the_loop(pooled, path), path
+    worker = await pooled.cpu.run(os.getpid)
+    assert worker != os.getpid(), "the pool has a process of its own"
+
+
+async def test_a_reload_reaches_the_workers(pooled: Service, tmp_path: Path) -> None:
+    async with client_for(pooled) as client:
+        before = await (await client.get("/feeds/local.atom")).text()
+        assert "<title>本地</title>" in before
+        config = tmp_path / "config.toml"
+        text = config.read_text("utf-8").replace('title = "本地"', 'title = "本地新闻"')
+        config.write_text(text, "utf-8")
+        await pooled.reload()
+        after = await (await client.get("/feeds/local.atom")).text()
+        assert "<title>本地新闻</title>" in after
+        assert after.count("<entry>") == before.count("<entry>") > 0
+
+
+async def test_a_dead_worker_leaves_the_document_to_the_loop(
+    pooled: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with client_for(pooled) as client:
+        first = await client.get("/feeds/all.atom?limit=2")
+        assert first.status == 200
+        os.kill(await pooled.cpu.run(os.getpid), signal.SIGKILL)
+        with caplog.at_level(logging.WARNING, logger="aggregator.render"):
+            response = await client.get("/feeds/all.atom?limit=3")
+        assert response.status == 200
+        assert await response.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=3")
+        assert "rendering on the event loop" in caplog.text
+        again = await client.get("/feeds/all.atom?limit=4")  # a new worker renders it
+        assert await again.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=4")
+
+
+def _big_feed(path: Path, entries: int) -> None:
+    """A feed of `entries` items of about 2 KB each, Chinese and English."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    items = "".join(
+        f"<item><title>汉中 news {n}</title><link>http://example.org/{n}</link>"
+        f"<guid>big-{n}</guid><pubDate>{format_datetime(start + timedelta(minutes=n))}</pubDate>"
+        f"<description>{escape(f'<p>第{n}条 汉中市 news of the day {n}.</p>' * 40)}</description>"
+        "</item>"
+        for n in range(entries)
+    )
+    path.write_text(
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Big</title>'
+        f"<link>http://example.org/</link>{items}</channel></rss>",
+        "utf-8",
+    )
+
+
+async def _longest_pause(client: Client, path: str) -> tuple[float, float]:
+    """(the longest the loop went without a turn, how long the request took) while `path`
+    is asked for, compressed."""
+    pauses: list[float] = []
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.002)
+            pauses.append(time.perf_counter() - started)
+
+    ticking = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    response = await client.get(path, headers={"Accept-Encoding": "br"})
+    assert response.status == 200
+    assert response.headers["Content-Encoding"] == "br"
+    assert (await response.read()).count(b"<entry>") == 500
+    took = time.perf_counter() - started
+    done.set()
+    await ticking
+    return max(pauses), took
+
+
+async def test_a_cold_page_of_500_entries_leaves_the_loop_free(tmp_path: Path) -> None:
+    """Before, the loop rendered and compressed it: readers of every other feed waited as
+    long as the request took (about 70 ms here). Each page is a new cursor, so a cold one."""
+    _big_feed(tmp_path / "big.xml", 600)
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        f'[service]\nbase_url = "{BASE}"\ndatabase = "{tmp_path / "db.sqlite3"}"\n'
+        '[fetch]\nmax_entries = 1000\n[[sources]]\nid = "big"\nurl = "big.xml"\n',
+        "utf-8",
+    )
+    config = load_config(config_path)
+    async with running_service(config, schedule=False, cpu=CpuPool(1)) as service:
+        assert not (await service.pipeline.run(config.sources[0])).failed
+        async with client_for(service) as client:
+            await client.get("/sources/big.atom?limit=1")  # the worker has started
+            for attempt in range(3):
+                cursor = f"9999999999.0_{10**9 + attempt}"
+                pause, took = await _longest_pause(
+                    client, f"/sources/big.atom?limit=500&before={cursor}"
+                )
+                if pause < took / 3:
+                    break
+            assert pause < took / 3, (pause, took)
+
+
+async def test_a_read_only_store_reads_beside_the_writer_and_names_a_missing_file(
+    pooled: Service, tmp_path: Path
+) -> None:
+    store = ReadOnlyDatabase(pooled.db.path)
+    try:
+        assert await store.items_versions() == await pooled.db.items_versions()
+    finally:
+        store.close()
+    with pytest.raises(StorageError, match=r"nowhere\.sqlite3"):
+        ReadOnlyDatabase(tmp_path / "nowhere.sqlite3")
