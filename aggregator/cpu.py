@@ -24,7 +24,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -81,7 +81,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start_method() -> multiprocessing.context.BaseContext:
+def _start_method(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
     """Forks from a clean server process, never from this one: the loop's threads and sockets
     must not be forked into the workers. Spawn where there is no fork server.
 
@@ -93,7 +93,7 @@ def _start_method() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_WORKER_MODULES)
+    context.set_forkserver_preload([*_WORKER_MODULES, *preload])
     return context
 
 
@@ -106,22 +106,35 @@ class CpuPool:
     running fork server, which answers at once.
     """
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, preload: Sequence[str] = ()) -> None:
+        """`preload`: modules of functions it will run beyond the parsers, imported once by
+        the fork server rather than by each worker at its first call."""
         self.processes = processes
+        self._preload = tuple(preload)
         self._pool: asyncio.Task[ProcessPoolExecutor] | None = None
 
     @classmethod
-    def for_this_machine(cls) -> CpuPool:
-        return cls(os.cpu_count() or 1)
+    def for_this_machine(cls, preload: Sequence[str] = ()) -> CpuPool:
+        return cls(os.cpu_count() or 1, preload)
+
+    @property
+    def started(self) -> bool:
+        """Whether a call now goes straight to a running worker, not waiting for a start."""
+        pool = self._pool
+        return pool is not None and pool.done() and not pool.cancelled() and not pool.exception()
+
+    def start(self) -> asyncio.Task[ProcessPoolExecutor]:
+        """Start the workers now, on another thread, if they are not started or starting."""
+        if self._pool is None:
+            self._pool = asyncio.ensure_future(self._start())
+            self._pool.add_done_callback(self._forget_failed)
+        return self._pool
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         call = functools.partial(function, *args, **kwargs)
         if not self.processes:
             return await asyncio.to_thread(call)
-        if self._pool is None:
-            self._pool = asyncio.ensure_future(self._start())
-            self._pool.add_done_callback(self._forget_failed)
-        pool = self._pool
+        pool = self.start()
         try:
             executor = await asyncio.shield(pool)  # a cancelled caller leaves the start going
             released = functools.partial(call_releasing, call)
@@ -142,7 +155,7 @@ class CpuPool:
     async def _start(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
             self.processes,
-            mp_context=_start_method(),
+            mp_context=_start_method(self._preload),
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )

@@ -1,11 +1,17 @@
-"""Cold feed documents rendered in the parsing processes, which read the store themselves.
+"""Big and archive pages rendered in the parsing processes, which read the store themselves.
 
 A cold render is queries, `build_feed` and feedgen, all of it Python holding the GIL: about
 6 ms for a page of 50 entries and 50 ms for one of 500. On the loop's thread, the readers of
 cached feeds waited behind each one; in a thread, the GIL made them wait longer still. A
 worker process opens the store read-only (`ReadOnlyDatabase`) and runs the same
-`render_document` the loop would, so the loop sends a request of a few hundred bytes and
+`render_page` the loop would, so the loop sends a request of a few hundred bytes and
 receives the document's bytes.
+
+A feed's first page of up to `ON_LOOP_ENTRIES` stays on the loop: it is what readers poll,
+every reader of it waits for its render after each change, and a worker, at a lower
+priority and busy parsing the very fetch that changed it, answered in up to a second on a
+loaded machine instead of 6 ms. Pages further back (a `before` cursor) and bigger pages are
+asked for by few, cost up to 50 ms, and go to the workers once they have started.
 
 The config goes to each worker once for each version of it (pickling a config of 2,000
 sources takes milliseconds): a worker that has not seen the version a request names answers
@@ -31,6 +37,8 @@ from storage import ReadOnlyDatabase, Reads
 log = logging.getLogger("aggregator.render")
 T = TypeVar("T")
 _OPEN_STORES = 4  # read-only connections a worker keeps, the least recently used closed first
+ON_LOOP_ENTRIES = 100
+PRELOAD = (__name__,)  # for `CpuPool(preload=...)`: workers do not import it at a first render
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +55,23 @@ class _ConfigWanted(Exception):
 
 
 class PooledRenderer:
-    """Renders cold documents in `cpu`'s worker processes, or on the loop if one dies."""
+    """Renders big and archive pages in `cpu`'s worker processes, or on the loop if one dies."""
 
     def __init__(self, cpu: CpuPool) -> None:
         self._cpu = cpu
         self._config: Config | None = None
         self._version = ""
+
+    def takes(self, page: Page, entries: int) -> bool:
+        """Whether `page`, of at most `entries`, renders in a worker: not a first page of up
+        to `ON_LOOP_ENTRIES`, and not before the workers are up (the loop renders while they
+        start, rather than have readers wait for a start)."""
+        if page.query.before is None and entries <= ON_LOOP_ENTRIES:
+            return False
+        if not self._cpu.started:
+            self._cpu.start()
+            return False
+        return True
 
     async def render(self, config: Config, db: Reads, page: Page) -> tuple[bytes, datetime]:
         """The document's bytes and `updated` time, as `render_page` gives them."""

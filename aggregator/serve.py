@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from aggregator import renderjobs
 from aggregator.config import Config
 from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
@@ -40,7 +41,7 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    cpu = CpuPool.for_this_machine()
+    cpu = CpuPool.for_this_machine(preload=renderjobs.PRELOAD)
     async with running_service(config, schedule=True, cpu=cpu) as service:
         pending: set[asyncio.Task[None]] = set()
         settings = config.service

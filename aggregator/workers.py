@@ -21,8 +21,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from aggregator import eventloop
+from aggregator import eventloop, renderjobs
 from aggregator.config import Config, load_config
+from aggregator.cpu import CpuPool
 from aggregator.errors import CannotListen, ConfigError
 from aggregator.logs import setup_logging
 from aggregator.service import running_service
@@ -127,7 +128,8 @@ async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_service(config, schedule=False, writes=False) as service:
+    cpu = CpuPool(1, preload=renderjobs.PRELOAD)  # renders its big and archive pages
+    async with running_service(config, schedule=False, writes=False, cpu=cpu) as service:
         reloads: set[asyncio.Task[Config]] = set()
 
         def on_hangup() -> None:

@@ -1,5 +1,5 @@
-"""Cold documents rendered in the parsing processes: the same bytes as on the loop, the
-running config, a dead worker's document rendered anyway, and the loop left free."""
+"""Big and archive pages rendered in the parsing processes: the same bytes as on the loop,
+the running config, a dead worker's page rendered anyway, and the loop left free."""
 
 from __future__ import annotations
 
@@ -17,19 +17,19 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from aggregator import renderjobs
 from aggregator.config import load_config
 from aggregator.cpu import CpuPool
-from aggregator.documents import Page, Query, render_page
+from aggregator.documents import Page, Query, parse_cursor, render_page
 from aggregator.service import Service, running_service
 from storage import ReadOnlyDatabase, StorageError
 from tests.publishing import BASE, Client, client_for, fetched_service
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:multiprocessing")
-
 
 @pytest.fixture
 async def pooled(tmp_path: Path) -> AsyncIterator[Service]:
-    async with fetched_service(tmp_path, cpu=CpuPool(1)) as service:
+    async with fetched_service(tmp_path, cpu=CpuPool(1, preload=renderjobs.PRELOAD)) as service:
+        await service.cpu.start()
         yield service
 
 
@@ -39,7 +39,8 @@ async def _on_the_loop(service: Service, path: str) -> bytes:
     kind, _, name = route.strip("/").partition("/")
     ident, _, fmt = name.partition(".")
     params = dict(parse_qsl(raw_query))
-    query = Query(limit=int(params["limit"]) if "limit" in params else None,
+    before = parse_cursor(params["before"]) if "before" in params else None
+    query = Query(limit=int(params["limit"]) if "limit" in params else None, before=before,
                   text=params.get("q"), tag=params.get("tag"))  # fmt: skip
     extra = tuple((k, v) for k, v in params.items() if k != "before")
     page = Page(kind, ident, fmt, query, BASE + path, BASE + route, extra)
@@ -49,7 +50,7 @@ async def _on_the_loop(service: Service, path: str) -> bytes:
 
 async def test_workers_render_what_the_loop_renders(pooled: Service) -> None:
     paths = [
-        f"/{kind}/{ident}.{fmt}"
+        f"/{kind}/{ident}.{fmt}?limit=200"
         for kind, ident in [
             ("feeds", "all"),
             ("feeds", "keji"),
@@ -60,26 +61,30 @@ async def test_workers_render_what_the_loop_renders(pooled: Service) -> None:
         ]
         for fmt in ("atom", "rss", "json")
     ]
-    paths += ["/feeds/all.atom?limit=1", "/feeds/all.json?q=%E6%B1%89%E4%B8%AD"]
-    paths += ["/feeds/all.rss?tag=%E6%94%BF%E5%8A%A1"]
+    paths += ["/feeds/all.json?limit=101&q=%E6%B1%89%E4%B8%AD"]
+    paths += ["/feeds/all.rss?limit=101&tag=%E6%94%BF%E5%8A%A1"]
     async with client_for(pooled) as client:
+        first = await (await client.get("/feeds/all.json?limit=1")).json()
+        paths.append(first["next_url"].removeprefix(BASE))  # a cursor: an archive page
         for path in paths:
             response = await client.get(path)
             assert response.status == 200, path
-            assert await response.read() == await _on_the_loop(pooled, path), path
+            body = await response.read()
+            assert body == await _on_the_loop(pooled, path), path
+            assert b"<entry>" in body or b"<item>" in body or b'"id":' in body, path
     worker = await pooled.cpu.run(os.getpid)
     assert worker != os.getpid(), "the pool has a process of its own"
 
 
 async def test_a_reload_reaches_the_workers(pooled: Service, tmp_path: Path) -> None:
     async with client_for(pooled) as client:
-        before = await (await client.get("/feeds/local.atom")).text()
+        before = await (await client.get("/feeds/local.atom?limit=200")).text()
         assert "<title>本地</title>" in before
         config = tmp_path / "config.toml"
         text = config.read_text("utf-8").replace('title = "本地"', 'title = "本地新闻"')
         config.write_text(text, "utf-8")
         await pooled.reload()
-        after = await (await client.get("/feeds/local.atom")).text()
+        after = await (await client.get("/feeds/local.atom?limit=200")).text()
         assert "<title>本地新闻</title>" in after
         assert after.count("<entry>") == before.count("<entry>") > 0
 
@@ -88,16 +93,16 @@ async def test_a_dead_worker_leaves_the_document_to_the_loop(
     pooled: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with client_for(pooled) as client:
-        first = await client.get("/feeds/all.atom?limit=2")
-        assert first.status == 200
         os.kill(await pooled.cpu.run(os.getpid), signal.SIGKILL)
         with caplog.at_level(logging.WARNING, logger="aggregator.render"):
-            response = await client.get("/feeds/all.atom?limit=3")
+            response = await client.get("/feeds/all.atom?limit=300")
         assert response.status == 200
-        assert await response.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=3")
+        assert await response.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=300")
         assert "rendering on the event loop" in caplog.text
-        again = await client.get("/feeds/all.atom?limit=4")  # a new worker renders it
-        assert await again.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=4")
+        await pooled.cpu.start()
+        again = await client.get("/feeds/all.atom?limit=301")  # a new worker renders it
+        assert await again.read() == await _on_the_loop(pooled, "/feeds/all.atom?limit=301")
+        assert await pooled.cpu.run(os.getpid) != os.getpid()
 
 
 def _big_feed(path: Path, entries: int) -> None:
@@ -153,10 +158,10 @@ async def test_a_cold_page_of_500_entries_leaves_the_loop_free(tmp_path: Path) -
         "utf-8",
     )
     config = load_config(config_path)
-    async with running_service(config, schedule=False, cpu=CpuPool(1)) as service:
+    cpu = CpuPool(1, preload=renderjobs.PRELOAD)
+    async with running_service(config, schedule=False, cpu=cpu) as service:
         assert not (await service.pipeline.run(config.sources[0])).failed
         async with client_for(service) as client:
-            await client.get("/sources/big.atom?limit=1")  # the worker has started
             for attempt in range(3):
                 cursor = f"9999999999.0_{10**9 + attempt}"
                 pause, took = await _longest_pause(
@@ -177,3 +182,24 @@ async def test_a_read_only_store_reads_beside_the_writer_and_names_a_missing_fil
         store.close()
     with pytest.raises(StorageError, match=r"nowhere\.sqlite3"):
         ReadOnlyDatabase(tmp_path / "nowhere.sqlite3")
+
+
+async def test_first_pages_stay_on_the_loop_and_others_wait_for_the_workers() -> None:
+    """Readers poll first pages and wait for their render after each change: a worker, at a
+    lower priority and busy parsing, would keep them waiting. Nor does a page wait for the
+    workers to start: the loop renders it, and the start begins."""
+    cpu = CpuPool(1, preload=renderjobs.PRELOAD)
+    renderer = renderjobs.PooledRenderer(cpu)
+    first = Page("feeds", "all", "atom", Query(), "x", "x")
+    big = Page("feeds", "all", "atom", Query(limit=500), "x", "x")
+    archive = Page("feeds", "all", "atom", Query(before=(1.0, 1)), "x", "x")
+    try:
+        assert not renderer.takes(big, 500)
+        assert not cpu.started
+        await cpu.start()  # the call above began it
+        assert not renderer.takes(first, 50)
+        assert not renderer.takes(first, renderjobs.ON_LOOP_ENTRIES)
+        assert renderer.takes(big, 500)
+        assert renderer.takes(archive, 50)
+    finally:
+        await cpu.close()

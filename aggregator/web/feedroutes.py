@@ -33,8 +33,8 @@ async def _render(
     fmt: str,
 ) -> Rendered:
     """The document for a request already checked: every request sharing this render (same
-    path and query) would render the same bytes. In the worker processes where the service
-    has them (see `aggregator.renderjobs`), else on the loop."""
+    path and query) would render the same bytes. Big and archive pages render in the
+    service's worker processes where it has them (see `aggregator.renderjobs`)."""
     config = service.config
     generation = service.version(kind, feed.id)
     page = Page(
@@ -46,7 +46,7 @@ async def _render(
         next_base=config.service.base_url + request.path,
         extra_query=tuple((k, v) for k, v in request.query.items() if k != "before"),
     )
-    if renderer is not None:
+    if renderer is not None and renderer.takes(page, query.limit or feed.limit):
         body, updated = await renderer.render(config, service.db, page)
     else:
         body, updated = await render_page(config, service.db, page)
