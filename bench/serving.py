@@ -6,7 +6,8 @@ wrk drives both at 64 connections: the cached document, a 304 answer to If-None-
 so each one queries the database and renders, and 400 per-source feeds read in turn while another
 process commits fetch outcomes into the store (none of which changes what they show), and the
 cached document while the server itself fetches, every 1.5 s, a feed of 1,000 entries all new
-(parsed in its worker processes, stored by its writer, and changing the merged feed each time).
+(parsed in its worker processes, stored by its writer, and changing the merged feed each time),
+and the cached document while one client pages back through the archive 500 entries at a time.
 wrk shares the two cores with the server.
 """
 
@@ -56,6 +57,11 @@ _BIG_ENTRIES = 1000
 _BIG_EVERY = 1.5  # seconds between its fetches
 _BIG_CASE = f"cached 50 entries, {_BIG_ENTRIES:,}-entry fetches beside"
 _BIG_VERSIONS = itertools.count(1)  # across rounds: each fetch brings entries never stored
+# One client paging back through the archive 500 entries at a time, compressed, while wrk reads
+# the cached merged feed: each page a new cursor, so each one queried, rendered and compressed.
+_PAGES_EVERY = 0.5
+_PAGES_CASE = "cached 50 entries, 500-entry pages beside"
+_PAGE_CURSORS = itertools.count(1)
 _ADMIN_TOKEN = secrets.token_urlsafe(16)
 _NGINX_CONF = """{user}worker_processes auto;
 pid {root}/nginx.pid;
@@ -192,6 +198,28 @@ def _beside_big_fetches(workdir: Path, base: str, admin: str, seconds: int) -> W
         fetching.join(timeout=60)
 
 
+def _beside_big_pages(base: str, seconds: int) -> WrkFigures:
+    """wrk on the cached document while one client asks for a cold 500-entry page in turn."""
+    stopped = threading.Event()
+
+    def page_in_turn() -> None:
+        while not stopped.is_set():
+            cursor = f"9999999999.0_{next(_PAGE_CURSORS) + 10**12}"
+            url = f"{base}{PATH}?limit=500&before={cursor}"
+            request = urllib.request.Request(url, headers={"Accept-Encoding": "br, gzip"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+            stopped.wait(_PAGES_EVERY)
+
+    paging = threading.Thread(target=page_in_turn, name="big-pages")
+    paging.start()
+    try:
+        return wrk(base + PATH, seconds)
+    finally:
+        stopped.set()
+        paging.join(timeout=60)
+
+
 @contextmanager
 def _process(
     command: Sequence[str], ready_url: str, env: dict[str, str] | None = None
@@ -246,6 +274,7 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
             )
             figures = _beside_big_fetches(ours_workdir, base, admin, seconds)
             results.append(ServeResult(name, _BIG_CASE, *figures))
+            results.append(ServeResult(name, _PAGES_CASE, *_beside_big_pages(base, seconds)))
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
