@@ -13,6 +13,7 @@ wrk shares the two cores with the server.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,50 +175,42 @@ def _big_feed(path: Path) -> None:
     path.with_suffix(".tmp").replace(path)
 
 
-def _beside_big_fetches(workdir: Path, base: str, admin: str, seconds: int) -> WrkFigures:
-    """wrk on the cached document while the server fetches the big feed in turn."""
+def _wrk_beside(base: str, seconds: int, every: float, act: Callable[[], None]) -> WrkFigures:
+    """wrk on the cached document while a thread does `act`, then waits `every` s, in turn."""
     stopped = threading.Event()
 
-    def fetch_in_turn() -> None:
+    def in_turn() -> None:
         while not stopped.is_set():
-            _big_feed(workdir / "big.xml")
-            request = urllib.request.Request(
-                f"{admin}/api/sources/big/fetch",
-                method="POST",
-                headers={"Authorization": f"Bearer {_ADMIN_TOKEN}"},
-            )
-            urllib.request.urlopen(request, timeout=30).close()
-            stopped.wait(_BIG_EVERY)
+            act()
+            stopped.wait(every)
 
-    fetching = threading.Thread(target=fetch_in_turn, name="big-fetches")
-    fetching.start()
+    acting = threading.Thread(target=in_turn, name="beside-wrk")
+    acting.start()
     try:
         return wrk(base + PATH, seconds)
     finally:
         stopped.set()
-        fetching.join(timeout=60)
+        acting.join(timeout=60)
 
 
-def _beside_big_pages(base: str, seconds: int) -> WrkFigures:
-    """wrk on the cached document while one client asks for a cold 500-entry page in turn."""
-    stopped = threading.Event()
+def _fetch_big_feed(workdir: Path, admin: str) -> None:
+    """A new version of the big feed, fetched by the server through its admin API."""
+    _big_feed(workdir / "big.xml")
+    request = urllib.request.Request(
+        f"{admin}/api/sources/big/fetch",
+        method="POST",
+        headers={"Authorization": f"Bearer {_ADMIN_TOKEN}"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()
 
-    def page_in_turn() -> None:
-        while not stopped.is_set():
-            cursor = f"9999999999.0_{next(_PAGE_CURSORS) + 10**12}"
-            url = f"{base}{PATH}?limit=500&before={cursor}"
-            request = urllib.request.Request(url, headers={"Accept-Encoding": "br, gzip"})
-            with urllib.request.urlopen(request, timeout=60) as response:
-                response.read()
-            stopped.wait(_PAGES_EVERY)
 
-    paging = threading.Thread(target=page_in_turn, name="big-pages")
-    paging.start()
-    try:
-        return wrk(base + PATH, seconds)
-    finally:
-        stopped.set()
-        paging.join(timeout=60)
+def _ask_big_page(base: str) -> None:
+    """A cold 500-entry page further back, compressed: a new cursor each time."""
+    cursor = f"9999999999.0_{next(_PAGE_CURSORS) + 10**12}"
+    url = f"{base}{PATH}?limit=500&before={cursor}"
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "br, gzip"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
 
 
 @contextmanager
@@ -272,9 +265,12 @@ def serving(ours_workdir: Path, port: int, seconds: int) -> list[ServeResult]:
             results.append(
                 ServeResult(name, _PER_SOURCE_CASE, *_per_source(ours_workdir, base, seconds))
             )
-            figures = _beside_big_fetches(ours_workdir, base, admin, seconds)
+            fetch = functools.partial(_fetch_big_feed, ours_workdir, admin)
+            figures = _wrk_beside(base, seconds, _BIG_EVERY, fetch)
             results.append(ServeResult(name, _BIG_CASE, *figures))
-            results.append(ServeResult(name, _PAGES_CASE, *_beside_big_pages(base, seconds)))
+            ask = functools.partial(_ask_big_page, base)
+            figures = _wrk_beside(base, seconds, _PAGES_EVERY, ask)
+            results.append(ServeResult(name, _PAGES_CASE, *figures))
     root = ours_workdir / "nginx"
     (root / "www" / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "www" / "feeds" / "all.atom").write_bytes(body)
