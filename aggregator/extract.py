@@ -1,8 +1,8 @@
 """Fetch a source and turn it into parsed items, following article pages where configured.
 
 Parsing never runs on the event loop that serves readers: feeds go to the CPU pool (worker
-processes in `serve` and large `fetch` runs), HTML pages to threads, since their compiled
-selectors cannot be sent to another process.
+processes in `serve` and large `fetch` runs), HTML pages to threads, page by page as they
+are fetched.
 
 Shared by the pipeline (which stores the result) and `aggregator preview` (which prints it).
 """

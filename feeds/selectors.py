@@ -39,6 +39,9 @@ _SELECTOR_KEYS = frozenset({"css", "attr", "regex"})
 _MAX_PAGES = 100
 
 
+_Regex = re.Pattern[str] | None
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSelector:
     """A CSS selector compiled to XPath once, with what to read from the elements it matches."""
@@ -54,6 +57,11 @@ class FieldSelector:
         except cssselect.SelectorError as error:
             raise SelectorError(f"not a valid CSS selector: {error}") from error
         object.__setattr__(self, "xpath", etree.XPath(expression))
+
+    def __reduce__(self) -> tuple[type[FieldSelector], tuple[str, str | None, _Regex]]:
+        """Pickled as its settings, compiled again when loaded: lxml's XPath objects do not
+        pickle, and the config, selectors included, goes to the rendering processes."""
+        return FieldSelector, (self.css, self.attr, self.regex)
 
     def select(self, element: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
         """The elements this selector matches in `element` (itself included), in document order."""

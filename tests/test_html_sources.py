@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator.config import load_config
+from aggregator.cpu import CpuPool
 from aggregator.service import running_service
 from aggregator.web.app import make_app
 from tests.conftest import FIXTURES, run_cli_async
@@ -153,11 +154,19 @@ async def test_preview_reads_the_seed_article(tmp_path: Path, portal: Portal, ru
     assert entry["provenance"]["content"] == how
 
 
-async def test_published_feeds_carry_the_attribution(tmp_path: Path, portal: Portal) -> None:
+@pytest.mark.parametrize("processes", [0, 1], ids=["threads", "processes"])
+async def test_published_feeds_carry_the_attribution(
+    tmp_path: Path, portal: Portal, processes: int
+) -> None:
+    """Records built in a thread, and in a worker process as `aggregator serve` builds them:
+    the source's config, compiled selectors included, goes there with its items (it failed
+    to pickle, and every html source failed under `serve`)."""
     config = load_config(write_config(tmp_path, portal, SELECTORS))
-    async with running_service(config, schedule=False) as service:
+    cpu = CpuPool(processes) if processes else None
+    async with running_service(config, schedule=False, cpu=cpu) as service:
         for source in config.sources:
-            await service.pipeline.run(source)
+            report = await service.pipeline.run(source)
+            assert not report.failed, report
         statuses = {s.id: s for s in await service.db.statuses(0)}
         assert statuses["hz1w"].charset == "gb18030"
         async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:

@@ -24,6 +24,7 @@ from aggregator.cpu import CpuPool
 from aggregator.documents import Page, Query, parse_cursor, render_page
 from aggregator.service import Service, running_service
 from storage import ReadOnlyDatabase, StorageError
+from tests.conftest import ROOT
 from tests.publishing import BASE, Client, client_for, fetched_service
 
 
@@ -44,8 +45,9 @@ async def _on_the_loop(service: Service, path: str) -> bytes:
     query = Query(limit=int(params["limit"]) if "limit" in params else None, before=before,
                   text=params.get("q"), tag=params.get("tag"))  # fmt: skip
     extra = tuple((k, v) for k, v in params.items() if k != "before")
-    self_url = BASE + str(URL(path))  # as the route spells it
-    page = Page(kind, ident, fmt, query, self_url, BASE + route, extra)
+    base = service.config.service.base_url
+    self_url = base + str(URL(path))  # as the route spells it
+    page = Page(kind, ident, fmt, query, self_url, base + route, extra)
     body, _ = await render_page(service.config, service.db, page)
     return body
 
@@ -209,3 +211,28 @@ async def test_first_pages_stay_on_the_loop_and_others_wait_for_the_workers() ->
         assert renderer.takes(archive, 50)
     finally:
         await cpu.close()
+
+
+async def test_the_shipped_config_with_its_html_sources_reaches_the_workers(
+    tmp_path: Path,
+) -> None:
+    """Its selectors are compiled lxml objects, which did not pickle: under such a config,
+    every page a worker rendered would have failed."""
+    text = (ROOT / "config.toml").read_text("utf-8")
+    text = text.replace('url = "examples/', f'url = "{ROOT}/examples/')
+    text = text.replace('database = "var/aggregator.sqlite3"', f'database = "{tmp_path}/db"')
+    (tmp_path / "config.toml").write_text(text, "utf-8")
+    config = load_config(tmp_path / "config.toml")
+    assert any(source.type == "html" for source in config.sources)
+    cpu = CpuPool(1, preload=renderjobs.PRELOAD)
+    async with running_service(config, schedule=False, cpu=cpu) as service:
+        for source in config.sources:
+            assert not (await service.pipeline.run(source)).failed, source.id
+        await cpu.start()
+        async with client_for(service) as client:
+            for path in ("/sources/hz1w.atom?limit=200", "/feeds/all.rss?limit=200"):
+                response = await client.get(path)
+                assert response.status == 200, path
+                body = await response.read()
+                assert b"<entry>" in body or b"<item>" in body, path
+                assert body == await _on_the_loop(service, path), path

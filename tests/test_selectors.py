@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 
 import lxml.html
@@ -43,6 +44,15 @@ def test_a_table_has_css_attr_and_regex() -> None:
     )
     assert sel == FieldSelector("p.xg1", "title", re.compile(r"发布者[:：]\s*(\S+)"))
     assert hash(sel) == hash(FieldSelector("p.xg1", "title", re.compile(r"发布者[:：]\s*(\S+)")))
+
+
+def test_a_selector_pickles_and_selects_the_same() -> None:
+    """The config goes to worker processes: lxml's compiled XPath does not pickle itself."""
+    sel = FieldSelector("p.xg1", "title", re.compile(r"发布者[:：]\s*(\S+)"))
+    again = pickle.loads(pickle.dumps(sel))  # noqa: S301 (our own bytes)
+    assert again == sel
+    page = lxml.html.fromstring('<div><p class="xg1" title="t">a</p><p class="xg1">b</p></div>')
+    assert [e.text for e in again.select(page)] == [e.text for e in sel.select(page)] == ["a", "b"]
 
 
 @pytest.mark.parametrize(
