@@ -228,8 +228,12 @@ async def test_a_reloaded_user_agent_is_the_one_robots_txt_is_read_for(
         assert "robots.txt disallows" in (report.error or "")
 
 
-async def test_full_content_feed_reads_article_pages(tmp_path: Path, portal: Portal) -> None:
-    """A Discuz! RSS (GBK, no guid, 250-byte summaries) completed from its article pages."""
+@pytest.mark.parametrize("processes", [0, 1], ids=["threads", "processes"])
+async def test_full_content_feed_reads_article_pages(
+    tmp_path: Path, portal: Portal, processes: int
+) -> None:
+    """A Discuz! RSS (GBK, no guid, 250-byte summaries) completed from its article pages,
+    its records built in a thread and in a worker process (with the article selectors)."""
     rss = (FIXTURES / "upstream" / "portal-rss.gbk.xml").read_bytes()
     portal.extra["/rss.php"] = rss.replace(
         b"http://example.net/article-5316-1.html", f"{portal.base}/article-123-1.html".encode()
@@ -239,7 +243,8 @@ async def test_full_content_feed_reads_article_pages(tmp_path: Path, portal: Por
     text = path.read_text("utf-8").replace('type = "html"', 'type = "feed"\nfull_content = true')
     path.write_text(text.replace("/portal.php?mod=list&catid=1", "/rss.php"), "utf-8")
     config = load_config(path)
-    async with running_service(config, schedule=False) as service:
+    cpu = CpuPool(processes) if processes else None
+    async with running_service(config, schedule=False, cpu=cpu) as service:
         report = await service.pipeline.run(config.sources[1])
         assert report.new == 2
         assert report.result == "degraded", "the second item's article page is missing"
