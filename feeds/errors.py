@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class AggregatorError(Exception):
     """Root of every error this project raises on purpose."""
+
+    def __reduce__(self) -> tuple[Callable[..., AggregatorError], tuple[Any, ...]]:
+        """Pickled as its message and attributes, without calling `__init__` again: errors
+        cross from worker processes, and the subclasses' constructors take keywords (an
+        error that could not be rebuilt there broke the whole pool)."""
+        return _restored, (type(self), self.args, self.__dict__)
+
+
+def _restored(
+    kind: type[AggregatorError], args: tuple[Any, ...], state: dict[str, Any]
+) -> AggregatorError:
+    error = kind.__new__(kind, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ParseError(AggregatorError, ValueError):

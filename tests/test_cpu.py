@@ -13,9 +13,20 @@ import pytest
 
 from aggregator.config import config_from_mapping
 from aggregator.cpu import WORKER_NICENESS, CpuPool, WorkerCrashed
+from aggregator.errors import (
+    AlreadyServing,
+    BodyTooLarge,
+    CannotListen,
+    ConfigError,
+    FetchError,
+    Refused,
+    RetryLater,
+    UnknownSource,
+)
 from aggregator.records import parse_and_build
-from feeds.errors import NotAFeed, ParseError
+from feeds.errors import AggregatorError, NotAFeed, ParseError, SelectorErrors
 from feeds.parse import parse_feed
+from storage import StorageError
 from tests.conftest import ROOT
 
 
@@ -213,3 +224,35 @@ async def test_the_command_line_imports_a_command_s_modules_when_it_runs() -> No
     the time."""
     code = f"import sys, aggregator.cli; print(sorted(sys.modules.keys() & {set(SERVER_MODULES)}))"
     assert await _python(code) == "[]"
+
+
+def _raise(error: BaseException) -> None:
+    raise error
+
+
+async def test_every_error_of_ours_crosses_from_a_worker_whole(pool: CpuPool) -> None:
+    """Pickling rebuilds an exception by calling its class with its message: the keyword
+    arguments of ours were missing there, and the pool broke (a `ConfigError` came back as
+    a dead worker)."""
+    errors: list[AggregatorError] = [
+        ConfigError(["fetch.timeout: expected a duration"], path="config.toml"),
+        FetchError("gone", url="http://example.org/a", status=410),
+        RetryLater("busy", url="http://example.org/a", status=503, retry_after=30.0),
+        BodyTooLarge("over 10 MB", url="http://example.org/a"),
+        Refused("a private address", url="http://10.0.0.1/"),
+        ParseError("not XML", url="http://example.org/a"),
+        NotAFeed("an HTML page", url="http://example.org/", alternates=("http://example.org/f",)),
+        SelectorErrors(("list.item: needs a CSS selector", "list.link: needs one too")),
+        StorageError("db: cannot open database"),
+        UnknownSource("no source 'x'"),
+        AlreadyServing("pid 12 serves db"),
+        CannotListen("cannot listen on 127.0.0.1:80"),
+        WorkerCrashed("worker process died"),
+    ]
+    for error in errors:
+        with pytest.raises(type(error)) as raised:
+            await pool.run(_raise, error)
+        assert type(raised.value) is type(error)
+        assert str(raised.value) == str(error)
+        assert vars(raised.value) == vars(error), type(error).__name__
+    assert await pool.run(sum, [1, 2]) == 3, "the workers that raised them still answer"
