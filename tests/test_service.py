@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator.config import config_from_mapping, load_config
+from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
 from aggregator.records import story_context, to_record
 from aggregator.service import Service, running_service
@@ -90,10 +91,16 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
     }
 
 
-async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [0, 1], ids=["on the loop", "in a worker"])
+async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processes: int) -> None:
+    """With a process pool (`serve`), the file is read in a worker: a refusal comes back
+    with every problem, as on the loop."""
     path = write(tmp_path / "config.toml", source("keep", "1h") + source("drop") + source("slow"))
     config = load_config(path)
-    async with running_service(config, schedule=True) as service:
+    cpu = CpuPool(processes) if processes else None
+    async with running_service(config, schedule=True, cpu=cpu) as service:
+        if cpu is not None:
+            await cpu.start()
         scheduler = service.scheduler
         assert scheduler is not None
         assert scheduler.scheduled() == {"keep", "drop", "slow"}
@@ -326,3 +333,33 @@ async def test_a_database_it_cannot_read_versions_from_leaves_no_stale_feed(
             assert response.status == 200
             assert "hzfb" in await response.text()
     assert "cannot read what changed in the database" in caplog.text
+
+
+async def test_a_reload_of_2000_sources_leaves_the_loop_free(tmp_path: Path) -> None:
+    """Read in a worker: on the loop, parsing and checking the file held it for about 60 ms."""
+    sources = "".join(
+        source(f"s{n}", "1h", f"http://127.1.{n // 250}.{n % 250 + 1}:9/f/{n}.xml")
+        for n in range(2000)
+    )
+    config = load_config(write(tmp_path / "config.toml", sources))
+    cpu = CpuPool(1)
+    async with running_service(config, schedule=False, cpu=cpu) as service:
+        await cpu.start()
+        await service.reload()  # the worker has imported what reading a config needs
+        pauses: list[float] = []
+        reloaded = asyncio.Event()
+
+        async def tick() -> None:
+            while not reloaded.is_set():
+                started = time.perf_counter()
+                await asyncio.sleep(0.001)
+                pauses.append(time.perf_counter() - started)
+
+        ticking = asyncio.create_task(tick())
+        await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        assert len((await service.reload()).sources) == 2000
+        took = time.perf_counter() - started
+        reloaded.set()
+        await ticking
+        assert max(pauses) < took / 3, (max(pauses), took)
