@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from aggregator.config import Config
 from aggregator.cpu import CpuPool, WorkerCrashed
 from aggregator.documents import Page, render_page
+from feeds.errors import AggregatorError
 from storage import ReadOnlyDatabase, Reads
 
 log = logging.getLogger("aggregator.render")
@@ -50,7 +51,7 @@ class RenderRequest:
     page: Page
 
 
-class _ConfigWanted(Exception):
+class _ConfigWanted(AggregatorError):
     """The worker has not seen the config version the request names."""
 
 
