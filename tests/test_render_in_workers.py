@@ -3,11 +3,9 @@ the running config, a dead worker's page rendered anyway, and the loop left free
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -25,6 +23,7 @@ from aggregator.documents import Page, Query, parse_cursor, render_page
 from aggregator.service import Service, running_service
 from storage import ReadOnlyDatabase, StorageError
 from tests.conftest import ROOT
+from tests.pauses import longest_pause
 from tests.publishing import BASE, Client, client_for, fetched_service
 
 
@@ -130,29 +129,12 @@ def _big_feed(path: Path, entries: int) -> None:
     )
 
 
-async def _longest_pause(client: Client, path: str) -> tuple[float, float]:
-    """(the longest the loop went without a turn, how long the request took) while `path`
-    is asked for, compressed."""
-    pauses: list[float] = []
-    done = asyncio.Event()
-
-    async def tick() -> None:
-        while not done.is_set():
-            started = time.perf_counter()
-            await asyncio.sleep(0.002)
-            pauses.append(time.perf_counter() - started)
-
-    ticking = asyncio.create_task(tick())
-    await asyncio.sleep(0.05)
-    started = time.perf_counter()
+async def _big_page(client: Client, path: str) -> None:
+    """`path`, compressed, with its 500 entries."""
     response = await client.get(path, headers={"Accept-Encoding": "br"})
     assert response.status == 200
     assert response.headers["Content-Encoding"] == "br"
     assert (await response.read()).count(b"<entry>") == 500
-    took = time.perf_counter() - started
-    done.set()
-    await ticking
-    return max(pauses), took
 
 
 async def test_a_cold_page_of_500_entries_leaves_the_loop_free(tmp_path: Path) -> None:
@@ -172,9 +154,8 @@ async def test_a_cold_page_of_500_entries_leaves_the_loop_free(tmp_path: Path) -
         async with client_for(service) as client:
             for attempt in range(3):
                 cursor = f"9999999999.0_{10**9 + attempt}"
-                pause, took = await _longest_pause(
-                    client, f"/sources/big.atom?limit=500&before={cursor}"
-                )
+                path = f"/sources/big.atom?limit=500&before={cursor}"
+                _, pause, took = await longest_pause(_big_page(client, path))
                 if pause < took / 3:
                     break
             assert pause < took / 3, (pause, took)
