@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from feedparser.mixin import _FeedParserMixin as Mixin
-from feedparser.urls import _urljoin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
 Attributes = dict[str, str]
@@ -30,6 +30,8 @@ HANDLED = frozenset(  # every element feedparser has a handler for, as "prefix_l
 READ = frozenset(("ttl", "date", "links", "guidislink", "authors"))  # keys feedxml reads
 _SENSITIVE = {key.rpartition("_")[2] for key in HANDLED} | READ | {"href", "parsed", "detail"}
 _TEXT_TYPES = ("text/plain", "text/html")
+XHTML = "application/xhtml+xml"
+_XML = "http://www.w3.org/xml/1998/namespace"
 
 
 class Unsupported(Exception):
@@ -54,9 +56,9 @@ def userland(uri: str) -> str:
     return "http://backend.userland.com/rss" if "backend.userland.com/rss" in uri else uri
 
 
-def resolve(uri: str) -> str:
-    """feedparser's `_urljoin` against its empty base: only `scheme:///x` changes."""
-    return _urljoin("", uri) if ":///" in uri else uri
+def join(base: str, uri: str) -> str:
+    """feedparser's `resolve_uri`; against its usual empty base only `scheme:///x` changes."""
+    return _urljoin(base, uri) if base or ":///" in uri else uri
 
 
 def attributes(items: list[tuple[str, str]]) -> Attributes:
@@ -74,9 +76,29 @@ def attributes(items: list[tuple[str, str]]) -> Attributes:
     for name in ("rel", "type"):
         if name in attrs:
             attrs[name] = attrs[name].lower()
-    if attrs.get("xml:base", attrs.get("base")):
-        raise Unsupported("xml:base")
+    if "base" in attrs:
+        _plain_base(items)
     return attrs
+
+
+def _plain_base(items: list[tuple[str, str]]) -> None:
+    """A base attribute named as feedparser's SAX glue and ours both key it: xml:base, and at
+    most one other, bare or in a namespace feedparser does not know (it keys those bare too)."""
+    others = 0
+    for name in (name.lower() for name, _ in items):
+        uri, _, local = name[1:].partition("}") if name[0] == "{" else ("", "", name)
+        if local == "base" and uri != _XML:
+            if uri in NAMESPACES or others:
+                raise Unsupported(f"the attribute {name!r}")
+            others += 1
+
+
+@lru_cache(maxsize=1024)  # a document repeats one or two bases on every element
+def next_base(base: str, given: str | None) -> str:
+    """feedparser's base URI inside an element, from its parent's and the element's xml:base:
+    kept absolute and in a safe scheme once it is one, whatever the element says."""
+    joined: str = make_safe_absolute_uri(base, given or base) if base else _urljoin("", given or "")
+    return joined or base
 
 
 def leaf_text(element: etree._Element) -> str:
@@ -91,10 +113,12 @@ def own_text(element: etree._Element) -> str:
     return (element.text or "") + "".join(child.tail or "" for child in element)
 
 
-def text_kind(attrs: Attributes, default: str) -> str:
-    """A text construct's content type, when it is plain text or HTML, not base64."""
+def text_kind(attrs: Attributes, default: str, xhtml: bool = False) -> str:
+    """A text construct's content type, when it is plain text, HTML or (where `xhtml`) XHTML,
+    and not base64."""
     kind: str = Mixin.map_content_type(attrs.get("type", default))
-    if kind not in _TEXT_TYPES or attrs.get("mode") == "base64":
+    known = kind in _TEXT_TYPES or (xhtml and kind == XHTML)
+    if not known or attrs.get("mode") == "base64":
         raise Unsupported(f"{kind} text construct")
     return kind
 

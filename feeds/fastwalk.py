@@ -18,17 +18,20 @@ from feedparser.mixin import _FeedParserMixin as Mixin
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from feeds.fastmarkup import xhtml_text
 from feeds.fastnames import (
     HANDLED,
     READ,
+    XHTML,
     Attributes,
     Context,
     Unsupported,
     ascii_name,
     attributes,
+    join,
     leaf_text,
+    next_base,
     own_text,
-    resolve,
     sync_author,
     tag_key,
     text_kind,
@@ -49,6 +52,8 @@ _DATES = {
 _PERSON = frozenset(("name", "email", "uri", "url", "homepage", "itunes_name", "itunes_email"))
 _SOURCE = frozenset(("title", "link", "id", "updated", "published", "author", "category",
                      "subtitle", "rights", "generator"))  # fmt: skip
+_ITUNES_CATEGORY = frozenset(("itunes_category",))
+_XHTML_TYPES = ("xhtml", XHTML)
 _OWNER = frozenset(("itunes_name", "itunes_email"))
 _IMAGE = frozenset(("title", "link", "url", "width", "height", "description"))
 _TEXTINPUT = frozenset(("title", "link", "name", "description"))
@@ -66,9 +71,19 @@ class Walk:
     """feedparser's handlers for what records read, on plain dicts shaped like its own."""
 
     def __init__(
-        self, version: str, infeed: bool, c1: bool, on_entry: Callable[[Context], None]
+        self,
+        version: str,
+        infeed: bool,
+        c1: bool,
+        on_entry: Callable[[Context], None],
+        base: str | None = None,
     ) -> None:
         self.version = version
+        self.xhtml = version == "atom10"  # where feedparser unwraps an XHTML construct's <div>
+        # feedparser's base URI, and the one it pushed for the element being walked. Its rule
+        # for leaving an element lets a child's xml:base outlive the child where the parent's
+        # is empty; the walk keeps both only once a base appears.
+        self.base = self.element_base = next_base("", base)
         self.c1 = c1  # whether the document may hold C1 controls at all, a cheap test on bytes
         self.infeed = infeed
         self.feed: Context = {}
@@ -108,13 +123,39 @@ class Walk:
         if allowed is not None and key not in allowed:
             raise Unsupported(f"<{key}> inside {element.getparent()}")
         items = cast("list[tuple[str, str]]", element.items())  # str: parsed, not built
-        _HANDLERS.get(key, Walk.generic)(self, element, key, attributes(items) if items else {})
+        attrs = attributes(items) if items else {}
+        handler = _HANDLERS.get(key, Walk.generic)
+        if not (self.base or "base" in attrs):
+            handler(self, element, key, attrs)
+            return
+        parent_base = self.enter(attrs)
+        handler(self, element, key, attrs)
+        self.leave(parent_base)
+
+    def enter(self, attrs: Attributes) -> str:
+        """feedparser's base URI inside an element; returns the one to leave it with."""
+        parent_base = self.element_base
+        self.base = self.element_base = next_base(
+            self.base, attrs.get("xml:base", attrs.get("base"))
+        )
+        return parent_base
+
+    def leave(self, parent_base: str) -> None:
+        self.element_base = parent_base
+        if parent_base:
+            self.base = parent_base
+
+    def text(self, element: _E, attrs: Attributes) -> str:
+        """A text construct's text: XHTML (in Atom 1.0) written out as feedparser writes it."""
+        if self.xhtml and attrs.get("type") in _XHTML_TYPES and attrs.get("mode") != "base64":
+            return xhtml_text(element, self)
+        return leaf_text(element)
 
     def pop(self, key: str, text: str, kind: str | None = None) -> str:
         """feedparser's `pop` of an element that expects text: the text, repaired and stored."""
         output = text.strip()
         if output and key in Mixin.can_be_relative_uri and (key != "id" or self.guidislink):
-            output = resolve(output)
+            output = join(self.base, output)
         if kind == "text/plain" and self.version[:4] != "atom" and _looks_like_html(output):
             kind = "text/html"
         if not output.isascii():  # both repairs leave ASCII alone
@@ -172,28 +213,28 @@ class Walk:
         self.entry, self.has_content = None, False
 
     def title(self, element: _E, key: str, attrs: Attributes) -> None:
-        kind, text = text_kind(attrs, "text/plain"), leaf_text(element)
+        kind, text = text_kind(attrs, "text/plain", self.xhtml), self.text(element, attrs)
         value = self.pop("title", text, kind) if self.expecting() else text.strip()
         if value and key != "media_title":  # feedparser restores title_depth after media:title
             self.title_depth = self.depth
 
     def description(self, element: _E, key: str, attrs: Attributes) -> None:
         """description, summary and their aliases; after a summary, feedparser makes it content."""
-        text = leaf_text(element)  # refuses markup even where the text is not read: feedparser
-        # reads entries nested in a description outside the channel
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)
-        elif key in ("summary", "itunes_summary"):
-            self.pop("summary", text, text_kind(attrs, "text/plain"))
-        elif (kind := text_kind(attrs, "text/html")) and self.expecting():
+            return
+        text = self.text(element, attrs)  # refuses markup even where the text is not read:
+        # feedparser reads entries nested in a description outside the channel
+        if key in ("summary", "itunes_summary"):
+            self.pop("summary", text, text_kind(attrs, "text/plain", self.xhtml))
+        elif (kind := text_kind(attrs, "text/html", self.xhtml)) and self.expecting():
             self.pop("description", text, kind)
 
     def content(self, element: _E, key: str, attrs: Attributes) -> None:
         self.has_content = True
-        kind = text_kind(
-            attrs, "text/html" if key in ("content_encoded", "fullitem") else "text/plain"
-        )
-        self.context().setdefault("summary", self.pop("content", leaf_text(element), kind))
+        default = "text/html" if key in ("content_encoded", "fullitem") else "text/plain"
+        kind = text_kind(attrs, default, self.xhtml)
+        self.context().setdefault("summary", self.pop("content", self.text(element, attrs), kind))
 
     def link(self, element: _E, key: str, attrs: Attributes) -> None:
         rel = attrs.get("rel", "alternate")
@@ -208,7 +249,7 @@ class Walk:
             return
         if text.strip():  # feedparser reads it as the enclosing element's, a source's title
             raise Unsupported("text inside a link with an address")
-        link["href"] = href = resolve(href)
+        link["href"] = href = join(self.base, href)
         if rel == "alternate" and Mixin.map_content_type(kind) in Mixin.html_types:
             context["link"] = href
 
@@ -226,11 +267,17 @@ class Walk:
         self.context()[f"{name} raw"] = self.pop(name, leaf_text(element))
 
     def category(self, element: _E, key: str, attrs: Attributes) -> None:
-        """Only terms matter, deduplicated by feedxml: feedparser's tag merging changes none."""
+        """Only terms matter, deduplicated by feedxml: feedparser's tag merging changes none.
+        Podcasts nest iTunes categories (News > Daily News): each adds its own term."""
         tags = self.context().setdefault("tags", [])
         if term := attrs.get("text" if key == "itunes_category" else "term"):
             tags.append({"term": term})
-        if value := self.pop("category", leaf_text(element)):
+        if key == "itunes_category" and len(element):
+            self.children(element, _ITUNES_CATEGORY)
+            text = own_text(element)
+        else:
+            text = leaf_text(element)
+        if value := self.pop("category", text):
             tags.append({"term": value})
 
     def keywords(self, element: _E, key: str, attrs: Attributes) -> None:

@@ -7,9 +7,10 @@ under the names feedparser gives elements and attributes (fastnames). feedxml th
 records from those small dicts with the slow path's own functions, so both paths agree
 (tests/test_fastxml_differential.py compares them over feedparser's test corpus). Whatever the
 walk does not re-state makes `parse_fast` return None, for feedparser to read: documents not
-well-formed as expat sees them (names beyond ASCII included), declaring entities or using
-xml:base, markup, base64 or XHTML inside a text construct, images in entries, extension
-elements feedparser maps but the walk does not (georss, psc, ...), and unknown roots.
+well-formed as expat sees them (names beyond ASCII included), declaring entities, markup or
+base64 inside a text construct (XHTML is read in Atom 1.0, see fastmarkup), images in entries,
+extension elements feedparser maps but the walk does not (georss, psc, ...), and unknown roots.
+xml:base is followed as feedparser follows it.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _walk(data: bytes, on_entry: Callable[[Context], None]) -> Walk:
     elif (key, version) not in (("rdf_rdf", "rss10"), ("rdf_rdf", "rss090"), ("feed", "atom10")):
         raise Unsupported(f"<{key}> as {version or 'no version'}")
     c1 = bool(_C1_BYTES.search(data) or _C1_REFERENCE.search(data))
-    walk = Walk(version, infeed=key == "feed", c1=c1, on_entry=on_entry)
+    base = attrs.get("xml:base", attrs.get("base"))
+    walk = Walk(version, infeed=key == "feed", c1=c1, on_entry=on_entry, base=base)
     walk.children(root)
     return walk
 

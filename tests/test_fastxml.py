@@ -60,14 +60,16 @@ ATOM = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry>{}</ent
     [
         fixture("atom03.xml"),
         ATOM.format('<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                    '<svg xmlns="http://www.w3.org/2000/svg"><title>x</title></svg></div>'
+                    "</content>").encode(),
+        ATOM.format('<content type="html"><div xmlns="http://www.w3.org/1999/xhtml">'
                     "<p>x</p></div></content>").encode(),
         ATOM.format('<content type="image/png">iVBORw0KGgo=</content>').encode(),
-        ATOM.format('<link href="a.html" xml:base="http://base.example/"/>').encode(),
         b'<rss version="2.0"><channel><item><description>a <b>bold</b> move</description>'
         b"</item></channel></rss>",
         b'<?xml version="1.0"?><catalog><item><title>x</title></item></catalog>',
     ],
-    ids=["atom03", "xhtml", "base64", "xml:base", "markup in text", "unknown root"],
+    ids=["atom03", "svg in xhtml", "markup as html", "base64", "markup in text", "unknown root"],
 )  # fmt: skip
 def test_what_the_fast_path_does_not_model_is_refused(body: bytes) -> None:
     assert parse_fast(body, url=URL) is None
@@ -123,7 +125,26 @@ HOSTILE = {
         False,
     ),
     "xml:base on an ignored element": (
-        rss_item('<title>x</title><comments xml:base="http://evil.example/">c</comments>'),
+        rss_item('<title>x</title><comments xml:base="http://evil.example/">c</comments>'
+                 "<link>/after</link>"),
+        True,
+    ),
+    "xml:base in a script's scheme": (
+        rss_item('<title>x</title><link xml:base="javascript:alert(1)//">/a</link>'), True
+    ),
+    "xml:base twice on one element": (
+        rss_item('<link base="http://a.example/" f:base="http://b.example/">/x</link>',
+                 'xmlns:f="http://unknown.example/"'),
+        False,
+    ),
+    "xml:base in a namespace feedparser knows": (
+        rss_item('<link dc:base="http://a.example/">/x</link>',
+                 'xmlns:dc="http://purl.org/dc/elements/1.1/"'),
+        False,
+    ),
+    "an RSS category inside an iTunes one": (
+        rss_item('<itunes:category text="a"><category>b</category></itunes:category>',
+                 'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'),
         False,
     ),
     "an image inside an item": (rss_item("<title>x</title><image><url>u</url></image>"), False),
@@ -155,6 +176,18 @@ HOSTILE = {
                  "</description><link>javascript:alert(1)</link>"),
         True,
     ),
+    "a script in XHTML content": (
+        ATOM.format('<id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                    '<p onclick="alert(1)">a &amp; b</p><script>alert(2)</script><a href='
+                    '"javascript:alert(3)">x</a><img src="/i.png" onerror="alert(4)"/></div>'
+                    "</content>").encode(),
+        True,
+    ),
+    "a title written in XHTML": (
+        ATOM.format('<id>1</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                    "A <b>bold</b> &lt;claim&gt;</div></title>").encode(),
+        True,
+    ),
     "YouTube's media:group": (
         b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">'
         b"<title>t</title><entry><id>yt:1</id><title>v</title><link rel='alternate' "
@@ -183,12 +216,24 @@ def test_characters_xml_forbids_are_dropped_after_lxml_refuses_them() -> None:
     assert parse_fast(rss_item("<title>a\x01b & c</title>"), url=URL) is None, "still malformed"
 
 
-def test_scripts_never_survive_the_fast_path() -> None:
-    feed = parse_fast(HOSTILE["CDATA with markup and a script"][0], url=URL)
+@pytest.mark.parametrize("name", ["CDATA with markup and a script", "a script in XHTML content"])
+def test_scripts_never_survive_the_fast_path(name: str) -> None:
+    feed = parse_fast(HOSTILE[name][0], url=URL)
 
     assert feed is not None
-    assert "script" not in feed.items[0].content_html
-    assert "onerror" not in feed.items[0].content_html
+    content = feed.items[0].content_html
+    assert "<img" in content
+    assert not any(word in content for word in ("script", "onerror", "onclick", "alert"))
+
+
+def test_xhtml_content_keeps_its_markup_without_the_wrapping_div() -> None:
+    feed = parse_fast(HOSTILE["a title written in XHTML"][0], url=URL)
+    xhtml = parse_fast(HOSTILE["a script in XHTML content"][0], url=URL)
+
+    assert feed is not None
+    assert xhtml is not None
+    assert feed.items[0].title == "A bold <claim>"
+    assert xhtml.items[0].content_html.startswith("<p>a &amp; b</p>")
 
 
 @pytest.mark.parametrize("n", [0, 1, 7])

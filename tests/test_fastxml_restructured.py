@@ -32,11 +32,12 @@ ATTRIBUTES = (
     ("mode", "base64"), ("{http://www.w3.org/XML/1998/namespace}base", "http://b.example/d/"),
     ("{http://www.w3.org/XML/1998/namespace}lang", "zh-CN"), ("rel", "alternate"),
     ("rel", "enclosure"), ("href", "/x"), ("isPermaLink", "false"), ("url", "http://u.example/"),
-    ("term", "t"),
+    ("term", "t"), ("text", "t"), ("base", "../up/"),
 )  # fmt: skip
 NAMESPACES = (
     "", "http://purl.org/dc/elements/1.1/", "http://purl.org/rss/1.0/modules/content/",
     "http://www.w3.org/2005/Atom", "http://search.yahoo.com/mrss/", "http://purl.org/rss/1.0/",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd",
 )  # fmt: skip
 
 
