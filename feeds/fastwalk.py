@@ -61,7 +61,7 @@ _TEXTINPUT = frozenset(("title", "link", "name", "description"))
 _HARMLESS = frozenset((
     "language", "dc_language", "generator", "subtitle", "tagline", "itunes_subtitle", "rights",
     "copyright", "dc_rights", "info", "cloud", "expirationdate", "webmaster", "dc_publisher",
-    "width", "height", "enclosure", "media_content", "media_thumbnail", "media_credit",
+    "width", "height", "enclosure", "media_thumbnail", "media_credit",
     "media_rating", "media_player", "media_restriction", "media_license", "itunes_image",
     "itunes_explicit", "itunes_block", "dcterms_valid", "newlocation",
 ))  # fmt: skip
@@ -96,6 +96,7 @@ class Walk:
         self.has_content = False
         self.guidislink = False
         self.inauthor = False
+        self.in_media_content = 0
 
     def context(self) -> Context:
         if self.source is not None:
@@ -220,6 +221,9 @@ class Walk:
 
     def description(self, element: _E, key: str, attrs: Attributes) -> None:
         """description, summary and their aliases; after a summary, feedparser makes it content."""
+        if key == "media_description" and self.in_media_content:
+            leaf_text(element)  # a picture's caption, not the entry's (see feeds.mediafix)
+            return
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)
             return
@@ -346,6 +350,12 @@ class Walk:
                 self.title_depth = self.depth
         self.depth -= 1
 
+    def media_content(self, element: _E, key: str, attrs: Attributes) -> None:
+        """A picture or video: its description is not the entry's (see feeds.mediafix)."""
+        self.in_media_content += 1
+        self.children(element)
+        self.in_media_content -= 1
+
     def group(self, element: _E, key: str, attrs: Attributes) -> None:
         self.children(element)  # media:group: its children count as the entry's, one level deeper
 
@@ -392,7 +402,8 @@ _HANDLERS: dict[str, _Handler] = {
     "itunes_keywords": Walk.keywords, "author": Walk.author, "managingeditor": Walk.author,
     "dc_author": Walk.author, "dc_creator": Walk.author, "itunes_author": Walk.author,
     "contributor": Walk.contributor, "source": Walk.source_, "image": Walk.image,
-    "textinput": Walk.image, "media_group": Walk.group, "itunes_owner": Walk.owner,
+    "textinput": Walk.image, "media_group": Walk.group, "media_content": Walk.media_content,
+    "itunes_owner": Walk.owner,
     **dict.fromkeys(_PERSON, Walk.person), **dict.fromkeys(_DATES, Walk.date),
     **dict.fromkeys(_HARMLESS, Walk.harmless),
 }  # fmt: skip

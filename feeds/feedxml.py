@@ -21,6 +21,7 @@ from typing import Any
 import feedparser
 from dateutil import parser as dateutil_parser
 
+from feeds import mediafix
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import plain_offsets
@@ -34,6 +35,8 @@ from feeds.sanitize import (
     web_url,
     xml_safe,
 )
+
+mediafix.install()  # before any parse, in every process: a caption is not the story
 
 # feedparser's version names, folded into ours; drafts go with the version they led to.
 _FORMATS = {

@@ -369,3 +369,55 @@ def test_a_guid_is_an_id_and_a_link_only_when_a_web_permalink(
     item = parse_xml_feed(rss_item(inner), url="http://e.com/feed").items[0]
 
     assert (item.url, item.upstream_id) == (url, upstream_id)
+
+
+URL = "http://example.com/feed.xml"
+MEDIA = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+    'xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title><item>'
+    "<title>Storm closes the pass</title><link>http://example.com/1</link>{}</item>"
+    "</channel></rss>"
+)
+CAPTIONED = {
+    "Mastodon, the alt text after the post": (
+        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
+        '<media:content url="http://example.com/1.jpg" type="image/jpeg" medium="image">'
+        '<media:rating scheme="urn:simple">nonadult</media:rating>'
+        '<media:description type="plain">A snowy road</media:description></media:content>'
+    ),
+    "a news site, the caption before the story": (
+        '<media:content url="http://example.com/1.jpg" medium="image"><media:credit>Li Si'
+        "</media:credit><media:description>A snowy road</media:description></media:content>"
+        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
+    ),
+    "a group's picture with its own caption": (
+        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description><media:group>"
+        '<media:content url="http://example.com/1.jpg"><media:description>A snowy road'
+        "</media:description></media:content></media:group>"
+    ),
+}
+
+
+@pytest.mark.parametrize("item", CAPTIONED.values(), ids=CAPTIONED.keys())
+def test_a_pictures_caption_never_takes_the_storys_place(item: str) -> None:
+    """feedparser read `<media:description>` inside `<media:content>` as the entry's own: the
+    caption became the item's content, or its summary (feedparser's issue 53)."""
+    body = MEDIA.format(item).encode()
+
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        assert (feed.items[0].content_html, feed.items[0].summary) == (
+            "<p>The pass is closed.</p>",
+            "The pass is closed.",
+        )
+
+
+def test_a_videos_synopsis_in_its_group_is_still_the_entrys_summary() -> None:
+    body = MEDIA.format(
+        "<media:group><media:title>Storm</media:title><media:description>Snow on the pass"
+        '</media:description><media:thumbnail url="http://example.com/1.jpg"/></media:group>'
+    ).encode()
+
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        assert feed.items[0].summary == "Snow on the pass"

@@ -1,0 +1,55 @@
+"""feedparser corrected where it puts a picture's caption in place of the story.
+
+feedparser reads `<media:description>` as the entry's own description wherever it stands
+(its issue 53, open since 2016). Inside `<media:content>` it describes the picture or video:
+Mastodon writes the image's alt text there, and news sites the photo's caption. After the
+item's `<description>`, feedparser's rule that a second description is content then made the
+caption the item's content; before it, the caption became the summary. Inside `<media:content>`
+it is now left out. `<media:group>`'s description (YouTube's, the video's synopsis) stays the
+entry's. The fast path re-states this (`fastwalk.Walk.media_content`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedparser.namespaces import mediarss
+
+_DEPTH = "_media_content_depth"  # how many <media:content> elements are open
+_IGNORED = "media_description"  # pushed not expecting text: its text is dropped
+
+
+def _start_media_content(parser: Any, attrs_d: dict[str, str]) -> None:
+    _original_start_media_content(parser, attrs_d)
+    setattr(parser, _DEPTH, getattr(parser, _DEPTH, 0) + 1)
+
+
+def _end_media_content(parser: Any) -> None:
+    parser.pop("media_content")  # what feedparser does for an element without an end handler
+    setattr(parser, _DEPTH, max(getattr(parser, _DEPTH, 0) - 1, 0))
+
+
+def _start_media_description(parser: Any, attrs_d: dict[str, str]) -> None:
+    if getattr(parser, _DEPTH, 0):
+        parser.push(_IGNORED, 0)
+    else:
+        parser._start_description(attrs_d)
+
+
+def _end_media_description(parser: Any) -> None:
+    if getattr(parser, _DEPTH, 0):
+        parser.pop(_IGNORED)
+    else:
+        parser._end_description()
+
+
+_original_start_media_content = mediarss.Namespace._start_media_content
+
+
+def install() -> None:
+    """Correct feedparser in this process; once is enough, again changes nothing."""
+    namespace: Any = mediarss.Namespace
+    namespace._start_media_content = _start_media_content
+    namespace._end_media_content = _end_media_content
+    namespace._start_media_description = _start_media_description
+    namespace._end_media_description = _end_media_description
