@@ -219,6 +219,27 @@ async def test_the_loop_keeps_answering_while_a_pool_starts() -> None:
     assert (await _python(script)).startswith("True ")
 
 
+async def test_a_pool_that_could_not_start_starts_at_the_next_call() -> None:
+    """A start that fails (here the fork server's interpreter is missing, as after an upgrade
+    removed it) fails the calls waiting for it, and the next call starts the pool afresh."""
+    script = (
+        "import asyncio, multiprocessing, os, sys\n"
+        "from aggregator.cpu import CpuPool\n"
+        "async def main():\n"
+        "    pool = CpuPool(1)\n"
+        "    multiprocessing.set_executable('/nonexistent/python3')\n"
+        "    try:\n"
+        "        await pool.run(os.getpid)\n"
+        "    except OSError:\n"
+        "        print('failed', pool.started, end=' ')\n"
+        "    multiprocessing.set_executable(sys.executable)\n"
+        "    print(await pool.run(os.getpid) != os.getpid(), pool.started)\n"
+        "    await pool.close()\n"
+        "asyncio.run(main())\n"
+    )
+    assert await _python(script) == "failed False True True"
+
+
 async def test_the_command_line_imports_a_command_s_modules_when_it_runs() -> None:
     """Each worker imports the main script again; `--help` and `check` start in a tenth of
     the time."""
