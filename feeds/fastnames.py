@@ -13,6 +13,7 @@ from typing import Any
 
 from feedparser.mixin import _FeedParserMixin as Mixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.util import FeedParserDict
 from lxml import etree
 
 Attributes = dict[str, str]
@@ -29,6 +30,8 @@ HANDLED = frozenset(  # every element feedparser has a handler for, as "prefix_l
 # document's prefix, which could make it one it handles, or a key records read.
 READ = frozenset(("ttl", "date", "links", "guidislink", "authors"))  # keys feedxml reads
 _SENSITIVE = {key.rpartition("_")[2] for key in HANDLED} | READ | {"href", "parsed", "detail"}
+_KEYMAP = frozenset(FeedParserDict.keymap)  # names FeedParserDict stores under other keys
+_DERIVED = ("_parsed", "_detail")
 _TEXT_TYPES = ("text/plain", "text/html")
 XHTML = "application/xhtml+xml"
 _XML = "http://www.w3.org/xml/1998/namespace"
@@ -49,6 +52,12 @@ def tag_key(tag: str) -> str:
             raise Unsupported(f"{local} in an unknown namespace")
         return "?" + local
     return f"{prefix.lower()}_{local}" if prefix else local
+
+
+def inert(name: str) -> bool:
+    """Whether feedparser, storing an element it has no handler for under `name`, leaves
+    everything records read as it was."""
+    return not (name in HANDLED or name in READ or name in _KEYMAP or name.endswith(_DERIVED))
 
 
 def userland(uri: str) -> str:

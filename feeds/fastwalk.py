@@ -9,7 +9,7 @@ feedxml builds records from them with the slow path's own functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import cast
 
@@ -28,6 +28,7 @@ from feeds.fastnames import (
     Unsupported,
     ascii_name,
     attributes,
+    inert,
     join,
     leaf_text,
     next_base,
@@ -77,6 +78,7 @@ class Walk:
         c1: bool,
         on_entry: Callable[[Context], None],
         base: str | None = None,
+        prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self.version = version
         self.xhtml = version == "atom10"  # where feedparser unwraps an XHTML construct's <div>
@@ -84,6 +86,7 @@ class Walk:
         # for leaving an element lets a child's xml:base outlive the child where the parent's
         # is empty; the walk keeps both only once a base appears.
         self.base = self.element_base = next_base("", base)
+        self.prefixes = prefixes or {}  # unknown namespaces' one prefix each (fastxml)
         self.c1 = c1  # whether the document may hold C1 controls at all, a cheap test on bytes
         self.infeed = infeed
         self.feed: Context = {}
@@ -120,7 +123,10 @@ class Walk:
         if not isinstance(tag, str):
             raise Unsupported("an entity reference")
         ascii_name(tag)
-        key = tag_key(tag)
+        try:
+            key = tag_key(tag)
+        except Unsupported:
+            key = self.unknown_key(element, tag)
         if allowed is not None and key not in allowed:
             raise Unsupported(f"<{key}> inside {element.getparent()}")
         items = cast("list[tuple[str, str]]", element.items())  # str: parsed, not built
@@ -132,6 +138,20 @@ class Walk:
         parent_base = self.enter(attrs)
         handler(self, element, key, attrs)
         self.leave(parent_base)
+
+    def unknown_key(self, element: _E, tag: str) -> str:
+        """An element of a namespace feedparser does not know, with a name `tag_key` refused
+        for what a prefix could make of it: feedparser names it after the document's one
+        prefix for that namespace (googleplay:owner is googleplay_owner, not itunes_owner)."""
+        uri, _, local = tag[1:].partition("}")
+        prefix = element.prefix
+        if (
+            prefix is None
+            or self.prefixes.get(uri) != prefix
+            or not inert(f"{prefix}_{local}".lower())
+        ):
+            raise Unsupported(f"{local} in an unknown namespace")
+        return "?" + local.lower()
 
     def enter(self, attrs: Attributes) -> str:
         """feedparser's base URI inside an element; returns the one to leave it with."""

@@ -51,24 +51,29 @@ _INSTRUCTION = re.compile(r"<\?([^\s?]*)")
 _C1_REFERENCE = re.compile(rb"&#(?:[xX]0*[89][0-9a-fA-F]|0*1(?:2[89]|[3-5][0-9]));")
 
 
-def _plain_declarations(text: str) -> bool:
-    """No prefix bound twice, to xlink, or renaming a namespace feedparser knows by that prefix;
+def _declarations(text: str) -> dict[str, str] | None:
+    """The prefix of each namespace feedparser does not know, where the document binds it to
+    one only (feedparser names such elements after it); None unless declarations are plain: no
+    prefix bound twice, to xlink, or renaming a namespace feedparser knows by that prefix;
     prefixes and processing instructions named in ASCII (see `fastnames.ascii_name`)."""
     if not all(match[1].isascii() for match in _INSTRUCTION.finditer(text)):
-        return False
+        return None
     seen: dict[str, str] = {}
+    unknown: dict[str, set[str]] = {}
     for match in _DECLARATION.finditer(text):
         prefix, uri = match[1], match[2] if match[2] is not None else match[3]
         if not prefix.isascii():
-            return False
+            return None
         canonical = NAMESPACES.get(userland(uri.lower()))
         renames = canonical not in (None, prefix) and prefix in _LOWER_CANONICAL
         if seen.setdefault(prefix, uri) != uri or "&" in uri or "xlink" in uri or renames:
-            return False
-    return True
+            return None
+        if canonical is None:
+            unknown.setdefault(uri, set()).add(prefix)
+    return {uri: prefixes.pop() for uri, prefixes in unknown.items() if len(prefixes) == 1}
 
 
-def _walk(data: bytes, on_entry: Callable[[Context], None]) -> Walk:
+def _walk(data: bytes, on_entry: Callable[[Context], None], prefixes: dict[str, str]) -> Walk:
     parser = etree.XMLParser(  # one per document: parsers are not shared between threads
         resolve_entities=False, no_network=True, huge_tree=False,
         remove_comments=True, remove_pis=True,  # SAX reports the text around them as one run
@@ -89,7 +94,7 @@ def _walk(data: bytes, on_entry: Callable[[Context], None]) -> Walk:
         raise Unsupported(f"<{key}> as {version or 'no version'}")
     c1 = bool(_C1_BYTES.search(data) or _C1_REFERENCE.search(data))
     base = attrs.get("xml:base", attrs.get("base"))
-    walk = Walk(version, infeed=key == "feed", c1=c1, on_entry=on_entry, base=base)
+    walk = Walk(version, key == "feed", c1, on_entry, base=base, prefixes=prefixes)
     walk.children(root)
     return walk
 
@@ -165,10 +170,11 @@ def _listing(max_entries: int | None, default_tz: tzinfo) -> Listing[Context]:
 def _read(prepared: Prepared, on_entry: Callable[[Context], None]) -> tuple[Walk, str] | None:
     """The walk of a prepared document and its version; None for namespace declarations the
     walk does not re-state. Raises what lxml and the walk raise."""
-    if not _plain_declarations(prepared.text):
+    prefixes = _declarations(prepared.text)
+    if prefixes is None:
         return None  # feedparser's namespace quirks are not re-stated
     data, doctype_version = prepared.data, None
     if prepared.doctype:  # read as feedparser reads it: its DOCTYPE cut at the first ">"
         doctype_version, data, _ = replace_doctype(data)
-    walk = _walk(data, on_entry)
+    walk = _walk(data, on_entry, prefixes)
     return walk, doctype_version or walk.version  # Netscape's DOCTYPE makes RSS 0.91 rss091n

@@ -119,6 +119,20 @@ HOSTILE = {
         rss_item("<dc:creator>x</dc:creator>", 'xmlns:dc="http://purl.org/dc/elements/1.1"'),
         False,
     ),
+    "Google Play's podcast elements": (
+        rss_item("<title>x</title><googleplay:author>Li</googleplay:author><googleplay:owner>"
+                 "li@example.com</googleplay:owner><googleplay:image href='http://i.example/'/>",
+                 'xmlns:googleplay="http://www.google.com/schemas/play-podcasts/1.0"'),
+        True,
+    ),
+    "an unknown namespace under two prefixes": (
+        rss_item("<a:author>Li</a:author><b:title>x</b:title>",
+                 'xmlns:a="http://unknown.example/" xmlns:b="http://unknown.example/"'),
+        False,
+    ),
+    "an unknown default namespace": (
+        rss_item('<title xmlns="http://unknown.example/">x</title><title>y</title>'), False
+    ),
     "a prefix renaming a known namespace": (
         rss_item("<content:encoded>x</content:encoded>",
                  'xmlns:content="http://purl.org/dc/elements/1.1/"'),

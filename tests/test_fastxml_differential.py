@@ -80,8 +80,10 @@ OURS = sorted(
         *(FIXTURES / "feeds").glob("*.rdf"),
         *(FIXTURES / "upstream").glob("*.xml"),
         *(ROOT / "examples").glob("*.xml"),
+        *(FIXTURES / "feeds" / "shapes").glob("*.xml"),
     ]
 )
+SHAPES = sorted((FIXTURES / "feeds" / "shapes").glob("*.xml"))  # what publishers write today
 
 
 @pytest.mark.parametrize("path", OURS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -96,6 +98,13 @@ def test_our_fixtures_agree(path: Path) -> None:
 )  # fmt: skip
 def test_typical_feeds_take_the_fast_path(name: str) -> None:
     assert differences((FIXTURES / name).read_bytes()) == (True, None)
+
+
+@pytest.mark.parametrize("path", SHAPES, ids=lambda p: p.stem)
+def test_the_shapes_publishers_write_take_the_fast_path(path: Path) -> None:
+    """WordPress (RSS, and Atom with xml:base), jekyll-feed, GitHub, YouTube, Reddit, Mastodon,
+    arXiv, FeedBurner, RSSHub, Substack and podcasts, a Chinese portal's RSS."""
+    assert differences(path.read_bytes()) == (True, None)
 
 
 def rss(items: str, channel: str = "<title>t</title><link>http://example.com/</link>") -> bytes:

@@ -37,7 +37,7 @@ ATTRIBUTES = (
 NAMESPACES = (
     "", "http://purl.org/dc/elements/1.1/", "http://purl.org/rss/1.0/modules/content/",
     "http://www.w3.org/2005/Atom", "http://search.yahoo.com/mrss/", "http://purl.org/rss/1.0/",
-    "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd", "http://example.com/ns",
 )  # fmt: skip
 
 
