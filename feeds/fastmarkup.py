@@ -1,9 +1,11 @@
-"""Atom's XHTML text constructs written out as feedparser writes them, from an lxml subtree.
+"""Markup inside text constructs written out as feedparser writes it, from an lxml subtree.
 
 feedparser does not keep the markup it reads: its SAX glue hands each start tag, end tag and run
 of text to `handle_data`, which writes them out again (`<p class="x">`, text escaped), and `pop`
-then drops the enclosing `<div>` when it wraps everything. Doing the same here lets blogs that
-publish `<content type="xhtml">` take the fast path. What could make feedparser do more than
+then drops the enclosing `<div>` when it wraps everything. It does so for Atom's XHTML
+constructs (`<content type="xhtml">`), and for HTML or text ones that hold elements instead of
+escaped markup (`<description><p>...</p></description>`, as hand-made feeds write). Doing the
+same here lets those documents take the fast path. What could make feedparser do more than
 write markup out (an element it has a handler for, SVG and MathML, attributes in other
 namespaces) raises `Unsupported`.
 """
@@ -31,20 +33,26 @@ class Bases(Protocol):
     def leave(self, parent_base: str) -> None: ...
 
 
-def xhtml_text(construct: etree._Element, bases: Bases) -> str:
-    """The construct's markup as feedparser's `pop` returns it for an Atom 1.0 document."""
+def xhtml_text(construct: etree._Element, bases: Bases, *, declared: bool, unwrap: bool) -> str:
+    """The construct's markup as feedparser's `pop` returns it. `declared`: its type says XHTML;
+    else it said HTML or text, and feedparser turns it into XHTML at its first element, the text
+    before that element left unescaped. `unwrap`: an Atom 1.0 document, where `pop` drops a
+    `<div>` that wraps everything."""
     pieces: list[str] = []
     if construct.text:
-        pieces.append(escape(construct.text))
+        pieces.append(escape(construct.text) if declared else construct.text)
+    if not declared and len(construct) and _local(construct[0]) == "div":
+        raise Unsupported("a <div> where feedparser expects escaped markup")  # it skips those
     _write(construct, pieces, bases)
     while len(pieces) > 1 and not pieces[-1].strip():
         del pieces[-1]
     while len(pieces) > 1 and not pieces[0].strip():
         del pieces[0]
     if (
-        pieces
+        unwrap
+        and pieces
         and (pieces[0] == "<div>" or pieces[0].startswith("<div "))
-        and pieces[-1] == "</div>"
+        and (pieces[-1] == "</div>")
     ):
         depth = 0
         for piece in pieces[:-1]:
@@ -57,6 +65,11 @@ def xhtml_text(construct: etree._Element, bases: Bases) -> str:
         else:
             pieces = pieces[1:-1]
     return "".join(pieces)
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.rpartition("}")[2].lower() if isinstance(tag, str) else ""
 
 
 def _write(parent: etree._Element, pieces: list[str], bases: Bases) -> None:

@@ -32,8 +32,8 @@ READ = frozenset(("ttl", "date", "links", "guidislink", "authors"))  # keys feed
 _SENSITIVE = {key.rpartition("_")[2] for key in HANDLED} | READ | {"href", "parsed", "detail"}
 _KEYMAP = frozenset(FeedParserDict.keymap)  # names FeedParserDict stores under other keys
 _DERIVED = ("_parsed", "_detail")
-_TEXT_TYPES = ("text/plain", "text/html")
 XHTML = "application/xhtml+xml"
+_TEXT_TYPES = ("text/plain", "text/html", XHTML)
 _XML = "http://www.w3.org/xml/1998/namespace"
 
 
@@ -122,12 +122,10 @@ def own_text(element: etree._Element) -> str:
     return (element.text or "") + "".join(child.tail or "" for child in element)
 
 
-def text_kind(attrs: Attributes, default: str, xhtml: bool = False) -> str:
-    """A text construct's content type, when it is plain text, HTML or (where `xhtml`) XHTML,
-    and not base64."""
+def text_kind(attrs: Attributes, default: str) -> str:
+    """A text construct's content type, when it is plain text, HTML or XHTML, not base64."""
     kind: str = Mixin.map_content_type(attrs.get("type", default))
-    known = kind in _TEXT_TYPES or (xhtml and kind == XHTML)
-    if not known or attrs.get("mode") == "base64":
+    if kind not in _TEXT_TYPES or attrs.get("mode") == "base64":
         raise Unsupported(f"{kind} text construct")
     return kind
 

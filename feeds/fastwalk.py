@@ -54,7 +54,6 @@ _PERSON = frozenset(("name", "email", "uri", "url", "homepage", "itunes_name", "
 _SOURCE = frozenset(("title", "link", "id", "updated", "published", "author", "category",
                      "subtitle", "rights", "generator"))  # fmt: skip
 _ITUNES_CATEGORY = frozenset(("itunes_category",))
-_XHTML_TYPES = ("xhtml", XHTML)
 _OWNER = frozenset(("itunes_name", "itunes_email"))
 _IMAGE = frozenset(("title", "link", "url", "width", "height", "description"))
 _TEXTINPUT = frozenset(("title", "link", "name", "description"))
@@ -81,7 +80,7 @@ class Walk:
         prefixes: Mapping[str, str] | None = None,
     ) -> None:
         self.version = version
-        self.xhtml = version == "atom10"  # where feedparser unwraps an XHTML construct's <div>
+        self.atom10 = version == "atom10"  # where feedparser unwraps an XHTML construct's <div>
         # feedparser's base URI, and the one it pushed for the element being walked. Its rule
         # for leaving an element lets a child's xml:base outlive the child where the parent's
         # is empty; the walk keeps both only once a base appears.
@@ -166,11 +165,13 @@ class Walk:
         if parent_base:
             self.base = parent_base
 
-    def text(self, element: _E, attrs: Attributes) -> str:
-        """A text construct's text: XHTML (in Atom 1.0) written out as feedparser writes it."""
-        if self.xhtml and attrs.get("type") in _XHTML_TYPES and attrs.get("mode") != "base64":
-            return xhtml_text(element, self)
-        return leaf_text(element)
+    def construct(self, element: _E, attrs: Attributes, default: str) -> tuple[str, str]:
+        """A text construct's type and text. Markup is written out as feedparser writes it: XHTML
+        where the type says so, and where an HTML or text construct holds elements."""
+        kind = text_kind(attrs, default)
+        if kind == XHTML or len(element):
+            return XHTML, xhtml_text(element, self, declared=kind == XHTML, unwrap=self.atom10)
+        return kind, element.text or ""
 
     def pop(self, key: str, text: str, kind: str | None = None) -> str:
         """feedparser's `pop` of an element that expects text: the text, repaired and stored."""
@@ -234,7 +235,7 @@ class Walk:
         self.entry, self.has_content = None, False
 
     def title(self, element: _E, key: str, attrs: Attributes) -> None:
-        kind, text = text_kind(attrs, "text/plain", self.xhtml), self.text(element, attrs)
+        kind, text = self.construct(element, attrs, "text/plain")
         value = self.pop("title", text, kind) if self.expecting() else text.strip()
         if value and key != "media_title":  # feedparser restores title_depth after media:title
             self.title_depth = self.depth
@@ -246,19 +247,19 @@ class Walk:
             return
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)
-            return
-        text = self.text(element, attrs)  # refuses markup even where the text is not read:
-        # feedparser reads entries nested in a description outside the channel
-        if key in ("summary", "itunes_summary"):
-            self.pop("summary", text, text_kind(attrs, "text/plain", self.xhtml))
-        elif (kind := text_kind(attrs, "text/html", self.xhtml)) and self.expecting():
-            self.pop("description", text, kind)
+        elif key in ("summary", "itunes_summary"):
+            kind, text = self.construct(element, attrs, "text/plain")
+            self.pop("summary", text, kind)
+        else:  # read even where it is not stored: what its markup holds is refused alike
+            kind, text = self.construct(element, attrs, "text/html")
+            if self.expecting():
+                self.pop("description", text, kind)
 
     def content(self, element: _E, key: str, attrs: Attributes) -> None:
         self.has_content = True
         default = "text/html" if key in ("content_encoded", "fullitem") else "text/plain"
-        kind = text_kind(attrs, default, self.xhtml)
-        self.context().setdefault("summary", self.pop("content", self.text(element, attrs), kind))
+        kind, text = self.construct(element, attrs, default)
+        self.context().setdefault("summary", self.pop("content", text, kind))
 
     def link(self, element: _E, key: str, attrs: Attributes) -> None:
         rel = attrs.get("rel", "alternate")

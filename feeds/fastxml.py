@@ -7,10 +7,10 @@ under the names feedparser gives elements and attributes (fastnames). feedxml th
 records from those small dicts with the slow path's own functions, so both paths agree
 (tests/test_fastxml_differential.py compares them over feedparser's test corpus). Whatever the
 walk does not re-state makes `parse_fast` return None, for feedparser to read: documents not
-well-formed as expat sees them (names beyond ASCII included), declaring entities, markup or
-base64 inside a text construct (XHTML is read in Atom 1.0, see fastmarkup), images in entries,
-extension elements feedparser maps but the walk does not (georss, psc, ...), and unknown roots.
-xml:base is followed as feedparser follows it.
+well-formed as expat sees them (names beyond ASCII included), declaring entities, base64 inside
+a text construct, images in entries, extension elements feedparser maps but the walk does not
+(georss, psc, ...), and unknown roots. xml:base is followed, and markup inside text constructs
+written out (fastmarkup), as feedparser does.
 """
 
 from __future__ import annotations
