@@ -54,6 +54,9 @@ _PERSON = frozenset(("name", "email", "uri", "url", "homepage", "itunes_name", "
 _SOURCE = frozenset(("title", "link", "id", "updated", "published", "author", "category",
                      "subtitle", "rights", "generator"))  # fmt: skip
 _ITUNES_CATEGORY = frozenset(("itunes_category",))
+# Text constructs records do not read: feedparser writes out the markup in them, then drops it.
+_UNREAD_CONSTRUCTS = frozenset(("subtitle", "tagline", "itunes_subtitle", "rights", "copyright",
+                                "dc_rights", "info"))  # fmt: skip
 _OWNER = frozenset(("itunes_name", "itunes_email"))
 _IMAGE = frozenset(("title", "link", "url", "width", "height", "description"))
 _TEXTINPUT = frozenset(("title", "link", "name", "description"))
@@ -390,7 +393,14 @@ class Walk:
 
     def harmless(self, element: _E, key: str, attrs: Attributes) -> None:
         if len(element):
-            raise Unsupported(f"elements inside <{key}>")
+            if key not in _UNREAD_CONSTRUCTS:
+                raise Unsupported(f"elements inside <{key}>")
+            self.construct(element, attrs, "text/plain")  # written out and dropped, as there
+
+    def body(self, element: _E, key: str, attrs: Attributes) -> None:
+        """An RSS item's XHTML body: content, though not the content a later summary defers to."""
+        kind, text = self.construct(element, attrs, XHTML)
+        self.context().setdefault("summary", self.pop("content", text, kind))
 
     def generic(self, element: _E, key: str, attrs: Attributes) -> None:
         """An element feedparser has no handler for: stored under its own name, out of the way."""
@@ -424,7 +434,7 @@ _HANDLERS: dict[str, _Handler] = {
     "dc_author": Walk.author, "dc_creator": Walk.author, "itunes_author": Walk.author,
     "contributor": Walk.contributor, "source": Walk.source_, "image": Walk.image,
     "textinput": Walk.image, "media_group": Walk.group, "media_content": Walk.media_content,
-    "itunes_owner": Walk.owner,
+    "itunes_owner": Walk.owner, "body": Walk.body, "xhtml_body": Walk.body,
     **dict.fromkeys(_PERSON, Walk.person), **dict.fromkeys(_DATES, Walk.date),
     **dict.fromkeys(_HARMLESS, Walk.harmless),
 }  # fmt: skip

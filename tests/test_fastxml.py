@@ -169,6 +169,18 @@ HOSTILE = {
                     "<content type='html'><p>one</p><div>two</div></content>").encode(),
         True,
     ),
+    "an XHTML body in an RSS item": (
+        rss_item("<title>x</title><description>short</description><xhtml:body><p>long "
+                 "<a href='/more' onclick='alert(1)'>more</a></p></xhtml:body>",
+                 'xmlns:xhtml="http://www.w3.org/1999/xhtml"'),
+        True,
+    ),
+    "a feed's subtitle and rights in XHTML": (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><subtitle type="xhtml">'
+        b'<div xmlns="http://www.w3.org/1999/xhtml">News <b>daily</b></div></subtitle><rights>'
+        b"(c) <em>us</em></rights><entry><id>1</id><title>x</title></entry></feed>",
+        True,
+    ),
     "an image inside an item": (rss_item("<title>x</title><image><url>u</url></image>"), False),
     "a control character in a title": (rss_item("<title>a\x01b</title>"), True),
     "U+FFFF in a description": (rss_item("<title>x</title><description>\uffffd</description>"),
