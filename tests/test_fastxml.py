@@ -273,3 +273,16 @@ def test_xhtml_content_keeps_its_markup_without_the_wrapping_div() -> None:
 @pytest.mark.parametrize("n", [0, 1, 7])
 def test_the_bench_farms_feeds_take_the_fast_path(n: int) -> None:
     assert answers_like_feedparser(render(n, 0))
+
+
+@pytest.mark.parametrize(("depth", "fast"), [(200, True), (5000, False)])
+def test_deeply_nested_markup_is_read_by_one_path_or_the_other(depth: int, fast: bool) -> None:
+    """lxml refuses a tree deeper than 256 levels; feedparser, event by event, reads it."""
+    nested = "<b>" * depth + "x" + "</b>" * depth
+    body = ATOM.format(
+        f"<id>1</id><content type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>{nested}"
+        "</div></content>"
+    ).encode()
+
+    assert answers_like_feedparser(body) is fast
+    assert parse_feed(body, url=URL).items[0].content_html.count("<b>") == depth
