@@ -355,9 +355,14 @@ class Walk:
 
     def image(self, element: _E, key: str, attrs: Attributes) -> None:
         """A channel's; its titles count for `title_depth`. feedparser leaves the image at the
-        first child without a prefix that images lack; what follows belongs to the channel."""
+        first child without a prefix that images lack; what follows belongs to the channel.
+        In an entry, only an image's address as its text (as some plugins write it) is read:
+        feedparser drops it, but its handler forgets which title came first."""
         if self.entry is not None or self.source is not None:
-            raise Unsupported(f"<{key}> inside an entry")
+            if len(element):
+                raise Unsupported(f"<{key}> with elements inside an entry")
+            self.title_depth = -1
+            return
         self.title_depth, self.depth = -1, self.depth + 1
         parts = _IMAGE if key == "image" else _TEXTINPUT
         for child in element:

@@ -182,6 +182,11 @@ HOSTILE = {
         True,
     ),
     "an image inside an item": (rss_item("<title>x</title><image><url>u</url></image>"), False),
+    "an image's address inside an item, between two titles": (
+        rss_item("<title>first</title><image>http://i.example/1.jpg</image><title>second"
+                 "</title>"),
+        True,
+    ),
     "a control character in a title": (rss_item("<title>a\x01b</title>"), True),
     "U+FFFF in a description": (rss_item("<title>x</title><description>\uffffd</description>"),
                                 True),
