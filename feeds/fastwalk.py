@@ -122,6 +122,24 @@ class Walk:
 
     def element(self, element: _E, allowed: frozenset[str] | None = None) -> None:
         tag = element.tag
+        known = _DISPATCH.get(tag)
+        if known is None:
+            known = self.dispatch(element, tag)
+        key, handler = known
+        if allowed is not None and key not in allowed:
+            raise Unsupported(f"<{key}> inside {element.getparent()}")
+        items = cast("list[tuple[str, str]]", element.items())  # str: parsed, not built
+        attrs = attributes(items) if items else {}
+        if not (self.base or "base" in attrs):
+            handler(self, element, key, attrs)
+            return
+        parent_base = self.enter(attrs)
+        handler(self, element, key, attrs)
+        self.leave(parent_base)
+
+    def dispatch(self, element: _E, tag: object) -> tuple[str, _Handler]:
+        """The element's key and handler; remembered for its tag unless the document's
+        prefixes decided them."""
         if not isinstance(tag, str):
             raise Unsupported("an entity reference")
         ascii_name(tag)
@@ -129,17 +147,11 @@ class Walk:
             key = tag_key(tag)
         except Unsupported:
             key = self.unknown_key(element, tag)
-        if allowed is not None and key not in allowed:
-            raise Unsupported(f"<{key}> inside {element.getparent()}")
-        items = cast("list[tuple[str, str]]", element.items())  # str: parsed, not built
-        attrs = attributes(items) if items else {}
-        handler = _HANDLERS.get(key, Walk.generic)
-        if not (self.base or "base" in attrs):
-            handler(self, element, key, attrs)
-            return
-        parent_base = self.enter(attrs)
-        handler(self, element, key, attrs)
-        self.leave(parent_base)
+            return key, _HANDLERS.get(key, Walk.generic)
+        if len(_DISPATCH) >= _DISPATCH_SIZE:
+            _DISPATCH.clear()
+        known = _DISPATCH[tag] = key, _HANDLERS.get(key, Walk.generic)
+        return known
 
     def unknown_key(self, element: _E, tag: str) -> str:
         """An element of a namespace feedparser does not know, with a name `tag_key` refused
@@ -426,6 +438,8 @@ def _looks_like_html(text: str) -> bool:
 
 
 _Handler = Callable[[Walk, _E, str, Attributes], None]
+_DISPATCH: dict[str, tuple[str, _Handler]] = {}  # tag -> key and handler, a hot path's cache
+_DISPATCH_SIZE = 4096
 _HANDLERS: dict[str, _Handler] = {
     "channel": Walk.channel, "item": Walk.item, "entry": Walk.item, "title": Walk.title,
     "dc_title": Walk.title, "media_title": Walk.title, "description": Walk.description,
