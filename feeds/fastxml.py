@@ -1,4 +1,4 @@
-"""Well-formed RSS 0.9x/1.0/2.0 and Atom 1.0 read with lxml straight into records.
+"""Well-formed RSS 0.9x/1.0/2.0 and Atom (1.0, and 0.3 before it) read with lxml into records.
 
 feedparser spends most of a parse on generic machinery around its element handlers (SAX glue,
 FeedParserDict, deep copies). `fastwalk.Walk` walks an lxml tree once and re-states, for the
@@ -44,6 +44,7 @@ from feeds.sanitize import xml_safe
 _LOWER_CANONICAL = frozenset(prefix.lower() for prefix in Mixin.namespaces.values() if prefix)
 _RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
 _VERSIONS = {"http://purl.org/rss/1.0/": "rss10", "http://www.w3.org/2005/atom": "atom10"}
+_ATOM_VERSIONS = {"0.1": "atom01", "0.2": "atom02", "0.3": "atom03"}
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _DECLARATION = re.compile(r"""xmlns:([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")  # U+0080..U+009F in UTF-8
@@ -90,6 +91,8 @@ def _walk(data: bytes, on_entry: Callable[[Context], None], prefixes: dict[str, 
     if key == "rss" and not version.startswith("rss"):
         given = attrs.get("version", "")
         version = _RSS_VERSIONS.get(given) or ("rss20" if given.startswith("2.") else "rss")
+    elif key == "feed" and not version:  # Atom before 1.0, versioned by an attribute
+        version = _ATOM_VERSIONS.get(attrs.get("version", ""), "atom")
     elif (key, version) not in (("rdf_rdf", "rss10"), ("rdf_rdf", "rss090"), ("feed", "atom10")):
         raise Unsupported(f"<{key}> as {version or 'no version'}")
     c1 = bool(_C1_BYTES.search(data) or _C1_REFERENCE.search(data))
