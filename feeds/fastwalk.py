@@ -37,6 +37,7 @@ from feeds.fastnames import (
     tag_key,
     text_kind,
 )
+from feeds.mediafix import CAPTION
 
 _E = etree._Element
 _QUERY = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of `?a=1&b;=2` in links
@@ -258,7 +259,8 @@ class Walk:
     def description(self, element: _E, key: str, attrs: Attributes) -> None:
         """description, summary and their aliases; after a summary, feedparser makes it content."""
         if key == "media_description" and self.in_media_content:
-            leaf_text(element)  # a picture's caption, not the entry's (see feeds.mediafix)
+            kind, text = self.construct(element, attrs, "text/html")
+            self.pop(CAPTION, text, kind)  # a picture's caption, kept apart (feeds.mediafix)
             return
         if "summary" in self.context() and not self.has_content:
             self.content(element, "content", attrs)

@@ -190,7 +190,8 @@ def _item(
     link = _entry_link(entry, feed_url)
     base = link or feed_url
     content = (entry.get("content") or [None])[0]
-    summary_detail = entry.get("summary_detail")
+    # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
+    summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
     content_html = clean_html(
         _as_html(content or summary_detail), base_url=base, xml_checked=xml_checked
     )

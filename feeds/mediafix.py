@@ -5,8 +5,9 @@ feedparser reads `<media:description>` as the entry's own description wherever i
 Mastodon writes the image's alt text there, and news sites the photo's caption. After the
 item's `<description>`, feedparser's rule that a second description is content then made the
 caption the item's content; before it, the caption became the summary. Inside `<media:content>`
-it is now left out. `<media:group>`'s description (YouTube's, the video's synopsis) stays the
-entry's. The fast path re-states this (`fastwalk.Walk.media_content`).
+it is now kept apart, as `media_description`: the records fall back to it only for an item
+with no text of its own (a photo feed's). `<media:group>`'s description (YouTube's, the video's
+synopsis) stays the entry's. The fast path re-states this (`fastwalk.Walk.media_content`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from feedparser.namespaces import mediarss
 
 _DEPTH = "_media_content_depth"  # how many <media:content> elements are open
-_IGNORED = "media_description"  # pushed not expecting text: its text is dropped
+CAPTION = "media_description"  # where a caption is kept, with its `_detail` beside it
 
 
 def _start_media_content(parser: Any, attrs_d: dict[str, str]) -> None:
@@ -31,14 +32,14 @@ def _end_media_content(parser: Any) -> None:
 
 def _start_media_description(parser: Any, attrs_d: dict[str, str]) -> None:
     if getattr(parser, _DEPTH, 0):
-        parser.push(_IGNORED, 0)
+        parser.push_content(CAPTION, attrs_d, "text/html", 1)  # a description's default type
     else:
         parser._start_description(attrs_d)
 
 
 def _end_media_description(parser: Any) -> None:
     if getattr(parser, _DEPTH, 0):
-        parser.pop(_IGNORED)
+        parser.pop_content(CAPTION)
     else:
         parser._end_description()
 

@@ -421,3 +421,17 @@ def test_a_videos_synopsis_in_its_group_is_still_the_entrys_summary() -> None:
     for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
         assert feed is not None
         assert feed.items[0].summary == "Snow on the pass"
+
+
+def test_a_photo_without_text_of_its_own_is_described_by_its_caption() -> None:
+    body = MEDIA.format(
+        '<media:content url="http://example.com/1.jpg" medium="image"><media:description '
+        'type="plain">A snowy road &lt;near&gt; the pass</media:description></media:content>'
+    ).encode()
+
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        assert (feed.items[0].content_html, feed.items[0].summary) == (
+            "<p>A snowy road &lt;near&gt; the pass</p>",
+            "A snowy road <near> the pass",
+        )
