@@ -102,8 +102,7 @@ class CpuPool:
 
     The pool starts at its first call, on another thread: started on the loop's, the fork
     server's start and its import of the parsers held the loop for 0.19 s, and a server's
-    readers waited that long behind the first feed it parsed. Later workers fork from the
-    running fork server, which answers at once.
+    readers waited that long behind the first feed it parsed. Every worker forks then.
     """
 
     def __init__(self, processes: int, preload: Sequence[str] = ()) -> None:
@@ -160,7 +159,7 @@ class CpuPool:
             initargs=(os.getpid(),),
         )
         try:
-            await asyncio.to_thread(_first_answer, executor)
+            await asyncio.to_thread(_first_answers, executor, self.processes)
         except BaseException:  # cancelled by `close`, or the first worker died
             executor.shutdown(wait=False, cancel_futures=True)
             raise
@@ -178,9 +177,12 @@ class CpuPool:
         await asyncio.to_thread(_shut, pool, wait=True)
 
 
-def _first_answer(executor: ProcessPoolExecutor) -> None:
-    """Start the fork server and a first worker: the submitting thread waits for both."""
-    executor.submit(os.getpid).result()
+def _first_answers(executor: ProcessPoolExecutor, processes: int) -> None:
+    """Start the fork server and every worker, all from this thread: the executor forks a
+    worker at a call that finds none idle, and the loop's thread asking the fork server for
+    the second one waited about 2 ms."""
+    for answer in [executor.submit(os.getpid) for _ in range(processes)]:
+        answer.result()
 
 
 def _shut(pool: asyncio.Task[ProcessPoolExecutor], *, wait: bool) -> None:

@@ -240,6 +240,28 @@ async def test_a_pool_that_could_not_start_starts_at_the_next_call() -> None:
     assert await _python(script) == "failed False True True"
 
 
+async def test_every_worker_forks_while_the_pool_starts() -> None:
+    """The executor forks a worker at a call that finds none idle: the second worker used to
+    fork at the second call, the loop's thread waiting on the fork server (about 2 ms)."""
+    script = (
+        "import asyncio, os\n"
+        "from aggregator.cpu import CpuPool\n"
+        "def children(pid):\n"
+        "    found = []\n"
+        "    for task in os.listdir(f'/proc/{pid}/task'):\n"
+        "        with open(f'/proc/{pid}/task/{task}/children') as listed:\n"
+        "            found += [int(child) for child in listed.read().split()]\n"
+        "    return found\n"
+        "async def main():\n"
+        "    pool = CpuPool(2)\n"
+        "    await pool.start()\n"
+        "    print(sum(len(children(child)) for child in children(os.getpid())))\n"
+        "    await pool.close()\n"
+        "asyncio.run(main())\n"
+    )
+    assert await _python(script) == "2"
+
+
 async def test_the_command_line_imports_a_command_s_modules_when_it_runs() -> None:
     """Each worker imports the main script again; `--help` and `check` start in a tenth of
     the time."""
