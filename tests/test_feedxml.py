@@ -378,60 +378,49 @@ MEDIA = (
     "<title>Storm closes the pass</title><link>http://example.com/1</link>{}</item>"
     "</channel></rss>"
 )
-CAPTIONED = {
+STORY = ("<p>The pass is closed.</p>", "The pass is closed.")
+DESCRIBED = {
     "Mastodon, the alt text after the post": (
         "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
         '<media:content url="http://example.com/1.jpg" type="image/jpeg" medium="image">'
         '<media:rating scheme="urn:simple">nonadult</media:rating>'
-        '<media:description type="plain">A snowy road</media:description></media:content>'
+        '<media:description type="plain">A snowy road</media:description></media:content>',
+        STORY,
     ),
     "a news site, the caption before the story": (
         '<media:content url="http://example.com/1.jpg" medium="image"><media:credit>Li Si'
         "</media:credit><media:description>A snowy road</media:description></media:content>"
-        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
+        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>",
+        STORY,
     ),
     "a group's picture with its own caption": (
         "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description><media:group>"
         '<media:content url="http://example.com/1.jpg"><media:description>A snowy road'
-        "</media:description></media:content></media:group>"
+        "</media:description></media:content></media:group>",
+        STORY,
+    ),
+    "a video's synopsis in its group": (
+        "<media:group><media:title>Storm</media:title><media:description>Snow on the pass"
+        '</media:description><media:thumbnail url="http://example.com/1.jpg"/></media:group>',
+        ("Snow on the pass", "Snow on the pass"),
+    ),
+    "a photo's caption, the item's only text": (
+        '<media:content url="http://example.com/1.jpg" medium="image"><media:description '
+        'type="plain">A snowy road &lt;near&gt; the pass</media:description></media:content>',
+        ("<p>A snowy road &lt;near&gt; the pass</p>", "A snowy road <near> the pass"),
     ),
 }
 
 
-@pytest.mark.parametrize("item", CAPTIONED.values(), ids=CAPTIONED.keys())
-def test_a_pictures_caption_never_takes_the_storys_place(item: str) -> None:
+@pytest.mark.parametrize(("item", "described"), DESCRIBED.values(), ids=DESCRIBED.keys())
+def test_a_pictures_caption_never_takes_the_storys_place(
+    item: str, described: tuple[str, str]
+) -> None:
     """feedparser read `<media:description>` inside `<media:content>` as the entry's own: the
-    caption became the item's content, or its summary (feedparser's issue 53)."""
+    caption became the item's content, or its summary (feedparser's issue 53). It describes an
+    item only when the item has no text of its own; a group's description is the entry's."""
     body = MEDIA.format(item).encode()
 
     for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
         assert feed is not None
-        assert (feed.items[0].content_html, feed.items[0].summary) == (
-            "<p>The pass is closed.</p>",
-            "The pass is closed.",
-        )
-
-
-def test_a_videos_synopsis_in_its_group_is_still_the_entrys_summary() -> None:
-    body = MEDIA.format(
-        "<media:group><media:title>Storm</media:title><media:description>Snow on the pass"
-        '</media:description><media:thumbnail url="http://example.com/1.jpg"/></media:group>'
-    ).encode()
-
-    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
-        assert feed is not None
-        assert feed.items[0].summary == "Snow on the pass"
-
-
-def test_a_photo_without_text_of_its_own_is_described_by_its_caption() -> None:
-    body = MEDIA.format(
-        '<media:content url="http://example.com/1.jpg" medium="image"><media:description '
-        'type="plain">A snowy road &lt;near&gt; the pass</media:description></media:content>'
-    ).encode()
-
-    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
-        assert feed is not None
-        assert (feed.items[0].content_html, feed.items[0].summary) == (
-            "<p>A snowy road &lt;near&gt; the pass</p>",
-            "A snowy road <near> the pass",
-        )
+        assert (feed.items[0].content_html, feed.items[0].summary) == described
