@@ -230,7 +230,7 @@ async def test_a_pool_that_could_not_start_starts_at_the_next_call() -> None:
         "    multiprocessing.set_executable('/nonexistent/python3')\n"
         "    try:\n"
         "        await pool.run(os.getpid)\n"
-        "    except OSError:\n"
+        "    except Exception:  # OSError here; which one depends on where the start broke\n"
         "        print('failed', pool.started, end=' ')\n"
         "    multiprocessing.set_executable(sys.executable)\n"
         "    print(await pool.run(os.getpid) != os.getpid(), pool.started)\n"
