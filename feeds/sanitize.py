@@ -105,6 +105,8 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     base_url: str | None = _CALL.base_url
     try:
         url = resolve(base_url, value.strip()) if base_url else value.strip()
+        if tag != "iframe" and plain_absolute(url):
+            return url  # http(s), a scheme kept, and no host to check
         parts = urlsplit(url)
     except ValueError:  # "http://[x/": nh3 would drop it too, after printing our exception
         return None

@@ -10,7 +10,15 @@ import pytest
 from feeds.sanitize import web_url, xml_safe
 from feeds.urls import plain_absolute, resolve
 
-BASES = ("http://www.hanzhong.gov.cn/news/list.html", "https://hzdyw.example/portal.php?mod=rss")
+BASES = (
+    "http://www.hanzhong.gov.cn/news/list.html",
+    "https://hzdyw.example/portal.php?mod=rss",
+    "http://editor:pw@Hz.Example:8080",  # userinfo, a port, capitals, no path
+    "https://hz.example?q#f",
+    "http://a;b.example/x",  # a host urlsplit reads whole and the shortcut does not
+    "http://[::1]/x",
+    "HTTP://hz.example/x/../y",
+)
 # Characters urljoin treats specially, and ordinary ones.
 ALPHABET = "hHtTpPsS:/?#;[]@%.=&+-_~ \t\n\r\x01\\'\"<>`{}|^é中aZ09"
 
@@ -43,6 +51,8 @@ def _generated_links(count: int) -> list[str]:
 def test_resolve_gives_urljoins_text_or_error_for_every_generated_link(base: str) -> None:
     links = _generated_links(20_000)
     assert sum(map(plain_absolute, links)) > 1_000  # the shortcut is exercised
+    from_root = [h for h in links if h[:1] == "/" != h[1:2] and plain_absolute("http://h" + h)]
+    assert len(from_root) > 500  # and the one for links from the site's root
     differing = [h for h in links if _resolve_outcome(base, h) != _urljoin_outcome(base, h)]
     assert differing == []
 
