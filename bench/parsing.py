@@ -1,6 +1,7 @@
 """Parsing alone, on the farm's documents: feedparser, our two paths, and lxml as the floor.
 
-The farm's RSS, and the same items as a blog's Atom feed (xml:base on the feed as WordPress
+The farm's RSS; the same with bodies as news sites write them (links from the site's root, an
+image, a list); and the farm's items as a blog's Atom feed (xml:base on the feed as WordPress
 writes it, XHTML content, relative links). CPU time (process_time), best of three rounds, so
 other load on the box matters less.
 """
@@ -25,6 +26,7 @@ URL = "http://127.0.0.1/f.xml"
 
 
 RSS = "RSS 2.0"
+LINKED = "RSS 2.0, bodies with links and an image"
 ATOM = "Atom 1.0 with xml:base and XHTML content"
 _ITEM = re.compile(
     rb"<item><title>(.*?)</title><link>http://[^/]+(/a/\d+\.html)</link>.*?<pubDate>(.*?)"
@@ -57,6 +59,25 @@ def atom(n: int) -> bytes:
     )
 
 
+def linked(n: int) -> bytes:
+    """Farm feed `n` with bodies as news sites write them: each paragraph opens with a link from
+    the site's root, and an image and a list of related links follow."""
+    text = render(n, 0).decode()
+
+    def rewrite(body: re.Match[str]) -> str:
+        paragraphs = re.findall("<p>(.*?)</p>", body[1])
+        linked = "".join(
+            f'<p><a href="/news/{n}-{k}.html"><strong>{p[:8]}</strong></a>{p[8:]}</p>'
+            for k, p in enumerate(paragraphs)
+        )
+        related = "".join(f'<li><a href="/news/{n}-{k}.html">{p[:12]}</a></li>'
+                          for k, p in enumerate(paragraphs[:3]))  # fmt: skip
+        image = f'<p><img src="/images/{n}.jpg" alt="{paragraphs[0][:6]}" width="600"></p>'
+        return f"<![CDATA[{linked}{image}<ul>{related}</ul>]]>"
+
+    return re.sub(r"<!\[CDATA\[(.*?)\]\]>", rewrite, text, flags=re.DOTALL).encode()
+
+
 def _best_rate(parse: Callable[[bytes], object], documents: list[bytes], items: int) -> float:
     best = float("inf")
     for _ in range(3):
@@ -70,6 +91,7 @@ def _best_rate(parse: Callable[[bytes], object], documents: list[bytes], items: 
 def parsing(feeds: int = 100) -> list[ParseResult]:
     return [
         *_contenders(RSS, [render(n, 0) for n in range(feeds)], lxml_too=True),
+        *_contenders(LINKED, [linked(n) for n in range(feeds)]),
         *_contenders(ATOM, [atom(n) for n in range(feeds)]),
     ]
 
