@@ -41,7 +41,7 @@ def xhtml_text(construct: etree._Element, bases: Bases, *, declared: bool, unwra
     pieces: list[str] = []
     if construct.text:
         pieces.append(escape(construct.text) if declared else construct.text)
-    if not declared and len(construct) and _local(construct[0]) == "div":
+    if not declared and len(construct) and _local(construct[0].tag) == "div":
         raise Unsupported("a <div> where feedparser expects escaped markup")  # it skips those
     _write(construct, pieces, bases)
     while len(pieces) > 1 and not pieces[-1].strip():
@@ -67,8 +67,8 @@ def xhtml_text(construct: etree._Element, bases: Bases, *, declared: bool, unwra
     return "".join(pieces)
 
 
-def _local(element: etree._Element) -> str:
-    tag = element.tag
+def _local(tag: object) -> str:
+    """An element's name without its namespace, as feedparser writes it; "" for an entity."""
     return tag.rpartition("}")[2].lower() if isinstance(tag, str) else ""
 
 
@@ -78,7 +78,7 @@ def _write(parent: etree._Element, pieces: list[str], bases: Bases) -> None:
         if not isinstance(tag, str):
             raise Unsupported("an entity reference")
         ascii_name(tag)
-        local = tag.rpartition("}")[2].lower()
+        local = _local(tag)
         if tag_key(tag) in HANDLED or local in ("svg", "math"):
             raise Unsupported(f"<{local}> in XHTML")
         attrs = _attributes(element)

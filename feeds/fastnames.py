@@ -31,7 +31,7 @@ HANDLED = frozenset(  # every element feedparser has a handler for, as "prefix_l
 READ = frozenset(("ttl", "date", "links", "guidislink", "authors"))  # keys feedxml reads
 _SENSITIVE = {key.rpartition("_")[2] for key in HANDLED} | READ | {"href", "parsed", "detail"}
 _KEYMAP = frozenset(FeedParserDict.keymap)  # names FeedParserDict stores under other keys
-_DERIVED = ("_parsed", "_detail")
+DERIVED = ("_parsed", "_detail")  # suffixes feedparser gives keys it derives
 XHTML = "application/xhtml+xml"
 _TEXT_TYPES = ("text/plain", "text/html", XHTML)
 _XML = "http://www.w3.org/xml/1998/namespace"
@@ -57,7 +57,7 @@ def tag_key(tag: str) -> str:
 def inert(name: str) -> bool:
     """Whether feedparser, storing an element it has no handler for under `name`, leaves
     everything records read as it was."""
-    return not (name in HANDLED or name in READ or name in _KEYMAP or name.endswith(_DERIVED))
+    return not (name in HANDLED or name in READ or name in _KEYMAP or name.endswith(DERIVED))
 
 
 def userland(uri: str) -> str:

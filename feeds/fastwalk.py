@@ -20,6 +20,7 @@ from lxml import etree
 
 from feeds.fastmarkup import xhtml_text
 from feeds.fastnames import (
+    DERIVED,
     HANDLED,
     READ,
     XHTML,
@@ -424,7 +425,7 @@ class Walk:
     def generic(self, element: _E, key: str, attrs: Attributes) -> None:
         """An element feedparser has no handler for: stored under its own name, out of the way."""
         recorded = key in ("ttl", "date") and not attrs and not len(element)
-        if key in HANDLED or (key in READ or key.endswith(("_parsed", "_detail"))) > recorded:
+        if key in HANDLED or (key in READ or key.endswith(DERIVED)) > recorded:
             raise Unsupported(f"<{key}>")
         if attrs:  # text then goes to the enclosing element, a container here
             self.context()[_KEYS.get(key, key)] = attrs
