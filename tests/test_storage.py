@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -178,6 +180,38 @@ async def test_writes_queued_together_share_a_transaction_but_fail_alone(tmp_pat
         assert [row[0] for row in rows] == ["s0", "s1", "s3", "s4"]
     finally:
         gate.set()
+        await conns.close()
+
+
+def _temporary_files() -> list[str]:
+    """SQLite's temporary files this process holds open (unlinked, named `etilqs_…`)."""
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own descriptor, closed
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return [link for link in links if "etilqs_" in link]
+
+
+async def test_big_item_inserts_keep_their_statement_journals_in_memory(tmp_path: Path) -> None:
+    """A statement journal outgrowing 64 KiB spilled to a temporary file, written page by page:
+    most of a stored item's writes. The writer keeps them in memory. (Reads Linux's /proc.)"""
+    conns = await Connections.open(tmp_path / "journal.sqlite3")
+    body = "<p>汉中</p>" * 20_000
+
+    def insert(conn: sqlite3.Connection) -> list[str]:
+        conn.execute("INSERT INTO sources (id, url) VALUES ('s', 'https://x/')")
+        conn.executemany(
+            "INSERT INTO items (source_id, key, entry_id, title, content, summary, sort_ts, "
+            "first_seen, last_changed, content_hash, tags) "
+            "VALUES ('s', ?, ?, 't', ?, '', 0, 0, 0, 'h', '[\"汉中\"]')",
+            [(str(n), f"urn:{n}", body) for n in range(20)],
+        )
+        return _temporary_files()  # the transaction is still open: a journal file would be too
+
+    try:
+        assert await conns.write(insert) == []
+        assert (await conns.read("SELECT count(*) FROM items"))[0][0] == 20
+    finally:
         await conns.close()
 
 
