@@ -75,12 +75,14 @@ def to_record(
     listing_hash: str | None,
     stories: StoriesConfig = _NO_STORIES,
     *,
-    costly: bool = True,
+    known: Mapping[str, str] | None = None,
 ) -> ItemRecord:
-    """The record to store; `costly=False` leaves out the story keys and the search text, for
-    an item whose content hash may show it unchanged (see `build_records`)."""
+    """The record to store. With `known` (key → stored content hash), an item whose hash shows
+    it unchanged goes without its story keys and search text: it is not written again."""
     key = item_key(item)
     tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
+    digest = content_hash(item, tags)
+    unchanged = known is not None and known.get(key) == digest
     return ItemRecord(
         key=key,
         entry_id=entry_id(source.id, key),
@@ -95,9 +97,9 @@ def to_record(
         tags=tags,
         published=item.published,
         updated=item.updated,
-        content_hash=content_hash(replace(item, tags=tags)),
+        content_hash=digest,
         listing_hash=listing_hash,
-        **(_costly(source, item, stories) if costly else {}),
+        **({} if unchanged else _costly(source, item, stories)),
     )
 
 
@@ -110,13 +112,7 @@ def build_records(
     """Records of fetched (item, listing digest) pairs; story keys (a SimHash of the body) and
     search text only for items new or changed since `known` (key → stored content hash), since
     the unchanged are not written again. Pure, for the CPU pool."""
-    records = []
-    for item, listing in items:
-        record = to_record(source, item, listing, stories, costly=False)
-        if known.get(record.key) != record.content_hash:
-            record = replace(record, **_costly(source, item, stories))
-        records.append(record)
-    return records
+    return [to_record(source, item, listing, stories, known=known) for item, listing in items]
 
 
 def parse_and_build(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 
 from feeds.model import ParsedItem
 from feeds.normalize import normalize_link
@@ -33,8 +34,9 @@ def entry_id(source_id: str, key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_ENTRY_NAMESPACE, name)}"
 
 
-def content_hash(item: ParsedItem) -> str:
-    """A digest of every published field, so an unchanged item is recognised and left alone."""
+def content_hash(item: ParsedItem, tags: Sequence[str] | None = None) -> str:
+    """A digest of every published field, so an unchanged item is recognised and left alone;
+    `tags` stands for the item's own (a source adds its tags to every item)."""
     fields = [
         item.title,
         item.url,
@@ -46,7 +48,7 @@ def content_hash(item: ParsedItem) -> str:
         item.author,
         item.origin.name if item.origin else None,
         item.origin.url if item.origin else None,
-        list(item.tags),
+        list(item.tags if tags is None else tags),
     ]
     encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
