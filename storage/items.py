@@ -14,11 +14,11 @@ from storage.connection import Reader, Row, run_last
 from storage.records import ItemRecord, StoredItem, WriteSummary
 
 _COLUMNS = (
-    "source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
+    "id, source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
     "origin_url, tags, published, updated, sort_ts, first_seen, last_changed, content_hash, "
     "listing_hash, norm_link, norm_title, published_ts, fingerprint"
 )
-_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 23)})"
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
         origin_name = ?, origin_url = ?, tags = ?, published = ?, updated = ?, sort_ts = ?,
@@ -52,28 +52,33 @@ def _sort_ts(item: ItemRecord, now: float) -> float:
 
 def upsert_items(
     conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
-) -> tuple[WriteSummary, list[ItemRecord], list[int]]:
+) -> tuple[WriteSummary, list[tuple[int, ItemRecord]], list[int]]:
     """Insert new items, update changed ones in place, leave unchanged ones alone.
 
-    Returns the counts, the inserted records (which still need a story) and the ids of every
-    item inserted or changed.
+    Returns the counts, the inserted records with their ids (they still need a story) and the
+    ids of every item inserted or changed.
     """
     known = _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     unchanged = 0
-    inserted: list[ItemRecord] = []
+    inserted: list[tuple[int, ItemRecord]] = []
     changed: list[ItemRecord] = []
+    # The ids SQLite would give, chosen here so no statement has to read them back: this
+    # transaction holds the only write lock.
+    next_id = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0])
     for item in items:
         tags = json.dumps(item.tags, ensure_ascii=False)
         if item.key not in known:
             known[item.key] = item.content_hash
-            inserted.append(item)
+            item_id = next_id + len(inserted)
+            inserted.append((item_id, item))
             inserts.append(
-                (source_id, item.key, item.entry_id, item.upstream_id, item.url, item.title,
-                 item.content, item.summary, item.author, item.origin_name, item.origin_url, tags,
-                 _iso(item.published), _iso(item.updated), _sort_ts(item, now), now, now,
-                 item.content_hash, item.listing_hash, *_match_keys(item))
+                (item_id, source_id, item.key, item.entry_id, item.upstream_id, item.url,
+                 item.title, item.content, item.summary, item.author, item.origin_name,
+                 item.origin_url, tags, _iso(item.published), _iso(item.updated),
+                 _sort_ts(item, now), now, now, item.content_hash, item.listing_hash,
+                 *_match_keys(item))
             )  # fmt: skip
         elif known[item.key] != item.content_hash:
             known[item.key] = item.content_hash
@@ -89,9 +94,8 @@ def upsert_items(
     written: list[int] = []
     if inserts:
         conn.executemany(_INSERT, inserts)
-        ids = item_ids(conn, source_id, [item.key for item in inserted])
-        run_last(conn, _SEARCH_INSERT, [(ids[i.key], _search_text(i)) for i in inserted])
-        written += ids.values()
+        run_last(conn, _SEARCH_INSERT, [(i, _search_text(item)) for i, item in inserted])
+        written += (i for i, _ in inserted)
     if updates:
         conn.executemany(_UPDATE, updates)
         ids = item_ids(conn, source_id, [item.key for item in changed])

@@ -10,7 +10,7 @@ from datetime import datetime
 from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
 from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
 from storage.connection import Reader, Row
-from storage.items import INSERT_BANDS, item_ids
+from storage.items import INSERT_BANDS
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
@@ -191,7 +191,7 @@ def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext
 def assign_stories(
     conn: sqlite3.Connection,
     source_id: str,
-    inserted: Sequence[ItemRecord],
+    inserted: Sequence[tuple[int, ItemRecord]],
     context: StoryContext,
     now: float,
 ) -> int:
@@ -201,15 +201,13 @@ def assign_stories(
     """
     if not inserted:
         return 0
-    ids = item_ids(conn, source_id, [item.key for item in inserted])
     order = context.source_order
     assigned: list[tuple[int, str | None, int]] = []  # story, rule, item
     joined_stories: set[int] = set()
     taken: set[int] = set()
     bands: list[tuple[int, int, int | None]] = []
-    candidates = _candidates(conn, source_id, inserted)
-    for item, found_rows in zip(inserted, candidates, strict=True):
-        item_id = ids[item.key]
+    candidates = _candidates(conn, source_id, [item for _, item in inserted])
+    for (item_id, item), found_rows in zip(inserted, candidates, strict=True):
         found = None
         if item.norm_link or item.norm_title or item.fingerprint is not None:
             new = StoryKey(
