@@ -14,9 +14,13 @@ Simplified on both sides, so `漢中` finds `汉中` and full-width `ＡＢＣ` 
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +38,14 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 # What unicode61 keeps in a token: letters, digits and marks. Everything else separates.
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_TERMS = 16
+# Renumber with any change to how tokens are made (see `tokens_made_by`).
+TOKEN_RULES = 1
+# Text through every step tokens are made by: markup, entities and blocks, NFKC and case
+# folding, Traditional characters and phrases, CJK runs beside Latin words, astral characters.
+_SAMPLE = (
+    ("漢中發佈：春運開始", "ＡＢＣ　Café naïve", "<p>朱鹮&amp;熊猫</p><br>第二行 x&nbsp;y 𠀋 ﬁle"),
+    ("Ｗｉ-Ｆｉ 網路", "", "<div>計算機軟體<b>雲端</b></div>\n<li>Straße ΣΑΣ 한국어 ひらがな</li>"),
+)
 _SEPARATOR, _IN_WORD, _IN_CJK = 0, 1, 2
 _BMP = 0x10000
 _SPACE = ord(" ")
@@ -110,6 +122,21 @@ def _token_text(folded: str) -> str:
 def search_text(title: str, summary: str, content_html: str) -> str:
     """The one indexed column of an item: its title, summary and body text as tokens."""
     return index_text(title, summary, html_to_text(content_html))
+
+
+@cache
+def tokens_made_by() -> str:
+    """How this program makes tokens, as a store records it beside its index: a contentless
+    index deletes an item's tokens only when given them again exactly (storage/searchindex.py).
+    The rules' number, the Python, Unicode and OpenCC versions behind them, and a digest of
+    the tokens of a sample, which moves with any step that changes them (HTML to text too)."""
+    sample = "\x1e".join(search_text(*parts) for parts in _SAMPLE)
+    digest = hashlib.sha256(sample.encode()).hexdigest()[:16]
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"rules {TOKEN_RULES}; Python {python}; Unicode {unicodedata.unidata_version}; "
+        f"OpenCC {metadata.version('opencc')}; sample {digest}"
+    )
 
 
 def index_text(title: str, summary: str, body: str, folded_body: str | None = None) -> str:

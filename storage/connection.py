@@ -17,6 +17,7 @@ import aiosqlite
 from feeds.errors import AggregatorError
 from feeds.searchtext import search_text
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
+from storage.searchindex import reindex_if_stale
 
 
 class StorageError(AggregatorError):
@@ -78,7 +79,7 @@ def _open_writer(path: Path) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA foreign_keys = ON")
-        # The search triggers (migration 3) call it: inserts fail on a connection without it.
+        # The search index's delete trigger and its rebuild call it (storage/searchindex.py).
         conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -87,6 +88,7 @@ def _open_writer(path: Path) -> sqlite3.Connection:
         # 34 writes a stored item cost (page by page, each with its 4-byte page number).
         conn.execute("PRAGMA temp_store = MEMORY")
         _migrate(conn)
+        reindex_if_stale(conn)
     except BaseException:
         conn.close()
         raise

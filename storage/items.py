@@ -31,7 +31,8 @@ _UPDATE = """
 _SEARCH_INSERT = "INSERT INTO items_search (rowid, text) VALUES (?, ?)"
 # An item's SimHash band keys, each with its fingerprint (see `stories._near_ids`).
 INSERT_BANDS = "INSERT OR IGNORE INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)"
-_SEARCH_UPDATE = "UPDATE items_search SET text = ? WHERE rowid = ?"
+# The index keeps no text (schema migration 7): an item's old tokens go by being given again.
+_SEARCH_DELETE = "INSERT INTO items_search (items_search, rowid, text) VALUES ('delete', ?, ?)"
 _LOOKUP_BATCH = 500
 _FEW_SOURCES = 16
 
@@ -58,6 +59,9 @@ def upsert_items(
     Returns the counts, the inserted records with their ids (they still need a story) and the
     ids of every item inserted or changed.
     """
+    # A feed listing an item twice (a repeated guid) stores its last version, written once:
+    # the index can delete an item's tokens only as often as it was given them.
+    items = list({item.key: item for item in items}.values())
     known = _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
@@ -97,9 +101,11 @@ def upsert_items(
         run_last(conn, _SEARCH_INSERT, [(i, _search_text(item)) for i, item in inserted])
         written += (i for i, _ in inserted)
     if updates:
+        indexed = _indexed(conn, source_id, [item.key for item in changed])
         conn.executemany(_UPDATE, updates)
-        ids = item_ids(conn, source_id, [item.key for item in changed])
-        run_last(conn, _SEARCH_UPDATE, [(_search_text(i), ids[i.key]) for i in changed])
+        run_last(conn, _SEARCH_DELETE, [indexed[item.key] for item in changed])
+        ids = {key: item_id for key, (item_id, _) in indexed.items()}
+        run_last(conn, _SEARCH_INSERT, [(ids[item.key], _search_text(item)) for item in changed])
         _replace_bands(conn, [(ids[item.key], item) for item in changed])
         written += ids.values()
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
@@ -137,6 +143,17 @@ def _search_text(item: ItemRecord) -> str:
     if item.search_text is not None:
         return item.search_text
     return search_text(item.title, item.summary, item.content)
+
+
+def _indexed(
+    conn: sqlite3.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    """Each stored item's id and the tokens the index holds for it, made again from it."""
+    found: dict[str, tuple[int, str]] = {}
+    for sql, params in _lookups(source_id, keys, "id, title, summary, content"):
+        for key, item_id, title, summary, content in conn.execute(sql, params):
+            found[key] = (item_id, search_text(title, summary, content))
+    return found
 
 
 def _column_by_key(

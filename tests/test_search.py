@@ -11,9 +11,16 @@ from pathlib import Path
 import pytest
 
 from feeds.normalize import fold
-from feeds.searchtext import Term, index_text, index_tokens, query_terms, search_text
+from feeds.searchtext import (
+    Term,
+    index_text,
+    index_tokens,
+    query_terms,
+    search_text,
+    tokens_made_by,
+)
 from storage import Database, ItemFilter, match_expression
-from storage.schema import MIGRATIONS
+from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
 from storage.search import listing
 from tests.test_storage import NOW, ok, record
 
@@ -89,6 +96,7 @@ async def test_the_migration_backfills_items_stored_before_it(tmp_path: Path) ->
         assert [item.title for item in found] == ["汉中春运启动"]
         tagged = await db.latest_items(["s"], limit=10, where=ItemFilter(tag="交通"))
         assert [item.key for item in tagged] == ["id:1"]
+        assert _indexed_ids(path, "班次") == [1], "indexed again, without a copy of the text"
     finally:
         await db.close()
 
@@ -105,6 +113,17 @@ async def _titles(db: Database, **where: str) -> list[str]:
     return [i.title for i in await db.latest_items(["s"], limit=50, where=ItemFilter(**where))]
 
 
+def _indexed_ids(path: Path, word: str) -> list[int]:
+    """The rowids the index itself holds for `word`, not joined to the items that exist: an
+    item's tokens left behind by a delete would show here."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT rowid FROM items_search WHERE items_search MATCH ? ORDER BY rowid",
+            (match_expression(word),),
+        )
+        return [row[0] for row in rows]
+
+
 async def test_triggers_follow_inserts_updates_and_deletes(db: Database) -> None:
     first = record(1, title="汉中朱鹮", content="<p>保护区</p>", tags=("生态",))
     await db.store_fetch("s", ok(), [first, record(2)])
@@ -114,12 +133,69 @@ async def test_triggers_follow_inserts_updates_and_deletes(db: Database) -> None
     )
     await db.store_fetch("s", ok(), [changed])
     assert await _titles(db, text="朱鹮") == []
+    assert _indexed_ids(db.path, "朱鹮") == [], "the old tokens left the index"
+    assert len(_indexed_ids(db.path, "保护区")) == 1
     assert await _titles(db, text="熊猫", tag="动物") == ["汉中大熊猫"]
     assert await _titles(db, tag="生态") == []
     with sqlite3.connect(db.path) as conn:  # what pruning does to items no story needs
+        conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
         conn.execute("DELETE FROM items")
         assert conn.execute("SELECT count(*) FROM items_search").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM item_tags").fetchone() == (0,)
+    assert _indexed_ids(db.path, "熊猫") == _indexed_ids(db.path, "保护区") == []
+
+
+async def test_the_index_keeps_no_copy_of_the_text(db: Database) -> None:
+    """The text was stored twice (a copy in the index took 45 % of the database)."""
+    await db.store_fetch("s", ok(), [record(1, title="汉中朱鹮")])
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("SELECT rowid, text FROM items_search").fetchall() == [(1, None)]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+        assert "items_search_content" not in tables
+
+
+async def test_pruned_and_repeated_items_leave_no_tokens_behind(db: Database) -> None:
+    """Deleting tokens means giving them again: a feed listing an item three times in one
+    fetch, or items changed and then pruned, must leave the index empty once they are gone."""
+    repeated = [
+        record(1, title="汉中朱鹮"),
+        record(1, title="汉中金丝猴", content_hash="w"),
+        record(1, title="汉中大熊猫", content_hash="x"),
+        record(2, title="春运"),
+    ]
+    summary = await db.store_fetch("s", ok(), repeated)
+    assert (summary.new, summary.updated) == (2, 0), "the last version of the item, once"
+    assert await _titles(db, text="汉中") == ["汉中大熊猫"]
+    await db.store_fetch("s", ok(NOW + 1), [record(2, title="春运加密", content_hash="y")])
+    assert await db.prune(NOW + 10**9) == 2
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("SELECT count(*) FROM items_search").fetchone() == (0,)
+    for word in ("汉中", "朱鹮", "金丝猴", "熊猫", "春运", "加密", "正文"):
+        assert _indexed_ids(db.path, word) == [], word
+
+
+async def test_tokens_made_by_other_rules_are_rebuilt_at_opening(tmp_path: Path) -> None:
+    """Rules, Unicode tables or OpenCC dictionaries that changed would make other tokens than
+    the index holds, and deletes would leave the old ones: the index is rebuilt instead."""
+    path = tmp_path / "rules.sqlite3"
+    database = await Database.open(path)
+    await database.register_sources([("s", "https://example.org/feed")])
+    await database.store_fetch("s", ok(), [record(1, title="汉中朱鹮")])
+    await database.close()
+    with sqlite3.connect(path) as conn:  # tokens as other rules made them
+        conn.execute("UPDATE search_tokens SET made_by = 'older rules'")
+        conn.execute("INSERT INTO items_search (rowid, text) VALUES (1, 'older tokens')")
+    assert _indexed_ids(path, "older") == [1]
+    database = await Database.open(path)
+    try:
+        assert _indexed_ids(path, "older") == []
+        assert _indexed_ids(path, "朱鹮") == [1]
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT made_by FROM search_tokens").fetchall() == [
+                (tokens_made_by(),)
+            ]
+    finally:
+        await database.close()
 
 
 async def test_the_search_text_built_beside_parsing_is_what_gets_indexed(db: Database) -> None:
@@ -132,8 +208,9 @@ async def test_the_search_text_built_beside_parsing_is_what_gets_indexed(db: Dat
 
 
 def test_any_sqlite_client_can_write_items(tmp_path: Path) -> None:
-    """No trigger calls back into Python any more: a bare `sqlite3` shell may insert items
-    (they are found by search once their tokens are written to `items_search`)."""
+    """No insert trigger calls back into Python: a bare `sqlite3` shell may insert items (they
+    are found by search once their tokens are written to `items_search`). Deleting one makes
+    its tokens again, which needs the function: without it the delete stops, whole."""
     path = tmp_path / "old.sqlite3"
     _version_2_database(path)
     with sqlite3.connect(path) as conn:  # migration 3's backfill calls into Python
@@ -146,6 +223,9 @@ def test_any_sqlite_client_can_write_items(tmp_path: Path) -> None:
             "first_seen, last_changed, content_hash) VALUES ('s', 'id:2', 'urn:2', 'x', '', '', "
             "'[]', 2, 2, 2, 'h2')"
         )
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (2,)
+        with pytest.raises(sqlite3.OperationalError, match="no such function"):
+            conn.execute("DELETE FROM items WHERE key = 'id:2'")
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (2,)
 
 

@@ -1,0 +1,65 @@
+"""The full-text index kept true to how tokens are made now.
+
+The index holds no copy of the text (schema migration 7): deleting an item's tokens means
+making them again from the item, and FTS5 removes exactly the tokens it is given. Tokens made
+by other rules, another Unicode version or other OpenCC dictionaries would leave the old ones
+behind (and two deletes of one item's tokens corrupt the index), so a store records how its
+tokens were made (`search_tokens`, `feeds.searchtext.tokens_made_by`) and is re-indexed when
+that differs, on the writer's thread, before any write.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from feeds.searchtext import tokens_made_by
+
+log = logging.getLogger("storage.search")
+_BATCH = 5000  # items indexed between progress lines
+
+
+def reindex_if_stale(conn: sqlite3.Connection) -> int:
+    """Rebuild the index in one transaction if its tokens were made otherwise; how many
+    items it indexed (0 when it was current)."""
+    current = tokens_made_by()
+    made_by = conn.execute("SELECT made_by FROM search_tokens").fetchone()
+    if made_by is not None and made_by[0] == current:
+        return 0
+    total = int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
+    if total:
+        log.info("rebuilding the search index", extra={"items": total, "tokens": current})
+    started = time.monotonic()
+    done = last_id = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("INSERT INTO items_search (items_search) VALUES ('delete-all')")
+        while True:
+            batch = conn.execute(
+                "SELECT min(id), max(id), count(*) FROM "
+                "(SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?)",
+                (last_id, _BATCH),
+            ).fetchone()
+            if not batch[2]:
+                break
+            conn.execute(
+                "INSERT INTO items_search (rowid, text) SELECT id, "
+                "aggregator_search_text(title, summary, content) FROM items "
+                "WHERE id BETWEEN ? AND ?",
+                batch[:2],
+            )
+            done, last_id = done + batch[2], batch[1]
+            log.info("search index", extra={"indexed": done, "of": total})
+        conn.execute("DELETE FROM search_tokens")
+        conn.execute("INSERT INTO search_tokens (made_by) VALUES (?)", (current,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    if total:
+        log.info(
+            "search index rebuilt",
+            extra={"items": done, "seconds": round(time.monotonic() - started, 1)},
+        )
+    return done
