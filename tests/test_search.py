@@ -196,6 +196,12 @@ async def test_tokens_made_by_other_rules_are_rebuilt_at_opening(tmp_path: Path)
             ]
     finally:
         await database.close()
+    with sqlite3.connect(path) as conn:  # the README's rebuild by hand
+        conn.execute("INSERT INTO items_search (rowid, text) VALUES (1, 'stray tokens')")
+        conn.execute("DELETE FROM search_tokens")
+    await (await Database.open(path)).close()
+    assert _indexed_ids(path, "stray") == []
+    assert _indexed_ids(path, "朱鹮") == [1]
 
 
 async def test_the_search_text_built_beside_parsing_is_what_gets_indexed(db: Database) -> None:
