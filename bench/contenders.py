@@ -30,6 +30,7 @@ class PassResult:
     failed: int
     new_items: int
     peak_rss_mb: float  # of the whole process so far
+    store_mb: float  # the contender's database files on disk after the pass, WAL included
 
     @property
     def feeds_per_second(self) -> float:
@@ -191,5 +192,6 @@ def worker(name: str, urls: Sequence[str], workdir: Path, pipe: Connection) -> N
                 failed=failed,
                 new_items=new,
                 peak_rss_mb=rss_mb,
+                store_mb=sum(f.stat().st_size for f in workdir.glob("*.sqlite3*")) / 1e6,
             )
         )

@@ -54,7 +54,8 @@ def _fetch_table(results: Mapping[str, Mapping[str, Sequence[PassResult]]]) -> l
     """One row per pass and contender: its median round by feeds/s, and the ratio to reader
     taken within each round (median and range), as the box's load moves every contender."""
     rows = _header("pass", "fetcher", "seconds", "feeds/s", "range", "new items/s", "CPU s",
-                   "peak RSS MB", "vs reader", "vs reader, range", text=2)  # fmt: skip
+                   "peak RSS MB", "store MB", "vs reader", "vs reader, range",
+                   text=2)  # fmt: skip
     for name, by_contender in results.items():
         readers = by_contender.get("reader")
         for contender, rounds in by_contender.items():
@@ -75,7 +76,8 @@ def _fetch_table(results: Mapping[str, Mapping[str, Sequence[PassResult]]]) -> l
             rows.append(
                 f"| {name} | {label} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | "
                 f"{rates[0]:.0f}–{rates[-1]:.0f} | {r.items_per_second:.0f} | "
-                f"{r.cpu_seconds:.1f} | {r.peak_rss_mb:.0f} | {ratio} | {spread} |"
+                f"{r.cpu_seconds:.1f} | {r.peak_rss_mb:.0f} | {r.store_mb:.0f} | {ratio} | "
+                f"{spread} |"
             )
     return rows
 
@@ -140,9 +142,9 @@ def write(
     ]
     if rss:
         lines += ["", "## Peak RSS of our pipeline by number of sources (first fetch)", "",
-                  *_header("sources", "seconds", "feeds/s", "peak RSS MB")]  # fmt: skip
-        lines += [f"| {n:,} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | {r.peak_rss_mb:.0f} |"
-                  for n, r in rss.items()]  # fmt: skip
+                  *_header("sources", "seconds", "feeds/s", "peak RSS MB", "store MB")]  # fmt: skip
+        lines += [f"| {n:,} | {r.seconds:.1f} | {r.feeds_per_second:.0f} | {r.peak_rss_mb:.0f} | "
+                  f"{r.store_mb:.0f} |" for n, r in rss.items()]  # fmt: skip
     lines += ["", "## Parsing alone (CPU time, best of 3)", "",
               *_header("documents", "parser", "items/s", "vs feeds.feedxml")]  # fmt: skip
     for documents in dict.fromkeys(p.documents for p in parsing):
