@@ -1,0 +1,107 @@
+"""Storing alone: the farm's first fetch as the writer sees it, without fetching or parsing.
+
+The records of N farm feeds (20 new items each) are built first, untimed; then every feed is
+stored through `Database.store_fetch`, `fetch.concurrency` at a time as the pipeline calls it,
+so writes share transactions. Prints wall time and the writer thread's CPU time per item
+(read from `/proc`, Linux only), and the database's size on disk. The writer is the one stage
+of a first fetch that runs on a single thread.
+
+    python -m bench.storing [--feeds 2000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from aggregator.config import Config, load_config
+from aggregator.records import build_records, story_context
+from bench.farm import render
+from feeds.fastxml import parse_fast
+from storage import Database, FetchOutcome, ItemRecord
+
+
+def _config(workdir: Path, feeds: int) -> Config:
+    path = workdir / "config.toml"
+    path.write_text(
+        '[service]\ndatabase = "storing.sqlite3"\n\n'
+        + "".join(f'[[sources]]\nid = "f{n}"\nurl = "http://127.0.0.1/f/{n}"\n\n'
+                  for n in range(feeds)),
+        encoding="utf-8",
+    )  # fmt: skip
+    return load_config(path)
+
+
+def _records(config: Config) -> list[list[ItemRecord]]:
+    records = []
+    for n, source in enumerate(config.sources):
+        feed = parse_fast(render(n, 0), url=source.url)
+        items = [(item, None) for item in feed.items] if feed is not None else []
+        records.append(build_records(source, items, config.stories, {}))
+    return records
+
+
+def _thread_cpu(native_id: int) -> float:
+    """User and system seconds of one of this process's threads."""
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text("ascii").rsplit(")", 1)[1]
+    utime, stime = fields.split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+async def _store(config: Config, records: list[list[ItemRecord]]) -> tuple[float, float, int]:
+    """(wall seconds, writer CPU seconds, bytes on disk) of storing every feed's records."""
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        writer = next(  # the writer's one thread, started when the database opened
+            t.native_id for t in threading.enumerate() if t.name.startswith("sqlite-writer")
+        )
+        assert writer is not None
+        context = story_context(config)
+        outcome = FetchOutcome(attempted_at=time.time(), seconds=0.1, ok=True, result="ok")
+        slots = asyncio.Semaphore(config.fetch.concurrency)
+
+        async def store_one(source_id: str, batch: list[ItemRecord]) -> None:
+            async with slots:
+                await db.store_fetch(source_id, outcome, batch, context)
+
+        cpu, started = _thread_cpu(writer), time.perf_counter()
+        await asyncio.gather(
+            *(store_one(s.id, batch) for s, batch in zip(config.sources, records, strict=True))
+        )
+        wall, cpu = time.perf_counter() - started, _thread_cpu(writer) - cpu
+    finally:
+        await db.close()
+    path = config.service.database
+    size = sum(f.stat().st_size for f in path.parent.glob(f"{path.name}*"))
+    return wall, cpu, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.storing", description=__doc__)
+    parser.add_argument("--feeds", type=int, default=2000, help="farm feeds, 20 items each")
+    parser.add_argument("--runs", type=int, default=3, help="each into a new database")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="aggregator-storing-") as workdir:
+        config = _config(Path(workdir), args.feeds)
+        records = _records(config)
+        items = sum(map(len, records))
+        for run in range(args.runs):
+            for old in Path(workdir).glob("storing.sqlite3*"):
+                old.unlink()
+            wall, cpu, size = asyncio.run(_store(config, records))
+            print(
+                f"run {run + 1}: {items:,} items, {wall / items * 1e6:.0f} µs an item wall, "
+                f"writer CPU {cpu / items * 1e6:.0f} µs an item, "
+                f"store {size / 1e6:.0f} MB ({size / items:,.0f} bytes an item)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
