@@ -4,6 +4,7 @@ separate admin listener, backups while serving, SIGKILL at random moments, SIGTE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -124,7 +125,8 @@ async def start(config: Path, port: int, env: dict[str, str] | None = None) -> S
                         return Server(process, base)
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.03)
-    process.kill()
+    with contextlib.suppress(ProcessLookupError):  # it may have exited, with its reason
+        process.kill()
     raise AssertionError("server did not start: " + (await process.communicate())[1].decode())
 
 
