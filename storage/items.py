@@ -74,7 +74,6 @@ def upsert_items(
     for item in items:
         tags = json.dumps(item.tags, ensure_ascii=False)
         if item.key not in known:
-            known[item.key] = item.content_hash
             item_id = next_id + len(inserted)
             inserted.append((item_id, item))
             inserts.append(
@@ -85,7 +84,6 @@ def upsert_items(
                  *_match_keys(item))
             )  # fmt: skip
         elif known[item.key] != item.content_hash:
-            known[item.key] = item.content_hash
             changed.append(item)
             updates.append(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
@@ -232,10 +230,6 @@ async def latest_items(
         "ORDER BY sort_ts DESC, id DESC LIMIT ?"
     )
     return [stored_item(row) for row in await db.read(sql, [*params, limit])]
-
-
-def item_ids(conn: sqlite3.Connection, source_id: str, keys: Sequence[str]) -> dict[str, int]:
-    return {k: int(v) for k, v in _column_by_key(conn, source_id, keys, "id").items()}
 
 
 def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
