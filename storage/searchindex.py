@@ -2,10 +2,10 @@
 
 The index holds no copy of the text (schema migration 7): deleting an item's tokens means
 making them again from the item, and FTS5 removes exactly the tokens it is given. Tokens made
-by other rules, another Unicode version or other OpenCC dictionaries would leave the old ones
-behind (and two deletes of one item's tokens corrupt the index), so a store records how its
-tokens were made (`search_tokens`, `feeds.searchtext.tokens_made_by`) and is re-indexed when
-that differs, on the writer's thread, before any write.
+by other rules, another Unicode version, other OpenCC dictionaries or another SQLite's
+tokenizer would leave the old ones behind (and two deletes of one item's tokens corrupt the
+index), so a store records how its tokens were made (`search_tokens`, `index_made_by`) and is
+re-indexed when that differs, on the writer's thread, before any write.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ log = logging.getLogger("storage.search")
 _BATCH = 5000  # items indexed between progress lines
 
 
+def index_made_by() -> str:
+    """What the index's tokens depend on: how our text is made, and the SQLite whose FTS5
+    tokenizer (`unicode61`, with its own Unicode tables) splits it."""
+    return f"{tokens_made_by()}; SQLite {sqlite3.sqlite_version}"
+
+
 def reindex_if_stale(conn: sqlite3.Connection) -> int:
     """Rebuild the index in one transaction if its tokens were made otherwise; how many
     items it indexed (0 when it was current)."""
-    current = tokens_made_by()
+    current = index_made_by()
     made_by = conn.execute("SELECT made_by FROM search_tokens").fetchone()
     if made_by is not None and made_by[0] == current:
         return 0

@@ -17,11 +17,11 @@ from feeds.searchtext import (
     index_tokens,
     query_terms,
     search_text,
-    tokens_made_by,
 )
 from storage import Database, ItemFilter, match_expression
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
 from storage.search import listing
+from storage.searchindex import index_made_by
 from tests.test_storage import NOW, ok, record
 
 
@@ -192,7 +192,7 @@ async def test_tokens_made_by_other_rules_are_rebuilt_at_opening(tmp_path: Path)
         assert _indexed_ids(path, "朱鹮") == [1]
         with sqlite3.connect(path) as conn:
             assert conn.execute("SELECT made_by FROM search_tokens").fetchall() == [
-                (tokens_made_by(),)
+                (index_made_by(),)
             ]
     finally:
         await database.close()
