@@ -98,6 +98,15 @@ async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processe
     with every problem, as on the loop."""
     path = write(tmp_path / "config.toml", source("keep", "1h") + source("drop") + source("slow"))
     config = load_config(path)
+    # Each fetched a moment ago: a first fetch falls anywhere in the next 30 s, and a source
+    # being fetched while the test looks is not scheduled (it re-arms itself when done).
+    async with running_service(config, schedule=False) as service:
+        for source_id in ("keep", "drop", "slow"):
+            fetched = FetchOutcome(
+                attempted_at=time.time(), seconds=0.1, ok=True, result="ok",
+                next_fetch=time.time() + 3600,
+            )  # fmt: skip
+            await service.db.store_fetch(source_id, fetched, [])
     cpu = CpuPool(processes) if processes else None
     async with running_service(config, schedule=True, cpu=cpu) as service:
         if cpu is not None:
