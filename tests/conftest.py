@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -27,8 +28,35 @@ for _variable in ("http_proxy", "https_proxy", "no_proxy"):
     os.environ.pop(_variable.upper(), None)
 
 
+def _ephemeral_from() -> int:
+    """The first port the kernel hands out for port 0 and outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+# Ports for the servers the tests start come from below the ephemeral range: one found by
+# binding port 0 was itself ephemeral, so until the server bound it, any connection the suite
+# opened (a /healthz poll, an upstream site on port 0) could take it and the server not start.
+_PORTS_FROM, _PORTS_TO = 20000, _ephemeral_from()
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port nothing is bound to, that no earlier call returned."""
+    while _PORTS_TO - _PORTS_FROM > 1000:
+        port = random.randrange(_PORTS_FROM, _PORTS_TO)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # no room below the ephemeral range: as the kernel chooses
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
