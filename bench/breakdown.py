@@ -17,16 +17,14 @@ from typing import Any
 
 import aiosqlite
 
-from aggregator.config import load_config
-from aggregator.records import story_context, to_record
 from bench.farm import render
+from bench.storing import farm_config, parsed_feeds, records_of, store_all
 from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
 from feeds.fingerprint import simhash
 from feeds.normalize import normalize_text
 from feeds.sanitize import html_to_text
 from feeds.searchtext import search_text
-from storage import Database, FetchOutcome, ItemRecord
 
 FEEDS = 50
 URL = "http://127.0.0.1/f/"
@@ -40,41 +38,16 @@ def _per_item(run: Callable[[Any], object], inputs: Sequence[Any], items: int) -
     return (time.process_time() - started) / items * 1e6
 
 
-async def _store(workdir: Path, feeds: list[bytes]) -> tuple[float, float, float]:
-    """µs: to_record per item (CPU), store_fetch per item and one aiosqlite round trip (wall)."""
-    config_path = workdir / "config.toml"
-    config_path.write_text(
-        '[service]\ndatabase = "breakdown.sqlite3"\n\n'
-        + "".join(f'[[sources]]\nid = "f{n}"\nurl = "{URL}{n}"\n\n' for n in range(FEEDS)),
-        encoding="utf-8",
-    )
-    config = load_config(config_path)
-    parsed = [parse_fast(body, url=s.url) for s, body in zip(config.sources, feeds, strict=True)]
+async def _store(workdir: Path) -> tuple[float, float, float]:
+    """µs: building the records per item (CPU), store_fetch per item and one aiosqlite round
+    trip (wall)."""
+    config = farm_config(workdir, FEEDS)
+    parsed = parsed_feeds(config)
     started = time.process_time()
-    records = [
-        [to_record(source, item, None, config.stories) for item in feed.items]
-        for source, feed in zip(config.sources, parsed, strict=True)
-        if feed is not None
-    ]
+    records = records_of(config, parsed)
     record = (time.process_time() - started) / sum(map(len, records)) * 1e6
-    db = await Database.open(config.service.database)
-    try:
-        await db.register_sources([(s.id, s.url) for s in config.sources])
-        context = story_context(config)
-        outcome = FetchOutcome(attempted_at=time.time(), seconds=0.1, ok=True, result="ok")
-        slots = asyncio.Semaphore(config.fetch.concurrency)  # as many as the pipeline has
-
-        async def store_one(source_id: str, batch: list[ItemRecord]) -> None:
-            async with slots:
-                await db.store_fetch(source_id, outcome, batch, context)
-
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(store_one(s.id, batch) for s, batch in zip(config.sources, records, strict=True))
-        )
-        store = (time.perf_counter() - started) / sum(map(len, records)) * 1e6
-    finally:
-        await db.close()
+    wall, _, _ = await store_all(config, records)
+    store = wall / sum(map(len, records)) * 1e6
     async with aiosqlite.connect(":memory:") as conn:
         started = time.perf_counter()
         for _ in range(2000):
@@ -90,7 +63,7 @@ def breakdown() -> list[tuple[str, float]]:
     texts = [normalize_text(html_to_text(item.content_html)) for item in items]
     n = len(items)
     with tempfile.TemporaryDirectory() as workdir:
-        record, store, hop = asyncio.run(_store(Path(workdir), feeds))
+        record, store, hop = asyncio.run(_store(Path(workdir)))
     return [
         ("parse, fast path (feeds.fastxml)", _per_item(lambda f: parse_fast(f, url=URL), feeds, n)),
         ("parse, feedparser path (feeds.feedxml)",

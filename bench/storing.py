@@ -23,13 +23,17 @@ from aggregator.config import Config, load_config
 from aggregator.records import build_records, story_context
 from bench.farm import render
 from feeds.fastxml import parse_fast
+from feeds.model import ParsedFeed
 from storage import Database, FetchOutcome, ItemRecord
 
+DATABASE = "storing.sqlite3"
 
-def _config(workdir: Path, feeds: int) -> Config:
+
+def farm_config(workdir: Path, feeds: int) -> Config:
+    """A config of the first `feeds` farm feeds, its database in `workdir`."""
     path = workdir / "config.toml"
     path.write_text(
-        '[service]\ndatabase = "storing.sqlite3"\n\n'
+        f'[service]\ndatabase = "{DATABASE}"\n\n'
         + "".join(f'[[sources]]\nid = "f{n}"\nurl = "http://127.0.0.1/f/{n}"\n\n'
                   for n in range(feeds)),
         encoding="utf-8",
@@ -37,13 +41,18 @@ def _config(workdir: Path, feeds: int) -> Config:
     return load_config(path)
 
 
-def _records(config: Config) -> list[list[ItemRecord]]:
-    records = []
-    for n, source in enumerate(config.sources):
-        feed = parse_fast(render(n, 0), url=source.url)
-        items = [(item, None) for item in feed.items] if feed is not None else []
-        records.append(build_records(source, items, config.stories, {}))
-    return records
+def parsed_feeds(config: Config) -> list[ParsedFeed | None]:
+    """Each configured farm feed's first version, parsed by the fast path."""
+    return [parse_fast(render(n, 0), url=s.url) for n, s in enumerate(config.sources)]
+
+
+def records_of(config: Config, parsed: list[ParsedFeed | None]) -> list[list[ItemRecord]]:
+    """Each feed's records, every item new."""
+    return [
+        build_records(source, [(item, None) for item in feed.items] if feed else [],
+                      config.stories, {})
+        for source, feed in zip(config.sources, parsed, strict=True)
+    ]  # fmt: skip
 
 
 def _thread_cpu(native_id: int) -> float:
@@ -53,7 +62,7 @@ def _thread_cpu(native_id: int) -> float:
     return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
-async def _store(config: Config, records: list[list[ItemRecord]]) -> tuple[float, float, int]:
+async def store_all(config: Config, records: list[list[ItemRecord]]) -> tuple[float, float, int]:
     """(wall seconds, writer CPU seconds, bytes on disk) of storing every feed's records."""
     db = await Database.open(config.service.database)
     try:
@@ -88,13 +97,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="each into a new database")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aggregator-storing-") as workdir:
-        config = _config(Path(workdir), args.feeds)
-        records = _records(config)
+        config = farm_config(Path(workdir), args.feeds)
+        records = records_of(config, parsed_feeds(config))
         items = sum(map(len, records))
         for run in range(args.runs):
-            for old in Path(workdir).glob("storing.sqlite3*"):
+            for old in Path(workdir).glob(f"{DATABASE}*"):
                 old.unlink()
-            wall, cpu, size = asyncio.run(_store(config, records))
+            wall, cpu, size = asyncio.run(store_all(config, records))
             print(
                 f"run {run + 1}: {items:,} items, {wall / items * 1e6:.0f} µs an item wall, "
                 f"writer CPU {cpu / items * 1e6:.0f} µs an item, "

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from functools import cache
+from importlib import metadata
 
 from feeds.searchtext import tokens_made_by
 
@@ -20,10 +22,14 @@ log = logging.getLogger("storage.search")
 _BATCH = 5000  # items indexed between progress lines
 
 
+@cache
 def index_made_by() -> str:
-    """What the index's tokens depend on: how our text is made, and the SQLite whose FTS5
-    tokenizer (`unicode61`, with its own Unicode tables) splits it."""
-    return f"{tokens_made_by()}; SQLite {sqlite3.sqlite_version}"
+    """What the index's tokens depend on: how our text is made, with the OpenCC release whose
+    dictionaries fold it, and the SQLite whose FTS5 tokenizer (`unicode61`, with its own
+    Unicode tables) splits it."""
+    return (
+        f"{tokens_made_by()}; OpenCC {metadata.version('opencc')}; SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def reindex_if_stale(conn: sqlite3.Connection) -> int:
