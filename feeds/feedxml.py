@@ -233,7 +233,14 @@ def _author(element: Mapping[str, Any]) -> str | None:
 
 
 def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
-    """The entry's alternate link; an RSS permalink guid only when it is itself a web URL."""
+    """The entry's alternate link; an RSS permalink guid only when it is itself a web URL.
+
+    FeedBurner's `origLink` comes first: its `<link>` is a redirect through FeedBurner that
+    counts the click, which copies of the story elsewhere do not share.
+    """
+    original = entry.get("feedburner_origlink")
+    if isinstance(original, str) and (url := web_url(original, feed_url)):
+        return url
     for link in entry.get("links") or []:
         if link.get("rel", "alternate") == "alternate" and link.get("href"):
             return web_url(link["href"], feed_url)

@@ -424,3 +424,30 @@ def test_a_pictures_caption_never_takes_the_storys_place(
     for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
         assert feed is not None
         assert (feed.items[0].content_html, feed.items[0].summary) == described
+
+
+def test_feedburners_original_link_wins_over_its_redirect_and_counters_go() -> None:
+    """FeedBurner's `<link>` is its own click-counting redirect and its content ends with a
+    1x1 counter; both paths publish the article's own address and no counter."""
+    body = (FIXTURES / "shapes" / "feedburner.xml").read_bytes()
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        item = feed.items[0]
+        assert item.url == "https://fb.example/post"
+        assert item.content_html == "<p>Hi</p>"
+
+
+@pytest.mark.parametrize(
+    "original", ["javascript:alert(1)", "", "   ", "<a>https://fb.example/x</a>"]
+)
+def test_an_unusable_original_link_leaves_the_items_own(original: str) -> None:
+    body = (
+        '<rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">'
+        "<channel><title>FB</title><item><title>T</title>"
+        "<link>http://feedproxy.google.com/~r/x/~3/abc/</link>"
+        f"<feedburner:origLink>{original}</feedburner:origLink></item></channel></rss>"
+    ).encode()
+    for parse in (parse_xml_feed, parse_fast):
+        feed = parse(body, url=URL)
+        assert feed is not None
+        assert feed.items[0].url == "http://feedproxy.google.com/~r/x/~3/abc/"

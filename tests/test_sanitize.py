@@ -160,3 +160,52 @@ def test_plain_text_comes_back_as_nh3_gives_it() -> None:
 )  # fmt: skip
 def test_text_nh3_would_rewrite_is_cleaned(text: str, expected: str) -> None:
     assert clean_html(text) == expected
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '<img src="http://feeds.feedburner.com/~r/x/~4/abc" height="1" width="1" alt="">',
+        '<img src="/count.gif?a=1&amp;b=2" WIDTH="1px" height=1>',
+        '<img src="/c.gif" width="0" height="0.0">',
+        '<img src="https://pixel.wp.com/b.gif?host=a.example&amp;blog=1" alt="">',
+        '<img src="https://s4.CNZZ.com/stat.php?id=1&amp;web_id=1">',
+        '<img src="https://hm.baidu.com/hm.gif?si=x">',
+        '<img src="https://www.google-analytics.com/collect?v=1&amp;tid=UA-1">',
+        # an alt holding what looks like a size or a source is still only an alt
+        '<img alt=\'x width="600" src="/a.png"\' src="https://stats.wordpress.com/g.gif">',
+    ],
+)
+def test_images_that_only_count_readers_are_dropped(image: str) -> None:
+    """Republished, a counter would report every reader of ours to the upstream's statistics."""
+    cleaned = clean_html(f"<p>正文</p>{image}<p>完</p>", base_url="http://a.example/news/")
+    assert cleaned == "<p>正文</p><p>完</p>"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '<img src="https://i0.wp.com/a.example/photo.jpg" width="600" height="1">',
+        '<img src="/photo.jpg" width="1">',  # one side alone says nothing about the other
+        '<img src="https://cnzz.com.example/photo.jpg">',  # the name only looks like a counter's
+        '<img src="https://img.baidu.com/photo.jpg" alt=\'width="1" height="1"\'>',
+        '<img src="https://feedburner.com.example/x.gif" height="10" width="10">',
+    ],
+)
+def test_pictures_stay_whatever_their_attributes_hold(image: str) -> None:
+    cleaned = clean_html(image, base_url="http://a.example/")
+    assert re.fullmatch(r'<img src="https?://[^"]+"[^<>]*>', cleaned), cleaned
+
+
+def test_an_image_with_an_unreadable_source_is_judged_by_its_size_alone() -> None:
+    assert clean_html('<img src="http://[x/a.png" width="1" height="1">') == ""
+    assert clean_html('<img src="http://[x/a.png" width="2" height="2">').startswith("<img")
+
+
+def test_counters_among_many_pictures_go_and_only_they() -> None:
+    picture = '<img src="http://a.example/p{}.jpg" width="1{}" height="1">'
+    counter = '<img src="http://a.example/c{}.gif" width="1" height="0">'
+    body = "".join((picture if n % 3 else counter).format(n, n) for n in range(3000))
+    cleaned = clean_html(f"<p>{body}</p>")
+    assert cleaned.count("<img") == 2000
+    assert ".gif" not in cleaned
