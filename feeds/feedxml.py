@@ -21,7 +21,7 @@ from typing import Any
 import feedparser
 from dateutil import parser as dateutil_parser
 
-from feeds import mediafix
+from feeds import mediafix, youtube
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import plain_offsets
@@ -188,17 +188,8 @@ def _item(
 ) -> ParsedItem | None:
     """One entry as a `ParsedItem`, or None when it carries nothing to identify or show."""
     link = _entry_link(entry, feed_url)
-    base = link or feed_url
-    content = (entry.get("content") or [None])[0]
-    # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
-    summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
-    content_html = clean_html(
-        _as_html(content or summary_detail), base_url=base, xml_checked=xml_checked
-    )
-    summary_html = content_html
-    if content and summary_detail and summary_detail.get("value") != content.get("value"):
-        summary_html = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
     title = _text(entry.get("title_detail"))
+    content_html, summary_html = _bodies(entry, feed_url, link, title, xml_checked)
     upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
     if not (title or link or upstream_id or content_html):
         return None
@@ -224,6 +215,28 @@ def _item(
         tags=kept_tags,
         provenance=tuple((name, "feed") for name, value in given if value),
     )
+
+
+def _bodies(
+    entry: Mapping[str, Any], feed_url: str, link: str | None, title: str, xml_checked: bool
+) -> tuple[str, str]:
+    """The entry's content and the HTML its summary is made from, both sanitised."""
+    base = link or feed_url
+    content = (entry.get("content") or [None])[0]
+    # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
+    summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
+    if not content and youtube.from_youtube(feed_url):  # see feeds.youtube
+        text = _as_html({**(summary_detail or {}), "type": "text/plain"})
+        video = youtube.video_id(link)
+        thumbnail = youtube.thumbnail_html(link, video, title) if link and video else ""
+        return clean_html(thumbnail + text, base_url=base), clean_html(text, base_url=base)
+    content_html = clean_html(
+        _as_html(content or summary_detail), base_url=base, xml_checked=xml_checked
+    )
+    if content and summary_detail and summary_detail.get("value") != content.get("value"):
+        summary = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
+        return content_html, summary
+    return content_html, content_html
 
 
 def _author(element: Mapping[str, Any]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -451,3 +452,60 @@ def test_an_unusable_original_link_leaves_the_items_own(original: str) -> None:
         feed = parse(body, url=URL)
         assert feed is not None
         assert feed.items[0].url == "http://feedproxy.google.com/~r/x/~3/abc/"
+
+
+YOUTUBE = "https://www.youtube.com/feeds/videos.xml?channel_id=UC1"
+
+
+def youtube_feed(link: str, description: str, title: str = "Video") -> bytes:
+    """YouTube's channel feed with one video, its synopsis and link as given (escaped here)."""
+    body = (FIXTURES / "shapes" / "youtube.xml").read_text(encoding="utf-8")
+    body = body.replace("<title>Video</title>", f"<title>{html.escape(title)}</title>")
+    body = body.replace("Desc of video", html.escape(description))
+    return body.replace("https://www.youtube.com/watch?v=abc", html.escape(link)).encode()
+
+
+def test_a_youtube_video_shows_its_thumbnail_and_its_synopsis_line_by_line() -> None:
+    """The synopsis is plain text with line breaks that feedparser labels HTML."""
+    synopsis = "第一行 & more\nhttps://example.com/x\n\nSee <b> for details"
+    body = youtube_feed("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=1", synopsis, 'A "q" <i>')
+    for feed in (parse_xml_feed(body, url=YOUTUBE), parse_fast(body, url=YOUTUBE)):
+        assert feed is not None
+        item = feed.items[0]
+        assert item.content_html == (
+            '<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=1" rel="noopener '
+            'noreferrer nofollow"><img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" '
+            'alt="A &quot;q&quot; &lt;i&gt;"></a></p><p>第一行 &amp; more<br>'
+            "https://example.com/x<br><br>See &lt;b&gt; for details</p>"
+        )
+        assert item.summary == "第一行 & more https://example.com/x See <b> for details"
+
+
+@pytest.mark.parametrize(
+    ("link", "thumbnail"),
+    [
+        ("https://www.youtube.com/shorts/abcDEF12_-x", "/vi/abcDEF12_-x/"),
+        ("https://www.youtube.com/watch?v=%3Cscript%3E", None),
+        ("https://www.youtube.com/watch?v=a/../../x", None),
+        ("https://www.youtube.com/playlist?list=PL1", None),
+        ("https://evil.example/watch?v=dQw4w9WgXcQ", None),
+    ],
+)
+def test_only_a_videos_own_link_makes_a_thumbnail(link: str, thumbnail: str | None) -> None:
+    for parse in (parse_xml_feed, parse_fast):
+        feed = parse(youtube_feed(link, "line 1\nline 2"), url=YOUTUBE)
+        assert feed is not None
+        content = feed.items[0].content_html
+        assert ("i.ytimg.com" in content) == (thumbnail is not None), content
+        if thumbnail:
+            assert thumbnail in content
+        assert content.endswith("<p>line 1<br>line 2</p>")  # YouTube's: plain text, always
+
+
+def test_another_sites_feed_about_videos_keeps_its_descriptions_as_html() -> None:
+    """RSSHub and blogs write HTML descriptions for YouTube links: nothing changes for them."""
+    body = youtube_feed("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "line 1\nline 2")
+    for parse in (parse_xml_feed, parse_fast):
+        feed = parse(body, url="https://rsshub.example/youtube/channel/UC1")
+        assert feed is not None
+        assert feed.items[0].content_html == "line 1\nline 2"
