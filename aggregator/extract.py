@@ -25,10 +25,17 @@ from aggregator.records import parse_and_build
 from aggregator.robots import Robots
 from feeds.charset import decode
 from feeds.errors import AggregatorError, NotAFeed
-from feeds.htmlpage import merge_article, parse_article, parse_list_page
+from feeds.htmlpage import (
+    ArticlePage,
+    article_from,
+    merge_article,
+    parse_list_page,
+    read_article_page,
+)
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
+from feeds.selectors import ArticleRules
 from storage import FetchState, ItemRecord
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
@@ -257,23 +264,73 @@ async def _item(
     if known.get(item_key(listed)) == digest:
         return None, None, None  # stored and unchanged: the article is not fetched again
     try:
-        if reason := await check_discovered(listed.url, source_url=source.url, hosts=hosts):
-            raise Refused(reason, url=listed.url)
-        if source.respect_robots and not await robots.allowed(listed.url, source.tls_verify):
-            raise Refused("robots.txt disallows this page", url=listed.url)
-        page = await fetcher.get(
-            listed.url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
-        )
-        text = decode(page.body, header_charset=page.charset, override=source.encoding)
+        first = await _article_page(source, listed.url, fetcher, robots, hosts)
+    except AggregatorError as exc:
+        return listed, None, _problem(listed.url, exc)
+    pages, problem = await _continued(source, first, fetcher, robots, hosts)
+    try:
         article = await asyncio.to_thread(
-            parse_article,
-            text.text,
-            url=page.url,
+            article_from,
+            first,
             rules=source.article,
             tz=default_tz,
             now=now,
             iframe_hosts=source.iframe_hosts,
+            continued=pages,
         )
     except AggregatorError as exc:
-        return listed, None, f"article {listed.url}: {exc}"
-    return merge_article(listed, article), digest, None
+        return listed, None, _problem(listed.url, exc)
+    # Missing a page, it is stored as far as it was read, and read again when its listing
+    # is next seen (when the list or the feed next changes).
+    return merge_article(listed, article), None if problem else digest, problem
+
+
+def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:
+    """`article URL: why`, or `article URL: page N URL: why`: the failing URL said once, where
+    the error's own message starts with it."""
+    failed = page[1] if page else article
+    why = str(exc).removeprefix(f"{failed}: ")
+    return (
+        f"article {article}: page {page[0]} {failed}: {why}"
+        if page
+        else f"article {article}: {why}"
+    )
+
+
+async def _article_page(
+    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+) -> ArticlePage:
+    """One page of an article, fetched as every followed page is: allowed hosts and robots.txt
+    first, then the source's charset override, and parsed off the loop."""
+    if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
+        raise Refused(reason, url=url)
+    if source.respect_robots and not await robots.allowed(url, source.tls_verify):
+        raise Refused("robots.txt disallows this page", url=url)
+    page = await fetcher.get(url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify)
+    text = decode(page.body, header_charset=page.charset, override=source.encoding)
+    return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
+
+
+async def _continued(
+    source: SourceConfig,
+    first: ArticlePage,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+) -> tuple[list[ArticlePage], str | None]:
+    """The article's other pages, in order, up to `max_pages` in all; a page that links back
+    to one already read ends it. The problem that stopped it early, if any."""
+    limit = (source.article or ArticleRules()).max_pages
+    pages: list[ArticlePage] = []
+    seen = {first.url}
+    page = first
+    while page.next_page and page.next_page not in seen and len(pages) + 1 < limit:
+        url = page.next_page
+        seen.add(url)
+        try:
+            page = await _article_page(source, url, fetcher, robots, hosts)
+        except AggregatorError as exc:
+            return pages, _problem(first.url, exc, page=(len(pages) + 2, url))
+        seen.add(page.url)
+        pages.append(page)
+    return pages, None

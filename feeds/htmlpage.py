@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TypeVar
-from urllib.parse import urldefrag
+from urllib.parse import parse_qsl, urldefrag, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -41,6 +41,12 @@ _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|a
 _NEXT_TEXTS = frozenset(
     {"下一页", "下页", "下一頁", "后页", "next", "next page", "›", "»", "next »"}
 )
+# A link to an article's next page: never "下一篇" or a bare "next" or "»", which lead to the
+# next article as often as to the next page.
+_PAGE_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "next page"})
+# Query parameters that number an article's pages (Discuz!: `portal.php?mod=view&aid=1&page=2`).
+_PAGE_PARAMETERS = frozenset({"page", "p", "pn", "pg", "paged", "pageno", "curpage"})
+_PAGE_MARKS = re.compile(r"[\d_-]+")  # what an article's page numbers add to its path
 _EDGE_LINES = 3  # lines at each end of the body where credits like `(来源:汉中发布)` sit
 
 
@@ -49,6 +55,16 @@ class ListPage:
     """The items of one list page in document order, and the next page's URL if there is one."""
 
     items: tuple[ParsedItem, ...]
+    next_page: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    """One page of an article as read, and its next page's URL when the article goes on."""
+
+    doc: lxml.html.HtmlElement
+    text: str
+    url: str
     next_page: str | None = None
 
 
@@ -138,21 +154,80 @@ def parse_article(
     now: datetime,
     iframe_hosts: Collection[str] = (),
 ) -> ParsedItem:
-    """The article at `url`: selectors first, then automatic extraction, field by field."""
+    """The article of one page at `url`: selectors first, then automatic extraction, field by
+    field."""
+    page = read_article_page(text, url=url, rules=rules)
+    return article_from(page, rules=rules, tz=tz, now=now, iframe_hosts=iframe_hosts)
+
+
+def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> ArticlePage:
+    """A page of an article, and the link to its next page: `rules.next_page`'s, else a link
+    reading "下一页" (or "next page") whose URL differs from this page's by page numbers only."""
     doc = parse_html(text, url=url)
     with _readable(url):
-        return _article(doc, text, url, rules or ArticleRules(), tz, now, iframe_hosts)
+        base = base_url(doc, url)
+        if rules is not None and rules.next_page is not None:
+            found = page_link(select_link(doc, rules.next_page), base)
+        else:
+            found = next(
+                (
+                    link
+                    for element in doc.iter("a")
+                    if text_of(element).lower() in _PAGE_TEXTS
+                    and (link := page_link(element.get("href"), base))
+                    and _continues(url, link)
+                ),
+                None,
+            )
+    next_page = urldefrag(found).url if found else None
+    return ArticlePage(doc, text, url, next_page if next_page != urldefrag(url).url else None)
+
+
+def _continues(url: str, candidate: str) -> bool:
+    """Whether `candidate` is another page of the article at `url`: the same host and folder, a
+    file name differing in numbers and separators only (`article-123-2.html`, `t2022_1_1.html`)
+    and the same query but for a page number."""
+    here, there = urlsplit(url), urlsplit(candidate)
+    if (here.netloc.lower(), here.path.rpartition("/")[0]) != (
+        there.netloc.lower(),
+        there.path.rpartition("/")[0],
+    ):
+        return False
+    name, other = here.path.rpartition("/")[2], there.path.rpartition("/")[2]
+    if _PAGE_MARKS.sub("", name) != _PAGE_MARKS.sub("", other):
+        return False
+    mine, theirs = dict(parse_qsl(here.query)), dict(parse_qsl(there.query))
+    return all(
+        mine.get(key) == theirs.get(key)
+        for key in mine.keys() | theirs.keys()
+        if key.lower() not in _PAGE_PARAMETERS
+    )
+
+
+def article_from(
+    first: ArticlePage,
+    *,
+    rules: ArticleRules | None,
+    tz: tzinfo,
+    now: datetime,
+    iframe_hosts: Collection[str] = (),
+    continued: Sequence[ArticlePage] = (),
+) -> ParsedItem:
+    """The article whose first page is `first` and whose other pages, in order, `continued`:
+    their content follows the first page's, and credits at the end of the last are found."""
+    with _readable(first.url):
+        return _article(first, continued, rules or ArticleRules(), tz, now, iframe_hosts)
 
 
 def _article(
-    doc: lxml.html.HtmlElement,
-    text: str,
-    url: str,
+    first: ArticlePage,
+    continued: Sequence[ArticlePage],
     rules: ArticleRules,
     tz: tzinfo,
     now: datetime,
     iframe_hosts: Collection[str],
 ) -> ParsedItem:
+    doc, text, url = first.doc, first.text, first.url
     base = base_url(doc, url)
     meta = page_meta(doc, text, tz=tz, now=now)
     found: list[tuple[str, str]] = []
@@ -166,24 +241,11 @@ def _article(
     line_element = meta_element(anchor) if anchor is not None else None
     line = text_of(line_element) if line_element is not None else ""
 
-    work = copy.deepcopy(doc)
-    for selector in rules.remove:
-        for node in selector.select(work):
-            if node.getparent() is not None:
-                node.drop_tree()
-    prepare_links(work, base)
-
-    def clean(raw: str | None) -> str | None:
-        if not raw:
-            return None
-        return clean_html(raw, base_url=base, iframe_hosts=iframe_hosts) or None
-
-    content = _pick(
-        found,
-        "content",
-        (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
-        (lambda: clean(article_body(work, url=url, title=title)), "automatic"),
-    )
+    content = _pick(found, "content", *_content(first, rules, title, iframe_hosts))
+    if content:  # the other pages' content: the selector, else automatic extraction, each
+        for page in continued:
+            ways = _content(page, rules, title, iframe_hosts)
+            content += next((value for way, _ in ways if (value := way())), "")
     edges = html_to_text(content or "").split("\n")
     edge = "\n".join(edges[:_EDGE_LINES] + edges[-_EDGE_LINES:])
 
@@ -242,6 +304,30 @@ def _article(
         ),
         site_name=_pick(found, "site_name", (lambda: meta.site_name, "automatic")),
         provenance=tuple(found),
+    )
+
+
+def _content(
+    page: ArticlePage, rules: ArticleRules, title: str | None, iframe_hosts: Collection[str]
+) -> tuple[tuple[Callable[[], str | None], str], ...]:
+    """The ways to a page's content, each run only if those before it find nothing: the
+    selector, then automatic extraction, both on a copy without `rules.remove`."""
+    base = base_url(page.doc, page.url)
+    work = copy.deepcopy(page.doc)
+    for selector in rules.remove:
+        for node in selector.select(work):
+            if node.getparent() is not None:
+                node.drop_tree()
+    prepare_links(work, base)
+
+    def clean(raw: str | None) -> str | None:
+        if not raw:
+            return None
+        return clean_html(raw, base_url=base, iframe_hosts=iframe_hosts) or None
+
+    return (
+        (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
+        (lambda: clean(article_body(work, url=page.url, title=title)), "automatic"),
     )
 
 

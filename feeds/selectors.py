@@ -37,6 +37,7 @@ __all__ = [
 _TRANSLATOR = cssselect.HTMLTranslator()
 _SELECTOR_KEYS = frozenset({"css", "attr", "regex"})
 _MAX_PAGES = 100
+ARTICLE_PAGES = 10  # an article's pages read by default, the first included
 
 
 _Regex = re.Pattern[str] | None
@@ -92,6 +93,8 @@ class ArticleRules:
     author: FieldSelector | None = None
     origin: FieldSelector | None = None
     remove: tuple[FieldSelector, ...] = ()
+    next_page: FieldSelector | None = None  # else a "下一页" link that continues the page's URL
+    max_pages: int = ARTICLE_PAGES
 
 
 def field_selector(value: object, *, path: str) -> FieldSelector:
@@ -146,6 +149,14 @@ class _Collector:
             self.errors.append(str(error))
             return None
 
+    def pages(self, default: int) -> int:
+        """`max_pages`: how many pages are read, the first included."""
+        value = self.table.get("max_pages", default)
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_PAGES:
+            return value
+        self.errors.append(f"{self.path}.max_pages: expected a whole number from 1 to {_MAX_PAGES}")
+        return default
+
     def check(self) -> None:
         if self.errors:
             raise SelectorErrors(tuple(self.errors))
@@ -157,17 +168,11 @@ def list_rules(table: Mapping[str, object], *, path: str) -> ListRules:
     item, link = rules.selector("item", required=True), rules.selector("link", required=True)
     title, summary = rules.selector("title"), rules.selector("summary")
     published, next_page = rules.selector("published"), rules.selector("next_page")
-    max_pages = table.get("max_pages", 1)
-    if (
-        not isinstance(max_pages, int)
-        or isinstance(max_pages, bool)
-        or not 1 <= max_pages <= _MAX_PAGES
-    ):
-        rules.errors.append(f"{path}.max_pages: expected a whole number from 1 to {_MAX_PAGES}")
+    max_pages = rules.pages(1)
     rules.check()
     assert item is not None, "check() raised when a required selector is missing"
     assert link is not None, "check() raised when a required selector is missing"
-    return ListRules(item, link, title, summary, published, next_page, cast(int, max_pages))
+    return ListRules(item, link, title, summary, published, next_page, max_pages)
 
 
 def article_rules(table: Mapping[str, object], *, path: str) -> ArticleRules:
@@ -175,6 +180,7 @@ def article_rules(table: Mapping[str, object], *, path: str) -> ArticleRules:
     rules = _Collector(table, path, frozenset(ArticleRules.__dataclass_fields__))
     fields = {name: rules.selector(name) for name in ("title", "content", "summary", "published")}
     author, origin = rules.selector("author"), rules.selector("origin")
+    next_page, max_pages = rules.selector("next_page"), rules.pages(ARTICLE_PAGES)
     remove: list[FieldSelector] = []
     raw_remove = table.get("remove", [])
     if isinstance(raw_remove, list | tuple):
@@ -187,7 +193,14 @@ def article_rules(table: Mapping[str, object], *, path: str) -> ArticleRules:
     else:
         rules.errors.append(f"{path}.remove: expected a list of CSS selectors")
     rules.check()
-    return ArticleRules(**fields, author=author, origin=origin, remove=tuple(remove))
+    return ArticleRules(
+        **fields,
+        author=author,
+        origin=origin,
+        remove=tuple(remove),
+        next_page=next_page,
+        max_pages=max_pages,
+    )
 
 
 def _read(

@@ -49,6 +49,8 @@ class Portal:
         self.robots = "User-agent: *\nDisallow: /admin/\n"
         self.list_extra = b""
         self.extra: dict[str, bytes] = {}
+        self.failing: set[str] = set()  # paths answered 503
+        self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -64,7 +66,12 @@ class Portal:
                 "/portal.php": "discuz_list.gbk.html",
                 "/article-123-1.html": "discuz_article.gbk.html",
                 "/article-124-1.html": "discuz_article2.gbk.html",
+                **{f"/article-200-{n}.html": f"discuz_paged_{n}.gbk.html" for n in (1, 2, 3)},
             }
+            if path in self.failing:
+                raise web.HTTPServiceUnavailable()
+            if path in self.html:
+                return web.Response(body=self.html[path], headers={"Content-Type": "text/html"})
             if path in self.extra:
                 return web.Response(body=self.extra[path], content_type="application/rss+xml")
             if path not in pages:
@@ -253,3 +260,101 @@ async def test_full_content_feed_reads_article_pages(
     assert seed_item.origin_name == "汉中发布"
     assert seed_item.author == "admin"
     assert seed_item.content.rstrip().endswith("(来源:汉中发布)</p>")
+
+
+def list_paged_article(portal: Portal) -> None:
+    """The list page with one more item first: an article in three pages."""
+    item = '<dl><dt><a href="article-200-1.html">汉中市召开营商环境建设推进会</a></dt></dl>'
+    listed = portal.page("discuz_list.gbk.html")
+    anchor = '<div class="bm_c xld">'.encode("gbk")
+    portal.html["/portal.php"] = listed.replace(anchor, anchor + item.encode("gbk"), 1)
+
+
+async def stored_paged_article(service: Any) -> Any:
+    items = await service.db.latest_items(["hz1w"], limit=20)
+    return next(i for i in items if i.title == "汉中市召开营商环境建设推进会")
+
+
+@pytest.mark.parametrize("rules", [SELECTORS, SELECTORS.split("[sources.article]")[0]])
+async def test_an_article_in_pages_is_stored_whole(
+    tmp_path: Path, portal: Portal, rules: str
+) -> None:
+    """Each page read once; the comments' pager and the next article are not followed."""
+    list_paged_article(portal)
+    config = load_config(write_config(tmp_path, portal, rules))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    for words in ("召开全市营商环境", "聚焦企业开办", "压实工作责任"):
+        assert words in stored.content, words
+    assert stored.origin_name == "汉中发布", "the credit ending the last page"
+    assert [portal.hits.get(f"/article-200-{n}.html") for n in (1, 2, 3)] == [1, 1, 1]
+    assert "/article-201-1.html" not in portal.hits
+
+
+async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """Stored as far as it was read, then read whole when the list next changes."""
+    list_paged_article(portal)
+    portal.failing.add("/article-200-3.html")
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        first = await service.pipeline.run(config.sources[1])
+        assert first.result == "degraded"
+        page1, page3 = (f"{portal.base}/article-200-{n}.html" for n in (1, 3))
+        assert f"article {page1}: page 3 {page3}: HTTP 503 Service Unavailable" in (
+            first.error or ""
+        ), first
+        partial = await stored_paged_article(service)
+        assert "聚焦企业开办" in partial.content
+        assert "压实工作责任" not in partial.content
+        portal.failing.clear()
+        portal.html["/portal.php"] += b"<!-- a new item, elsewhere on the page -->"
+        await service.pipeline.run(config.sources[1])
+        whole = await stored_paged_article(service)
+    assert "压实工作责任" in whole.content
+    assert portal.hits["/article-200-1.html"] == 2, "read again: it was missing a page"
+
+
+async def test_pages_are_bounded_by_max_pages_and_by_a_page_read_before(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """The last page's "下一页" leads back to the first: each is read once, and `max_pages`
+    stops sooner."""
+    list_paged_article(portal)
+    last = portal.page("discuz_paged_3.gbk.html")
+    back = '<strong>3</strong><a href="article-200-1.html">下一页</a>'.encode("gbk")
+    portal.html["/article-200-3.html"] = last.replace(b"<strong>3</strong>", back)
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+    assert [portal.hits.get(f"/article-200-{n}.html") for n in (1, 2, 3)] == [1, 1, 1]
+    bounded = SELECTORS + "max_pages = 2\n"
+    portal.hits.clear()
+    (tmp_path / "b").mkdir()
+    config = load_config(write_config(tmp_path / "b", portal, bounded))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    assert [portal.hits.get(f"/article-200-{n}.html") for n in (1, 2, 3)] == [1, 1, None]
+    assert "聚焦企业开办" in stored.content
+
+
+async def test_a_next_page_on_another_host_is_refused_and_the_first_page_kept(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """`next_page` says which link, not where it may lead: `follow_hosts` still decides."""
+    list_paged_article(portal)
+    first = portal.page("discuz_paged_1.gbk.html")
+    away = '<a class="away" href="http://elsewhere.example/article-200-2.html">续</a></body>'
+    portal.html["/article-200-1.html"] = first.replace(b"</body>", away.encode("gbk"))
+    rules = SELECTORS + 'next_page = "a.away"\n'
+    config = load_config(write_config(tmp_path, portal, rules))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    assert report.result == "degraded"
+    assert "page 2 http://elsewhere.example/article-200-2.html: " in (report.error or "")
+    assert "召开全市营商环境" in stored.content
+    assert "/article-200-2.html" not in portal.hits

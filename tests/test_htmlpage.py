@@ -13,10 +13,18 @@ import trafilatura
 
 from feeds.charset import decode
 from feeds.errors import ParseError
-from feeds.htmlpage import ListPage, merge_article, parse_article, parse_list_page
+from feeds.htmlpage import (
+    ArticlePage,
+    ListPage,
+    article_from,
+    merge_article,
+    parse_article,
+    parse_list_page,
+    read_article_page,
+)
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import html_to_text
-from feeds.selectors import ArticleRules, article_rules, list_rules
+from feeds.selectors import ArticleRules, FieldSelector, article_rules, list_rules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -506,3 +514,74 @@ def test_json_ld_escapes_of_characters_xml_forbids_are_dropped() -> None:
 
     assert (item.author, item.title) == ("赵六", "汉巴南铁路汉中段建设最新进展")
     assert item.summary.startswith("汉中至巴中至南充铁路汉中段桥隧施工")
+
+
+def paged(number: int) -> ArticlePage:
+    """Page `number` of a Discuz! X article in three pages, read as the pipeline reads it."""
+    text = (FIXTURES / f"discuz_paged_{number}.gbk.html").read_bytes().decode("gbk")
+    url = f"http://www.example.net/article-200-{number}.html"
+    return read_article_page(text, url=url, rules=None)
+
+
+def test_an_article_in_pages_is_one_article_with_the_credit_of_its_last_page() -> None:
+    """The pager's "下一页" leads on; the comments' "下一页" and "下一篇" (the next article) do
+    not. The credit `(来源:汉中发布)` ends the last page, and is found there."""
+    pages = [paged(n) for n in (1, 2, 3)]
+    assert [page.next_page for page in pages] == [
+        "http://www.example.net/article-200-2.html",
+        "http://www.example.net/article-200-3.html",
+        None,
+    ]
+    for rules in (None, DISCUZ_ARTICLE):
+        item = article_from(pages[0], rules=rules, tz=SHANGHAI, now=NOW, continued=pages[1:])
+        text = html_to_text(item.content_html)
+        order = [text.find(words) for words in ("召开全市营商环境", "聚焦企业开办", "压实工作责任")]
+        assert -1 < order[0] < order[1] < order[2], text
+        assert item.origin == Party("汉中发布")
+        assert (item.author, item.url) == ("admin", "http://www.example.net/article-200-1.html")
+        for junk in ("下一页", "上一页", "下一篇", "好消息", "广告"):
+            assert junk not in text, junk
+    alone = article_from(pages[0], rules=None, tz=SHANGHAI, now=NOW)
+    assert "聚焦企业开办" not in alone.content_html
+    assert alone.origin is None, "the first page alone names no origin"
+
+
+@pytest.mark.parametrize(
+    ("url", "link", "followed"),
+    [
+        ("http://a.example/t20220114_123.html", "t20220114_123_1.html", True),
+        ("http://a.example/news/2022/0301/1234.shtml", "1234_2.shtml", True),
+        ("http://a.example/portal.php?mod=view&aid=7", "portal.php?mod=view&aid=7&page=2", True),
+        ("http://a.example/view.php?id=7&page=2", "view.php?id=7&page=3#top", True),
+        # the same "下一页" elsewhere: comments, another article, another folder or host
+        ("http://a.example/portal.php?mod=view&aid=7", "portal.php?mod=comment&id=7&page=2", False),
+        ("http://a.example/portal.php?mod=view&aid=7", "portal.php?mod=view&aid=8", False),
+        ("http://a.example/news/1234.html", "/other/1234_2.html", False),
+        ("http://a.example/a-1.html", "http://b.example/a-2.html", False),
+        ("http://a.example/a-1.html", "a-b-1.html", False),
+        ("http://a.example/a-1.html", "javascript:next()", False),
+        ("http://a.example/a-1.html", "a-1.html#p2", False),
+    ],
+)
+def test_only_a_link_to_the_same_articles_next_page_is_followed(
+    url: str, link: str, followed: bool
+) -> None:
+    page = read_article_page(f'<p>正文</p><a href="{link}">下一页</a>', url=url, rules=None)
+    assert (page.next_page is not None) == followed, page.next_page
+
+
+@pytest.mark.parametrize("label", ["下一篇", "Next »", "»", "next", "更多"])
+def test_links_that_lead_to_another_article_are_not_pages(label: str) -> None:
+    text = f'<p>正文</p><a href="a-2.html">{label}</a>'
+    assert read_article_page(text, url="http://a.example/a-1.html", rules=None).next_page is None
+
+
+def test_the_operators_next_page_selector_is_followed_wherever_it_leads() -> None:
+    """The selector says which link, so neither its label nor its URL is judged; the pipeline
+    still checks the host like any followed link."""
+    rules = ArticleRules(next_page=FieldSelector("a.more"))
+    text = '<p>正文</p><a class="more" href="http://m.a.example/x?p=2">继续阅读</a>'
+    page = read_article_page(text, url="http://a.example/a-1.html", rules=rules)
+    assert page.next_page == "http://m.a.example/x?p=2"
+    text = '<p>正文</p><a href="a-2.html">下一页</a>'
+    assert read_article_page(text, url="http://a.example/a-1.html", rules=rules).next_page is None

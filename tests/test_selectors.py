@@ -151,17 +151,28 @@ def test_article_rules() -> None:
         remove=(FieldSelector(".a_af"), FieldSelector("script"), FieldSelector("style")),
     )
     assert article_rules({}, path="a") == ArticleRules()
+    assert ArticleRules().max_pages == 10, "an article's pages are followed unless told"
+    paged = article_rules({"next_page": "div.pg a.nxt", "max_pages": 1}, path="a")
+    assert (paged.next_page, paged.max_pages) == (FieldSelector("div.pg a.nxt"), 1)
 
 
 def test_article_rules_report_every_error_at_once() -> None:
     with pytest.raises(SelectorErrors) as caught:
         article_rules(
-            {"content": "td[", "author": {"css": "p", "regex": "("}, "remove": ["ok", 3, "::x"]},
+            {
+                "content": "td[",
+                "author": {"css": "p", "regex": "("},
+                "remove": ["ok", 3, "::x"],
+                "next_page": "a[",
+                "max_pages": 0,
+            },
             path="sources[0].article",
         )
     assert [error.split(":")[0] for error in caught.value.errors] == [
         "sources[0].article.content",
         "sources[0].article.author.regex",
+        "sources[0].article.next_page",
+        "sources[0].article.max_pages",
         "sources[0].article.remove[1]",
         "sources[0].article.remove[2]",
     ]
