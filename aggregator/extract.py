@@ -318,8 +318,8 @@ async def _continued(
     robots: Robots,
     hosts: frozenset[str],
 ) -> tuple[list[ArticlePage], str | None]:
-    """The article's other pages, in order, up to `max_pages` in all; a page that links back
-    to one already read ends it. The problem that stopped it early, if any."""
+    """The article's other pages, in order, up to `max_pages` in all; a page that links or
+    redirects back to one already read ends it. The problem that stopped it early, if any."""
     limit = (source.article or ArticleRules()).max_pages
     pages: list[ArticlePage] = []
     seen = {first.url}
@@ -331,6 +331,8 @@ async def _continued(
             page = await _article_page(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             return pages, _problem(first.url, exc, page=(len(pages) + 2, url))
+        if page.url != url and page.url in seen:  # redirected to a page already read
+            break
         seen.add(page.url)
         pages.append(page)
     return pages, None

@@ -51,6 +51,7 @@ class Portal:
         self.extra: dict[str, bytes] = {}
         self.failing: set[str] = set()  # paths answered 503
         self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
+        self.redirects: dict[str, str] = {}  # path -> path, answered 302
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -70,6 +71,8 @@ class Portal:
             }
             if path in self.failing:
                 raise web.HTTPServiceUnavailable()
+            if path in self.redirects:
+                raise web.HTTPFound(self.redirects[path])
             if path in self.html:
                 return web.Response(body=self.html[path], headers={"Content-Type": "text/html"})
             if path in self.extra:
@@ -320,8 +323,8 @@ async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
 async def test_pages_are_bounded_by_max_pages_and_by_a_page_read_before(
     tmp_path: Path, portal: Portal
 ) -> None:
-    """The last page's "下一页" leads back to the first: each is read once, and `max_pages`
-    stops sooner."""
+    """The last page's "下一页" leads back to the first, then its URL redirects there: each
+    page is read once, and `max_pages` stops sooner."""
     list_paged_article(portal)
     last = portal.page("discuz_paged_3.gbk.html")
     back = '<strong>3</strong><a href="article-200-1.html">下一页</a>'.encode("gbk")
@@ -330,6 +333,16 @@ async def test_pages_are_bounded_by_max_pages_and_by_a_page_read_before(
     async with running_service(config, schedule=False) as service:
         await service.pipeline.run(config.sources[1])
     assert [portal.hits.get(f"/article-200-{n}.html") for n in (1, 2, 3)] == [1, 1, 1]
+    portal.hits.clear()
+    portal.redirects["/article-200-3.html"] = "/article-200-1.html"  # back, by a redirect
+    (tmp_path / "r").mkdir()
+    config = load_config(write_config(tmp_path / "r", portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    assert stored.content.count("召开全市营商环境") == 1, "the first page is not read twice"
+    assert "聚焦企业开办" in stored.content
+    del portal.redirects["/article-200-3.html"]
     bounded = SELECTORS + "max_pages = 2\n"
     portal.hits.clear()
     (tmp_path / "b").mkdir()
