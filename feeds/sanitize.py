@@ -62,14 +62,14 @@ _UNEVEN_SPACE = re.compile(r"[\t\r\f\v\u3000\xa0][ \t\r\f\v\u3000\xa0]*| [ \t\r\
 # upstream's statistics. A 1x1 or 0x0 image shows nothing; these hosts serve nothing but
 # counters (FeedBurner's, WordPress's, analytics services', and Baidu's and CNZZ's, which
 # Chinese portals use).
-COUNTER_HOSTS = frozenset((
+_COUNTER_HOSTS = frozenset((
     "feeds.feedburner.com", "feeds.feedblitz.com", "pixel.wp.com", "stats.wordpress.com",
     "google-analytics.com", "pixel.quantserve.com", "scorecardresearch.com", "hm.baidu.com",
     "cnzz.com", "51.la",
 ))  # fmt: skip
-_HOSTS = "|".join(map(re.escape, sorted(COUNTER_HOSTS)))
+_COUNTER_NAMES = "|".join(map(re.escape, sorted(_COUNTER_HOSTS)))
 _COUNTER_URL = re.compile(
-    rf'(?i:https?://(?:[^/"?#@]*@)?(?:[\w-]+\.)*(?:{_HOSTS}))(?::\d*)?(?:[/?#"]|$)'
+    rf'(?i:https?://(?:[^/"?#@]*@)?(?:[\w-]+\.)*(?:{_COUNTER_NAMES}))(?::\d*)?(?:[/?#"]|$)'
 )
 _SIZES = frozenset(("width", "height"))
 _ANY = r'(?:\s[\w:-]+="[^"]*")*'  # attributes, skipped whole: a value is never searched
