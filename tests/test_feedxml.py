@@ -509,3 +509,15 @@ def test_another_sites_feed_about_videos_keeps_its_descriptions_as_html() -> Non
         feed = parse(body, url="https://rsshub.example/youtube/channel/UC1")
         assert feed is not None
         assert feed.items[0].content_html == "line 1\nline 2"
+
+
+def test_a_wechat_article_bridged_to_rss_keeps_its_pictures() -> None:
+    """WeChat keeps every picture's address in `data-src`, for its script to load; the feeds
+    made from its articles carry the markup as it is."""
+    body = (FIXTURES / "shapes" / "wechat-bridge.xml").read_bytes()
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        content = feed.items[0].content_html
+        assert '<img src="https://mmbiz.qpic.cn/mmbiz_jpg/Hzfb0114/640?wx_fmt=jpeg">' in content
+        assert "data-" not in content
+        assert "qrcode" not in content, "the 1x1 counter goes"

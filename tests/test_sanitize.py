@@ -209,3 +209,40 @@ def test_counters_among_many_pictures_go_and_only_they() -> None:
     cleaned = clean_html(f"<p>{body}</p>")
     assert cleaned.count("<img") == 2000
     assert ".gif" not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        # WeChat's articles, and the feeds made from them: no src at all
+        (
+            '<img data-src="https://mmbiz.qpic.cn/a/640?wx_fmt=jpeg&amp;tp=webp" data-w="1080"'
+            ' data-type="jpeg" style="width: 100%;" alt="图">',
+            '<img src="https://mmbiz.qpic.cn/a/640?wx_fmt=jpeg&amp;tp=webp" alt="图">',
+        ),
+        # a placeholder in src, the picture elsewhere, relative to the page
+        (
+            '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-original="/p/1.jpg">',
+            '<img src="http://a.example/p/1.jpg">',
+        ),
+        (
+            '<img class="lazy" src="/blank.gif" data-lazy-src="2.jpg" width="600">',
+            '<img src="http://a.example/news/2.jpg" width="600">',
+        ),
+        # a hostile address stays out: the placeholder is all there is
+        (
+            '<img src="/blank.gif" data-src="javascript:alert(1)">',
+            '<img src="http://a.example/blank.gif">',
+        ),
+        # a lazy counter is still a counter
+        ('<img data-src="https://hm.baidu.com/hm.gif?si=1">', ""),
+        # text that looks like the attribute is only text
+        (
+            '<img src="/a.jpg" alt=\'data-src="x.jpg"\'>',
+            '<img src="http://a.example/a.jpg" alt="data-src=&quot;x.jpg&quot;">',
+        ),
+    ],
+)
+def test_lazy_images_get_the_picture_a_script_would_have_loaded(image: str, expected: str) -> None:
+    cleaned = clean_html(f"<p>{image}</p>", base_url="http://a.example/news/")
+    assert cleaned == f"<p>{expected}</p>"
