@@ -53,7 +53,7 @@ def test_rss20_every_field_and_sanitised_content() -> None:
         upstream_id="hzfb-1001",
         content_html=(
             "<p>近日，汉中又新增一项<b>国字号</b>荣誉。</p>"
-            '<img src="https://example.org/img/1001.jpg">'
+            '<img src="https://example.org/img/1001.jpg" referrerpolicy="no-referrer">'
             '<a rel="noopener noreferrer nofollow">链接</a><p>(来源:汉中发布)</p>'
         ),
         summary="近日，汉中又新增一项国字号荣誉。",
@@ -475,7 +475,8 @@ def test_a_youtube_video_shows_its_thumbnail_and_its_synopsis_line_by_line() -> 
         assert item.content_html == (
             '<p><a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=1" rel="noopener '
             'noreferrer nofollow"><img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" '
-            'alt="A &quot;q&quot; &lt;i&gt;"></a></p><p>第一行 &amp; more<br>'
+            'alt="A &quot;q&quot; &lt;i&gt;" referrerpolicy="no-referrer"></a></p>'
+            "<p>第一行 &amp; more<br>"
             "https://example.com/x<br><br>See &lt;b&gt; for details</p>"
         )
         assert item.summary == "第一行 & more https://example.com/x See <b> for details"
@@ -518,6 +519,10 @@ def test_a_wechat_article_bridged_to_rss_keeps_its_pictures() -> None:
     for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
         assert feed is not None
         content = feed.items[0].content_html
-        assert '<img src="https://mmbiz.qpic.cn/mmbiz_jpg/Hzfb0114/640?wx_fmt=jpeg">' in content
+        picture = (
+            '<img src="https://mmbiz.qpic.cn/mmbiz_jpg/Hzfb0114/640?wx_fmt=jpeg"'
+            ' referrerpolicy="no-referrer">'
+        )
+        assert picture in content
         assert "data-" not in content
         assert "qrcode" not in content, "the 1x1 counter goes"

@@ -222,7 +222,9 @@ def test_second_discuz_article_declared_gb2312_with_gbk_characters() -> None:
         assert "（汉中日报记者 王五 通讯员 李堃）" in lines(item)
         # A lazy image (data-original) gets its real source, made absolute.
         lazy = "http://www.example.net/data/attachment/portal/202201/13/091502qk5yv1n3zq1fy1nn.jpg"
-        assert f'<img src="{lazy}" alt="龙头山雪景">' in item.content_html
+        assert (
+            f'<img src="{lazy}" alt="龙头山雪景" referrerpolicy="no-referrer">' in item.content_html
+        )
         assert "none.gif" not in item.content_html
     # The selector reads the poster; automatic extraction prefers the original author.
     assert (selected.author, automatic.author) == ("hz1w_bianji", "王五")
@@ -347,7 +349,10 @@ def test_hostile_page_is_sanitised(rules: ArticleRules | None) -> None:
     assert lines(item)[-1] == "最后一段：正常文字结束。"
     assert (item.title, item.author, item.origin) == ("恶意页面测试", "坏人", Party("可疑来源"))
     assert item.published == at(14, 17, 50)
-    assert '<img src="https://bad.example.net/p/x.jpg" alt="坏图">' in item.content_html
+    assert (
+        '<img src="https://bad.example.net/p/x.jpg" alt="坏图" referrerpolicy="no-referrer">'
+        in item.content_html
+    )
     if rules is not None:  # only a selector keeps iframes, and only from listed hosts
         assert '<iframe src="https://player.example.org/embed/42"' in item.content_html
 
@@ -374,7 +379,10 @@ def test_references_to_forbidden_characters_and_a_broken_base_are_dropped(
     assert lines(item)[0] == "第一段正文文字，用于确认净化。"
     assert lines(item)[-1] == "最后一段：汉中正常文字结束。"
     assert '<a href="http://example.org/ab.html"' in item.content_html
-    assert '<img src="https://bad.example.net/p/pic.jpg" alt="图">' in item.content_html
+    assert (
+        '<img src="https://bad.example.net/p/pic.jpg" alt="图" referrerpolicy="no-referrer">'
+        in item.content_html
+    )
     assert "坏地址" in item.content_html
     assert "[::1" not in item.content_html
 
@@ -408,7 +416,7 @@ def test_lazy_image_attributes() -> None:
     text = '<html><body><div id="c"><img src="blank.gif" data-lazy-src="/real.png"></div></body>'
     rules = article_rules({"content": "#c"}, path="a")
     item = parse_article(text, url="http://x.example/a/b", rules=rules, tz=SHANGHAI, now=NOW)
-    assert item.content_html == '<img src="http://x.example/real.png">'
+    assert item.content_html == '<img src="http://x.example/real.png" referrerpolicy="no-referrer">'
 
 
 def test_merge_article() -> None:

@@ -81,7 +81,8 @@ def test_json_feed_11_every_field() -> None:
         upstream_id="urn:uuid:4b8f3a2e-0000-4000-8000-000000000001",
         content_html=(
             "<p>近日，汉中又新增一项国字号荣誉。</p>"
-            '<a rel="noopener noreferrer nofollow">x</a><img src="https://example.org/i.png">'
+            '<a rel="noopener noreferrer nofollow">x</a>'
+            '<img src="https://example.org/i.png" referrerpolicy="no-referrer">'
         ),
         summary="近日，汉中又新增一项国字号荣誉。",
         published=datetime(2022, 1, 14, 17, 50, tzinfo=CST),

@@ -93,7 +93,9 @@ def test_a_link_with_a_broken_ipv6_host_is_dropped_without_an_exception_escaping
     cleaned = clean_html(
         '<a href="http://[x/">a</a><img src="//[::1/p.png">', base_url="http://b.example/"
     )
-    assert cleaned == '<a rel="noopener noreferrer nofollow">a</a><img>'
+    assert (
+        cleaned == '<a rel="noopener noreferrer nofollow">a</a><img referrerpolicy="no-referrer">'
+    )
 
 
 def _plain_text(fragment: str) -> str:
@@ -218,31 +220,48 @@ def test_counters_among_many_pictures_go_and_only_they() -> None:
         (
             '<img data-src="https://mmbiz.qpic.cn/a/640?wx_fmt=jpeg&amp;tp=webp" data-w="1080"'
             ' data-type="jpeg" style="width: 100%;" alt="图">',
-            '<img src="https://mmbiz.qpic.cn/a/640?wx_fmt=jpeg&amp;tp=webp" alt="图">',
+            '<img src="https://mmbiz.qpic.cn/a/640?wx_fmt=jpeg&amp;tp=webp" alt="图"'
+            ' referrerpolicy="no-referrer">',
         ),
         # a placeholder in src, the picture elsewhere, relative to the page
         (
             '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-original="/p/1.jpg">',
-            '<img src="http://a.example/p/1.jpg">',
+            '<img src="http://a.example/p/1.jpg" referrerpolicy="no-referrer">',
         ),
         (
             '<img class="lazy" src="/blank.gif" data-lazy-src="2.jpg" width="600">',
-            '<img src="http://a.example/news/2.jpg" width="600">',
+            '<img src="http://a.example/news/2.jpg" width="600" referrerpolicy="no-referrer">',
         ),
         # a hostile address stays out: the placeholder is all there is
         (
             '<img src="/blank.gif" data-src="javascript:alert(1)">',
-            '<img src="http://a.example/blank.gif">',
+            '<img src="http://a.example/blank.gif" referrerpolicy="no-referrer">',
         ),
         # a lazy counter is still a counter
         ('<img data-src="https://hm.baidu.com/hm.gif?si=1">', ""),
         # text that looks like the attribute is only text
         (
             '<img src="/a.jpg" alt=\'data-src="x.jpg"\'>',
-            '<img src="http://a.example/a.jpg" alt="data-src=&quot;x.jpg&quot;">',
+            '<img src="http://a.example/a.jpg" alt="data-src=&quot;x.jpg&quot;"'
+            ' referrerpolicy="no-referrer">',
         ),
     ],
 )
 def test_lazy_images_get_the_picture_a_script_would_have_loaded(image: str, expected: str) -> None:
     cleaned = clean_html(f"<p>{image}</p>", base_url="http://a.example/news/")
     assert cleaned == f"<p>{expected}</p>"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        '<img src="https://wx.qlogo.cn/a.jpg">',
+        '<img src="https://wx4.sinaimg.cn/b.jpg" referrerpolicy="unsafe-url">',
+        '<img src="https://a.example/c.jpg" REFERRERPOLICY="origin" alt="x">',
+    ],
+)
+def test_every_image_asks_for_no_referrer_whatever_the_upstream_said(image: str) -> None:
+    """WeChat's and Weibo's image hosts refuse a request naming another site's page."""
+    cleaned = clean_html(image)
+    assert cleaned.count("referrerpolicy=") == 1
+    assert cleaned.endswith(' referrerpolicy="no-referrer">'), cleaned
