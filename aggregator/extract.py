@@ -142,11 +142,12 @@ async def collect(
             for item in feed.items
         )
     )
-    for _, _, problem in items:
-        if problem:
-            warnings.append(problem)
+    problems = [problem for _, _, problem in items if problem]
+    warnings.extend(problems)
     kept = tuple((item, listing) for item, listing, _ in items if item is not None)
-    return Collected(response, feed, kept, tuple(warnings), digest)
+    # An article not read whole is read again at the next fetch: the same body must not be
+    # skipped as unchanged then (a 304 still is).
+    return Collected(response, feed, kept, tuple(warnings), None if problems else digest)
 
 
 class _Parse:
@@ -280,8 +281,7 @@ async def _item(
         )
     except AggregatorError as exc:
         return listed, None, _problem(listed.url, exc)
-    # Missing a page, it is stored as far as it was read, and read again when its listing
-    # is next seen (when the list or the feed next changes).
+    # Missing a page, it is stored as far as it was read, and read again at the next fetch.
     return merge_article(listed, article), None if problem else digest, problem
 
 

@@ -298,7 +298,8 @@ async def test_an_article_in_pages_is_stored_whole(
 async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
     tmp_path: Path, portal: Portal
 ) -> None:
-    """Stored as far as it was read, then read whole when the list next changes."""
+    """Stored as far as it was read, then read whole at the next fetch, though the list page
+    is the same: an unchanged body is skipped only when nothing was missing from it."""
     list_paged_article(portal)
     portal.failing.add("/article-200-3.html")
     config = load_config(write_config(tmp_path, portal, SELECTORS))
@@ -313,11 +314,12 @@ async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
         assert "聚焦企业开办" in partial.content
         assert "压实工作责任" not in partial.content
         portal.failing.clear()
-        portal.html["/portal.php"] += b"<!-- a new item, elsewhere on the page -->"
-        await service.pipeline.run(config.sources[1])
+        again = await service.pipeline.run(config.sources[1])  # the same list page
         whole = await stored_paged_article(service)
+    assert again.result == "degraded", "two listed articles are still missing"
     assert "压实工作责任" in whole.content
     assert portal.hits["/article-200-1.html"] == 2, "read again: it was missing a page"
+    assert portal.hits["/article-123-1.html"] == 1, "read whole before: not read again"
 
 
 async def test_pages_are_bounded_by_max_pages_and_by_a_page_read_before(
