@@ -38,12 +38,10 @@ from feeds.selectors import (
 
 _T = TypeVar("_T")
 _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
-_NEXT_TEXTS = frozenset(
-    {"下一页", "下页", "下一頁", "后页", "next", "next page", "›", "»", "next »"}
-)
 # A link to an article's next page: never "下一篇" or a bare "next" or "»", which lead to the
-# next article as often as to the next page.
+# next article as often as to the next page. A list page's next page may read either way.
 _PAGE_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "next page"})
+_NEXT_TEXTS = _PAGE_TEXTS | {"next", "›", "»", "next »"}
 # Query parameters that number an article's pages (Discuz!: `portal.php?mod=view&aid=1&page=2`).
 _PAGE_PARAMETERS = frozenset({"page", "p", "pn", "pg", "paged", "pageno", "curpage"})
 _PAGE_MARKS = re.compile(r"[\d_-]+")  # what an article's page numbers add to its path

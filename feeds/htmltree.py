@@ -17,7 +17,7 @@ import lxml.html
 from lxml import etree
 
 from feeds.errors import ParseError
-from feeds.sanitize import drop_forbidden_references, xml_safe
+from feeds.sanitize import LAZY_SOURCES, drop_forbidden_references, xml_safe
 from feeds.urls import resolve
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -29,8 +29,6 @@ _BLOCKS = frozenset({
 })  # fmt: skip
 # Void elements libxml2 parses as containers, swallowing the rest of their parent.
 _VOID_CONTAINERS = ("embed", "source", "track", "wbr", "keygen")
-# Where lazy-loading scripts keep the real image: WeChat, jQuery lazyload, WordPress, Discuz! posts.
-_LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "file")
 
 
 def parse_html(text: str, *, url: str) -> lxml.html.HtmlElement:
@@ -90,7 +88,7 @@ def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
 def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
     """Give lazy images their real `src` and make every link absolute, in place."""
     for image in element.iter("img"):
-        for attribute in _LAZY_SOURCES:
+        for attribute in LAZY_SOURCES:
             if source := (image.get(attribute) or "").strip():
                 image.set("src", source)
                 break

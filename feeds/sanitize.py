@@ -17,9 +17,9 @@ import nh3
 from feeds.urls import plain_absolute, resolve
 
 # Where lazy-loading scripts keep an image's address, its `src` a placeholder or absent: WeChat
-# (and the feeds made from its articles), jQuery lazyload, WordPress plugins. Feeds carry no
-# script to load them, so readers showed no picture.
-_LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
+# (and the feeds made from its articles), jQuery lazyload, WordPress plugins, Discuz! posts.
+# Neither a feed nor a copied article carries the script, so readers showed no picture.
+LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "file")
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
     "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe",
@@ -29,7 +29,7 @@ _TAGS = {
 }  # fmt: skip
 _ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height", "srcset", *_LAZY_SOURCES},
+    "img": {"src", "alt", "title", "width", "height", "srcset", *LAZY_SOURCES},
     "iframe": {"src", "width", "height", "allowfullscreen"},
     "video": {"src", "poster", "controls", "width", "height"},
     "audio": {"src", "controls"},
@@ -39,7 +39,7 @@ _ATTRIBUTES = {
     "time": {"datetime"},
     "abbr": {"title"},
 }
-_URL_ATTRIBUTES = {"href", "src", "poster", *_LAZY_SOURCES}
+_URL_ATTRIBUTES = {"href", "src", "poster", *LAZY_SOURCES}
 _URL_SCHEMES = {"http", "https", "mailto"}
 _WEB_SCHEMES = ("http", "https")
 _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
@@ -130,7 +130,7 @@ def web_url(href: str | None, base: str) -> str | None:
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     """Resolve URLs against the call's base, refuse unsafe schemes and unlisted iframe hosts;
     note an image that may only count readers."""
-    if tag == "img" and attribute in _LAZY_SOURCES:
+    if tag == "img" and attribute in LAZY_SOURCES:
         _CALL.lazy = True
     if attribute not in _URL_ATTRIBUTES:
         if tag == "img" and attribute in _SIZES and value.lstrip()[:1] in ("0", "1"):
@@ -198,11 +198,11 @@ def clean_html(
 def _loaded(image: re.Match[str]) -> str:
     """The image with its lazy-loaded address as its `src`, as the page's script would set it."""
     attributes = _ATTRIBUTE.findall(image[0])
-    source = next((value for name, value in attributes if name in _LAZY_SOURCES), None)
+    source = next((value for name, value in attributes if name in LAZY_SOURCES), None)
     if source is None:  # refused by the filter (a `javascript:` address), or none given
-        kept = [(name, value) for name, value in attributes if name not in _LAZY_SOURCES]
+        kept = [(name, value) for name, value in attributes if name not in LAZY_SOURCES]
     else:
-        gone = ("src", *_LAZY_SOURCES)
+        gone = ("src", *LAZY_SOURCES)
         kept = [("src", source), *((n, v) for n, v in attributes if n not in gone)]
     return "<img" + "".join(f' {name}="{value}"' for name, value in kept) + ">"
 

@@ -232,6 +232,11 @@ def test_counters_among_many_pictures_go_and_only_they() -> None:
             '<img class="lazy" src="/blank.gif" data-lazy-src="2.jpg" width="600">',
             '<img src="http://a.example/news/2.jpg" width="600" referrerpolicy="no-referrer">',
         ),
+        # a Discuz! post copied into a feed: the picture in `file`, a blank image in src
+        (
+            '<img src="static/image/common/none.gif" file="data/attachment/a.jpg" id="aimg_1">',
+            '<img src="http://a.example/news/data/attachment/a.jpg" referrerpolicy="no-referrer">',
+        ),
         # a hostile address stays out: the placeholder is all there is
         (
             '<img src="/blank.gif" data-src="javascript:alert(1)">',
