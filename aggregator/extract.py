@@ -120,8 +120,10 @@ async def collect(
         raise FetchError("empty body", url=response.url, status=response.status)
     now = datetime.now(UTC)
     warnings: list[str] = []
+    problems: list[str] = []
     if source.type == "html":
-        feed = await _list_pages(source, response, fetcher, hosts, default_tz, now, warnings)
+        feed, problem = await _list_pages(source, response, fetcher, robots, hosts, default_tz, now)
+        problems.extend([problem] if problem else [])
     else:
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
@@ -142,11 +144,11 @@ async def collect(
             for item in feed.items
         )
     )
-    problems = [problem for _, _, problem in items if problem]
+    problems.extend(problem for _, _, problem in items if problem)
     warnings.extend(problems)
     kept = tuple((item, listing) for item, listing, _ in items if item is not None)
-    # An article not read whole is read again at the next fetch: the same body must not be
-    # skipped as unchanged then (a 304 still is).
+    # A list or an article not read whole is read again at the next fetch: the same body must
+    # not be skipped as unchanged then (a 304 still is).
     return Collected(response, feed, kept, tuple(warnings), None if problems else digest)
 
 
@@ -212,16 +214,19 @@ async def _list_pages(
     source: SourceConfig,
     response: Response,
     fetcher: Fetcher,
+    robots: Robots,
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
-    warnings: list[str],
-) -> ParsedFeed:
-    """The list page and up to `max_pages - 1` following pages; a later page may fail alone."""
+) -> tuple[ParsedFeed, str | None]:
+    """The list page and up to `max_pages - 1` following pages, and the problem that stopped
+    them early: a later page may fail alone. One that links or redirects back to a page
+    already read ends the list."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     items: list[ParsedItem] = []
     charset = None
-    seen_pages = {response.url}
+    problem = None
+    seen = {response.url}
     page = response
     for number in range(1, source.list.max_pages + 1):
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
@@ -230,21 +235,20 @@ async def _list_pages(
             parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
         )
         items.extend(listed.items)
-        next_url = listed.next_page
-        if number == source.list.max_pages or not next_url or next_url in seen_pages:
+        url = listed.next_page
+        if number == source.list.max_pages or not url or url in seen:
             break
-        if reason := await check_discovered(next_url, source_url=source.url, hosts=hosts):
-            warnings.append(f"next page {next_url} not followed: {reason}")
-            break
-        seen_pages.add(next_url)
+        seen.add(url)
         try:
-            page = await fetcher.get(
-                next_url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
-            )
+            page = await _followed(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
-            warnings.append(f"next page: {exc}")
+            problem = f"list page {number + 1} {url}: {_unprefixed(exc, url)}"
             break
-    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+        if page.url != url and page.url in seen:
+            break
+        seen.add(page.url)
+    feed = ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+    return feed, problem
 
 
 async def _item(
@@ -289,7 +293,7 @@ def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = 
     """`article URL: why`, or `article URL: page N URL: why`: the failing URL said once, where
     the error's own message starts with it."""
     failed = page[1] if page else article
-    why = str(exc).removeprefix(f"{failed}: ")
+    why = _unprefixed(exc, failed)
     return (
         f"article {article}: page {page[0]} {failed}: {why}"
         if page
@@ -297,16 +301,29 @@ def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = 
     )
 
 
-async def _article_page(
+def _unprefixed(exc: AggregatorError, url: str) -> str:
+    """The error's reason, without the URL its message starts with when it names one."""
+    return str(exc).removeprefix(f"{url}: ")
+
+
+async def _followed(
     source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
-) -> ArticlePage:
-    """One page of an article, fetched as every followed page is: allowed hosts and robots.txt
-    first, then the source's charset override, and parsed off the loop."""
+) -> Response:
+    """A page the source leads to (a later list page, an article, an article's later page),
+    fetched as each of them is: allowed hosts and robots.txt first."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     if source.respect_robots and not await robots.allowed(url, source.tls_verify):
         raise Refused("robots.txt disallows this page", url=url)
-    page = await fetcher.get(url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify)
+    return await fetcher.get(url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify)
+
+
+async def _article_page(
+    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+) -> ArticlePage:
+    """One page of an article, decoded with the source's charset override and parsed off the
+    loop."""
+    page = await _followed(source, url, fetcher, robots, hosts)
     text = decode(page.body, header_charset=page.charset, override=source.encoding)
     return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
 

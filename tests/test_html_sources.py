@@ -46,12 +46,14 @@ class Portal:
     def __init__(self) -> None:
         self.base = ""
         self.hits: dict[str, int] = {}
+        self.requested: list[str] = []  # every path with its query, in order
         self.robots = "User-agent: *\nDisallow: /admin/\n"
         self.list_extra = b""
         self.extra: dict[str, bytes] = {}
-        self.failing: set[str] = set()  # paths answered 503
+        self.failing: set[str] = set()  # paths (with their query, if any) answered 503
         self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
-        self.redirects: dict[str, str] = {}  # path -> path, answered 302
+        self.redirects: dict[str, str] = {}  # path (with its query, if any) -> path, a 302
+        self.by_query: dict[str, bytes] = {}  # pages served for a path with its query
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -61,6 +63,7 @@ class Portal:
         async def handle(request: web.Request) -> web.Response:
             path = request.path
             self.hits[path] = self.hits.get(path, 0) + 1
+            self.requested.append(request.path_qs)
             if path == "/robots.txt":
                 return web.Response(text=self.robots)
             pages = {
@@ -69,10 +72,13 @@ class Portal:
                 "/article-124-1.html": "discuz_article2.gbk.html",
                 **{f"/article-200-{n}.html": f"discuz_paged_{n}.gbk.html" for n in (1, 2, 3)},
             }
-            if path in self.failing:
+            if path in self.failing or request.path_qs in self.failing:
                 raise web.HTTPServiceUnavailable()
-            if path in self.redirects:
-                raise web.HTTPFound(self.redirects[path])
+            if to := self.redirects.get(request.path_qs, self.redirects.get(path)):
+                raise web.HTTPFound(to)
+            if request.path_qs in self.by_query:
+                body = self.by_query[request.path_qs]
+                return web.Response(body=body, headers={"Content-Type": "text/html"})
             if path in self.html:
                 return web.Response(body=self.html[path], headers={"Content-Type": "text/html"})
             if path in self.extra:
@@ -373,3 +379,60 @@ async def test_a_next_page_on_another_host_is_refused_and_the_first_page_kept(
     assert "page 2 http://elsewhere.example/article-200-2.html: " in (report.error or "")
     assert "召开全市营商环境" in stored.content
     assert "/article-200-2.html" not in portal.hits
+
+
+LIST_PAGE = "/portal.php?mod=list&catid=1&page={}"
+
+
+@pytest.mark.parametrize("respect_robots", ["true", "false"])
+async def test_later_list_pages_are_read_as_robots_txt_allows(
+    tmp_path: Path, portal: Portal, respect_robots: str
+) -> None:
+    """Page 2's items are stored; page 3 is fetched only when robots.txt does not disallow it."""
+    portal.by_query[LIST_PAGE.format(2)] = portal.page("discuz_list_2.gbk.html")
+    portal.robots = f"User-agent: *\nDisallow: {LIST_PAGE.format(3)}\n"
+    rules = SELECTORS.replace("[sources.article]", "max_pages = 3\n\n[sources.article]")
+    config = load_config(write_config(tmp_path, portal, rules, respect_robots=respect_robots))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    assert "压实工作责任" in stored.content, "listed on page 2, and read whole"
+    asked = [path for path in portal.requested if path.startswith("/portal.php")]
+    if respect_robots == "true":
+        assert asked == ["/portal.php?mod=list&catid=1", LIST_PAGE.format(2)]
+        page3 = portal.base + LIST_PAGE.format(3)
+        assert f"list page 3 {page3}: robots.txt disallows this page" in (report.error or "")
+    else:
+        assert asked == ["/portal.php?mod=list&catid=1", *map(LIST_PAGE.format, (2, 3))]
+
+
+async def test_a_list_page_leading_back_ends_the_list_quietly(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """Page 3 redirects to the first page: the first page's items are not listed twice, and
+    nothing is reported. A later list page that fails is reported, and read again at the next
+    fetch though the first page is the same."""
+    portal.by_query[LIST_PAGE.format(2)] = portal.page("discuz_list_2.gbk.html")
+    portal.redirects[LIST_PAGE.format(3)] = "/portal.php?mod=list&catid=1"
+    for missing in (125, 120, 117):  # listed articles that would fail on their own
+        portal.html[f"/article-{missing}-1.html"] = portal.page("discuz_article2.gbk.html")
+    rules = SELECTORS.replace("[sources.article]", "max_pages = 5\n\n[sources.article]")
+    config = load_config(write_config(tmp_path, portal, rules))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        assert report.result == "ok", report
+        await stored_paged_article(service)
+        assert portal.hits["/article-123-1.html"] == 1, "listed once: page 1 was not read again"
+        portal.requested.clear()
+        del portal.redirects[LIST_PAGE.format(3)]
+        portal.failing.add(LIST_PAGE.format(3))
+        portal.list_extra = b"<!-- the first page changed -->"
+        failed = await service.pipeline.run(config.sources[1])
+        asked = [path for path in portal.requested if path.startswith("/portal.php")]
+        assert asked == ["/portal.php?mod=list&catid=1", *map(LIST_PAGE.format, (2, 3))]
+        page3 = portal.base + LIST_PAGE.format(3)
+        assert f"list page 3 {page3}: HTTP 503 Service Unavailable" in (failed.error or "")
+        portal.failing.clear()
+        portal.requested.clear()
+        await service.pipeline.run(config.sources[1])  # the same first page
+    assert LIST_PAGE.format(3) in portal.requested, "a list not read whole is read again"
