@@ -76,10 +76,11 @@ def body_digest(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def listing_digest(item: ParsedItem) -> str:
-    """What the list page or feed said of an item: when it changes, the article is read again."""
-    fields = [item.title, item.url, item.upstream_id, item.summary, item.content_html,
-              item.published.isoformat() if item.published else None]  # fmt: skip
+def listing_digest(item: ParsedItem, *, dated: bool) -> str:
+    """What the list page or feed said of an item: when it changes, the article is read again.
+    Not `dated` for list pages: theirs is often relative (`3小时前`) and moves as time passes."""
+    published = item.published.isoformat() if dated and item.published else None
+    fields = [item.title, item.url, item.upstream_id, item.summary, item.content_html, published]
     return body_digest(json.dumps(fields, ensure_ascii=False).encode())
 
 
@@ -265,7 +266,7 @@ async def _item(
     """An item, its listing digest (None = read the article again next time), and any problem."""
     if not follow or not listed.url:
         return listed, None, None
-    digest = listing_digest(listed)
+    digest = listing_digest(listed, dated=source.type == "feed")
     if known.get(item_key(listed)) == digest:
         return None, None, None  # stored and unchanged: the article is not fetched again
     try:

@@ -146,6 +146,12 @@ _SHAPES: tuple[tuple[re.Pattern[str], _Builder], ...] = (
 )
 
 
+# Shapes that say how long ago (`3小时前`, `昨天 17:50`, `刚刚`): right only at the moment the
+# page was made, which may be long before we read it.
+_RELATIVE = (_day_word, _ago, _just_now)
+_CALENDAR_SHAPES = tuple(shape for shape in _SHAPES if shape[1] not in _RELATIVE)
+
+
 def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
     try:
         return build(match, tz, now)
@@ -158,11 +164,12 @@ def plain_offsets(text: str) -> str:
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
 
 
-def find_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """The first date written anywhere in `text`, timezone-aware, or None."""
+def find_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -> datetime | None:
+    """The first date written anywhere in `text`, timezone-aware, or None; with `relative`
+    False, the first written as a calendar date."""
     text = plain_offsets(text)
     best: tuple[int, datetime] | None = None
-    for pattern, build in _SHAPES:
+    for pattern, build in _SHAPES if relative else _CALENDAR_SHAPES:
         for match in pattern.finditer(text):
             if best is not None and match.start() >= best[0]:
                 break  # an earlier shape already found a date at or before this place

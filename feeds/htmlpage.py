@@ -84,6 +84,27 @@ def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | No
     return select_text(element, sel) if sel is not None else None
 
 
+def _date(
+    element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
+) -> datetime | None:
+    """The date a selector's match gives. One written relative to the page's making (`3 小时前`,
+    `昨天 17:50`) gives way to a calendar date in a `title` or `datetime` attribute of the match
+    or inside it, as Discuz! X writes `<span title="2022-1-15 09:12">3 小时前</span>`."""
+    if sel is None:
+        return None
+    text = select_text(element, sel) or ""
+    if found := find_date(text, tz=tz, now=now, relative=False):
+        return found
+    if sel.attr is None:
+        for match in sel.select(element):
+            for node in match.iter(etree.Element):
+                for name in ("datetime", "title"):
+                    value = node.get(name)
+                    if value and (found := find_date(value, tz=tz, now=now, relative=False)):
+                        return found
+    return find_date(text, tz=tz, now=now)
+
+
 def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:
     if rules.next_page is not None:
         return page_link(select_link(doc, rules.next_page), base)
@@ -118,7 +139,7 @@ def _list_page(
         link_text = next((t for m in rules.link.select(node) if (t := text_of(m))), None)
         title = _text(node, rules.title) or link_text or ""
         summary = _summary(_text(node, rules.summary))
-        published = find_date(_text(node, rules.published) or "", tz=tz, now=now)
+        published = _date(node, rules.published, tz, now)
         found = {"url": link, "title": title, "summary": summary, "published": published}
         items.append(
             ParsedItem(
@@ -271,7 +292,7 @@ def _article(
         published=_pick(
             found,
             "published",
-            (lambda: find_date(_text(doc, rules.published) or "", tz=tz, now=now), "selector"),
+            (lambda: _date(doc, rules.published, tz, now), "selector"),
             (lambda: meta.published, "automatic"),
             (lambda: find_date(line, tz=tz, now=now), "detected"),
         ),

@@ -26,6 +26,8 @@ _UPDATE = """
         published_ts = ?, fingerprint = ?
     WHERE source_id = ? AND key = ?
 """
+# An item whose article was read again and found unchanged: only what led to it is new.
+_RELISTED = "UPDATE items SET listing_hash = ? WHERE source_id = ? AND key = ?"
 # By rowid, from ids read in one statement: `INSERT INTO items_search … SELECT` per row cost
 # FTS5 more than twice as much as the whole insert of plain values. Run last (`run_last`).
 _SEARCH_INSERT = "INSERT INTO items_search (rowid, text) VALUES (?, ?)"
@@ -62,9 +64,10 @@ def upsert_items(
     # A feed listing an item twice (a repeated guid) stores its last version, written once:
     # the index can delete an item's tokens only as often as it was given them.
     items = list({item.key: item for item in items}.values())
-    known = _column_by_key(conn, source_id, [item.key for item in items], "content_hash")
+    known = _stored_hashes(conn, source_id, [item.key for item in items])
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
+    relisted: list[tuple[str | None, str, str]] = []
     unchanged = 0
     inserted: list[tuple[int, ItemRecord]] = []
     changed: list[ItemRecord] = []
@@ -83,7 +86,7 @@ def upsert_items(
                  _sort_ts(item, now), now, now, item.content_hash, item.listing_hash,
                  *_match_keys(item))
             )  # fmt: skip
-        elif known[item.key] != item.content_hash:
+        elif known[item.key][0] != item.content_hash:
             changed.append(item)
             updates.append(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
@@ -93,7 +96,11 @@ def upsert_items(
             )  # fmt: skip
         else:
             unchanged += 1
+            if known[item.key][1] != item.listing_hash:  # its article read again, the same
+                relisted.append((item.listing_hash, source_id, item.key))
     written: list[int] = []
+    if relisted:
+        conn.executemany(_RELISTED, relisted)
     if inserts:
         conn.executemany(_INSERT, inserts)
         run_last(conn, _SEARCH_INSERT, [(i, _search_text(item)) for i, item in inserted])
@@ -154,12 +161,14 @@ def _indexed(
     return found
 
 
-def _column_by_key(
-    conn: sqlite3.Connection, source_id: str, keys: Sequence[str], column: str
-) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for sql, params in _lookups(source_id, keys, column):
-        found.update((row[0], row[1]) for row in conn.execute(sql, params) if row[1] is not None)
+def _stored_hashes(
+    conn: sqlite3.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, tuple[str, str | None]]:
+    """Each stored item's content hash and listing digest."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for sql, params in _lookups(source_id, keys, "content_hash, listing_hash"):
+        rows = conn.execute(sql, params)
+        found.update((key, (content, listing)) for key, content, listing in rows)
     return found
 
 

@@ -213,6 +213,41 @@ async def test_unchanged_articles_are_not_fetched_again(tmp_path: Path, portal: 
         assert portal.hits["/article-125-1.html"] == 2, "a failed article is retried"
 
 
+async def test_an_article_read_again_and_found_the_same_is_then_left_alone(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """The list's summary of an item changes and its article does not: the article is read
+    once more, then not again while the list says the same (it was read at every fetch)."""
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        summary = "近年来,汉中市委、市政府高度重视".encode("gbk")
+        listed = portal.page("discuz_list.gbk.html").replace(summary, summary[:-4], 1)
+        portal.html["/portal.php"] = listed
+        again = await service.pipeline.run(config.sources[1])
+        assert portal.hits["/article-123-1.html"] == 2
+        assert (again.new, again.updated) == (0, 0), again
+        portal.html["/portal.php"] = listed + b"<!-- the page changed around the items -->"
+        await service.pipeline.run(config.sources[1])
+    assert portal.hits["/article-123-1.html"] == 2, "the same listing: not read a third time"
+
+
+async def test_a_list_date_that_moves_with_time_does_not_read_the_article_again(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """`3 小时前` with no calendar date beside it reads differently at every fetch; the list
+    says the same of the item all the same."""
+    relative = "<span>3 小时前</span>".encode("gbk")
+    listed = portal.page("discuz_list.gbk.html").replace(b" 2022-1-14 17:50", relative, 1)
+    portal.html["/portal.php"] = listed
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        portal.html["/portal.php"] = listed + b"<!-- the page changed around the items -->"
+        await service.pipeline.run(config.sources[1])
+    assert portal.hits["/article-123-1.html"] == 1
+
+
 async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
     portal.robots = "User-agent: *\nDisallow: /portal.php\n"
     config = load_config(write_config(tmp_path, portal, SELECTORS))

@@ -136,6 +136,34 @@ def test_discuz_list_page() -> None:
     )
 
 
+def test_a_relative_list_date_gives_way_to_the_calendar_date_in_its_title() -> None:
+    """Discuz! X prints `3 小时前` and keeps the date in the span's title: read hours later, the
+    item keeps its date (it moved with every fetch, and its article was read again each time)."""
+    text = load("discuz_list.gbk.html")
+    for now in (NOW, NOW + timedelta(hours=5)):
+        page = parse_list_page(text, url=LIST_URL, rules=DISCUZ_LIST, tz=SHANGHAI, now=now)
+        assert page.items[1].published == at(15, 9, 12), now
+
+
+@pytest.mark.parametrize(
+    ("cell", "published"),
+    [
+        ('<span title="2022-1-15 08:40">3 小时前</span>', at(15, 8, 40)),
+        ('<time datetime="2022-01-15T08:40:00+08:00">3 hours ago</time>', at(15, 8, 40)),
+        ('<span title="昨天 09:12">2022-1-13 08:00</span>', at(13, 8, 0)),  # the text is exact
+        ('<span title="发布于 2 小时前">3 小时前</span>', NOW - timedelta(hours=3)),
+        ('<span title="热门文章">3 小时前</span>', NOW - timedelta(hours=3)),
+        ("<span>昨天 17:50</span>", at(14, 17, 50)),
+        ('<span title="not a date">no date</span>', None),
+    ],
+)
+def test_list_dates_prefer_a_calendar_date(cell: str, published: datetime | None) -> None:
+    page = f'<div class="xld"><dl><dt><a href="/a-1.html">A</a></dt><dd class="d">{cell}</dd></dl>'
+    rules = list_rules({"item": "div.xld dl", "link": "dt a", "published": "dd.d"}, path="l")
+    listed = parse_list_page(page, url=LIST_URL, rules=rules, tz=SHANGHAI, now=NOW)
+    assert listed.items[0].published == published
+
+
 def test_list_page_next_link_by_selector_and_minimal_rules() -> None:
     rules = list_rules(
         {"item": "div.xld dl", "link": "dt a", "next_page": "div.pg a.last"}, path="l"
