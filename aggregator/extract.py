@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
 from aggregator.config import SourceConfig, StoriesConfig
@@ -39,6 +39,10 @@ from feeds.selectors import ArticleRules
 from storage import FetchState, ItemRecord
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
+# Fetches in a row at which an article that fails is tried; then it waits for its listing to
+# change, and the list page that lists it is skipped again while its body is unchanged.
+ARTICLE_TRIES = 5
+_GIVEN_UP = f"; failed at {ARTICLE_TRIES} fetches in a row, tried again when its listing changes"
 _THREAD = CpuPool(0)
 
 
@@ -139,18 +143,19 @@ async def collect(
         if follow and known_listings
         else {}
     )
-    items = await asyncio.gather(
+    reads = await asyncio.gather(
         *(
             _item(source, item, follow, known, fetcher, robots, hosts, default_tz, now)
             for item in feed.items
         )
     )
-    problems.extend(problem for _, _, problem in items if problem)
     warnings.extend(problems)
-    kept = tuple((item, listing) for item, listing, _ in items if item is not None)
+    warnings.extend(read.problem for read in reads if read.problem)
+    kept = tuple((read.item, read.listing) for read in reads if read.item is not None)
     # A list or an article not read whole is read again at the next fetch: the same body must
     # not be skipped as unchanged then (a 304 still is).
-    return Collected(response, feed, kept, tuple(warnings), None if problems else digest)
+    again = problems or any(read.again for read in reads)
+    return Collected(response, feed, kept, tuple(warnings), None if again else digest)
 
 
 class _Parse:
@@ -252,6 +257,23 @@ async def _list_pages(
     return feed, problem
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A listed item after its article was read, or not."""
+
+    item: ParsedItem | None  # None: stored before, and not to be stored again
+    listing: str | None = None  # what led to the article, as stored (`_failures`)
+    problem: str | None = None
+    again: bool = False  # its article is to be read again at the next fetch
+
+
+def _failures(stored: str | None, digest: str) -> int:
+    """The fetches in a row that failed to read the article of this listing: a failed read
+    stores the listing digest with `~N`, so the next fetch tells it from one read whole."""
+    listed_as, _, failures = (stored or "").partition("~")
+    return int(failures) if listed_as == digest and failures.isdigit() else 0
+
+
 async def _item(
     source: SourceConfig,
     listed: ParsedItem,
@@ -262,17 +284,26 @@ async def _item(
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
-) -> tuple[ParsedItem | None, str | None, str | None]:
-    """An item, its listing digest (None = read the article again next time), and any problem."""
+) -> _Read:
+    """An item completed by its article, unless it was read whole before, or failed at
+    `ARTICLE_TRIES` fetches in a row: then not until the list says something else of it."""
     if not follow or not listed.url:
-        return listed, None, None
+        return _Read(listed)
     digest = listing_digest(listed, dated=source.type == "feed")
-    if known.get(item_key(listed)) == digest:
-        return None, None, None  # stored and unchanged: the article is not fetched again
+    stored = known.get(item_key(listed))
+    failures = _failures(stored, digest)
+    if stored == digest or failures >= ARTICLE_TRIES:
+        return _Read(None)
+
+    def failed(problem: str) -> _Read:
+        again = failures + 1 < ARTICLE_TRIES
+        problem += "" if again else _GIVEN_UP
+        return _Read(listed, f"{digest}~{failures + 1}", problem, again)
+
     try:
         first = await _article_page(source, listed.url, fetcher, robots, hosts)
     except AggregatorError as exc:
-        return listed, None, _problem(listed.url, exc)
+        return failed(_problem(listed.url, exc))
     pages, problem = await _continued(source, first, fetcher, robots, hosts)
     try:
         article = await asyncio.to_thread(
@@ -285,9 +316,10 @@ async def _item(
             continued=pages,
         )
     except AggregatorError as exc:
-        return listed, None, _problem(listed.url, exc)
-    # Missing a page, it is stored as far as it was read, and read again at the next fetch.
-    return merge_article(listed, article), None if problem else digest, problem
+        return failed(_problem(listed.url, exc))
+    if problem:  # missing a page: stored as far as it was read
+        return replace(failed(problem), item=merge_article(listed, article))
+    return _Read(merge_article(listed, article), digest)
 
 
 def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator.config import load_config
 from aggregator.cpu import CpuPool
+from aggregator.extract import ARTICLE_TRIES
 from aggregator.service import running_service
 from aggregator.web.app import make_app
 from tests.conftest import FIXTURES, run_cli_async
@@ -245,6 +246,32 @@ async def test_a_list_date_that_moves_with_time_does_not_read_the_article_again(
         await service.pipeline.run(config.sources[1])
         portal.html["/portal.php"] = listed + b"<!-- the page changed around the items -->"
         await service.pipeline.run(config.sources[1])
+    assert portal.hits["/article-123-1.html"] == 1
+
+
+async def test_an_article_that_keeps_failing_waits_for_its_listing_to_change(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """Tried at `ARTICLE_TRIES` fetches in a row, then left, and the unchanged list page is
+    skipped again; what the list says of the item changes, and it is tried again."""
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        reports = [await service.pipeline.run(config.sources[1]) for _ in range(ARTICLE_TRIES)]
+        assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES
+        assert [r.result for r in reports] == ["degraded"] * ARTICLE_TRIES
+        assert "fetches in a row" not in (reports[-2].error or "")
+        given_up = f"article-125-1.html: HTTP 404 Not Found; failed at {ARTICLE_TRIES} fetches"
+        assert given_up in (reports[-1].error or "")
+        after = await service.pipeline.run(config.sources[1])
+        assert after.result == "unchanged", after
+        title = "汉中市发布寒潮蓝色预警".encode("gbk")
+        listed = portal.page("discuz_list.gbk.html").replace(title, title + b"(2)")
+        portal.html["/portal.php"] = listed
+        relisted = await service.pipeline.run(config.sources[1])
+        items = await service.db.latest_items(["hz1w"], limit=20)
+    assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES + 1
+    assert "fetches in a row" not in (relisted.error or "")
+    assert "汉中市发布寒潮蓝色预警(2)" in [i.title for i in items], "stored as listed"
     assert portal.hits["/article-123-1.html"] == 1
 
 
