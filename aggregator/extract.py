@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
 from aggregator.config import SourceConfig, StoriesConfig
@@ -52,6 +52,7 @@ class Collected:
 
     `feed` is None when the body did not change (304, or the same bytes as last time).
     `records` is set instead of `items` when they were built beside the parse (`RecordPlan`).
+    `article_pages` gives the URLs of the article pages each item was read from, in order.
     """
 
     response: Response | None
@@ -60,6 +61,7 @@ class Collected:
     warnings: tuple[str, ...] = ()
     body_hash: str | None = None
     records: tuple[ItemRecord, ...] | None = None
+    article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,9 @@ async def collect(
     # A list or an article not read whole is read again at the next fetch: the same body must
     # not be skipped as unchanged then (a 304 still is).
     again = problems or any(read.again for read in reads)
-    return Collected(response, feed, kept, tuple(warnings), None if again else digest)
+    pages = {item_key(read.item): read.pages for read in reads if read.item and read.pages}
+    body_hash = None if again else digest
+    return Collected(response, feed, kept, tuple(warnings), body_hash, article_pages=pages)
 
 
 class _Parse:
@@ -265,6 +269,7 @@ class _Read:
     listing: str | None = None  # what led to the article, as stored (`_failures`)
     problem: str | None = None
     again: bool = False  # its article is to be read again at the next fetch
+    pages: tuple[str, ...] = ()  # the article pages read, in order
 
 
 def _failures(stored: str | None, digest: str) -> int:
@@ -317,9 +322,10 @@ async def _item(
         )
     except AggregatorError as exc:
         return failed(_problem(listed.url, exc))
+    read = (first.url, *(page.url for page in pages))
     if problem:  # missing a page: stored as far as it was read
-        return replace(failed(problem), item=merge_article(listed, article))
-    return _Read(merge_article(listed, article), digest)
+        return replace(failed(problem), item=merge_article(listed, article), pages=read)
+    return _Read(merge_article(listed, article), digest, pages=read)
 
 
 def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:

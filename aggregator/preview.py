@@ -29,7 +29,7 @@ def _value(item: ParsedItem, name: str) -> object:
     return value
 
 
-def item_as_dict(item: ParsedItem) -> dict[str, object]:
+def item_as_dict(item: ParsedItem, pages: tuple[str, ...]) -> dict[str, object]:
     provenance = dict(item.provenance)
     fields = {name: _value(item, name) for name in _FIELDS}
     fields["content_html"] = item.content_html
@@ -37,10 +37,11 @@ def item_as_dict(item: ParsedItem) -> dict[str, object]:
         "key": item_key(item),
         "fields": fields,
         "provenance": {name: provenance.get(name) for name in [*_FIELDS, "content"]},
+        "article_pages": list(pages),
     }
 
 
-def _print_item(number: int, item: ParsedItem) -> None:
+def _print_item(number: int, item: ParsedItem, pages: tuple[str, ...]) -> None:
     provenance = dict(item.provenance)
     print(f"\n#{number}  {item.title}")
     for name in _FIELDS:
@@ -53,6 +54,8 @@ def _print_item(number: int, item: ParsedItem) -> None:
     print(
         f"  {'content':<10} {how and f'[{how}]':<12} {len(item.content_html)} chars: {text[:160]}"
     )
+    if len(pages) > 1:  # an article in several pages: which were read, so `next_page` shows
+        print(f"  {'pages':<10} {'':<12} {len(pages)}: {' '.join(pages)}")
 
 
 async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int:
@@ -70,6 +73,10 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
             return 1
     items = [item for item, _ in collected.items]
     feed = collected.feed
+
+    def pages(item: ParsedItem) -> tuple[str, ...]:
+        return collected.article_pages.get(item_key(item), ())
+
     if as_json:
         document = {
             "source": source.id,
@@ -77,7 +84,7 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
             "format": feed.format if feed else None,
             "charset": feed.charset if feed else None,
             "warnings": list(collected.warnings),
-            "items": [item_as_dict(item) for item in items],
+            "items": [item_as_dict(item, pages(item)) for item in items],
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
@@ -87,5 +94,5 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
     for warning in collected.warnings:
         print(f"warning: {warning}")
     for number, item in enumerate(items, start=1):
-        _print_item(number, item)
+        _print_item(number, item, pages(item))
     return 0

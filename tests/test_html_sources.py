@@ -363,6 +363,24 @@ async def test_an_article_in_pages_is_stored_whole(
     assert "/article-201-1.html" not in portal.hits
 
 
+async def test_preview_names_the_pages_an_article_was_read_from(
+    tmp_path: Path, portal: Portal
+) -> None:
+    list_paged_article(portal)
+    config = write_config(tmp_path, portal, SELECTORS)
+    document = await preview_json(config, "hz1w")
+    entry = next(
+        i for i in document["items"] if i["fields"]["title"] == "汉中市召开营商环境建设推进会"
+    )
+    paged = [f"{portal.base}/article-200-{n}.html" for n in (1, 2, 3)]
+    assert entry["article_pages"] == paged
+    assert seed(document)["article_pages"] == [f"{portal.base}/article-123-1.html"]
+    code, out, err = await run_cli_async("preview", config, "hz1w")
+    assert code == 0, err
+    assert f"  pages                   3: {' '.join(paged)}\n" in out
+    assert out.count("  pages ") == 1, "an article of one page says nothing of pages"
+
+
 async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
     tmp_path: Path, portal: Portal
 ) -> None:
