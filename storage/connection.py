@@ -4,6 +4,7 @@ read-only connection for processes that only read the store another one writes."
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -17,13 +18,14 @@ import aiosqlite
 from feeds.errors import AggregatorError
 from feeds.searchtext import search_text
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
-from storage.searchindex import reindex_if_stale
+from storage.searchindex import index_damaged, reindex, reindex_if_stale
 
 
 class StorageError(AggregatorError):
     """The database could not be opened, migrated or written."""
 
 
+log = logging.getLogger("storage")
 Row = sqlite3.Row
 T = TypeVar("T")
 # Writes waiting when the writer frees up share one transaction, up to this many: a commit and
@@ -210,6 +212,18 @@ class Connections:
             loop.call_soon_threadsafe(_settle, write.done, ok, value)
 
     def _transaction(self, group: list[_Write[Any]]) -> list[Any]:
+        """The group's writes in one transaction; once more after rebuilding a damaged search
+        index, which would otherwise fail every write that touches the damaged item."""
+        try:
+            return self._attempt(group)
+        except sqlite3.DatabaseError as exc:
+            if not index_damaged(exc):
+                raise
+            log.error("search index damaged, rebuilding it", extra={"error": str(exc)})
+            reindex(self._writer)
+            return self._attempt(group)
+
+    def _attempt(self, group: list[_Write[Any]]) -> list[Any]:
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         last = _LAST[id(conn)] = []

@@ -35,10 +35,22 @@ def index_made_by() -> str:
 def reindex_if_stale(conn: sqlite3.Connection) -> int:
     """Rebuild the index in one transaction if its tokens were made otherwise; how many
     items it indexed (0 when it was current)."""
-    current = index_made_by()
     made_by = conn.execute("SELECT made_by FROM search_tokens").fetchone()
-    if made_by is not None and made_by[0] == current:
+    if made_by is not None and made_by[0] == index_made_by():
         return 0
+    return reindex(conn)
+
+
+def index_damaged(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite found the index, its one virtual table, inconsistent: FTS5 says so when
+    it is told to delete tokens it does not hold (an item deleted or edited outside the
+    service, its tokens given twice). Every later write touching that item would fail."""
+    return error.sqlite_errorcode == sqlite3.SQLITE_CORRUPT_VTAB
+
+
+def reindex(conn: sqlite3.Connection) -> int:
+    """Rebuild the index from the items, in one transaction; how many items it indexed."""
+    current = index_made_by()
     total = int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
     if total:
         log.info("rebuilding the search index", extra={"items": total, "tokens": current})

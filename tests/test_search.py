@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import sqlite3
@@ -202,6 +203,31 @@ async def test_tokens_made_by_other_rules_are_rebuilt_at_opening(tmp_path: Path)
     await (await Database.open(path)).close()
     assert _indexed_ids(path, "stray") == []
     assert _indexed_ids(path, "朱鹮") == [1]
+
+
+async def test_a_damaged_index_is_rebuilt_and_the_write_goes_through(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An item's tokens deleted outside the service: FTS5 then refuses the update's delete as
+    "database disk image is malformed", and every write touching that item failed, the
+    source's new items with it. The index is rebuilt from the items and the writes done."""
+    await db.store_fetch("s", ok(), [record(1, title="汉中朱鹮"), record(2, title="春运")])
+    with sqlite3.connect(db.path) as conn:
+        item = conn.execute("SELECT id, title, summary, content FROM items WHERE id = 1").fetchone()
+        conn.execute(
+            "INSERT INTO items_search (items_search, rowid, text) VALUES ('delete', ?, ?)",
+            (item[0], search_text(*item[1:])),
+        )
+    changed = record(1, title="汉中金丝猴", content_hash="w")
+    summaries = await asyncio.gather(
+        db.store_fetch("s", ok(NOW + 1), [changed]),
+        db.store_fetch("s", ok(NOW + 1), [record(3, title="汉中机场")]),
+    )
+    assert [(s.new, s.updated) for s in summaries] == [(0, 1), (1, 0)]
+    assert "search index damaged, rebuilding it" in caplog.messages
+    assert await _titles(db, text="汉中") == ["汉中机场", "汉中金丝猴"]
+    assert _indexed_ids(db.path, "朱鹮") == []
+    assert _indexed_ids(db.path, "春运") == [2]
 
 
 async def test_the_search_text_built_beside_parsing_is_what_gets_indexed(db: Database) -> None:
