@@ -61,6 +61,7 @@ class Collected:
     warnings: tuple[str, ...] = ()
     body_hash: str | None = None
     records: tuple[ItemRecord, ...] | None = None
+    read_whole: bool = True  # False: a page it led to failed, to be read at the next fetch
     article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
 
 
@@ -127,10 +128,10 @@ async def collect(
         raise FetchError("empty body", url=response.url, status=response.status)
     now = datetime.now(UTC)
     warnings: list[str] = []
-    problems: list[str] = []
     if source.type == "html":
-        feed, problem = await _list_pages(source, response, fetcher, robots, hosts, default_tz, now)
-        problems.extend([problem] if problem else [])
+        feed = await _list_pages(
+            source, response, fetcher, robots, hosts, default_tz, now, warnings
+        )
     else:
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
@@ -151,15 +152,15 @@ async def collect(
             for item in feed.items
         )
     )
-    warnings.extend(problems)
     warnings.extend(read.problem for read in reads if read.problem)
     kept = tuple((read.item, read.listing) for read in reads if read.item is not None)
-    # A list or an article not read whole is read again at the next fetch: the same body must
-    # not be skipped as unchanged then (a 304 still is).
-    again = problems or any(read.again for read in reads)
+    # An article not read whole is read again at the next fetch: the same body must not be
+    # skipped as unchanged then, nor answered by a 304 (`ARTICLE_TRIES` bounds it).
+    again = any(read.again for read in reads)
     pages = {item_key(read.item): read.pages for read in reads if read.item and read.pages}
-    body_hash = None if again else digest
-    return Collected(response, feed, kept, tuple(warnings), body_hash, article_pages=pages)
+    return Collected(
+        response, feed, kept, tuple(warnings), digest, read_whole=not again, article_pages=pages
+    )
 
 
 class _Parse:
@@ -228,14 +229,15 @@ async def _list_pages(
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
-) -> tuple[ParsedFeed, str | None]:
-    """The list page and up to `max_pages - 1` following pages, and the problem that stopped
-    them early: a later page may fail alone. One that links or redirects back to a page
-    already read ends the list."""
+    warnings: list[str],
+) -> ParsedFeed:
+    """The list page and up to `max_pages - 1` following pages. A later page that fails ends
+    the list with a warning, and is not tried again before the first page changes: it may fail
+    for good (`robots.txt`), and a news list's first page changes often. One that links or
+    redirects back to a page already read ends the list."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     items: list[ParsedItem] = []
     charset = None
-    problem = None
     seen = {response.url}
     page = response
     for number in range(1, source.list.max_pages + 1):
@@ -252,13 +254,12 @@ async def _list_pages(
         try:
             page = await _followed(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
-            problem = f"list page {number + 1} {url}: {_unprefixed(exc, url)}"
+            warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
             break
         if page.url != url and page.url in seen:
             break
         seen.add(page.url)
-    feed = ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
-    return feed, problem
+    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,6 +287,7 @@ def _outcome(
         etag=response.etag if response else None,
         last_modified=response.last_modified if response else None,
         body_hash=collected.body_hash,
+        read_whole=collected.read_whole,
         effective_url=effective_url,
         charset=feed.charset if feed else None,
         title=feed.title or None if feed else None,

@@ -118,6 +118,9 @@ class FetchOutcome:
     title: str | None = None
     site_url: str | None = None
     next_fetch: float | None = None
+    # False when a page it led to failed and is to be read again: the next fetch then asks for
+    # the document without validators, and parses it even if its body is the same.
+    read_whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)

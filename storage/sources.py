@@ -67,6 +67,12 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
              out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
              out.effective_url, out.charset, out.title, out.site_url, source_id),
         )  # fmt: skip
+        if not out.read_whole:
+            conn.execute(
+                "UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL "
+                "WHERE id = ?",
+                (source_id,),
+            )
     else:
         conn.execute(
             "UPDATE sources SET last_attempt = ?, last_status = ?, last_result = ?, "

@@ -55,6 +55,8 @@ class Portal:
         self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
         self.redirects: dict[str, str] = {}  # path (with its query, if any) -> path, a 302
         self.by_query: dict[str, bytes] = {}  # pages served for a path with its query
+        self.list_etag: str | None = None  # the list page's ETag, and a 304 when it is asked
+        self.asked_with: list[str | None] = []  # each list request's If-None-Match
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -73,6 +75,10 @@ class Portal:
                 "/article-124-1.html": "discuz_article2.gbk.html",
                 **{f"/article-200-{n}.html": f"discuz_paged_{n}.gbk.html" for n in (1, 2, 3)},
             }
+            if path == "/portal.php" and self.list_etag:
+                self.asked_with.append(request.headers.get("If-None-Match"))
+                if request.headers.get("If-None-Match") == self.list_etag:
+                    return web.Response(status=304, headers={"ETag": self.list_etag})
             if path in self.failing or request.path_qs in self.failing:
                 raise web.HTTPServiceUnavailable()
             if to := self.redirects.get(request.path_qs, self.redirects.get(path)):
@@ -80,14 +86,17 @@ class Portal:
             if request.path_qs in self.by_query:
                 body = self.by_query[request.path_qs]
                 return web.Response(body=body, headers={"Content-Type": "text/html"})
+            html_headers = {"Content-Type": "text/html"}
+            if path == "/portal.php" and self.list_etag:
+                html_headers["ETag"] = self.list_etag
             if path in self.html:
-                return web.Response(body=self.html[path], headers={"Content-Type": "text/html"})
+                return web.Response(body=self.html[path], headers=html_headers)
             if path in self.extra:
                 return web.Response(body=self.extra[path], content_type="application/rss+xml")
             if path not in pages:
                 raise web.HTTPNotFound()
             body = self.page(pages[path]) + (self.list_extra if path == "/portal.php" else b"")
-            return web.Response(body=body, headers={"Content-Type": "text/html"})
+            return web.Response(body=body, headers=html_headers)
 
         app = web.Application()
         app.router.add_get("/{tail:.*}", handle)
@@ -408,6 +417,28 @@ async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
     assert portal.hits["/article-123-1.html"] == 1, "read whole before: not read again"
 
 
+async def test_a_page_that_fails_is_tried_again_behind_a_list_that_sends_an_etag(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """The list page would answer 304: after a run that missed a page, it is asked for without
+    its ETag, so the article is read whole at the next fetch; then the 304 is back."""
+    list_paged_article(portal)
+    portal.list_etag = '"v1"'
+    for missing in (125, 120):  # listed articles that would fail on their own
+        portal.html[f"/article-{missing}-1.html"] = portal.page("discuz_article2.gbk.html")
+    portal.failing.add("/article-200-3.html")
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        first = await service.pipeline.run(config.sources[1])
+        portal.failing.clear()
+        second = await service.pipeline.run(config.sources[1])
+        whole = await stored_paged_article(service)
+        third = await service.pipeline.run(config.sources[1])
+    assert [first.result, second.result, third.result] == ["degraded", "ok", "not modified"]
+    assert portal.asked_with == [None, None, '"v1"']
+    assert "压实工作责任" in whole.content
+
+
 async def test_pages_are_bounded_by_max_pages_and_by_a_page_read_before(
     tmp_path: Path, portal: Portal
 ) -> None:
@@ -490,8 +521,8 @@ async def test_a_list_page_leading_back_ends_the_list_quietly(
     tmp_path: Path, portal: Portal
 ) -> None:
     """Page 3 redirects to the first page: the first page's items are not listed twice, and
-    nothing is reported. A later list page that fails is reported, and read again at the next
-    fetch though the first page is the same."""
+    nothing is reported. A later list page that fails is reported, and waits for the first
+    page to change."""
     portal.by_query[LIST_PAGE.format(2)] = portal.page("discuz_list_2.gbk.html")
     portal.redirects[LIST_PAGE.format(3)] = "/portal.php?mod=list&catid=1"
     for missing in (125, 120, 117):  # listed articles that would fail on their own
@@ -512,7 +543,7 @@ async def test_a_list_page_leading_back_ends_the_list_quietly(
         assert asked == ["/portal.php?mod=list&catid=1", *map(LIST_PAGE.format, (2, 3))]
         page3 = portal.base + LIST_PAGE.format(3)
         assert f"list page 3 {page3}: HTTP 503 Service Unavailable" in (failed.error or "")
-        portal.failing.clear()
         portal.requested.clear()
-        await service.pipeline.run(config.sources[1])  # the same first page
-    assert LIST_PAGE.format(3) in portal.requested, "a list not read whole is read again"
+        again = await service.pipeline.run(config.sources[1])  # the same first page
+    assert again.result == "unchanged", "a page that may fail for good is not retried at once"
+    assert portal.requested == ["/portal.php?mod=list&catid=1"]
