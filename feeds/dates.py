@@ -149,7 +149,6 @@ _SHAPES: tuple[tuple[re.Pattern[str], _Builder], ...] = (
 # Shapes that say how long ago (`3小时前`, `昨天 17:50`, `刚刚`): right only at the moment the
 # page was made, which may be long before we read it.
 _RELATIVE = (_day_word, _ago, _just_now)
-_CALENDAR_SHAPES = tuple(shape for shape in _SHAPES if shape[1] not in _RELATIVE)
 
 
 def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
@@ -166,17 +165,19 @@ def plain_offsets(text: str) -> str:
 
 def find_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -> datetime | None:
     """The first date written anywhere in `text`, timezone-aware, or None; with `relative`
-    False, the first written as a calendar date."""
+    False, None also when the first is written relative to `now` (`3小时前`)."""
     text = plain_offsets(text)
-    best: tuple[int, datetime] | None = None
-    for pattern, build in _SHAPES if relative else _CALENDAR_SHAPES:
+    best: tuple[int, datetime, _Builder] | None = None
+    for pattern, build in _SHAPES:
         for match in pattern.finditer(text):
             if best is not None and match.start() >= best[0]:
                 break  # an earlier shape already found a date at or before this place
             if (found := _build(build, match, tz, now)) is not None:
-                best = (match.start(), found)
+                best = (match.start(), found, build)
                 break
-    return best[1] if best else None
+    if best is None or (not relative and best[2] in _RELATIVE):
+        return None
+    return best[1]
 
 
 def parse_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:

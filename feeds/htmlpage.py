@@ -93,16 +93,16 @@ def _date(
     if sel is None:
         return None
     text = select_text(element, sel) or ""
-    if found := find_date(text, tz=tz, now=now, relative=False):
-        return found
-    if sel.attr is None:
-        for match in sel.select(element):
-            for node in match.iter(etree.Element):
-                for name in ("datetime", "title"):
-                    value = node.get(name)
-                    if value and (found := find_date(value, tz=tz, now=now, relative=False)):
-                        return found
-    return find_date(text, tz=tz, now=now)
+    written = find_date(text, tz=tz, now=now)
+    if written is None or sel.attr is not None or find_date(text, tz=tz, now=now, relative=False):
+        return written
+    for match in sel.select(element):
+        for node in match.iter(etree.Element):
+            for name in ("datetime", "title"):
+                value = node.get(name)
+                if value and (found := find_date(value, tz=tz, now=now, relative=False)):
+                    return found
+    return written
 
 
 def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:

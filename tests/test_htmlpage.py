@@ -151,6 +151,7 @@ def test_a_relative_list_date_gives_way_to_the_calendar_date_in_its_title() -> N
         ('<span title="2022-1-15 08:40">3 小时前</span>', at(15, 8, 40)),
         ('<time datetime="2022-01-15T08:40:00+08:00">3 hours ago</time>', at(15, 8, 40)),
         ('<span title="昨天 09:12">2022-1-13 08:00</span>', at(13, 8, 0)),  # the text is exact
+        ('<span title="2022-1-14 08:00">昨天 17:50 改于 2022-1-15 09:00</span>', at(14, 8, 0)),
         ('<span title="发布于 2 小时前">3 小时前</span>', NOW - timedelta(hours=3)),
         ('<span title="热门文章">3 小时前</span>', NOW - timedelta(hours=3)),
         ("<span>昨天 17:50</span>", at(14, 17, 50)),
