@@ -85,8 +85,16 @@ class SourceConfig:
     dedupe: bool = True
     respect_robots: bool = True
     tls_verify: bool = True
+    user_agent: str | None = None  # None: `fetch.user_agent`
+    headers: tuple[tuple[str, str], ...] = ()
     list: ListRules | None = None
     article: ArticleRules | None = None
+
+    @property
+    def request_headers(self) -> tuple[tuple[str, str], ...]:
+        """What every request of this source sends besides the fetcher's own headers."""
+        agent = (("User-Agent", self.user_agent),) if self.user_agent else ()
+        return agent + self.headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +252,7 @@ def _fetch(table: Table) -> FetchConfig:
         max_bytes=table.converted("max_bytes", parse_size, "10MB"),
         concurrency=table.positive_int("concurrency", 32, 10_000),
         per_host=table.positive_int("per_host", 2, 1_000),
-        user_agent=table.get("user_agent", str, "aggregator/0.1"),
+        user_agent=table.header_value("user_agent", "aggregator/0.1") or "aggregator/0.1",
         retention=table.converted("retention", parse_duration, "365d"),
         max_interval=table.converted("max_interval", parse_duration, "1d"),
         respect_robots=table.get("respect_robots", bool, True),
@@ -339,6 +347,8 @@ def _sources(
                 dedupe=table.get("dedupe", bool, True),
                 respect_robots=table.get("respect_robots", bool, fetch.respect_robots),
                 tls_verify=table.get("tls_verify", bool, True),
+                user_agent=table.header_value("user_agent", None) or None,
+                headers=table.headers("headers"),
                 list=listing,
                 article=article,
             )

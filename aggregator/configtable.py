@@ -93,5 +93,55 @@ class Table:
             return default
         return value
 
+    def header_value(self, key: str, default: str | None) -> str | None:
+        """A string sent as an HTTP header's value: aiohttp refuses a line break at every
+        request, and each server reads bytes beyond ASCII its own way."""
+        value = self.get(key, str, default or "") if key in self.data else default
+        if value is not None and (problem := _header_value_problem(value)):
+            self.fail(key, problem)
+            return default
+        return value
 
+    def headers(self, key: str) -> tuple[tuple[str, str], ...]:
+        """`{ Name = "value", … }` sent with every request: header names and values checked,
+        and none of those the fetcher sets itself."""
+        raw = self.data.get(key, {})
+        if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+            self.fail(key, 'must be a table of strings, such as { Referer = "https://…/" }')
+            return ()
+        found: list[tuple[str, str]] = []
+        for name, value in raw.items():
+            path = f"{key}.{name}"
+            if not _HEADER_NAME.fullmatch(name):
+                self.fail(path, "not an HTTP header name")
+            elif name.lower() in _FETCHERS_HEADERS:
+                self.fail(path, _FETCHERS_HEADERS[name.lower()])
+            elif problem := _header_value_problem(value):
+                self.fail(path, problem)
+            else:
+                found.append((name, value))
+        return tuple(found)
+
+
+def _header_value_problem(value: str) -> str | None:
+    if not (value.isascii() and value.isprintable()):
+        return "must be printable ASCII, without line breaks (percent-encode other characters)"
+    return None
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_OWN = "set by the fetcher"
+_FETCHERS_HEADERS = {
+    "user-agent": "set by user_agent",
+    "if-none-match": f"{_OWN} from the last response",
+    "if-modified-since": f"{_OWN} from the last response",
+    "accept-encoding": f"{_OWN}: it decompresses what it asked for",
+    "host": _OWN,
+    "connection": _OWN,
+    "content-length": _OWN,
+    "transfer-encoding": _OWN,
+    "te": _OWN,
+    "upgrade": _OWN,
+    "proxy-authorization": f"{_OWN} from fetch.proxy",
+}
 _KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}

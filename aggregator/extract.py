@@ -108,7 +108,7 @@ async def collect(
     if (
         source.type == "html"
         and source.respect_robots
-        and not await robots.allowed(url, source.tls_verify)
+        and not await robots.allowed(url, source.tls_verify, source.user_agent)
     ):
         raise Refused("robots.txt disallows this page", url=url)
     response = await fetcher.get(
@@ -118,6 +118,7 @@ async def collect(
         etag=state.etag,
         last_modified=state.last_modified,
         verify_tls=source.tls_verify,
+        headers=source.request_headers,
     )
     if response.not_modified:
         return Collected(response, None)
@@ -216,7 +217,11 @@ async def _feed(
             ) from exc
         warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
         followed = await fetcher.get(
-            alternate, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify
+            alternate,
+            source_url=source.url,
+            hosts=hosts,
+            verify_tls=source.tls_verify,
+            headers=source.request_headers,
         )
         return await parse(followed), followed
 
@@ -353,9 +358,17 @@ async def _followed(
     fetched as each of them is: allowed hosts and robots.txt first."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
-    if source.respect_robots and not await robots.allowed(url, source.tls_verify):
+    if source.respect_robots and not await robots.allowed(
+        url, source.tls_verify, source.user_agent
+    ):
         raise Refused("robots.txt disallows this page", url=url)
-    return await fetcher.get(url, source_url=source.url, hosts=hosts, verify_tls=source.tls_verify)
+    return await fetcher.get(
+        url,
+        source_url=source.url,
+        hosts=hosts,
+        verify_tls=source.tls_verify,
+        headers=source.request_headers,
+    )
 
 
 async def _article_page(

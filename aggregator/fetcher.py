@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import re
 import time
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -145,18 +145,20 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         verify_tls: bool = True,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> Response:
         """GET `url`, following redirects only within `hosts` (see `netpolicy`); `verify_tls`
-        False accepts any certificate (a source's `tls_verify = false`), on every hop."""
+        False accepts any certificate (a source's `tls_verify = false`), on every hop.
+        `headers` (a source's own, its User-Agent included) go with every hop."""
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
-        headers = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
-                   "application/feed+json, text/html;q=0.8, */*;q=0.5",
-                   "User-Agent": self.config.user_agent}  # fmt: skip
+        sent = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
+                "application/feed+json, text/html;q=0.8, */*;q=0.5",
+                "User-Agent": self.config.user_agent, **dict(headers)}  # fmt: skip
         if etag:
-            headers["If-None-Match"] = etag
+            sent["If-None-Match"] = etag
         if last_modified:
-            headers["If-Modified-Since"] = last_modified
+            sent["If-Modified-Since"] = last_modified
         seen = {url}
         permanent_url: str | None = None
         all_permanent = True
@@ -168,7 +170,7 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     outcome = await self._request(
-                        url, headers, self.config.timeout - spent, verify_tls
+                        url, sent, self.config.timeout - spent, verify_tls
                     )
                 finally:
                     spent += time.monotonic() - started

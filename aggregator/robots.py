@@ -30,9 +30,12 @@ class Robots:
     def __len__(self) -> int:
         return len(self._cache)
 
-    async def allowed(self, url: str, verify_tls: bool = True) -> bool:
-        """Whether our user agent may fetch `url`; an unreachable robots.txt allows everything.
-        `verify_tls` False reads it as the source's pages are read, whatever the certificate."""
+    async def allowed(
+        self, url: str, verify_tls: bool = True, user_agent: str | None = None
+    ) -> bool:
+        """Whether our user agent (or a source's own) may fetch `url`; an unreachable
+        robots.txt allows everything. `verify_tls` False reads it as the source's pages are
+        read, whatever the certificate."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return True
@@ -45,7 +48,8 @@ class Robots:
         self._cache.move_to_end(key)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
-        return cached[1].can_fetch(self._agent, url)
+        agent = user_agent.split("/")[0] if user_agent else self._agent
+        return cached[1].can_fetch(agent, url)
 
     async def _load(self, origin: str, verify_tls: bool) -> RobotFileParser:
         parser = RobotFileParser()

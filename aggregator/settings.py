@@ -52,6 +52,9 @@ SOURCE_KEYS: dict[str, str] = {
     "respect_robots": "overrides `fetch.respect_robots`",
     "tls_verify": "`false` accepts a broken certificate (expired, self-signed, another host's), "
     "still encrypted",
+    "user_agent": "overrides `fetch.user_agent` for this source's requests and its robots.txt",
+    "headers": '`{ Name = "value" }` headers sent with every request of the source '
+    "(`Referer`, `Cookie`)",
     "list": "html sources: selectors that find items on the list page",
     "article": "selectors that read an article page",
 }

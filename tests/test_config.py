@@ -191,6 +191,49 @@ def test_hostile_values_are_config_errors_naming_the_key(
     assert any(problem.startswith(message) for problem in info.value.problems), info.value.problems
 
 
+def test_request_headers_are_checked_and_kept_in_order(write_config: WriteConfig) -> None:
+    config = load_config(
+        write_config(
+            MINIMAL + 'user_agent = "portalbot/1.0"\n'
+            'headers = { Referer = "http://example.net/", Cookie = "a=1; b=2" }\n'
+        )
+    )
+    assert config.sources[0].request_headers == (
+        ("User-Agent", "portalbot/1.0"),
+        ("Referer", "http://example.net/"),
+        ("Cookie", "a=1; b=2"),
+    )
+    assert load_config(write_config(MINIMAL)).sources[0].request_headers == ()
+
+
+def test_hostile_request_headers_are_config_errors_naming_the_key(
+    write_config: WriteConfig,
+) -> None:
+    """aiohttp refuses a line break in a header at every request (a source that failed each
+    time), and would let one header smuggle another in on a server that splits on it."""
+    found = problems(
+        write_config,
+        '[fetch]\nuser_agent = "bot\\r\\nX-Injected: 1"\n' + MINIMAL
+        + 'user_agent = "机器人"\n'
+        'headers = { "Bad Name" = "x", Cookie = "a\\nb", "User-Agent" = "x", '
+        '"If-None-Match" = "x", Accept-Encoding = "br", Referer = "http://汉中.example/" }\n',
+    )  # fmt: skip
+    printable = "must be printable ASCII, without line breaks"
+    assert found == [
+        f"fetch.user_agent: {printable} (percent-encode other characters)",
+        f"sources[0].user_agent: {printable} (percent-encode other characters)",
+        "sources[0].headers.Bad Name: not an HTTP header name",
+        f"sources[0].headers.Cookie: {printable} (percent-encode other characters)",
+        "sources[0].headers.User-Agent: set by user_agent",
+        "sources[0].headers.If-None-Match: set by the fetcher from the last response",
+        "sources[0].headers.Accept-Encoding: set by the fetcher: it decompresses what it asked for",
+        f"sources[0].headers.Referer: {printable} (percent-encode other characters)",
+    ]
+    assert problems(write_config, MINIMAL + 'headers = ["Referer: x"]\n') == [
+        'sources[0].headers: must be a table of strings, such as { Referer = "https://…/" }'
+    ]
+
+
 def test_check_command_lists_every_problem_and_exits_2(write_config: WriteConfig) -> None:
     path = write_config('[fetch]\ntimeout = "soon"\n[[sources]]\nid = "X"\nurl = "a.xml"\n')
     result = run_cli("check", path)

@@ -84,6 +84,14 @@ def _routes(base: list[str]) -> web.Application:
             await asyncio.sleep(0.2)
         return response
 
+    async def echo(request: web.Request) -> web.Response:
+        wanted = ("User-Agent", "Referer", "Cookie", "Accept", "If-None-Match")
+        seen = "\n".join(f"{name}: {request.headers.get(name)}" for name in wanted)
+        return web.Response(text=seen)
+
+    async def to_echo(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/echo")
+
     async def error(request: web.Request) -> web.Response:
         return web.Response(status=502, text="bad gateway")
 
@@ -98,6 +106,7 @@ def _routes(base: list[str]) -> web.Application:
         ("/bad-port", bad_port),
         ("/big", big), ("/big-chunked", big_chunked),
         ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
+        ("/echo", echo), ("/to-echo", to_echo),
     ]:  # fmt: skip
         app.router.add_get(path, handler)
     return app
@@ -124,6 +133,26 @@ async def test_conditional_get(upstream: str) -> None:
     assert first.etag == '"v1"'  # type: ignore[attr-defined]
     second = await get(f"{upstream}/feed", etag='"v1"')
     assert second.not_modified  # type: ignore[attr-defined]
+
+
+async def test_a_sources_headers_go_with_every_hop(upstream: str) -> None:
+    """Its User-Agent replaces the fetcher's; the fetcher's own others stay."""
+    own = (("User-Agent", "portalbot/1.0"), ("Referer", "http://a.example/"), ("Cookie", "a=1"))
+    async with Fetcher(CONFIG) as fetcher:
+        response = await fetcher.get(
+            f"{upstream}/to-echo", source_url=upstream, hosts={"127.0.0.1"}, etag='"v1"',
+            headers=own,
+        )  # fmt: skip
+        plain = await fetcher.get(f"{upstream}/echo", source_url=upstream, hosts={"127.0.0.1"})
+    seen = dict(line.split(": ", 1) for line in response.body.decode().splitlines())
+    assert [seen[name] for name, _ in own] == ["portalbot/1.0", "http://a.example/", "a=1"]
+    assert seen["If-None-Match"] == '"v1"'
+    assert seen["Accept"].startswith("application/atom+xml")
+    assert plain.body.decode().splitlines()[:3] == [
+        "User-Agent: aggregator-test/1",
+        "Referer: None",
+        "Cookie: None",
+    ]
 
 
 async def test_permanent_redirect_is_reported(upstream: str) -> None:

@@ -57,6 +57,7 @@ class Portal:
         self.by_query: dict[str, bytes] = {}  # pages served for a path with its query
         self.list_etag: str | None = None  # the list page's ETag, and a 304 when it is asked
         self.asked_with: list[str | None] = []  # each list request's If-None-Match
+        self.required: dict[str, str] = {}  # headers without which a page answers 403
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -69,6 +70,8 @@ class Portal:
             self.requested.append(request.path_qs)
             if path == "/robots.txt":
                 return web.Response(text=self.robots)
+            if any(request.headers.get(k) != v for k, v in self.required.items()):
+                raise web.HTTPForbidden()
             pages = {
                 "/portal.php": "discuz_list.gbk.html",
                 "/article-123-1.html": "discuz_article.gbk.html",
@@ -282,6 +285,38 @@ async def test_an_article_that_keeps_failing_waits_for_its_listing_to_change(
     assert "fetches in a row" not in (relisted.error or "")
     assert "汉中市发布寒潮蓝色预警(2)" in [i.title for i in items], "stored as listed"
     assert portal.hits["/article-123-1.html"] == 1
+
+
+async def test_a_source_sends_its_own_user_agent_and_headers(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A portal that answers 403 without its Referer and cookie, and whose robots.txt shuts
+    out every agent but the one the source names: list, articles and their pages are read."""
+    portal.required = {"User-Agent": "portalbot/1.0", "Referer": f"{portal.base}/"}
+    portal.required["Cookie"] = "auth=1"
+    portal.robots = "User-agent: portalbot\nDisallow: /admin/\n\nUser-agent: *\nDisallow: /\n"
+    list_paged_article(portal)
+    headers = f'{{ Referer = "{portal.base}/", Cookie = "auth=1" }}'
+    path = write_config(tmp_path, portal, SELECTORS, user_agent='"portalbot/1.0"', headers=headers)
+    config = load_config(path)
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        stored = await stored_paged_article(service)
+    assert not report.failed, report
+    assert "压实工作责任" in stored.content
+    assert stored.origin_name == "汉中发布"
+    assert "robots.txt" not in (report.error or "")
+    (tmp_path / "bare").mkdir()
+    bare = load_config(write_config(tmp_path / "bare", portal, SELECTORS))
+    async with running_service(bare, schedule=False) as service:
+        refused = await service.pipeline.run(bare.sources[1])
+    assert refused.failed
+    assert "robots.txt disallows" in (refused.error or ""), "read for the fetcher's own agent"
+    (tmp_path / "blunt").mkdir()
+    blunt = write_config(tmp_path / "blunt", portal, SELECTORS, respect_robots="false")
+    async with running_service(load_config(blunt), schedule=False) as service:
+        forbidden = await service.pipeline.run(service.config.sources[1])
+    assert "HTTP 403 Forbidden" in (forbidden.error or ""), forbidden
 
 
 async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
