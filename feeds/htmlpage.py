@@ -37,6 +37,7 @@ from feeds.selectors import (
 )
 
 _T = TypeVar("_T")
+_CUT = ("...", "…", "..")  # how a list shows a title it shortened
 _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
 # A link to an article's next page: never "下一篇" or a bare "next" or "»", which lead to the
 # next article as often as to the next page. A list page's next page may read either way.
@@ -105,6 +106,18 @@ def _date(
     return written
 
 
+def _whole_title(matches: Sequence[lxml.html.HtmlElement], shown: str) -> str:
+    """A title the list cut short (`汉中市召开2022年全市...`) whole, from the `title` attribute
+    where most Chinese CMSs keep it: one that starts with what is shown."""
+    stem = shown.rstrip(" .…")
+    for match in matches:
+        for node in match.iter(etree.Element):
+            whole = " ".join((node.get("title") or "").split())
+            if stem and len(whole) > len(stem) and whole.startswith(stem):
+                return whole
+    return shown
+
+
 def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:
     if rules.next_page is not None:
         return page_link(select_link(doc, rules.next_page), base)
@@ -138,6 +151,8 @@ def _list_page(
         seen.add(link)
         link_text = next((t for m in rules.link.select(node) if (t := text_of(m))), None)
         title = _text(node, rules.title) or link_text or ""
+        if title.endswith(_CUT):
+            title = _whole_title((rules.title or rules.link).select(node), title)
         summary = _summary(_text(node, rules.summary))
         published = _date(node, rules.published, tz, now)
         found = {"url": link, "title": title, "summary": summary, "published": published}

@@ -165,6 +165,38 @@ def test_list_dates_prefer_a_calendar_date(cell: str, published: datetime | None
     assert listed.items[0].published == published
 
 
+WHOLE = "汉中市召开2022年全市科技工作会议"
+
+
+@pytest.mark.parametrize(
+    ("link", "title"),
+    [
+        (f'<a href="/a-1.html" title="{WHOLE}">汉中市召开2022年全市...</a>', WHOLE),
+        (f'<a href="/a-1.html" title=" {WHOLE} ">汉中市召开2022年…</a>', WHOLE),
+        (f'<a href="/a-1.html"><span title="{WHOLE}">汉中市召开..</span></a>', WHOLE),
+        (
+            '<a href="/a-1.html" title="点击查看">汉中市召开2022年全市...</a>',
+            "汉中市召开2022年全市...",
+        ),
+        (
+            '<a href="/a-1.html" title="汉中市">汉中市召开2022年全市...</a>',
+            "汉中市召开2022年全市...",
+        ),
+        (f'<a href="/a-1.html" title="{WHOLE}">汉中科技会议</a>', "汉中科技会议"),
+        ('<a href="/a-1.html" title="...">...</a>', "..."),
+    ],
+)
+def test_a_title_the_list_cut_short_is_read_whole_from_its_title_attribute(
+    link: str, title: str
+) -> None:
+    page = f'<ul class="list"><li>{link}</li></ul>'
+    for rules in ({"item": "ul.list li", "link": "a"}, {"item": "li", "link": "a", "title": "a"}):
+        listed = parse_list_page(
+            page, url=LIST_URL, rules=list_rules(rules, path="l"), tz=SHANGHAI, now=NOW
+        )
+        assert listed.items[0].title == title
+
+
 def test_list_page_next_link_by_selector_and_minimal_rules() -> None:
     rules = list_rules(
         {"item": "div.xld dl", "link": "dt a", "next_page": "div.pg a.last"}, path="l"
