@@ -129,13 +129,20 @@ def web_url(href: str | None, base: str) -> str | None:
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     """Resolve URLs against the call's base, refuse unsafe schemes and unlisted iframe hosts;
-    note an image that may only count readers."""
+    note an image that may only count readers, and count the images' addresses kept."""
     if tag == "img" and attribute in LAZY_SOURCES:
         _CALL.lazy = True
     if attribute not in _URL_ATTRIBUTES:
         if tag == "img" and attribute in _SIZES and value.lstrip()[:1] in ("0", "1"):
             _CALL.counters = True
         return value
+    url = _kept_url(tag, value)
+    if url is not None and tag == "img" and attribute == "src":
+        _CALL.sources += 1
+    return url
+
+
+def _kept_url(tag: str, value: str) -> str | None:
     base_url: str | None = _CALL.base_url
     try:
         url = resolve(base_url, value.strip()) if base_url else value.strip()
@@ -185,9 +192,12 @@ def clean_html(
         return checked.strip()
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
     _CALL.counters = _CALL.lazy = False
+    _CALL.sources = 0
     cleaned = _CLEANER.clean(checked)
     cleaned = _EMPTY_IFRAME.sub("", cleaned)
-    if _CALL.lazy:
+    # More images than addresses kept: one lost its `src` (to nh3 or to the filter), or only
+    # ever had a lazy one. An image with nothing to show goes.
+    if _CALL.lazy or ("<img" in cleaned and cleaned.count("<img") > _CALL.sources):
         cleaned = _IMAGE.sub(_loaded, cleaned)
     if _CALL.counters:
         cleaned = _COUNTER_IMAGE.sub("", cleaned)
@@ -196,11 +206,14 @@ def clean_html(
 
 
 def _loaded(image: re.Match[str]) -> str:
-    """The image with its lazy-loaded address as its `src`, as the page's script would set it."""
+    """The image with its lazy-loaded address as its `src`, as the page's script would set it;
+    nothing when it has no address left to show (all refused by the filter)."""
     attributes = _ATTRIBUTE.findall(image[0])
     source = next((value for name, value in attributes if name in LAZY_SOURCES), None)
     if source is None:  # refused by the filter (a `javascript:` address), or none given
         kept = [(name, value) for name, value in attributes if name not in LAZY_SOURCES]
+        if not any(name == "src" for name, _ in kept):
+            return ""
     else:
         gone = ("src", *LAZY_SOURCES)
         kept = [("src", source), *((n, v) for n, v in attributes if n not in gone)]
