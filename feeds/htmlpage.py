@@ -39,6 +39,14 @@ from feeds.selectors import (
 _T = TypeVar("_T")
 _CUT = ("...", "…", "..")  # how a list shows a title it shortened
 _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
+# Only in brackets, before an arrow, or as a phrase that says nothing else: a summary may well
+# end in "更多" (more) or "详细" (detailed) of its own.
+_MORE_LINK = re.compile(
+    r"(?:[\[【(（]\s*(?:详细|详情|全文|更多|阅读全文|查看全文|查看详情|read more|more)\s*[\]】)）]"
+    r"|(?:阅读全文|查看全文|查看详情)\s*(?:>>|»|›|→|…|\.\.\.)?"
+    r"|(?:详细|详情|更多|全文|read more|continue reading|more)\s*(?:>>|»|›|→))$",
+    re.IGNORECASE,
+)
 # A link to an article's next page: never "下一篇" or a bare "next" or "»", which lead to the
 # next article as often as to the next page. A list page's next page may read either way.
 _PAGE_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "next page"})
@@ -68,8 +76,9 @@ class ArticlePage:
 
 
 def _summary(text: str | None) -> str:
-    """A summary without the `摘要:` label portals print before it."""
-    return _SUMMARY_LABEL.sub("", text or "", count=1).strip()
+    """A summary without the `摘要:` label portals print before it, nor the link to the article
+    they print after it (`[详细]`, `阅读全文>>`): a reader has the item's own link."""
+    return _MORE_LINK.sub("", _SUMMARY_LABEL.sub("", text or "", count=1).rstrip()).strip()
 
 
 @contextmanager

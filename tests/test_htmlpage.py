@@ -197,6 +197,29 @@ def test_a_title_the_list_cut_short_is_read_whole_from_its_title_attribute(
         assert listed.items[0].title == title
 
 
+@pytest.mark.parametrize(
+    ("shown", "summary"),
+    [
+        ("全市营商环境建设推进会召开 ...[详细]", "全市营商环境建设推进会召开 ..."),
+        ("全市营商环境建设推进会召开。 【查看全文】 ", "全市营商环境建设推进会召开。"),
+        ("全市营商环境建设推进会召开。阅读全文>>", "全市营商环境建设推进会召开。"),
+        ("全市营商环境建设推进会召开。 详情 »", "全市营商环境建设推进会召开。"),
+        ("The council met on Monday. Read more →", "The council met on Monday."),
+        ("The council met on Monday. (more)", "The council met on Monday."),
+        # a summary's own last words stay
+        ("为企业提供更多", "为企业提供更多"),
+        ("We need to read more", "We need to read more"),
+        ("会议听取了详细", "会议听取了详细"),
+        ("[详细]", ""),
+    ],
+)
+def test_a_list_summary_loses_the_link_to_the_article_after_it(shown: str, summary: str) -> None:
+    page = f'<ul class="list"><li><a href="/a-1.html">A</a><p>{shown}</p></li></ul>'
+    rules = list_rules({"item": "ul.list li", "link": "a", "summary": "p"}, path="l")
+    listed = parse_list_page(page, url=LIST_URL, rules=rules, tz=SHANGHAI, now=NOW)
+    assert listed.items[0].summary == summary
+
+
 def test_list_page_next_link_by_selector_and_minimal_rules() -> None:
     rules = list_rules(
         {"item": "div.xld dl", "link": "dt a", "next_page": "div.pg a.last"}, path="l"
