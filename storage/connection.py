@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -129,6 +130,7 @@ class Connections:
         self._pending: deque[_Write[Any]] = deque()
         self._draining = False  # read and set on the event loop's thread only
         self._closed = False
+        self._rebuilt_at: float | None = None  # the writer's last rebuild of a damaged index
 
     @classmethod
     async def open(cls, path: Path) -> Connections:
@@ -217,9 +219,13 @@ class Connections:
         try:
             return self._attempt(group)
         except sqlite3.DatabaseError as exc:
-            if not index_damaged(exc):
+            # At most one rebuild a minute: one that did not help must not run again for each
+            # write of the group as they are tried alone.
+            recent = self._rebuilt_at is not None and time.monotonic() - self._rebuilt_at < 60
+            if not index_damaged(exc) or recent:
                 raise
             log.error("search index damaged, rebuilding it", extra={"error": str(exc)})
+            self._rebuilt_at = time.monotonic()
             reindex(self._writer)
             return self._attempt(group)
 
