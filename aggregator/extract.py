@@ -141,6 +141,14 @@ async def collect(
             warnings.extend(feed.warnings)
             return Collected(response, feed, (), tuple(warnings), digest, tuple(parse.records))
     warnings.extend(feed.warnings)
+    # A list page that yields nothing has most likely changed under its selectors (or is a
+    # challenge page): said at every fetch, not skipped as unchanged after the first.
+    unread = source.type == "html" and not feed.items
+    if unread:
+        warnings.append(
+            f"no items on the list page {response.url}: [sources.list] item and link matched "
+            f"nothing; has the page changed? `aggregator preview {source.id}` shows what it reads"
+        )
     follow = source.type == "html" or source.full_content
     known = (
         await known_listings(source.id, [item_key(i) for i in feed.items])
@@ -157,7 +165,7 @@ async def collect(
     kept = tuple((read.item, read.listing) for read in reads if read.item is not None)
     # An article not read whole is read again at the next fetch: the same body must not be
     # skipped as unchanged then, nor answered by a 304 (`ARTICLE_TRIES` bounds it).
-    again = any(read.again for read in reads)
+    again = unread or any(read.again for read in reads)
     pages = {item_key(read.item): read.pages for read in reads if read.item and read.pages}
     return Collected(
         response, feed, kept, tuple(warnings), digest, read_whole=not again, article_pages=pages

@@ -319,6 +319,21 @@ async def test_a_source_sends_its_own_user_agent_and_headers(
     assert "HTTP 403 Forbidden" in (forbidden.error or ""), forbidden
 
 
+async def test_a_list_page_that_yields_nothing_says_so_at_every_fetch(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A redesign under the selectors, or a challenge page instead of the list: a warning
+    naming the keys, repeated while it lasts rather than skipped as an unchanged body."""
+    portal.html["/portal.php"] = "<html><body><ul class=news><li>新版首页</li></ul>".encode("gbk")
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        reports = [await service.pipeline.run(config.sources[1]) for _ in range(2)]
+    for report in reports:
+        assert report.result == "degraded", report
+        assert "[sources.list] item and link matched nothing" in (report.error or "")
+        assert "aggregator preview hz1w" in (report.error or "")
+
+
 async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
     portal.robots = "User-agent: *\nDisallow: /portal.php\n"
     config = load_config(write_config(tmp_path, portal, SELECTORS))
