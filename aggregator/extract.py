@@ -1,4 +1,5 @@
-"""Fetch a source and turn it into parsed items, following article pages where configured.
+"""Fetch a source and turn it into parsed items, following article pages where configured
+(`aggregator/follow.py` fetches those), and decide which articles to read again.
 
 Parsing never runs on the event loop that serves readers: feeds go to the CPU pool (worker
 processes in `serve` and large `fetch` runs), HTML pages to threads, page by page as they
@@ -20,22 +21,21 @@ from aggregator.config import SourceConfig, StoriesConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
+from aggregator.follow import (
+    article_page,
+    article_problem,
+    continued_pages,
+    list_pages,
+    source_document,
+)
 from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.robots import Robots
-from feeds.charset import decode
 from feeds.errors import AggregatorError, NotAFeed
-from feeds.htmlpage import (
-    ArticlePage,
-    article_from,
-    merge_article,
-    parse_list_page,
-    read_article_page,
-)
+from feeds.htmlpage import article_from, merge_article
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
-from feeds.selectors import ArticleRules
 from storage import FetchState, ItemRecord
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
@@ -105,21 +105,8 @@ async def collect(
     """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
     hosts = allowed_hosts(source.url, source.follow_hosts)
     url = state.effective_url or source.url
-    if (
-        source.type == "html"
-        and source.respect_robots
-        and not await robots.allowed(url, source.tls_verify, source.user_agent)
-    ):
-        raise Refused("robots.txt disallows this page", url=url)
-    response = await fetcher.get(
-        url,
-        source_url=source.url,
-        hosts=hosts,
-        etag=state.etag,
-        last_modified=state.last_modified,
-        verify_tls=source.tls_verify,
-        headers=source.request_headers,
-    )
+    validators = (state.etag, state.last_modified)  # the last page read's, refreshes included
+    response = await source_document(source, url, fetcher, robots, hosts, validators)
     if response.not_modified:
         return Collected(response, None)
     digest = body_digest(response.body)
@@ -130,9 +117,7 @@ async def collect(
     now = datetime.now(UTC)
     warnings: list[str] = []
     if source.type == "html":
-        feed = await _list_pages(
-            source, response, fetcher, robots, hosts, default_tz, now, warnings
-        )
+        feed = await list_pages(source, response, fetcher, robots, hosts, default_tz, now, warnings)
     else:
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
@@ -234,47 +219,6 @@ async def _feed(
         return await parse(followed), followed
 
 
-async def _list_pages(
-    source: SourceConfig,
-    response: Response,
-    fetcher: Fetcher,
-    robots: Robots,
-    hosts: frozenset[str],
-    default_tz: tzinfo,
-    now: datetime,
-    warnings: list[str],
-) -> ParsedFeed:
-    """The list page and up to `max_pages - 1` following pages. A later page that fails ends
-    the list with a warning, and is not tried again before the first page changes: it may fail
-    for good (`robots.txt`), and a news list's first page changes often. One that links or
-    redirects back to a page already read ends the list."""
-    assert source.list is not None, "config guarantees [sources.list] for html sources"
-    items: list[ParsedItem] = []
-    charset = None
-    seen = {response.url}
-    page = response
-    for number in range(1, source.list.max_pages + 1):
-        text = decode(page.body, header_charset=page.charset, override=source.encoding)
-        charset = charset or text.charset
-        listed = await asyncio.to_thread(
-            parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
-        )
-        items.extend(listed.items)
-        url = listed.next_page
-        if number == source.list.max_pages or not url or url in seen:
-            break
-        seen.add(url)
-        try:
-            page = await _followed(source, url, fetcher, robots, hosts)
-        except AggregatorError as exc:
-            warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
-            break
-        if page.url != url and page.url in seen:
-            break
-        seen.add(page.url)
-    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
-
-
 @dataclass(frozen=True, slots=True)
 class _Read:
     """A listed item after its article was read, or not."""
@@ -320,10 +264,10 @@ async def _item(
         return _Read(listed, f"{digest}~{failures + 1}", problem, again)
 
     try:
-        first = await _article_page(source, listed.url, fetcher, robots, hosts)
+        first = await article_page(source, listed.url, fetcher, robots, hosts)
     except AggregatorError as exc:
-        return failed(_problem(listed.url, exc))
-    pages, problem = await _continued(source, first, fetcher, robots, hosts)
+        return failed(article_problem(listed.url, exc))
+    pages, problem = await continued_pages(source, first, fetcher, robots, hosts)
     try:
         article = await asyncio.to_thread(
             article_from,
@@ -335,82 +279,8 @@ async def _item(
             continued=pages,
         )
     except AggregatorError as exc:
-        return failed(_problem(listed.url, exc))
+        return failed(article_problem(listed.url, exc))
     read = (first.url, *(page.url for page in pages))
     if problem:  # missing a page: stored as far as it was read
         return replace(failed(problem), item=merge_article(listed, article), pages=read)
     return _Read(merge_article(listed, article), digest, pages=read)
-
-
-def _problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:
-    """`article URL: why`, or `article URL: page N URL: why`: the failing URL said once, where
-    the error's own message starts with it."""
-    failed = page[1] if page else article
-    why = _unprefixed(exc, failed)
-    return (
-        f"article {article}: page {page[0]} {failed}: {why}"
-        if page
-        else f"article {article}: {why}"
-    )
-
-
-def _unprefixed(exc: AggregatorError, url: str) -> str:
-    """The error's reason, without the URL its message starts with when it names one."""
-    return str(exc).removeprefix(f"{url}: ")
-
-
-async def _followed(
-    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
-) -> Response:
-    """A page the source leads to (a later list page, an article, an article's later page),
-    fetched as each of them is: allowed hosts and robots.txt first."""
-    if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
-        raise Refused(reason, url=url)
-    if source.respect_robots and not await robots.allowed(
-        url, source.tls_verify, source.user_agent
-    ):
-        raise Refused("robots.txt disallows this page", url=url)
-    return await fetcher.get(
-        url,
-        source_url=source.url,
-        hosts=hosts,
-        verify_tls=source.tls_verify,
-        headers=source.request_headers,
-    )
-
-
-async def _article_page(
-    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
-) -> ArticlePage:
-    """One page of an article, decoded with the source's charset override and parsed off the
-    loop."""
-    page = await _followed(source, url, fetcher, robots, hosts)
-    text = decode(page.body, header_charset=page.charset, override=source.encoding)
-    return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
-
-
-async def _continued(
-    source: SourceConfig,
-    first: ArticlePage,
-    fetcher: Fetcher,
-    robots: Robots,
-    hosts: frozenset[str],
-) -> tuple[list[ArticlePage], str | None]:
-    """The article's other pages, in order, up to `max_pages` in all; a page that links or
-    redirects back to one already read ends it. The problem that stopped it early, if any."""
-    limit = (source.article or ArticleRules()).max_pages
-    pages: list[ArticlePage] = []
-    seen = {first.url}
-    page = first
-    while page.next_page and page.next_page not in seen and len(pages) + 1 < limit:
-        url = page.next_page
-        seen.add(url)
-        try:
-            page = await _article_page(source, url, fetcher, robots, hosts)
-        except AggregatorError as exc:
-            return pages, _problem(first.url, exc, page=(len(pages) + 2, url))
-        if page.url != url and page.url in seen:  # redirected to a page already read
-            break
-        seen.add(page.url)
-        pages.append(page)
-    return pages, None

@@ -334,6 +334,91 @@ async def test_a_list_page_that_yields_nothing_says_so_at_every_fetch(
         assert "aggregator preview hz1w" in (report.error or "")
 
 
+def refresh_to(target: str, delay: int = 0) -> bytes:
+    meta = f'<meta http-equiv="refresh" content="{delay}; url={target}">'
+    return f"<html><head><title>汉中日报</title>{meta}</head><body>正在跳转…</body></html>".encode(
+        "gbk"
+    )
+
+
+def config_at(tmp_path: Path, portal: Portal, path: str) -> Any:
+    """The portal source's config, its list page at `path`."""
+    written = write_config(tmp_path, portal, SELECTORS)
+    text = written.read_text("utf-8").replace("/portal.php?mod=list&catid=1", path)
+    written.write_text(text, "utf-8")
+    return load_config(written)
+
+
+async def test_a_meta_refresh_leads_to_the_list_as_a_browser_follows_it(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """An e-paper's stable address sends its reader on to today's edition: the list is read
+    there, and a change there is seen though the refresh page stays the same."""
+    portal.html["/index.htm"] = refresh_to("portal.php?mod=list&catid=1")
+    for missing in (125, 120):  # listed articles that would fail on their own
+        portal.html[f"/article-{missing}-1.html"] = portal.page("discuz_article2.gbk.html")
+    config = config_at(tmp_path, portal, "/index.htm")
+    async with running_service(config, schedule=False) as service:
+        reports = [await service.pipeline.run(config.sources[1])]
+        reports.append(await service.pipeline.run(config.sources[1]))
+        portal.list_extra = "<!-- 今日更新 -->".encode("gbk")
+        reports.append(await service.pipeline.run(config.sources[1]))
+        items = await service.db.latest_items(["hz1w"], limit=20)
+    assert [r.result for r in reports] == ["ok", "unchanged", "ok"], reports
+    assert reports[0].new == 4
+    assert "汉中又新增一项国字号荣誉!" in [i.title for i in items]
+    assert portal.hits["/index.htm"] == 3
+
+
+@pytest.mark.parametrize(
+    ("pages", "error"),
+    [
+        ({"/index.htm": "/a.htm", "/a.htm": "/index.htm"}, "meta refresh loop through"),
+        ({"/index.htm": "http://elsewhere.example/list.htm"}, "meta refresh to http://elsewhere"),
+        ({f"/r{n}.htm": f"/r{n + 1}.htm" for n in range(5)}, "more than 3 meta refreshes"),
+    ],
+)
+async def test_meta_refreshes_are_bounded_as_redirects_are(
+    tmp_path: Path, portal: Portal, pages: dict[str, str], error: str
+) -> None:
+    for page, target in pages.items():
+        portal.html[page] = refresh_to(target)
+    config = config_at(tmp_path, portal, next(iter(pages)))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert report.failed
+    assert error in (report.error or ""), report
+    assert "/portal.php" not in portal.hits
+
+
+async def test_a_refresh_meant_to_be_read_first_is_not_followed(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A page that goes elsewhere after minutes is read where it is; here it lists nothing."""
+    portal.html["/index.htm"] = refresh_to("portal.php?mod=list&catid=1", delay=600)
+    config = config_at(tmp_path, portal, "/index.htm")
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert "no items on the list page" in (report.error or ""), report
+    assert "/portal.php" not in portal.hits
+
+
+async def test_an_article_link_that_refreshes_is_read_where_it_leads(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A list that links a forwarding page (`转载` links, short links) for one article."""
+    listed = portal.page("discuz_list.gbk.html")
+    portal.html["/portal.php"] = listed.replace(b"article-124-1.html", b"go-124.htm")
+    portal.html["/go-124.htm"] = refresh_to("article-124-1.html")
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        items = await service.db.latest_items(["hz1w"], limit=20)
+    scenic = next(i for i in items if i.title == "12家A级景区冬季惠民 门票半价")
+    assert scenic.author == "hz1w_bianji", "read from the article page"
+    assert scenic.url == f"{portal.base}/go-124.htm", "the link the list gave"
+
+
 async def test_robots_txt_is_honoured(tmp_path: Path, portal: Portal) -> None:
     portal.robots = "User-agent: *\nDisallow: /portal.php\n"
     config = load_config(write_config(tmp_path, portal, SELECTORS))

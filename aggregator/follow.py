@@ -1,0 +1,211 @@
+"""The pages a source leads to, fetched as each must be: later list pages, articles and
+their later pages, and where a meta refresh sends a page at once. Every one of them stays on
+the source's hosts (`follow_hosts`), asks `robots.txt` first, and names itself in its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, tzinfo
+
+from aggregator.config import SourceConfig
+from aggregator.errors import FetchError, Refused
+from aggregator.fetcher import Fetcher, Response
+from aggregator.netpolicy import check_discovered
+from aggregator.robots import Robots
+from feeds.charset import decode
+from feeds.errors import AggregatorError
+from feeds.htmlpage import ArticlePage, parse_list_page, read_article_page
+from feeds.model import ParsedFeed, ParsedItem
+from feeds.refresh import meta_refresh
+from feeds.selectors import ArticleRules
+
+MAX_REFRESHES = 3  # meta refreshes followed from one page, as redirects are
+
+
+async def list_pages(
+    source: SourceConfig,
+    response: Response,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    now: datetime,
+    warnings: list[str],
+) -> ParsedFeed:
+    """The list page and up to `max_pages - 1` following pages. A later page that fails ends
+    the list with a warning, and is not tried again before the first page changes: it may fail
+    for good (`robots.txt`), and a news list's first page changes often. One that links or
+    redirects back to a page already read ends the list."""
+    assert source.list is not None, "config guarantees [sources.list] for html sources"
+    items: list[ParsedItem] = []
+    charset = None
+    seen = {response.url}
+    page = response
+    for number in range(1, source.list.max_pages + 1):
+        text = decode(page.body, header_charset=page.charset, override=source.encoding)
+        charset = charset or text.charset
+        listed = await asyncio.to_thread(
+            parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
+        )
+        items.extend(listed.items)
+        url = listed.next_page
+        if number == source.list.max_pages or not url or url in seen:
+            break
+        seen.add(url)
+        try:
+            page = await _followed(source, url, fetcher, robots, hosts)
+        except AggregatorError as exc:
+            warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
+            break
+        if page.url != url and page.url in seen:
+            break
+        seen.add(page.url)
+    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+
+
+def article_problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:
+    """`article URL: why`, or `article URL: page N URL: why`: the failing URL said once, where
+    the error's own message starts with it."""
+    failed = page[1] if page else article
+    why = _unprefixed(exc, failed)
+    return (
+        f"article {article}: page {page[0]} {failed}: {why}"
+        if page
+        else f"article {article}: {why}"
+    )
+
+
+def _unprefixed(exc: AggregatorError, url: str) -> str:
+    """The error's reason, without the URL its message starts with when it names one."""
+    return str(exc).removeprefix(f"{url}: ")
+
+
+async def _followed(
+    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+) -> Response:
+    """A page the source leads to (a later list page, an article, an article's later page),
+    and where its meta refresh sends it at once."""
+    response = await _discovered(source, url, fetcher, robots, hosts)
+    return await _refreshed(source, response, fetcher, robots, hosts)
+
+
+async def source_document(
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    validators: tuple[str | None, str | None],
+) -> Response:
+    """The source's own list page or feed, asked for with the last one's validators. Its URL
+    is the operator's word, so no host is refused; an html source asks `robots.txt` first,
+    and goes on where its meta refresh sends it."""
+    if source.type != "html":
+        return await _get(source, url, fetcher, hosts, validators)
+    await _robots_allow(source, url, robots)
+    response = await _get(source, url, fetcher, hosts, validators)
+    return await _refreshed(source, response, fetcher, robots, hosts, validators)
+
+
+async def _discovered(
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    validators: tuple[str | None, str | None] = (None, None),
+) -> Response:
+    """A page the service found its way to, fetched as each is: allowed hosts and robots.txt
+    first."""
+    if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
+        raise Refused(reason, url=url)
+    await _robots_allow(source, url, robots)
+    return await _get(source, url, fetcher, hosts, validators)
+
+
+async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
+    if source.respect_robots and not await robots.allowed(
+        url, source.tls_verify, source.user_agent
+    ):
+        raise Refused("robots.txt disallows this page", url=url)
+
+
+async def _get(
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    hosts: frozenset[str],
+    validators: tuple[str | None, str | None],
+) -> Response:
+    return await fetcher.get(
+        url,
+        source_url=source.url,
+        hosts=hosts,
+        etag=validators[0],
+        last_modified=validators[1],
+        verify_tls=source.tls_verify,
+        headers=source.request_headers,
+    )
+
+
+async def _refreshed(
+    source: SourceConfig,
+    response: Response,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    validators: tuple[str | None, str | None] = (None, None),
+) -> Response:
+    """The page `response`'s meta refresh sends its reader to at once (an e-paper's address
+    to today's edition), followed as a redirect is, up to `MAX_REFRESHES` times."""
+    seen = {response.url}
+    while not response.not_modified and (target := meta_refresh(response.body, response.url)):
+        if target in seen:
+            raise FetchError(f"meta refresh loop through {target}", url=response.url)
+        if len(seen) > MAX_REFRESHES:
+            raise FetchError(f"more than {MAX_REFRESHES} meta refreshes", url=response.url)
+        seen.add(target)
+        try:
+            response = await _discovered(source, target, fetcher, robots, hosts, validators)
+        except Refused as exc:
+            why = f"meta refresh to {target} refused: {_unprefixed(exc, target)}"
+            raise Refused(why, url=response.url) from exc
+    return response
+
+
+async def article_page(
+    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+) -> ArticlePage:
+    """One page of an article, decoded with the source's charset override and parsed off the
+    loop."""
+    page = await _followed(source, url, fetcher, robots, hosts)
+    text = decode(page.body, header_charset=page.charset, override=source.encoding)
+    return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
+
+
+async def continued_pages(
+    source: SourceConfig,
+    first: ArticlePage,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+) -> tuple[list[ArticlePage], str | None]:
+    """The article's other pages, in order, up to `max_pages` in all; a page that links or
+    redirects back to one already read ends it. The problem that stopped it early, if any."""
+    limit = (source.article or ArticleRules()).max_pages
+    pages: list[ArticlePage] = []
+    seen = {first.url}
+    page = first
+    while page.next_page and page.next_page not in seen and len(pages) + 1 < limit:
+        url = page.next_page
+        seen.add(url)
+        try:
+            page = await article_page(source, url, fetcher, robots, hosts)
+        except AggregatorError as exc:
+            return pages, article_problem(first.url, exc, page=(len(pages) + 2, url))
+        if page.url != url and page.url in seen:  # redirected to a page already read
+            break
+        seen.add(page.url)
+        pages.append(page)
+    return pages, None

@@ -1,0 +1,42 @@
+"""Where a page sends its reader on at once with `<meta http-equiv="refresh" content="0; url=…">`.
+
+Chinese e-papers (数字报) answer their stable address with such a page pointing at today's
+edition, and many government portals send their index on to a column page the same way. A
+browser follows it; a list page read without following it holds no items. Only an immediate
+refresh counts: a news page that reloads itself, or goes back to the home page after ten
+minutes, says nothing about where its content is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from feeds.htmltree import page_link
+
+MAX_DELAY = 5.0  # seconds: longer is a page meant to be read first
+_HEAD = 32768  # bytes searched: the element belongs in the page's head
+_META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
+_REFRESH = re.compile(rb"""\bhttp-equiv\s*=\s*["']?\s*refresh(?=["'\s/>])""", re.IGNORECASE)
+_CONTENT = re.compile(rb"""\bcontent\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+# "0; url=/a", "0;URL='/a'", "3, /a": a delay, then the address, perhaps named and quoted.
+_TARGET = re.compile(
+    r"""^\s*(\d+(?:\.\d*)?)\s*[;,]?\s*(?:url\s*=\s*)?(["']?)([^"']*)\2""", re.IGNORECASE
+)
+
+
+def meta_refresh(body: bytes, url: str) -> str | None:
+    """The web address `body`'s meta refresh sends its reader to within `MAX_DELAY` seconds,
+    resolved against `url`; None when there is none, or it names the page itself."""
+    head = body[:_HEAD]
+    if not re.search(rb"(?i)refresh", head):
+        return None
+    for tag in _META.finditer(head):
+        if not _REFRESH.search(tag[0]) or not (content := _CONTENT.search(tag[0])):
+            continue
+        value = next(part for part in content.groups() if part is not None)
+        found = _TARGET.match(value.decode("latin-1"))
+        if found is None or float(found[1]) > MAX_DELAY:
+            return None
+        target = page_link(found[3], url)
+        return target if target and target.split("#")[0] != url.split("#")[0] else None
+    return None

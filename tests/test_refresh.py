@@ -1,0 +1,51 @@
+"""Meta refreshes: which ones send a reader on at once, and where."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.refresh import meta_refresh
+
+PAGE = "http://epaper.example/hzrb/index.htm"
+TODAY = "http://epaper.example/hzrb/html/2022-01/14/node_1.htm"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta http-equiv="refresh" content="0; url=html/2022-01/14/node_1.htm">',
+        "<META HTTP-EQUIV='Refresh' CONTENT='0;URL=html/2022-01/14/node_1.htm'>",
+        '<meta content="0;url=\'html/2022-01/14/node_1.htm\'" http-equiv="refresh" />',
+        "<meta http-equiv=refresh content=0;url=/hzrb/html/2022-01/14/node_1.htm>",
+        '<meta http-equiv="refresh" content="3, http://epaper.example/hzrb/html/2022-01/14/node_1.htm">',
+        '<meta http-equiv="refresh" content="1.5; URL = html/2022-01/14/node_1.htm#top">',
+    ],
+)
+def test_an_immediate_refresh_is_where_the_page_sends_its_reader(meta: str) -> None:
+    body = f"<html><head><title>汉中日报</title>{meta}</head><body>正在跳转</body></html>"
+    assert meta_refresh(body.encode("gbk"), PAGE) in (TODAY, TODAY + "#top")
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta http-equiv="refresh" content="300">',  # a news page reloading itself
+        '<meta http-equiv="refresh" content="600; url=http://epaper.example/">',  # read first
+        '<meta http-equiv="refresh" content="0; url=index.htm">',  # the page itself
+        '<meta http-equiv="refresh" content="0; url=javascript:go()">',
+        '<meta http-equiv="refresh" content="0; url=">',
+        '<meta http-equiv="refresh" content="soon; url=/a">',
+        '<meta name="refresh" content="0; url=/a">',
+        '<meta http-equiv="refresh-rate" content="0; url=/a">',
+        '<meta http-equiv="refresh" content="0; url=http://[x/a">',
+    ],
+)
+def test_other_refreshes_and_look_alikes_send_nowhere(meta: str) -> None:
+    assert meta_refresh(f"<head>{meta}</head>".encode(), PAGE) is None
+
+
+def test_only_the_head_of_a_page_is_searched() -> None:
+    late = b"<p>" + b"x" * 40000 + b'</p><meta http-equiv="refresh" content="0; url=/a">'
+    assert meta_refresh(late, PAGE) is None
+    assert meta_refresh(b"", PAGE) is None
+    assert meta_refresh(b"<meta http-equiv=refresh " + b"a" * 100000 + b">", PAGE) is None
