@@ -105,7 +105,7 @@ async def collect(
     """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
     hosts = allowed_hosts(source.url, source.follow_hosts)
     url = state.effective_url or source.url
-    validators = (state.etag, state.last_modified)  # the last page read's, refreshes included
+    validators = (state.etag, state.last_modified)
     response = await source_document(source, url, fetcher, robots, hosts, validators)
     if response.not_modified:
         return Collected(response, None)

@@ -6,6 +6,7 @@ the source's hosts (`follow_hosts`), asks `robots.txt` first, and names itself i
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, tzinfo
 
 from aggregator.config import SourceConfig
@@ -100,28 +101,30 @@ async def source_document(
 ) -> Response:
     """The source's own list page or feed, asked for with the last one's validators. Its URL
     is the operator's word, so no host is refused; an html source asks `robots.txt` first,
-    and goes on where its meta refresh sends it."""
+    and goes on where its meta refresh sends it.
+
+    A page reached by a refresh keeps no validators: sent to the refreshing page, they would
+    be another page's, and a static page older than its target's `Last-Modified` would answer
+    304 for ever. Nor does its permanent redirect move the source."""
     if source.type != "html":
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
-    response = await _get(source, url, fetcher, hosts, validators)
-    return await _refreshed(source, response, fetcher, robots, hosts, validators)
+    first = await _get(source, url, fetcher, hosts, validators)
+    final = await _refreshed(source, first, fetcher, robots, hosts)
+    if final is first:
+        return first
+    return replace(final, etag=None, last_modified=None, permanent_url=first.permanent_url)
 
 
 async def _discovered(
-    source: SourceConfig,
-    url: str,
-    fetcher: Fetcher,
-    robots: Robots,
-    hosts: frozenset[str],
-    validators: tuple[str | None, str | None] = (None, None),
+    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
 ) -> Response:
     """A page the service found its way to, fetched as each is: allowed hosts and robots.txt
     first."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     await _robots_allow(source, url, robots)
-    return await _get(source, url, fetcher, hosts, validators)
+    return await _get(source, url, fetcher, hosts, (None, None))
 
 
 async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
@@ -155,7 +158,6 @@ async def _refreshed(
     fetcher: Fetcher,
     robots: Robots,
     hosts: frozenset[str],
-    validators: tuple[str | None, str | None] = (None, None),
 ) -> Response:
     """The page `response`'s meta refresh sends its reader to at once (an e-paper's address
     to today's edition), followed as a redirect is, up to `MAX_REFRESHES` times."""
@@ -167,7 +169,7 @@ async def _refreshed(
             raise FetchError(f"more than {MAX_REFRESHES} meta refreshes", url=response.url)
         seen.add(target)
         try:
-            response = await _discovered(source, target, fetcher, robots, hosts, validators)
+            response = await _discovered(source, target, fetcher, robots, hosts)
         except Refused as exc:
             why = f"meta refresh to {target} refused: {_unprefixed(exc, target)}"
             raise Refused(why, url=response.url) from exc

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +56,12 @@ class Portal:
         self.failing: set[str] = set()  # paths (with their query, if any) answered 503
         self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
         self.redirects: dict[str, str] = {}  # path (with its query, if any) -> path, a 302
+        self.moved: dict[str, str] = {}  # path -> path, a 301
         self.by_query: dict[str, bytes] = {}  # pages served for a path with its query
         self.list_etag: str | None = None  # the list page's ETag, and a 304 when it is asked
         self.asked_with: list[str | None] = []  # each list request's If-None-Match
         self.required: dict[str, str] = {}  # headers without which a page answers 403
+        self.modified: dict[str, datetime] = {}  # Last-Modified of paths, a 304 when not since
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -72,6 +76,13 @@ class Portal:
                 return web.Response(text=self.robots)
             if any(request.headers.get(k) != v for k, v in self.required.items()):
                 raise web.HTTPForbidden()
+            if modified := self.modified.get(path):
+                since = request.if_modified_since
+                if since is not None and modified <= since:
+                    return web.Response(status=304)
+                html_headers = {"Last-Modified": format_datetime(modified, usegmt=True)}
+            else:
+                html_headers = {}
             pages = {
                 "/portal.php": "discuz_list.gbk.html",
                 "/article-123-1.html": "discuz_article.gbk.html",
@@ -86,10 +97,12 @@ class Portal:
                 raise web.HTTPServiceUnavailable()
             if to := self.redirects.get(request.path_qs, self.redirects.get(path)):
                 raise web.HTTPFound(to)
+            if path in self.moved:
+                raise web.HTTPMovedPermanently(self.moved[path])
             if request.path_qs in self.by_query:
                 body = self.by_query[request.path_qs]
                 return web.Response(body=body, headers={"Content-Type": "text/html"})
-            html_headers = {"Content-Type": "text/html"}
+            html_headers["Content-Type"] = "text/html"
             if path == "/portal.php" and self.list_etag:
                 html_headers["ETag"] = self.list_etag
             if path in self.html:
@@ -368,6 +381,31 @@ async def test_a_meta_refresh_leads_to_the_list_as_a_browser_follows_it(
     assert reports[0].new == 4
     assert "汉中又新增一项国字号荣誉!" in [i.title for i in items]
     assert portal.hits["/index.htm"] == 3
+
+
+async def test_a_static_refresh_page_does_not_answer_for_the_list_it_leads_to(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A portal's index, unchanged since 2020, forwards to a list changed this morning: the
+    list's `Last-Modified`, sent to the index, would have it answer 304 at every fetch. The
+    list's own permanent move is not the source's: the index is asked again."""
+    portal.html["/index.htm"] = refresh_to("today.htm")
+    portal.moved["/today.htm"] = "/portal.php?mod=list&catid=1"
+    portal.modified["/index.htm"] = datetime(2020, 1, 1, tzinfo=UTC)
+    portal.modified["/portal.php"] = datetime(2022, 1, 15, 1, tzinfo=UTC)
+    for missing in (125, 120):  # listed articles that would fail on their own
+        portal.html[f"/article-{missing}-1.html"] = portal.page("discuz_article2.gbk.html")
+    config = config_at(tmp_path, portal, "/index.htm")
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[1])
+        portal.modified["/portal.php"] = datetime(2022, 1, 15, 9, tzinfo=UTC)
+        portal.list_extra = "<!-- 今日更新 -->".encode("gbk")
+        again = await service.pipeline.run(config.sources[1])
+        statuses = {s.id: s for s in await service.db.statuses(0)}
+    assert again.result != "not modified", again
+    assert portal.hits["/portal.php"] == 2
+    assert portal.hits["/index.htm"] == 2
+    assert statuses["hz1w"].effective_url is None
 
 
 @pytest.mark.parametrize(
