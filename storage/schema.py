@@ -173,6 +173,12 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     CREATE TABLE search_tokens (made_by TEXT NOT NULL);
     """,
+    # 8: every source is read in full once. Pages that forward with a meta refresh are now
+    # followed, and the validators stored of such a page were its own: sent again, a page
+    # that had not changed would answer 304 and never be followed.
+    """
+    UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -100,6 +100,25 @@ async def test_fetch_state_and_status(db: Database) -> None:
     assert status.last_success == NOW
 
 
+async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_path: Path) -> None:
+    """Validators stored before meta refreshes were followed are a forwarding page's own."""
+    path = tmp_path / "old.sqlite3"
+    database = await Database.open(path)
+    await database.register_sources([("s", "https://example.org/")])
+    await database.store_fetch("s", replace(ok(), last_modified="Mon, 10 Jan 2022 00:00:00 GMT",
+                               body_hash="b1"), [record(1)])  # fmt: skip
+    await database.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 7")
+    database = await Database.open(path)
+    try:
+        state = await database.fetch_state("s")
+        assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)
+        assert len(await database.latest_items(["s"], limit=5)) == 1, "items stay"
+    finally:
+        await database.close()
+
+
 async def test_a_failing_write_rolls_back_everything(db: Database) -> None:
     await db.store_fetch("s", ok(), [record(1)])
     clash = record(2, entry_id=record(1).entry_id)  # violates the unique entry id
