@@ -315,10 +315,13 @@ async def test_a_source_sends_its_own_user_agent_and_headers(
     async with running_service(config, schedule=False) as service:
         report = await service.pipeline.run(config.sources[1])
         stored = await stored_paged_article(service)
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            shown = [await (await client.get(p)).text() for p in ("/api/sources", "/opml", "/")]
     assert not report.failed, report
     assert "压实工作责任" in stored.content
     assert stored.origin_name == "汉中发布"
     assert "robots.txt" not in (report.error or "")
+    assert not any("auth=1" in text for text in shown), "a cookie stays in the config"
     (tmp_path / "bare").mkdir()
     bare = load_config(write_config(tmp_path / "bare", portal, SELECTORS))
     async with running_service(bare, schedule=False) as service:
