@@ -51,12 +51,14 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_preview(config: Config, args: argparse.Namespace) -> int:
-    from aggregator.preview import preview
+    from aggregator.preview import preview, preview_article
 
     source = config.source(args.source)
     if source is None:
         print(f"unknown source {args.source!r}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.article:
+        return eventloop.run(preview_article(config, source, args.article, as_json=args.json))
     return eventloop.run(preview(config, source, as_json=args.json))
 
 
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = add("preview", cmd_preview, "fetch and parse one source without storing")
     show.add_argument("source", metavar="SOURCE")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--article", metavar="URL", help="read this article page only")
     status = add("status", cmd_status, "one row per source: last fetch, result, error, items")
     status.add_argument("--json", action="store_true")
     render = add("render", cmd_render, "write a published feed to a file or stdout")

@@ -21,18 +21,12 @@ from aggregator.config import SourceConfig, StoriesConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
-from aggregator.follow import (
-    article_page,
-    article_problem,
-    continued_pages,
-    list_pages,
-    source_document,
-)
+from aggregator.follow import article_problem, list_pages, read_article, source_document
 from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError, NotAFeed
-from feeds.htmlpage import article_from, merge_article
+from feeds.htmlpage import merge_article
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
@@ -264,23 +258,10 @@ async def _item(
         return _Read(listed, f"{digest}~{failures + 1}", problem, again)
 
     try:
-        first = await article_page(source, listed.url, fetcher, robots, hosts)
+        read = await read_article(source, listed.url, fetcher, robots, hosts, default_tz, now)
     except AggregatorError as exc:
         return failed(article_problem(listed.url, exc))
-    pages, problem = await continued_pages(source, first, fetcher, robots, hosts)
-    try:
-        article = await asyncio.to_thread(
-            article_from,
-            first,
-            rules=source.article,
-            tz=default_tz,
-            now=now,
-            iframe_hosts=source.iframe_hosts,
-            continued=pages,
-        )
-    except AggregatorError as exc:
-        return failed(article_problem(listed.url, exc))
-    read = (first.url, *(page.url for page in pages))
-    if problem:  # missing a page: stored as far as it was read
-        return replace(failed(problem), item=merge_article(listed, article), pages=read)
-    return _Read(merge_article(listed, article), digest, pages=read)
+    item = merge_article(listed, read.item)
+    if read.problem:  # missing a page: stored as far as it was read
+        return replace(failed(read.problem), item=item, pages=read.pages)
+    return _Read(item, digest, pages=read.pages)

@@ -6,7 +6,7 @@ the source's hosts (`follow_hosts`), asks `robots.txt` first, and names itself i
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from aggregator.config import SourceConfig
@@ -16,7 +16,7 @@ from aggregator.netpolicy import check_discovered
 from aggregator.robots import Robots
 from feeds.charset import decode
 from feeds.errors import AggregatorError
-from feeds.htmlpage import ArticlePage, parse_list_page, read_article_page
+from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh
 from feeds.selectors import ArticleRules
@@ -176,7 +176,42 @@ async def _refreshed(
     return response
 
 
-async def article_page(
+@dataclass(frozen=True, slots=True)
+class ReadArticle:
+    """An article read from its pages: the item they make, their URLs in order, and the
+    problem that cut it short (a later page that failed)."""
+
+    item: ParsedItem
+    pages: tuple[str, ...]
+    problem: str | None = None
+
+
+async def read_article(
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    now: datetime,
+) -> ReadArticle:
+    """The article at `url` with its later pages, made one item off the loop; raises
+    `AggregatorError` when its first page cannot be read or made into one."""
+    first = await _article_page(source, url, fetcher, robots, hosts)
+    pages, problem = await _continued_pages(source, first, fetcher, robots, hosts)
+    article = await asyncio.to_thread(
+        article_from,
+        first,
+        rules=source.article,
+        tz=default_tz,
+        now=now,
+        iframe_hosts=source.iframe_hosts,
+        continued=pages,
+    )
+    return ReadArticle(article, (first.url, *(page.url for page in pages)), problem)
+
+
+async def _article_page(
     source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
 ) -> ArticlePage:
     """One page of an article, decoded with the source's charset override and parsed off the
@@ -186,7 +221,7 @@ async def article_page(
     return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
 
 
-async def continued_pages(
+async def _continued_pages(
     source: SourceConfig,
     first: ArticlePage,
     fetcher: Fetcher,
@@ -203,7 +238,7 @@ async def continued_pages(
         url = page.next_page
         seen.add(url)
         try:
-            page = await article_page(source, url, fetcher, robots, hosts)
+            page = await _article_page(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             return pages, article_problem(first.url, exc, page=(len(pages) + 2, url))
         if page.url != url and page.url in seen:  # redirected to a page already read

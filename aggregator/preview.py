@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
 from aggregator.extract import collect
 from aggregator.fetcher import Fetcher
+from aggregator.follow import article_problem, read_article
+from aggregator.netpolicy import allowed_hosts
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
 from feeds.identity import item_key
@@ -56,6 +59,36 @@ def _print_item(number: int, item: ParsedItem, pages: tuple[str, ...]) -> None:
     )
     if len(pages) > 1:  # an article in several pages: which were read, so `next_page` shows
         print(f"  {'pages':<10} {'':<12} {len(pages)}: {' '.join(pages)}")
+
+
+async def preview_article(config: Config, source: SourceConfig, url: str, *, as_json: bool) -> int:
+    """One article page of `source` (and its later pages), read as a fetch reads it: for
+    writing `[sources.article]` against the page that needs it, without the list."""
+    async with Fetcher(config.fetch) as fetcher:
+        try:
+            read = await read_article(
+                source,
+                url,
+                fetcher,
+                Robots(fetcher, config.fetch.user_agent),
+                allowed_hosts(source.url, source.follow_hosts),
+                config.service.timezone,
+                datetime.now(UTC),
+            )
+        except AggregatorError as exc:
+            print(f"{source.id}: {article_problem(url, exc)}", file=sys.stderr)
+            return 1
+    warnings = [read.problem] if read.problem else []
+    if as_json:
+        document = {"source": source.id, "url": url, "warnings": warnings,
+                    "items": [item_as_dict(read.item, read.pages)]}  # fmt: skip
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{source.id}: the article {url}")
+    for warning in warnings:
+        print(f"warning: {warning}")
+    _print_item(1, read.item, read.pages)
+    return 0
 
 
 async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int:

@@ -566,6 +566,28 @@ async def test_preview_names_the_pages_an_article_was_read_from(
     assert out.count("  pages ") == 1, "an article of one page says nothing of pages"
 
 
+async def test_preview_reads_one_article_with_its_pages(tmp_path: Path, portal: Portal) -> None:
+    """`--article` reads the page that needs selectors, not the whole list."""
+    config = write_config(tmp_path, portal, SELECTORS)
+    paged = [f"{portal.base}/article-200-{n}.html" for n in (1, 2, 3)]
+    code, out, err = await run_cli_async("preview", config, "hz1w", "--article", paged[0], "--json")
+    assert code == 0, err
+    (entry,) = json.loads(out)["items"]
+    assert entry["article_pages"] == paged
+    assert entry["fields"]["origin"]["name"] == "汉中发布"
+    assert "压实工作责任" in entry["fields"]["content_html"]
+    assert "/portal.php" not in portal.hits
+    portal.failing.add("/article-200-3.html")
+    code, out, err = await run_cli_async("preview", config, "hz1w", "--article", paged[0])
+    assert code == 0, err
+    assert f"warning: article {paged[0]}: page 3 {paged[2]}: HTTP 503" in out
+    assert f"  pages                   2: {paged[0]} {paged[1]}\n" in out
+    missing = f"{portal.base}/article-404-1.html"
+    code, out, err = await run_cli_async("preview", config, "hz1w", "--article", missing)
+    assert code == 1
+    assert err.strip() == f"hz1w: article {missing}: HTTP 404 Not Found"
+
+
 async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(
     tmp_path: Path, portal: Portal
 ) -> None:
