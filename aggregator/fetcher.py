@@ -38,6 +38,7 @@ class Response:
     cache_control: str | None = None
     expires: str | None = None
     permanent_url: str | None = None  # set when every redirect hop was permanent
+    refresh: str | None = None  # a `Refresh` header: "0; url=…", as a meta refresh says it
 
     @property
     def not_modified(self) -> bool:
@@ -240,6 +241,7 @@ class Fetcher:
                     last_modified=resp.headers.get("Last-Modified"),
                     cache_control=resp.headers.get("Cache-Control"),
                     expires=resp.headers.get("Expires"),
+                    refresh=resp.headers.get("Refresh"),
                 )
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc

@@ -162,7 +162,9 @@ async def _refreshed(
     """The page `response`'s meta refresh sends its reader to at once (an e-paper's address
     to today's edition), followed as a redirect is, up to `MAX_REFRESHES` times."""
     seen = {response.url}
-    while not response.not_modified and (target := meta_refresh(response.body, response.url)):
+    while not response.not_modified and (
+        target := meta_refresh(response.body, response.url, response.refresh)
+    ):
         if target in seen:
             raise FetchError(f"meta refresh loop through {target}", url=response.url)
         if len(seen) > MAX_REFRESHES:

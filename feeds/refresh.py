@@ -1,4 +1,5 @@
-"""Where a page sends its reader on at once with `<meta http-equiv="refresh" content="0; url=…">`.
+"""Where a page sends its reader on at once: `<meta http-equiv="refresh" content="0; url=…">`,
+or the `Refresh` header that says the same.
 
 Chinese e-papers (数字报) answer their stable address with such a page pointing at today's
 edition, and many government portals send their index on to a column page the same way. A
@@ -24,9 +25,12 @@ _TARGET = re.compile(
 )
 
 
-def meta_refresh(body: bytes, url: str) -> str | None:
-    """The web address `body`'s meta refresh sends its reader to within `MAX_DELAY` seconds,
-    resolved against `url`; None when there is none, or it names the page itself."""
+def meta_refresh(body: bytes, url: str, header: str | None = None) -> str | None:
+    """The web address a page sends its reader to within `MAX_DELAY` seconds, by its `Refresh`
+    `header` or else the meta refresh in `body`, resolved against `url`; None when there is
+    none, or it names the page itself."""
+    if header is not None:
+        return _target(header, url)
     head = body[:_HEAD]
     if not re.search(rb"(?i)refresh", head):
         return None
@@ -34,9 +38,13 @@ def meta_refresh(body: bytes, url: str) -> str | None:
         if not _REFRESH.search(tag[0]) or not (content := _CONTENT.search(tag[0])):
             continue
         value = next(part for part in content.groups() if part is not None)
-        found = _TARGET.match(value.decode("latin-1"))
-        if found is None or float(found[1]) > MAX_DELAY:
-            return None
-        target = page_link(found[3], url)
-        return target if target and target.split("#")[0] != url.split("#")[0] else None
+        return _target(value.decode("latin-1"), url)
     return None
+
+
+def _target(content: str, url: str) -> str | None:
+    found = _TARGET.match(content)
+    if found is None or float(found[1]) > MAX_DELAY:
+        return None
+    target = page_link(found[3], url)
+    return target if target and target.split("#")[0] != url.split("#")[0] else None

@@ -57,6 +57,7 @@ class Portal:
         self.html: dict[str, bytes] = {}  # pages served instead of the fixtures
         self.redirects: dict[str, str] = {}  # path (with its query, if any) -> path, a 302
         self.moved: dict[str, str] = {}  # path -> path, a 301
+        self.refresh: dict[str, str] = {}  # path -> its Refresh header, with an empty page
         self.by_query: dict[str, bytes] = {}  # pages served for a path with its query
         self.list_etag: str | None = None  # the list page's ETag, and a 304 when it is asked
         self.asked_with: list[str | None] = []  # each list request's If-None-Match
@@ -99,6 +100,9 @@ class Portal:
                 raise web.HTTPFound(to)
             if path in self.moved:
                 raise web.HTTPMovedPermanently(self.moved[path])
+            if path in self.refresh:
+                return web.Response(text="<html></html>", content_type="text/html",
+                                    headers={"Refresh": self.refresh[path]})  # fmt: skip
             if request.path_qs in self.by_query:
                 body = self.by_query[request.path_qs]
                 return web.Response(body=body, headers={"Content-Type": "text/html"})
@@ -368,9 +372,11 @@ def config_at(tmp_path: Path, portal: Portal, path: str) -> Any:
 async def test_a_meta_refresh_leads_to_the_list_as_a_browser_follows_it(
     tmp_path: Path, portal: Portal
 ) -> None:
-    """An e-paper's stable address sends its reader on to today's edition: the list is read
-    there, and a change there is seen though the refresh page stays the same."""
-    portal.html["/index.htm"] = refresh_to("portal.php?mod=list&catid=1")
+    """An e-paper's stable address sends its reader on to today's edition (here by a meta
+    refresh, then a `Refresh` header): the list is read there, and a change there is seen
+    though the refresh page stays the same."""
+    portal.html["/index.htm"] = refresh_to("today.htm")
+    portal.refresh["/today.htm"] = "0; url=/portal.php?mod=list&catid=1"  # as a header
     for missing in (125, 120):  # listed articles that would fail on their own
         portal.html[f"/article-{missing}-1.html"] = portal.page("discuz_article2.gbk.html")
     config = config_at(tmp_path, portal, "/index.htm")

@@ -49,3 +49,12 @@ def test_only_the_head_of_a_page_is_searched() -> None:
     assert meta_refresh(late, PAGE) is None
     assert meta_refresh(b"", PAGE) is None
     assert meta_refresh(b"<meta http-equiv=refresh " + b"a" * 100000 + b">", PAGE) is None
+
+
+def test_a_refresh_header_says_the_same_and_comes_first() -> None:
+    header = "0; url=html/2022-01/14/node_1.htm"
+    assert meta_refresh(b"", PAGE, header) == TODAY
+    meta = b'<meta http-equiv="refresh" content="0; url=/elsewhere.htm">'
+    assert meta_refresh(meta, PAGE, header) == TODAY
+    assert meta_refresh(meta, PAGE, "300") is None, "the header is the page's word"
+    assert meta_refresh(b"", PAGE, "garbage") is None
