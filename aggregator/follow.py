@@ -18,10 +18,10 @@ from feeds.charset import decode
 from feeds.errors import AggregatorError
 from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
 from feeds.model import ParsedFeed, ParsedItem
-from feeds.refresh import meta_refresh
+from feeds.refresh import meta_refresh, script_redirect
 from feeds.selectors import ArticleRules
 
-MAX_REFRESHES = 3  # meta refreshes followed from one page, as redirects are
+MAX_REFRESHES = 3  # refreshes (meta, header or script) followed from one page, as redirects are
 
 
 async def list_pages(
@@ -159,21 +159,23 @@ async def _refreshed(
     robots: Robots,
     hosts: frozenset[str],
 ) -> Response:
-    """The page `response`'s meta refresh sends its reader to at once (an e-paper's address
-    to today's edition), followed as a redirect is, up to `MAX_REFRESHES` times."""
+    """The page `response` sends its reader to at once, by a meta refresh, a `Refresh`
+    header or a stub's script (an e-paper's address to today's edition), followed as a
+    redirect is, up to `MAX_REFRESHES` times."""
     seen = {response.url}
     while not response.not_modified and (
         target := meta_refresh(response.body, response.url, response.refresh)
+        or script_redirect(response.body, response.url)
     ):
         if target in seen:
-            raise FetchError(f"meta refresh loop through {target}", url=response.url)
+            raise FetchError(f"refresh loop through {target}", url=response.url)
         if len(seen) > MAX_REFRESHES:
-            raise FetchError(f"more than {MAX_REFRESHES} meta refreshes", url=response.url)
+            raise FetchError(f"more than {MAX_REFRESHES} refreshes", url=response.url)
         seen.add(target)
         try:
             response = await _discovered(source, target, fetcher, robots, hosts)
         except Refused as exc:
-            why = f"meta refresh to {target} refused: {_unprefixed(exc, target)}"
+            why = f"refresh to {target} refused: {_unprefixed(exc, target)}"
             raise Refused(why, url=response.url) from exc
     return response
 

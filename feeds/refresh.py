@@ -15,6 +15,14 @@ import re
 from feeds.htmltree import page_link
 
 MAX_DELAY = 5.0  # seconds: longer is a page meant to be read first
+_FORWARDING_PAGE = 4096  # bytes: a page forwarded by script is a stub
+_STUB_TEXT = 40  # characters outside scripts, styles, the title and tags ("正在跳转，请稍候…")
+_SCRIPT = re.compile(r"<(script|style|title)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_LOCATION = re.compile(
+    r"""\blocation(?:\.href)?\s*=\s*(["'])([^"'\s]+)\1"""
+    r"""|\blocation\.(?:replace|assign)\(\s*(["'])([^"'\s]+)\3\s*\)"""
+)
 _HEAD = 32768  # bytes searched: the element belongs in the page's head
 _META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _REFRESH = re.compile(rb"""\bhttp-equiv\s*=\s*["']?\s*refresh(?=["'\s/>])""", re.IGNORECASE)
@@ -40,6 +48,22 @@ def meta_refresh(body: bytes, url: str, header: str | None = None) -> str | None
         value = next(part for part in content.groups() if part is not None)
         return _target(value.decode("latin-1"), url)
     return None
+
+
+def script_redirect(body: bytes, url: str) -> str | None:
+    """Where a forwarding page's script sends its reader: `window.location.href = "…"` or
+    `location.replace("…")` in a small page with nothing to read besides. A page with text of
+    its own is a page to read, whatever its scripts do."""
+    if len(body) > _FORWARDING_PAGE or not re.search(rb"(?i)location", body):
+        return None
+    page = body.decode("latin-1")
+    if len("".join(_TAG.sub("", _SCRIPT.sub("", page)).split())) > _STUB_TEXT:
+        return None
+    found = {m[2] or m[4] for m in _LOCATION.finditer(page)}
+    if len(found) != 1:  # none, or a choice made by the script: not for us to guess
+        return None
+    target = page_link(found.pop(), url)
+    return target if target and target.split("#")[0] != url.split("#")[0] else None
 
 
 def _target(content: str, url: str) -> str | None:

@@ -420,9 +420,9 @@ async def test_a_static_refresh_page_does_not_answer_for_the_list_it_leads_to(
 @pytest.mark.parametrize(
     ("pages", "error"),
     [
-        ({"/index.htm": "/a.htm", "/a.htm": "/index.htm"}, "meta refresh loop through"),
-        ({"/index.htm": "http://elsewhere.example/list.htm"}, "meta refresh to http://elsewhere"),
-        ({f"/r{n}.htm": f"/r{n + 1}.htm" for n in range(5)}, "more than 3 meta refreshes"),
+        ({"/index.htm": "/a.htm", "/a.htm": "/index.htm"}, "refresh loop through"),
+        ({"/index.htm": "http://elsewhere.example/list.htm"}, "refresh to http://elsewhere"),
+        ({f"/r{n}.htm": f"/r{n + 1}.htm" for n in range(5)}, "more than 3 refreshes"),
     ],
 )
 async def test_meta_refreshes_are_bounded_as_redirects_are(
@@ -436,6 +436,17 @@ async def test_meta_refreshes_are_bounded_as_redirects_are(
     assert report.failed
     assert error in (report.error or ""), report
     assert "/portal.php" not in portal.hits
+
+
+async def test_a_portal_index_that_forwards_by_script_leads_to_its_list(
+    tmp_path: Path, portal: Portal
+) -> None:
+    stub = '<html><body><script>window.location.href="portal.php?mod=list&catid=1";</script>'
+    portal.html["/index.html"] = stub.encode("gbk")
+    config = config_at(tmp_path, portal, "/index.html")
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert report.new == 4, report
 
 
 async def test_a_refresh_meant_to_be_read_first_is_not_followed(

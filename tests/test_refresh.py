@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.refresh import meta_refresh
+from feeds.refresh import meta_refresh, script_redirect
 
 PAGE = "http://epaper.example/hzrb/index.htm"
 TODAY = "http://epaper.example/hzrb/html/2022-01/14/node_1.htm"
@@ -58,3 +58,43 @@ def test_a_refresh_header_says_the_same_and_comes_first() -> None:
     assert meta_refresh(meta, PAGE, header) == TODAY
     assert meta_refresh(meta, PAGE, "300") is None, "the header is the page's word"
     assert meta_refresh(b"", PAGE, "garbage") is None
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        '<script>window.location.href = "html/2022-01/14/node_1.htm";</script>',
+        "<script type='text/javascript'>location.replace('html/2022-01/14/node_1.htm')</script>",
+        '<SCRIPT>top.location="/hzrb/html/2022-01/14/node_1.htm"</SCRIPT><p>正在跳转，请稍候…</p>',
+        '<script>document.location.assign("html/2022-01/14/node_1.htm");</script>',
+    ],
+)
+def test_a_stub_that_forwards_by_script_sends_its_reader_on(script: str) -> None:
+    page = f"<html><head><title>汉中日报数字报</title></head><body>{script}</body></html>"
+    assert script_redirect(page.encode("gbk"), PAGE) == TODAY
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # a page with text of its own is to be read, whatever its scripts do
+        "<p>汉中市召开2022年全市科技工作会议，总结2021年工作，部署科技创新年重点任务，会议强调</p>"
+        '<script>if (mobile) { location.href = "/m/"; }</script>',
+        # a choice the script makes: not ours to guess
+        '<script>location.href = wide ? "/pc/" : "/m/"; location.href = "/m/";'
+        ' location.replace("/pc/")</script>',
+        "<script>location.href = base + '/today.htm'</script>",  # built, not written
+        '<script>location.href = "javascript:void(0)"</script>',
+        '<script>location.href = "index.htm"</script>',  # the page itself
+        "<p>no script</p>",
+        "<script>var location = 1;</script>",
+    ],
+)
+def test_other_scripts_send_nowhere(page: str) -> None:
+    assert script_redirect(page.encode("gbk"), PAGE) is None
+
+
+def test_only_a_small_page_can_be_a_stub() -> None:
+    script = b'<script>location.href = "/a.htm"</script>'
+    assert script_redirect(script, PAGE) == "http://epaper.example/a.htm"
+    assert script_redirect(script + b"<!--" + b" " * 5000 + b"-->", PAGE) is None
