@@ -62,13 +62,17 @@ def script_redirect(body: bytes, url: str) -> str | None:
     found = {m[2] or m[4] for m in _LOCATION.finditer(page)}
     if len(found) != 1:  # none, or a choice made by the script: not for us to guess
         return None
-    target = page_link(found.pop(), url)
-    return target if target and target.split("#")[0] != url.split("#")[0] else None
+    return _elsewhere(found.pop(), url)
 
 
 def _target(content: str, url: str) -> str | None:
     found = _TARGET.match(content)
     if found is None or float(found[1]) > MAX_DELAY:
         return None
-    target = page_link(found[3], url)
+    return _elsewhere(found[3], url)
+
+
+def _elsewhere(address: str, url: str) -> str | None:
+    """`address` resolved against `url`, if it is a web page other than `url` itself."""
+    target = page_link(address, url)
     return target if target and target.split("#")[0] != url.split("#")[0] else None
