@@ -24,6 +24,7 @@ from aggregator.fetcher import Fetcher, Response
 from aggregator.follow import article_problem, list_pages, read_article, source_document
 from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
+from aggregator.retries import Failures
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError, NotAFeed
 from feeds.htmlpage import merge_article
@@ -33,10 +34,9 @@ from feeds.parse import parse_feed
 from storage import FetchState, ItemRecord
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
-# Fetches in a row at which an article that fails is tried; then it waits for its listing to
-# change, and the list page that lists it is skipped again while its body is unchanged.
-ARTICLE_TRIES = 5
-_GIVEN_UP = f"; failed at {ARTICLE_TRIES} fetches in a row, tried again when its listing changes"
+# A later list page that failed is tried again after this long, the first page being read
+# whole then: at every fetch, a page `robots.txt` refuses for good would cost the 304.
+LIST_PAGE_RETRY = 3600.0
 _THREAD = CpuPool(0)
 
 
@@ -55,7 +55,7 @@ class Collected:
     warnings: tuple[str, ...] = ()
     body_hash: str | None = None
     records: tuple[ItemRecord, ...] | None = None
-    read_whole: bool = True  # False: a page it led to failed, to be read at the next fetch
+    reread_at: float | None = None  # a page it led to failed: see `FetchOutcome.reread_at`
     article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
 
 
@@ -95,23 +95,32 @@ async def collect(
     known_listings: KnownListings | None = None,
     cpu: CpuPool = _THREAD,
     plan: RecordPlan | None = None,
+    now: datetime | None = None,
 ) -> Collected:
-    """Fetch and parse `source`; raises `AggregatorError` subclasses on failure."""
+    """Fetch and parse `source`; raises `AggregatorError` subclasses on failure. A document
+    due to be read whole (`state.reread_at`) is asked for without validators, and parsed
+    even if its body is unchanged."""
+    now = now or datetime.now(UTC)
     hosts = allowed_hosts(source.url, source.follow_hosts)
     url = state.effective_url or source.url
-    validators = (state.etag, state.last_modified)
+    whole = state.reread_at is not None and state.reread_at <= now.timestamp()
+    validators = (None, None) if whole else (state.etag, state.last_modified)
     response = await source_document(source, url, fetcher, robots, hosts, validators)
     if response.not_modified:
         return Collected(response, None)
     digest = body_digest(response.body)
-    if digest == state.body_hash:
+    if digest == state.body_hash and not whole:
         return Collected(response, None, body_hash=digest)
     if not response.body.strip():
         raise FetchError("empty body", url=response.url, status=response.status)
-    now = datetime.now(UTC)
     warnings: list[str] = []
+    dues: list[float] = []
     if source.type == "html":
-        feed = await list_pages(source, response, fetcher, robots, hosts, default_tz, now, warnings)
+        feed, failed = await list_pages(
+            source, response, fetcher, robots, hosts, default_tz, now, warnings
+        )
+        if failed:
+            dues.append(now.timestamp() + LIST_PAGE_RETRY)
     else:
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
@@ -122,8 +131,8 @@ async def collect(
     warnings.extend(feed.warnings)
     # A list page that yields nothing has most likely changed under its selectors (or is a
     # challenge page): said at every fetch, not skipped as unchanged after the first.
-    unread = source.type == "html" and not feed.items
-    if unread:
+    if source.type == "html" and not feed.items:
+        dues.append(now.timestamp())
         warnings.append(
             f"no items on the list page {response.url}: [sources.list] item and link matched "
             f"nothing; has the page changed? `aggregator preview {source.id}` shows what it reads"
@@ -142,12 +151,18 @@ async def collect(
     )
     warnings.extend(read.problem for read in reads if read.problem)
     kept = tuple((read.item, read.listing) for read in reads if read.item is not None)
-    # An article not read whole is read again at the next fetch: the same body must not be
-    # skipped as unchanged then, nor answered by a 304 (`ARTICLE_TRIES` bounds it).
-    again = unread or any(read.again for read in reads)
+    # An article not read whole is tried again when it is due: the same body must not be
+    # skipped as unchanged then, nor answered by a 304.
+    dues.extend(read.due for read in reads if read.due is not None)
     pages = {item_key(read.item): read.pages for read in reads if read.item and read.pages}
     return Collected(
-        response, feed, kept, tuple(warnings), digest, read_whole=not again, article_pages=pages
+        response,
+        feed,
+        kept,
+        tuple(warnings),
+        digest,
+        reread_at=min(dues, default=None),
+        article_pages=pages,
     )
 
 
@@ -218,17 +233,10 @@ class _Read:
     """A listed item after its article was read, or not."""
 
     item: ParsedItem | None  # None: stored before, and not to be stored again
-    listing: str | None = None  # what led to the article, as stored (`_failures`)
+    listing: str | None = None  # what led to the article, as stored (`Failures`)
     problem: str | None = None
-    again: bool = False  # its article is to be read again at the next fetch
+    due: float | None = None  # when its article is to be tried again
     pages: tuple[str, ...] = ()  # the article pages read, in order
-
-
-def _failures(stored: str | None, digest: str) -> int:
-    """The fetches in a row that failed to read the article of this listing: a failed read
-    stores the listing digest with `~N`, so the next fetch tells it from one read whole."""
-    listed_as, _, failures = (stored or "").partition("~")
-    return int(failures) if listed_as == digest and failures.isdigit() else 0
 
 
 async def _item(
@@ -243,19 +251,21 @@ async def _item(
     now: datetime,
 ) -> _Read:
     """An item completed by its article, unless it was read whole before, or failed at
-    `ARTICLE_TRIES` fetches in a row: then not until the list says something else of it."""
+    `ARTICLE_TRIES` fetches in a row and is not yet due again (`aggregator/retries.py`)."""
     if not follow or not listed.url:
         return _Read(listed)
     digest = listing_digest(listed, dated=source.type == "feed")
     stored = known.get(item_key(listed))
-    failures = _failures(stored, digest)
-    if stored == digest or failures >= ARTICLE_TRIES:
+    failures = Failures.of(stored, digest)
+    if stored == digest:
         return _Read(None)
+    if failures.due > now.timestamp():
+        return _Read(None, due=failures.due)
 
     def failed(problem: str) -> _Read:
-        again = failures + 1 < ARTICLE_TRIES
-        problem += "" if again else _GIVEN_UP
-        return _Read(listed, f"{digest}~{failures + 1}", problem, again)
+        tried = Failures(failures.count + 1, now.timestamp())
+        problem += tried.waiting()
+        return _Read(listed, tried.stored(digest), problem, max(tried.due, now.timestamp()))
 
     try:
         read = await read_article(source, listed.url, fetcher, robots, hosts, default_tz, now)

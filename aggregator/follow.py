@@ -33,14 +33,14 @@ async def list_pages(
     default_tz: tzinfo,
     now: datetime,
     warnings: list[str],
-) -> ParsedFeed:
-    """The list page and up to `max_pages - 1` following pages. A later page that fails ends
-    the list with a warning, and is not tried again before the first page changes: it may fail
-    for good (`robots.txt`), and a news list's first page changes often. One that links or
-    redirects back to a page already read ends the list."""
+) -> tuple[ParsedFeed, bool]:
+    """The list page and up to `max_pages - 1` following pages, and whether one failed: that
+    ends the list with a warning. One that links or redirects back to a page already read
+    ends the list quietly."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     items: list[ParsedItem] = []
     charset = None
+    failed = False
     seen = {response.url}
     page = response
     for number in range(1, source.list.max_pages + 1):
@@ -58,11 +58,13 @@ async def list_pages(
             page = await _followed(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
+            failed = True
             break
         if page.url != url and page.url in seen:
             break
         seen.add(page.url)
-    return ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+    feed = ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+    return feed, failed
 
 
 def article_problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
 from aggregator.cpu import CpuPool
@@ -19,7 +20,14 @@ from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
 from feeds.identity import item_key
-from storage import Database, FetchOutcome, ItemRecord, StoryContext, WriteSummary
+from storage import (
+    Database,
+    FetchOutcome,
+    FetchState,
+    ItemRecord,
+    StoryContext,
+    WriteSummary,
+)
 
 log = logging.getLogger("aggregator.fetch")
 # After this many failures in a row on a remembered (301/308) URL, the configured one is tried:
@@ -69,6 +77,7 @@ class Pipeline:
         self.robots = Robots(fetcher, config.fetch.user_agent)
         self.on_change = on_change
         self.on_report = on_report
+        self.clock: Callable[[], float] = time.time  # the wall clock runs are dated by
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
         # Sources in flight at once, fetch to commit: what bounds memory, whatever their number.
         self._slots = asyncio.Semaphore(config.fetch.concurrency)
@@ -139,7 +148,7 @@ class Pipeline:
             return await self._run(source)
 
     async def _run(self, source: SourceConfig) -> SourceReport:
-        started = time.time()
+        started = self.clock()
         clock = time.monotonic()
         state = await self.db.fetch_state(source.id)
         if state.effective_url and state.error_streak >= _BACK_TO_CONFIGURED:
@@ -157,6 +166,7 @@ class Pipeline:
                 known_listings=self.db.listing_hashes,
                 cpu=self.cpu,
                 plan=RecordPlan(self.config.stories, recent),
+                now=datetime.fromtimestamp(started, UTC),
             )
             records = await self._records(source, collected)
         except (AggregatorError, OSError) as exc:
@@ -183,7 +193,7 @@ class Pipeline:
                 extra={"source": source.id, "url": source.url, "effective_url": moved},
             )
         outcome = _outcome(
-            collected, started, seconds, started + delay, moved or state.effective_url
+            collected, state, started, seconds, started + delay, moved or state.effective_url
         )
         summary = await self.db.store_fetch(
             source.id, outcome, _unique(records), self._story_context()
@@ -262,6 +272,7 @@ def _unique(records: list[ItemRecord]) -> list[ItemRecord]:
 
 def _outcome(
     collected: Collected,
+    state: FetchState,
     started: float,
     seconds: float,
     next_fetch: float,
@@ -287,7 +298,8 @@ def _outcome(
         etag=response.etag if response else None,
         last_modified=response.last_modified if response else None,
         body_hash=collected.body_hash,
-        read_whole=collected.read_whole,
+        # an unchanged document was not due to be read whole: the retry stays where it was
+        reread_at=collected.reread_at if feed is not None else state.reread_at,
         effective_url=effective_url,
         charset=feed.charset if feed else None,
         title=feed.title or None if feed else None,

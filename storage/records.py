@@ -98,6 +98,7 @@ class FetchState:
     body_hash: str | None = None
     effective_url: str | None = None
     error_streak: int = 0
+    reread_at: float | None = None  # from then, the document is read whole: see FetchOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,9 @@ class FetchOutcome:
     title: str | None = None
     site_url: str | None = None
     next_fetch: float | None = None
-    # False when a page it led to failed and is to be read again: the next fetch then asks for
+    # When a page it led to failed and is to be tried again: the first fetch from then asks for
     # the document without validators, and parses it even if its body is the same.
-    read_whole: bool = True
+    reread_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

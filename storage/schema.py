@@ -179,6 +179,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
     """,
+    # 9: when a source's document is next read whole, unchanged or not: a page it led to
+    # failed, and is tried again then. Until now, its validators were dropped instead.
+    """
+    ALTER TABLE sources ADD COLUMN reread_at REAL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -45,11 +45,11 @@ async def items_versions(db: Reader) -> dict[str, int]:
 async def fetch_states(db: Reader, source_ids: Sequence[str]) -> dict[str, FetchState]:
     """The fetch state of each of these sources that has a row, in one statement."""
     rows = await db.read(
-        "SELECT id, etag, last_modified, body_hash, effective_url, error_streak "
+        "SELECT id, etag, last_modified, body_hash, effective_url, error_streak, reread_at "
         "FROM sources WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(source_ids)),),
     )
-    return {row[0]: FetchState(row[1], row[2], row[3], row[4], row[5]) for row in rows}
+    return {row[0]: FetchState(*row[1:]) for row in rows}
 
 
 def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) -> None:
@@ -62,17 +62,11 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
             "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
             "body_hash = coalesce(?, body_hash), effective_url = ?, "
             "charset = coalesce(?, charset), title = coalesce(?, title), "
-            "site_url = coalesce(?, site_url) WHERE id = ?",
+            "site_url = coalesce(?, site_url), reread_at = ? WHERE id = ?",
             (out.attempted_at, out.attempted_at, out.status, out.result, out.error,
              out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
-             out.effective_url, out.charset, out.title, out.site_url, source_id),
+             out.effective_url, out.charset, out.title, out.site_url, out.reread_at, source_id),
         )  # fmt: skip
-        if not out.read_whole:
-            conn.execute(
-                "UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL "
-                "WHERE id = ?",
-                (source_id,),
-            )
     else:
         conn.execute(
             "UPDATE sources SET last_attempt = ?, last_status = ?, last_result = ?, "

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator.config import load_config
 from aggregator.cpu import CpuPool
-from aggregator.extract import ARTICLE_TRIES
+from aggregator.retries import ARTICLE_TRIES
 from aggregator.service import running_service
 from aggregator.web.app import make_app
 from tests.conftest import FIXTURES, run_cli_async
@@ -278,19 +278,57 @@ async def test_a_list_date_that_moves_with_time_does_not_read_the_article_again(
     assert portal.hits["/article-123-1.html"] == 1
 
 
-async def test_an_article_that_keeps_failing_waits_for_its_listing_to_change(
+async def test_an_article_that_keeps_failing_is_tried_at_longer_intervals(
     tmp_path: Path, portal: Portal
 ) -> None:
-    """Tried at `ARTICLE_TRIES` fetches in a row, then left, and the unchanged list page is
-    skipped again; what the list says of the item changes, and it is tried again."""
+    """Tried at `ARTICLE_TRIES` fetches in a row; then the unchanged list page is skipped again
+    (here answering 304) until an hour has passed, then two more; the site comes back, and the
+    article is read whole and no more."""
+    portal.list_etag = '"v1"'
     config = load_config(write_config(tmp_path, portal, SELECTORS))
     async with running_service(config, schedule=False) as service:
+        start = service.pipeline.clock()
         reports = [await service.pipeline.run(config.sources[1]) for _ in range(ARTICLE_TRIES)]
         assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES
         assert [r.result for r in reports] == ["degraded"] * ARTICLE_TRIES
-        assert "fetches in a row" not in (reports[-2].error or "")
-        given_up = f"article-125-1.html: HTTP 404 Not Found; failed at {ARTICLE_TRIES} fetches"
+        assert "in a row" not in (reports[-2].error or "")
+        given_up = f"article-125-1.html: HTTP 404 Not Found; failed at {ARTICLE_TRIES} tries in a"
         assert given_up in (reports[-1].error or "")
+        assert "tried again in an hour or when its listing changes" in (reports[-1].error or "")
+
+        async def at(minutes: int) -> str:
+            service.pipeline.clock = lambda: start + minutes * 60
+            return (await service.pipeline.run(config.sources[1])).result
+
+        assert [await at(1), await at(59)] == ["not modified"] * 2
+        assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES
+        service.pipeline.clock = lambda: start + 61 * 60
+        retried = await service.pipeline.run(config.sources[1])
+        assert retried.result == "degraded", retried
+        assert "tried again in 2 hours" in (retried.error or "")
+        assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES + 1
+        assert await at(61 + 119) == "not modified"
+        portal.html["/article-125-1.html"] = portal.page("discuz_article2.gbk.html")
+        portal.html["/article-120-1.html"] = portal.page("discuz_article2.gbk.html")
+        assert [await at(61 + 121), await at(61 + 122), await at(10_000)] == [
+            "ok",
+            "not modified",
+            "not modified",
+        ]
+        items = await service.db.latest_items(["hz1w"], limit=20)
+    assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES + 2
+    assert portal.asked_with[ARTICLE_TRIES + 2] is None, "the list asked for whole when due"
+    read = next(i for i in items if i.url and i.url.endswith("/article-125-1.html"))
+    assert "龙头山景区" in read.content, "the article's own body"
+
+
+async def test_an_article_given_up_is_tried_at_once_when_its_listing_changes(
+    tmp_path: Path, portal: Portal
+) -> None:
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        for _ in range(ARTICLE_TRIES):
+            await service.pipeline.run(config.sources[1])
         after = await service.pipeline.run(config.sources[1])
         assert after.result == "unchanged", after
         title = "汉中市发布寒潮蓝色预警".encode("gbk")
@@ -299,7 +337,7 @@ async def test_an_article_that_keeps_failing_waits_for_its_listing_to_change(
         relisted = await service.pipeline.run(config.sources[1])
         items = await service.db.latest_items(["hz1w"], limit=20)
     assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES + 1
-    assert "fetches in a row" not in (relisted.error or "")
+    assert "in a row" not in (relisted.error or "")
     assert "汉中市发布寒潮蓝色预警(2)" in [i.title for i in items], "stored as listed"
     assert portal.hits["/article-123-1.html"] == 1
 
@@ -736,8 +774,8 @@ async def test_a_list_page_leading_back_ends_the_list_quietly(
     tmp_path: Path, portal: Portal
 ) -> None:
     """Page 3 redirects to the first page: the first page's items are not listed twice, and
-    nothing is reported. A later list page that fails is reported, and waits for the first
-    page to change."""
+    nothing is reported. A later list page that fails is reported, and tried again after an
+    hour, or when the first page changes."""
     portal.by_query[LIST_PAGE.format(2)] = portal.page("discuz_list_2.gbk.html")
     portal.redirects[LIST_PAGE.format(3)] = "/portal.php?mod=list&catid=1"
     for missing in (125, 120, 117):  # listed articles that would fail on their own
@@ -760,5 +798,14 @@ async def test_a_list_page_leading_back_ends_the_list_quietly(
         assert f"list page 3 {page3}: HTTP 503 Service Unavailable" in (failed.error or "")
         portal.requested.clear()
         again = await service.pipeline.run(config.sources[1])  # the same first page
-    assert again.result == "unchanged", "a page that may fail for good is not retried at once"
-    assert portal.requested == ["/portal.php?mod=list&catid=1"]
+        assert again.result == "unchanged", "a page that may fail for good is not retried at once"
+        assert portal.requested == ["/portal.php?mod=list&catid=1"]
+        portal.failing.clear()
+        portal.by_query[LIST_PAGE.format(3)] = portal.page("discuz_list_2.gbk.html")
+        start = service.pipeline.clock()
+        service.pipeline.clock = lambda: start + 3601
+        retried = await service.pipeline.run(config.sources[1])
+        later = await service.pipeline.run(config.sources[1])
+    assert retried.result == "ok", retried
+    assert LIST_PAGE.format(3) in portal.requested
+    assert later.result == "unchanged", later
