@@ -31,6 +31,8 @@ from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rul
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 MAX_WORKERS = 64  # server processes sharing the port, the main one included
+# A host name or an IPv4 address, as `service.image_proxy_hosts` lists them (no scheme or port).
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 MIN_SENSIBLE_INTERVAL = 60.0  # seconds; shorter intervals are warned about, not refused
 
 
@@ -48,6 +50,7 @@ class ServiceConfig:
     admin_host: str | None = None  # None: `host`
     admin_port: int | None = None  # None: the admin API shares the public listener
     workers: int = 1
+    image_proxy_hosts: tuple[str, ...] = ()  # pictures of these hosts served through /images/
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +232,9 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
     hub = table.get("websub_hub", str, "") or None
     if hub and _scheme(hub) not in ("http", "https"):
         table.fail("websub_hub", "must be an http(s) URL")
+    image_hosts = tuple(h.lower() for h in table.strings("image_proxy_hosts"))
+    if bad := [h for h in image_hosts if not _HOST.fullmatch(h)]:
+        table.fail("image_proxy_hosts", f"must be host names such as mmbiz.qpic.cn, not {bad[0]!r}")
     return ServiceConfig(
         title=table.get("title", str, "Aggregator"),
         description=table.get("description", str, ""),
@@ -242,6 +248,7 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         admin_host=table.get("admin_host", str, "") or None,
         admin_port=admin_port,
         workers=workers,
+        image_proxy_hosts=image_hosts,
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from aggregator.config import Config, FeedConfig
 from aggregator.errors import UnknownSource
+from aggregator.imageproxy import image_proxy
 from aggregator.publish import build_feed
 from feeds.jsonfeed import render_json
 from feeds.render import render_atom, render_rss
@@ -161,5 +162,6 @@ async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, dat
         self_url=page.self_url,
         next_url=next_url,
         language=source.language if source else None,
+        images=await image_proxy(config, db),
     )
     return RENDERERS[page.fmt](document), document.updated

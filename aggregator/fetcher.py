@@ -39,6 +39,7 @@ class Response:
     expires: str | None = None
     permanent_url: str | None = None  # set when every redirect hop was permanent
     refresh: str | None = None  # a `Refresh` header: "0; url=…", as a meta refresh says it
+    content_type: str | None = None  # the media type alone, lower case, when one was sent
 
     @property
     def not_modified(self) -> bool:
@@ -242,6 +243,7 @@ class Fetcher:
                     cache_control=resp.headers.get("Cache-Control"),
                     expires=resp.headers.get("Expires"),
                     refresh=resp.headers.get("Refresh"),
+                    content_type=resp.content_type if "Content-Type" in resp.headers else None,
                 )
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc

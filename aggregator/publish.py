@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
+from aggregator.imageproxy import ImageProxy
 from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
 from storage import StoredItem, StoryView
 
@@ -53,8 +54,14 @@ def _story_fields(
     return story.entry_id, origin, tuple(copies)
 
 
-def to_entry(config: Config, item: StoredItem, story: StoryView | None = None) -> OutEntry | None:
-    """The published form of an item (with its story's provenance in merged feeds)."""
+def to_entry(
+    config: Config,
+    item: StoredItem,
+    story: StoryView | None = None,
+    images: ImageProxy | None = None,
+) -> OutEntry | None:
+    """The published form of an item (with its story's provenance in merged feeds), its
+    pictures at `images`' addresses where it proxies their hosts."""
     source = config.source(item.source_id)
     if source is None or not source.enabled:
         return None
@@ -72,7 +79,7 @@ def to_entry(config: Config, item: StoredItem, story: StoryView | None = None) -
         id=entry_id,
         title=item.title,
         url=item.url,
-        content_html=item.content,
+        content_html=images.rewrite(item.content) if images else item.content,
         summary=item.summary,
         published=published,
         updated=updated,
@@ -103,9 +110,10 @@ def build_feed(
     self_url: str,
     next_url: str | None = None,
     language: str | None = None,
+    images: ImageProxy | None = None,
 ) -> OutFeed:
     entries = tuple(
-        e for e in (to_entry(config, item, story) for item, story in items) if e is not None
+        e for e in (to_entry(config, item, story, images) for item, story in items) if e is not None
     )
     updated = max((e.updated for e in entries), default=_STARTED)
     return OutFeed(

@@ -15,6 +15,8 @@ SERVICE_KEYS: dict[str, str] = {
     "admin_host": "address of a separate admin listener (default: `host`)",
     "admin_port": "port of a separate admin listener; set, the admin API answers only there",
     "workers": "HTTP server processes sharing `port` (SO_REUSEPORT); one of them also fetches",
+    "image_proxy_hosts": "hosts (and their subdomains) whose pictures published content loads "
+    "through this service's `/images/`, without a referrer",
 }
 
 FETCH_KEYS: dict[str, str] = {

@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from feeds.stories import SourceNames
-from storage import items, search, sources, stories
+from storage import items, search, secrets, sources, stories
 from storage.batched import BatchedLookup
 from storage.connection import Connections, InlineReader, Reader
 from storage.records import (
@@ -32,10 +32,18 @@ class Reads:
 
     def __init__(self, reader: Reader) -> None:
         self._reads = reader
+        self._secrets: dict[str, bytes] = {}
 
     @property
     def path(self) -> Path:
         return self._reads.path
+
+    async def secret(self, name: str) -> bytes:
+        """A key the store made once (`image_proxy`), read once per process."""
+        found = self._secrets.get(name)
+        if found is None:
+            found = self._secrets[name] = await secrets.secret(self._reads, name)
+        return found
 
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._reads, story_ids)

@@ -184,6 +184,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN reread_at REAL;
     """,
+    # 10: keys made once per store, kept with it (and its backups): the image proxy signs the
+    # addresses it publishes with one, so they stay valid across restarts and processes.
+    """
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    INSERT INTO secrets (name, value) VALUES ('image_proxy', randomblob(32));
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

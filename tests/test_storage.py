@@ -110,12 +110,14 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
     await database.close()
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE sources DROP COLUMN reread_at")  # as version 7 had it
+        conn.execute("DROP TABLE secrets")
         conn.execute("PRAGMA user_version = 7")
     database = await Database.open(path)
     try:
         state = await database.fetch_state("s")
         assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)
         assert state.reread_at is None
+        assert len(await database.secret("image_proxy")) == 32, "made by migration 10"
         assert len(await database.latest_items(["s"], limit=5)) == 1, "items stay"
     finally:
         await database.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from aggregator.service import Service
-from aggregator.web import api, discovery, embed, feedroutes, metrics, pages
+from aggregator.web import api, discovery, embed, feedroutes, images, metrics, pages
 from aggregator.web.cache import FeedCache
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.tally import Tally, writing
@@ -28,6 +28,7 @@ def make_app(
     feedroutes.add_routes(app)
     embed.add_routes(app)
     discovery.add_routes(app)
+    images.add_routes(app)
     api.add_routes(app, admin=admin)
     return app
 

@@ -1,0 +1,87 @@
+"""Published addresses of our own for pictures whose hosts refuse other sites' pages.
+
+WeChat's `mmbiz.qpic.cn` and Weibo's `sinaimg.cn` answer a request naming another site's page
+as its referrer with a "not allowed" picture. Readers that drop `referrerpolicy` (or render
+content inside their own pages) show that picture instead of the article's. For the hosts in
+`service.image_proxy_hosts`, published content points at `/images/{signature}/{address}` on
+this service instead, which fetches the picture without a referrer (`aggregator/web/images.py`).
+
+Each address is signed with the store's own key (HMAC-SHA256), so the route serves only the
+pictures this service published, not any picture of those hosts anyone asks for.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Collection
+from urllib.parse import urlsplit
+
+from aggregator.config import Config
+from feeds.imagelinks import rewrite_images
+from storage import Reads
+
+KEY_NAME = "image_proxy"
+ROUTE = "/images/{signature}/{address}"
+_SIGNATURE_BYTES = 16
+
+
+class ImageProxy:
+    def __init__(self, key: bytes, hosts: Collection[str], base_url: str) -> None:
+        self._key = key
+        self.hosts = tuple(hosts)
+        self._prefix = f"{base_url}/images/"
+
+    def covers(self, url: str) -> bool:
+        """Whether `url` is an http(s) address on one of the hosts (or a subdomain of one)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower()
+        return parts.scheme.lower() in ("http", "https") and any(
+            host == listed or host.endswith(f".{listed}") for listed in self.hosts
+        )
+
+    def signature(self, url: str) -> str:
+        digest = hmac.new(self._key, url.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return _encode(digest.digest()[:_SIGNATURE_BYTES])
+
+    def address(self, url: str) -> str | None:
+        """Our address for the picture at `url`, or None when its host is not proxied."""
+        if not self.covers(url):
+            return None
+        encoded = _encode(url.encode("utf-8", "surrogatepass"))
+        return f"{self._prefix}{self.signature(url)}/{encoded}"
+
+    def rewrite(self, fragment: str) -> str:
+        """`fragment` with the pictures of the proxied hosts at our addresses."""
+        if not any(host in fragment for host in self.hosts):
+            return fragment
+        return rewrite_images(fragment, self.address)
+
+    def target(self, signature: str, encoded: str) -> str | None:
+        """The picture's address an `/images/` request names, if we signed it and its host
+        is still proxied; None for anything else."""
+        try:
+            padded = encoded + "=" * (-len(encoded) % 4)
+            url = base64.urlsafe_b64decode(padded).decode("utf-8", "surrogatepass")
+        except (binascii.Error, ValueError):
+            return None
+        if not hmac.compare_digest(signature, self.signature(url)) or not self.covers(url):
+            return None
+        return url
+
+
+async def image_proxy(config: Config, db: Reads) -> ImageProxy | None:
+    """The proxy the config asks for, or None when it lists no host."""
+    hosts = config.service.image_proxy_hosts
+    if not hosts:
+        return None
+    return ImageProxy(await db.secret(KEY_NAME), hosts, config.service.base_url)
+
+
+def _encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

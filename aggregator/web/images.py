@@ -1,0 +1,139 @@
+"""`/images/{signature}/{address}`: the pictures of `service.image_proxy_hosts`, fetched
+without a referrer and kept in memory a while (see `aggregator/imageproxy.py`).
+
+A picture's address never changes what it shows, so the answer may be cached for a month,
+and a reader's conditional request is answered 304 without asking upstream. Only raster
+image types are passed on, with `nosniff` and a sandboxing CSP: an SVG (which can carry
+script) or an HTML page served under an image's address never runs as our origin's page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from aggregator.errors import BodyTooLarge, FetchError
+from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
+from aggregator.netpolicy import host_of
+from aggregator.service import Service
+from aggregator.web.keys import SERVICE
+from feeds.errors import AggregatorError
+
+log = logging.getLogger("aggregator.images")
+CACHE_BYTES = 32 * 1024 * 1024  # pictures kept in memory by each serving process
+_LARGEST_CACHED = CACHE_BYTES // 8
+_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"
+_HEADERS = {
+    "Cache-Control": "public, max-age=2592000, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Access-Control-Allow-Origin": "*",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    body: bytes
+    content_type: str
+
+
+class UpstreamProblem(AggregatorError):
+    """Why a picture could not be passed on, with the status our answer carries."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        super().__init__(reason)
+
+
+class Pictures:
+    """Pictures fetched by this process: the most recently asked kept up to `CACHE_BYTES`,
+    and the requests for one being fetched waiting for that fetch."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._kept: OrderedDict[str, Picture] = OrderedDict()
+        self._size = 0
+        self._fetching: dict[str, asyncio.Future[Picture]] = {}
+
+    async def get(self, url: str, proxy: ImageProxy) -> Picture:
+        found = self._kept.get(url)
+        if found is not None:
+            self._kept.move_to_end(url)
+            return found
+        pending = self._fetching.get(url)
+        if pending is None:
+            pending = self._fetching[url] = asyncio.ensure_future(self._fetch(url, proxy))
+            pending.add_done_callback(lambda done: self._fetched(url, done))
+        return await asyncio.shield(pending)
+
+    def _fetched(self, url: str, done: asyncio.Future[Picture]) -> None:
+        """Forget the fetch; its failure was said to every reader still waiting, and is not
+        to be logged again as never retrieved when they all went away."""
+        self._fetching.pop(url, None)
+        if not done.cancelled():
+            done.exception()
+
+    async def _fetch(self, url: str, proxy: ImageProxy) -> Picture:
+        hosts = frozenset({host_of(url), *proxy.hosts})
+        try:
+            response = await self.service.fetcher.get(
+                url, source_url=url, hosts=hosts, headers=(("Accept", _ACCEPT),)
+            )
+        except BodyTooLarge as exc:
+            raise UpstreamProblem(502, str(exc)) from None
+        except FetchError as exc:
+            status = 404 if exc.status in (404, 410) else 502
+            raise UpstreamProblem(status, str(exc)) from None
+        content_type = response.content_type or "none sent"
+        if not content_type.startswith("image/") or "svg" in content_type:
+            raise UpstreamProblem(502, f"{url}: not a raster image: Content-Type {content_type}")
+        picture = Picture(response.body, content_type)
+        self._keep(url, picture)
+        return picture
+
+    def _keep(self, url: str, picture: Picture) -> None:
+        if len(picture.body) > _LARGEST_CACHED:
+            return
+        self._kept[url] = picture
+        self._size += len(picture.body)
+        while self._size > CACHE_BYTES:
+            _, gone = self._kept.popitem(last=False)
+            self._size -= len(gone.body)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+async def picture(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    proxy = await image_proxy(service.config, service.db)
+    match = request.match_info
+    url = proxy.target(match["signature"], match["address"]) if proxy else None
+    if proxy is None or url is None:
+        raise web.HTTPNotFound(text="no such picture: not an address this service published\n")
+    etag = f'"{match["signature"]}"'
+    if _matches(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers={**_HEADERS, "ETag": etag})
+    try:
+        found = await request.app[PICTURES].get(url, proxy)
+    except UpstreamProblem as exc:
+        log.warning("picture not passed on", extra={"url": url, "error": str(exc)})
+        return web.Response(status=exc.status, text=f"{exc}\n")
+    headers = {**_HEADERS, "ETag": etag, "Content-Type": found.content_type}
+    return web.Response(body=found.body, headers=headers)
+
+
+PICTURES = web.AppKey("pictures", Pictures)
+
+
+def add_routes(app: web.Application) -> None:
+    app[PICTURES] = Pictures(app[SERVICE])
+    app.router.add_get(ROUTE, picture)

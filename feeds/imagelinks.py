@@ -1,0 +1,57 @@
+"""Image addresses in sanitised HTML, rewritten one by one: `src` and `srcset` of `<img>` and
+`<source>`, the only attributes through which published content loads a picture.
+
+Exact on the sanitiser's output (`feeds/sanitize.py`), where every attribute is written
+` name="value"`, its value escaped; stored content is that output.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+_TAG = re.compile(r"<(?:img|source)\b[^>]*>")
+_ADDRESSES = re.compile(r'(\s(?:src|srcset)=")([^"]*)(")')
+
+Rewrite = Callable[[str], str | None]  # an address's replacement, or None to keep it
+
+
+def rewrite_images(fragment: str, rewrite: Rewrite) -> str:
+    """`fragment` with each image address replaced by what `rewrite` gives for it."""
+
+    def attribute(match: re.Match[str]) -> str:
+        value = html.unescape(match[2])
+        new = _srcset(value, rewrite) if match[1].endswith('srcset="') else rewrite(value)
+        if new is None or new == value:
+            return match[0]
+        return f"{match[1]}{html.escape(new)}{match[3]}"
+
+    return _TAG.sub(lambda tag: _ADDRESSES.sub(attribute, tag[0]), fragment)
+
+
+def _srcset(value: str, rewrite: Rewrite) -> str:
+    """Each candidate's address rewritten, its descriptors (`2x`, `640w`) kept. As the HTML
+    parsing rules read it: an address is a run without spaces, trailing commas end its
+    candidate, and otherwise the descriptors after it run to the next comma."""
+    out: list[str] = []
+    wants_address = True
+    for token in re.split(r"(\s+)", value):
+        if not token or token.isspace():
+            out.append(token)
+        elif wants_address:
+            address = token.rstrip(",")
+            out.append((rewrite(address) or address) + token[len(address) :])
+            wants_address = address != token
+        elif "," in token:  # the descriptors end here; what follows the comma is an address
+            descriptors, _, rest = token.partition(",")
+            out.append(f"{descriptors},")
+            if rest:
+                address = rest.rstrip(",")
+                out.append((rewrite(address) or address) + rest[len(address) :])
+                wants_address = address != rest
+            else:
+                wants_address = True
+        else:
+            out.append(token)
+    return "".join(out)
