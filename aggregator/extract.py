@@ -21,7 +21,14 @@ from aggregator.config import SourceConfig, StoriesConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
-from aggregator.follow import article_problem, list_pages, read_article, source_document
+from aggregator.follow import (
+    article_problem,
+    forwarded,
+    in_place_of,
+    list_pages,
+    read_article,
+    source_document,
+)
 from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.retries import Failures
@@ -124,7 +131,12 @@ async def collect(
     else:
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
-        feed, response = await _feed(source, response, fetcher, hosts, warnings, parse)
+        last = None if whole else state.body_hash
+        read = await _feed(source, response, fetcher, robots, hosts, warnings, parse, last)
+        parsed, response, digest = read
+        if parsed is None:  # the document its page leads to is unchanged
+            return Collected(response, None, (), tuple(warnings), body_hash=digest)
+        feed = parsed
         if parse.records is not None:
             warnings.extend(feed.warnings)
             return Collected(response, feed, (), tuple(warnings), digest, tuple(parse.records))
@@ -203,29 +215,51 @@ async def _feed(
     source: SourceConfig,
     response: Response,
     fetcher: Fetcher,
+    robots: Robots,
     hosts: frozenset[str],
     warnings: list[str],
     parse: Callable[[Response], Awaitable[ParsedFeed]],
-) -> tuple[ParsedFeed, Response]:
+    known: str | None,
+) -> tuple[ParsedFeed | None, Response, str]:
+    """The feed in `response`, or else in the document its HTML page leads to: where the page
+    forwards at once (a refresh), or its feed link. Also the response the feed came from and
+    its body digest, stored as the source's: a page that stays the same in front of a feed
+    that changed must not make the fetch `unchanged`. The feed is None when the document led
+    to has the digest `known`."""
     try:
-        return await parse(response), response
+        return await parse(response), response, body_digest(response.body)
     except NotAFeed as exc:
-        if not exc.alternates:
-            raise
-        alternate = exc.alternates[0]
-        if reason := await check_discovered(alternate, source_url=source.url, hosts=hosts):
-            raise Refused(
-                f"autodiscovered feed {alternate} refused: {reason}", url=response.url
-            ) from exc
-        warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
-        followed = await fetcher.get(
-            alternate,
-            source_url=source.url,
-            hosts=hosts,
-            verify_tls=source.tls_verify,
-            headers=source.request_headers,
-        )
-        return await parse(followed), followed
+        followed = await forwarded(source, response, fetcher, robots, hosts)
+        if followed is response:
+            if not exc.alternates:
+                raise
+            followed = in_place_of(response, await _alternate(source, response, exc, fetcher,
+                                                              hosts, warnings))  # fmt: skip
+    digest = body_digest(followed.body)
+    return (None if digest == known else await parse(followed)), followed, digest
+
+
+async def _alternate(
+    source: SourceConfig,
+    response: Response,
+    exc: NotAFeed,
+    fetcher: Fetcher,
+    hosts: frozenset[str],
+    warnings: list[str],
+) -> Response:
+    alternate = exc.alternates[0]
+    if reason := await check_discovered(alternate, source_url=source.url, hosts=hosts):
+        raise Refused(
+            f"autodiscovered feed {alternate} refused: {reason}", url=response.url
+        ) from exc
+    warnings.append(f"an HTML page: followed its feed link {alternate}; use it as url")
+    return await fetcher.get(
+        alternate,
+        source_url=source.url,
+        hosts=hosts,
+        verify_tls=source.tls_verify,
+        headers=source.request_headers,
+    )
 
 
 @dataclass(frozen=True, slots=True)

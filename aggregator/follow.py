@@ -112,9 +112,21 @@ async def source_document(
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
     first = await _get(source, url, fetcher, hosts, validators)
+    return await forwarded(source, first, fetcher, robots, hosts)
+
+
+async def forwarded(
+    source: SourceConfig, first: Response, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+) -> Response:
+    """Where the source's own document `first` forwards at once (itself when it does not),
+    read as the source's document: see `source_document`."""
     final = await _refreshed(source, first, fetcher, robots, hosts)
-    if final is first:
-        return first
+    return first if final is first else in_place_of(first, final)
+
+
+def in_place_of(first: Response, final: Response) -> Response:
+    """`final`, read in place of the source's own document `first`: without validators,
+    which are another URL's, and moved only where `first` moved."""
     return replace(final, etag=None, last_modified=None, permanent_url=first.permanent_url)
 
 
