@@ -20,6 +20,7 @@ from aggregator.config import load_config
 from aggregator.cpu import CpuPool
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_app
+from aggregator.web.images import FETCHES_AT_ONCE
 from tests.conftest import FIXTURES
 from tests.upstream import local_site
 
@@ -35,6 +36,7 @@ image_proxy_hosts = [{hosts}]
 [fetch]
 timeout = "1s"
 max_bytes = "10KB"
+per_host = {per_host}
 
 [[sources]]
 id = "hzfb"
@@ -51,6 +53,8 @@ class PictureHost:
     hits: dict[str, int] = field(default_factory=dict)
     asked_with: list[dict[str, str]] = field(default_factory=list)
     delay: float = 0.0  # before answering a picture
+    answering: int = 0
+    most_at_once: int = 0
 
     def app(self) -> web.Application:
         async def feed(request: web.Request) -> web.Response:
@@ -62,7 +66,12 @@ class PictureHost:
             path = request.path
             self.hits[path] = self.hits.get(path, 0) + 1
             self.asked_with.append(dict(request.headers))
-            await asyncio.sleep(self.delay)
+            self.answering += 1
+            self.most_at_once = max(self.most_at_once, self.answering)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.answering -= 1
             name = path.rsplit("/", 1)[-1]
             if name == "page.png":
                 return web.Response(text="<html><script>alert(1)</script></html>",
@@ -98,9 +107,13 @@ async def host() -> AsyncIterator[PictureHost]:
         yield site
 
 
-def write_config(tmp_path: Path, host: PictureHost, hosts: str = '"127.0.0.1"') -> Path:
+def write_config(
+    tmp_path: Path, host: PictureHost, hosts: str = '"127.0.0.1"', per_host: int = 2
+) -> Path:
     path = tmp_path / "config.toml"
-    text = CONFIG.format(db=tmp_path / "db.sqlite3", origin=host.origin, hosts=hosts)
+    text = CONFIG.format(
+        db=tmp_path / "db.sqlite3", origin=host.origin, hosts=hosts, per_host=per_host
+    )
     path.write_text(text, "utf-8")
     return path
 
@@ -177,6 +190,12 @@ async def test_a_picture_is_passed_on_without_a_referrer_and_kept(
     assert head.status == 200
     assert head.headers["Content-Type"] == "image/png"
     assert host.hits["/mmbiz_png/tiankeng.png"] == 1
+    gone = (await published(client))["gone.png"]
+    assert (await client.get(gone)).status == 404
+    metrics = await (await client.get("/metrics")).text()
+    assert "aggregator_pictures_served_total 4\n" in metrics, "200, 200, 304 and HEAD"
+    assert "aggregator_picture_fetches_total 2\n" in metrics
+    assert "aggregator_picture_failures_total 1\n" in metrics
 
 
 async def test_readers_asking_together_share_one_fetch(client: Client, host: PictureHost) -> None:
@@ -266,3 +285,19 @@ async def test_worker_processes_publish_the_same_addresses(
             in_a_worker = await published(client, "/feeds/all.atom?limit=200")
     assert len(on_the_loop) == 10, "every picture of the feed, each once"
     assert in_a_worker == on_the_loop
+
+
+async def test_a_process_fetches_a_bounded_number_of_pictures_at_once(
+    tmp_path: Path, host: PictureHost
+) -> None:
+    """Each fetch may hold `fetch.max_bytes`: many readers opening many articles at once
+    must not hold that many times over, whatever `fetch.per_host` allows."""
+    config = load_config(write_config(tmp_path, host, per_host=32))
+    async with running_service(config, schedule=False) as service:
+        await service.pipeline.run(config.sources[0])
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            paths = [p for name, p in (await published(client)).items() if name != "slow.png"]
+            host.delay = 0.3
+            answers = await asyncio.gather(*(client.get(path) for path in paths))
+    assert len(answers) == 9
+    assert host.most_at_once == FETCHES_AT_ONCE

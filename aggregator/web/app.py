@@ -39,6 +39,7 @@ def make_admin_app(service: Service, public: web.Application) -> web.Application
     app[SERVICE] = service
     app[CACHE] = public[CACHE]
     app[metrics.SERVED] = public[metrics.SERVED]
+    app[images.PICTURES] = public[images.PICTURES]
     if metrics.TALLY in public:
         app[metrics.TALLY] = public[metrics.TALLY]
     api.add_routes(app)

@@ -26,6 +26,8 @@ from feeds.errors import AggregatorError
 log = logging.getLogger("aggregator.images")
 CACHE_BYTES = 32 * 1024 * 1024  # pictures kept in memory by each serving process
 _LARGEST_CACHED = CACHE_BYTES // 8
+# Pictures fetched at once by a process: each may hold up to `fetch.max_bytes` in memory.
+FETCHES_AT_ONCE = 8
 _ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"
 _HEADERS = {
     "Cache-Control": "public, max-age=2592000, immutable",
@@ -58,6 +60,10 @@ class Pictures:
         self._kept: OrderedDict[str, Picture] = OrderedDict()
         self._size = 0
         self._fetching: dict[str, asyncio.Future[Picture]] = {}
+        self._slots = asyncio.Semaphore(FETCHES_AT_ONCE)
+        self.served = 0  # answers with a picture, or 304, for /metrics
+        self.fetched = 0  # pictures asked of their hosts
+        self.failed = 0  # answers of an upstream failure
 
     async def get(self, url: str, proxy: ImageProxy) -> Picture:
         found = self._kept.get(url)
@@ -80,9 +86,11 @@ class Pictures:
     async def _fetch(self, url: str, proxy: ImageProxy) -> Picture:
         hosts = frozenset({host_of(url), *proxy.hosts})
         try:
-            response = await self.service.fetcher.get(
-                url, source_url=url, hosts=hosts, headers=(("Accept", _ACCEPT),)
-            )
+            async with self._slots:
+                self.fetched += 1
+                response = await self.service.fetcher.get(
+                    url, source_url=url, hosts=hosts, headers=(("Accept", _ACCEPT),)
+                )
         except BodyTooLarge as exc:
             raise UpstreamProblem(502, str(exc)) from None
         except FetchError as exc:
@@ -120,13 +128,17 @@ async def picture(request: web.Request) -> web.Response:
     if proxy is None or url is None:
         raise web.HTTPNotFound(text="no such picture: not an address this service published\n")
     etag = f'"{match["signature"]}"'
+    pictures = request.app[PICTURES]
     if _matches(request.headers.get("If-None-Match"), etag):
+        pictures.served += 1
         return web.Response(status=304, headers={**_HEADERS, "ETag": etag})
     try:
-        found = await request.app[PICTURES].get(url, proxy)
+        found = await pictures.get(url, proxy)
     except UpstreamProblem as exc:
+        pictures.failed += 1
         log.warning("picture not passed on", extra={"url": url, "error": str(exc)})
         return web.Response(status=exc.status, text=f"{exc}\n")
+    pictures.served += 1
     headers = {**_HEADERS, "ETag": etag, "Content-Type": found.content_type}
     return web.Response(body=found.body, headers=headers)
 

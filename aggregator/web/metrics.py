@@ -15,6 +15,7 @@ from aiohttp import web
 
 from aggregator.fetchstats import FetchStats
 from aggregator.status import SourceView, source_views
+from aggregator.web.images import PICTURES
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.tally import FIELDS, Counts, Tally
 
@@ -97,6 +98,14 @@ def render(views: list[SourceView], stats: FetchStats, counts: Counts, started: 
     out.sample("aggregator_feed_cache_hits_total", totals["hits"])
     out.family("aggregator_feed_cache_misses_total", "counter", "Feed lookups that rendered.")
     out.sample("aggregator_feed_cache_misses_total", totals["misses"])
+    for name, field, text in (
+        ("aggregator_pictures_served_total", "pictures", "Proxied pictures answered, 200 or 304."),
+        ("aggregator_picture_fetches_total", "picture_fetches", "Proxied pictures fetched."),
+        ("aggregator_picture_failures_total", "picture_failures",
+         "Proxied pictures not passed on: upstream failed or sent no raster image."),
+    ):  # fmt: skip
+        out.family(name, "counter", text)
+        out.sample(name, totals[field])
     out.family("aggregator_start_time_seconds", "gauge", "Unix time this process started.")
     out.sample("aggregator_start_time_seconds", round(started, 3))
     return "\n".join(out.lines) + "\n"
@@ -106,7 +115,9 @@ def local_counts(app: web.Application) -> Counts:
     """This process's serving counters, in `tally.FIELDS` order."""
     served = app[SERVED].by_format if SERVED in app else Counter[str]()
     cache = app[CACHE]
-    return (served["rss"], served["atom"], served["json"], cache.hits, cache.misses)
+    pictures = app[PICTURES]
+    return (served["rss"], served["atom"], served["json"], cache.hits, cache.misses,
+            pictures.served, pictures.fetched, pictures.failed)  # fmt: skip
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -20,8 +20,18 @@ from aiohttp import web
 
 from aggregator.config import MAX_WORKERS
 
-# Feed documents answered by format, cache hits, renders: the counters `/metrics` sums.
-FIELDS = ("rss", "atom", "json", "hits", "misses")
+# Feed documents answered by format, cache hits, renders, and the image proxy's answers,
+# fetches and failures: the counters `/metrics` sums.
+FIELDS = (
+    "rss",
+    "atom",
+    "json",
+    "hits",
+    "misses",
+    "pictures",
+    "picture_fetches",
+    "picture_failures",
+)
 _SLOT = struct.Struct(f"<{len(FIELDS)}Q")
 _WRITE_EVERY = 1.0
 
