@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Collection
@@ -26,6 +27,7 @@ from storage import Reads
 KEY_NAME = "image_proxy"
 ROUTE = "/images/{signature}/{address}"
 _SIGNATURE_BYTES = 16
+_KEPT_ADDRESSES = 8192  # per proxy: a feed's renders after each change sign the same pictures
 
 
 class ImageProxy:
@@ -33,6 +35,7 @@ class ImageProxy:
         self._key = key
         self.hosts = tuple(hosts)
         self._prefix = f"{base_url}/images/"
+        self._addresses: dict[str, str | None] = {}
 
     def covers(self, url: str) -> bool:
         """Whether `url` is an http(s) address on one of the hosts (or a subdomain of one)."""
@@ -51,10 +54,17 @@ class ImageProxy:
 
     def address(self, url: str) -> str | None:
         """Our address for the picture at `url`, or None when its host is not proxied."""
-        if not self.covers(url):
-            return None
-        encoded = _encode(url.encode("utf-8", "surrogatepass"))
-        return f"{self._prefix}{self.signature(url)}/{encoded}"
+        if url in self._addresses:
+            return self._addresses[url]
+        if len(self._addresses) >= _KEPT_ADDRESSES:
+            self._addresses.clear()
+        if self.covers(url):
+            encoded = _encode(url.encode("utf-8", "surrogatepass"))
+            found = f"{self._prefix}{self.signature(url)}/{encoded}"
+        else:
+            found = None
+        self._addresses[url] = found
+        return found
 
     def rewrite(self, fragment: str) -> str:
         """`fragment` with the pictures of the proxied hosts at our addresses."""
@@ -80,7 +90,13 @@ async def image_proxy(config: Config, db: Reads) -> ImageProxy | None:
     hosts = config.service.image_proxy_hosts
     if not hosts:
         return None
-    return ImageProxy(await db.secret(KEY_NAME), hosts, config.service.base_url)
+    return _proxy(await db.secret(KEY_NAME), hosts, config.service.base_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _proxy(key: bytes, hosts: tuple[str, ...], base_url: str) -> ImageProxy:
+    """One proxy for each config and store, so its signed addresses are kept between renders."""
+    return ImageProxy(key, hosts, base_url)
 
 
 def _encode(data: bytes) -> str:
