@@ -89,6 +89,8 @@ class PictureHost:
                 raise web.HTTPFound(path)
             if name == "slow.png":
                 await asyncio.sleep(3)
+            if name == "away.png":
+                raise web.HTTPFound(self.origin.replace("127.0.0.1", "localhost") + "/a.png")
             if name == "typeless.png":
                 return web.Response(body=PICTURE)
             return web.Response(body=PICTURE, content_type="image/png")
@@ -217,6 +219,7 @@ async def test_readers_asking_together_share_one_fetch(client: Client, host: Pic
         ("huge.png", 502, "exceeds fetch.max_bytes"),
         ("loop.png", 502, "redirect loop"),
         ("slow.png", 502, "timed out after 1s"),
+        ("away.png", 502, "refused: host 'localhost' is not"),
     ],
 )
 async def test_what_is_not_a_picture_is_never_passed_on(
@@ -283,7 +286,7 @@ async def test_worker_processes_publish_the_same_addresses(
         async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
             on_the_loop = await published(client)
             in_a_worker = await published(client, "/feeds/all.atom?limit=200")
-    assert len(on_the_loop) == 10, "every picture of the feed, each once"
+    assert len(on_the_loop) == 11, "every picture of the feed, each once"
     assert in_a_worker == on_the_loop
 
 
@@ -299,5 +302,5 @@ async def test_a_process_fetches_a_bounded_number_of_pictures_at_once(
             paths = [p for name, p in (await published(client)).items() if name != "slow.png"]
             host.delay = 0.3
             answers = await asyncio.gather(*(client.get(path) for path in paths))
-    assert len(answers) == 9
+    assert len(answers) == 10
     assert host.most_at_once == FETCHES_AT_ONCE

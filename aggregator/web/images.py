@@ -18,7 +18,7 @@ from aiohttp import web
 
 from aggregator.errors import BodyTooLarge, FetchError
 from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
-from aggregator.netpolicy import host_of
+from aggregator.netpolicy import check_discovered, host_of
 from aggregator.service import Service
 from aggregator.web.keys import SERVICE
 from feeds.errors import AggregatorError
@@ -85,6 +85,11 @@ class Pictures:
 
     async def _fetch(self, url: str, proxy: ImageProxy) -> Picture:
         hosts = frozenset({host_of(url), *proxy.hosts})
+        # found in published content: a listed name that resolves to a private address
+        # (DNS rebinding) is refused, as a discovered URL is; a listed address is the
+        # operator's word
+        if reason := await check_discovered(url, source_url=url, hosts=hosts):
+            raise UpstreamProblem(502, f"{url}: {reason}")
         try:
             async with self._slots:
                 self.fetched += 1
