@@ -37,6 +37,8 @@ class SourceView:
     average_seconds: float | None
     items: int
     items_last_day: int
+    # when the next fetch reads the document whole, to try again a page it led to that failed
+    reread_at: float | None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -72,6 +74,7 @@ async def source_views(config: Config, db: Database, now: float) -> list[SourceV
                 average_seconds=round(row.average_seconds, 3) if row.average_seconds else None,
                 items=row.items,
                 items_last_day=row.items_last_day,
+                reread_at=row.reread_at,
             )
         )
     return views

@@ -156,3 +156,4 @@ class SourceStatus:
     average_seconds: float | None
     items: int
     items_last_day: int
+    reread_at: float | None = None  # see `FetchOutcome.reread_at`

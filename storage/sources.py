@@ -105,6 +105,7 @@ async def statuses(db: Reader, now: float) -> list[SourceStatus]:
             average_seconds=row["fetch_seconds"] / row["fetches"] if row["fetches"] else None,
             items=row["items"],
             items_last_day=row["day"],
+            reread_at=row["reread_at"],
         )
         for row in rows
     ]

@@ -302,6 +302,9 @@ async def test_an_article_that_keeps_failing_is_tried_at_longer_intervals(
 
         assert [await at(1), await at(59)] == ["not modified"] * 2
         assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES
+        waiting = {s.id: s for s in await service.db.statuses(0)}["hz1w"]
+        assert waiting.reread_at is not None
+        assert waiting.reread_at - start == pytest.approx(3600, abs=5), "an hour after"
         service.pipeline.clock = lambda: start + 61 * 60
         retried = await service.pipeline.run(config.sources[1])
         assert retried.result == "degraded", retried
@@ -316,6 +319,8 @@ async def test_an_article_that_keeps_failing_is_tried_at_longer_intervals(
             "not modified",
         ]
         items = await service.db.latest_items(["hz1w"], limit=20)
+        healed = {s.id: s for s in await service.db.statuses(0)}["hz1w"]
+    assert healed.reread_at is None, "nothing waits once it is read"
     assert portal.hits["/article-125-1.html"] == ARTICLE_TRIES + 2
     assert portal.asked_with[ARTICLE_TRIES + 2] is None, "the list asked for whole when due"
     read = next(i for i in items if i.url and i.url.endswith("/article-125-1.html"))

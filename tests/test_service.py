@@ -199,7 +199,7 @@ async def test_status_api_shows_every_field(serving: tuple[Service, Client]) -> 
                 "charset", "last_attempt", "last_success", "last_status", "last_result",
                 "last_error",
                 "error_streak", "failing", "next_fetch", "fetches", "failures",
-                "average_seconds", "items", "items_last_day"}  # fmt: skip
+                "average_seconds", "items", "items_last_day", "reread_at"}  # fmt: skip
     assert set(hzfb) == expected
 
 
