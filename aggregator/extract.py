@@ -132,7 +132,8 @@ async def collect(
         plan = None if source.full_content else plan
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
         last = None if whole else state.body_hash
-        read = await _feed(source, response, fetcher, robots, hosts, warnings, parse, last)
+        fetched = (response, digest)
+        read = await _feed(source, fetched, fetcher, robots, hosts, warnings, parse, last)
         parsed, response, digest = read
         if parsed is None:  # the document its page leads to is unchanged
             return Collected(response, None, (), tuple(warnings), body_hash=digest)
@@ -213,7 +214,7 @@ class _Parse:
 
 async def _feed(
     source: SourceConfig,
-    response: Response,
+    fetched: tuple[Response, str],
     fetcher: Fetcher,
     robots: Robots,
     hosts: frozenset[str],
@@ -221,13 +222,14 @@ async def _feed(
     parse: Callable[[Response], Awaitable[ParsedFeed]],
     known: str | None,
 ) -> tuple[ParsedFeed | None, Response, str]:
-    """The feed in `response`, or else in the document its HTML page leads to: where the page
-    forwards at once (a refresh), or its feed link. Also the response the feed came from and
-    its body digest, stored as the source's: a page that stays the same in front of a feed
-    that changed must not make the fetch `unchanged`. The feed is None when the document led
-    to has the digest `known`."""
+    """The feed in the `fetched` response (with its body's digest), or else in the document
+    its HTML page leads to: where the page forwards at once (a refresh), or its feed link.
+    Also the response the feed came from and its body digest, stored as the source's: a page
+    that stays the same in front of a feed that changed must not make the fetch `unchanged`.
+    The feed is None when the document led to has the digest `known`."""
+    response, digest = fetched
     try:
-        return await parse(response), response, body_digest(response.body)
+        return await parse(response), response, digest
     except NotAFeed as exc:
         followed = await forwarded(source, response, fetcher, robots, hosts)
         if followed is response:
