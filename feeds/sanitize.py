@@ -132,6 +132,11 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     note an image that may only count readers, and count the images' addresses kept."""
     if tag == "img" and attribute in LAZY_SOURCES:
         _CALL.lazy = True
+        if not value.strip():  # no address: as if absent (resolved, it would be the page's)
+            return None
+        # Refused (`javascript:`), it is kept empty, so `_loaded` drops the image: its `src`
+        # is the lazy loader's placeholder, a blank or "loading" picture.
+        return _kept_url(tag, value) or ""
     if attribute not in _URL_ATTRIBUTES:
         if tag == "img" and attribute in _SIZES and value.lstrip()[:1] in ("0", "1"):
             _CALL.counters = True
@@ -209,8 +214,10 @@ def _loaded(image: re.Match[str]) -> str:
     """The image with its lazy-loaded address as its `src`, as the page's script would set it;
     nothing when it has no address left to show (all refused by the filter)."""
     attributes = _ATTRIBUTE.findall(image[0])
-    source = next((value for name, value in attributes if name in LAZY_SOURCES), None)
-    if source is None:  # refused by the filter (a `javascript:` address), or none given
+    source = next((value for name, value in attributes if name in LAZY_SOURCES and value), None)
+    if source is None and any(name in LAZY_SOURCES for name, _ in attributes):
+        return ""  # its one address was refused; what `src` shows is a placeholder
+    if source is None:  # none given, or its `src` refused by the filter
         kept = [(name, value) for name, value in attributes if name not in LAZY_SOURCES]
         if not any(name == "src" for name, _ in kept):
             return ""

@@ -252,10 +252,17 @@ def test_counters_among_many_pictures_go_and_only_they() -> None:
             '<img src="static/image/common/none.gif" file="data/attachment/a.jpg" id="aimg_1">',
             '<img src="http://a.example/news/data/attachment/a.jpg" referrerpolicy="no-referrer">',
         ),
-        # a hostile address stays out: the placeholder is all there is
+        # a hostile address stays out, and the placeholder it leaves is no picture to show
+        ('<img src="/blank.gif" data-src="javascript:alert(1)" alt="图">', ""),
+        # but another lazy address of the same image is still its picture
         (
-            '<img src="/blank.gif" data-src="javascript:alert(1)">',
-            '<img src="http://a.example/blank.gif" referrerpolicy="no-referrer">',
+            '<img src="/blank.gif" data-src="javascript:alert(1)" file="3.jpg">',
+            '<img src="http://a.example/news/3.jpg" referrerpolicy="no-referrer">',
+        ),
+        # an empty lazy address is none: resolved, it would have been the page itself
+        (
+            '<img src="/real.jpg" data-src=" " alt="图">',
+            '<img src="http://a.example/real.jpg" referrerpolicy="no-referrer" alt="图">',
         ),
         # a lazy counter is still a counter
         ('<img data-src="https://hm.baidu.com/hm.gif?si=1">', ""),
