@@ -177,10 +177,7 @@ async def _refreshed(
     header or a stub's script (an e-paper's address to today's edition), followed as a
     redirect is, up to `MAX_REFRESHES` times."""
     seen = {response.url}
-    while not response.not_modified and (
-        target := meta_refresh(response.body, response.url, response.refresh)
-        or script_redirect(response.body, response.url)
-    ):
+    while not response.not_modified and (target := _forwards_to(source, response)):
         if target in seen:
             raise FetchError(f"refresh loop through {target}", url=response.url)
         if len(seen) > MAX_REFRESHES:
@@ -192,6 +189,13 @@ async def _refreshed(
             why = f"refresh to {target} refused: {_unprefixed(exc, target)}"
             raise Refused(why, url=response.url) from exc
     return response
+
+
+def _forwards_to(source: SourceConfig, response: Response) -> str | None:
+    body, url = response.body, response.url
+    charset, override = response.charset, source.encoding
+    refresh = meta_refresh(body, url, response.refresh, charset=charset, override=override)
+    return refresh or script_redirect(body, url)
 
 
 @dataclass(frozen=True, slots=True)

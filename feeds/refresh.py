@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from feeds.charset import decode
 from feeds.htmltree import page_link
 
 MAX_DELAY = 5.0  # seconds: longer is a page meant to be read first
@@ -33,10 +34,19 @@ _TARGET = re.compile(
 )
 
 
-def meta_refresh(body: bytes, url: str, header: str | None = None) -> str | None:
+def meta_refresh(
+    body: bytes,
+    url: str,
+    header: str | None = None,
+    *,
+    charset: str | None = None,
+    override: str | None = None,
+) -> str | None:
     """The web address a page sends its reader to within `MAX_DELAY` seconds, by its `Refresh`
     `header` or else the meta refresh in `body`, resolved against `url`; None when there is
-    none, or it names the page itself."""
+    none, or it names the page itself. An address written with characters beyond ASCII is
+    read in the page's charset (`charset` from its header, `override` the source's
+    `encoding`), as a browser reads it: `url=/专题/今日.htm` in a GBK page."""
     if header is not None:
         return _target(header, url)
     head = body[:_HEAD]
@@ -46,8 +56,15 @@ def meta_refresh(body: bytes, url: str, header: str | None = None) -> str | None
         if not _REFRESH.search(tag[0]) or not (content := _CONTENT.search(tag[0])):
             continue
         value = next(part for part in content.groups() if part is not None)
-        return _target(value.decode("latin-1"), url)
+        return _target(_in_page_charset(value, body, charset, override), url)
     return None
+
+
+def _in_page_charset(value: bytes, body: bytes, charset: str | None, override: str | None) -> str:
+    if value.isascii():
+        return value.decode("ascii")
+    codec = decode(body[:_HEAD], header_charset=charset, override=override).charset
+    return value.decode(codec, errors="replace")
 
 
 def script_redirect(body: bytes, url: str) -> str | None:

@@ -98,3 +98,28 @@ def test_only_a_small_page_can_be_a_stub() -> None:
     script = b'<script>location.href = "/a.htm"</script>'
     assert script_redirect(script, PAGE) == "http://epaper.example/a.htm"
     assert script_redirect(script + b"<!--" + b" " * 5000 + b"-->", PAGE) is None
+
+
+@pytest.mark.parametrize(
+    ("page", "charset", "override"),
+    [
+        ('<meta charset="gbk"><meta http-equiv="refresh" content="0; url=/专题/今日.htm">',
+         None, None),
+        ('<meta http-equiv="refresh" content="0; url=/专题/今日.htm">', "gbk", None),
+        ('<meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/专题/今日.htm">',
+         None, "gb18030"),  # the source's `encoding` wins over a lying declaration
+    ],
+)  # fmt: skip
+def test_an_address_beyond_ascii_is_read_in_the_pages_charset(
+    page: str, charset: str | None, override: str | None
+) -> None:
+    body = f"<html><head>{page}</head><body>正在跳转</body></html>".encode("gbk")
+    target = meta_refresh(body, "http://epaper.example/", charset=charset, override=override)
+    assert target == "http://epaper.example/专题/今日.htm"
+
+
+def test_an_address_in_a_charset_that_cannot_read_it_is_still_an_address() -> None:
+    body = b'<meta charset="ascii"><meta http-equiv="refresh" content="0; url=/\xff\xfe.htm">'
+    target = meta_refresh(body, "http://epaper.example/")
+    assert target is not None
+    assert target.startswith("http://epaper.example/")
