@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ CACHE_BYTES = 32 * 1024 * 1024  # pictures kept in memory by each serving proces
 _LARGEST_CACHED = CACHE_BYTES // 8
 # Pictures fetched at once by a process: each may hold up to `fetch.max_bytes` in memory.
 FETCHES_AT_ONCE = 8
+# A picture that failed is answered with that failure for this long, without asking its host
+# again: a dead picture in a popular feed would otherwise be fetched for every reader.
+FAILURE_KEPT = 60.0
+_FAILURES_KEPT = 1024
 _ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"
 _HEADERS = {
     "Cache-Control": "public, max-age=2592000, immutable",
@@ -61,6 +66,7 @@ class Pictures:
         self._size = 0
         self._fetching: dict[str, asyncio.Future[Picture]] = {}
         self._slots = asyncio.Semaphore(FETCHES_AT_ONCE)
+        self._failures: OrderedDict[str, tuple[float, UpstreamProblem]] = OrderedDict()
         self.served = 0  # answers with a picture, or 304, for /metrics
         self.fetched = 0  # pictures asked of their hosts
         self.failed = 0  # answers of an upstream failure
@@ -70,6 +76,9 @@ class Pictures:
         if found is not None:
             self._kept.move_to_end(url)
             return found
+        failed = self._failures.get(url)
+        if failed is not None and failed[0] > time.monotonic():
+            raise UpstreamProblem(failed[1].status, str(failed[1]))  # a new traceback each time
         pending = self._fetching.get(url)
         if pending is None:
             pending = self._fetching[url] = asyncio.ensure_future(self._fetch(url, proxy))
@@ -80,8 +89,14 @@ class Pictures:
         """Forget the fetch; its failure was said to every reader still waiting, and is not
         to be logged again as never retrieved when they all went away."""
         self._fetching.pop(url, None)
-        if not done.cancelled():
-            done.exception()
+        if done.cancelled():
+            return
+        problem = done.exception()
+        if isinstance(problem, UpstreamProblem):
+            self._failures.pop(url, None)
+            self._failures[url] = (time.monotonic() + FAILURE_KEPT, problem)
+            if len(self._failures) > _FAILURES_KEPT:
+                self._failures.popitem(last=False)
 
     async def _fetch(self, url: str, proxy: ImageProxy) -> Picture:
         hosts = frozenset({host_of(url), *proxy.hosts})
