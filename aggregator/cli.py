@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urljoin
 
 from aggregator import eventloop
 from aggregator.config import Config, default_config_path, load_config
@@ -58,8 +59,20 @@ def cmd_preview(config: Config, args: argparse.Namespace) -> int:
         print(f"unknown source {args.source!r}", file=sys.stderr)
         return EXIT_CONFIG
     if args.article:
-        return eventloop.run(preview_article(config, source, args.article, as_json=args.json))
+        # As the list page's links are read: `/article-1.html` on the source's site.
+        article = urljoin(source.url, args.article)
+        return eventloop.run(preview_article(config, source, article, as_json=args.json))
     return eventloop.run(preview(config, source, as_json=args.json))
+
+
+def _limit(raw: str) -> int:
+    """`--limit` within the bounds a feed route's `limit` has."""
+    from aggregator.web.queries import checked_limit
+
+    try:
+        return checked_limit(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
@@ -133,13 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = add("preview", cmd_preview, "fetch and parse one source without storing")
     show.add_argument("source", metavar="SOURCE")
     show.add_argument("--json", action="store_true")
-    show.add_argument("--article", metavar="URL", help="read this article page only")
+    show.add_argument(
+        "--article",
+        metavar="URL",
+        help="read this article page only (relative to the source's url)",
+    )
     status = add("status", cmd_status, "one row per source: last fetch, result, error, items")
     status.add_argument("--json", action="store_true")
     render = add("render", cmd_render, "write a published feed to a file or stdout")
     render.add_argument("feed", metavar="FEED")
     render.add_argument("--format", choices=("rss", "atom", "json"), default="atom")
-    render.add_argument("--limit", type=int, default=None)
+    render.add_argument("--limit", type=_limit, default=None, help="entries, 1 to 500")
     render.add_argument("-o", "--output", metavar="FILE")
     stories = add("stories", cmd_stories, "recent stories seen at several sources")
     stories.add_argument("--since", default="7d", help='a duration back from now (default "7d")')

@@ -27,6 +27,17 @@ def test_render_to_a_missing_folder(config: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("limit", ["0", "501", "-3", "ten", "²"])
+def test_render_limit_within_the_routes_bounds(config: Path, limit: str) -> None:
+    result = run_cli("render", config, "all", f"--limit={limit}")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "aggregator render: error: argument --limit: must be an integer from 1 to 500,"
+        f" not {limit!r}"
+    )
+    assert result.stdout == ""
+
+
 @pytest.mark.parametrize(
     ("where", "code", "message"),
     [

@@ -90,8 +90,10 @@ async def test_iframe_page_options(client: Client) -> None:
         response = await client.get(f"/embed/local?{bad}")
         assert response.status == 400
         assert (await response.text()).startswith(f"{parameter}: ")
-    assert (await client.get("/embed/nope")).status == 404
-    assert (await client.get("/embed/nope.js")).status == 404
+    for path in ("/embed/nope", "/embed/nope.js"):
+        response = await client.get(path)
+        assert (response.status, await response.text()) == (404, "no feed 'nope'\n")
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 async def test_iframe_pages_asked_for_together_are_one_page(client: Client) -> None:

@@ -144,6 +144,7 @@ async def test_bad_values_answer_400_naming_the_parameter(
     response = await client.get(f"/feeds/local.atom?{query}")
     assert response.status == 400
     assert (await response.text()).startswith(f"{parameter}: ")
+    assert response.headers["Access-Control-Allow-Origin"] == "*", "a partner's script reads why"
 
 
 async def test_a_source_feed_accepts_only_its_own_source(client: Client) -> None:

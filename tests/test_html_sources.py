@@ -646,6 +646,16 @@ async def test_preview_reads_one_article_with_its_pages(tmp_path: Path, portal: 
     code, out, err = await run_cli_async("preview", config, "hz1w", "--article", missing)
     assert code == 1
     assert err.strip() == f"hz1w: article {missing}: HTTP 404 Not Found"
+    for relative in ("/article-200-1.html", "article-200-1.html"):  # as the list's links
+        code, out, err = await run_cli_async("preview", config, "hz1w", "--article", relative)
+        assert code == 0, err
+        assert out.startswith(f"hz1w: the article {paged[0]}\n")
+    code, out, err = await run_cli_async("preview", config, "hz1w", "--article", "//elsewhere/a")
+    assert code == 1
+    assert err.strip() == (
+        "hz1w: article http://elsewhere/a: host 'elsewhere' is not the source's host nor in"
+        " follow_hosts"
+    )
 
 
 async def test_a_page_that_fails_keeps_the_pages_read_and_is_tried_again(

@@ -224,8 +224,11 @@ async def test_bad_queries_answer_400(client: Client, query: str) -> None:
 
 
 async def test_unknown_feeds_answer_404(client: Client) -> None:
-    assert (await client.get("/feeds/nope.atom")).status == 404
-    assert (await client.get("/sources/nope.rss")).status == 404
+    for path, text in (("/feeds/nope.atom", "no feed 'nope'"), ("/sources/nope.json", "no source")):
+        response = await client.get(path)
+        assert response.status == 404
+        assert (await response.text()).startswith(text)
+        assert response.headers["Access-Control-Allow-Origin"] == "*", "a partner's script reads it"
     assert (await client.get("/feeds/all.xml")).status == 404
 
 

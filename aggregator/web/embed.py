@@ -27,7 +27,7 @@ from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
-from aggregator.web.queries import BadQuery, parse_limit
+from aggregator.web.queries import BadQuery, NoSuchFeed, parse_limit
 from feeds.model import OutEntry
 
 DEFAULT_LIMIT = 10
@@ -107,7 +107,7 @@ def _settings(request: web.Request) -> tuple[FeedConfig, int, str, str]:
     try:
         feed = channel(request.app[SERVICE].config, "feeds", request.match_info["feed"])
     except UnknownSource as exc:
-        raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
+        raise NoSuchFeed(exc.args[0]) from None
     limit = parse_limit(request.query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     return feed, limit, _choice(request, "theme", THEMES), _choice(request, "lang", tuple(LABELS))
 
@@ -171,7 +171,7 @@ async def embed_script(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     ident = request.match_info["feed"]
     if service.config.feed(ident) is None:
-        raise web.HTTPNotFound(text=f"no feed {ident!r}\n")
+        raise NoSuchFeed(f"no feed {ident!r}")
     key = "embed.js:" + ident
     rendered = request.app[CACHE].get(key, service.generation)
     if rendered is None:

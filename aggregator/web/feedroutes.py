@@ -18,7 +18,7 @@ from aggregator.web.cache import Rendered, Variant, make_rendered
 from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
-from aggregator.web.queries import parse_query
+from aggregator.web.queries import NoSuchFeed, parse_query
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -116,7 +116,7 @@ class _FeedRoutes:
             try:
                 feed = channel(service.config, kind, ident)
             except UnknownSource as exc:
-                raise web.HTTPNotFound(text=f"{exc.args[0]}\n") from None
+                raise NoSuchFeed(exc.args[0]) from None
             query = parse_query(request, feed)  # a bad one answers 400 here, not in the render
             render = functools.partial(
                 _render, service, self.renderer, feed, query, request, kind, fmt

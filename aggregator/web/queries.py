@@ -18,9 +18,18 @@ MAX_TAG_CHARS = 100
 PARAMETERS = ("limit", "before", "q", "tag", "source")
 
 
+# A partner site's script reads why its request failed, not only that it did.
+CROSS_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+
+
 class BadQuery(web.HTTPBadRequest):
     def __init__(self, message: str) -> None:
-        super().__init__(text=message + "\n", content_type="text/plain")
+        super().__init__(text=message + "\n", content_type="text/plain", headers=CROSS_ORIGIN)
+
+
+class NoSuchFeed(web.HTTPNotFound):
+    def __init__(self, message: str) -> None:
+        super().__init__(text=message + "\n", content_type="text/plain", headers=CROSS_ORIGIN)
 
 
 def _one(request: web.Request, name: str) -> str | None:
@@ -30,13 +39,22 @@ def _one(request: web.Request, name: str) -> str | None:
     return values[0] if values else None
 
 
+def checked_limit(raw: str, maximum: int = MAX_LIMIT) -> int:
+    """`raw` as an integer from 1 to `maximum`, the bounds of every `limit` a reader or the
+    command line gives; raises `ValueError` naming them otherwise."""
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:  # not "²"
+        raise ValueError(f"must be an integer from 1 to {maximum}, not {raw!r}")
+    return int(raw)
+
+
 def parse_limit(raw: str | None, default: int, maximum: int = MAX_LIMIT) -> int:
     """`limit` as an integer from 1 to `maximum`; raises `BadQuery` otherwise."""
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:  # not "²"
-        raise BadQuery(f"limit: must be an integer from 1 to {maximum}, not {raw!r}")
-    return int(raw)
+    try:
+        return checked_limit(raw, maximum)
+    except ValueError as exc:
+        raise BadQuery(f"limit: {exc}") from None
 
 
 def _text(raw: str | None) -> str | None:
