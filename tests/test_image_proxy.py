@@ -27,6 +27,16 @@ from tests.upstream import local_site
 Client = TestClient[web.Request, web.Application]
 IMAGES = FIXTURES / "images"
 PICTURE = (IMAGES / "picture.png").read_bytes()
+# Bodies a host sends as `application/octet-stream`, and the type our answer names.
+UNLABELLED = {
+    "typeless.png": (PICTURE, "application/octet-stream"),
+    "typeless-page.png": (b"<html><script>alert(1)</script></html>", "application/octet-stream"),
+    "binary.jpg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64), "binary/octet-stream"),
+    "typeless.gif": (b"GIF89a\x01\x00\x01\x00" + bytes(32), "application/octet-stream"),
+    "typeless.webp": (b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(32), "application/octet-stream"),
+    "typeless.avif": (b"\x00\x00\x00\x1cftypavif" + bytes(32), "application/octet-stream"),
+    "typeless.bmp": (b"BM\x46\x00\x00\x00" + bytes(64), "application/octet-stream"),
+}
 CONFIG = """
 [service]
 base_url = "http://feeds.example"
@@ -91,8 +101,9 @@ class PictureHost:
                 await asyncio.sleep(3)
             if name == "away.png":
                 raise web.HTTPFound(self.origin.replace("127.0.0.1", "localhost") + "/a.png")
-            if name == "typeless.png":
-                return web.Response(body=PICTURE)
+            if name in UNLABELLED:
+                body, content_type = UNLABELLED[name]
+                return web.Response(body=body, headers={"Content-Type": content_type})
             return web.Response(body=PICTURE, content_type="image/png")
 
         app = web.Application()
@@ -213,7 +224,7 @@ async def test_readers_asking_together_share_one_fetch(client: Client, host: Pic
     [
         ("page.png", 502, "not a raster image: Content-Type text/html"),
         ("drawing.svg", 502, "not a raster image: Content-Type image/svg+xml"),
-        ("typeless.png", 502, "not a raster image: Content-Type application/octet-stream"),
+        ("typeless-page.png", 502, "not a raster image: Content-Type application/octet-stream"),
         ("gone.png", 404, "HTTP 404 Not Found"),
         ("broken.png", 502, "HTTP 500 Internal Server Error"),
         ("huge.png", 502, "exceeds fetch.max_bytes"),
@@ -234,6 +245,23 @@ async def test_what_is_not_a_picture_is_never_passed_on(
         assert "<script>" not in text
         assert answer.headers["Content-Type"].startswith("text/plain")
     assert host.hits[f"/pictures/{name}"] == 1, "the failure is kept a while, not asked again"
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [("typeless.png", "image/png"), ("binary.jpg", "image/jpeg"), ("typeless.gif", "image/gif"),
+     ("typeless.webp", "image/webp"), ("typeless.avif", "image/avif"),
+     ("typeless.bmp", "image/bmp")],
+)  # fmt: skip
+async def test_a_picture_sent_without_its_type_is_passed_on_with_it(
+    client: Client, name: str, content_type: str
+) -> None:
+    """Our answer forbids sniffing, so a reader shows only what it is told is a picture."""
+    answer = await client.get((await published(client))[name])
+    assert answer.status == 200, await answer.text()
+    assert answer.headers["Content-Type"] == content_type
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert await answer.read() == UNLABELLED[name][0]
 
 
 async def test_only_addresses_we_signed_are_served(client: Client, host: PictureHost) -> None:
@@ -289,7 +317,7 @@ async def test_worker_processes_publish_the_same_addresses(
         async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
             on_the_loop = await published(client)
             in_a_worker = await published(client, "/feeds/all.atom?limit=200")
-    assert len(on_the_loop) == 11, "every picture of the feed, each once"
+    assert len(on_the_loop) == 17, "every picture of the feed, each once"
     assert in_a_worker == on_the_loop
 
 
@@ -305,5 +333,5 @@ async def test_a_process_fetches_a_bounded_number_of_pictures_at_once(
             paths = [p for name, p in (await published(client)).items() if name != "slow.png"]
             host.delay = 0.3
             answers = await asyncio.gather(*(client.get(path) for path in paths))
-    assert len(answers) == 10
+    assert len(answers) == 16
     assert host.most_at_once == FETCHES_AT_ONCE

@@ -42,6 +42,31 @@ _HEADERS = {
 }
 
 
+# Types a picture host sends when it does not say: the body's first bytes tell, as a
+# browser's sniffing would (WHATWG MIME Sniffing, "image type pattern"), and our answer then
+# names the type, since it forbids sniffing.
+_UNLABELLED = frozenset({"none sent", "application/octet-stream", "binary/octet-stream"})
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
+def _sniffed(body: bytes) -> str | None:
+    """The raster type `body` starts as, or None."""
+    for signature, content_type in _SIGNATURES:
+        if body.startswith(signature):
+            return content_type
+    if body[:4] == b"RIFF" and body[8:14] == b"WEBPVP":
+        return "image/webp"
+    if body[4:12] in (b"ftypavif", b"ftypavis"):
+        return "image/avif"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Picture:
     body: bytes
@@ -117,6 +142,8 @@ class Pictures:
             status = 404 if exc.status in (404, 410) else 502
             raise UpstreamProblem(status, str(exc)) from None
         content_type = response.content_type or "none sent"
+        if content_type in _UNLABELLED:
+            content_type = _sniffed(response.body) or content_type
         if not content_type.startswith("image/") or "svg" in content_type:
             raise UpstreamProblem(502, f"{url}: not a raster image: Content-Type {content_type}")
         picture = Picture(response.body, content_type)
