@@ -120,6 +120,7 @@ class FeedConfig:
 class StoriesConfig:
     mirror_hosts: dict[str, str] = field(default_factory=dict)
     split: frozenset[str] = frozenset()  # item URLs that never join another item's story
+    withdrawn: frozenset[str] = frozenset()  # item URLs published nowhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,17 +198,28 @@ def _stories(table: Table) -> StoriesConfig:
     if not isinstance(mirrors, Mapping) or not all(isinstance(v, str) for v in mirrors.values()):
         table.fail("mirror_hosts", "must be a table of host = canonical host strings")
         mirrors = {}
-    splits = table.data.get("split", [])
-    urls: list[str] = []
-    if not isinstance(splits, list):
-        table.fail("split", "must be an array of tables ([[stories.split]])")
-        splits = []
-    for index, split in enumerate(splits):
-        urls += Table(
-            split, f"stories.split[{index}]", {"urls": "item URLs"}, table.errors
-        ).strings("urls")
     lowered = {k.lower(): v.lower() for k, v in mirrors.items()}
-    return StoriesConfig(mirror_hosts=lowered, split=frozenset(urls))
+    return StoriesConfig(
+        mirror_hosts=lowered,
+        split=_item_urls(table, "split"),
+        withdrawn=_item_urls(table, "withdraw"),
+    )
+
+
+def _item_urls(table: Table, key: str) -> frozenset[str]:
+    """The `urls` of every `[[stories.{key}]]` table."""
+    tables = table.data.get(key, [])
+    if not isinstance(tables, list):
+        table.fail(key, f"must be an array of tables ([[stories.{key}]])")
+        return frozenset()
+    urls: list[str] = []
+    for index, entry in enumerate(tables):
+        inner = Table(entry, f"stories.{key}[{index}]", {"urls": "item URLs"}, table.errors)
+        found = [url.strip() for url in inner.strings("urls")]
+        if not all(found):
+            inner.fail("urls", "an empty URL matches no item")
+        urls += filter(None, found)
+    return frozenset(urls)
 
 
 def _service(table: Table, folder: Path) -> ServiceConfig:

@@ -11,6 +11,7 @@ from aggregator.config import Config, FeedConfig
 from aggregator.errors import UnknownSource
 from aggregator.imageproxy import image_proxy
 from aggregator.publish import build_feed
+from aggregator.withdrawn import Withdrawn, withdrawn
 from feeds.jsonfeed import render_json
 from feeds.render import render_atom, render_rss
 from storage import ItemFilter, Reads, StoredItem, StoryCopy, StoryView
@@ -93,21 +94,28 @@ async def _eligible(
     batch: list[StoredItem],
     query: Query,
     sources: frozenset[str],
+    hidden: Withdrawn | None,
 ) -> set[int]:
-    """Copies of these stories that the feed may show: of its `sources`, matching the query."""
+    """Copies of these stories that the feed may show: of its `sources`, not `hidden`,
+    matching the query."""
     copies: list[StoryCopy] = [c for story in stories.values() for c in story.copies]
     inside = {c.item_id for c in copies if c.source_id in sources}
+    if hidden is not None:
+        inside = {c.item_id for c in copies if c.item_id in inside and not hidden.covers(c.url)}
     if not query.filter.active:
         return inside
-    matched = {item.id for item in batch}
+    matched = {item.id for item in batch} & inside
     return matched | await db.matching_ids(sorted(inside - matched), query.filter)
 
 
 Selected = list[tuple[StoredItem, StoryView | None]]
 
 
-async def select(db: Reads, feed: FeedConfig, query: Query, *, merged: bool) -> Selected:
-    """Entries of `feed`, newest first: one per story when `merged`, after include/exclude."""
+async def select(
+    db: Reads, feed: FeedConfig, query: Query, *, merged: bool, hidden: Withdrawn | None = None
+) -> Selected:
+    """Entries of `feed`, newest first: one per story when `merged`, after include/exclude,
+    none of them `hidden`."""
     limit = query.limit or feed.limit
     # Read ahead only where rows may be passed over: copies of one story, words left out.
     batch_size = max(limit * 2, 50) if merged or feed.include or feed.exclude else limit
@@ -118,8 +126,10 @@ async def select(db: Reads, feed: FeedConfig, query: Query, *, merged: bool) -> 
     while len(chosen) < limit:
         batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)
         stories = await db.story_views([i.story_id for i in batch if i.story_id]) if merged else {}
-        eligible = await _eligible(db, stories, batch, query, wanted) if merged else set()
+        eligible = await _eligible(db, stories, batch, query, wanted, hidden) if merged else set()
         for item in batch:
+            if hidden is not None and hidden.covers(item.url):
+                continue
             story = stories.get(item.story_id or -1)
             if _matches(feed, item) and _represents(item, story, eligible):
                 chosen.append((item, story))
@@ -146,7 +156,8 @@ async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, dat
     """The document's bytes and its `updated` time; raises `UnknownSource` for unknown ids."""
     feed = channel(config, page.kind, page.ident)
     query = page.query
-    items = await select(db, feed, query, merged=page.kind == "feeds")
+    hidden = withdrawn(config.stories)
+    items = await select(db, feed, query, merged=page.kind == "feeds", hidden=hidden)
     next_url = None
     if len(items) == (query.limit or feed.limit) and items:
         params = dict(page.extra_query) | {"before": cursor(items[-1][0])}

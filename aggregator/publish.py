@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
 from aggregator.imageproxy import ImageProxy
+from aggregator.withdrawn import withdrawn
 from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
 from storage import StoredItem, StoryView
 
@@ -42,9 +43,11 @@ def _story_fields(
 ) -> tuple[str, Party | None, tuple[Copy, ...]]:
     """A merged entry's id, origin and other copies: the story's, not the item's."""
     copies = []
+    hidden = withdrawn(config.stories)
     for copy in story.copies:
         copy_source = config.source(copy.source_id)
-        if copy.item_id != item.id and copy_source is not None:
+        shown = hidden is None or not hidden.covers(copy.url)
+        if copy.item_id != item.id and copy_source is not None and shown:
             copies.append(Copy(copy.source_id, copy_source.name, copy.url))
     origin = None
     if story.origin_name:

@@ -144,5 +144,4 @@ def parse_and_build(
 async def apply_config(db: Database, config: Config) -> None:
     """Bring the database in line with a (re)loaded config: sources known, splits applied."""
     await db.register_sources([(s.id, s.url) for s in config.sources])
-    urls = sorted(config.stories.split)
-    await db.split_stories(urls, sorted(split_links(config.stories)), story_context(config))
+    await db.split_stories(sorted(split_links(config.stories)), story_context(config))

@@ -16,6 +16,7 @@ from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
 from aggregator.freshness import Freshness
 from aggregator.pipeline import Pipeline, SourceReport
+from aggregator.records import apply_config
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
@@ -125,7 +126,7 @@ class Service:
         async with self._reloading:
             config = await self._read_config()
             if self.writes:
-                await self.db.register_sources([(s.id, s.url) for s in config.sources])
+                await apply_config(self.db, config)
             previous, self.config = self.config, config
             self.pipeline.config = config
             if config.fetch.user_agent != previous.fetch.user_agent:
@@ -229,7 +230,7 @@ async def running_service(
     db = await Database.open(config.service.database)
     try:
         if writes:
-            await db.register_sources([(s.id, s.url) for s in config.sources])
+            await apply_config(db, config)
         async with Fetcher(config.fetch) as fetcher:
             service = Service(config, db, fetcher, writes=writes, cpu=cpu)
             watcher = asyncio.create_task(service.watch_data_version())

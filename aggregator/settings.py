@@ -83,4 +83,5 @@ TOP_KEYS: dict[str, str] = {
 STORIES_KEYS: dict[str, str] = {
     "mirror_hosts": "`{ mirror = canonical }` hosts whose links compare as the same site",
     "split": "`[[stories.split]]` tables whose `urls` stand alone: corrections of wrong merges",
+    "withdraw": "`[[stories.withdraw]]` tables whose `urls` are published nowhere",
 }

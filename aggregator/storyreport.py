@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 
 from aggregator.config import Config
 from aggregator.configtable import parse_duration
+from aggregator.withdrawn import withdrawn
 from storage import Database, StoryView
 
 
 def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[str, object]:
+    hidden = withdrawn(config.stories)
+
     def name(source_id: str) -> str:
         source = config.source(source_id)
         return source.name if source else source_id
@@ -29,6 +32,7 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
                 "url": copy.url,
                 "canonical": copy.item_id == story.canonical_item,
                 "rule": copy.rule or "first",
+                "withdrawn": hidden is not None and hidden.covers(copy.url),
             }
             for copy in story.copies
         ],
@@ -57,5 +61,6 @@ async def story_report(config: Config, *, since: str, as_json: bool) -> str:
         lines.append(f"{story['title']}  [origin: {story['origin'] or '—'}, {story['reason']}]")
         for copy in story["copies"]:  # type: ignore[attr-defined]
             mark = "*" if copy["canonical"] else " "
-            lines.append(f"  {mark} {copy['source_name']:<16} {copy['rule']:<6} {copy['url']}")
+            line = f"  {mark} {copy['source_name']:<16} {copy['rule']:<6} {copy['url']}"
+            lines.append(line + ("  (withdrawn)" if copy["withdrawn"] else ""))
     return "\n".join(lines)

@@ -136,13 +136,12 @@ class Database(Reads):
 
         return await self._db.write(store)
 
-    async def split_stories(
-        self, urls: Sequence[str], links: Sequence[str], context: StoryContext
-    ) -> int:
-        """Apply `[[stories.split]]`: the items with these URLs stand alone from now on."""
+    async def split_stories(self, links: Sequence[str], context: StoryContext) -> int:
+        """Apply `[[stories.split]]`: the items with these normalised links stand alone from
+        now on."""
 
         def split(conn: sqlite3.Connection) -> int:
-            moved = stories.split_off(conn, urls, links, context)
+            moved = stories.split_off(conn, links, context)
             if moved:
                 sources.touch(conn, None)
             return moved

@@ -347,24 +347,21 @@ def sources_sharing(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[st
     return found
 
 
-def split_off(
-    conn: sqlite3.Connection,
-    urls: Sequence[str],
-    links: Sequence[str],
-    context: StoryContext,
-) -> int:
-    """Take the items with these URLs out of their stories (an operator's correction).
+def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryContext) -> int:
+    """Take the items with these normalised links out of their stories (an operator's
+    correction).
 
     The published id of each story stays with the item that gave it, so a reader sees the
-    wrongly merged copy reappear as its own entry and the rest keep theirs. Returns how many
-    items were split off.
+    wrongly merged copy reappear as its own entry and the rest keep theirs. An item split off
+    loses its matching keys, so applying the same links again (at every start) finds it no
+    more, through the link index. Returns how many items were split off.
     """
-    if not urls and not links:
+    if not links:
         return 0
     rows = conn.execute(
-        f"SELECT id, story_id, entry_id FROM items WHERE url IN ({', '.join('?' * len(urls))}) "
-        f"OR norm_link IN ({', '.join('?' * len(links))})",
-        (*urls, *links),
+        "SELECT id, story_id, entry_id FROM items "
+        f"WHERE norm_link IN ({', '.join('?' * len(links))})",
+        links,
     ).fetchall()
     split = 0
     for row in rows:

@@ -319,12 +319,16 @@ def test_stories_table_faults(write_config: WriteConfig) -> None:
         write_config,
         MINIMAL
         + '[stories]\nmirror_hosts = ["m.example.net"]\n'
-        + '[[stories.split]]\nurls = "http://x/1"\n[[stories.split]]\nurl = []\n',
+        + '[[stories.split]]\nurls = "http://x/1"\n[[stories.split]]\nurl = []\n'
+        + '[[stories.withdraw]]\nurls = ["http://x/2", " "]\n',
     )
     assert sorted(found) == sorted(
         [
             "stories.mirror_hosts: must be a table of host = canonical host strings",
             "stories.split[0].urls: must be a list of strings",
             "stories.split[1].url: unknown key (known: urls)",
+            "stories.withdraw[0].urls: an empty URL matches no item",
         ]
     )
+    found = problems(write_config, MINIMAL + '[stories]\nwithdraw = "http://x/1"\n')
+    assert found == ["stories.withdraw: must be an array of tables ([[stories.withdraw]])"]

@@ -28,6 +28,7 @@ from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.queries import BadQuery, NoSuchFeed, parse_limit
+from aggregator.withdrawn import withdrawn
 from feeds.model import OutEntry
 
 DEFAULT_LIMIT = 10
@@ -116,7 +117,8 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
     generation = service.version("feeds", feed.id)
     config = service.config
     ident = feed.id
-    items = await select(service.db, feed, Query(limit=limit), merged=True)
+    hidden = withdrawn(config.stories)
+    items = await select(service.db, feed, Query(limit=limit), merged=True, hidden=hidden)
     feed_url = f"{config.service.base_url}/feeds/{ident}.atom"
     document = build_feed(
         config, kind="feeds", ident=ident, title=feed.title, description=feed.description,

@@ -1,0 +1,134 @@
+"""An operator's corrections in `config.toml`, applied to what is already stored and published:
+`[[stories.split]]` takes a wrongly merged copy out of its story, `[[stories.withdraw]]` keeps
+items out of every published document. Through the real app, over a real store, by reload
+and by restart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from aggregator.config import load_config
+from aggregator.service import Service, running_service
+from aggregator.storyreport import story_report
+from aggregator.web.app import make_app
+from tests.conftest import FIXTURES
+
+Client = TestClient[web.Request, web.Application]
+OFFICIAL = "https://example.org/hzfb/2022/0114/1001.html"  # 汉中发布's story
+REPUBLISHED = "http://example.net/article-5316-1.html"  # the portal's copy of it
+CONFIG = """
+[service]
+base_url = "http://feeds.example"
+database = "{db}"
+
+[[sources]]
+id = "hzfb"
+name = "汉中发布"
+url = "{fixtures}/upstream/hzfb.xml"
+
+[[sources]]
+id = "portal"
+name = "汉中第一网"
+url = "{fixtures}/upstream/portal-rss.gbk.xml"
+"""
+
+
+def write(folder: Path, corrections: str = "") -> Path:
+    path = folder / "config.toml"
+    text = CONFIG.format(db=folder / "db.sqlite3", fixtures=FIXTURES) + corrections
+    path.write_text(text, "utf-8")
+    return path
+
+
+@asynccontextmanager
+async def serving(path: Path, *, fetch: bool) -> AsyncIterator[tuple[Service, Client]]:
+    config = load_config(path)
+    async with running_service(config, schedule=False) as service:
+        if fetch:
+            for source in config.sources:
+                assert (await service.pipeline.run(source)).result in ("ok", "unchanged")
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            yield service, client
+
+
+async def entries(client: Client, path: str = "/feeds/all.json") -> dict[str, dict[str, Any]]:
+    """The document's entries by their link."""
+    response = await client.get(path)
+    assert response.status == 200, await response.text()
+    return {item["url"]: item for item in (await response.json())["items"]}
+
+
+def copies(entry: dict[str, Any]) -> list[str]:
+    return [copy["url"] for copy in entry.get("_copies", [])]
+
+
+async def test_a_split_takes_apart_a_story_already_merged(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    async with serving(path, fetch=True) as (service, client):
+        before = await entries(client)
+        assert REPUBLISHED not in before
+        assert copies(before[OFFICIAL]) == [REPUBLISHED]
+        story_id = before[OFFICIAL]["id"]
+        write(tmp_path, f'[[stories.split]]\nurls = ["{REPUBLISHED}"]\n')
+        await service.reload()
+        after = await entries(client)
+    assert len(after) == len(before) + 1
+    assert after[OFFICIAL]["id"] == story_id, "the story keeps its published id"
+    assert copies(after[OFFICIAL]) == []
+    assert copies(after[REPUBLISHED]) == []
+    assert after[REPUBLISHED]["id"] != story_id
+    async with serving(path, fetch=True) as (_, client):  # at a start, and fetched again
+        assert await entries(client) == after
+
+
+async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    async with serving(path, fetch=True) as (service, client):
+        merged = await entries(client)
+        story_id = merged[OFFICIAL]["id"]
+        own = await entries(client, "/sources/hzfb.json")
+        # as another site links it: `www.`, a tracking parameter, a fragment
+        listed = "https://www.example.org/hzfb/2022/0114/1001.html?utm_source=wx#top"
+        write(tmp_path, f'[[stories.withdraw]]\nurls = ["{listed}"]\n')
+        await service.reload()
+
+        now = await entries(client)
+        assert OFFICIAL not in now
+        assert now[REPUBLISHED]["id"] == story_id, "the story goes on as its next copy"
+        assert copies(now[REPUBLISHED]) == []
+        assert now[REPUBLISHED]["_origin"] == {"name": "汉中发布"}, "who first published it"
+        assert set(now) == set(merged) - {OFFICIAL} | {REPUBLISHED}
+        assert set(await entries(client, "/sources/hzfb.json")) == set(own) - {OFFICIAL}
+        for path_and_query in ("/feeds/all.json?q=国字号", "/feeds/all.json?source=hzfb"):
+            assert OFFICIAL not in await entries(client, path_and_query)
+        for document in ("/feeds/all.atom", "/feeds/all.rss", "/sources/hzfb.atom", "/embed/all"):
+            body = await (await client.get(document)).text()
+            assert "0114/1001.html" not in body, document
+        stored = await service.db.latest_items(["hzfb"], limit=50)
+        assert OFFICIAL in [item.url for item in stored], "withdrawn, not deleted"
+        (story,) = json.loads(await story_report(service.config, since="7d", as_json=True))
+        assert {c["url"]: c["withdrawn"] for c in story["copies"]} == {
+            OFFICIAL: True,
+            REPUBLISHED: False,
+        }
+        assert f"{OFFICIAL}  (withdrawn)" in await story_report(
+            service.config, since="7d", as_json=False
+        )
+
+        write(tmp_path, f'[[stories.withdraw]]\nurls = ["{OFFICIAL}", "{REPUBLISHED}"]\n')
+        await service.reload()
+        gone = await entries(client)
+        assert {OFFICIAL, REPUBLISHED}.isdisjoint(gone)
+        assert len(gone) == len(merged) - 1
+        assert story_id not in [entry["id"] for entry in gone.values()]
+
+        write(tmp_path)
+        await service.reload()
+        assert await entries(client) == merged, "taken back, it is published as before"
