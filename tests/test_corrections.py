@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from aggregator import renderjobs
 from aggregator.config import load_config
+from aggregator.cpu import CpuPool
 from aggregator.service import Service, running_service
 from aggregator.storyreport import story_report
 from aggregator.web.app import make_app
@@ -48,9 +50,11 @@ def write(folder: Path, corrections: str = "") -> Path:
 
 
 @asynccontextmanager
-async def serving(path: Path, *, fetch: bool) -> AsyncIterator[tuple[Service, Client]]:
+async def serving(
+    path: Path, *, fetch: bool, cpu: CpuPool | None = None
+) -> AsyncIterator[tuple[Service, Client]]:
     config = load_config(path)
-    async with running_service(config, schedule=False) as service:
+    async with running_service(config, schedule=False, cpu=cpu) as service:
         if fetch:
             for source in config.sources:
                 assert (await service.pipeline.run(source)).result in ("ok", "unchanged")
@@ -132,3 +136,20 @@ async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) ->
         write(tmp_path)
         await service.reload()
         assert await entries(client) == merged, "taken back, it is published as before"
+
+
+async def test_pages_rendered_in_worker_processes_leave_withdrawn_items_out(
+    tmp_path: Path,
+) -> None:
+    """A page of over 100 entries renders in a parsing process, from the config it is sent."""
+    path = write(tmp_path)
+    pool = CpuPool(1, preload=renderjobs.PRELOAD)
+    async with serving(path, fetch=True, cpu=pool) as (service, client):
+        await pool.start()
+        assert OFFICIAL in await entries(client, "/feeds/all.json?limit=200")
+        write(tmp_path, f'[[stories.withdraw]]\nurls = ["{OFFICIAL}"]\n')
+        await service.reload()
+        in_a_worker = await entries(client, "/feeds/all.json?limit=200")
+        assert in_a_worker == await entries(client)
+    assert OFFICIAL not in in_a_worker
+    assert REPUBLISHED in in_a_worker
