@@ -44,13 +44,9 @@ class FetchStats:
 
     def __init__(self) -> None:
         self.durations: dict[str, Histogram] = {}
-        self.runs = 0
-        self.failed_runs = 0
 
     def observe(self, report: SourceReport) -> None:
         self.durations.setdefault(report.source_id, Histogram()).observe(report.seconds)
-        self.runs += 1
-        self.failed_runs += report.failed
 
     def keep_only(self, source_ids: set[str]) -> None:
         """Forget sources no longer configured: their series end, as a removed target's do."""

@@ -150,3 +150,28 @@ async def test_bad_values_answer_400_naming_the_parameter(
 async def test_a_source_feed_accepts_only_its_own_source(client: Client) -> None:
     assert (await client.get("/sources/hzfb.rss?source=hzfb")).status == 200
     assert (await client.get("/sources/hzfb.rss?source=portal")).status == 400
+
+
+async def _renders(client: Client) -> float:
+    text = await (await client.get("/metrics")).text()
+    (line,) = [x for x in text.splitlines() if x.startswith("aggregator_feed_cache_misses_total")]
+    return float(line.split()[1])
+
+
+async def test_parameters_no_route_reads_change_nothing_and_render_nothing(
+    client: Client,
+) -> None:
+    """A cache-buster or a tracker's parameter on a feed URL is the same document, found in
+    memory: under each new value it was rendered again, which anyone could keep doing."""
+    first = await client.get("/feeds/all.json?limit=2")
+    renders = await _renders(client)
+    for extra in ("_=1", "_=2", "utm_source=wechat&from=timeline", "LIMIT=9", "Q=x"):
+        again = await client.get(f"/feeds/all.json?limit=2&{extra}")
+        assert again.headers["ETag"] == first.headers["ETag"], extra
+    embed = await client.get("/embed/all?theme=dark")
+    embed_renders = await _renders(client)
+    assert (await client.get("/embed/all?theme=dark&_=7")).headers["ETag"] == embed.headers["ETag"]
+    assert await _renders(client) == embed_renders == renders + 1
+    document = await _json(client, "/feeds/all.json?_=3&limit=2&utm_source=x")
+    assert document["feed_url"] == f"{BASE}/feeds/all.json?limit=2"
+    assert document["next_url"].startswith(f"{BASE}/feeds/all.json?limit=2&before=")

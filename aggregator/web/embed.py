@@ -27,13 +27,14 @@ from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
-from aggregator.web.queries import BadQuery, NoSuchFeed, parse_limit
+from aggregator.web.queries import BadQuery, NoSuchFeed, canonical_target, parse_limit
 from aggregator.withdrawn import withdrawn
 from feeds.model import OutEntry
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 THEMES = ("light", "dark")
+_PARAMETERS = frozenset({"limit", "theme", "lang"})  # what an embed page reads
 LABELS = {
     "zh": {"locale": "zh-CN", "subscribe": "订阅", "empty": "暂无内容",
            "error": "暂时无法加载", "untitled": "无标题", "source": "来源"},
@@ -160,7 +161,7 @@ def _script(base_url: str, ident: str) -> bytes:
 async def embed_page(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     cache = request.app[CACHE]
-    key = "embed:" + request.raw_path
+    key = "embed:" + canonical_target(request, _PARAMETERS)
     generation = service.version("feeds", request.match_info["feed"])
     rendered = cache.get(key, generation)
     if rendered is None:

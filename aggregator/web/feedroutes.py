@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from email.utils import parsedate_to_datetime
 
 from aiohttp import web
@@ -18,7 +18,7 @@ from aggregator.web.cache import Rendered, Variant, make_rendered
 from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
-from aggregator.web.queries import NoSuchFeed, parse_query
+from aggregator.web.queries import NoSuchFeed, canonical_target, known_parameters, parse_query
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,10 +31,12 @@ async def _render(
     request: web.Request,
     kind: str,
     fmt: str,
+    target: str,
 ) -> Rendered:
-    """The document for a request already checked: every request sharing this render (same
-    path and query) would render the same bytes. Big and archive pages render in the
-    service's worker processes where it has them (see `aggregator.renderjobs`)."""
+    """The document for a request already checked: every request sharing this render (the
+    same path and known parameters, `target`) would render the same bytes. Big and archive
+    pages render in the service's worker processes where it has them (see
+    `aggregator.renderjobs`)."""
     config = service.config
     generation = service.version(kind, feed.id)
     page = Page(
@@ -42,9 +44,9 @@ async def _render(
         feed.id,
         fmt,
         query,
-        self_url=config.service.base_url + str(request.rel_url),
+        self_url=config.service.base_url + target,
         next_base=config.service.base_url + request.path,
-        extra_query=tuple((k, v) for k, v in request.query.items() if k != "before"),
+        extra_query=tuple((k, v) for k, v in known_parameters(request) if k != "before"),
     )
     if renderer is not None and renderer.takes(page, query.limit or feed.limit):
         body, updated = await renderer.render(config, service.db, page)
@@ -108,24 +110,34 @@ class _FeedRoutes:
     async def serve(
         self, request: web.Request, kind: str, ident: str, fmt: str
     ) -> web.StreamResponse:
-        service = self.service
-        key = request.raw_path  # as sent: another spelling of the same URL is another entry
-        generation = service.version(kind, ident)
-        rendered = self.cache.get(key, generation)
+        generation = self.service.version(kind, ident)
+        # as sent first: what readers poll is found without reading the query
+        rendered = self.cache.get(request.raw_path, generation)
         if rendered is None:
-            try:
-                feed = channel(service.config, kind, ident)
-            except UnknownSource as exc:
-                raise NoSuchFeed(exc.args[0]) from None
-            query = parse_query(request, feed)  # a bad one answers 400 here, not in the render
-            render = functools.partial(
-                _render, service, self.renderer, feed, query, request, kind, fmt
-            )
-            rendered = await self.cache.render_once(key, generation, render)
+            rendered = await self._document(request, kind, ident, fmt, generation)
         self.served[fmt] += 1
         coding = negotiate(request.headers.get("Accept-Encoding"))
         variant = rendered.variants.get(coding) or await rendered.variant(coding)
         return answer(request, rendered, variant)
+
+    async def _document(
+        self, request: web.Request, kind: str, ident: str, fmt: str, generation: Hashable
+    ) -> Rendered:
+        """The document asked for, under its canonical target: found, or rendered once."""
+        key = canonical_target(request)
+        rendered = self.cache.get(key, generation) if key != request.raw_path else None
+        if rendered is not None:
+            return rendered
+        service = self.service
+        try:
+            feed = channel(service.config, kind, ident)
+        except UnknownSource as exc:
+            raise NoSuchFeed(exc.args[0]) from None
+        query = parse_query(request, feed)  # a bad one answers 400 here, not in the render
+        render = functools.partial(
+            _render, service, self.renderer, feed, query, request, kind, fmt, key
+        )
+        return await self.cache.render_once(key, generation, render)
 
 
 async def respond(request: web.Request, rendered: Rendered) -> web.Response:

@@ -6,16 +6,18 @@ mistaken for an empty feed.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from aggregator.config import ID_PATTERN, FeedConfig
 from aggregator.documents import Query, parse_cursor
 from storage import match_expression
 
+PARAMETERS = frozenset({"before", "limit", "q", "source", "tag"})
 MAX_LIMIT = 500
 MAX_QUERY_CHARS = 200
 MAX_TAG_CHARS = 100
-PARAMETERS = ("limit", "before", "q", "tag", "source")
 
 
 # A partner site's script reads why its request failed, not only that it did.
@@ -84,6 +86,23 @@ def _source(raw: str | None, feed: FeedConfig) -> str | None:
     if raw not in feed.source_set:
         raise BadQuery(f"source: {raw!r} is not a source of this feed")
     return raw
+
+
+def known_parameters(
+    request: web.Request, names: frozenset[str] = PARAMETERS
+) -> list[tuple[str, str]]:
+    """The request's parameters that the route reads (`names`), in the order given."""
+    return [(name, value) for name, value in request.query.items() if name in names]
+
+
+def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -> str:
+    """The request's path and only the parameters the route reads (`names`): the key its
+    document is cached under, and its self link. Any other parameter (a script's cache-buster
+    `_=…`, a tracker's `utm_source`) changes nothing in the document; under the request as
+    sent, each one rendered it again, which anyone could repeat to keep the server busy."""
+    path = request.raw_path.partition("?")[0]
+    known = known_parameters(request, names)
+    return f"{path}?{urlencode(known)}" if known else path
 
 
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
