@@ -6,7 +6,7 @@ mistaken for an empty feed.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -100,9 +100,9 @@ def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -
     document is cached under, and its self link. Any other parameter (a script's cache-buster
     `_=…`, a tracker's `utm_source`) changes nothing in the document; under the request as
     sent, each one rendered it again, which anyone could repeat to keep the server busy."""
-    path = request.raw_path.partition("?")[0]
-    known = known_parameters(request, names)
-    return f"{path}?{urlencode(known)}" if known else path
+    path, _, query = request.raw_path.partition("?")
+    kept = [part for part in query.split("&") if unquote_plus(part.partition("=")[0]) in names]
+    return f"{path}?{'&'.join(kept)}" if kept else path  # spelled as sent
 
 
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
