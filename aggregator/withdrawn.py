@@ -1,7 +1,7 @@
 """Items an operator withdrew (`[[stories.withdraw]]`): kept in the store, published nowhere.
 
-A withdrawn item is matched as `[[stories.split]]` matches: by its URL as stored, or by its
-normalised link (so the same article under `m.` or with tracking parameters is withdrawn too).
+A withdrawn item is matched by its URL as stored, or by its normalised link as stories match
+links (so the same article under `www.`, a mirror host or tracking parameters goes too).
 It is left out where feeds are selected, so a story it was the canonical copy of shows its
 next copy, under the same entry id, and no entry lists it among a story's copies. The story's
 origin stays what it was: who first published it is a fact about the story.
