@@ -8,6 +8,7 @@ module again as its main script, paid it too.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -126,10 +127,10 @@ def cmd_opml(config: Config, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__.splitlines()[0])
+    where = "default: $AGGREGATOR_CONFIG, else ./config.toml"
+    parser.add_argument("-c", "--config", type=Path, help=where)  # before the command, or after
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-c", "--config", type=Path, help="default: $AGGREGATOR_CONFIG, else ./config.toml"
-    )
+    common.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, help=where)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(
@@ -190,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         code: int = args.run(config, args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
     except UnknownSource as exc:
         print(exc.args[0], file=sys.stderr)
         return EXIT_CONFIG
@@ -198,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `aggregator preview … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        return 141  # as a shell reports a command ended by SIGPIPE
     return code
 
 

@@ -39,6 +39,29 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+class ClientFaults(logging.Filter):
+    """aiohttp logs a request it could not parse (a URL with raw UTF-8 in it, a header line
+    too long, something that is not HTTP) as an error with a traceback, though the fault is
+    the client's and its answer a 400: anyone could fill the log so. It becomes a warning of
+    one line naming the client and the fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        fault = record.exc_info[1] if record.exc_info else None
+        if isinstance(fault, HttpProcessingError) and record.levelno > logging.WARNING:
+            client = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "bad request", ()
+            record.client = client
+            record.error = (fault.message.strip().splitlines() or [""])[0].rstrip(":")
+            record.exc_info = record.exc_text = None
+        return True
+
+
+CLIENT_FAULTS = ClientFaults()
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(TextFormatter() if sys.stderr.isatty() else JsonFormatter())

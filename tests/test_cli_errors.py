@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, WriteConfig, run_cli
+from tests.conftest import ROOT, WriteConfig, cli_command, run_cli
 
 
 @pytest.fixture
@@ -70,3 +72,34 @@ def test_serve_on_a_taken_port(write_config: WriteConfig) -> None:
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [("preview", "hz1w"), ("preview", "hz1w", "--json"), ("render", "all")]
+)
+def test_output_cut_short_by_its_reader(config: Path, command: tuple[str, ...]) -> None:
+    """`aggregator preview hz1w | head`: the reader closes the pipe; no traceback follows.
+    (`true` closes it at once, long before the command has started and written.)"""
+    line = shlex.join(cli_command(command[0], config, *command[1:]))
+    result = subprocess.run(
+        ["bash", "-c", f"{line} | true; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True, text=True, timeout=60, cwd=config.parent, check=False,
+    )  # fmt: skip
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == "", "nothing but what the command says of itself"
+
+
+def test_the_config_may_come_before_the_command(config: Path) -> None:
+    result = run_cli("check", config)
+    before = subprocess.run(
+        [*cli_command("check", config)[:-3], "-c", str(config), "check"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert (
+        (before.returncode, before.stdout)
+        == (result.returncode, result.stdout)
+        == (
+            0,
+            f"{config}: ok — 3 sources, 3 feeds\n",
+        )
+    )

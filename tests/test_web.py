@@ -307,3 +307,28 @@ async def test_a_burst_on_a_cold_feed_gets_one_document(client: Client, service:
     assert {response.headers["ETag"] for response in responses} == {responses[0].headers["ETag"]}
     bad = await asyncio.gather(*(client.get("/feeds/all.atom?limit=abc") for _ in range(3)))
     assert {response.status for response in bad} == {400}
+
+
+@pytest.mark.parametrize(
+    ("request_line", "error"),
+    [
+        ("GET /feeds/all.json?q=汉中 HTTP/1.1", "Invalid char in url query"),
+        ("GET /feeds/all.json?x=" + "a" * 9000 + " HTTP/1.1", "Got more than 8190 bytes"),
+    ],
+)
+async def test_a_request_that_is_not_http_is_one_warning_line(
+    client: Client, caplog: pytest.LogCaptureFixture, request_line: str, error: str
+) -> None:
+    """What curl sends for `?q=汉中` unencoded: 400, and a line in the log, no traceback."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.0 400 ") or answer.startswith(b"HTTP/1.1 400 "), answer
+    (record,) = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert (record.levelname, record.getMessage(), record.exc_info) == (
+        "WARNING",
+        "bad request",
+        None,
+    )
+    assert (record.client, record.error[: len(error)]) == ("127.0.0.1", error)  # type: ignore[attr-defined]

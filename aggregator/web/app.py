@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
+from aggregator.logs import CLIENT_FAULTS
 from aggregator.service import Service
 from aggregator.web import api, discovery, embed, feedroutes, images, metrics, pages
 from aggregator.web.cache import FeedCache
@@ -16,6 +19,7 @@ def make_app(
 ) -> web.Application:
     """The public app; `admin=False` leaves the admin API to `make_admin_app`'s listener;
     `tally` is this process's slot when several processes serve the port."""
+    logging.getLogger("aiohttp.server").addFilter(CLIENT_FAULTS)  # once: it is one filter
     app = web.Application()
     app[SERVICE] = service
     app[CACHE] = FeedCache()
