@@ -138,7 +138,9 @@ class Database(Reads):
 
     async def split_stories(self, links: Sequence[str], context: StoryContext) -> int:
         """Apply `[[stories.split]]`: the items with these normalised links stand alone from
-        now on."""
+        now on. Without any, no write is asked for: every start and reload applies them."""
+        if not links:
+            return 0
 
         def split(conn: sqlite3.Connection) -> int:
             moved = stories.split_off(conn, links, context)
