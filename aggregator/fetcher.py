@@ -148,10 +148,13 @@ class Fetcher:
         last_modified: str | None = None,
         verify_tls: bool = True,
         headers: Sequence[tuple[str, str]] = (),
+        host_slots: HostSlots | None = None,
     ) -> Response:
         """GET `url`, following redirects only within `hosts` (see `netpolicy`); `verify_tls`
         False accepts any certificate (a source's `tls_verify = false`), on every hop.
-        `headers` (a source's own, its User-Agent included) go with every hop."""
+        `headers` (a source's own, its User-Agent included) go with every hop. `host_slots`
+        limits requests to one host instead of `fetch.per_host`."""
+        slots = self._hosts if host_slots is None else host_slots  # (empty is falsy)
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
         sent = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
@@ -168,7 +171,7 @@ class Fetcher:
         # redirect waited behind slow sources of its host, and timed out, under load).
         spent = 0.0
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._all, self._hosts.slot(host_of(url)):
+            async with self._all, slots.slot(host_of(url)):
                 started = time.monotonic()
                 try:
                     outcome = await self._request(

@@ -325,8 +325,9 @@ async def test_a_process_fetches_a_bounded_number_of_pictures_at_once(
     tmp_path: Path, host: PictureHost
 ) -> None:
     """Each fetch may hold `fetch.max_bytes`: many readers opening many articles at once
-    must not hold that many times over, whatever `fetch.per_host` allows."""
-    config = load_config(write_config(tmp_path, host, per_host=32))
+    must not hold that many times over. And an article's pictures, all on one host, come
+    that many at a time, not `fetch.per_host` (2, meant for sources' pages)."""
+    config = load_config(write_config(tmp_path, host, per_host=2))
     async with running_service(config, schedule=False) as service:
         await service.pipeline.run(config.sources[0])
         async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:

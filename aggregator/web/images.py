@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from aggregator.errors import BodyTooLarge, FetchError
+from aggregator.fetcher import HostSlots
 from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
 from aggregator.netpolicy import check_discovered, host_of
 from aggregator.service import Service
@@ -28,6 +29,8 @@ log = logging.getLogger("aggregator.images")
 CACHE_BYTES = 32 * 1024 * 1024  # pictures kept in memory by each serving process
 _LARGEST_CACHED = CACHE_BYTES // 8
 # Pictures fetched at once by a process: each may hold up to `fetch.max_bytes` in memory.
+# From one host too: `fetch.per_host` (2) is meant for sources' pages, and an article's
+# twenty pictures, all on one picture host, would reach its first reader two at a time.
 FETCHES_AT_ONCE = 8
 # A picture that failed is answered with that failure for this long, without asking its host
 # again: a dead picture in a popular feed would otherwise be fetched for every reader.
@@ -91,6 +94,7 @@ class Pictures:
         self._size = 0
         self._fetching: dict[str, asyncio.Future[Picture]] = {}
         self._slots = asyncio.Semaphore(FETCHES_AT_ONCE)
+        self._host_slots = HostSlots(FETCHES_AT_ONCE)
         self._failures: OrderedDict[str, tuple[float, UpstreamProblem]] = OrderedDict()
         self.served = 0  # answers with a picture, or 304, for /metrics
         self.fetched = 0  # pictures asked of their hosts
@@ -134,7 +138,11 @@ class Pictures:
             async with self._slots:
                 self.fetched += 1
                 response = await self.service.fetcher.get(
-                    url, source_url=url, hosts=hosts, headers=(("Accept", _ACCEPT),)
+                    url,
+                    source_url=url,
+                    hosts=hosts,
+                    headers=(("Accept", _ACCEPT),),
+                    host_slots=self._host_slots,
                 )
         except BodyTooLarge as exc:
             raise UpstreamProblem(502, str(exc)) from None
