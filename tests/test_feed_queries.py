@@ -175,3 +175,26 @@ async def test_parameters_no_route_reads_change_nothing_and_render_nothing(
     document = await _json(client, "/feeds/all.json?_=3&limit=2&utm_source=x")
     assert document["feed_url"] == f"{BASE}/feeds/all.json?limit=2"
     assert document["next_url"].startswith(f"{BASE}/feeds/all.json?limit=2&before=")
+
+
+@pytest.mark.parametrize(
+    ("query", "self_query"),
+    [
+        ("?&&limit=2&", "?limit=2"),
+        ("?limit=2&%ZZ=1&=x", "?limit=2"),
+        ("?li%6Dit=2", "?limit=2"),  # a name spelled in escapes is still the parameter
+        ("?limit=2;x=1", None),  # not a separator: `2;x=1` is no limit
+    ],
+)
+async def test_odd_query_strings_are_read_as_the_route_reads_them(
+    client: Client, query: str, self_query: str | None
+) -> None:
+    response = await client.get(f"/feeds/all.json{query}")
+    if self_query is None:
+        assert response.status == 400
+        assert (await response.text()).startswith("limit: ")
+        return
+    assert response.status == 200
+    document = await response.json()
+    assert document["feed_url"] == f"{BASE}/feeds/all.json{self_query}"
+    assert len(document["items"]) == 2
