@@ -20,6 +20,7 @@ from aggregator.records import apply_config
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
+from aggregator.withdrawn import withdrawn
 from feeds.errors import AggregatorError
 from storage import Database, SourceStatus
 
@@ -136,10 +137,22 @@ class Service:
             self.generation += 1
             if self.scheduler is not None:
                 await self._sync_schedule(previous)
+            if self.writes:
+                await self._tell_hub_of_withdrawals(previous, config)
         for listener in self.on_reload:
             listener()
         _log_reload(previous, config)
         return config
+
+    async def _tell_hub_of_withdrawals(self, previous: Config, config: Config) -> None:
+        """Withdrawn items, and items withdrawn no more, change the feeds that show them: the
+        hub hears of those as of a fetch's changes, so partners take an item down at once."""
+        before, after = (withdrawn(c.stories) for c in (previous, config))
+        none: frozenset[str] = frozenset()
+        changed = (before.links if before else none) ^ (after.links if after else none)
+        if config.service.websub_hub and changed:
+            for source_id in sorted(await self.db.sources_showing(sorted(changed))):
+                self.websub.notify(config, source_id)
 
     async def _read_config(self) -> Config:
         """The config file, parsed in a worker process if the service's have started: on the

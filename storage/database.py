@@ -85,6 +85,9 @@ class Reads:
     async def matching_ids(self, item_ids: Sequence[int], where: search.ItemFilter) -> set[int]:
         return await search.matching_ids(self._reads, item_ids, where)
 
+    async def sources_showing(self, links: Sequence[str]) -> set[str]:
+        return await stories.sources_showing(self._reads, links)
+
     async def statuses(self, now: float) -> list[SourceStatus]:
         return await sources.statuses(self._reads, now)
 

@@ -347,6 +347,24 @@ def sources_sharing(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[st
     return found
 
 
+async def sources_showing(db: Reader, links: Sequence[str]) -> set[str]:
+    """The sources whose documents show the items with these normalised links: theirs, and
+    those of every other copy of their stories (an entry lists its story's copies)."""
+    found: set[str] = set()
+    for start in range(0, len(links), _BATCH):
+        batch = links[start : start + _BATCH]
+        marks = ", ".join("?" * len(batch))
+        rows = await db.read(
+            f"SELECT source_id FROM items WHERE norm_link IN ({marks}) UNION "
+            "SELECT other.source_id FROM items AS mine "
+            "JOIN items AS other ON other.story_id = mine.story_id "
+            f"WHERE mine.norm_link IN ({marks})",
+            [*batch, *batch],
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
 def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryContext) -> int:
     """Take the items with these normalised links out of their stories (an operator's
     correction).

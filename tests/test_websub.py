@@ -146,3 +146,25 @@ async def test_pings_go_through_the_fetch_proxy(tmp_path: Path, hub: Hub) -> Non
         assert running.websub.sent == 6
     assert hub.topics() == _urls("sources", "a") | _urls("feeds", "all")
     assert set(hub.asked) == {"http://hub.proxied.invalid/hub"}
+
+
+async def test_a_withdrawal_pings_the_feeds_that_showed_the_item(
+    service: Service, hub: Hub, tmp_path: Path
+) -> None:
+    """Partners subscribed through the hub take the item down at once, and put it back."""
+    for source in service.config.sources:
+        await service.pipeline.run(source)
+    await service.websub.drain()
+    config = tmp_path / "config.toml"
+    plain = config.read_text("utf-8")
+    withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
+    # a's copy of a story b carries too: every feed of both sources shows or listed it
+    showing = _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all")
+    showing |= _urls("feeds", "only-b")
+    for text, expected in ((plain + withdrawal, showing), (plain + withdrawal, set()),
+                           (plain, showing)):  # fmt: skip
+        hub.pings.clear()
+        config.write_text(text, "utf-8")
+        await service.reload()
+        await service.websub.drain()
+        assert hub.topics() == expected
