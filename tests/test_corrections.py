@@ -15,11 +15,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aggregator import renderjobs
-from aggregator.config import load_config
+from aggregator.config import StoriesConfig, load_config
 from aggregator.cpu import CpuPool
 from aggregator.service import Service, running_service
 from aggregator.storyreport import story_report
 from aggregator.web.app import make_app
+from aggregator.withdrawn import withdrawn
 from tests.conftest import FIXTURES
 
 Client = TestClient[web.Request, web.Application]
@@ -153,3 +154,20 @@ async def test_pages_rendered_in_worker_processes_leave_withdrawn_items_out(
         assert in_a_worker == await entries(client)
     assert OFFICIAL not in in_a_worker
     assert REPUBLISHED in in_a_worker
+
+
+def test_withdrawn_urls_that_do_not_parse_match_only_themselves() -> None:
+    """An operator's typo or a pasted fragment is no error, and withdraws nothing else."""
+    odd = [
+        "http://[::1/feed",
+        "//example.net",
+        "汉中发布",
+        "x" * 10_000,
+        "http://example.net:99999/a",
+    ]
+    hidden = withdrawn(StoriesConfig(withdrawn=frozenset(odd)))
+    assert hidden is not None
+    assert all(hidden.covers(url) for url in odd)
+    assert not hidden.covers(OFFICIAL)
+    assert not hidden.covers(None)
+    assert not hidden.covers("")
