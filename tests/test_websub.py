@@ -78,6 +78,13 @@ sources = ["b"]
         yield running
 
 
+async def fetch_all(service: Service) -> None:
+    """Every source fetched, and every ping that caused sent."""
+    for source in service.config.sources:
+        await service.pipeline.run(source)
+    await service.websub.drain()
+
+
 def _urls(kind: str, ident: str) -> set[str]:
     return {f"{BASE}/{kind}/{ident}.{fmt}" for fmt in ("rss", "atom", "json")}
 
@@ -85,9 +92,7 @@ def _urls(kind: str, ident: str) -> set[str]:
 async def test_changed_sources_ping_the_hub_for_their_feeds(
     service: Service, hub: Hub, tmp_path: Path
 ) -> None:
-    for source in service.config.sources:
-        await service.pipeline.run(source)
-    await service.websub.drain()
+    await fetch_all(service)
     assert all(ping["hub.mode"] == "publish" for ping in hub.pings)
     every = _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all")
     assert hub.topics() == every | _urls("feeds", "only-b")
@@ -152,9 +157,7 @@ async def test_a_withdrawal_pings_the_feeds_that_showed_the_item(
     service: Service, hub: Hub, tmp_path: Path
 ) -> None:
     """Partners subscribed through the hub take the item down at once, and put it back."""
-    for source in service.config.sources:
-        await service.pipeline.run(source)
-    await service.websub.drain()
+    await fetch_all(service)
     config = tmp_path / "config.toml"
     plain = config.read_text("utf-8")
     withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
