@@ -62,9 +62,27 @@ class ClientFaults(logging.Filter):
 CLIENT_FAULTS = ClientFaults()
 
 
-def setup_logging(level: int = logging.INFO) -> None:
+class ProcessFields(logging.Filter):
+    """Fields every line of a process carries, such as the worker it came from: with
+    `service.workers > 1` each process logs its own reloads and faults, and a reader of the
+    log must tell one process's line from another's."""
+
+    def __init__(self, fields: dict[str, object]) -> None:
+        super().__init__()
+        self._fields = fields
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in self._fields.items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+def setup_logging(level: int = logging.INFO, *, fields: dict[str, object] | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(TextFormatter() if sys.stderr.isatty() else JsonFormatter())
+    if fields:
+        handler.addFilter(ProcessFields(fields))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -114,7 +114,7 @@ class Workers:
 
 def run_worker(config_path: str, parent_pid: int, index: int) -> None:
     """A worker process's entry point."""
-    setup_logging()
+    setup_logging(fields={"worker": index})
     try:
         config = load_config(Path(config_path))
     except ConfigError as exc:

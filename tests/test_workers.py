@@ -155,6 +155,10 @@ async def test_workers_share_the_port_follow_changes_and_stop_together(
     assert code == 0, stderr
     assert not listeners(port), "a worker outlived the main process"
     assert len(events(stderr, "worker serving")) == 3  # two at start, one replacement
+    # each process logs its reload; a worker's lines name it, the main process's do not
+    reloaded = [event.get("worker") for event in events(stderr, "config reloaded")]
+    assert sorted(reloaded, key=str) == [1, 2, None], stderr
+    assert all(event["worker"] in (1, 2) for event in events(stderr, "worker serving"))
     died = events(stderr, "worker died, starting another")
     assert [event["exit_code"] for event in died] == [-signal.SIGKILL], stderr
 
