@@ -141,7 +141,8 @@ def parse_and_build(
     return replace(feed, items=()), records
 
 
-async def apply_config(db: Database, config: Config) -> None:
-    """Bring the database in line with a (re)loaded config: sources known, splits applied."""
+async def apply_config(db: Database, config: Config) -> set[str]:
+    """Bring the database in line with a (re)loaded config: sources known, splits applied.
+    Returns the sources whose documents a split changed."""
     await db.register_sources([(s.id, s.url) for s in config.sources])
-    await db.split_stories(sorted(split_links(config.stories)), story_context(config))
+    return await db.split_stories(sorted(split_links(config.stories)), story_context(config))

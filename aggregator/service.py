@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 
 from aggregator.config import Config, load_config
 from aggregator.cpu import CpuPool, WorkerCrashed
@@ -20,7 +21,7 @@ from aggregator.records import apply_config
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
-from aggregator.withdrawn import withdrawn
+from aggregator.withdrawn import Withdrawn, withdrawn
 from feeds.errors import AggregatorError
 from storage import Database, SourceStatus
 
@@ -126,8 +127,7 @@ class Service:
         """
         async with self._reloading:
             config = await self._read_config()
-            if self.writes:
-                await apply_config(self.db, config)
+            split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config
             self.pipeline.config = config
             if config.fetch.user_agent != previous.fetch.user_agent:
@@ -138,21 +138,30 @@ class Service:
             if self.scheduler is not None:
                 await self._sync_schedule(previous)
             if self.writes:
-                await self._tell_hub_of_withdrawals(previous, config)
+                self.tell_hub(split | await self._showing_withdrawals(previous, config))
         for listener in self.on_reload:
             listener()
         _log_reload(previous, config)
         return config
 
-    async def _tell_hub_of_withdrawals(self, previous: Config, config: Config) -> None:
-        """Withdrawn items, and items withdrawn no more, change the feeds that show them: the
-        hub hears of those as of a fetch's changes, so partners take an item down at once."""
+    def tell_hub(self, source_ids: set[str]) -> None:
+        """Changes made by the config (a split, a withdrawal) reach the hub as a fetch's do,
+        so partners subscribed through it see a story split or an item taken down at once."""
+        for source_id in sorted(source_ids):
+            self.websub.notify(self.config, source_id)
+
+    async def _showing_withdrawals(self, previous: Config, config: Config) -> set[str]:
+        """The sources showing items withdrawn by this reload, or withdrawn no more."""
         before, after = (withdrawn(c.stories) for c in (previous, config))
-        none: frozenset[str] = frozenset()
-        changed = (before.links if before else none) ^ (after.links if after else none)
-        if config.service.websub_hub and changed:
-            for source_id in sorted(await self.db.sources_showing(sorted(changed))):
-                self.websub.notify(config, source_id)
+        if not config.service.websub_hub or before == after:
+            return set()
+        changed = withdrawn(replace(config.stories, withdrawn=_changed_urls(before, after)))
+        if changed is None:
+            return set()
+        showing = await self.db.sources_showing(sorted(changed.links))
+        # Items without a normalised link cannot be found through the index: check each.
+        unlinked = await self.db.unlinked_items()
+        return showing | {source_id for source_id, url in unlinked if changed.covers(url)}
 
     async def _read_config(self) -> Config:
         """The config file, parsed in a worker process if the service's have started: on the
@@ -216,6 +225,17 @@ def _retimed(status: SourceStatus | None, interval: float, at: float | None) -> 
     return status.last_attempt + interval
 
 
+def _changed_urls(before: Withdrawn | None, after: Withdrawn | None) -> frozenset[str]:
+    """The withdrawn URLs a reload added or took back; all of them if the mirror hosts,
+    which decide what each URL matches, changed."""
+    if before is None or after is None:
+        either = before or after
+        return either.urls if either else frozenset()
+    if before.mirrors != after.mirrors:
+        return before.urls | after.urls
+    return before.urls ^ after.urls
+
+
 def _log_reload(previous: Config, config: Config) -> None:
     old = {s.id: s for s in previous.sources}
     new = {s.id: s for s in config.sources}
@@ -242,10 +262,10 @@ async def running_service(
     runs in `cpu`'s processes (closed with the service), or in threads without one."""
     db = await Database.open(config.service.database)
     try:
-        if writes:
-            await apply_config(db, config)
+        split = await apply_config(db, config) if writes else set()
         async with Fetcher(config.fetch) as fetcher:
             service = Service(config, db, fetcher, writes=writes, cpu=cpu)
+            service.tell_hub(split)
             watcher = asyncio.create_task(service.watch_data_version())
             if schedule:
                 await service.start_scheduler()

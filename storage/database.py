@@ -88,6 +88,9 @@ class Reads:
     async def sources_showing(self, links: Sequence[str]) -> set[str]:
         return await stories.sources_showing(self._reads, links)
 
+    async def unlinked_items(self) -> list[tuple[str, str]]:
+        return await stories.unlinked_items(self._reads)
+
     async def statuses(self, now: float) -> list[SourceStatus]:
         return await sources.statuses(self._reads, now)
 
@@ -139,17 +142,18 @@ class Database(Reads):
 
         return await self._db.write(store)
 
-    async def split_stories(self, links: Sequence[str], context: StoryContext) -> int:
+    async def split_stories(self, links: Sequence[str], context: StoryContext) -> set[str]:
         """Apply `[[stories.split]]`: the items with these normalised links stand alone from
-        now on. Without any, no write is asked for: every start and reload applies them."""
+        now on. Without any, no write is asked for: every start and reload applies them.
+        Returns the sources whose documents changed."""
         if not links:
-            return 0
+            return set()
 
-        def split(conn: sqlite3.Connection) -> int:
-            moved = stories.split_off(conn, links, context)
-            if moved:
-                sources.touch(conn, None)
-            return moved
+        def split(conn: sqlite3.Connection) -> set[str]:
+            changed = stories.split_off(conn, links, context)
+            if changed:
+                sources.touch(conn, changed)
+            return changed
 
         return await self._db.write(split)
 

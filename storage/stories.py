@@ -347,6 +347,15 @@ def sources_sharing(conn: sqlite3.Connection, item_ids: Sequence[int]) -> set[st
     return found
 
 
+async def unlinked_items(db: Reader) -> list[tuple[str, str]]:
+    """`(source_id, url)` of the items without a normalised link (a `dedupe = false` source's,
+    an item split off): the link index cannot find them, and each is its story's only copy."""
+    rows = await db.read(
+        "SELECT DISTINCT source_id, url FROM items WHERE norm_link IS NULL AND url IS NOT NULL"
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 async def sources_showing(db: Reader, links: Sequence[str]) -> set[str]:
     """The sources whose documents show the items with these normalised links: theirs, and
     those of every other copy of their stories (an entry lists its story's copies)."""
@@ -365,23 +374,24 @@ async def sources_showing(db: Reader, links: Sequence[str]) -> set[str]:
     return found
 
 
-def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryContext) -> int:
+def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryContext) -> set[str]:
     """Take the items with these normalised links out of their stories (an operator's
     correction).
 
     The published id of each story stays with the item that gave it, so a reader sees the
     wrongly merged copy reappear as its own entry and the rest keep theirs. An item split off
     loses its matching keys, so applying the same links again (at every start) finds it no
-    more, through the link index. Returns how many items were split off.
+    more, through the link index. Returns the sources whose documents changed: those of every
+    copy of a story split.
     """
     if not links:
-        return 0
+        return set()
     rows = conn.execute(
-        "SELECT id, story_id, entry_id FROM items "
+        "SELECT id, story_id, entry_id, source_id FROM items "
         f"WHERE norm_link IN ({', '.join('?' * len(links))})",
         links,
     ).fetchall()
-    split = 0
+    changed: set[str] = set()
     for row in rows:
         item_id, story_id = row["id"], row["story_id"]
         conn.execute(
@@ -390,15 +400,14 @@ def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryCont
             (item_id,),
         )
         conn.execute("DELETE FROM item_bands WHERE item_id = ?", (item_id,))
-        others = [
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM items WHERE story_id = ? AND id != ? ORDER BY id",
-                (story_id, item_id),
-            )
-        ]
-        if not others:
+        copies = conn.execute(
+            "SELECT id, source_id FROM items WHERE story_id = ? AND id != ? ORDER BY id",
+            (story_id, item_id),
+        ).fetchall()
+        if not copies:
             continue
+        others = [copy[0] for copy in copies]
+        changed.update({row["source_id"], *(copy[1] for copy in copies)})
         (owner,) = conn.execute("SELECT entry_id FROM stories WHERE id = ?", (story_id,))
         moving = others if owner[0] == row["entry_id"] else [item_id]
         (first,) = conn.execute("SELECT entry_id FROM items WHERE id = ?", (moving[0],))
@@ -413,5 +422,4 @@ def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryCont
         )
         _decide(conn, story_id, context)
         _decide(conn, cursor.lastrowid, context)
-        split += 1
-    return split
+    return changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -85,8 +86,23 @@ async def fetch_all(service: Service) -> None:
     await service.websub.drain()
 
 
+async def reloaded(service: Service, hub: Hub, config: Path, text: str) -> set[str]:
+    """The topics pinged for a reload to `text`."""
+    hub.pings.clear()
+    await asyncio.to_thread(config.write_text, text, "utf-8")
+    await service.reload()
+    await service.websub.drain()
+    return hub.topics()
+
+
 def _urls(kind: str, ident: str) -> set[str]:
     return {f"{BASE}/{kind}/{ident}.{fmt}" for fmt in ("rss", "atom", "json")}
+
+
+# every feed of the fixture's service: a's and b's own, the merged feed and b's channel
+EVERY_FEED = (
+    _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all") | _urls("feeds", "only-b")
+)
 
 
 async def test_changed_sources_ping_the_hub_for_their_feeds(
@@ -94,8 +110,7 @@ async def test_changed_sources_ping_the_hub_for_their_feeds(
 ) -> None:
     await fetch_all(service)
     assert all(ping["hub.mode"] == "publish" for ping in hub.pings)
-    every = _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all")
-    assert hub.topics() == every | _urls("feeds", "only-b")
+    assert hub.topics() == EVERY_FEED
 
     hub.pings.clear()
     await service.fetch_now("a")  # nothing changed upstream: nobody to tell
@@ -162,12 +177,44 @@ async def test_a_withdrawal_pings_the_feeds_that_showed_the_item(
     plain = config.read_text("utf-8")
     withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
     # a's copy of a story b carries too: every feed of both sources shows or listed it
-    showing = _urls("sources", "a") | _urls("sources", "b") | _urls("feeds", "all")
-    showing |= _urls("feeds", "only-b")
-    for text, expected in ((plain + withdrawal, showing), (plain + withdrawal, set()),
-                           (plain, showing)):  # fmt: skip
-        hub.pings.clear()
-        config.write_text(text, "utf-8")
-        await service.reload()
-        await service.websub.drain()
-        assert hub.topics() == expected
+    for text, expected in ((plain + withdrawal, EVERY_FEED), (plain + withdrawal, set()),
+                           (plain, EVERY_FEED)):  # fmt: skip
+        assert await reloaded(service, hub, config, text) == expected
+
+
+PORTAL_COPY = "http://example.net/article-5316-1.html"  # b's copy of a story of a's
+
+
+async def test_a_split_pings_the_feeds_of_every_copy(
+    service: Service, hub: Hub, tmp_path: Path
+) -> None:
+    await fetch_all(service)
+    config = tmp_path / "config.toml"
+    plain = config.read_text("utf-8")
+    split = f'\n[[stories.split]]\nurls = ["{PORTAL_COPY}"]\n'
+    for text, expected in ((plain + split, EVERY_FEED), (plain + split, set())):
+        assert await reloaded(service, hub, config, text) == expected
+
+    # the copy split off has no normalised link left: its withdrawal is still heard of
+    withdrawal = f'\n[[stories.withdraw]]\nurls = ["{PORTAL_COPY}#comments"]\n'
+    b_only = _urls("sources", "b") | _urls("feeds", "all") | _urls("feeds", "only-b")
+    assert await reloaded(service, hub, config, plain + split + withdrawal) == b_only
+
+
+async def test_a_split_found_at_start_pings_the_hub(
+    service: Service, hub: Hub, tmp_path: Path
+) -> None:
+    """A split added while the service was stopped reaches partners when it starts."""
+    await fetch_all(service)
+    hub.pings.clear()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text("utf-8") + f'\n[[stories.split]]\nurls = ["{PORTAL_COPY}"]\n', "utf-8"
+    )
+    async with running_service(load_config(config), schedule=False) as started:
+        await started.websub.drain()
+    assert hub.topics() >= _urls("sources", "a") | _urls("sources", "b")
+    hub.pings.clear()
+    async with running_service(load_config(config), schedule=False) as again:
+        await again.websub.drain()
+    assert hub.pings == [], "a split already applied changes nothing"
