@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import brotli
@@ -12,6 +13,7 @@ import feedparser
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from multidict import CIMultiDict
 
 from aggregator.config import load_config
 from aggregator.service import Service, running_service
@@ -90,6 +92,15 @@ async def test_feed_headers_and_conditional_requests(client: Client) -> None:
         "/feeds/all.atom", headers={"If-Modified-Since": response.headers["Last-Modified"]}
     )
     assert since.status == 304
+    modified = parsedate_to_datetime(response.headers["Last-Modified"])
+    for form in ("%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"):  # RFC 850, asctime
+        dated = await client.get(
+            "/feeds/all.atom", headers={"If-Modified-Since": modified.strftime(form)}
+        )
+        assert dated.status == 304, f"every HTTP-date form is read (RFC 9110 5.6.7): {form}"
+    split = CIMultiDict([("If-None-Match", '"other"'), ("If-None-Match", etag)])
+    lines = await client.get("/feeds/all.atom", headers=split)
+    assert lines.status == 304, "one list over two lines (RFC 9110 5.3)"
     head = await client.head("/feeds/all.rss")
     assert head.status == 200
     assert head.headers["Content-Type"] == "application/rss+xml; charset=utf-8"

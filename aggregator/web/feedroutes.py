@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Hashable
-from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
@@ -19,6 +18,7 @@ from aggregator.web.encoding import negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
 from aggregator.web.queries import NoSuchFeed, canonical_target, known_parameters, parse_query
+from aggregator.web.validators import modified_since, none_match
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -68,19 +68,13 @@ def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dic
 
 
 def _not_modified(request: web.Request, rendered: Rendered, etag: str) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        if if_none_match == etag:  # what a reader sends back, answered without parsing
-            return True
-        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return etag in tags or rendered.etag in tags or "*" in tags
-    since = request.headers.get("If-Modified-Since")
-    if since:
-        try:
-            return parsedate_to_datetime(since) >= rendered.modified_at
-        except (TypeError, ValueError):
-            return False
-    return False
+    if request.headers.get("If-None-Match") == etag:  # what a reader sends back, not parsed
+        return True
+    matched = none_match(request, etag, rendered.etag)
+    if matched is not None:
+        return matched
+    since = modified_since(request)
+    return since is not None and since >= rendered.modified_at
 
 
 class _FeedRoutes:

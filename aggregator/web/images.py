@@ -23,6 +23,7 @@ from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
 from aggregator.netpolicy import check_discovered, host_of
 from aggregator.service import Service
 from aggregator.web.keys import SERVICE
+from aggregator.web.validators import none_match
 from feeds.errors import AggregatorError
 
 log = logging.getLogger("aggregator.images")
@@ -168,13 +169,6 @@ class Pictures:
             self._size -= len(gone.body)
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag in tags or "*" in tags
-
-
 async def picture(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     proxy = await image_proxy(service.config, service.db)
@@ -184,7 +178,7 @@ async def picture(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such picture: not an address this service published\n")
     etag = f'"{match["signature"]}"'
     pictures = request.app[PICTURES]
-    if _matches(request.headers.get("If-None-Match"), etag):
+    if none_match(request, etag):
         pictures.served += 1
         return web.Response(status=304, headers={**_HEADERS, "ETag": etag})
     try:
