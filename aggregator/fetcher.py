@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
@@ -47,7 +48,8 @@ class Response:
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """`Retry-After` as seconds from now: a delay in seconds, or an HTTP date."""
+    """`Retry-After` as seconds from now: a delay in seconds, or an HTTP date (in UTC, as
+    HTTP dates are, whatever form it takes); None for anything else."""
     if not value:
         return None
     value = value.strip()
@@ -55,9 +57,31 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - now)
+    except (TypeError, ValueError, OverflowError):  # the year 99999999999
         return None
-    return max(0.0, when.timestamp() - now)
+
+
+def _header(resp: aiohttp.ClientResponse, name: str) -> str | None:
+    """A response header as text any store can hold. aiohttp reads bytes that are not UTF-8
+    as lone surrogates, which SQLite refuses: an `ETag` or a `Location` in Latin-1 failed the
+    whole run. Such bytes are percent-encoded, as browsers encode them in a `Location`."""
+    value = resp.headers.get(name)
+    if value is None or value.isascii():
+        return value
+    return printable(value)
+
+
+def printable(text: str) -> str:
+    """`text` with the bytes it could not decode percent-encoded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        return "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in raw)
+    return text
 
 
 @dataclass(slots=True)
@@ -218,12 +242,14 @@ class Fetcher:
                 ssl=verify_tls,  # False: encrypted, unverified; pooled apart from verified
                 proxy=self._proxies.for_url(url),
             ) as resp:
-                if resp.status in _REDIRECTS and "Location" in resp.headers:
-                    return resp.status, resp.headers["Location"]
+                location = _header(resp, "Location")
+                if resp.status in _REDIRECTS and location is not None:
+                    return resp.status, location
+                reason = printable(resp.reason or "")
                 if resp.status in (429, 503):
                     delay = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                     raise RetryLater(
-                        f"HTTP {resp.status} {resp.reason or ''}".strip()
+                        f"HTTP {resp.status} {reason}".strip()
                         + (f", retry after {delay:.0f}s" if delay else ""),
                         url=url,
                         status=resp.status,
@@ -232,7 +258,7 @@ class Fetcher:
                 if resp.status == 304:
                     body = b""
                 elif resp.status >= 400:
-                    raise FetchError(f"HTTP {resp.status} {resp.reason or ''}".strip(), url=url,
+                    raise FetchError(f"HTTP {resp.status} {reason}".strip(), url=url,
                                      status=resp.status)  # fmt: skip
                 else:
                     body = await self._read_body(resp, url)
@@ -241,11 +267,11 @@ class Fetcher:
                     status=resp.status,
                     body=body,
                     charset=resp.charset,
-                    etag=resp.headers.get("ETag"),
-                    last_modified=resp.headers.get("Last-Modified"),
-                    cache_control=resp.headers.get("Cache-Control"),
-                    expires=resp.headers.get("Expires"),
-                    refresh=resp.headers.get("Refresh"),
+                    etag=_header(resp, "ETag"),
+                    last_modified=_header(resp, "Last-Modified"),
+                    cache_control=_header(resp, "Cache-Control"),
+                    expires=_header(resp, "Expires"),
+                    refresh=_header(resp, "Refresh"),
                     content_type=resp.content_type if "Content-Type" in resp.headers else None,
                 )
         except TimeoutError as exc:

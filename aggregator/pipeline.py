@@ -14,7 +14,7 @@ from aggregator.config import Config, SourceConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, RecordPlan, collect
-from aggregator.fetcher import Fetcher
+from aggregator.fetcher import Fetcher, printable
 from aggregator.policy import next_delay, upstream_hint
 from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
@@ -227,7 +227,7 @@ class Pipeline:
             ok=False,
             result="error",
             status=status,
-            error=str(exc),
+            error=printable(str(exc)),  # a message quoting what an upstream sent
             next_fetch=started + delay,
         )
         await self.db.store_fetch(source.id, outcome, [])

@@ -309,6 +309,9 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds("soon", 0) is None
     assert retry_after_seconds("\xb2", 0) is None  # a digit to str.isdigit, not to float
     assert retry_after_seconds("Wed, 21 Oct 99999 07:28:00 GMT", 0) is None
+    assert retry_after_seconds("Mon, 01 Jan 99999999999 00:00:00 GMT", 0) is None
+    # asctime's form carries no zone: HTTP dates are UTC, whatever this machine's zone
+    assert retry_after_seconds("Wed Oct 21 07:28:00 2015", 1445412480 - 60) == 60
 
 
 async def test_file_urls_respect_max_bytes(tmp_path: object) -> None:
