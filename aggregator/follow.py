@@ -14,6 +14,7 @@ from aggregator.errors import FetchError, Refused
 from aggregator.fetcher import Fetcher, Response
 from aggregator.netpolicy import check_discovered
 from aggregator.robots import Robots
+from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.errors import AggregatorError
 from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
@@ -36,9 +37,10 @@ async def list_pages(
 ) -> tuple[ParsedFeed, bool]:
     """The list page and up to `max_pages - 1` following pages, and whether one failed: that
     ends the list with a warning. One that links or redirects back to a page already read
-    ends the list quietly."""
+    ends the list quietly. Of the items listed, `fetch.max_entries` are read, chosen as a
+    feed's entries are: each costs an article request."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
-    items: list[ParsedItem] = []
+    items: Listing[ParsedItem] = Listing(fetcher.config.max_entries, lambda item: item.published)
     charset = None
     failed = False
     seen = {response.url}
@@ -63,7 +65,10 @@ async def list_pages(
         if page.url != url and page.url in seen:
             break
         seen.add(page.url)
-    feed = ParsedFeed(items=tuple(items), link=response.url, format="html", charset=charset)
+    chosen, left_out = items.chosen()
+    if left_out:
+        warnings.append(left_out)
+    feed = ParsedFeed(items=tuple(chosen), link=response.url, format="html", charset=charset)
     return feed, failed
 
 

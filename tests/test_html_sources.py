@@ -824,3 +824,22 @@ async def test_a_list_page_leading_back_ends_the_list_quietly(
     assert retried.result == "ok", retried
     assert LIST_PAGE.format(3) in portal.requested
     assert later.result == "unchanged", later
+
+
+async def test_a_list_page_is_read_to_fetch_max_entries(tmp_path: Path, portal: Portal) -> None:
+    """Each item listed costs an article request: a list of thousands is bounded as a feed's
+    entries are, to the newest when every item is dated."""
+    path = write_config(tmp_path, portal, SELECTORS)
+    path.write_text(
+        path.read_text("utf-8").replace('timeout = "5s"', 'timeout = "5s"\nmax_entries = 1'),
+        "utf-8",
+    )
+    config = load_config(path)
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+        stored = await service.db.latest_items(("hz1w",), limit=10)
+    articles = [path for path in portal.requested if path.startswith("/article-")]
+    assert report.result == "degraded", report
+    assert "entries listed: only the newest 1 read (fetch.max_entries)" in str(report.error)
+    assert articles == ["/article-125-1.html"], "the newest item's article only"
+    assert [item.title for item in stored] == ["汉中市发布寒潮蓝色预警"]
