@@ -38,7 +38,11 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_TERMS = 16
 # Renumber with any change to how tokens are made (see `tokens_made_by`).
-TOKEN_RULES = 1
+TOKEN_RULES = 2
+# Characters of an item indexed for search, its title and summary first: a long report is
+# some 50,000. One item of 3 million random Chinese characters (9 MB, within
+# `fetch.max_bytes`) took 8 s and 370 MB to index whole, and as long again to delete.
+INDEXED_CHARS = 200_000
 # Text through every step tokens are made by: markup, entities and blocks, NFKC and case
 # folding, Traditional characters and phrases, CJK runs beside Latin words, astral characters.
 _SAMPLE = (
@@ -145,7 +149,7 @@ def index_text(title: str, summary: str, body: str, folded_body: str | None = No
     phrase spans a line break, so the parts fold apart exactly as they would together.
 
     A summary cut from the body (most feeds' description) adds no word the body lacks, only a
-    fifth more tokens to write: it is left out.
+    fifth more tokens to write: it is left out. What is past `INDEXED_CHARS` is not searched.
     """
     brief = " ".join(summary.split()).removesuffix("…")
     if brief and brief in " ".join(body.split()):
@@ -153,7 +157,7 @@ def index_text(title: str, summary: str, body: str, folded_body: str | None = No
     if folded_body is None:
         folded_body = fold(body)
     head = fold(f"{title}\n{summary}")
-    return _token_text(f"{head}\n{folded_body}")
+    return _token_text(f"{head}\n{folded_body[:INDEXED_CHARS]}"[:INDEXED_CHARS])
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,20 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from feeds import fingerprint
 from feeds.fingerprint import (
     BAND_BITS,
     BANDS,
+    FINGERPRINTED_CHARS,
     MIN_TEXT_CHARS,
     NEAR_DUPLICATE_BITS,
     bands,
     body_fingerprint,
     hamming,
+    simhash,
 )
 
 STORIES = Path(__file__).parent / "fixtures" / "stories"
@@ -87,3 +93,17 @@ def test_one_flip_per_band_shares_no_key() -> None:
     value = 0x0123_4567_89AB_CDEF
     flipped = value ^ sum(1 << (band * BAND_BITS) for band in range(BANDS))
     assert not set(bands(value)) & set(bands(flipped))
+
+
+def test_bits_counted_in_parts_make_the_same_fingerprint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body of many shingles has its bits counted a part at a time, in bounded memory."""
+    codes = np.random.default_rng(3).integers(0x4E00, 0x9FA5, 100_000, dtype=np.uint32)
+    text = codes.tobytes().decode("utf-32-le")
+    parted = simhash(text)
+    monkeypatch.setattr(fingerprint, "_COUNTED_AT_ONCE", len(text))
+    assert simhash(text) == parted
+
+
+def test_a_long_body_is_told_apart_by_its_start() -> None:
+    start = _read("hzfb_official.txt") * (FINGERPRINTED_CHARS // 1000)
+    assert body_fingerprint(start + "另一篇文章的结尾" * 1000) == body_fingerprint(start)

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import re
+import sqlite3
 import sys
 import time
 import zlib
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import brotli
+import numpy as np
 import pytest
 from aiohttp import web
 from lxml import etree
@@ -94,6 +96,18 @@ def brotli_bomb() -> bytes:
     """256 MiB of zeros in a few hundred bytes of brotli, which we accept since we serve it."""
     compressed: bytes = brotli.compress(bytes(256 * 1024 * 1024), quality=1)
     return compressed
+
+
+@functools.cache
+def huge_item() -> bytes:
+    """One item of 3 million random Chinese characters: 9 MB, under a 10 MB `max_bytes`."""
+    codes = np.random.default_rng(7).integers(0x4E00, 0x9FA5, 3_000_000, dtype=np.uint32)
+    text = "朱鹮保护" + codes.tobytes().decode("utf-32-le")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>huge</title>'
+        "<link>http://example.org/huge/</link><item><title>huge</title><guid>huge-1</guid>"
+        f"<description><![CDATA[<p>{text}</p>]]></description></item></channel></rss>"
+    ).encode()
 
 
 def archive(count: int, links: str = "http://example.org/archive/") -> bytes:
@@ -229,6 +243,7 @@ def _app(site: Site) -> web.Application:
         "/archive.xml": static(archive(3000)),
         "/archive-full.xml": static(archive(200, "/article/")),
         "/article/{n}": article,
+        "/huge-item.xml": static(huge_item()),
     }
 
     @web.middleware
@@ -456,6 +471,29 @@ async def test_peak_memory_stays_bounded_on_huge_bodies(site: Site, tmp_path: Pa
     peak = _peak(err)
     print(f"peak RSS: {baseline // 1024} MiB for a feed, {peak // 1024} MiB with hostile bodies")
     assert peak - baseline < 48 * 1024, (baseline, peak)
+
+
+async def test_one_huge_item_costs_memory_in_proportion(site: Site, tmp_path: Path) -> None:
+    """An item of 9 MB of Chinese within `max_bytes` is stored whole, and searched by its
+    start: its fingerprint's bit counts and its search tokens once took 2 GB between them."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndatabase = "{tmp_path / "agg.sqlite3"}"\n\n[fetch]\nmax_bytes = "10MB"\n\n'
+        f'[[sources]]\nid = "huge"\nurl = "{site.url("/huge-item.xml")}"\n',
+        encoding="utf-8",
+    )
+    code, _, err, _ = await run(config, "fetch", measure=True)
+    assert code == 0, err
+    peak = _peak(err)
+    print(f"peak RSS: {peak // 1024} MiB for one 9 MB item")
+    assert peak < 400 * 1024, peak
+    with sqlite3.connect(tmp_path / "agg.sqlite3") as db:
+        (stored,) = db.execute("SELECT length(content) FROM items").fetchone()
+        (found,) = db.execute(
+            "SELECT count(*) FROM items_search WHERE items_search MATCH '\"朱鹮 鹮保 保护\"'"
+        ).fetchone()
+    assert stored > 3_000_000
+    assert found == 1
 
 
 def _peak(stderr: str) -> int:
