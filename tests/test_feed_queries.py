@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -198,3 +199,34 @@ async def test_odd_query_strings_are_read_as_the_route_reads_them(
     document = await response.json()
     assert document["feed_url"] == f"{BASE}/feeds/all.json{self_query}"
     assert len(document["items"]) == 2
+
+
+async def _raw_get(client: Client, target: str) -> tuple[bytes, bytes]:
+    """The head and body answering a request line no HTTP client library writes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://elsewhere.example/feeds/all.json?limit=2",  # absolute form (RFC 9112 3.2.2)
+        "/feeds/all.json?limit=2#top",  # a fragment, which clients do not send
+        '/feeds/all.json?limit=2#"><x',
+    ],
+)
+async def test_the_request_target_is_read_as_its_path_and_query(
+    client: Client, target: str
+) -> None:
+    first = await _json(client, "/feeds/all.json?limit=2")
+    renders = await _renders(client)
+    head, body = await _raw_get(client, target)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    document = json.loads(body)
+    assert document["feed_url"] == f"{BASE}/feeds/all.json?limit=2"
+    assert document == first
+    assert await _renders(client) == renders, "the document rendered for the path and query"

@@ -22,8 +22,10 @@ def _require_admin(request: web.Request) -> None:
     token = os.environ.get(TOKEN_VARIABLE)
     if not token:
         raise web.HTTPForbidden(text=f"admin API disabled: {TOKEN_VARIABLE} is not set\n")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    # the scheme is case-insensitive (RFC 9110 11.1); a bare token is no bearer credential
+    bearer = scheme.lower() == "bearer"
+    if not hmac.compare_digest(given.strip().encode(), token.encode()) or not bearer:
         raise web.HTTPUnauthorized(
             text="missing or wrong bearer token\n", headers={"WWW-Authenticate": "Bearer"}
         )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import brotli
+from aiohttp import hdrs, web
 
 
 def _brotli(body: bytes) -> bytes:
@@ -44,6 +45,12 @@ def _weights(header: str) -> dict[str, float]:
                     weight = 0.0  # a malformed weight is no consent
         weights[coding] = weight
     return weights
+
+
+def accepted(request: web.BaseRequest) -> str | None:
+    """`Accept-Encoding` as one list, however many lines it came on (RFC 9110 5.3)."""
+    lines = request.headers.getall(hdrs.ACCEPT_ENCODING, ())
+    return lines[0] if len(lines) == 1 else ", ".join(lines) or None
 
 
 @lru_cache(maxsize=256)  # clients send a handful of distinct values, on every request

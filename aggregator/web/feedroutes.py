@@ -14,7 +14,7 @@ from aggregator.publish import FORMATS
 from aggregator.renderjobs import PooledRenderer
 from aggregator.service import Service
 from aggregator.web.cache import Rendered, Variant, make_rendered
-from aggregator.web.encoding import negotiate
+from aggregator.web.encoding import accepted, negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
 from aggregator.web.queries import NoSuchFeed, canonical_target, known_parameters, parse_query
@@ -110,7 +110,7 @@ class _FeedRoutes:
         if rendered is None:
             rendered = await self._document(request, kind, ident, fmt, generation)
         self.served[fmt] += 1
-        coding = negotiate(request.headers.get("Accept-Encoding"))
+        coding = negotiate(accepted(request))
         variant = rendered.variants.get(coding) or await rendered.variant(coding)
         return answer(request, rendered, variant)
 
@@ -136,7 +136,7 @@ class _FeedRoutes:
 
 async def respond(request: web.Request, rendered: Rendered) -> web.Response:
     """A cached document with validators, 304 on a match, compressed when accepted."""
-    variant = await rendered.variant(negotiate(request.headers.get("Accept-Encoding")))
+    variant = await rendered.variant(negotiate(accepted(request)))
     return answer(request, rendered, variant)
 
 

@@ -99,10 +99,13 @@ def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -
     """The request's path and only the parameters the route reads (`names`): the key its
     document is cached under, and its self link. Any other parameter (a script's cache-buster
     `_=…`, a tracker's `utm_source`) changes nothing in the document; under the request as
-    sent, each one rendered it again, which anyone could repeat to keep the server busy."""
-    path, _, query = request.raw_path.partition("?")
+    sent, each one rendered it again, which anyone could repeat to keep the server busy.
+    Nor do a fragment (`#top`, which clients do not send) and a request target in absolute
+    form (`GET http://host/feeds/all.atom`, which a server must take as its path)."""
+    target = request.rel_url
+    query = target.raw_query_string
     kept = [part for part in query.split("&") if unquote_plus(part.partition("=")[0]) in names]
-    return f"{path}?{'&'.join(kept)}" if kept else path  # spelled as sent
+    return f"{target.raw_path}?{'&'.join(kept)}" if kept else target.raw_path  # spelled as sent
 
 
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
