@@ -35,6 +35,7 @@ from feeds.errors import AggregatorError
 
 log = logging.getLogger("aggregator.cpu")
 _ORPHAN_CHECK = 1.0
+CLOSE_GRACE = 2.0  # seconds a call still running is given when the pool closes
 WORKER_NICENESS = 10  # added to the parent's; a CFS weight about a tenth of the parent's
 # What the workers run: the parsers, and the wrapper that gives large calls' memory back.
 _WORKER_MODULES = ["aggregator.records", "aggregator.heap"]
@@ -174,7 +175,8 @@ class CpuPool:
             with suppress(asyncio.CancelledError, BrokenProcessPool):
                 await pool
             return
-        await asyncio.to_thread(_shut, pool, wait=True)
+        if not pool.cancelled() and pool.exception() is None:
+            await asyncio.to_thread(_stop, pool.result(), CLOSE_GRACE)
 
 
 def _first_answers(executor: ProcessPoolExecutor, processes: int) -> None:
@@ -183,6 +185,22 @@ def _first_answers(executor: ProcessPoolExecutor, processes: int) -> None:
     the second one waited about 2 ms."""
     for answer in [executor.submit(os.getpid) for _ in range(processes)]:
         answer.result()
+
+
+def _stop(executor: ProcessPoolExecutor, grace: float) -> None:
+    """Shut the executor, giving the calls running `grace` seconds; then their processes are
+    killed: one parsing hostile input for minutes held the service's stop as long."""
+    # the executor's own record of its processes: no public way to stop a call running
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+    executor.shutdown(wait=True)
 
 
 def _shut(pool: asyncio.Task[ProcessPoolExecutor], *, wait: bool) -> None:

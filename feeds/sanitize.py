@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import nh3
 
+from feeds.nesting import flattened
 from feeds.urls import plain_absolute, resolve
 
 # Where lazy-loading scripts keep an image's address, its `src` a placeholder or absent: WeChat
@@ -198,7 +199,7 @@ def clean_html(
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
     _CALL.counters = _CALL.lazy = False
     _CALL.sources = 0
-    cleaned = _CLEANER.clean(checked)
+    cleaned = _CLEANER.clean(flattened(checked))
     cleaned = _EMPTY_IFRAME.sub("", cleaned)
     # More images than addresses kept: one lost its `src` (to nh3 or to the filter), or only
     # ever had a lazy one. An image with nothing to show goes.

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC
 
@@ -299,3 +300,15 @@ async def test_every_error_of_ours_crosses_from_a_worker_whole(pool: CpuPool) ->
         assert str(raised.value) == str(error)
         assert vars(raised.value) == vars(error), type(error).__name__
     assert await pool.run(sum, [1, 2]) == 3, "the workers that raised them still answer"
+
+
+async def test_closing_stops_a_call_that_runs_on(pool: CpuPool) -> None:
+    """A parser held by hostile input for minutes must not hold the service's stop: the
+    call is given `CLOSE_GRACE` seconds, then its process is killed."""
+    worker = await pool.run(os.getpid)  # the pool's one process
+    running = asyncio.ensure_future(pool.run(time.sleep, 600))
+    await asyncio.sleep(0.5)  # the call has reached it
+    await asyncio.wait_for(pool.close(), 30)
+    assert not _alive(worker)
+    with pytest.raises((WorkerCrashed, asyncio.CancelledError)):
+        await asyncio.wait_for(running, 30)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import nh3
 import pytest
 
+from feeds.nesting import MAX_DEPTH, flattened
 from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, xml_safe
 
 
@@ -292,3 +293,21 @@ def test_every_image_asks_for_no_referrer_whatever_the_upstream_said(image: str)
     cleaned = clean_html(image)
     assert cleaned.count("referrerpolicy=") == 1
     assert cleaned.endswith(' referrerpolicy="no-referrer">'), cleaned
+
+
+def test_markup_nested_past_any_page_is_flattened_and_its_text_kept() -> None:
+    """html5ever's time grows with the depth at each tag: 300,000 levels held it minutes."""
+    deep = "<div><b>" * 150_000 + "深处的文字" + "</b></div>" * 150_000
+    cleaned = clean_html(deep + "<p>之后</p>")
+    assert "深处的文字" in cleaned
+    assert cleaned.endswith("<p>之后</p>")
+    assert cleaned.count("<div>") + cleaned.count("<b>") == MAX_DEPTH
+    assert cleaned.count("<div>") == cleaned.count("</div>")
+
+
+def test_many_tags_nested_as_pages_nest_them_are_kept() -> None:
+    paragraphs = "<p>段落" * 3000  # unclosed, as old portals write them
+    table = "<table>" + "<tr><td>格</td></tr>" * 1000 + "</table>"
+    nested = "<div>" * 200 + "文" + "</div>" * 200 + "<br>" * 3000
+    for markup in (paragraphs, table, nested):
+        assert flattened(markup) == markup
