@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 from collections.abc import Collection
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 
 def port_problem(url: str) -> str | None:
@@ -58,6 +60,10 @@ async def check_discovered(url: str, *, source_url: str, hosts: Collection[str])
     scheme = urlsplit(url).scheme.lower()
     source_scheme = urlsplit(source_url).scheme.lower()
     if scheme == "file" and source_scheme == "file":
+        folder = os.path.dirname(_local_path(source_url))
+        path = _local_path(url)
+        if os.path.commonpath((folder, path)) != folder:
+            return f"{path} is outside the source's folder {folder}"
         return None
     if scheme not in ("http", "https"):
         return f"scheme {scheme!r} is not followed"
@@ -68,3 +74,9 @@ async def check_discovered(url: str, *, source_url: str, hosts: Collection[str])
     if not is_private_address(source_host) and await resolves_private(host):
         return f"host {host!r} is a private address, reached from a public source"
     return None
+
+
+def _local_path(url: str) -> str:
+    """A `file:` URL's path with its `..` resolved: a local page's links stay in its folder,
+    as a site's stay on its host (a saved page linking `file:///etc/passwd` would publish it)."""
+    return os.path.normpath(url2pathname(urlsplit(url).path))

@@ -14,7 +14,7 @@ from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.normalize import fold, normalize_link, normalize_title
 from feeds.parse import parse_feed
-from feeds.sanitize import html_to_text
+from feeds.sanitize import html_to_text, plain_line
 from feeds.searchtext import index_text
 from feeds.stories import SourceNames
 from storage import Database, ItemRecord, StoryContext
@@ -80,7 +80,8 @@ def to_record(
     """The record to store. With `known` (key → stored content hash), an item whose hash shows
     it unchanged goes without its story keys and search text: it is not written again."""
     key = item_key(item)
-    tags = tuple(dict.fromkeys((*item.tags, *source.tags)))
+    # as every format publishes them, so that `?tag=` finds what a reader sees
+    tags = tuple(dict.fromkeys(filter(None, map(plain_line, (*item.tags, *source.tags)))))
     digest = content_hash(item, tags)
     unchanged = known is not None and known.get(key) == digest
     return ItemRecord(

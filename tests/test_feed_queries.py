@@ -91,6 +91,10 @@ async def test_tag_and_source_narrow_merged_and_source_feeds(client: Client) -> 
         "<img src=x onerror=\"document.title='pwned';document.body.setAttribute('data-pwned',"
         "'1')\"> 汉中 & co ]]> end"
     ]
+    # a tag is found as every format publishes it: `<b>tag</b>` is the tag `tag`
+    published = await _titles(client, "/feeds/all.json?tag=tag")
+    assert published == await _titles(client, "/feeds/all.json?tag=A%26B")
+    assert await _titles(client, f"/feeds/all.json?tag={quote('<b>tag</b>')}") == []
     only_portal = await _json(client, "/feeds/local.json?source=portal")
     assert {item["_source"]["id"] for item in only_portal["items"]} == {"portal"}
     assert len(only_portal["items"]) == 2, "the portal's copy of a story hzfb leads"

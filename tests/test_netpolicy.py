@@ -38,6 +38,21 @@ async def test_discovered_urls(url: str, reason: str | None) -> None:
         assert reason in found
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("file:///srv/pages/article-1.html", None),
+        ("file:///srv/pages/2022/article-2.html", None),
+        ("file:///etc/passwd", "/etc/passwd is outside the source's folder /srv/pages"),
+        ("file:///srv/pages/../../etc/hostname", "/etc/hostname is outside the source's folder"),
+        ("file:///srv/pages-other/a.html", "is outside the source's folder"),
+    ],
+)
+async def test_a_local_page_leads_only_within_its_folder(url: str, reason: str | None) -> None:
+    found = await check_discovered(url, source_url="file:///srv/pages/list.html", hosts=set())
+    assert found is None if reason is None else reason in str(found)
+
+
 async def test_a_loopback_source_may_use_loopback() -> None:
     """The operator's own URL may point anywhere, loopback included."""
     source = "http://127.0.0.1:8000/feed.xml"
