@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,6 +132,9 @@ class Config:
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]  # "all" first
     stories: StoriesConfig = field(default_factory=StoriesConfig)
+    # when the file was last changed (Unix seconds), as read: what every document shows may
+    # have changed then, and their `Last-Modified` is no earlier
+    modified: float = 0.0
     # lookups by id: rendering asks once per entry, with thousands of sources configured
     _sources_by_id: dict[str, SourceConfig] = field(init=False, repr=False, compare=False)
 
@@ -166,6 +170,7 @@ def load_config(path: Path) -> Config:
     """Read and validate `path`; raise `ConfigError` listing every problem found."""
     try:
         text = path.read_text(encoding="utf-8")
+        modified = min(path.stat().st_mtime, time.time())  # a clock ahead is not the future
     except OSError as exc:
         raise ConfigError([f"cannot read: {exc.strerror or exc}"], path=str(path)) from exc
     except UnicodeDecodeError as exc:
@@ -174,10 +179,10 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"not valid TOML: {exc}"], path=str(path)) from exc
-    return config_from_mapping(data, path=path)
+    return config_from_mapping(data, path=path, modified=modified)
 
 
-def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
+def config_from_mapping(data: Mapping[str, Any], *, path: Path, modified: float = 0.0) -> Config:
     errors: list[str] = []
     folder = path.resolve().parent
     Table(data, "", TOP_KEYS, errors)
@@ -189,8 +194,9 @@ def config_from_mapping(data: Mapping[str, Any], *, path: Path) -> Config:
     if errors:
         raise ConfigError(errors, path=str(path))
     return Config(
-        path=path, service=service, fetch=fetch, sources=sources, feeds=feeds, stories=stories
-    )
+        path=path, service=service, fetch=fetch, sources=sources, feeds=feeds, stories=stories,
+        modified=modified,
+    )  # fmt: skip
 
 
 def _stories(table: Table) -> StoriesConfig:

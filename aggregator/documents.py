@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from aggregator.config import Config, FeedConfig
@@ -174,5 +174,15 @@ async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, dat
         next_url=next_url,
         language=source.language if source else None,
         images=await image_proxy(config, db),
+        modified=await last_modified(config, db, feed),
     )
     return RENDERERS[page.fmt](document), document.updated
+
+
+async def last_modified(config: Config, db: Reads, feed: FeedConfig) -> datetime:
+    """When what `feed` shows last changed, whatever its entries' dates: the config read (a
+    withdrawal, a title), or the items of one of its sources written (an entry dated before
+    the newest, an entry gone). A `Last-Modified` no earlier earns no 304 for a changed
+    document, and is the same in every process."""
+    changed = await db.last_changed(feed.source_set)
+    return datetime.fromtimestamp(max(config.modified, changed or 0.0), UTC).replace(microsecond=0)

@@ -114,11 +114,16 @@ def build_feed(
     next_url: str | None = None,
     language: str | None = None,
     images: ImageProxy | None = None,
+    modified: datetime | None = None,
 ) -> OutFeed:
+    """`modified`: when what the document shows last changed, beyond its entries' dates (an
+    entry dated before the newest arrived, one went): it is `updated` when later."""
     entries = tuple(
         e for e in (to_entry(config, item, story, images) for item, story in items) if e is not None
     )
-    updated = max((e.updated for e in entries), default=_STARTED)
+    updated = max((e.updated for e in entries), default=modified or _STARTED)
+    if modified is not None:
+        updated = max(updated, modified)
     return OutFeed(
         id=f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, f'{kind}/{ident}')}",
         title=title,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -93,6 +93,10 @@ class Reads:
 
     async def statuses(self, now: float) -> list[SourceStatus]:
         return await sources.statuses(self._reads, now)
+
+    async def last_changed(self, source_ids: Collection[str] | None = None) -> float | None:
+        """When the documents of these sources (None: of any) last read differently."""
+        return await sources.last_changed(self._reads, source_ids)
 
     async def items_versions(self) -> dict[str, int]:
         """Each source's items version (see `WriteSummary.versions`)."""

@@ -190,6 +190,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     INSERT INTO secrets (name, value) VALUES ('image_proxy', randomblob(32));
     """,
+    # 11: when each source's items version last moved (Unix seconds): a document's
+    # `Last-Modified` is no earlier, so an item dated before the newest, or one taken out,
+    # does not earn a conditional request's 304.
+    """
+    ALTER TABLE sources ADD COLUMN items_changed REAL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

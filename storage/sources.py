@@ -10,6 +10,7 @@ from storage.connection import Reader
 from storage.records import FetchOutcome, FetchState, SourceStatus
 
 _DAY = 86400.0
+_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, in SQL
 
 
 def register(conn: sqlite3.Connection, sources: Sequence[tuple[str, str]]) -> None:
@@ -26,14 +27,25 @@ def touch(
     conn: sqlite3.Connection, source_ids: Collection[str] | None
 ) -> tuple[tuple[str, int], ...]:
     """Move the items version of these sources (None: of every source): documents showing
-    them are stale. Returns each new version."""
-    sql = "UPDATE sources SET items_version = items_version + 1"
+    them are stale, and modified now. Returns each new version."""
+    sql = f"UPDATE sources SET items_version = items_version + 1, items_changed = {_NOW}"
     params: tuple[str, ...] = ()
     if source_ids is not None:
         sql += " WHERE id IN (SELECT value FROM json_each(?))"
         params = (json.dumps(sorted(source_ids)),)
     rows = conn.execute(f"{sql} RETURNING id, items_version", params)
     return tuple(sorted((row[0], row[1]) for row in rows))
+
+
+async def last_changed(db: Reader, source_ids: Collection[str] | None) -> float | None:
+    """When the items version of any of these sources (None: of any source) last moved."""
+    sql = "SELECT max(items_changed) FROM sources"
+    params: tuple[str, ...] = ()
+    if source_ids is not None:
+        sql += " WHERE id IN (SELECT value FROM json_each(?))"
+        params = (json.dumps(sorted(source_ids)),)
+    ((changed,),) = await db.read(sql, params)
+    return float(changed) if changed is not None else None
 
 
 async def items_versions(db: Reader) -> dict[str, int]:

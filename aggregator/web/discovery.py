@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -20,9 +20,9 @@ async def opml(request: web.Request) -> web.Response:
     rendered = request.app[CACHE].get("opml", service.generation)
     if rendered is None:
         body = render_opml(service.config.service.title, published_outlines(service.config))
-        started = datetime.fromtimestamp(service.started).astimezone()
+        changed = datetime.fromtimestamp(service.config.modified, UTC)  # it shows the config
         headers = answer_headers(service)
-        rendered = make_rendered(service.generation, body, CONTENT_TYPE, started, headers)
+        rendered = make_rendered(service.generation, body, CONTENT_TYPE, changed, headers)
         request.app[CACHE].put("opml", rendered)
     return await respond(request, rendered)
 

@@ -12,15 +12,16 @@ import base64
 import functools
 import hashlib
 import json
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from html import escape
 from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from aggregator.config import FeedConfig
-from aggregator.documents import Query, channel, select
+from aggregator.documents import Query, channel, last_modified, select
 from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from aggregator.service import Service
@@ -61,6 +62,8 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
 _SCRIPT = resources.files("aggregator.web").joinpath("embed.js").read_text("utf-8")
+# the script changes with the config (its addresses, its feeds) and with this program
+_SCRIPT_WRITTEN = Path(__file__).with_name("embed.js").stat().st_mtime
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str:
@@ -123,7 +126,7 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
     feed_url = f"{config.service.base_url}/feeds/{ident}.atom"
     document = build_feed(
         config, kind="feeds", ident=ident, title=feed.title, description=feed.description,
-        items=items, self_url=feed_url,
+        items=items, self_url=feed_url, modified=await last_modified(config, service.db, feed),
     )  # fmt: skip
     zone = config.service.timezone
     entries = "".join(_entry(entry, zone, lang) for entry in document.entries)
@@ -179,10 +182,10 @@ async def embed_script(request: web.Request) -> web.Response:
     rendered = request.app[CACHE].get(key, service.generation)
     if rendered is None:
         body = _script(service.config.service.base_url, ident)
-        started = datetime.fromtimestamp(service.started).astimezone()
+        changed = datetime.fromtimestamp(max(service.config.modified, _SCRIPT_WRITTEN), UTC)
         headers = answer_headers(service, {"X-Content-Type-Options": "nosniff"})
         rendered = make_rendered(
-            service.generation, body, "text/javascript; charset=utf-8", started, headers
+            service.generation, body, "text/javascript; charset=utf-8", changed, headers
         )
         request.app[CACHE].put(key, rendered)
     return await respond(request, rendered)

@@ -1,0 +1,85 @@
+"""`Last-Modified` moves whenever what a document shows does, not only with its newest entry:
+a reader asking `If-Modified-Since` must not get a 304 for a document that changed."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import load_config
+from aggregator.service import Service, running_service
+from tests.conftest import FIXTURES
+from tests.publishing import Client, client_for
+
+# dated a day before the feed's newest item
+OLDER_ITEM = (
+    "<item><title>汉中旧闻补发</title><link>https://example.org/hzfb/2022/0113/0900.html</link>"
+    "<guid>hzfb-0900</guid><pubDate>Thu, 13 Jan 2022 09:00:00 +0800</pubDate>"
+    "<description>补发的旧闻。</description></item>"
+)
+PATHS = ("/sources/a.atom", "/feeds/all.json", "/embed/all")
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    shutil.copy(FIXTURES / "upstream" / "hzfb.xml", tmp_path / "a.xml")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\n\n'
+        '[[sources]]\nid = "a"\nurl = "a.xml"\n',
+        "utf-8",
+    )
+    async with running_service(load_config(config), schedule=False) as running:
+        await running.fetch_now("a")
+        yield running
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[Client]:
+    async with client_for(service) as test_client:
+        yield test_client
+
+
+async def _modified(client: Client, path: str) -> str:
+    response = await client.get(path)
+    assert response.status == 200, path
+    return response.headers["Last-Modified"]
+
+
+async def _changed(client: Client, path: str, since: str) -> bool:
+    response = await client.get(path, headers={"If-Modified-Since": since})
+    assert response.status in (200, 304), path
+    later = parsedate_to_datetime(response.headers["Last-Modified"]) > parsedate_to_datetime(since)
+    assert later == (response.status == 200), path
+    return response.status == 200
+
+
+async def test_an_entry_dated_before_the_newest_moves_last_modified(
+    service: Service, client: Client, tmp_path: Path
+) -> None:
+    before = {path: await _modified(client, path) for path in PATHS}
+    assert not [path for path in PATHS if await _changed(client, path, before[path])]
+    await asyncio.sleep(1.1)  # `Last-Modified` counts whole seconds
+    feed = tmp_path / "a.xml"
+    feed.write_text(feed.read_text("utf-8").replace("</channel>", OLDER_ITEM + "</channel>"))
+    assert (await service.fetch_now("a")).new == 1
+    assert [path for path in PATHS if await _changed(client, path, before[path])] == list(PATHS)
+
+
+async def test_a_config_change_moves_last_modified(
+    service: Service, client: Client, tmp_path: Path
+) -> None:
+    """A withdrawal takes an entry out, a reload renames a feed: the documents changed."""
+    paths = (*PATHS, "/opml", "/embed/all.js")
+    before = {path: await _modified(client, path) for path in paths}
+    await asyncio.sleep(1.1)
+    config = tmp_path / "config.toml"
+    withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
+    config.write_text(config.read_text("utf-8") + withdrawal, "utf-8")
+    await service.reload()
+    assert [path for path in paths if await _changed(client, path, before[path])] == list(paths)
