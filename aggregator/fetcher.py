@@ -25,6 +25,8 @@ MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _CHUNK = 64 * 1024
+_QUOTED = 200  # characters of a transport error kept
+_DIGITS = 16  # a delay in seconds longer than this is no delay (10**15 s is 30 million years)
 _SSL_DECORATION = re.compile(r"^\[[A-Z0-9_]+: [A-Z0-9_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
 
 
@@ -54,7 +56,7 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():  # headers are read as Latin-1: "\xb2" is "²"
-        return float(value)
+        return float(value) if len(value) < _DIGITS else None  # 400 digits: "infs"
     try:
         when = email.utils.parsedate_to_datetime(value)
         if when.tzinfo is None:
@@ -255,6 +257,13 @@ class Fetcher:
                         status=resp.status,
                         retry_after=delay or 0.0,
                     )
+                if (
+                    resp.status == 304
+                    and "If-None-Match" not in headers
+                    and ("If-Modified-Since" not in headers)
+                ):
+                    raise FetchError("HTTP 304 Not Modified, though nothing was asked "
+                                     "conditionally", url=url, status=304)  # fmt: skip
                 if resp.status == 304:
                     body = b""
                 elif resp.status >= 400:
@@ -348,10 +357,17 @@ def transport_problem(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.InvalidURL):
         return f"not a URL that can be requested: {port_problem(str(exc.url)) or exc}"
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return f"body cut short: {exc}"
+        return f"body cut short: {_one_line(str(exc))}"
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"malformed HTTP response: {exc.message}"
-    return f"connection failed: {exc}"
+        return f"malformed HTTP response: {_one_line(exc.message)}"
+    return f"connection failed: {_one_line(str(exc))}"
+
+
+def _one_line(text: str) -> str:
+    """A parser's complaint on one line, and short: it quotes up to 600 of the upstream's
+    bytes over several lines, and `last_error` is one line of a table."""
+    line = " ".join(printable(text).split())
+    return line if len(line) <= _QUOTED else line[: _QUOTED - 1] + "…"
 
 
 def _ssl_text(error: BaseException) -> str:

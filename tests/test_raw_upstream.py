@@ -34,6 +34,10 @@ ANSWERS = {  # path -> the raw answer
     "/reason.xml": _answer(b"HTTP/1.1 404 Nicht gefunden " + LATIN1),
     "/far-retry.xml": _answer(b"HTTP/1.1 503 Busy\r\nRetry-After: Mon, 01 Jan 99999999999 "
                               b"00:00:00 GMT"),
+    "/unasked-304.xml": _answer(b"HTTP/1.1 304 Not Modified"),
+    "/wrong-coding.xml": _answer(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                                 b"Content-Encoding: gzip", rss("plain", 40)),
+    "/digits-retry.xml": _answer(b"HTTP/1.1 429 Slow down\r\nRetry-After: " + b"9" * 400),
     "/healthy.xml": _answer(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml",
                             rss("healthy", 3)),
 }  # fmt: skip
@@ -67,12 +71,13 @@ async def test_header_bytes_that_are_not_utf8_stay_on_their_source(
     raw_site: RawSite, tmp_path: Path
 ) -> None:
     ids = ["etag", "modified", "moved", "reason", "far-retry", "healthy"]
+    ids += ["unasked-304", "wrong-coding", "digits-retry"]
     blocks = "".join(f'[[sources]]\nid = "{i}"\nurl = "{raw_site.base}/{i}.xml"\n\n' for i in ids)
     config = tmp_path / "config.toml"
     config.write_text(f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\n\n{blocks}', "utf-8")
 
     code, _, err, _ = await run(config, "fetch")
-    assert code == 1, "two sources failed"
+    assert code == 1, "some sources failed"
     assert "Traceback" not in err
     rows = await status(config)
     for source_id in ("etag", "modified", "moved", "healthy"):
@@ -86,6 +91,14 @@ async def test_header_bytes_that_are_not_utf8_stay_on_their_source(
     far = rows["far-retry"]
     assert far["last_status"] == 503, far
     assert "internal error" not in far["last_error"], "a date out of range is no date"
+    unasked = rows["unasked-304"]
+    assert (unasked["last_result"], unasked["last_status"]) == ("error", 304)
+    assert "HTTP 304 Not Modified, though nothing was asked conditionally" in unasked["last_error"]
+    garbled = rows["wrong-coding"]["last_error"]
+    assert "\n" not in garbled, "one line of the status table, not the upstream's bytes"
+    assert len(garbled) < 300, garbled
+    assert "Can not decode content-encoding: gzip" in garbled
+    assert rows["digits-retry"]["last_error"].endswith("HTTP 429 Slow down"), "no 'infs'"
 
     # the validators go back as they were stored; the next fetch asks conditionally
     raw_site.asked.clear()
