@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -34,14 +35,21 @@ class Query:
         return ItemFilter(text=self.text, tag=self.tag)
 
 
+_CURSOR = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)_(-?[0-9]+)")
+
+
 def cursor(item: StoredItem) -> str:
     """An opaque `before` value: paging by (time, row) stays stable while items arrive."""
     return f"{item.sort_ts!r}_{item.id}"
 
 
 def parse_cursor(raw: str) -> tuple[float, int]:
-    """The (time, row) of a `cursor` value; raises ValueError for anything else."""
-    stamp, _, row = raw.partition("_")
+    """The (time, row) of a `cursor` value; raises ValueError for anything else (Python's
+    numbers take `1_1` and other scripts' digits: a cursor is only what `cursor` writes)."""
+    found = _CURSOR.fullmatch(raw)
+    if found is None:
+        raise ValueError(f"not a cursor: {raw!r}")
+    stamp, row = found.groups()
     when, number = float(stamp), int(row)
     if not math.isfinite(when):
         raise ValueError(f"not a finite time: {stamp!r}")

@@ -29,10 +29,17 @@ from feeds.sanitize import (
 _VERSION_1_1 = "https://jsonfeed.org/version/1.1"
 _FORMATS = {"https://jsonfeed.org/version/1": "json10", _VERSION_1_1: "json11"}
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_LONGEST_INT = 4_300  # digits Python reads as an int by default (sys.int_info)
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
     "tags",
 )  # fmt: skip
+
+
+def _number(digits: str) -> int | float:
+    """An integer as JSON wrote it; one too long for Python to read (4,300 digits, in a field
+    nobody reads) is a float, not a reason to refuse the whole feed."""
+    return int(digits) if len(digits) < _LONGEST_INT else float(digits)
 
 
 def parse_json_feed(
@@ -41,7 +48,7 @@ def parse_json_feed(
     """Parse a JSON Feed; raises `ParseError` on invalid JSON or without `version` and `items`.
     `max_entries` bounds the items read (see `bound.Listing`)."""
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, parse_int=_number)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ParseError(f"invalid JSON: {exc}", url=url) from exc
     if not (

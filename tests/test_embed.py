@@ -85,7 +85,8 @@ async def test_iframe_page_options(client: Client) -> None:
     assert _text(light, "//body/@class") == "light"
     assert "来源: 汉中发布" in _text(light, "//li[1]")
     bad_values = [("theme=blue", "theme"), ("lang=fr", "lang"), ("limit=51", "limit"),
-                  ("limit=%C2%B2", "limit")]  # fmt: skip
+                  ("limit=%C2%B2", "limit"), ("theme=dark&theme=%3Cx%3E", "theme"),
+                  ("limit=2&limit=3", "limit")]  # fmt: skip
     for bad, parameter in bad_values:
         response = await client.get(f"/embed/local?{bad}")
         assert response.status == 400

@@ -141,6 +141,9 @@ async def test_self_link_is_the_requested_url_with_its_query(client: Client) -> 
         ("q=a&q=b", "q"),
         ("before=nan_1", "before"),
         ("before=1_x", "before"),
+        ("before=1_1_1", "before"),  # `1_1` is a row to Python's int(), not to a cursor
+        ("before=%D9%A5_%D9%A5", "before"),  # Arabic-Indic digits
+        ("before=1.5_", "before"),
     ],
 )
 async def test_bad_values_answer_400_naming_the_parameter(
@@ -234,3 +237,21 @@ async def test_the_request_target_is_read_as_its_path_and_query(
     assert document["feed_url"] == f"{BASE}/feeds/all.json?limit=2"
     assert document == first
     assert await _renders(client) == renders, "the document rendered for the path and query"
+
+
+async def test_partner_scripts_read_every_answer_of_the_feed_routes(client: Client) -> None:
+    """A script that sends a validator of its own asks first; a mistyped path is a 404 it
+    may read, as a bad parameter's 400 is."""
+    asked = {"Origin": "https://partner.example", "Access-Control-Request-Method": "GET",
+             "Access-Control-Request-Headers": "if-none-match"}  # fmt: skip
+    for path in ("/feeds/all.json", "/sources/hzfb.atom", "/embed/all.js"):
+        response = await client.options(path, headers=asked)
+        assert response.status == 204, path
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+        assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    for path in ("/feeds/all.xml", "/feeds/ALL.json", "/sources/", "/embed/ALL", "/embed/a/b"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert response.headers["Access-Control-Allow-Origin"] == "*", path
+        assert (await response.text()).startswith("no such "), path

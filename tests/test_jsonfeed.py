@@ -115,6 +115,16 @@ def test_invalid_documents_raise(body: bytes, message: str) -> None:
     assert caught.value.url == "http://example.com/feed.json"
 
 
+def test_a_number_too_long_for_python_does_not_refuse_the_feed() -> None:
+    """Python reads at most 4,300 digits as an int; a field nobody reads may hold more."""
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "_counter": ' + b"7" * 100_000
+        + b', "items": [{"id": 12, "title": "t", "content_text": "x"}]}'
+    )  # fmt: skip
+    feed = parse_json_feed(body, url="http://example.com/feed.json")
+    assert [(item.upstream_id, item.title) for item in feed.items] == [("12", "t")]
+
+
 def test_items_that_are_not_objects_or_empty_are_skipped_with_a_warning() -> None:
     body = json.dumps(
         {

@@ -28,7 +28,13 @@ from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
 from aggregator.web.feedroutes import answer_headers, respond
 from aggregator.web.keys import CACHE, SERVICE
-from aggregator.web.queries import BadQuery, NoSuchFeed, canonical_target, parse_limit
+from aggregator.web.queries import (
+    BadQuery,
+    NoSuchFeed,
+    canonical_target,
+    one_value,
+    parse_limit,
+)
 from aggregator.withdrawn import withdrawn
 from feeds.model import OutEntry
 
@@ -67,7 +73,9 @@ _SCRIPT_WRITTEN = Path(__file__).with_name("embed.js").stat().st_mtime
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str:
-    value = request.query.get(name, allowed[0])
+    value = one_value(request, name)
+    if value is None:
+        return allowed[0]
     if value not in allowed:
         raise BadQuery(f"{name}: must be one of {', '.join(allowed)}, not {value!r}")
     return value
@@ -113,7 +121,7 @@ def _settings(request: web.Request) -> tuple[FeedConfig, int, str, str]:
         feed = channel(request.app[SERVICE].config, "feeds", request.match_info["feed"])
     except UnknownSource as exc:
         raise NoSuchFeed(exc.args[0]) from None
-    limit = parse_limit(request.query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
+    limit = parse_limit(one_value(request, "limit"), DEFAULT_LIMIT, MAX_LIMIT)
     return feed, limit, _choice(request, "theme", THEMES), _choice(request, "lang", tuple(LABELS))
 
 
@@ -194,3 +202,8 @@ async def embed_script(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/embed/{feed:[a-z0-9_-]+}", embed_page)
     app.router.add_get("/embed/{feed:[a-z0-9_-]+}.js", embed_script)
+    app.router.add_get("/embed/{tail:.*}", _no_such_page)
+
+
+async def _no_such_page(request: web.Request) -> web.Response:
+    raise NoSuchFeed(f"no such page: {request.path}")

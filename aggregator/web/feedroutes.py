@@ -17,7 +17,13 @@ from aggregator.web.cache import Rendered, Variant, make_rendered
 from aggregator.web.encoding import accepted, negotiate
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.metrics import SERVED
-from aggregator.web.queries import NoSuchFeed, canonical_target, known_parameters, parse_query
+from aggregator.web.queries import (
+    CROSS_ORIGIN,
+    NoSuchFeed,
+    canonical_target,
+    known_parameters,
+    parse_query,
+)
 from aggregator.web.validators import modified_since, none_match
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -158,3 +164,25 @@ def add_routes(app: web.Application) -> None:
             app.router.add_get(f"/feeds/{feed.id}.{fmt}", routes.one_feed("feeds", feed.id, fmt))
     pattern = r"/{kind:feeds|sources}/{ident:[a-z0-9_-]+}.{fmt:rss|atom|json}"
     app.router.add_get(pattern, routes.any_feed)
+    for prefix in ("/feeds/", "/sources/", "/embed/"):
+        app.router.add_route("OPTIONS", prefix + "{tail:.*}", preflight)
+    app.router.add_get("/{kind:feeds|sources}/{tail:.*}", no_such_document)
+
+
+_PREFLIGHT = {
+    **CROSS_ORIGIN,
+    "Access-Control-Allow-Methods": "GET, HEAD",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Cache-Control",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+async def preflight(request: web.Request) -> web.Response:
+    """A partner's script that sends a validator of its own asks first (CORS preflight)."""
+    return web.Response(status=204, headers=_PREFLIGHT)
+
+
+async def no_such_document(request: web.Request) -> web.Response:
+    """A path under the feed routes that names no document (`/feeds/all.xml`): a 404 that a
+    partner's script may read, as the others."""
+    raise NoSuchFeed(f"no such document: {request.path}; feeds end in .rss, .atom or .json")

@@ -34,7 +34,8 @@ class NoSuchFeed(web.HTTPNotFound):
         super().__init__(text=message + "\n", content_type="text/plain", headers=CROSS_ORIGIN)
 
 
-def _one(request: web.Request, name: str) -> str | None:
+def one_value(request: web.Request, name: str) -> str | None:
+    """The parameter's value; a parameter given twice is a fault, not a choice of ours."""
     values = request.query.getall(name, [])
     if len(values) > 1:
         raise BadQuery(f"{name}: give it once, not {len(values)} times")
@@ -111,15 +112,15 @@ def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
     """The reader's `Query` on `feed`; raises `BadQuery` (400) for any bad parameter."""
     before = None
-    if (raw := _one(request, "before")) is not None:
+    if (raw := one_value(request, "before")) is not None:
         try:
             before = parse_cursor(raw)
         except ValueError:
             raise BadQuery(f"before: not a paging cursor: {raw!r}") from None
     return Query(
-        limit=parse_limit(_one(request, "limit"), feed.limit),
+        limit=parse_limit(one_value(request, "limit"), feed.limit),
         before=before,
-        text=_text(_one(request, "q")),
-        tag=_tag(_one(request, "tag")),
-        source=_source(_one(request, "source"), feed),
+        text=_text(one_value(request, "q")),
+        tag=_tag(one_value(request, "tag")),
+        source=_source(one_value(request, "source"), feed),
     )
