@@ -35,6 +35,7 @@ class Query:
         return ItemFilter(text=self.text, tag=self.tag)
 
 
+_PICKED_OUT = 64  # sources a document's last change is looked up by, at most
 _CURSOR = re.compile(r"(-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)_(-?[0-9]+)")
 
 
@@ -192,5 +193,8 @@ async def last_modified(config: Config, db: Reads, feed: FeedConfig) -> datetime
     withdrawal, a title), or the items of one of its sources written (an entry dated before
     the newest, an entry gone). A `Last-Modified` no earlier earns no 304 for a changed
     document, and is the same in every process."""
-    changed = await db.last_changed(feed.source_set)
+    # Picking out 2,000 sources cost 0.7 ms a render; every source's last change instead only
+    # ever moves the time later (a reader asking by date may fetch an unchanged feed again).
+    few = len(feed.source_set) <= _PICKED_OUT
+    changed = await db.last_changed(feed.source_set if few else None)
     return datetime.fromtimestamp(max(config.modified, changed or 0.0), UTC).replace(microsecond=0)
