@@ -312,3 +312,16 @@ async def test_closing_stops_a_call_that_runs_on(pool: CpuPool) -> None:
     assert not _alive(worker)
     with pytest.raises((WorkerCrashed, asyncio.CancelledError)):
         await asyncio.wait_for(running, 30)
+
+
+async def test_a_call_running_past_its_limit_fails_and_the_pool_goes_on() -> None:
+    """A parser whose cost grows faster than its input must not hold a process for good."""
+    cpu = CpuPool(1, call_limit=1.0)
+    try:
+        worker = await cpu.run(os.getpid)
+        with pytest.raises(WorkerCrashed, match="sleep ran longer than 1s, and was stopped"):
+            await asyncio.wait_for(cpu.run(time.sleep, 600), 30)
+        assert not _alive(worker)
+        assert await cpu.run(sum, [1, 2, 3]) == 6, "new processes answer the next calls"
+    finally:
+        await cpu.close()
