@@ -25,6 +25,7 @@ MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _CHUNK = 64 * 1024
+_CONDITIONS = frozenset(("If-None-Match", "If-Modified-Since"))
 _QUOTED = 200  # characters of a transport error kept
 _DIGITS = 16  # a delay in seconds longer than this is no delay (10**15 s is 30 million years)
 _SSL_DECORATION = re.compile(r"^\[[A-Z0-9_]+: [A-Z0-9_]+\]\s*|\s*\(_ssl\.c:\d+\)$")
@@ -257,14 +258,10 @@ class Fetcher:
                         status=resp.status,
                         retry_after=delay or 0.0,
                     )
-                if (
-                    resp.status == 304
-                    and "If-None-Match" not in headers
-                    and ("If-Modified-Since" not in headers)
-                ):
-                    raise FetchError("HTTP 304 Not Modified, though nothing was asked "
-                                     "conditionally", url=url, status=304)  # fmt: skip
                 if resp.status == 304:
+                    if not _CONDITIONS & headers.keys():  # it stored nothing, and never will
+                        raise FetchError("HTTP 304 Not Modified, though nothing was asked "
+                                         "conditionally", url=url, status=304)  # fmt: skip
                     body = b""
                 elif resp.status >= 400:
                     raise FetchError(f"HTTP {resp.status} {reason}".strip(), url=url,
