@@ -86,10 +86,16 @@ async def fetch_all(service: Service) -> None:
     await service.websub.drain()
 
 
-async def reloaded(service: Service, hub: Hub, config: Path, text: str) -> set[str]:
-    """The topics pinged for a reload to `text`."""
+async def fetched_config(service: Service) -> str:
+    """Every source fetched; the config file's text as the fixture wrote it."""
+    await fetch_all(service)
+    return await asyncio.to_thread(service.config.path.read_text, "utf-8")
+
+
+async def reloaded(service: Service, hub: Hub, text: str) -> set[str]:
+    """The topics pinged for a reload of the config file, written anew as `text`."""
     hub.pings.clear()
-    await asyncio.to_thread(config.write_text, text, "utf-8")
+    await asyncio.to_thread(service.config.path.write_text, text, "utf-8")
     await service.reload()
     await service.websub.drain()
     return hub.topics()
@@ -169,36 +175,30 @@ async def test_pings_go_through_the_fetch_proxy(tmp_path: Path, hub: Hub) -> Non
 
 
 async def test_a_withdrawal_pings_the_feeds_that_showed_the_item(
-    service: Service, hub: Hub, tmp_path: Path
+    service: Service, hub: Hub
 ) -> None:
     """Partners subscribed through the hub take the item down at once, and put it back."""
-    await fetch_all(service)
-    config = tmp_path / "config.toml"
-    plain = config.read_text("utf-8")
+    plain = await fetched_config(service)
     withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
     # a's copy of a story b carries too: every feed of both sources shows or listed it
     for text, expected in ((plain + withdrawal, EVERY_FEED), (plain + withdrawal, set()),
                            (plain, EVERY_FEED)):  # fmt: skip
-        assert await reloaded(service, hub, config, text) == expected
+        assert await reloaded(service, hub, text) == expected
 
 
 PORTAL_COPY = "http://example.net/article-5316-1.html"  # b's copy of a story of a's
 
 
-async def test_a_split_pings_the_feeds_of_every_copy(
-    service: Service, hub: Hub, tmp_path: Path
-) -> None:
-    await fetch_all(service)
-    config = tmp_path / "config.toml"
-    plain = config.read_text("utf-8")
+async def test_a_split_pings_the_feeds_of_every_copy(service: Service, hub: Hub) -> None:
+    plain = await fetched_config(service)
     split = f'\n[[stories.split]]\nurls = ["{PORTAL_COPY}"]\n'
     for text, expected in ((plain + split, EVERY_FEED), (plain + split, set())):
-        assert await reloaded(service, hub, config, text) == expected
+        assert await reloaded(service, hub, text) == expected
 
     # the copy split off has no normalised link left: its withdrawal is still heard of
     withdrawal = f'\n[[stories.withdraw]]\nurls = ["{PORTAL_COPY}#comments"]\n'
     b_only = _urls("sources", "b") | _urls("feeds", "all") | _urls("feeds", "only-b")
-    assert await reloaded(service, hub, config, plain + split + withdrawal) == b_only
+    assert await reloaded(service, hub, plain + split + withdrawal) == b_only
 
 
 async def test_a_split_found_at_start_pings_the_hub(

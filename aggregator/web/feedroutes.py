@@ -24,7 +24,7 @@ from aggregator.web.queries import (
     known_parameters,
     parse_query,
 )
-from aggregator.web.validators import modified_since, none_match
+from aggregator.web.validators import none_match
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -79,7 +79,7 @@ def _not_modified(request: web.Request, rendered: Rendered, etag: str) -> bool:
     matched = none_match(request, etag, rendered.etag)
     if matched is not None:
         return matched
-    since = modified_since(request)
+    since = request.if_modified_since  # any of HTTP's three date forms, in UTC
     return since is not None and since >= rendered.modified_at
 
 
