@@ -59,6 +59,10 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
 _END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")
 _MARKUP = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+# In one line of text, DEL and the C1 controls are mojibake or noise, and a bidirectional
+# embedding, override or isolate runs past the title into the reader's own interface (an
+# override reverses what follows it: `\u202egpj.exe` shows as `exe.jpg`).
+_LINE_CONTROLS = re.compile("[\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 _ANGLED_EMAIL = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+)\s*>")
 # Runs of horizontal space that are not already one plain space: replacing every single space
 # between two words with another cost two thirds of `html_to_text`.
@@ -242,9 +246,10 @@ def plain_line(text: str) -> str:
 
     Text holding an HTML end tag (`<b>重磅</b>`, search highlighting, a name pasted from a
     page) carries markup rather than text about markup, so its tags are dropped; readers
-    would show them raw, and the W3C validator warns. `a <b> c` stays as written.
+    would show them raw, and the W3C validator warns. `a <b> c` stays as written. Controls
+    that would reach past the line (`_LINE_CONTROLS`) go; NEL is a line end, so a space.
     """
-    text = xml_safe(text)
+    text = _LINE_CONTROLS.sub("", xml_safe(text))
     if _END_TAG.search(text):
         text = _MARKUP.sub("", text)
     return " ".join(text.split())

@@ -68,8 +68,24 @@ async def test_iframe_page_escapes_a_hostile_entry(client: Client) -> None:
     items = _elements(tree, "//li")
     assert "]]> 春运 CDATA end <![CDATA[ x ]]>" in [li.text for li in items], "no link: not http(s)"
     sources = " ".join(_text(li, "div") for li in items)
-    assert "Hostile <script>alert(1)</script> & ]]>" in sources
+    assert "Hostile alert(1) & ]]>" in sources, "the name as the feeds publish it"
     assert all(href.startswith(("http://", "https://")) for href in links.values())
+
+
+async def test_iframe_page_shows_the_words_the_feeds_publish(client: Client) -> None:
+    """A title or name with leaked markup or a direction override reads on the page as in
+    the feeds (and so in the script, which renders the JSON Feed)."""
+    feed = await (await client.get("/feeds/all.json?limit=50")).json()
+    page = lxml.html.fromstring(await (await client.get("/embed/all?limit=50")).text())
+    shown = [(_text(li, "a") or li.text or "", _text(li, "div")) for li in _elements(page, "//li")]
+    published = [(item.get("title"), item["_source"]["name"]) for item in feed["items"]]
+    assert len(shown) == len(published) > 2
+    for (title, meta), (feed_title, source_name) in zip(shown, published, strict=True):
+        assert title == (feed_title or title), "an untitled entry shows its summary"
+        assert meta.endswith(f"来源: {source_name}")
+    titles = [title for title, _ in shown]
+    assert "重磅：新增gpj.exe" in titles
+    assert not any("<b>" in title or "\u202e" in title for title in titles)
 
 
 async def test_iframe_page_options(client: Client) -> None:
@@ -185,7 +201,7 @@ async def test_script_renders_entries_as_text_in_a_real_browser(
     (box,) = _elements(dom, "//div[@data-aggregator-feed='all']")
     assert box.get("data-aggregator-state") == "ok"
     entries = _elements(box, ".//li")
-    assert len(entries) == len(expected) == 11
+    assert len(entries) == len(expected) == 12
     titles = [_text(li, "*[1]") for li in entries]
     assert HOSTILE_TITLE in titles
     links = _links(box)

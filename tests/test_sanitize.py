@@ -28,6 +28,12 @@ from feeds.sanitize import clean_html, html_to_text, person_name, plain_line, xm
         ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>"),
         ("汉中第一网 <b>", "汉中第一网 <b>"),
         ("Tom & Jerry\x0b", "Tom & Jerry"),
+        # Controls that reach past the line: DEL, C1, bidi embeddings, overrides, isolates.
+        ("photo\u202egpj.exe", "photogpj.exe"),
+        ("\u2067مرحبا\u2069 \u202a汉中\u202c", "مرحبا 汉中"),
+        ("a\x7fb\x85c\x9f", "ab c"),
+        # Marks that only settle neutral characters' direction are kept.
+        ("\u200fمرحبا\u200e!", "\u200fمرحبا\u200e!"),
     ],
 )
 def test_plain_line_drops_leaked_markup_only(text: str, expected: str) -> None:

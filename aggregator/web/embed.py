@@ -37,6 +37,7 @@ from aggregator.web.queries import (
 )
 from aggregator.withdrawn import withdrawn
 from feeds.model import OutEntry
+from feeds.sanitize import plain_line, summarize
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -100,7 +101,9 @@ def _date(when: datetime, zone: tzinfo, lang: str) -> str:
 
 def _entry(entry: OutEntry, zone: tzinfo, lang: str) -> str:
     labels = LABELS[lang]
-    title = escape(entry.title or entry.summary[:80] or labels["untitled"])
+    # As the feeds publish them, so the page and the script show the same words.
+    title = plain_line(entry.title) or plain_line(summarize(entry.summary, 80))
+    title = escape(title or labels["untitled"])
     href = _href(entry.url)
     link = (
         f'<a href="{escape(href)}" target="_blank" rel="noopener noreferrer">{title}</a>'
@@ -111,7 +114,7 @@ def _entry(entry: OutEntry, zone: tzinfo, lang: str) -> str:
     return (
         f'<li>{link}<div class=meta><time datetime="{escape(published)}">'
         f"{escape(_date(entry.published, zone, lang))}</time> · "
-        f"{escape(labels['source'])}: {escape(entry.source.name)}</div></li>"
+        f"{escape(labels['source'])}: {escape(plain_line(entry.source.name))}</div></li>"
     )
 
 
