@@ -49,8 +49,15 @@ async def resolves_private(host: str) -> bool:
 
 
 def allowed_hosts(source_url: str, follow_hosts: Collection[str]) -> frozenset[str]:
-    """The source's own host and the hosts the operator listed; `www.` pairs go together."""
-    hosts = {host_of(source_url), *follow_hosts}
+    """Where discovered URLs may lead: the source's host and the hosts the operator listed,
+    `www.` pairs together. A bare host stands for its default ports (80 and 443); `host:port`
+    for that port. The source's host is bare when the source uses a default port, else it
+    comes with the source's port only: a loopback source at `:8000` must not lead the
+    fetcher to the other services of its machine (`:6379`, `:80`)."""
+    source_host = host_of(source_url)
+    source_port = _port(source_url)
+    own = source_host if source_port is None else _with_port(source_host, source_port)
+    hosts = {own, *follow_hosts} if source_host else {*follow_hosts}
     paired = {h[4:] if h.startswith("www.") else f"www.{h}" for h in hosts if h}
     return frozenset(h for h in hosts | paired if h)
 
@@ -68,12 +75,40 @@ async def check_discovered(url: str, *, source_url: str, hosts: Collection[str])
     if scheme not in ("http", "https"):
         return f"scheme {scheme!r} is not followed"
     host = host_of(url)
-    if host not in hosts:
+    port = _port(url)
+    if host not in hosts and not any(_named(entry, host) for entry in hosts):
         return f"host {host!r} is not the source's host nor in follow_hosts"
+    if (host if port is None else _with_port(host, port)) not in hosts:
+        if port is None:
+            return f"the default port of {host!r} is not the source's (follow_hosts: {host!r})"
+        listed = _with_port(host, port)
+        return f"port {port} of {host!r} is not the source's (follow_hosts: {listed!r})"
     source_host = host_of(source_url)
     if not is_private_address(source_host) and await resolves_private(host):
         return f"host {host!r} is a private address, reached from a public source"
     return None
+
+
+_DEFAULT_PORTS = (80, 443)
+
+
+def _port(url: str) -> int | None:
+    """`url`'s port, or None for a default one (80 or 443 with either scheme, so a site's move
+    to https, or back, stays on the site)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:  # out of range: the request refuses it (`port_problem`)
+        return None
+    return None if port is None or port in _DEFAULT_PORTS else port
+
+
+def _with_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _named(entry: str, host: str) -> bool:
+    """Whether an `allowed_hosts` entry with a port names `host`."""
+    return entry.rpartition(":")[0] in (host, f"[{host}]")
 
 
 def _local_path(url: str) -> str:

@@ -10,6 +10,7 @@ from urllib.robotparser import RobotFileParser
 
 from aggregator.errors import FetchError
 from aggregator.fetcher import Fetcher
+from aggregator.netpolicy import allowed_hosts
 
 _TTL = 86400.0
 # Not honoured here (per-host limits are), and the standard parser raises on a digit that is
@@ -58,7 +59,7 @@ class Robots:
             response = await self._fetcher.get(
                 robots_url,
                 source_url=robots_url,
-                hosts={urlsplit(origin).hostname or ""},
+                hosts=allowed_hosts(robots_url, ()),
                 verify_tls=verify_tls,
             )
             text = response.body.decode("utf-8", errors="replace")

@@ -15,6 +15,7 @@ from aggregator.config import FetchConfig
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.fetcher import IDLE_CONNECTION_SECONDS as IDLE
 from aggregator.fetcher import Fetcher, HostSlots, retry_after_seconds
+from aggregator.netpolicy import allowed_hosts
 from tests.conftest import free_port
 from tests.upstream import local_site
 
@@ -120,10 +121,19 @@ async def upstream() -> AsyncIterator[str]:
         yield origin
 
 
+def _own(source_url: str) -> frozenset[str]:
+    """What a source at `source_url` may follow: its own host and port."""
+    return allowed_hosts(source_url, ())
+
+
 async def get(url: str, etag: str | None = None, last_modified: str | None = None) -> object:
     async with Fetcher(CONFIG) as fetcher:
         return await fetcher.get(
-            url, source_url=url, hosts={"127.0.0.1"}, etag=etag, last_modified=last_modified
+            url,
+            source_url=url,
+            hosts=_own(url),
+            etag=etag,
+            last_modified=last_modified,
         )
 
 
@@ -140,10 +150,10 @@ async def test_a_sources_headers_go_with_every_hop(upstream: str) -> None:
     own = (("User-Agent", "portalbot/1.0"), ("Referer", "http://a.example/"), ("Cookie", "a=1"))
     async with Fetcher(CONFIG) as fetcher:
         response = await fetcher.get(
-            f"{upstream}/to-echo", source_url=upstream, hosts={"127.0.0.1"}, etag='"v1"',
+            f"{upstream}/to-echo", source_url=upstream, hosts=_own(upstream), etag='"v1"',
             headers=own,
         )  # fmt: skip
-        plain = await fetcher.get(f"{upstream}/echo", source_url=upstream, hosts={"127.0.0.1"})
+        plain = await fetcher.get(f"{upstream}/echo", source_url=upstream, hosts=_own(upstream))
     seen = dict(line.split(": ", 1) for line in response.body.decode().splitlines())
     assert [seen[name] for name, _ in own] == ["portalbot/1.0", "http://a.example/", "a=1"]
     assert seen["If-None-Match"] == '"v1"'
@@ -230,7 +240,7 @@ async def test_per_host_limit_holds_across_callers() -> None:
     async with _serving(slow) as port, Fetcher(replace(CONFIG, per_host=2)) as fetcher:
         urls = [f"http://127.0.0.1:{port}/source-{n}" for n in range(6)]
         started = asyncio.get_running_loop().time()
-        await asyncio.gather(*(fetcher.get(u, source_url=u, hosts={"127.0.0.1"}) for u in urls))
+        await asyncio.gather(*(fetcher.get(u, source_url=u, hosts=_own(u)) for u in urls))
         elapsed = asyncio.get_running_loop().time() - started
     assert active["peak"] == 2
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
@@ -251,9 +261,9 @@ async def test_waiting_for_a_slot_between_hops_is_not_timed() -> None:
 
     async with _serving(answer) as port, Fetcher(replace(CONFIG, per_host=1, timeout=1)) as f:
         hop, hold = (f"http://127.0.0.1:{port}/{name}" for name in ("hop", "hold"))
-        redirected = asyncio.ensure_future(f.get(hop, source_url=hop, hosts={"127.0.0.1"}))
+        redirected = asyncio.ensure_future(f.get(hop, source_url=hop, hosts=_own(hop)))
         await asyncio.sleep(0)
-        slow = f.get(hold, source_url=hold, hosts={"127.0.0.1"})
+        slow = f.get(hold, source_url=hold, hosts=_own(hold))
         held, response = await asyncio.gather(slow, redirected, return_exceptions=True)
     assert isinstance(held, FetchError)
     assert "timed out after 1s" in str(held)
@@ -274,7 +284,7 @@ async def test_a_connection_is_reused_soon_after_and_closed_when_idle() -> None:
         for name, pause in (("list", 0.0), ("article", 0.1), ("later", IDLE + 1.0)):
             await asyncio.sleep(pause)
             url = f"http://127.0.0.1:{port}/{name}"
-            await fetcher.get(url, source_url=url, hosts={"127.0.0.1"})
+            await fetcher.get(url, source_url=url, hosts=_own(url))
     assert peers[0] == peers[1], "the article page came over the list page's connection"
     assert peers[2] != peers[1], "the idle connection was closed"
 

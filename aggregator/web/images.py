@@ -20,7 +20,7 @@ from aiohttp import web
 from aggregator.errors import BodyTooLarge, FetchError
 from aggregator.fetcher import HostSlots
 from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
-from aggregator.netpolicy import check_discovered, host_of
+from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.service import Service
 from aggregator.web.keys import SERVICE
 from aggregator.web.validators import none_match
@@ -129,7 +129,7 @@ class Pictures:
                 self._failures.popitem(last=False)
 
     async def _fetch(self, url: str, proxy: ImageProxy) -> Picture:
-        hosts = frozenset({host_of(url), *proxy.hosts})
+        hosts = allowed_hosts(url, proxy.hosts)
         # found in published content: a listed name that resolves to a private address
         # (DNS rebinding) is refused, as a discovered URL is; a listed address is the
         # operator's word
