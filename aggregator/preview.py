@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
@@ -13,12 +13,25 @@ from aggregator.fetcher import Fetcher
 from aggregator.follow import article_problem, read_article
 from aggregator.netpolicy import allowed_hosts
 from aggregator.robots import Robots
+from feeds.attribution import body_credit
 from feeds.errors import AggregatorError
 from feeds.identity import item_key
 from feeds.model import ParsedItem
+from feeds.sanitize import html_to_text
 from storage import FetchState
 
 _FIELDS = ("title", "url", "published", "updated", "author", "origin", "tags", "summary")
+
+
+def _credited(item: ParsedItem) -> ParsedItem:
+    """The item with the origin its body credits when its document names none, as it is
+    stored (`records.to_record`)."""
+    if item.origin is not None:
+        return item
+    credit = body_credit(html_to_text(item.content_html), item.content_html, item.url)
+    if credit is None:
+        return item
+    return replace(item, origin=credit, provenance=(*item.provenance, ("origin", "detected")))
 
 
 def _value(item: ParsedItem, name: str) -> object:
@@ -104,7 +117,7 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
         except AggregatorError as exc:
             print(f"{source.id}: {exc}", file=sys.stderr)
             return 1
-    items = [item for item, _ in collected.items]
+    items = [_credited(item) for item, _ in collected.items]
     feed = collected.feed
 
     def pages(item: ParsedItem) -> tuple[str, ...]:

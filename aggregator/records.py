@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
+from feeds.attribution import body_credit
 from feeds.fingerprint import bands, body_fingerprint, folded_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
@@ -62,11 +63,15 @@ def _match_keys(
 
 
 def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
-    """What only an item about to be written needs: its story keys and its search text."""
-    body = html_to_text(item.content_html)  # made and folded once, for both
+    """What only an item about to be written needs: its story keys, its search text, and the
+    origin its body credits when its document names none."""
+    body = html_to_text(item.content_html)  # made and folded once, for all three
     folded = fold(body)
     text = index_text(item.title, item.summary, body, folded)
-    return {"search_text": text, **_match_keys(source, item, folded, stories)}
+    found = {"search_text": text, **_match_keys(source, item, folded, stories)}
+    if item.origin is None and (credit := body_credit(body, item.content_html, item.url)):
+        found["origin"] = credit
+    return found
 
 
 def to_record(
@@ -84,6 +89,8 @@ def to_record(
     tags = tuple(dict.fromkeys(filter(None, map(plain_line, (*item.tags, *source.tags)))))
     digest = content_hash(item, tags)
     unchanged = known is not None and known.get(key) == digest
+    costly = {} if unchanged else _costly(source, item, stories)
+    origin = costly.pop("origin", item.origin)
     return ItemRecord(
         key=key,
         entry_id=entry_id(source.id, key),
@@ -93,14 +100,14 @@ def to_record(
         content=item.content_html,
         summary=item.summary,
         author=item.author,
-        origin_name=item.origin.name if item.origin else None,
-        origin_url=item.origin.url if item.origin else None,
+        origin_name=origin.name if origin else None,
+        origin_url=origin.url if origin else None,
         tags=tags,
         published=item.published,
         updated=item.updated,
         content_hash=digest,
         listing_hash=listing_hash,
-        **({} if unchanged else _costly(source, item, stories)),
+        **costly,
     )
 
 
@@ -143,7 +150,11 @@ def parse_and_build(
 
 
 async def apply_config(db: Database, config: Config) -> set[str]:
-    """Bring the database in line with a (re)loaded config: sources known, splits applied.
-    Returns the sources whose documents a split changed."""
+    """Bring the database in line with a (re)loaded config: sources known, splits applied,
+    the items of `dedupe = false` sources out of every story. Returns the sources whose
+    documents that changed."""
     await db.register_sources([(s.id, s.url) for s in config.sources])
-    return await db.split_stories(sorted(split_links(config.stories)), story_context(config))
+    context = story_context(config)
+    changed = await db.split_stories(sorted(split_links(config.stories)), context)
+    apart = [source.id for source in config.sources if not source.dedupe]
+    return changed | await db.leave_stories(apart, context)

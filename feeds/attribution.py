@@ -1,9 +1,10 @@
 """Read who wrote a story and where it was first published from the labels pages print.
 
 Chinese portals credit in running text, not markup: `发布者: admin| 来自: 汉中发布`,
-`（来源：汉中发布）`, `责任编辑：张三`. A label is followed by a colon (full- or half-width);
-the value runs until a separator (`|`, whitespace, a closing bracket) or the next label, and
-loses trailing punctuation. English credits (`By …`, `Source: …`) may hold single spaces.
+`（来源：汉中发布）`, `责任编辑：张三`. A label is followed by a colon (full- or half-width),
+but for the verb `转载自`; the value runs until a separator (`|`, whitespace, a bracket, a
+comma or full stop) or the next label, and loses its quotes and trailing punctuation.
+English credits (`By …`, `Source: …`) may hold single spaces.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import lxml.html
+
+from feeds import htmltree
 from feeds.model import Party
 
 _COLON = r"\s*[:：]\s*"
@@ -20,12 +24,15 @@ _NEXT_LABEL = (
     r"(?:发布时间|发布日期|发表时间|更新时间|时间|日期|来源|来自|稿源|原作者|作者|责任编辑|编辑"
     r"|发布者|发布人|浏览|阅读|点击|查看|评论|字号|次数)" + _COLON
 )
-_CJK_VALUE = rf"(?P<value>(?:(?!{_NEXT_LABEL})[^\s|｜()（）【】\[\]<>])+)"
+_CJK_VALUE = rf"(?P<value>(?:(?!{_NEXT_LABEL})[^\s|｜()（）【】\[\]<>，。；;])+)"
 _LATIN_VALUE = (
     r"(?P<value>[^\s|｜()（）【】\[\]<>,;]+(?:[ ](?![^\s]*:)[^\s|｜()（）【】\[\]<>,;]+)*)"
 )
 _TRIM = "。，,.;；:：!！?？、\"'“”‘’「」『』《》 \u3000\xa0"
 _MAX_CHARS = 60
+# Quotes around the name within a credit (`“汉中发布”微信公众号`, `《汉中日报》客户端`): the
+# name is what sources and aliases are matched against, so they go wherever they stand.
+_QUOTES = re.compile("[\"'“”‘’「」『』《》〈〉]")
 
 # Authors in order of preference: the writer over the account that posted it over the editor.
 _AUTHOR_LABELS = (
@@ -35,15 +42,19 @@ _AUTHOR_LABELS = (
     re.compile(r"(?:发布者|发布人)" + _COLON + _CJK_VALUE),
     re.compile(r"(?:责任编辑|责编|编辑)" + _COLON + _CJK_VALUE),
 )
+# A picture's or a figure's credit (`图片来源：网络`, `数据来源：国家统计局`) is not the story's.
+_NOT_THE_STORY = r"(?<!图片)(?<!照片)(?<!视频)(?<!数据)(?<!资料)"
 _ORIGIN_LABELS = (
-    re.compile(r"(?:来源|来自|稿源|转载自|转自|出处)" + _COLON + _CJK_VALUE),
+    re.compile(_NOT_THE_STORY + r"(?:来源|来自|稿源|转载自|转自|出处)" + _COLON + _CJK_VALUE),
+    # `本文转载自汉中发布`: a verb, written with or without the colon
+    re.compile(r"(?:转载自|转自)(?![:：])\s*" + _CJK_VALUE),
     re.compile(r"\b(?i:source)\s*[:：]\s*" + _LATIN_VALUE),
     re.compile(r"\b(?i:originally published (?:at|in|on))\s+" + _LATIN_VALUE),
 )
 
 
 def _value(match: re.Match[str]) -> str | None:
-    value = match.group("value").strip(_TRIM)
+    value = _QUOTES.sub("", match.group("value")).strip(_TRIM)
     return value if value and len(value) <= _MAX_CHARS else None
 
 
@@ -72,7 +83,8 @@ def find_origin(text: str) -> str | None:
 def clean_credit(value: str | None) -> str | None:
     """A credit a selector read, cut at the first separator and trimmed like a labelled value."""
     value = (value or "").strip(_TRIM + "(（【[")
-    value = re.split(r"[|｜()（）【】\[\]<>]|\s{2,}", value, maxsplit=1)[0].strip(_TRIM)
+    value = re.split(r"[|｜()（）【】\[\]<>]|\s{2,}", value, maxsplit=1)[0]
+    value = _QUOTES.sub("", value).strip(_TRIM)
     return value if value and len(value) <= _MAX_CHARS else None
 
 
@@ -108,3 +120,23 @@ def origin_party(text: str, links: Iterable[tuple[str, str]] = ()) -> Party | No
     if _is_web_url(name):
         return Party(name=urlsplit(name).hostname or name, url=name)
     return Party(name=name, url=link_for(name, links))
+
+
+_EDGE_LINES = 3  # lines at each end of the body where credits like `(来源:汉中发布)` sit
+
+
+def body_edges(text: str) -> str:
+    """The lines at either end of a body's text, where credits sit."""
+    lines = text.split("\n")
+    return "\n".join(lines[:_EDGE_LINES] + lines[-_EDGE_LINES:])
+
+
+def body_credit(text: str, content_html: str, base: str | None) -> Party | None:
+    """The origin a body credits at either end (`(来源:汉中发布)`), with the URL of a link in
+    `content_html` that names it; `text` is the body's plain text (`html_to_text`). A feed's
+    items carry these as pages do: a portal's RSS copy ends with the credit its page shows."""
+    edge = body_edges(text)
+    if find_origin(edge) is None:
+        return None  # most bodies: their markup is not parsed for links
+    body = lxml.html.fragment_fromstring(content_html, create_parent="div")
+    return origin_party(edge, htmltree.links(body, base or ""))

@@ -20,7 +20,14 @@ from urllib.parse import parse_qsl, urldefrag, urlsplit
 import lxml.html
 from lxml import etree
 
-from feeds.attribution import clean_credit, find_author, link_for, origin_party
+from feeds.attribution import (
+    body_credit,
+    body_edges,
+    clean_credit,
+    find_author,
+    link_for,
+    origin_party,
+)
 from feeds.autoextract import article_body, meta_element, page_meta, page_title, title_element
 from feeds.dates import find_date
 from feeds.errors import ParseError
@@ -54,7 +61,6 @@ _NEXT_TEXTS = _PAGE_TEXTS | {"next", "›", "»", "next »"}
 # Query parameters that number an article's pages (Discuz!: `portal.php?mod=view&aid=1&page=2`).
 _PAGE_PARAMETERS = frozenset({"page", "p", "pn", "pg", "paged", "pageno", "curpage"})
 _PAGE_MARKS = re.compile(r"[\d_-]+")  # what an article's page numbers add to its path
-_EDGE_LINES = 3  # lines at each end of the body where credits like `(来源:汉中发布)` sit
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,18 +295,14 @@ def _article(
         for page in continued:
             ways = _content(page, rules, title, iframe_hosts)
             content += next((value for way, _ in ways if (value := way())), "")
-    edges = html_to_text(content or "").split("\n")
-    edge = "\n".join(edges[:_EDGE_LINES] + edges[-_EDGE_LINES:])
+    body_text = html_to_text(content or "")
+    edge = body_edges(body_text)
 
     def selected_origin() -> Party | None:
         if rules.origin is None or not (name := clean_credit(_text(doc, rules.origin))):
             return None
         anchors = [pair for node in rules.origin.select(doc) for pair in links(node, base)]
         return Party(name, link_for(name, anchors))
-
-    def body_origin() -> Party | None:
-        body = lxml.html.fragment_fromstring(content, create_parent="div") if content else None
-        return origin_party(edge, links(body, base) if body is not None else ())
 
     return ParsedItem(
         title=title or "",
@@ -343,7 +345,7 @@ def _article(
                 "detected",
             ),
             (lambda: Party(meta.origin) if meta.origin else None, "automatic"),
-            (body_origin, "detected"),
+            (lambda: body_credit(body_text, content or "", base), "detected"),
         ),
         site_name=_pick(found, "site_name", (lambda: meta.site_name, "automatic")),
         provenance=tuple(found),

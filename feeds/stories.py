@@ -107,16 +107,18 @@ def _time_order(published: datetime | None) -> tuple[int, float]:
     return (0, published.timestamp()) if published is not None else (1, 0.0)
 
 
-def match(new: StoryKey, candidates: Sequence[StoryKey]) -> Match | None:
-    """The story `new` belongs to among stored `candidates`, or None for a story of its own.
+def matches(new: StoryKey, candidates: Sequence[StoryKey]) -> list[Match]:
+    """Every story `new` matches among stored `candidates`, the one it joins first.
 
     Never pairs two items of one source, and never joins a story that already holds an item of
     `new`'s source: a portal's daily "天气预报" must not join yesterday's story through another
     site's copy. (For the second guard, pass every member of each candidate story.) Link beats
     title beats body; then the closest body, the oldest item, config order, and keys decide.
+    Two stories both matched are copies of one story (SPEC §7 matches pairs of copies), so the
+    caller merges the others into the first where their sources allow.
     """
     taken = {c.story_id for c in candidates if c.source_id == new.source_id}
-    ranked: list[tuple[_Rank, Match]] = []
+    best: dict[str, tuple[_Rank, Match]] = {}
     for old in candidates:
         if old.story_id is None or old.story_id in taken:
             continue
@@ -124,10 +126,17 @@ def match(new: StoryKey, candidates: Sequence[StoryKey]) -> Match | None:
         if found is not None:
             rule, distance = found
             rank = (_RULE_RANK[rule], distance, _time_order(old.published), old.source_order)
-            ranked.append(
-                ((*rank, old.story_id, old.item_key), Match(old.story_id, rule, old.item_key))
-            )
-    return min(ranked, key=lambda pair: pair[0])[1] if ranked else None
+            ranked = ((*rank, old.story_id, old.item_key), Match(old.story_id, rule, old.item_key))
+            if old.story_id not in best or ranked[0] < best[old.story_id][0]:
+                best[old.story_id] = ranked
+    return [found for _, found in sorted(best.values(), key=lambda pair: pair[0])]
+
+
+def match(new: StoryKey, candidates: Sequence[StoryKey]) -> Match | None:
+    """The story `new` joins among stored `candidates` (see `matches`), or None for a story
+    of its own."""
+    found = matches(new, candidates)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +198,9 @@ def choose_canonical(
     """Decide a story's origin and canonical copy (SPEC §7).
 
     The origin is the party most copies credit, a source's name and aliases counting as one
-    party (ties: the party credited earliest), named as its earliest crediting copy writes it.
+    party (ties: the party credited earliest), named as its earliest crediting copy writes it;
+    our sources first: a party that is none of them is the origin only when no copy credits
+    one that is.
     When that party is our source and has a copy here, its copy is canonical; otherwise the
     earliest published copy is, else the first in config order.
     """
@@ -212,7 +223,10 @@ def choose_canonical(
         first = min(members, key=_member_order)
         reason: Reason = "earliest" if first.published is not None else "config_order"
         return Decision(first.item_key, None, first.source_id, reason)
-    votes = Counter(p for _, p, _, _ in credits)
+    # A credit naming one of our sources is matched, one naming anybody else (`网络`, a
+    # name nobody configured) only read: it decides only when no copy credits a source of ours.
+    ours = [credit for credit in credits if credit[1][0] == "source"]
+    votes = Counter(p for _, p, _, _ in ours or credits)
     credited = max(votes, key=votes.__getitem__)  # max keeps the first of equals: the earliest
     voters = [(name, url) for _, p, name, url in credits if p == credited]
     url = next((url for _, url in voters if url), None)

@@ -136,12 +136,13 @@ class Database(Reads):
 
         def store(conn: sqlite3.Connection) -> WriteSummary:
             now = outcome.attempted_at
-            summary, inserted, written = items.upsert_items(conn, source_id, fetched, now)
+            summary, inserted, written, restory = items.upsert_items(conn, source_id, fetched, now)
             joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
+            left = stories.rematch(conn, source_id, restory, context or _NO_CONTEXT)
             sources.record_outcome(conn, source_id, outcome)
             if not written:
                 return summary
-            shown = stories.sources_sharing(conn, written) | {source_id}
+            shown = stories.sources_sharing(conn, written) | left | {source_id}
             return replace(summary, duplicates=joined, versions=sources.touch(conn, shown))
 
         return await self._db.write(store)
@@ -160,6 +161,26 @@ class Database(Reads):
             return changed
 
         return await self._db.write(split)
+
+    async def leave_stories(self, source_ids: Sequence[str], context: StoryContext) -> set[str]:
+        """The items of these sources (`dedupe = false`) that still have keys which find other
+        sources' copies lose them, and leave the stories they joined before. Returns the
+        sources whose documents changed."""
+        if not source_ids:
+            return set()
+        if not await stories.any_keyed_item_of(
+            self._reads, source_ids
+        ):  # every start and reload asks: without any, no write is asked for
+            return set()
+
+        def leave(conn: sqlite3.Connection) -> set[str]:
+            ids = stories.keyed_items_of(conn, source_ids)
+            changed = stories.leave_stories(conn, ids, context)
+            if changed:
+                sources.touch(conn, changed)
+            return changed
+
+        return await self._db.write(leave)
 
     async def prune(self, cutoff: float) -> int:
 

@@ -55,11 +55,15 @@ def _sort_ts(item: ItemRecord, now: float) -> float:
 
 def upsert_items(
     conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
-) -> tuple[WriteSummary, list[tuple[int, ItemRecord]], list[int]]:
+) -> tuple[
+    WriteSummary, list[tuple[int, ItemRecord]], list[int], list[tuple[int, ItemRecord, bool]]
+]:
     """Insert new items, update changed ones in place, leave unchanged ones alone.
 
-    Returns the counts, the inserted records with their ids (they still need a story) and the
-    ids of every item inserted or changed.
+    Returns the counts, the inserted records with their ids (they still need a story), the
+    ids of every item inserted or changed, and the changed items whose story must be looked
+    at again: (id, record, whether a key that finds copies changed), for those whose keys or
+    credit changed (`stories.rematch`).
     """
     # A feed listing an item twice (a repeated guid) stores its last version, written once:
     # the index can delete an item's tokens only as often as it was given them.
@@ -99,6 +103,7 @@ def upsert_items(
             if known[item.key][1] != item.listing_hash:  # its article read again, the same
                 relisted.append((item.listing_hash, source_id, item.key))
     written: list[int] = []
+    restory: list[tuple[int, ItemRecord, bool]] = []
     if relisted:
         conn.executemany(_RELISTED, relisted)
     if inserts:
@@ -107,14 +112,33 @@ def upsert_items(
         written += (i for i, _ in inserted)
     if updates:
         indexed = _indexed(conn, source_id, [item.key for item in changed])
+        before = _story_keys(conn, source_id, [item.key for item in changed])
         conn.executemany(_UPDATE, updates)
         run_last(conn, _SEARCH_DELETE, [indexed[item.key] for item in changed])
         ids = {key: item_id for key, (item_id, _) in indexed.items()}
         run_last(conn, _SEARCH_INSERT, [(ids[item.key], _search_text(item)) for item in changed])
         _replace_bands(conn, [(ids[item.key], item) for item in changed])
         written += ids.values()
+        for item in changed:
+            keys, credit = before[item.key]
+            rekeyed = keys != _match_keys(item)
+            if rekeyed or credit != (item.origin_name, item.origin_url):
+                restory.append((ids[item.key], item, rekeyed))
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
-    return summary, inserted, written
+    return summary, inserted, written, restory
+
+
+def _story_keys(
+    conn: sqlite3.Connection, source_id: str, keys: Sequence[str]
+) -> dict[str, tuple[tuple[Any, ...], tuple[str | None, str | None]]]:
+    """Each stored item's keys that find copies (as `_match_keys` gives them) and its credit,
+    read before an update replaces them."""
+    columns = "norm_link, norm_title, published_ts, fingerprint, origin_name, origin_url"
+    found: dict[str, tuple[tuple[Any, ...], tuple[str | None, str | None]]] = {}
+    for sql, params in _lookups(source_id, keys, columns):
+        for key, link, title, published, fingerprint, name, url in conn.execute(sql, params):
+            found[key] = ((link, title, published, fingerprint), (name, url))
+    return found
 
 
 def _replace_bands(conn: sqlite3.Connection, changed: Sequence[tuple[int, ItemRecord]]) -> None:

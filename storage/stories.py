@@ -8,7 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
-from feeds.stories import Decision, StoryKey, StoryMember, choose_canonical, match
+from feeds.stories import (
+    Decision,
+    Match,
+    StoryKey,
+    StoryMember,
+    choose_canonical,
+    match,
+    matches,
+)
 from storage.connection import Reader, Row
 from storage.items import INSERT_BANDS
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
@@ -24,7 +32,8 @@ def _published(row: Row) -> datetime | None:
     return datetime.fromisoformat(row["published"]) if row["published"] else None
 
 
-def _key(row: Row, order: dict[str, int]) -> StoryKey:
+def _key(row: Row, order: dict[str, int], story: int | None = None) -> StoryKey:
+    """`story`: the one the row's story went into (`_current`), when not its own."""
     return StoryKey(
         item_key=str(row["id"]),
         source_id=row["source_id"],
@@ -33,7 +42,7 @@ def _key(row: Row, order: dict[str, int]) -> StoryKey:
         published=_published(row),
         fingerprint=row["fingerprint"],
         origin_name=row["origin_name"],
-        story_id=str(row["story_id"]),
+        story_id=str(row["story_id"] if story is None else story),
         source_order=order.get(row["source_id"], len(order)),
     )
 
@@ -188,6 +197,47 @@ def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext
     return choose_canonical([member], context.source_names)
 
 
+def _new_key(item_id: int, item: ItemRecord, source_id: str, order: dict[str, int]) -> StoryKey:
+    return StoryKey(
+        item_key=str(item_id),
+        source_id=source_id,
+        link=item.norm_link,
+        title=item.norm_title or "",
+        published=item.published,
+        fingerprint=item.fingerprint,
+        origin_name=item.origin_name,
+        source_order=order.get(source_id, len(order)),
+    )
+
+
+def _merge(conn: sqlite3.Connection, into: int, other: int) -> bool:
+    """Move the copies of story `other` into story `into`, unless a source would then hold two
+    copies of one story; `other`'s id goes with it. True when merged."""
+    sources_of = "SELECT DISTINCT source_id FROM items WHERE story_id = ?"
+    theirs = {row[0] for row in conn.execute(sources_of, (other,))}
+    if theirs & {row[0] for row in conn.execute(sources_of, (into,))}:
+        return False
+    conn.execute("UPDATE items SET story_id = ? WHERE story_id = ?", (into, other))
+    conn.execute("DELETE FROM stories WHERE id = ?", (other,))
+    return True
+
+
+def _join(conn: sqlite3.Connection, found: Sequence[Match], merged: dict[int, int]) -> int:
+    """The story a new copy joins: the first it matched, which takes in the others it matched
+    (`feeds.stories.matches`), recorded in `merged` (old story -> the one it went into)."""
+    story = int(found[0].story_id)
+    for other in found[1:]:
+        if _merge(conn, story, int(other.story_id)):
+            merged[int(other.story_id)] = story
+    return story
+
+
+def _current(story: int, merged: dict[int, int]) -> int:
+    while story in merged:
+        story = merged[story]
+    return story
+
+
 def assign_stories(
     conn: sqlite3.Connection,
     source_id: str,
@@ -205,53 +255,140 @@ def assign_stories(
     assigned: list[tuple[int, str | None, int]] = []  # story, rule, item
     joined_stories: set[int] = set()
     taken: set[int] = set()
+    merged: dict[int, int] = {}
     bands: list[tuple[int, int, int | None]] = []
     candidates = _candidates(conn, source_id, [item for _, item in inserted])
     for (item_id, item), found_rows in zip(inserted, candidates, strict=True):
-        found = None
+        found: list[Match] = []
         if item.norm_link or item.norm_title or item.fingerprint is not None:
-            new = StoryKey(
-                item_key=str(item_id),
-                source_id=source_id,
-                link=item.norm_link,
-                title=item.norm_title or "",
-                published=item.published,
-                fingerprint=item.fingerprint,
-                origin_name=item.origin_name,
-                source_order=order.get(source_id, len(order)),
+            # stories this batch merged are found under the story they went into; one this
+            # batch already gave a copy of this source is taken, like in `match`
+            stories = [_current(row["story_id"], merged) for row in found_rows]
+            found = matches(
+                _new_key(item_id, item, source_id, order),
+                [
+                    _key(row, order, story)
+                    for row, story in zip(found_rows, stories, strict=True)
+                    if story not in taken
+                ],
             )
-            # a story this batch already gave a copy of this source is taken, like in `match`
-            found = match(
-                new, [_key(row, order) for row in found_rows if row["story_id"] not in taken]
+        if not found:
+            assigned.append(
+                (_own_story(conn, item_id, item, source_id, context, now), None, item_id)
             )
-        if found is None:
-            decision = _alone(item, item_id, source_id, context)
-            cursor = conn.execute(
-                "INSERT INTO stories (entry_id, canonical_item, origin_name, origin_url, "
-                "origin_source, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.entry_id,
-                    item_id,
-                    decision.origin.name if decision.origin else None,
-                    decision.origin.url if decision.origin else None,
-                    decision.origin_source_id,
-                    decision.reason,
-                    now,
-                ),
-            )
-            assert cursor.lastrowid is not None
-            assigned.append((cursor.lastrowid, None, item_id))
         else:
-            assigned.append((int(found.story_id), found.rule, item_id))
-            joined_stories.add(int(found.story_id))
+            assigned.append((_join(conn, found, merged), found[0].rule, item_id))
+            joined_stories.add(assigned[-1][0])
         taken.add(assigned[-1][0])
         bands += [(band, item_id, item.fingerprint) for band in item.bands]
     # Written once for the batch: items of one source never match each other anyway.
     conn.executemany(INSERT_BANDS, bands)
     conn.executemany("UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?", assigned)
-    for story_id in sorted(joined_stories):
+    for story_id in sorted({_current(story, merged) for story in joined_stories}):
         _decide(conn, story_id, context)
     return sum(1 for _, rule, _ in assigned if rule is not None)
+
+
+def _own_story(
+    conn: sqlite3.Connection,
+    item_id: int,
+    item: ItemRecord,
+    source_id: str,
+    context: StoryContext,
+    now: float,
+) -> int:
+    """A new story of this one item, decided without reading it back."""
+    decision = _alone(item, item_id, source_id, context)
+    cursor = conn.execute(
+        "INSERT INTO stories (entry_id, canonical_item, origin_name, origin_url, "
+        "origin_source, reason, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.entry_id,
+            item_id,
+            decision.origin.name if decision.origin else None,
+            decision.origin.url if decision.origin else None,
+            decision.origin_source_id,
+            decision.reason,
+            now,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def rematch(
+    conn: sqlite3.Connection,
+    source_id: str,
+    changed: Sequence[tuple[int, ItemRecord, bool]],
+    context: StoryContext,
+) -> set[str]:
+    """Match again the stored items changed upstream, given as (id, record, whether its link,
+    title, date or body changed), as new ones are: an item still a copy of one of its story's
+    others stays; one that is not any more leaves it (`_detach`) and joins the story it now
+    matches, or stands alone. Every story touched is decided again (a credit may have
+    changed). Returns the sources of the copies an item left: their entries changed."""
+    order = context.source_order
+    left: set[str] = set()
+    decide: set[int] = set()
+    merged: dict[int, int] = {}
+    for item_id, item, rekeyed in changed:
+        (story,) = conn.execute("SELECT story_id FROM items WHERE id = ?", (item_id,)).fetchone()
+        if story is None:
+            continue
+        decide.add(story)
+        if not rekeyed:
+            continue
+        others = conn.execute(
+            f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id = ? AND id != ? ORDER BY id",
+            (story, item_id),
+        ).fetchall()
+        new = _new_key(item_id, item, source_id, order)
+        if others and match(new, [_key(row, order) for row in others]) is not None:
+            continue  # still a copy of its story
+        left.update(row["source_id"] for row in others)
+        alone = _detach(conn, item_id, story, [row["id"] for row in others]) if others else story
+        (rows,) = _candidates(conn, source_id, [item])
+        found = matches(new, [_key(row, order) for row in rows if row["story_id"] != alone])
+        if found:
+            target = _join(conn, found, merged)
+            conn.execute(
+                "UPDATE items SET story_id = ?, match_rule = ? WHERE id = ?",
+                (target, found[0].rule, item_id),
+            )
+            conn.execute("DELETE FROM stories WHERE id = ?", (alone,))  # it held only this item
+            decide.add(target)
+        else:
+            conn.execute("UPDATE items SET match_rule = NULL WHERE id = ?", (item_id,))
+            decide.add(alone)
+    for story_id in sorted({_current(story, merged) for story in decide}):
+        _decide(conn, story_id, context)
+    return left
+
+
+def _detach(conn: sqlite3.Connection, item_id: int, story_id: int, others: Sequence[int]) -> int:
+    """Take an item out of its story, which has `others` (ids, in order) too. The published id
+    of the story stays with the item that gave it: if that is this item, the others move to a
+    new story under the first one's id. Returns the story the item is now alone in."""
+    (owner,) = conn.execute("SELECT entry_id FROM stories WHERE id = ?", (story_id,)).fetchone()
+    (mine,) = conn.execute("SELECT entry_id FROM items WHERE id = ?", (item_id,)).fetchone()
+    moving = list(others) if owner == mine else [item_id]
+    (first,) = conn.execute("SELECT entry_id FROM items WHERE id = ?", (moving[0],)).fetchone()
+    reused = conn.execute("SELECT id FROM stories WHERE entry_id = ?", (first,)).fetchone()
+    if reused is not None:  # left behind by an earlier move, under this very id
+        new_story = int(reused[0])
+    else:
+        cursor = conn.execute(
+            "INSERT INTO stories (entry_id, canonical_item, created) "
+            "SELECT ?, ?, created FROM stories WHERE id = ?",
+            (first, moving[0], story_id),
+        )
+        assert cursor.lastrowid is not None
+        new_story = cursor.lastrowid
+    conn.execute(
+        f"UPDATE items SET story_id = ? WHERE id IN ({', '.join('?' * len(moving))})",
+        (new_story, *moving),
+    )
+    return story_id if owner == mine else new_story
 
 
 def _decide(conn: sqlite3.Connection, story_id: int | None, context: StoryContext) -> None:
@@ -376,24 +513,31 @@ async def sources_showing(db: Reader, links: Sequence[str]) -> set[str]:
 
 def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryContext) -> set[str]:
     """Take the items with these normalised links out of their stories (an operator's
-    correction).
-
-    The published id of each story stays with the item that gave it, so a reader sees the
-    wrongly merged copy reappear as its own entry and the rest keep theirs. An item split off
-    loses its matching keys, so applying the same links again (at every start) finds it no
-    more, through the link index. Returns the sources whose documents changed: those of every
-    copy of a story split.
-    """
+    correction); see `leave_stories`."""
     if not links:
         return set()
     rows = conn.execute(
-        "SELECT id, story_id, entry_id, source_id FROM items "
-        f"WHERE norm_link IN ({', '.join('?' * len(links))})",
-        links,
+        f"SELECT id FROM items WHERE norm_link IN ({', '.join('?' * len(links))})", links
     ).fetchall()
+    return leave_stories(conn, [row[0] for row in rows], context)
+
+
+def leave_stories(
+    conn: sqlite3.Connection, item_ids: Sequence[int], context: StoryContext
+) -> set[str]:
+    """Take these items out of their stories for good: split off by the operator, or of a
+    source that no longer takes part (`dedupe = false`).
+
+    The published id of each story stays with the item that gave it, so a reader sees the
+    wrongly merged copy reappear as its own entry and the rest keep theirs. An item taken out
+    loses its matching keys, so applying the same again (at every start) finds it no more.
+    Returns the sources whose documents changed: those of every copy of a story split.
+    """
     changed: set[str] = set()
-    for row in rows:
-        item_id, story_id = row["id"], row["story_id"]
+    for item_id in item_ids:
+        row = conn.execute(
+            "SELECT story_id, source_id FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
         conn.execute(
             "UPDATE items SET norm_link = NULL, norm_title = NULL, fingerprint = NULL, "
             "match_rule = NULL WHERE id = ?",
@@ -402,24 +546,34 @@ def split_off(conn: sqlite3.Connection, links: Sequence[str], context: StoryCont
         conn.execute("DELETE FROM item_bands WHERE item_id = ?", (item_id,))
         copies = conn.execute(
             "SELECT id, source_id FROM items WHERE story_id = ? AND id != ? ORDER BY id",
-            (story_id, item_id),
+            (row["story_id"], item_id),
         ).fetchall()
         if not copies:
             continue
-        others = [copy[0] for copy in copies]
         changed.update({row["source_id"], *(copy[1] for copy in copies)})
-        (owner,) = conn.execute("SELECT entry_id FROM stories WHERE id = ?", (story_id,))
-        moving = others if owner[0] == row["entry_id"] else [item_id]
-        (first,) = conn.execute("SELECT entry_id FROM items WHERE id = ?", (moving[0],))
-        cursor = conn.execute(
-            "INSERT INTO stories (entry_id, canonical_item, created) "
-            "SELECT ?, ?, created FROM stories WHERE id = ?",
-            (first[0], moving[0], story_id),
-        )
-        conn.execute(
-            f"UPDATE items SET story_id = ? WHERE id IN ({', '.join('?' * len(moving))})",
-            (cursor.lastrowid, *moving),
-        )
-        _decide(conn, story_id, context)
-        _decide(conn, cursor.lastrowid, context)
+        alone = _detach(conn, item_id, row["story_id"], [copy[0] for copy in copies])
+        _decide(conn, row["story_id"], context)
+        _decide(conn, alone, context)
+        if alone == row["story_id"]:  # the others moved: decide the story they moved to
+            (moved,) = conn.execute(
+                "SELECT story_id FROM items WHERE id = ?", (copies[0][0],)
+            ).fetchone()
+            _decide(conn, moved, context)
     return changed
+
+
+_KEYED_SQL = (
+    "SELECT id FROM items WHERE source_id IN (SELECT value FROM json_each(?)) AND "
+    "(norm_link IS NOT NULL OR norm_title IS NOT NULL OR fingerprint IS NOT NULL)"
+)
+
+
+def keyed_items_of(conn: sqlite3.Connection, source_ids: Sequence[str]) -> list[int]:
+    """The items of these sources that still have keys which find other sources' copies."""
+    return [row[0] for row in conn.execute(_KEYED_SQL, (json.dumps(list(source_ids)),))]
+
+
+async def any_keyed_item_of(db: Reader, source_ids: Sequence[str]) -> bool:
+    """Whether `keyed_items_of` would find any: read without asking for the write lock."""
+    rows = await db.read(f"{_KEYED_SQL} LIMIT 1", (json.dumps(list(source_ids)),))
+    return bool(rows)

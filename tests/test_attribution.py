@@ -58,6 +58,14 @@ def test_find_author_gives_none_without_a_credit(text: str) -> None:
         # The first credit in the text wins, whatever its label.
         ("来自: 汉中第一网 来源：汉中发布", "汉中第一网"),
         ("Source: Xinhua News Agency", "Xinhua News Agency"),
+        # The verb without its colon; quotes around the name within the credit.
+        ("本文转载自汉中发布微信公众号", "汉中发布微信公众号"),
+        ("文章转自汉中日报，如有侵权请联系删除", "汉中日报"),
+        ("来源：“汉中发布”微信公众号", "汉中发布微信公众号"),
+        ("来源：《汉中日报》客户端", "汉中日报客户端"),
+        # A picture's or a figure's credit is not the story's.
+        ("（图片来源：网络）\n本文转载自汉中发布", "汉中发布"),
+        ("数据来源：国家统计局。来源：汉中发布", "汉中发布"),
         ("Originally published at https://blog.example.com/post.", "https://blog.example.com/post"),
     ],
 )
@@ -65,7 +73,11 @@ def test_find_origin(text: str, origin: str) -> None:
     assert find_origin(text) == origin
 
 
-@pytest.mark.parametrize("text", ["", "来源：", "（来源：）", "open source software", "来源于网络"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "来源：", "（来源：）", "open source software", "来源于网络", "图片来源：网络",
+     "照片来自：张三", "资料来源：国家统计局", "视频来源：汉中发布"],
+)  # fmt: skip
 def test_find_origin_gives_none_without_a_credit(text: str) -> None:
     assert find_origin(text) is None
 
@@ -82,6 +94,7 @@ def test_an_implausibly_long_value_is_not_a_credit() -> None:
         (" (汉中发布) ", "汉中发布"),
         ("汉中发布  2022-01-14", "汉中发布"),
         ("《汉中日报》。", "汉中日报"),
+        ("“汉中发布”微信公众号", "汉中发布微信公众号"),
         ("", None),
         (None, None),
         ("|", None),

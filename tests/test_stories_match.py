@@ -119,6 +119,24 @@ def test_aliases_vote_with_their_source_and_urls_are_kept() -> None:
     assert decision.canonical_key == "d"
 
 
+def test_a_credit_to_our_source_outweighs_credits_to_nobody_we_know() -> None:
+    """`网络` (the web) credited twice, and earlier, names nobody: the one copy crediting
+    汉中发布 decides, and 汉中发布's copy leads."""
+    members = [
+        StoryMember("a", "hz1w", DAY, 1, "网络"),
+        StoryMember("b", "hzxw", DAY + timedelta(hours=1), 2, "网络", "https://hznews.example/"),
+        StoryMember("c", "hzfb", DAY + timedelta(hours=2), 0, "汉中发布"),
+    ]
+    decision = choose_canonical(members, NAMES)
+    assert (decision.origin, decision.origin_source_id) == (Party("汉中发布"), "hzfb")
+    assert (decision.canonical_key, decision.reason) == ("c", "credited")
+    strangers = choose_canonical(members[:2], NAMES)
+    assert (strangers.origin, strangers.origin_source_id) == (
+        Party("网络", "https://hznews.example/"),
+        None,
+    )
+
+
 def test_without_credit_earliest_then_config_order_leads() -> None:
     dated = [StoryMember("a", "hzxw", DAY, 2), StoryMember("b", "hzfb", None, 0)]
     assert choose_canonical(dated, NAMES).canonical_key == "a"

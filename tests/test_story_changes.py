@@ -1,0 +1,193 @@
+"""Stories as their copies change: an item edited upstream is matched again, copies merge
+whatever order they arrive in, a credit in a feed item's body counts, and a source set to
+`dedupe = false` leaves the stories it joined. Feeds are files, fetched by the real pipeline
+into a real SQLite store, and read back as the merged JSON Feed a reader gets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from aggregator.config import load_config
+from aggregator.documents import Page, Query, render_page
+from aggregator.service import running_service
+from tests.conftest import FIXTURES
+
+TEXTS = FIXTURES / "stories"
+
+
+def _body(name: str, credit: str = "") -> str:
+    lines = (TEXTS / name).read_text("utf-8").split("\n")
+    return "".join(f"<p>{line}</p>" for line in (*lines, credit) if line.strip())
+
+
+@dataclass(frozen=True)
+class Item:
+    guid: str
+    title: str
+    date: str  # RFC 822, +0800
+    body: str  # a file of tests/fixtures/stories
+    credit: str = ""  # a last line of the body, as portals end an article
+    source: str = ""  # an RSS <source>: whom the item credits
+
+
+def _rss(site: str, items: Sequence[Item]) -> str:
+    entries = "".join(
+        f"<item><guid>{item.guid}</guid><title>{escape(item.title)}</title>"
+        f"<link>https://{site}/{item.guid}.html</link><pubDate>{item.date}</pubDate>"
+        f"<description>{escape(_body(item.body, item.credit))}</description>"
+        + (f'<source url="https://hzfb.example/">{item.source}</source>' if item.source else "")
+        + "</item>"
+        for item in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{site}'
+        f"</title><link>https://{site}/</link>{entries}</channel></rss>"
+    )
+
+
+_SOURCE = """
+[[sources]]
+id = "{id}"
+name = "{name}"
+url = "{id}.xml"
+{extra}
+"""
+
+
+def _config(folder: Path, sources: Sequence[tuple[str, str, str]]) -> Path:
+    text = '[service]\ndatabase = "db.sqlite3"\nbase_url = "http://agg.example"\n' + "".join(
+        _SOURCE.format(id=ident, name=name, extra=extra) for ident, name, extra in sources
+    )
+    path = folder / "config.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+OFFICIAL = ("hzfb", "汉中发布", 'aliases = ["汉中发布微信公众号"]')
+PORTAL = ("hz1w", "汉中第一网", "")
+
+
+async def _fetch(config_path: Path, *source_ids: str) -> list[dict[str, Any]]:
+    """Fetch these sources (all, in config order, without any), and the merged feed's items."""
+    config = load_config(config_path)
+    async with running_service(config, schedule=False) as service:
+        for source in config.sources:
+            if not source_ids or source.id in source_ids:
+                report = await service.pipeline.run(source)
+                assert not report.failed, report
+        url = "http://agg.example/feeds/all.json"
+        page = Page("feeds", "all", "json", Query(), url, url)
+        body, _ = await render_page(config, service.db, page)
+    return list(json.loads(body)["items"])
+
+
+def _shown(items: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """Each entry of a merged feed: its title, its source, the sources of its other copies."""
+    return sorted(
+        (i["title"], i["_source"]["id"], sorted(c["source"] for c in i.get("_copies", [])))
+        for i in items
+    )
+
+
+DAY = "Fri, 14 Jan 2022"
+SPRING = "汉中市2022年春运工作全面启动"
+IBIS = "汉中朱鹮数量突破七千只"
+AIRPORT = "汉中城固机场新开三条航线"
+
+
+async def test_an_item_edited_upstream_is_matched_again(tmp_path: Path) -> None:
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    official = [
+        Item("a1", SPRING, f"{DAY} 09:00:00 +0800", "other_weather_week1.txt"),
+        Item("a2", IBIS, f"{DAY} 10:00:00 +0800", "other_tea_harvest.txt"),
+        Item("a3", AIRPORT, f"{DAY} 11:00:00 +0800", "other_flight_route.txt"),
+    ]
+    portal = [
+        Item("b1", "春运启动啦（待编辑）", f"{DAY} 12:00:00 +0800", "other_university.txt"),
+        Item("b2", IBIS, f"{DAY} 12:00:00 +0800", "other_notice.txt"),
+        Item("b3", AIRPORT, f"{DAY} 08:00:00 +0800", "other_science_conference.txt"),
+    ]
+    (tmp_path / "hzfb.xml").write_text(_rss("hzfb.example", official), "utf-8")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", portal), "utf-8")
+    before = _shown(await _fetch(config))
+    assert before == sorted(
+        [
+            (IBIS, "hzfb", ["hz1w"]),
+            (AIRPORT, "hz1w", ["hzfb"]),  # the earliest copy leads: nobody is credited
+            ("春运启动啦（待编辑）", "hz1w", []),
+            (SPRING, "hzfb", []),
+        ]
+    )
+
+    edited = [
+        Item("b1", SPRING, portal[0].date, portal[0].body),  # now the official title
+        Item("b2", "洋县发现一处新的朱鹮营巢地", portal[1].date, portal[1].body),  # another story
+        Item("b3", AIRPORT, portal[2].date, portal[2].body, source="汉中发布"),  # now credited
+    ]
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", edited), "utf-8")
+    after = await _fetch(config, "hz1w")
+    assert _shown(after) == sorted(
+        [
+            (IBIS, "hzfb", []),
+            (AIRPORT, "hzfb", ["hz1w"]),  # the credited source's own copy leads
+            ("洋县发现一处新的朱鹮营巢地", "hz1w", []),
+            (SPRING, "hzfb", ["hz1w"]),
+        ]
+    )
+    airport = next(item for item in after if item["title"] == AIRPORT)
+    assert airport["_origin"]["name"] == "汉中发布"
+
+
+async def test_copies_merge_whatever_order_they_arrive_in(tmp_path: Path) -> None:
+    """C has A's title and B's body: A, B and C are one story, fetched in any order."""
+    title = "国字号荣誉再添一项：汉中获评国家创新型城市"
+    items = {
+        "hzfb": Item("x", title, f"{DAY} 09:00:00 +0800", "other_tea_harvest.txt"),
+        "hz1w": Item("y", "汉中获命名国家创新型城市", f"{DAY} 10:00:00 +0800", "hzfb_official.txt"),
+        "hzxw": Item("z", title, f"{DAY} 11:00:00 +0800", "hzfb_official.txt"),
+    }
+    for order in (("hzfb", "hz1w", "hzxw"), ("hzxw", "hzfb", "hz1w"), ("hz1w", "hzxw", "hzfb")):
+        folder = tmp_path / "-".join(order)
+        folder.mkdir()
+        config = _config(folder, [OFFICIAL, PORTAL, ("hzxw", "汉中新闻网", "")])
+        for source_id, item in items.items():
+            (folder / f"{source_id}.xml").write_text(_rss(f"{source_id}.example", [item]), "utf-8")
+        for source_id in order:
+            shown = _shown(await _fetch(config, source_id))
+        assert shown == [(title, "hzfb", ["hz1w", "hzxw"])], order
+
+
+async def test_a_credit_ending_a_feed_items_body_names_the_origin(tmp_path: Path) -> None:
+    """A portal's RSS copy, earlier than the official one, ends `(来源:汉中发布)` as its page
+    does: 汉中发布 is the origin, and its copy leads."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    title = "汉中又新增一项国字号荣誉！"
+    official = Item("o", title, f"{DAY} 15:30:00 +0800", "hzfb_official.txt")
+    portal = Item("p", title, f"{DAY} 14:00:00 +0800", "hz1w_portal.txt", credit="(来源:汉中发布)")
+    (tmp_path / "hzfb.xml").write_text(_rss("hzfb.example", [official]), "utf-8")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", [portal]), "utf-8")
+    (entry,) = await _fetch(config)
+    assert (entry["_source"]["id"], entry["_origin"]["name"]) == ("hzfb", "汉中发布")
+    assert [copy["source"] for copy in entry["_copies"]] == ["hz1w"]
+
+
+async def test_dedupe_false_takes_a_source_out_of_the_stories_it_joined(tmp_path: Path) -> None:
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    (tmp_path / "hzfb.xml").write_text(
+        _rss("hzfb.example", [Item("a", IBIS, f"{DAY} 09:00:00 +0800", "other_tea_harvest.txt")]),
+        "utf-8",
+    )
+    (tmp_path / "hz1w.xml").write_text(
+        _rss("hz1w.example", [Item("b", IBIS, f"{DAY} 08:00:00 +0800", "other_notice.txt")]),
+        "utf-8",
+    )
+    assert _shown(await _fetch(config)) == [(IBIS, "hz1w", ["hzfb"])]
+    _config(tmp_path, [OFFICIAL, (*PORTAL[:2], "dedupe = false")])
+    apart = await _fetch(config, "none")  # the config applied at start; nothing fetched
+    assert _shown(apart) == [(IBIS, "hz1w", []), (IBIS, "hzfb", [])]
+    assert _shown(await _fetch(config)) == _shown(apart), "and it stays apart"
