@@ -48,6 +48,11 @@ async def list_pages(
     for number in range(1, source.list.max_pages + 1):
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
         charset = charset or text.charset
+        if text.how == "fallback" and (lost := text.text.count("\ufffd")):
+            warnings.append(
+                f"list page {number} {page.url}: no charset decodes it whole, {lost} characters"
+                " lost (mixed encodings?); sources.encoding names the right one"
+            )
         listed = await asyncio.to_thread(
             parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
         )

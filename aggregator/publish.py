@@ -47,7 +47,7 @@ def _story_fields(
     for copy in story.copies:
         copy_source = config.source(copy.source_id)
         shown = hidden is None or not hidden.covers(copy.url)
-        if copy.item_id != item.id and copy_source is not None and shown:
+        if copy.item_id != item.id and copy_source is not None and copy_source.enabled and shown:
             copies.append(Copy(copy.source_id, copy_source.name, copy.url))
     origin = None
     if story.origin_name:

@@ -53,16 +53,39 @@ _ORIGIN_LABELS = (
 )
 
 
-def _value(match: re.Match[str]) -> str | None:
-    value = _QUOTES.sub("", match.group("value")).strip(_TRIM)
-    return value if value and len(value) <= _MAX_CHARS else None
+# Credits that name nobody: "unknown", "anonymous", "the web", "this site('s own)".
+_NOBODY = frozenset({
+    "佚名", "未知", "匿名", "不详", "网络", "互联网", "网络转载", "本站", "本站原创", "原创",
+    "本网", "本网原创",
+})  # fmt: skip
+
+
+# The Traditional forms of the labels' characters (`來源`, `發佈時間`, `責任編輯`), one for
+# one, so that a span found in the folded text is the same span of the text as written.
+_LABEL_CHARS = str.maketrans(
+    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻",
+    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频",
+)
+
+
+def label_text(text: str) -> str:
+    """`text` with its labels' Traditional characters written as the Simplified ones the
+    patterns name; of the same length."""
+    return text if text.isascii() else text.translate(_LABEL_CHARS)
+
+
+def _value(match: re.Match[str], text: str) -> str | None:
+    written = text[match.start("value") : match.end("value")]  # as the page writes the name
+    value = _QUOTES.sub("", written).strip(_TRIM)
+    return value if value and len(value) <= _MAX_CHARS and value not in _NOBODY else None
 
 
 def _first(patterns: Iterable[re.Pattern[str]], text: str, *, by_position: bool) -> str | None:
     found: list[tuple[int, str]] = []
+    folded = label_text(text)
     for pattern in patterns:
-        for match in pattern.finditer(text):
-            if (value := _value(match)) is not None:
+        for match in pattern.finditer(folded):
+            if (value := _value(match, text)) is not None:
                 if not by_position:
                     return value
                 found.append((match.start(), value))
@@ -85,7 +108,7 @@ def clean_credit(value: str | None) -> str | None:
     value = (value or "").strip(_TRIM + "(（【[")
     value = re.split(r"[|｜()（）【】\[\]<>]|\s{2,}", value, maxsplit=1)[0]
     value = _QUOTES.sub("", value).strip(_TRIM)
-    return value if value and len(value) <= _MAX_CHARS else None
+    return value if value and len(value) <= _MAX_CHARS and value not in _NOBODY else None
 
 
 def _is_web_url(value: str) -> bool:

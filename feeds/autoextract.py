@@ -13,12 +13,13 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import lxml.html
 import trafilatura
 
-from feeds.dates import parse_date
+from feeds.attribution import label_text
+from feeds.dates import find_date, parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
 from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
@@ -33,11 +34,18 @@ _SCRIPT_DATE = re.compile(
     r"\b(?:ct|create_time|publish_time|createTime)\s*=\s*[\"']([^\"']{8,30})[\"']"
 )
 _TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
+# A bare `时间：` or `日期：` labels the page only where it starts a label: in a body line, it is
+# the time of an event (`报名时间：2022年3月1日`, `截止日期：…`), and would date the article.
 _META_LINE = re.compile(
-    r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间|时间|日期)\s*[:：]"
+    r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间"
+    r"|(?<![\u4e00-\u9fff])(?:时间|日期))\s*[:：]"
     r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
 )
-_META_LINE_MAX_CHARS, _META_LINE_REACH = 200, 60
+# A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`) near the title, as many
+# sites print it without a label.
+_DATE_ONLY = re.compile(r"[\s\d/.:年月日时分秒()（）\[\]【】|｜\uff10-\uff19－／：．-]{8,40}")
+_ANY_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # only whether a date is there is asked
+_META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
 # Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars.
 # Not `form`: ASP.NET pages, common on government sites, wrap the whole page in one.
 _BOILERPLATE = FieldSelector(
@@ -128,7 +136,7 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         published=published,
         updated=date(_UPDATED, "dateModified"),
         author=_names(ld.get("author")),
-        page_author=tags.get("author"),
+        page_author=_person(tags.get("author")),
         summary=next((tags[k] for k in _SUMMARY if k in tags), None)
         or _string(ld.get("description")),
         site_name=(text_of(account) if account is not None else None)
@@ -195,17 +203,50 @@ def _following(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]
         node = node.getparent()
 
 
+# What portal software writes in every page's `<meta name="author">`: its makers, no writer.
+_SOFTWARE_MAKERS = re.compile(r"(?i)discuz|comsenz|phpcms|dedecms|empirecms|帝国|织梦|phpwind")
+
+
+def _person(author: str | None) -> str | None:
+    return None if author is None or _SOFTWARE_MAKERS.search(author) else author
+
+
+def _preceding(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """Elements before `anchor` in reverse document order, nearest first: the siblings before
+    it (each with its descendants, last first), then its parent's, up the tree."""
+    node: lxml.html.HtmlElement | None = anchor
+    while node is not None:
+        for sibling in node.itersiblings(preceding=True):
+            yield sibling
+            yield from reversed(list(sibling.iterdescendants()))
+        node = node.getparent()
+
+
 def meta_element(anchor: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`."""
+    """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`,
+    or a date alone: after the title, else just before it (county sites print it above)."""
     for count, element in enumerate(_following(anchor)):
         if count >= _META_LINE_REACH:
             break
-        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
-            continue
-        text = text_of(element)
-        if 0 < len(text) <= _META_LINE_MAX_CHARS and _META_LINE.search(text):
+        if _is_meta_line(element):
+            return element
+    for count, element in enumerate(_preceding(anchor)):
+        if count >= _META_LINE_BEFORE:
+            break
+        if _is_meta_line(element):
             return element
     return None
+
+
+def _is_meta_line(element: lxml.html.HtmlElement) -> bool:
+    if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
+        return False
+    text = text_of(element)
+    if not 0 < len(text) <= _META_LINE_MAX_CHARS:
+        return False
+    if _META_LINE.search(label_text(text)):
+        return True
+    return bool(_DATE_ONLY.fullmatch(text)) and find_date(text, tz=UTC, now=_ANY_TIME) is not None
 
 
 def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:

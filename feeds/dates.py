@@ -60,6 +60,9 @@ _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # "GMT+08:00", "UTC+8": an offset written after a zone name. The email module drops it and
 # dateutil reads it POSIX-style, with the sign inverted; people mean eight hours east.
+# Full-width forms of what dates are written with: an IME's digits, `－`, `／`, `：`, `．` and
+# the ideographic space. One character for one, so positions in the text hold.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．＋\u3000", "0123456789-/:.+ ")
 _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
 _EPOCH = re.compile(r"\d{10}|\d{13}")
@@ -159,7 +162,10 @@ def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> 
 
 
 def plain_offsets(text: str) -> str:
-    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads."""
+    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads, and
+    full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14)."""
+    if not text.isascii():
+        text = text.translate(_FULL_WIDTH)
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
 
 

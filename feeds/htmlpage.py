@@ -103,22 +103,35 @@ def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | No
 def _date(
     element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
 ) -> datetime | None:
-    """The date a selector's match gives. One written relative to the page's making (`3 小时前`,
-    `昨天 17:50`) gives way to a calendar date in a `title` or `datetime` attribute of the match
-    or inside it, as Discuz! X writes `<span title="2022-1-15 09:12">3 小时前</span>`."""
+    """The date a selector's match gives (see `_calendar_date`)."""
     if sel is None:
         return None
     text = select_text(element, sel) or ""
+    matches = () if sel.attr is not None else sel.select(element)
+    return _calendar_date(text, matches, tz, now)
+
+
+def _calendar_date(
+    text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
+) -> datetime | None:
+    """The date written in `text`. One written relative to the page's making (`3 小时前`,
+    `昨天 17:50`) gives way to a calendar date in a `title` or `datetime` attribute of
+    `elements` or inside them, as Discuz! X writes
+    `<span title="2022-1-15 09:12">3 小时前</span>`."""
     written = find_date(text, tz=tz, now=now)
-    if written is None or sel.attr is not None or find_date(text, tz=tz, now=now, relative=False):
+    if written is None or find_date(text, tz=tz, now=now, relative=False):
         return written
-    for match in sel.select(element):
+    for match in elements:
         for node in match.iter(etree.Element):
             for name in ("datetime", "title"):
                 value = node.get(name)
                 if value and (found := find_date(value, tz=tz, now=now, relative=False)):
                     return found
     return written
+
+
+def _present(element: lxml.html.HtmlElement | None) -> tuple[lxml.html.HtmlElement, ...]:
+    return () if element is None else (element,)
 
 
 def _whole_title(matches: Sequence[lxml.html.HtmlElement], shown: str) -> str:
@@ -158,7 +171,9 @@ def _list_page(
 ) -> ListPage:
     base = base_url(doc, url)
     items: list[ParsedItem] = []
-    seen: set[str] = set()
+    # An item linking `#`, `#top` or the list itself (a pinned notice, one for members only)
+    # leads to no article: read as one, the list page would be published.
+    seen = {urldefrag(url).url, urldefrag(base).url}
     for node in rules.item.select(doc):
         link = page_link(select_link(node, rules.link), base)
         if link is None or (link := urldefrag(link).url) in seen:
@@ -320,7 +335,7 @@ def _article(
             "published",
             (lambda: _date(doc, rules.published, tz, now), "selector"),
             (lambda: meta.published, "automatic"),
-            (lambda: find_date(line, tz=tz, now=now), "detected"),
+            (lambda: _calendar_date(line, _present(line_element), tz, now), "detected"),
         ),
         updated=_pick(found, "updated", (lambda: meta.updated, "automatic")),
         # A meta line near the title outranks <meta name="author">, which many portals fill

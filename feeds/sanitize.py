@@ -20,7 +20,9 @@ from feeds.urls import plain_absolute, resolve
 # Where lazy-loading scripts keep an image's address, its `src` a placeholder or absent: WeChat
 # (and the feeds made from its articles), jQuery lazyload, WordPress plugins, Discuz! posts.
 # Neither a feed nor a copied article carries the script, so readers showed no picture.
-LAZY_SOURCES = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "file")
+LAZY_SOURCES = (
+    "data-src", "data-original", "data-lazy-src", "data-actualsrc", "file", "zoomfile"
+)  # fmt: skip
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
     "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe",

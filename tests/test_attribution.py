@@ -23,6 +23,7 @@ SEED_META = "2022-1-14 17:50| 发布者: admin| 查看: 8| 评论: 0|来自: 汉
         ),
         ("（责任编辑：张三）", "张三"),
         ("【责任编辑：张三】", "张三"),
+        ("（責任編輯：張三）", "張三"),
         ("编辑：李四 | 审核：王五", "李四"),
         ("作者:王五。", "王五"),
         ("来源：汉中日报作者：王五", "王五"),
@@ -40,6 +41,11 @@ def test_find_author(text: str, author: str) -> None:
     ["", "查看: 8| 评论: 0", "作者：", "作者： | 来源：", "the author of the book", "stand by me"],
 )
 def test_find_author_gives_none_without_a_credit(text: str) -> None:
+    assert find_author(text) is None
+
+
+@pytest.mark.parametrize("text", ["作者：佚名", "作者：未知", "作者: 匿名 | 编辑：", "作者：本站"])
+def test_an_author_naming_nobody_is_no_author(text: str) -> None:
     assert find_author(text) is None
 
 
@@ -63,6 +69,9 @@ def test_find_author_gives_none_without_a_credit(text: str) -> None:
         ("文章转自汉中日报，如有侵权请联系删除", "汉中日报"),
         ("来源：“汉中发布”微信公众号", "汉中发布微信公众号"),
         ("来源：《汉中日报》客户端", "汉中日报客户端"),
+        # Traditional labels, the name as written
+        ("發佈時間：2022-01-14 17:50:00 來源：漢中市人民政府", "漢中市人民政府"),
+        ("（轉載自：漢中發佈）", "漢中發佈"),
         # A picture's or a figure's credit is not the story's.
         ("（图片来源：网络）\n本文转载自汉中发布", "汉中发布"),
         ("数据来源：国家统计局。来源：汉中发布", "汉中发布"),
@@ -76,7 +85,9 @@ def test_find_origin(text: str, origin: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "来源：", "（来源：）", "open source software", "来源于网络", "图片来源：网络",
-     "照片来自：张三", "资料来源：国家统计局", "视频来源：汉中发布"],
+     "照片来自：张三", "资料来源：国家统计局", "视频来源：汉中发布",
+     # placeholders that name nobody: the web, this site, unknown
+     "来源：网络", "来源：本站原创", "来源：互联网", "来源：佚名"],
 )  # fmt: skip
 def test_find_origin_gives_none_without_a_credit(text: str) -> None:
     assert find_origin(text) is None

@@ -52,6 +52,10 @@ def at(
         ("前天", at(2022, 1, 13, 12, 12)),
         ("2天前", at(2022, 1, 13, 12, 12)),
         ("3 hours ago", at(2022, 1, 15, 9, 12)),
+        # Full-width digits and separators, as an IME types them.
+        ("２０２２－０１－１４", at(2022, 1, 14)),
+        ("２０２２年１月１４日", at(2022, 1, 14)),
+        ("发布时间：２０２２－０１－１４　１７：５０", at(2022, 1, 14, 17, 50)),
         # A time range is not an offset.
         ("2022-01-14 17:50-18:30", at(2022, 1, 14, 17, 50)),
         # An impossible date is skipped, and the search goes on.

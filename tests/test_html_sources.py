@@ -397,6 +397,21 @@ async def test_a_list_page_that_yields_nothing_says_so_at_every_fetch(
         assert "aggregator preview hz1w" in (report.error or "")
 
 
+async def test_a_list_page_no_charset_decodes_whole_is_a_warning(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A UTF-8 template with a summary pasted in GBK: read with replacement characters, it
+    was stored as mojibake without a word."""
+    portal.html["/portal.php"] = (FIXTURES / "html" / "discuz_list_mixed.html").read_bytes()
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert report.result == "degraded", report
+    assert "list page 1 " in (report.error or "")
+    assert "no charset decodes it whole, 28 characters lost" in (report.error or "")
+    assert "sources.encoding" in (report.error or "")
+
+
 def refresh_to(target: str, delay: int = 0) -> bytes:
     meta = f'<meta http-equiv="refresh" content="{delay}; url={target}">'
     return f"<html><head><title>汉中日报</title>{meta}</head><body>正在跳转…</body></html>".encode(

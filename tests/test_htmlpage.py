@@ -235,6 +235,19 @@ def test_list_page_next_link_by_selector_and_minimal_rules() -> None:
     assert page.items[0].provenance == (("url", "selector"), ("title", "selector"))
 
 
+def test_list_items_leading_back_to_the_list_are_no_articles() -> None:
+    """Pinned notices and members-only items link `#`, `#top` or the list itself: read as
+    articles, the list page was published as one, its pager as the article's next page."""
+    rules = list_rules({"item": "div.xld dl", "link": "dt a"}, path="l")
+    page = parse_list_page(
+        load("discuz_list_pinned.gbk.html"), url=LIST_URL, rules=rules, tz=SHANGHAI, now=NOW
+    )
+    assert [item.url for item in page.items] == [
+        "http://www.example.net/article-5316-1.html",
+        "http://www.example.net/article-5317-1.html",
+    ]
+
+
 def test_list_page_without_matches_is_empty() -> None:
     rules = list_rules({"item": "ul.news li", "link": "a"}, path="l")
     page = parse_list_page(
@@ -313,6 +326,43 @@ def test_second_discuz_article_declared_gb2312_with_gbk_characters() -> None:
     # The selector reads the poster; automatic extraction prefers the original author.
     assert (selected.author, automatic.author) == ("hz1w_bianji", "王五")
     assert "<td>龙头山景区</td>" in selected.content_html
+
+
+@pytest.mark.parametrize(
+    ("name", "origin"),
+    [("gov_meta_above_title.html", Party("城固县文化馆")), ("gov_date_line.html", None)],
+)
+def test_the_page_is_dated_by_its_meta_line_not_by_a_time_in_its_body(
+    name: str, origin: Party | None
+) -> None:
+    """A notice's body says `报名时间：2022年3月1日`; its page's date is the line above the
+    title (a county site's layout) or a date alone under it (full-width, typed by an IME)."""
+    url = "https://gov.example.org/zwgk/202201/t20220114_125.html"
+    item = parse_article(load(name), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "城固县文化馆举办春节书画培训班的通知"
+    assert item.published == at(14, 17, 50)
+    assert item.origin == origin
+    assert "报名时间：2022年3月1日至3月10日" in item.content_html
+
+
+def test_a_relative_meta_line_date_gives_way_to_the_calendar_date_in_its_title() -> None:
+    """Automatic extraction reads the meta line as the `published` selector does: 3 hours
+    ago, in the page's own words, is the date its `title` attribute holds."""
+    text = load("discuz_article.gbk.html").replace(
+        "2022-1-14 17:50", '<span title="2022-1-14 17:50">3&nbsp;小时前</span>', 1
+    )
+    item = parse_article(text, url=ARTICLE_URL, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.published == at(14, 17, 50)
+
+
+def test_a_portal_softwares_makers_are_no_author() -> None:
+    """Every Discuz! page says `<meta name="author" content="Discuz! Team and Comsenz UI
+    Team">`: without 发布者 in its meta line, an article has no author, not them."""
+    text = load("discuz_article.gbk.html").replace("发布者: ", "")
+    item = parse_article(text, url=ARTICLE_URL, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.author is None
+    assert item.origin is not None
+    assert item.origin.name == "汉中发布", "the line is still read"
 
 
 def test_government_cms_article() -> None:

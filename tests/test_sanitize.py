@@ -259,6 +259,11 @@ def test_counters_among_many_pictures_go_and_only_they() -> None:
             '<img src="static/image/common/none.gif" file="data/attachment/a.jpg" id="aimg_1">',
             '<img src="http://a.example/news/data/attachment/a.jpg" referrerpolicy="no-referrer">',
         ),
+        # or only in `zoomfile` (the picture a click enlarges)
+        (
+            '<img src="static/image/common/none.gif" zoomfile="data/attachment/z.jpg">',
+            '<img src="http://a.example/news/data/attachment/z.jpg" referrerpolicy="no-referrer">',
+        ),
         # a hostile address stays out, and the placeholder it leaves is no picture to show
         ('<img src="/blank.gif" data-src="javascript:alert(1)" alt="图">', ""),
         # but another lazy address of the same image is still its picture
