@@ -29,12 +29,29 @@ _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
 _BMP = 0x10000
 _VECTORISED_FROM = 150  # characters; measured break-even of the two filters: ~120
 
-# A bracketed tag of up to 12 characters at either end of a title: 【喜讯】 [转载] (图) 〔视频〕.
-# Full-width （） and ［］ are already ( and [ after NFKC.
-_TAG = r"(?:【[^】]{1,12}】|\[[^\]]{1,12}\]|\([^)]{1,12}\)|〔[^〕]{1,12}〕|〖[^〗]{1,12}〗)"
+# Editorial tags a copy adds or drops: any bracketed tag of up to 12 characters before a title
+# (【喜讯】 [转载] 〔视频〕) but a place's (【汉台区】, 【南郑区】: two districts' notices are two
+# stories), and after it only those that say what the page holds (（图） (组图) [视频]): a part,
+# a batch or a place there (（一）, (第二批)) tells one story from the next. Full-width （） and
+# ［］ are already ( and [ after NFKC.
+_BRACKETS = ("【】", "[]", "()", "〔〕", "〖〗")
+_PLACE = "区县市镇乡省州村"
+_EDITORIAL = (
+    "图|组图|多图|附图|图文|高清组图|动图|视频|附视频|音频|海报|转载|转|原创|独家|快讯|更新|全文"
+    "|直播|双语|video|photos?"
+)
+
+
+def _tags(inner: Callable[[str], str]) -> str:
+    """Bracketed tags of each kind, `inner(closing bracket)` the pattern of what they hold."""
+    return "|".join(rf"{re.escape(o)}{inner(re.escape(c))}{re.escape(c)}" for o, c in _BRACKETS)
+
+
+_LEADING = _tags(lambda c: rf"(?![^{c}]*[{_PLACE}]{c})[^{c}]{{1,12}}")
+_TRAILING = _tags(lambda c: f"(?:{_EDITORIAL})")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_TITLE_TAGS = re.compile(rf"^(?:\s*{_TAG})+|(?:{_TAG}\s*)+$")
+_TITLE_TAGS = re.compile(rf"^(?:\s*(?:{_LEADING}))+|(?:\s*(?:{_TRAILING}))+\s*$")
 
 # Attribution and editorial credits. Copies add or drop them, so they must not weigh in a body
 # fingerprint. Applied to folded text, so `：`, `（` and `來源` arrive as `:`, `(` and `来源`.

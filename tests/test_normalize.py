@@ -30,10 +30,25 @@ def test_full_and_half_width_titles_are_equal() -> None:
         "汉中又新增一项国字号荣誉（图）",
         "汉中又新增一项国字号荣誉 (组图)",
         "〔视频〕汉中又新增一项国字号荣誉！",
+        "【汉中发布】汉中又新增一项国字号荣誉 [视频]",
+        "汉中又新增一项国字号荣誉 (Photos)",
     ],
 )
 def test_bracketed_tags_are_stripped(tagged: str) -> None:
     assert normalize_title(tagged) == "汉中又新增一项国字号荣誉"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("汉中市城区部分路段停电通知（一）", "汉中市城区部分路段停电通知（二）"),
+        ("汉中市2022年事业单位公开招聘公告(第一批)", "汉中市2022年事业单位公开招聘公告(第二批)"),
+        ("【汉台区】汉中市新冠疫苗接种点公布", "【南郑区】汉中市新冠疫苗接种点公布"),
+    ],
+)
+def test_tags_that_tell_stories_apart_are_kept(first: str, second: str) -> None:
+    """A part, a batch or a place is the title's own: two notices, not one with a tag."""
+    assert normalize_title(first) != normalize_title(second)
 
 
 def test_brackets_inside_a_title_are_kept() -> None:
