@@ -78,6 +78,12 @@ def to_entry(
     published = _plausible(item.published, seen) or seen
     changed = datetime.fromtimestamp(item.last_changed, UTC)
     updated = max(_plausible(item.updated, changed) or published, published)
+    # An edit we found, or another copy now shown under the story's id, is news to a reader
+    # who has the entry: its `updated` moves, and never back.
+    if item.last_changed > item.first_seen:
+        updated = max(updated, changed)
+    if story is not None and story.changed is not None:
+        updated = max(updated, datetime.fromtimestamp(story.changed, UTC))
     return OutEntry(
         id=entry_id,
         title=item.title,

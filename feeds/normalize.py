@@ -34,7 +34,7 @@ _VECTORISED_FROM = 150  # characters; measured break-even of the two filters: ~1
 # stories), and after it only those that say what the page holds (（图） (组图) [视频]): a part,
 # a batch or a place there (（一）, (第二批)) tells one story from the next. Full-width （） and
 # ［］ are already ( and [ after NFKC.
-_BRACKETS = ("【】", "[]", "()", "〔〕", "〖〗")
+_BRACKETS = (("【", "】"), ("[", "]"), ("(", ")"), ("〔", "〕"), ("〖", "〗"))
 _PLACE = "区县市镇乡省州村"
 _EDITORIAL = (
     "图|组图|多图|附图|图文|高清组图|动图|视频|附视频|音频|海报|转载|转|原创|独家|快讯|更新|全文"

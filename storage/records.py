@@ -79,6 +79,7 @@ class StoryView:
     origin_source: str | None
     reason: str | None
     copies: tuple[StoryCopy, ...]
+    changed: float | None = None  # when another copy last became the canonical one
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sources ADD COLUMN items_changed REAL;
     """,
+    # 12: when a story's canonical copy was last replaced by another (Unix seconds): the
+    # merged entry shows that copy from then on, and its `updated` is no earlier.
+    """
+    ALTER TABLE stories ADD COLUMN changed REAL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -10,7 +10,7 @@ from storage.connection import Reader
 from storage.records import FetchOutcome, FetchState, SourceStatus
 
 _DAY = 86400.0
-_NOW = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, in SQL
+NOW_SQL = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, in SQL
 
 
 def register(conn: sqlite3.Connection, sources: Sequence[tuple[str, str]]) -> None:
@@ -28,7 +28,7 @@ def touch(
 ) -> tuple[tuple[str, int], ...]:
     """Move the items version of these sources (None: of every source): documents showing
     them are stale, and modified now. Returns each new version."""
-    sql = f"UPDATE sources SET items_version = items_version + 1, items_changed = {_NOW}"
+    sql = f"UPDATE sources SET items_version = items_version + 1, items_changed = {NOW_SQL}"
     params: tuple[str, ...] = ()
     if source_ids is not None:
         sql += " WHERE id IN (SELECT value FROM json_each(?))"

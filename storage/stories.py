@@ -20,6 +20,7 @@ from feeds.stories import (
 from storage.connection import Reader, Row
 from storage.items import INSERT_BANDS
 from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
+from storage.sources import NOW_SQL
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
 _CANDIDATE_COLUMNS = (
@@ -411,8 +412,9 @@ def _decide(conn: sqlite3.Connection, story_id: int | None, context: StoryContex
         return
     decision = choose_canonical(members, context.source_names)
     conn.execute(
-        "UPDATE stories SET canonical_item = ?, origin_name = ?, origin_url = ?, "
-        "origin_source = ?, reason = ? WHERE id = ?",
+        "UPDATE stories SET changed = CASE WHEN canonical_item IS NOT NULL AND "
+        f"canonical_item != ?1 THEN {NOW_SQL} ELSE changed END, canonical_item = ?1, "
+        "origin_name = ?2, origin_url = ?3, origin_source = ?4, reason = ?5 WHERE id = ?6",
         (
             int(decision.canonical_key),
             decision.origin.name if decision.origin else None,
@@ -449,6 +451,7 @@ async def story_views(db: Reader, story_ids: Sequence[int]) -> dict[int, StoryVi
             origin_source=row["origin_source"],
             reason=row["reason"],
             copies=tuple(copies.get(row["id"], ())),
+            changed=row["changed"],
         )
         for row in stories
     }

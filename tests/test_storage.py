@@ -111,6 +111,7 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE sources DROP COLUMN reread_at")  # as version 7 had it
         conn.execute("ALTER TABLE sources DROP COLUMN items_changed")
+        conn.execute("ALTER TABLE stories DROP COLUMN changed")
         conn.execute("DROP TABLE secrets")
         conn.execute("PRAGMA user_version = 7")
     database = await Database.open(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ async def _fetch(config_path: Path, *source_ids: str) -> list[dict[str, Any]]:
         page = Page("feeds", "all", "json", Query(), url, url)
         body, _ = await render_page(config, service.db, page)
     return list(json.loads(body)["items"])
+
+
+def _when(item: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(item["date_modified"])
 
 
 def _shown(items: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
@@ -191,3 +196,33 @@ async def test_dedupe_false_takes_a_source_out_of_the_stories_it_joined(tmp_path
     apart = await _fetch(config, "none")  # the config applied at start; nothing fetched
     assert _shown(apart) == [(IBIS, "hz1w", []), (IBIS, "hzfb", [])]
     assert _shown(await _fetch(config)) == _shown(apart), "and it stays apart"
+
+
+async def test_an_entry_shown_anew_moves_its_updated_time_forward(tmp_path: Path) -> None:
+    """Another copy becoming the one shown, or an edit found upstream, is news to a reader
+    who has the entry: `date_modified` moves to when we saw it, never back to the new
+    copy's older date."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    (tmp_path / "hz1w.xml").write_text(
+        _rss("hz1w.example", [Item("b", IBIS, f"{DAY} 16:00:00 +0800", "other_notice.txt")]),
+        "utf-8",
+    )
+    (tmp_path / "hzfb.xml").write_text(
+        _rss("hzfb.example", [Item("a", IBIS, f"{DAY} 15:30:00 +0800", "other_tea_harvest.txt")]),
+        "utf-8",
+    )
+    (first,) = await _fetch(config, "hz1w")
+    assert first["date_modified"] == "2022-01-14T16:00:00+08:00"
+    (shown,) = await _fetch(config, "hzfb")  # earlier: now the copy shown
+    assert (shown["id"], shown["_source"]["id"]) == (first["id"], "hzfb")
+    assert _when(shown) > _when(first), "when the copy shown changed, not 15:30"
+
+    alone = Item("c", AIRPORT, f"{DAY} 11:00:00 +0800", "other_flight_route.txt")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", [alone]), "utf-8")
+    before = {item["title"]: item for item in await _fetch(config, "hz1w")}[AIRPORT]
+    assert before["date_modified"] == "2022-01-14T11:00:00+08:00"
+    edited = Item("c", AIRPORT, alone.date, "other_flight_route.txt", credit="（更正）")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", [edited]), "utf-8")
+    after = {item["title"]: item for item in await _fetch(config, "hz1w")}[AIRPORT]
+    assert after["id"] == before["id"]
+    assert _when(after) > _when(before), "when we found the edit"
