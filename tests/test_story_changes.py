@@ -226,3 +226,24 @@ async def test_an_entry_shown_anew_moves_its_updated_time_forward(tmp_path: Path
     after = {item["title"]: item for item in await _fetch(config, "hz1w")}[AIRPORT]
     assert after["id"] == before["id"]
     assert _when(after) > _when(before), "when we found the edit"
+
+
+async def test_a_credit_without_a_link_leads_to_the_credited_sources_copy(tmp_path: Path) -> None:
+    """`(来源:汉中发布微信公众号)` names an alias and links nothing: the merged entry still says
+    where the story was first published, in every format, Atom's `via` included."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    title = "汉中又新增一项国字号荣誉！"
+    official = Item("o", title, f"{DAY} 15:30:00 +0800", "hzfb_official.txt")
+    credit = "(来源:汉中发布微信公众号)"
+    portal = Item("p", title, f"{DAY} 14:00:00 +0800", "hz1w_portal.txt", credit=credit)
+    (tmp_path / "hzfb.xml").write_text(_rss("hzfb.example", [official]), "utf-8")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", [portal]), "utf-8")
+    (entry,) = await _fetch(config)
+    assert entry["_origin"]["name"] in ("汉中发布", "汉中发布微信公众号")
+    assert entry["_origin"]["url"] == "https://hzfb.example/o.html"
+    config_ = load_config(config)
+    async with running_service(config_, schedule=False) as service:
+        url = "http://agg.example/feeds/all.atom"
+        page = Page("feeds", "all", "atom", Query(), url, url)
+        atom, _ = await render_page(config_, service.db, page)
+    assert b'rel="via" href="https://hzfb.example/o.html"' in atom
