@@ -68,10 +68,18 @@ _LABEL_CHARS = str.maketrans(
 )
 
 
+_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻]")
+# Words one of `_ORIGIN_LABELS` holds, searched first: most bodies hold none, and a search for
+# literals is several times cheaper than the patterns.
+_ORIGIN_HINT = re.compile(
+    "来源|來源|来自|來自|稿源|转载|轉載|转自|轉自|出处|出處|source|Source|SOURCE|riginally|RIGINALLY"
+)
+
+
 def label_text(text: str) -> str:
     """`text` with its labels' Traditional characters written as the Simplified ones the
     patterns name; of the same length."""
-    return text if text.isascii() else text.translate(_LABEL_CHARS)
+    return text.translate(_LABEL_CHARS) if _TRADITIONAL.search(text) else text
 
 
 def _value(match: re.Match[str], text: str) -> str | None:
@@ -100,6 +108,8 @@ def find_author(text: str) -> str | None:
 
 def find_origin(text: str) -> str | None:
     """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`."""
+    if not _ORIGIN_HINT.search(text):
+        return None
     return _first(_ORIGIN_LABELS, text, by_position=True)
 
 
@@ -148,10 +158,17 @@ def origin_party(text: str, links: Iterable[tuple[str, str]] = ()) -> Party | No
 _EDGE_LINES = 3  # lines at each end of the body where credits like `(来源:汉中发布)` sit
 
 
+_EDGE_CHARS = 300  # of those lines at each end: a body of one long line is not all edge
+
+
 def body_edges(text: str) -> str:
     """The lines at either end of a body's text, where credits sit."""
     lines = text.split("\n")
-    return "\n".join(lines[:_EDGE_LINES] + lines[-_EDGE_LINES:])
+    if len(lines) <= 2 * _EDGE_LINES and len(text) <= 2 * _EDGE_CHARS:
+        return text
+    head = "\n".join(lines[:_EDGE_LINES])[:_EDGE_CHARS]
+    tail = "\n".join(lines[-_EDGE_LINES:])[-_EDGE_CHARS:]
+    return f"{head}\n{tail}"
 
 
 def body_credit(text: str, content_html: str, base: str | None) -> Party | None:
