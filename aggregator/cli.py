@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from aggregator import eventloop
-from aggregator.config import Config, default_config_path, load_config
+from aggregator.config import Config, default_config_path, load_config, quoted
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.logs import setup_logging
 from feeds.errors import AggregatorError
@@ -57,7 +57,7 @@ def cmd_preview(config: Config, args: argparse.Namespace) -> int:
 
     source = config.source(args.source)
     if source is None:
-        print(f"unknown source {args.source!r}", file=sys.stderr)
+        print(f"preview: unknown source {quoted(args.source)}", file=sys.stderr)
         return EXIT_CONFIG
     if args.article:
         # As the list page's links are read: `/article-1.html` on the source's site.
@@ -79,6 +79,10 @@ def _limit(raw: str) -> int:
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
     from aggregator.documents import Page, Query, render_page
     from storage import Database
+
+    if config.feed(args.feed) is None:
+        print(f"render: unknown feed {quoted(args.feed)}", file=sys.stderr)
+        return EXIT_CONFIG
 
     async def run() -> bytes:
         db = await Database.open(config.service.database)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 import socket
@@ -14,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aggregator.configtable import Table, parse_duration, parse_size
+from aggregator.configtable import Table
 from aggregator.errors import ConfigError
 from aggregator.netpolicy import port_problem
 from aggregator.settings import (
@@ -30,11 +32,14 @@ from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
-ID_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+# \A and \Z: `$` also matches before a final newline, and "abc\n" would go into URLs.
+ID_PATTERN = re.compile(r"\A[a-z0-9_-]+\Z")
 MAX_WORKERS = 64  # server processes sharing the port, the main one included
 # A host name or an IPv4 address, as `service.image_proxy_hosts` lists them (no scheme or port).
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")  # of a DNS name
 MIN_SENSIBLE_INTERVAL = 60.0  # seconds; shorter intervals are warned about, not refused
+_MINUTE, _DAY = 60.0, 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,12 @@ class Config:
         return found
 
 
+def quoted(text: str) -> str:
+    """`text` in double quotes, as SPEC §3 quotes an id (`unknown source "hzfx"`), with a
+    line break or a quote in it escaped."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def default_config_path() -> Path:
     return Path(os.environ.get(ENV_CONFIG, "config.toml"))
 
@@ -169,17 +180,36 @@ def default_config_path() -> Path:
 def load_config(path: Path) -> Config:
     """Read and validate `path`; raise `ConfigError` listing every problem found."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = config_text(path.read_bytes())
         modified = min(path.stat().st_mtime, time.time())  # a clock ahead is not the future
     except OSError as exc:
         raise ConfigError([f"cannot read: {exc.strerror or exc}"], path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(["not UTF-8 text"], path=str(path)) from exc
+    except ValueError as exc:
+        raise ConfigError([str(exc)], path=str(path)) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"not valid TOML: {exc}"], path=str(path)) from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(
+            ["not valid TOML: arrays or inline tables nested too deeply"], path=str(path)
+        ) from exc
     return config_from_mapping(data, path=path, modified=modified)
+
+
+def config_text(data: bytes) -> str:
+    """The config file's text, without the byte order mark Windows editors write first; a
+    `ValueError` naming the line and column of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8")) + 1
+        raise ValueError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {column}"
+            " (save the file as UTF-8)"
+        ) from exc
 
 
 def config_from_mapping(data: Mapping[str, Any], *, path: Path, modified: float = 0.0) -> Config:
@@ -257,29 +287,60 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         title=table.get("title", str, "Aggregator"),
         description=table.get("description", str, ""),
         base_url=base_url,
-        host=table.get("host", str, "127.0.0.1"),
+        host=_listen_host(table, "host", "127.0.0.1"),
         port=table.positive_int("port", 8080, 65535),
-        database=folder / table.get("database", str, "var/aggregator.sqlite3"),
+        database=_database(table, folder),
         timezone=zone,
-        cache_max_age=table.converted("cache_max_age", parse_duration, "5m"),
+        cache_max_age=table.duration("cache_max_age", 5 * _MINUTE, zero=True),
         websub_hub=hub,
-        admin_host=table.get("admin_host", str, "") or None,
+        admin_host=_listen_host(table, "admin_host", "") or None,
         admin_port=admin_port,
         workers=workers,
         image_proxy_hosts=image_hosts,
     )
 
 
+def _listen_host(table: Table, key: str, default: str) -> str:
+    """A host name or an IP address to listen on: anything else passed `check` and made
+    `serve` fail with the resolver's bare "Unknown error -2"."""
+    host = table.get(key, str, default)
+    if host == default or _is_host(host):
+        return host
+    table.fail(key, f"{host!r} is not a host name or an IP address (0.0.0.0: every interface)")
+    return default
+
+
+def _is_host(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        name = text.removesuffix(".")
+        return 0 < len(name) <= 253 and all(_LABEL.fullmatch(part) for part in name.split("."))
+    return True
+
+
+def _database(table: Table, folder: Path) -> Path:
+    """The SQLite file: an empty `database` named the config's folder, which SQLite cannot
+    open, and every command but `check` failed on it."""
+    name = table.get("database", str, "var/aggregator.sqlite3")
+    path = folder / name
+    if not name.strip() or "\x00" in name:
+        table.fail("database", f"{name!r} must name a file, such as var/aggregator.sqlite3")
+    elif name.endswith("/") or os.path.isdir(path):
+        table.fail("database", f"{name!r} is a folder: name a file in it")
+    return path
+
+
 def _fetch(table: Table) -> FetchConfig:
     return FetchConfig(
-        interval=table.converted("interval", parse_duration, "15m"),
-        timeout=table.converted("timeout", parse_duration, "20s"),
-        max_bytes=table.converted("max_bytes", parse_size, "10MB"),
+        interval=table.duration("interval", 15 * _MINUTE),
+        timeout=table.duration("timeout", 20.0),
+        max_bytes=table.size("max_bytes", 10 * 1024 * 1024),
         concurrency=table.positive_int("concurrency", 32, 10_000),
         per_host=table.positive_int("per_host", 2, 1_000),
         user_agent=table.header_value("user_agent", "aggregator/0.1") or "aggregator/0.1",
-        retention=table.converted("retention", parse_duration, "365d"),
-        max_interval=table.converted("max_interval", parse_duration, "1d"),
+        retention=table.duration("retention", 365 * _DAY),
+        max_interval=table.duration("max_interval", _DAY),
         respect_robots=table.get("respect_robots", bool, True),
         failing_after=table.positive_int("failing_after", 10),
         proxy=_proxy(table),
@@ -310,21 +371,26 @@ def _proxy(table: Table) -> str | None:
     return proxy
 
 
-def _source_url(raw: str, folder: Path, table: Table) -> str:
+def source_url_problem(raw: str) -> str | None:
+    """Why a source's `url` is refused, or None. `opml import` skips an outline for the same
+    reasons, so that one bad entry does not refuse the whole import."""
     scheme = _scheme(raw)
     if scheme is None or "\x00" in raw:
-        table.fail("url", f"not a URL or path: {raw!r}")
-        return raw
+        return "not a URL or path"
     if scheme in ("http", "https"):
         if not urlsplit(raw).hostname:  # "https:host/feed", "http:///feed": nothing to ask
-            table.fail("url", f"no host in {raw!r}")
-        if problem := port_problem(raw):
-            table.fail("url", f"{problem}: {raw!r}")
+            return "no host"
+        return port_problem(raw)
+    if scheme != "file" and len(scheme) > 1:  # one letter: a Windows drive, a path
+        return f"unsupported URL scheme {scheme!r} (http, https, file or a path)"
+    return None
+
+
+def _source_url(raw: str, folder: Path, table: Table) -> str:
+    if problem := source_url_problem(raw):
+        table.fail("url", f"{problem}: {raw!r}")
         return raw
-    if scheme == "file":
-        return raw
-    if scheme and len(scheme) > 1:
-        table.fail("url", f"unsupported URL scheme {scheme!r} (http, https, file or a path)")
+    if _scheme(raw) in ("http", "https", "file"):
         return raw
     return (folder / raw).resolve().as_uri()
 
@@ -340,9 +406,9 @@ def _sources(
     for index, item in enumerate(raw):
         table = Table(item, f"sources[{index}]", SOURCE_KEYS, errors)
         source_id = table.required_str("id")
-        if source_id and not ID_PATTERN.match(source_id):
+        if source_id and not ID_PATTERN.fullmatch(source_id):
             table.fail("id", f"{source_id!r} must match [a-z0-9_-]+")
-        elif source_id in seen:
+        elif source_id and source_id in seen:  # a missing id is said once, as missing
             table.fail("id", f"duplicate source id {source_id!r}")
         seen.add(source_id)
         kind = table.get("type", str, "feed")
@@ -359,7 +425,7 @@ def _sources(
                 name=table.get("name", str, source_id) or source_id,
                 url=url,
                 type=kind,
-                interval=table.converted("interval", parse_duration, f"{fetch.interval}s"),
+                interval=table.duration("interval", fetch.interval),
                 aliases=table.strings("aliases"),
                 tags=table.strings("tags"),
                 language=table.get("language", str, "") or None,
@@ -437,28 +503,31 @@ def _encoding(table: Table) -> str | None:
 def _feeds(
     raw: object, service: ServiceConfig, sources: tuple[SourceConfig, ...], errors: list[str]
 ) -> tuple[FeedConfig, ...]:
-    every = tuple(s.id for s in sources)
-    result = [FeedConfig("all", service.title, service.description, every)]
+    # A feed publishes its enabled sources: a disabled one's copy of a story, were it the
+    # canonical one, would hide the story from the feed whose other sources have it.
+    published = tuple(s.id for s in sources if s.enabled)
+    result = [FeedConfig("all", service.title, service.description, published)]
     if not isinstance(raw, list):
         errors.append("feeds: must be an array of tables ([[feeds]])")
         return tuple(result)
-    known_ids = set(every)
+    known_ids = {s.id for s in sources}
     for index, item in enumerate(raw):
         table = Table(item, f"feeds[{index}]", FEED_KEYS, errors)
         feed_id = table.required_str("id")
-        if feed_id and not ID_PATTERN.match(feed_id):
+        if feed_id and not ID_PATTERN.fullmatch(feed_id):
             table.fail("id", f"{feed_id!r} must match [a-z0-9_-]+")
-        elif any(f.id == feed_id for f in result):
+        elif feed_id and any(f.id == feed_id for f in result):
             table.fail("id", f"duplicate feed id {feed_id!r}")
         chosen = table.strings("sources")
         for name in chosen:
             if name not in known_ids:
-                table.fail("sources", f"unknown source {name!r}")
+                table.fail("sources", f"unknown source {quoted(name)}")
         tags = table.strings("tags")
         members = tuple(
             s.id
             for s in sources
-            if (not chosen and not tags) or s.id in chosen or set(tags) & set(s.tags)
+            if s.enabled
+            and ((not chosen and not tags) or s.id in chosen or set(tags) & set(s.tags))
         )
         result.append(
             FeedConfig(

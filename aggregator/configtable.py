@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _LONGEST_DURATION = 100 * 365 * 86400.0
+_SHORTEST_DURATION = 0.001
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _SIZE_UNITS |= {"kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -78,13 +79,39 @@ class Table:
             return ()
         return tuple(value)
 
-    def converted(self, key: str, convert: Callable[[str], T], default: str) -> T:
-        raw = self.get(key, str, default)
+    def converted(self, key: str, convert: Callable[[str], T], default: T) -> T:
+        """The text at `key` read by `convert`, else `default`. The default is a value, not
+        text to read: a number written back as text (`f"{1e-05}s"`) is not always readable."""
+        raw = self.data.get(key)
+        if raw is None:
+            return default
+        if not isinstance(raw, str):
+            self.fail(key, "must be a string")
+            return default
         try:
             return convert(raw)
         except ValueError as exc:
             self.fail(key, str(exc))
-            return convert(default)
+            return default
+
+    def duration(self, key: str, default: float, *, zero: bool = False) -> float:
+        """Seconds at `key`. Zero is refused unless `zero` allows it: a timeout, interval or
+        retention of nothing fails every fetch, asks without pause, or deletes every item.
+        Less than a millisecond (`0.01ms`) is a typo, not a duration anything here can keep."""
+        seconds = self.converted(key, parse_duration, default)
+        if key not in self.data or seconds >= _SHORTEST_DURATION or (zero and seconds == 0):
+            return seconds
+        least = "more than zero" if seconds == 0 else "at least 1ms"
+        self.fail(key, f"{self.data[key]!r} must be {least}")
+        return default
+
+    def size(self, key: str, default: int) -> int:
+        """Bytes at `key`, at least one: a limit of nothing refuses every body."""
+        found = self.converted(key, parse_size, default)
+        if found == 0 and key in self.data:
+            self.fail(key, f"{self.data[key]!r} must be at least 1 byte")
+            return default
+        return found
 
     def positive_int(self, key: str, default: int, maximum: int = 1_000_000) -> int:
         value = self.get(key, int, default)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator import eventloop
-from aggregator.config import Config
+from aggregator.config import Config, quoted
 from aggregator.cpu import CpuPool
 from aggregator.status import SourceView, source_views
 from storage import Database, StorageError
@@ -101,7 +101,8 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
     ids = list(wanted) or [s.id for s in config.sources if s.enabled]
     unknown = [s for s in ids if config.source(s) is None]
     if unknown:
-        print(f"unknown source: {', '.join(unknown)}", file=sys.stderr)
+        for source_id in unknown:
+            print(f"fetch: unknown source {quoted(source_id)}", file=sys.stderr)
         return EXIT_CONFIG
     chosen = set(ids)
     sources = [s for s in config.sources if s.id in chosen]
@@ -186,12 +187,34 @@ def status_table(views: Sequence[SourceView], now: float, width: int | None) -> 
     return "\n".join([table(rows), *(["", *notes] if notes else [])])
 
 
+def _companions(database: Path) -> set[Path]:
+    """The files that live beside the database, resolved. A backup written over SQLite's
+    write-ahead log loses every commit not yet checkpointed; over the server lock, it lets a
+    second server start on the same database."""
+    from aggregator.instance import lock_path
+    from aggregator.web.tally import tally_path
+
+    found: set[Path] = set()
+    for path in {database.absolute(), database.resolve()}:
+        sqlite = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+        for companion in (*sqlite, lock_path(path), tally_path(path)):
+            found |= {companion.absolute(), companion.resolve()}
+    return found
+
+
 def backup(config: Config, file: str) -> int:
     """`aggregator backup FILE`: `VACUUM INTO` a temporary file, then rename it into place,
     so a failed backup never replaces a good one and FILE is never a half-written database."""
     target = Path(file).resolve()
-    if target == config.service.database.resolve():
-        print("backup: FILE is the database itself", file=sys.stderr)
+    database = config.service.database
+    if target in {database.resolve(), database.absolute()}:
+        print(f"backup: {file} is the database itself", file=sys.stderr)
+        return EXIT_CONFIG
+    if target in _companions(database):
+        print(
+            f"backup: {file} belongs to the database {database}: name another file",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if target.is_dir() or not target.parent.is_dir():
         where = "a folder" if target.is_dir() else "in a folder that does not exist"

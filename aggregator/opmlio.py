@@ -16,16 +16,17 @@ import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import tomlkit
 from tomlkit.items import AoT
 
-from aggregator.config import Config, load_config
+from aggregator.config import Config, load_config, source_url_problem
 from aggregator.errors import ConfigError
 from aggregator.publish import feed_url
+from feeds.errors import ParseError
 from feeds.normalize import normalize_link
 from feeds.opml import OpmlOutline, parse_opml, render_opml
 
@@ -104,6 +105,22 @@ def new_id(outline: OpmlOutline, taken: set[str]) -> str:
     return candidate
 
 
+def _web_url(url: str) -> str:
+    """`url` without the `feed:` scheme readers' exports write (`feed://host/rss`,
+    `feed:https://host/rss`), which only tells a browser to open a feed reader."""
+    if url[:5].lower() != "feed:":
+        return url
+    rest = url[5:]
+    return rest if rest[:5].lower() in ("http:", "https") else "http:" + rest
+
+
+def _scheme(url: str) -> str | None:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:  # "http://[x/"
+        return None
+
+
 def _same(url: str) -> str:
     return normalize_link(url) if urlsplit(url).scheme in ("http", "https") else url
 
@@ -118,24 +135,20 @@ def _plan(
     ours = config.service.base_url + "/"
     added: list[tuple[str, OpmlOutline]] = []
     skipped: list[tuple[str, str]] = []
-    for outline in outlines:
+    for written in outlines:  # skips name the URL as the file writes it
+        outline = replace(written, xml_url=_web_url(written.xml_url))
         url = outline.xml_url
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # "http://[x/"
-            skipped.append((url, "not a URL"))
-            continue
-        scheme = parts.scheme.lower()
-        if scheme in ("http", "https") and not parts.hostname:
-            skipped.append((url, "no host"))
-        elif scheme in ("", "file"):
-            skipped.append((url, "a local file, not a web feed"))
+        scheme = _scheme(url)
+        if scheme is not None and (scheme in ("", "file") or len(scheme) == 1):
+            skipped.append((written.xml_url, "a local file, not a web feed"))
+        elif problem := source_url_problem(url):  # "http://[x/", gopher://, a port of 99999
+            skipped.append((written.xml_url, problem))
         elif url.startswith(ours):
-            skipped.append((url, "one of our own feeds"))
+            skipped.append((written.xml_url, "one of our own feeds"))
         elif _same(url) in known:
-            skipped.append((url, "already configured"))
+            skipped.append((written.xml_url, "already configured"))
         elif _same(url) in listed:
-            skipped.append((url, "listed twice"))
+            skipped.append((written.xml_url, "listed twice"))
         else:
             listed.add(_same(url))
             added.append((new_id(outline, taken), outline))
@@ -155,8 +168,10 @@ def _table(ident: str, outline: OpmlOutline, origin: str) -> tomlkit.items.Table
     return table
 
 
-def _write_checked(path: Path, text: str) -> None:
-    """Replace `path` with `text` only if the loader accepts it; the swap is atomic."""
+def _write_checked(link: Path, text: str) -> None:
+    """Replace `link` with `text` only if the loader accepts it; the swap is atomic. A symlink
+    is written through: its target is the file other tools and the deployment read."""
+    path = link.resolve()
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".toml", dir=path.parent)
     temporary = Path(name)
     try:
@@ -203,9 +218,17 @@ def run_opml(config: Config, args: argparse.Namespace) -> int:
         return 0
     path = Path(args.file)
     try:
-        result = import_opml(config, path.read_bytes(), path.name)
+        opml = path.read_bytes()
     except OSError as exc:
         print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        result = import_opml(config, opml, path.name)
+    except ParseError as exc:  # not OPML: the file named, as the config's problems are
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{config.path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except ImportRefused as exc:
         print(f"{config.path}: left unchanged, the result would not load:", file=sys.stderr)

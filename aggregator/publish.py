@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
 from aggregator.imageproxy import ImageProxy
-from aggregator.withdrawn import withdrawn
+from aggregator.withdrawn import Withdrawn, withdrawn
 from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
 from storage import StoredItem, StoryView
 
@@ -51,20 +51,27 @@ def _story_fields(
             copies.append(Copy(copy.source_id, copy_source.name, copy.url))
     origin = None
     if story.origin_name:
-        origin = Party(story.origin_name, story.origin_url or _credited_url(config, story))
+        origin = Party(story.origin_name, story.origin_url or _credited_url(config, story, hidden))
     elif len(story.copies) > 1 and (first := config.source(story.origin_source or "")):
         origin = Party(first.name, item.url if first.id == item.source_id else None)
     return story.entry_id, origin, tuple(copies)
 
 
-def _credited_url(config: Config, story: StoryView) -> str | None:
+def _credited_url(config: Config, story: StoryView, hidden: Withdrawn | None) -> str | None:
     """Where a credit without a link leads when it names one of our sources: its own copy of
-    the story, else its publisher's site. Atom can say where a story was first published
-    only with a link."""
+    the story, unless withdrawn, else its publisher's site. Atom can say where a story was
+    first published only with a link."""
     source = config.source(story.origin_source or "")
     if source is None:
         return None
-    own = next((copy.url for copy in story.copies if copy.source_id == source.id), None)
+    own = next(
+        (
+            copy.url
+            for copy in story.copies
+            if copy.source_id == source.id and (hidden is None or not hidden.covers(copy.url))
+        ),
+        None,
+    )
     return own or (source.publisher.url if source.publisher else None)
 
 

@@ -23,10 +23,15 @@ FETCH_GRACE = 3.0
 
 
 async def _reload(service: Service) -> None:
+    """SIGHUP's reload. Nothing awaits this task: an error not caught here would surface only
+    as asyncio's "Task exception was never retrieved", with no word that the old config stays."""
     try:
         await service.reload()
     except ConfigError as exc:
         log.error("config reload refused, the running config stays", extra={"errors": exc.problems})
+        return
+    except Exception:  # a bug of ours: logged with its traceback, not left to asyncio
+        log.exception("config reload failed")
         return
     _log_warnings(service.config)
 

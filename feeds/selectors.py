@@ -55,9 +55,14 @@ class FieldSelector:
     def __post_init__(self) -> None:
         try:
             expression = _TRANSLATOR.css_to_xpath(self.css, prefix="descendant-or-self::")
+            xpath = etree.XPath(expression)
         except cssselect.SelectorError as error:
             raise SelectorError(f"not a valid CSS selector: {error}") from error
-        object.__setattr__(self, "xpath", etree.XPath(expression))
+        except RecursionError as error:  # cssselect parses `:is(:is(…))` by recursion
+            raise SelectorError("not a valid CSS selector: nested too deeply") from error
+        except (ValueError, etree.XPathError) as error:  # lxml: a control character in it
+            raise SelectorError(f"not a valid CSS selector: {error} in {self.css!r}") from error
+        object.__setattr__(self, "xpath", xpath)
 
     def __reduce__(self) -> tuple[type[FieldSelector], tuple[str, str | None, _Regex]]:
         """Pickled as its settings, compiled again when loaded: lxml's XPath objects do not
@@ -98,34 +103,58 @@ class ArticleRules:
 
 
 def field_selector(value: object, *, path: str) -> FieldSelector:
-    """A selector from a config value: `"css"` or `{css = "…", attr = "…", regex = "…"}`."""
+    """A selector from a config value: `"css"` or `{css = "…", attr = "…", regex = "…"}`.
+
+    Raises `SelectorErrors` with every fault of a table at once, so that a fix is not
+    followed by the next fault at each `aggregator check`.
+    """
     if isinstance(value, str):
         table: Mapping[str, object] = {"css": value}
     elif isinstance(value, Mapping):
         table = value
     else:
-        raise SelectorError(f'{path}: expected a CSS selector or a table {{ css = "…" }}')
-    if unknown := sorted(set(table) - _SELECTOR_KEYS):
-        raise SelectorError(f"{path}.{unknown[0]}: unknown key (expected css, attr, regex)")
-    css, attr, pattern = table.get("css"), table.get("attr"), table.get("regex")
+        raise SelectorErrors((f'{path}: expected a CSS selector or a table {{ css = "…" }}',))
+    errors = [
+        f"{path}.{key}: unknown key (expected css, attr, regex)"
+        for key in sorted(set(table) - _SELECTOR_KEYS)
+    ]
+    css, attr = table.get("css"), table.get("attr")
+    attr_name = attr.strip() if isinstance(attr, str) else None
+    if attr is not None and not attr_name:
+        errors.append(f"{path}.attr: expected an attribute name")
+    regex = _regex(table.get("regex"), f"{path}.regex", errors)
+    selector = None
     if not isinstance(css, str) or not css.strip():
-        raise SelectorError(f"{path}: needs a CSS selector")
-    if attr is not None and (not isinstance(attr, str) or not attr.strip()):
-        raise SelectorError(f"{path}.attr: expected an attribute name")
-    regex = None
-    if pattern is not None:
-        if not isinstance(pattern, str):
-            raise SelectorError(f"{path}.regex: expected a string")
+        errors.append(f"{path}: needs a CSS selector")
+    else:
         try:
-            regex = re.compile(pattern)
-        except re.error as error:
-            raise SelectorError(f"{path}.regex: not a valid regular expression: {error}") from error
-        if regex.groups == 0:
-            raise SelectorError(f"{path}.regex: needs a group ( … ) around the part to keep")
+            selector = FieldSelector(css.strip(), attr_name, regex)
+        except SelectorError as error:
+            errors.append(f"{path}: {error}")
+    if selector is None or errors:
+        raise SelectorErrors(tuple(errors))
+    return selector
+
+
+def _regex(pattern: object, path: str, errors: list[str]) -> re.Pattern[str] | None:
+    """`pattern` compiled, with a group to keep; a fault is added to `errors`."""
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str):
+        errors.append(f"{path}: expected a string")
+        return None
     try:
-        return FieldSelector(css.strip(), attr.strip() if attr else None, regex)
-    except SelectorError as error:
-        raise SelectorError(f"{path}: {error}") from error
+        regex = re.compile(pattern)
+    except (re.error, OverflowError) as error:  # OverflowError: a{99999999999}
+        errors.append(f"{path}: not a valid regular expression: {error}")
+        return None
+    except RecursionError:  # the parser recurses once per group
+        errors.append(f"{path}: not a valid regular expression: groups nested too deeply")
+        return None
+    if regex.groups == 0:
+        errors.append(f"{path}: needs a group ( … ) around the part to keep")
+        return None
+    return regex
 
 
 class _Collector:
@@ -145,8 +174,8 @@ class _Collector:
     def parse(self, value: object, path: str) -> FieldSelector | None:
         try:
             return field_selector(value, path=path)
-        except SelectorError as error:
-            self.errors.append(str(error))
+        except SelectorErrors as error:
+            self.errors.extend(error.errors)
             return None
 
     def pages(self, default: int) -> int:

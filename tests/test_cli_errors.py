@@ -103,3 +103,49 @@ def test_the_config_may_come_before_the_command(config: Path) -> None:
             f"{config}: ok — 3 sources, 3 feeds\n",
         )
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "aggregator.sqlite3",
+        "aggregator.sqlite3-wal",
+        "aggregator.sqlite3-shm",
+        "aggregator.sqlite3-journal",
+        "aggregator.sqlite3.lock",
+        "aggregator.sqlite3.served",
+    ],
+)
+def test_backup_refuses_the_database_and_the_files_beside_it(
+    config: Path, tmp_path: Path, name: str
+) -> None:
+    """Over the write-ahead log, a backup lost every commit not yet checkpointed; over the
+    server lock, it let a second server start on the same database. A link is followed."""
+    assert run_cli("backup", config, str(tmp_path / "first.sqlite3")).returncode == 0
+    database = tmp_path / "var" / "aggregator.sqlite3"
+    companion = database.with_name(name)
+    if companion != database:
+        companion.write_bytes(b"live")
+    link = tmp_path / "link"
+    link.symlink_to(companion)
+    before = companion.read_bytes()
+    for file in (f"var/{name}", str(link)):
+        result = run_cli("backup", config, file)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"backup: {file} "), result.stderr
+        assert "database" in result.stderr
+    assert companion.read_bytes() == before
+
+
+def test_unknown_ids_are_named_alike_by_every_command(config: Path) -> None:
+    for command, kind in (("fetch", "source"), ("preview", "source"), ("render", "feed")):
+        result = run_cli(command, config, "nosuch")
+        assert (result.returncode, result.stderr) == (
+            2,
+            f'{command}: unknown {kind} "nosuch"\n',
+        )
+    result = run_cli("fetch", config, "hz1w", "no\nsuch", "x")
+    assert (result.returncode, result.stderr) == (
+        2,
+        'fetch: unknown source "no\\nsuch"\nfetch: unknown source "x"\n',
+    )

@@ -105,7 +105,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         "sources[3].id: is required",
         "sources[3].url: is required",
         "sources[3].encoding: unknown charset 'base64'",  # a codec, not a charset
-        "feeds[0].sources: unknown source 'hzfx'",
+        'feeds[0].sources: unknown source "hzfx"',
         "feeds[0].limit: must be between 1 and 500",
         "feeds[1].id: duplicate feed id 'f'",
     ]
@@ -177,8 +177,8 @@ def test_sizes(text: str, size: int) -> None:
         ('[fetch]\ninterval = "99999999999999999999d"', "fetch.interval: longer than a hundred"),
         ('[[sources]]\nid = "a"\nurl = "http://[x/"', "sources[0].url: not a URL or path"),
         ('[[sources]]\nid = "a"\nurl = "a\\u0000.xml"', "sources[0].url: not a URL or path"),
-        ('[[sources]]\nid = "a"\nurl = "https:汉中//example.org/f"', "sources[0].url: no host in"),
-        ('[[sources]]\nid = "a"\nurl = "http:///feed.xml"', "sources[0].url: no host in"),
+        ('[[sources]]\nid = "a"\nurl = "https:汉中//example.org/f"', "sources[0].url: no host: "),
+        ('[[sources]]\nid = "a"\nurl = "http:///feed.xml"', "sources[0].url: no host: "),
         ('[[sources]]\nid = "a"\nurl = "http://a.example:99999/f"', "sources[0].url: port out"),
         ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\nlist = "div"',
          "sources[0].list: must be a table ([sources.list])"),
@@ -332,3 +332,95 @@ def test_stories_table_faults(write_config: WriteConfig) -> None:
     )
     found = problems(write_config, MINIMAL + '[stories]\nwithdraw = "http://x/1"\n')
     assert found == ["stories.withdraw: must be an array of tables ([[stories.withdraw]])"]
+
+
+def _check(path: Path) -> tuple[int, list[str]]:
+    """`aggregator check` as the operator runs it: its exit code and the problems it lists."""
+    result = run_cli("check", path)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, [line.strip() for line in result.stderr.splitlines()]
+
+
+DEEP_REGEX = "(" * 2000 + "a" + ")" * 2000
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # the default interval, rebuilt as the text "1e-05s", did not read back
+        ('[fetch]\ninterval = "0.01ms"\n[[sources]]\nid = "a"\nurl = "a.xml"',
+         "fetch.interval: '0.01ms' must be at least 1ms"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\n[sources.list]\n'
+         "item = \"a[title='\\u0001']\"\nlink = \"a\"",
+         "sources[0].list.item: not a valid CSS selector: All strings must be XML compatible"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\n[sources.article]\n'
+         'title = { css = "a", regex = "(a{99999999999})" }',
+         "sources[0].article.title.regex: not a valid regular expression: the repetition"),
+        (f'[[sources]]\nid = "a"\nurl = "a.xml"\n[sources.article]\n'
+         f'title = {{ css = "a", regex = "{DEEP_REGEX}" }}',
+         "sources[0].article.title.regex: not a valid regular expression: groups nested too"),
+        ("a = " + "[" * 5000 + "]" * 5000,
+         "not valid TOML: arrays or inline tables nested too deeply"),
+        # ids: `$` matched before a final line break, and the id went into URLs
+        ('[[sources]]\nid = "abc\\n"\nurl = "a.xml"', "sources[0].id: 'abc\\n' must match"),
+        ('[[feeds]]\nid = "f\\n"', "feeds[0].id: 'f\\n' must match [a-z0-9_-]+"),
+        # nothing: every fetch times out, every body is too big, every item is pruned
+        ('[fetch]\ntimeout = "0s"', "fetch.timeout: '0s' must be more than zero"),
+        ('[fetch]\nmax_bytes = "0B"', "fetch.max_bytes: '0B' must be at least 1 byte"),
+        ('[fetch]\nretention = "0s"', "fetch.retention: '0s' must be more than zero"),
+        ('[fetch]\ninterval = "0m"', "fetch.interval: '0m' must be more than zero"),
+        ('[[sources]]\nid = "a"\nurl = "a.xml"\ninterval = "0h"',
+         "sources[0].interval: '0h' must be more than zero"),
+        # `serve` failed with "Unknown error -2", every other command on the config's folder
+        ('[service]\nhost = "no such host!"',
+         "service.host: 'no such host!' is not a host name or an IP address"),
+        ('[service]\nadmin_host = "a b"', "service.admin_host: 'a b' is not a host name"),
+        ('[service]\ndatabase = ""', "service.database: '' must name a file"),
+    ],
+)  # fmt: skip
+def test_check_lists_what_used_to_pass_or_crash(
+    write_config: WriteConfig, text: str, problem: str
+) -> None:
+    code, lines = _check(write_config(text))
+    assert code == 2, lines
+    assert any(line.startswith(problem) for line in lines), (problem, lines)
+
+
+def test_zero_cache_lifetime_and_listening_hosts_are_accepted(write_config: WriteConfig) -> None:
+    path = write_config(
+        '[service]\nhost = "0.0.0.0"\nadmin_host = "::1"\nadmin_port = 8090\n'
+        'cache_max_age = "0s"\n[[sources]]\nid = "a"\nurl = "a.xml"\n'
+    )
+    assert _check(path)[0] == 0
+    config = load_config(path)
+    assert (config.service.host, config.service.cache_max_age) == ("0.0.0.0", 0.0)
+
+
+def test_a_selector_table_reports_every_fault_at_once(write_config: WriteConfig) -> None:
+    found = problems(
+        write_config,
+        '[[sources]]\nid = "a"\nurl = "a.xml"\ntype = "html"\n[sources.list]\n'
+        'item = { css = "div..x", regex = "(", attr = "", foo = 1 }\nlink = "a"\n'
+        '[[sources]]\nid = ""\nurl = "b.xml"\n[[sources]]\nurl = "c.xml"\n',
+    )
+    assert [p.split(":")[0] for p in found] == [
+        "sources[0].list.item.foo",
+        "sources[0].list.item.attr",
+        "sources[0].list.item.regex",
+        "sources[0].list.item",
+        "sources[1].id",
+        "sources[2].id",
+    ], found
+    assert found[-2:] == ["sources[1].id: must not be empty", "sources[2].id: is required"]
+
+
+def test_a_byte_order_mark_is_read_and_other_encodings_are_placed(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert [s.id for s in load_config(path).sources] == ["a"]
+    path.write_bytes(MINIMAL.replace("a.xml", "汉中.xml").encode("gbk"))
+    code, lines = _check(path)
+    assert code == 2
+    assert lines[1] == (
+        "not UTF-8 text: byte 0xba at line 4, column 28 (save the file as UTF-8)"
+    ), lines

@@ -173,4 +173,4 @@ async def test_fetch_exit_code_and_unknown_source(tmp_path: Path) -> None:
         assert "HTTP 404" in err
         code, _, err = await run_cli_async("fetch", config, "nope")
         assert code == 2
-        assert "unknown source: nope" in err
+        assert 'fetch: unknown source "nope"' in err

@@ -110,23 +110,78 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
 
 def test_import_refuses_a_result_that_would_not_load(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG, "utf-8")
+    # an inline array the import cannot append a table to
+    config.write_text('sources = [{ id = "a", url = "a.xml" }]\n[service]\ntitle = "t"\n', "utf-8")
     before = config.read_bytes()
-    (tmp_path / "bad.opml").write_bytes(
+    (tmp_path / "one.opml").write_bytes(
         b'<opml version="2.0"><body><outline text="ok" xmlUrl="https://ok.example/feed"/>'
-        b'<outline text="ftp" xmlUrl="ftp://files.example/feed.xml"/></body></opml>'
+        b"</body></opml>"
     )
     (tmp_path / "broken.opml").write_bytes(b"<opml><body><outline")
 
-    refused = run_cli("opml", config, "import", "bad.opml")
+    refused = run_cli("opml", config, "import", "one.opml")
     assert refused.returncode == 2
     assert "left unchanged" in refused.stderr
-    assert "sources[2].url: unsupported URL scheme 'ftp'" in refused.stderr
+    assert "sources: not written as [[sources]] tables" in refused.stderr
     malformed = run_cli("opml", config, "import", "broken.opml")
     assert malformed.returncode == 1
-    assert "malformed OPML" in malformed.stderr
+    assert malformed.stderr.startswith("broken.opml: malformed OPML"), malformed.stderr
     assert config.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.opml", "broken.opml", "config.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.opml", "config.toml", "one.opml"]
+
+
+def test_import_skips_what_the_loader_refuses_and_reads_feed_urls(tmp_path: Path) -> None:
+    """One entry with a URL the loader refuses used to refuse the whole import, naming
+    `sources[N]` places that exist only in the would-be file."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, "utf-8")
+    (tmp_path / "mixed.opml").write_bytes(
+        b'<opml version="2.0"><body>'
+        b'<outline text="Good" xmlUrl="http://127.0.0.1:18080/feed2.xml"/>'
+        b'<outline text="Gopher" xmlUrl="gopher://example.com/feed"/>'
+        b'<outline text="Port" xmlUrl="http://example.com:99999/feed"/>'
+        b'<outline text="FTP" xmlUrl="ftp://files.example/feed.xml"/>'
+        b'<outline text="Reader" xmlUrl="feed://example.com/rss"/>'
+        b'<outline text="Secure" xmlUrl="feed:https://secure.example/atom"/>'
+        b"</body></opml>"
+    )
+
+    result = run_cli("opml", config, "import", "mixed.opml")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "skipped gopher://example.com/feed: unsupported URL scheme 'gopher' (http, https, file"
+        " or a path)",
+        "skipped http://example.com:99999/feed: port out of range 0-65535",
+        "skipped ftp://files.example/feed.xml: unsupported URL scheme 'ftp' (http, https, file"
+        " or a path)",
+    ]
+    assert "3 added, 3 skipped" in result.stdout
+    assert [s.url for s in load_config(config).sources[1:]] == [
+        "http://127.0.0.1:18080/feed2.xml",
+        "http://example.com/rss",
+        "https://secure.example/atom",
+    ]
+
+
+def test_import_writes_through_a_symlinked_config(tmp_path: Path) -> None:
+    """The deployment, and other tools, read the link's target: it must get the sources."""
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "config.toml"
+    target.write_text(CONFIG, "utf-8")
+    link = tmp_path / "config.toml"
+    link.symlink_to(target)
+    (tmp_path / "subs.opml").write_bytes(SUBSCRIPTIONS)
+
+    result = run_cli("opml", link, "import", "subs.opml")
+
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    assert link.resolve() == target
+    assert [s.id for s in load_config(target).sources] == [
+        "hzfb", "planet-python", "hzrb-example", "hzrb-example-2"
+    ]  # fmt: skip
+    assert sorted(p.name for p in target.parent.iterdir()) == ["config.toml"]
 
 
 def test_new_ids_are_valid_and_unique() -> None:

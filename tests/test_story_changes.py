@@ -181,16 +181,17 @@ async def test_a_credit_ending_a_feed_items_body_names_the_origin(tmp_path: Path
     assert [copy["source"] for copy in entry["_copies"]] == ["hz1w"]
 
 
+def _one_story_twice(folder: Path, *, official_at: str, portal_at: str) -> None:
+    """The official feed and the portal's each hold one copy of IBIS, told apart by its body."""
+    official = Item("a", IBIS, f"{DAY} {official_at}:00 +0800", "other_tea_harvest.txt")
+    portal = Item("b", IBIS, f"{DAY} {portal_at}:00 +0800", "other_notice.txt")
+    (folder / "hzfb.xml").write_text(_rss("hzfb.example", [official]), "utf-8")
+    (folder / "hz1w.xml").write_text(_rss("hz1w.example", [portal]), "utf-8")
+
+
 async def test_dedupe_false_takes_a_source_out_of_the_stories_it_joined(tmp_path: Path) -> None:
     config = _config(tmp_path, [OFFICIAL, PORTAL])
-    (tmp_path / "hzfb.xml").write_text(
-        _rss("hzfb.example", [Item("a", IBIS, f"{DAY} 09:00:00 +0800", "other_tea_harvest.txt")]),
-        "utf-8",
-    )
-    (tmp_path / "hz1w.xml").write_text(
-        _rss("hz1w.example", [Item("b", IBIS, f"{DAY} 08:00:00 +0800", "other_notice.txt")]),
-        "utf-8",
-    )
+    _one_story_twice(tmp_path, official_at="09:00", portal_at="08:00")
     assert _shown(await _fetch(config)) == [(IBIS, "hz1w", ["hzfb"])]
     _config(tmp_path, [OFFICIAL, (*PORTAL[:2], "dedupe = false")])
     apart = await _fetch(config, "none")  # the config applied at start; nothing fetched
@@ -247,3 +248,13 @@ async def test_a_credit_without_a_link_leads_to_the_credited_sources_copy(tmp_pa
         page = Page("feeds", "all", "atom", Query(), url, url)
         atom, _ = await render_page(config_, service.db, page)
     assert b'rel="via" href="https://hzfb.example/o.html"' in atom
+
+
+async def test_a_disabled_sources_copy_gives_way_to_one_still_published(tmp_path: Path) -> None:
+    """The story's canonical copy is the official one; with its source disabled, the merged
+    feed shows the portal's copy, and lists no copy of the disabled source."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    _one_story_twice(tmp_path, official_at="09:00", portal_at="10:00")
+    assert _shown(await _fetch(config)) == [(IBIS, "hzfb", ["hz1w"])]
+    _config(tmp_path, [(*OFFICIAL[:2], f"{OFFICIAL[2]}\nenabled = false"), PORTAL])
+    assert _shown(await _fetch(config, "none")) == [(IBIS, "hz1w", [])]

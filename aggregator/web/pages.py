@@ -54,12 +54,19 @@ async def index(request: web.Request) -> web.Response:
         error = escape(status.last_error or "") if status else ""
         if status and status.effective_url:
             error += f"<br>moved permanently to {escape(status.effective_url)}"
+        # A disabled source is neither fetched nor published: its feed answers 404, and the
+        # next fetch stored before it was disabled never comes. `aggregator status` says so too.
+        name = escape(source.name)
+        next_fetch = status.next_fetch if status else None
+        if source.enabled:
+            name = f'<a href="{escape(base)}/sources/{escape(source.id)}.atom">{name}</a>'
+        else:
+            result, next_fetch = f"disabled ({result})", None
         source_rows.append(
-            f'<tr><td><a href="{escape(base)}/sources/{escape(source.id)}.atom">'
-            f'{escape(source.name)}</a></td><td class="{css}">{escape(result)}</td>'
+            f'<tr><td>{name}</td><td class="{css}">{escape(result)}</td>'
             f"<td>{status.items if status else 0}</td>"
             f"<td>{_when(status.last_success if status else None)}</td>"
-            f"<td>{_when(status.next_fetch if status else None)}</td><td>{error}</td></tr>"
+            f"<td>{_when(next_fetch)}</td><td>{error}</td></tr>"
         )
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
