@@ -17,8 +17,10 @@ from email.utils import parsedate_to_datetime
 from dateutil import parser as dateutil_parser
 from dateutil.relativedelta import relativedelta
 
+# `下午 5:50` is 17:50: the half of the day a 12-hour clock is read in.
 _TIME = (
-    r"(?:(?P<sep>T|\s*)(?P<H>\d{1,2})\s*[:：时点]\s*(?P<M>\d{1,2})"
+    r"(?:(?P<sep>T|\s*)(?:(?P<half>上午|早上|凌晨|中午|下午|晚上)\s*)?"
+    r"(?P<H>\d{1,2})\s*[:：时点]\s*(?P<M>\d{1,2})"
     r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?(?!\d)"
     r"(?P<Z>Z|[+-]\d{2}:?\d{2}|\s*(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?)?)?"
 )
@@ -33,6 +35,9 @@ _MD_CN = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日�
 _MD = re.compile(
     r"(?<![\d./:-])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?!\d)"
 )
+# A month and day alone, as the whole text (a list's `[01-14]` cell): within a sentence, `1-2`
+# is anything but a date.
+_MD_ALONE = re.compile(r"^[\s(\[【（]*(?P<m>\d{1,2})-(?P<d>\d{1,2})[\s)\]】）]*$")
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _RFC822 = re.compile(
     rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s*)?(?<!\d)\d{{1,2}}\s+(?:{_MONTHS})[a-z]*\.?\s+"
@@ -58,11 +63,11 @@ _UNITS = {
 }
 _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-# "GMT+08:00", "UTC+8": an offset written after a zone name. The email module drops it and
-# dateutil reads it POSIX-style, with the sign inverted; people mean eight hours east.
 # Full-width forms of what dates are written with: an IME's digits, `－`, `／`, `：`, `．` and
 # the ideographic space. One character for one, so positions in the text hold.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．＋\u3000", "0123456789-/:.+ ")
+# "GMT+08:00", "UTC+8": an offset written after a zone name. The email module drops it and
+# dateutil reads it POSIX-style, with the sign inverted; people mean eight hours east.
 _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
 _EPOCH = re.compile(r"\d{10}|\d{13}")
@@ -85,9 +90,16 @@ def _zone(text: str | None, tz: tzinfo) -> tzinfo:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3) or 0)))
 
 
+_AFTERNOON = frozenset({"下午", "晚上"})
+
+
 def _clock(match: re.Match[str]) -> tuple[int, int, int]:
     groups = match.groupdict()
-    return int(groups["H"] or 0), int(groups["M"] or 0), int(groups.get("S") or 0)
+    hour = int(groups.get("H") or 0)
+    half = groups.get("half")
+    if hour < 12 and (half in _AFTERNOON or (half == "中午" and hour < 6)):
+        hour += 12  # 中午 1:00 is 13:00, 中午 12:30 stays
+    return hour, int(groups.get("M") or 0), int(groups.get("S") or 0)
 
 
 def _full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
@@ -130,9 +142,8 @@ def _day_word(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     day = _local_now(now, tz) - timedelta(days=_DAYS_BACK[match.group("word")])
     if match.group("H") is None:
         return day
-    return day.replace(
-        hour=int(match.group("H")), minute=int(match.group("M")), second=0, microsecond=0
-    )
+    hour, minute, _ = _clock(match)
+    return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
 
 
 _Builder = Callable[[re.Match[str], tzinfo, datetime], datetime]
@@ -143,6 +154,7 @@ _SHAPES: tuple[tuple[re.Pattern[str], _Builder], ...] = (
     (_RFC822, _rfc822),
     (_MD_CN, _month_day),
     (_MD, _month_day),
+    (_MD_ALONE, _month_day),
     (_DAY_WORD, _day_word),
     (_AGO, _ago),
     (_JUST_NOW, _just_now),

@@ -56,6 +56,15 @@ def at(
         ("２０２２－０１－１４", at(2022, 1, 14)),
         ("２０２２年１月１４日", at(2022, 1, 14)),
         ("发布时间：２０２２－０１－１４　１７：５０", at(2022, 1, 14, 17, 50)),
+        # A 12-hour clock with its half of the day.
+        ("2022/1/14 下午 5:50:00", at(2022, 1, 14, 17, 50)),
+        ("2022年1月14日 上午9:30", at(2022, 1, 14, 9, 30)),
+        ("2022-01-14 中午1:05", at(2022, 1, 14, 13, 5)),
+        ("2022-01-14 中午12:30", at(2022, 1, 14, 12, 30)),
+        ("昨天 晚上 8:00", at(2022, 1, 14, 20, 0)),
+        # A month and day alone, as a list's cell gives it.
+        ("[01-14]", at(2022, 1, 14)),
+        ("12-31", at(2021, 12, 31)),
         # A time range is not an offset.
         ("2022-01-14 17:50-18:30", at(2022, 1, 14, 17, 50)),
         # An impossible date is skipped, and the search goes on.
@@ -71,8 +80,9 @@ def test_find_date(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "查看: 8| 评论: 0", "2022-13-45 17:50", "达到1.4%、1.64%", "电话 0916-2626262", "garbage"],
-)
+    ["", "查看: 8| 评论: 0", "2022-13-45 17:50", "达到1.4%、1.64%", "电话 0916-2626262", "garbage",
+     "比分 3-1 获胜", "第 1-2 名", "13-45"],
+)  # fmt: skip
 def test_find_date_gives_none_for_non_dates(text: str) -> None:
     assert find_date(text, tz=SHANGHAI, now=NOW) is None
 
