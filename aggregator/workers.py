@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
@@ -45,7 +46,10 @@ async def start_site(app: web.Application, host: str, port: int, *, shared: bool
         await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
     except OSError as exc:
         await runner.cleanup()
-        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        if isinstance(exc, socket.gaierror):  # its errno is the resolver's, not the system's
+            why = f"{exc.strerror} (service.host: a name this machine does not resolve)"
+        else:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
         raise CannotListen(f"cannot listen on {host}:{port}: {why}") from exc
     return runner
 

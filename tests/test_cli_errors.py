@@ -74,6 +74,17 @@ def test_serve_on_a_taken_port(write_config: WriteConfig) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_serve_on_a_host_name_nothing_resolves(write_config: WriteConfig) -> None:
+    """The resolver's error has a negative errno: it read "Unknown error -2"."""
+    config = write_config('[service]\nhost = "no-such-host.invalid"\ndatabase = "db.sqlite3"\n')
+    result = run_cli("serve", config, timeout=30)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: cannot listen on no-such-host.invalid:8080: "), last
+    assert "service.host: a name this machine does not resolve" in last
+    assert "Unknown error" not in last
+
+
 @pytest.mark.parametrize(
     "command", [("preview", "hz1w"), ("preview", "hz1w", "--json"), ("render", "all")]
 )
