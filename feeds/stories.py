@@ -44,6 +44,7 @@ class StoryKey:
     origin_name: str | None = None  # whom the item credits, e.g. "汉中发布"
     story_id: str | None = None  # for stored candidates: the story the item belongs to
     source_order: int = 0  # the source's position in the config
+    seen: datetime | None = None  # when first seen: an undated item's title is compared then
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +88,13 @@ def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
     body distance (0 for link and title) used to rank equally strong candidates."""
     if new.link and new.link == old.link:
         return "link", 0
+    new_at, old_at = new.published or new.seen, old.published or old.seen
     if (
         len(new.title) >= MIN_TITLE_CHARS
         and new.title == old.title
-        and new.published is not None
-        and old.published is not None
-        and abs(new.published - old.published) <= TITLE_WINDOW
+        and new_at is not None
+        and old_at is not None
+        and abs(new_at - old_at) <= TITLE_WINDOW
     ):
         return "title", 0
     if new.fingerprint is not None and old.fingerprint is not None:

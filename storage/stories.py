@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from feeds.fingerprint import NEAR_DUPLICATE_BITS, hamming
 from feeds.stories import (
@@ -25,7 +25,7 @@ from storage.sources import NOW_SQL
 TITLE_WINDOW_SECONDS = 7 * 86400.0
 _CANDIDATE_COLUMNS = (
     "id, key, source_id, norm_link, norm_title, published, fingerprint, origin_name, "
-    "origin_url, story_id"
+    "origin_url, story_id, first_seen"
 )
 
 
@@ -43,6 +43,7 @@ def _key(row: Row, order: dict[str, int], story: int | None = None) -> StoryKey:
         published=_published(row),
         fingerprint=row["fingerprint"],
         origin_name=row["origin_name"],
+        seen=datetime.fromtimestamp(row["first_seen"], UTC),
         story_id=str(row["story_id"] if story is None else story),
         source_order=order.get(row["source_id"], len(order)),
     )
@@ -52,13 +53,15 @@ _BATCH = 500  # items per candidate query
 # Lists travel as JSON arrays, so each statement has one text whatever the number of items:
 # an `IN (?, ?, …)` per batch size filled the statement cache with thousands of variants,
 # and SQLite's memory grew with every source fetched (10 MB at 2,000 sources).
-_COLUMNS = f"{_CANDIDATE_COLUMNS}, published_ts"
+# An undated item's title is compared at the time it was first seen (`StoryKey.seen`).
+_COLUMNS = f"{_CANDIDATE_COLUMNS}, coalesce(published_ts, first_seen) AS title_ts"
 _CANDIDATES_SQL = f"""
     SELECT * FROM (
         SELECT {_COLUMNS} FROM items WHERE norm_link IN (SELECT value FROM json_each(?))
         UNION ALL
         SELECT {_COLUMNS} FROM items
-            WHERE norm_title IN (SELECT value FROM json_each(?)) AND published_ts BETWEEN ? AND ?
+            WHERE norm_title IN (SELECT value FROM json_each(?))
+            AND coalesce(published_ts, first_seen) BETWEEN ? AND ?
     ) WHERE source_id != ?
 """
 # A band is shared by many unrelated items (more as the store grows): their fingerprints come
@@ -76,8 +79,14 @@ _MEMBERS_SQL = (
 )
 
 
+def _title_time(item: ItemRecord, now: float) -> float:
+    """When an item's title is compared: its date, else now, when it is first seen (an undated
+    copy of a dated story otherwise never matched it by title)."""
+    return item.published.timestamp() if item.published else now
+
+
 def _candidates(
-    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord]
+    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
 ) -> list[list[Row]]:
     """For each item, the items of other sources sharing its link, its title within the window
     or a SimHash band, and every other member of the stories found (so that `match` can refuse
@@ -85,20 +94,20 @@ def _candidates(
     own index: a statement per item cost more than the matching itself."""
     found: list[list[Row]] = []
     for start in range(0, len(items), _BATCH):
-        found += _candidates_of_batch(conn, source_id, items[start : start + _BATCH])
+        found += _candidates_of_batch(conn, source_id, items[start : start + _BATCH], now)
     return found
 
 
 def _candidates_of_batch(
-    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord]
+    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
 ) -> list[list[Row]]:
     links = sorted({item.norm_link for item in items if item.norm_link})
-    dated = [item for item in items if item.norm_title and item.published]
-    titles = sorted({item.norm_title for item in dated if item.norm_title})
+    titled = [item for item in items if item.norm_title]
+    titles = sorted({item.norm_title for item in titled if item.norm_title})
     bands = sorted({band for item in items for band in item.bands})
     if not (links or titles or bands):
         return [[] for _ in items]
-    stamps = [item.published.timestamp() for item in dated if item.published] or [0.0]
+    stamps = [_title_time(item, now) for item in titled] or [0.0]
     window = (min(stamps) - TITLE_WINDOW_SECONDS, max(stamps) + TITLE_WINDOW_SECONDS)
     params = (json.dumps(links), json.dumps(titles), *window, source_id)
     wanted_links, wanted_titles = set(links), set(titles)
@@ -107,7 +116,7 @@ def _candidates_of_batch(
     for row in conn.execute(_CANDIDATES_SQL, params) if links or titles else ():
         if row["norm_link"] in wanted_links:
             by_link.setdefault(row["norm_link"], {})[row["id"]] = row
-        if row["norm_title"] in wanted_titles and row["published_ts"] is not None:
+        if row["norm_title"] in wanted_titles:
             by_title.setdefault(row["norm_title"], {})[row["id"]] = row
     near = _near_ids(conn, items, bands)
     wanted = sorted({row_id for ids in near for row_id in ids})
@@ -116,7 +125,8 @@ def _candidates_of_batch(
         by_id = {row["id"]: row for row in conn.execute(_NEAR_SQL, (json.dumps(wanted), source_id))}
     by_body = [{row_id: by_id[row_id] for row_id in ids if row_id in by_id} for ids in near]
     direct = [
-        _direct(item, by_link, by_title, body) for item, body in zip(items, by_body, strict=True)
+        _direct(item, by_link, by_title, body, now)
+        for item, body in zip(items, by_body, strict=True)
     ]
     stories = sorted({row["story_id"] for rows in direct for row in rows.values()})
     members: dict[int, list[Row]] = {}
@@ -169,17 +179,18 @@ def _direct(
     by_link: dict[str, dict[int, Row]],
     by_title: dict[str, dict[int, Row]],
     by_body: dict[int, Row],
+    now: float,
 ) -> dict[int, Row]:
     """The rows one item reaches through its own link, title window and near fingerprints."""
     rows: dict[int, Row] = {}
     if item.norm_link:
         rows.update(by_link.get(item.norm_link, {}))
-    if item.norm_title and item.published:
-        at = item.published.timestamp()
+    if item.norm_title:
+        at = _title_time(item, now)
         rows.update(
             (row_id, row)
             for row_id, row in by_title.get(item.norm_title, {}).items()
-            if at - TITLE_WINDOW_SECONDS <= row["published_ts"] <= at + TITLE_WINDOW_SECONDS
+            if at - TITLE_WINDOW_SECONDS <= row["title_ts"] <= at + TITLE_WINDOW_SECONDS
         )
     rows.update(by_body)
     return dict(sorted(rows.items()))
@@ -198,7 +209,9 @@ def _alone(item: ItemRecord, item_id: int, source_id: str, context: StoryContext
     return choose_canonical([member], context.source_names)
 
 
-def _new_key(item_id: int, item: ItemRecord, source_id: str, order: dict[str, int]) -> StoryKey:
+def _new_key(
+    item_id: int, item: ItemRecord, source_id: str, order: dict[str, int], seen: float
+) -> StoryKey:
     return StoryKey(
         item_key=str(item_id),
         source_id=source_id,
@@ -208,6 +221,7 @@ def _new_key(item_id: int, item: ItemRecord, source_id: str, order: dict[str, in
         fingerprint=item.fingerprint,
         origin_name=item.origin_name,
         source_order=order.get(source_id, len(order)),
+        seen=datetime.fromtimestamp(seen, UTC),
     )
 
 
@@ -258,7 +272,7 @@ def assign_stories(
     taken: set[int] = set()
     merged: dict[int, int] = {}
     bands: list[tuple[int, int, int | None]] = []
-    candidates = _candidates(conn, source_id, [item for _, item in inserted])
+    candidates = _candidates(conn, source_id, [item for _, item in inserted], now)
     for (item_id, item), found_rows in zip(inserted, candidates, strict=True):
         found: list[Match] = []
         if item.norm_link or item.norm_title or item.fingerprint is not None:
@@ -266,7 +280,7 @@ def assign_stories(
             # batch already gave a copy of this source is taken, like in `match`
             stories = [_current(row["story_id"], merged) for row in found_rows]
             found = matches(
-                _new_key(item_id, item, source_id, order),
+                _new_key(item_id, item, source_id, order, now),
                 [
                     _key(row, order, story)
                     for row, story in zip(found_rows, stories, strict=True)
@@ -333,7 +347,9 @@ def rematch(
     decide: set[int] = set()
     merged: dict[int, int] = {}
     for item_id, item, rekeyed in changed:
-        (story,) = conn.execute("SELECT story_id FROM items WHERE id = ?", (item_id,)).fetchone()
+        story, seen = conn.execute(
+            "SELECT story_id, first_seen FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
         if story is None:
             continue
         decide.add(story)
@@ -343,12 +359,12 @@ def rematch(
             f"SELECT {_CANDIDATE_COLUMNS} FROM items WHERE story_id = ? AND id != ? ORDER BY id",
             (story, item_id),
         ).fetchall()
-        new = _new_key(item_id, item, source_id, order)
+        new = _new_key(item_id, item, source_id, order, seen)
         if others and match(new, [_key(row, order) for row in others]) is not None:
             continue  # still a copy of its story
         left.update(row["source_id"] for row in others)
         alone = _detach(conn, item_id, story, [row["id"] for row in others]) if others else story
-        (rows,) = _candidates(conn, source_id, [item])
+        (rows,) = _candidates(conn, source_id, [item], seen)
         found = matches(new, [_key(row, order) for row in rows if row["story_id"] != alone])
         if found:
             target = _join(conn, found, merged)

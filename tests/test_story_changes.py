@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ def _body(name: str, credit: str = "") -> str:
 class Item:
     guid: str
     title: str
-    date: str  # RFC 822, +0800
+    date: str  # RFC 822, +0800; empty: no <pubDate>
     body: str  # a file of tests/fixtures/stories
     credit: str = ""  # a last line of the body, as portals end an article
     source: str = ""  # an RSS <source>: whom the item credits
@@ -39,8 +39,9 @@ class Item:
 def _rss(site: str, items: Sequence[Item]) -> str:
     entries = "".join(
         f"<item><guid>{item.guid}</guid><title>{escape(item.title)}</title>"
-        f"<link>https://{site}/{item.guid}.html</link><pubDate>{item.date}</pubDate>"
-        f"<description>{escape(_body(item.body, item.credit))}</description>"
+        f"<link>https://{site}/{item.guid}.html</link>"
+        + (f"<pubDate>{item.date}</pubDate>" if item.date else "")
+        + f"<description>{escape(_body(item.body, item.credit))}</description>"
         + (f'<source url="https://hzfb.example/">{item.source}</source>' if item.source else "")
         + "</item>"
         for item in items
@@ -258,3 +259,27 @@ async def test_a_disabled_sources_copy_gives_way_to_one_still_published(tmp_path
     assert _shown(await _fetch(config)) == [(IBIS, "hzfb", ["hz1w"])]
     _config(tmp_path, [(*OFFICIAL[:2], f"{OFFICIAL[2]}\nenabled = false"), PORTAL])
     assert _shown(await _fetch(config, "none")) == [(IBIS, "hz1w", [])]
+
+
+async def test_an_undated_copy_matches_by_title_when_first_seen(tmp_path: Path) -> None:
+    """A portal's feed without dates: its copy is compared at the time we first see it, so
+    it joins the official story of the same title from today, and not one from years ago."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    today = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    official = [
+        Item("a", IBIS, today, "other_tea_harvest.txt"),
+        Item("old", AIRPORT, f"{DAY} 09:00:00 +0800", "other_flight_route.txt"),
+    ]
+    portal = [
+        Item("b", IBIS, "", "other_notice.txt"),
+        Item("c", AIRPORT, "", "other_university.txt"),
+    ]
+    (tmp_path / "hzfb.xml").write_text(_rss("hzfb.example", official), "utf-8")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", portal), "utf-8")
+    assert _shown(await _fetch(config)) == sorted(
+        [
+            (IBIS, "hzfb", ["hz1w"]),
+            (AIRPORT, "hzfb", []),
+            (AIRPORT, "hz1w", []),
+        ]
+    )
