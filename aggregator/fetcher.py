@@ -6,7 +6,7 @@ import asyncio
 import email.utils
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC
@@ -176,11 +176,13 @@ class Fetcher:
         verify_tls: bool = True,
         headers: Sequence[tuple[str, str]] = (),
         host_slots: HostSlots | None = None,
+        permit: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> Response:
         """GET `url`, following redirects only within `hosts` (see `netpolicy`); `verify_tls`
         False accepts any certificate (a source's `tls_verify = false`), on every hop.
         `headers` (a source's own, its User-Agent included) go with every hop. `host_slots`
-        limits requests to one host instead of `fetch.per_host`."""
+        limits requests to one host instead of `fetch.per_host`. `permit` gives the reason a
+        redirect's target may not be asked for (robots.txt), if any, before it is."""
         slots = self._hosts if host_slots is None else host_slots  # (empty is falsy)
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
@@ -222,6 +224,8 @@ class Fetcher:
             if target in seen:
                 raise FetchError(f"redirect loop through {target}", url=url, status=status)
             if reason := await check_discovered(target, source_url=source_url, hosts=hosts):
+                raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
+            if permit is not None and (reason := await permit(target)):
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
             all_permanent = all_permanent and status in _PERMANENT
             permanent_url = target if all_permanent else None

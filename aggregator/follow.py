@@ -121,7 +121,7 @@ async def source_document(
     if source.type != "html":
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
-    first = await _get(source, url, fetcher, hosts, validators)
+    first = await _get(source, url, fetcher, hosts, validators, robots)
     return await forwarded(source, first, fetcher, robots, hosts)
 
 
@@ -148,14 +148,18 @@ async def _discovered(
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     await _robots_allow(source, url, robots)
-    return await _get(source, url, fetcher, hosts, (None, None))
+    return await _get(source, url, fetcher, hosts, (None, None), robots)
 
 
 async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
-    if source.respect_robots and not await robots.allowed(
-        url, source.tls_verify, source.user_agent
-    ):
-        raise Refused("robots.txt disallows this page", url=url)
+    if reason := await _robots_refusal(source, url, robots):
+        raise Refused(reason, url=url)
+
+
+async def _robots_refusal(source: SourceConfig, url: str, robots: Robots) -> str | None:
+    if not source.respect_robots:
+        return None
+    return await robots.refusal(url, source.tls_verify, source.user_agent)
 
 
 async def _get(
@@ -164,7 +168,15 @@ async def _get(
     fetcher: Fetcher,
     hosts: frozenset[str],
     validators: tuple[str | None, str | None],
+    robots: Robots | None = None,
 ) -> Response:
+    """`url`, and with `robots` every redirect's target asked of robots.txt first, as the
+    page itself was."""
+
+    async def permit(target: str) -> str | None:
+        assert robots is not None
+        return await _robots_refusal(source, target, robots)
+
     return await fetcher.get(
         url,
         source_url=source.url,
@@ -173,6 +185,7 @@ async def _get(
         last_modified=validators[1],
         verify_tls=source.tls_verify,
         headers=source.request_headers,
+        permit=permit if robots is not None else None,
     )
 
 

@@ -7,6 +7,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -14,7 +15,8 @@ from aggregator.config import Config, SourceConfig
 from aggregator.cpu import CpuPool
 from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, RecordPlan, collect
-from aggregator.fetcher import Fetcher, printable
+from aggregator.fetcher import Fetcher, HostSlots, printable
+from aggregator.netpolicy import host_of
 from aggregator.policy import next_delay, upstream_hint
 from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
@@ -81,6 +83,11 @@ class Pipeline:
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
         # Sources in flight at once, fetch to commit: what bounds memory, whatever their number.
         self._slots = asyncio.Semaphore(config.fetch.concurrency)
+        # Sources of one host in flight at once: no more than its requests may be. Beyond that,
+        # a source waiting for its host held one of `_slots`, and a slow host with many sources
+        # held all of them while every other host waited.
+        self._hosts = HostSlots(config.fetch.per_host)
+        self._limits = (config.fetch.concurrency, config.fetch.per_host)
         self._context = (config, story_context(config))
 
     @property
@@ -143,8 +150,18 @@ class Pipeline:
             self._context = (self.config, story_context(self.config))
         return self._context[1]
 
+    def reconfigure(self, config: Config) -> None:
+        """Apply a reloaded config; runs in flight keep the slots they hold."""
+        limits = (config.fetch.concurrency, config.fetch.per_host)
+        if limits != self._limits:
+            self._slots = asyncio.Semaphore(config.fetch.concurrency)
+            self._hosts = HostSlots(config.fetch.per_host)
+            self._limits = limits
+        self.config = config
+
     async def _bounded(self, source: SourceConfig) -> SourceReport:
-        async with self._slots:
+        host = host_of(source.url)  # none for a local file: those share no server
+        async with self._hosts.slot(host) if host else nullcontext(), self._slots:
             return await self._run(source)
 
     async def _run(self, source: SourceConfig) -> SourceReport:

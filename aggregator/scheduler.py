@@ -52,6 +52,12 @@ class Scheduler:
         if self._scheduler.get_job(source_id):
             self._scheduler.remove_job(source_id)
 
+    def rearm(self, source_id: str, at: float | None) -> None:
+        """Time a source's next run from a run made outside the schedule; one running now
+        re-arms itself when it ends."""
+        if at is not None and source_id not in self._running and self._scheduler.running:
+            self.schedule(source_id, at)
+
     def scheduled(self) -> set[str]:
         return {job.id for job in self._scheduler.get_jobs() if not job.id.startswith(_PERIODIC)}
 

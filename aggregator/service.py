@@ -81,10 +81,16 @@ class Service:
             self.websub.notify(self.config, source_id)
 
     async def fetch_now(self, source_id: str) -> SourceReport:
+        """A fetch asked for by the operator; the source's next one is timed from it, as from a
+        scheduled one: after a recovery, not at the end of the backoff it was waiting out."""
         source = self.config.source(source_id)
         if source is None:
             raise UnknownSource(source_id)
-        return await self.pipeline.run(source)
+        report = await self.pipeline.run(source)
+        current = self.config.source(source_id)
+        if self.scheduler is not None and current is not None and current.enabled:
+            self.scheduler.rearm(source_id, report.next_fetch)
+        return report
 
     async def _scheduled_run(self, source_id: str) -> float | None:
         source = self.config.source(source_id)
@@ -129,7 +135,7 @@ class Service:
             config = await self._read_config()
             split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config
-            self.pipeline.config = config
+            self.pipeline.reconfigure(config)
             if config.fetch.user_agent != previous.fetch.user_agent:
                 self.pipeline.robots = Robots(self.fetcher, config.fetch.user_agent)
             self.stats.keep_only({source.id for source in config.sources})

@@ -73,7 +73,7 @@ class Portal:
             path = request.path
             self.hits[path] = self.hits.get(path, 0) + 1
             self.requested.append(request.path_qs)
-            if path == "/robots.txt":
+            if path == "/robots.txt" and path not in self.failing:
                 return web.Response(text=self.robots)
             if any(request.headers.get(k) != v for k, v in self.required.items()):
                 raise web.HTTPForbidden()
@@ -410,6 +410,35 @@ async def test_a_list_page_no_charset_decodes_whole_is_a_warning(
     assert "list page 1 " in (report.error or "")
     assert "no charset decodes it whole, 28 characters lost" in (report.error or "")
     assert "sources.encoding" in (report.error or "")
+
+
+async def test_robots_txt_is_asked_of_a_redirects_target_before_it_is_fetched(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """The list page moves (302) to a path robots.txt disallows: the target is not asked for,
+    and the source says why."""
+    portal.robots = "User-agent: *\nDisallow: /secret/\n"
+    portal.redirects["/portal.php"] = "/secret/portal.php"
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert report.failed
+    assert "/secret/portal.php refused: robots.txt disallows this page" in (report.error or "")
+    assert not any(path.startswith("/secret/") for path in portal.requested)
+
+
+async def test_a_robots_txt_answering_5xx_keeps_every_page_unread(
+    tmp_path: Path, portal: Portal
+) -> None:
+    """A site whose robots.txt fails with 503 has rules nobody knows (RFC 9309): none of its
+    pages is read, where it used to be read as if it allowed everything, for a day."""
+    portal.failing.add("/robots.txt")
+    config = load_config(write_config(tmp_path, portal, SELECTORS))
+    async with running_service(config, schedule=False) as service:
+        report = await service.pipeline.run(config.sources[1])
+    assert report.failed
+    assert "robots.txt answered HTTP 503: no page is read until it answers" in (report.error or "")
+    assert portal.requested == ["/robots.txt"]
 
 
 def refresh_to(target: str, delay: int = 0) -> bytes:

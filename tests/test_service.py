@@ -4,6 +4,7 @@ and status as `/api/sources`, `/` and `/metrics` show it (real database, real so
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 import time
@@ -361,3 +362,96 @@ async def test_a_reload_of_2000_sources_leaves_the_loop_free(tmp_path: Path) -> 
         measured = [await longest_pause(service.reload()) for _ in range(3)]
         assert all(len(reloaded.sources) == 2000 for reloaded, _, _ in measured)
         assert min(pause / took for _, pause, took in measured) < 1 / 3, measured
+
+
+async def test_a_fetch_asked_for_times_the_next_one_from_it(tmp_path: Path) -> None:
+    """A source backing off for an hour recovers; fetched by hand, its next fetch is an
+    interval from then, not when the backoff would have ended."""
+    answers = {"status": 503}
+
+    async def feed(request: web.Request) -> web.Response:
+        if answers["status"] == 503:
+            return web.Response(status=503, headers={"Retry-After": "3600"})
+        return web.Response(body=(FIXTURES / "upstream" / "hzfb.xml").read_bytes())
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    async with local_site(app) as origin:
+        path = write(tmp_path / "config.toml", source("up", "10m", f"{origin}/feed.xml"))
+        async with running_service(load_config(path), schedule=True) as service:
+            assert service.scheduler is not None
+            failed = await service.fetch_now("up")
+            assert failed.failed
+            assert failed.next_fetch is not None
+            assert failed.next_fetch > time.time() + 3000, "Retry-After is honoured"
+            answers["status"] = 200
+            recovered = await service.fetch_now("up")
+            assert not recovered.failed
+            next_run = service.scheduler.next_run("up")
+            assert next_run is not None
+            assert next_run < time.time() + 700, "ten minutes from the fetch, not an hour"
+            assert abs(next_run - (recovered.next_fetch or 0)) < 1
+
+
+async def test_a_slow_host_holds_no_other_hosts_fetches(tmp_path: Path) -> None:
+    """Twelve sources on a slow host, two at a time (`per_host`), and `concurrency = 4`: a
+    source on another host is fetched before them, not once they are done. Before, sources
+    waiting for the slow host held every slot of `concurrency` while they waited."""
+    ended: list[str] = []
+    arrived: dict[str, int] = {}
+    busy = asyncio.Event()  # the slow host answers two, and the other ten wait for it
+
+    async def page(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        arrived[name] = len(ended)  # how many slow answers had gone when this came
+        if len(arrived) == 2:
+            busy.set()
+        if name != "other":
+            await asyncio.sleep(0.5)
+            ended.append(name)
+        return web.Response(body=(FIXTURES / "upstream" / "hzfb.xml").read_bytes())
+
+    app = web.Application()
+    app.router.add_get("/{name}.xml", page)
+    async with local_site(app) as origin:
+        other = origin.replace("127.0.0.1", "localhost")
+        sources = "".join(source(f"s{n}", "1h", f"{origin}/s{n}.xml") for n in range(12))
+        sources += source("other", "1h", f"{other}/other.xml")
+        path = write(tmp_path / "config.toml", sources, fetch="concurrency = 4\nper_host = 2\n")
+        async with running_service(load_config(path), schedule=False) as service:
+            slow = [s for s in service.config.sources if s.id != "other"]
+            runs = [asyncio.ensure_future(service.pipeline.run(s)) for s in slow]
+            await busy.wait()
+            report = await service.fetch_now("other")
+            await asyncio.gather(*runs)
+    assert not report.failed
+    assert arrived["other"] == 0, f"asked after {arrived['other']} of the slow host's answers"
+    assert len(ended) == 12
+
+
+async def test_a_reloaded_concurrency_applies_to_the_next_fetches(tmp_path: Path) -> None:
+    """`fetch.concurrency` raised by a reload lets that many sources in at once; the old
+    number stayed in force until a restart."""
+    active = {"now": 0, "peak": 0}
+    all_in = asyncio.Event()
+
+    async def page(request: web.Request) -> web.Response:
+        active["now"] += 1
+        active["peak"] = max(active["peak"], active["now"])
+        if active["now"] == 3:
+            all_in.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 2)
+        active["now"] -= 1
+        return web.Response(body=(FIXTURES / "upstream" / "hzfb.xml").read_bytes())
+
+    app = web.Application()
+    app.router.add_get("/{name}.xml", page)
+    async with local_site(app) as origin:
+        sources = "".join(source(f"s{n}", "1h", f"{origin}/s{n}.xml") for n in range(3))
+        path = write(tmp_path / "config.toml", sources, fetch="concurrency = 1\nper_host = 4\n")
+        async with running_service(load_config(path), schedule=False) as service:
+            write(path, sources, fetch="concurrency = 3\nper_host = 4\n")
+            await service.reload()
+            await asyncio.gather(*(service.pipeline.run(s) for s in service.config.sources))
+    assert active["peak"] == 3
