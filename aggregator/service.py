@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
+from pathlib import Path
 
 from aggregator.config import Config, load_config
 from aggregator.cpu import CpuPool, WorkerCrashed
@@ -53,6 +55,10 @@ class Service:
         self.config = config
         self.writes = writes  # False in a worker process, which only serves
         self.db = db
+        self._database_file = _file_identity(db.path)
+        # Why the database this process writes is no longer the file at its path (removed,
+        # replaced), or None: `/healthz` fails with it.
+        self.database_problem: str | None = None
         self.fetcher = fetcher
         self.cpu = cpu or CpuPool(0)  # parses fetched documents; renders cold feeds if processes
         self.stats = FetchStats()
@@ -205,11 +211,26 @@ class Service:
             log.warning("fetches cancelled at shutdown", extra={"fetches": len(pending)})
             await asyncio.wait(pending)
 
+    def _check_database_file(self) -> None:
+        """Notice the database file removed or replaced under a running server: it goes on
+        writing to a file nobody will read again, so everything stored from then on is lost at
+        its stop, and the next server starts on an empty store."""
+        now = _file_identity(self.db.path)
+        problem = None
+        if now is None:
+            problem = f"{self.db.path} is gone: what is stored from now on is lost at the stop"
+        elif self._database_file is not None and now != self._database_file:
+            problem = f"{self.db.path} is another file now: what is stored goes to the old one"
+        if problem and problem != self.database_problem:
+            log.error("database file lost: restart the service", extra={"problem": problem})
+        self.database_problem = problem
+
     async def watch_data_version(self) -> None:
         """Notice commits by other processes, so caches never serve stale feeds for long: the
         items versions tell which sources' documents they changed, if any."""
         seen = None
         while True:
+            self._check_database_file()
             try:
                 current = await self.db.data_version()
                 if current != seen:
@@ -222,6 +243,14 @@ class Service:
                     self.generation += 1
                 seen = current
             await asyncio.sleep(_DATA_VERSION_POLL)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _retimed(status: SourceStatus | None, interval: float, at: float | None) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -455,3 +456,31 @@ async def test_a_reloaded_concurrency_applies_to_the_next_fetches(tmp_path: Path
             await service.reload()
             await asyncio.gather(*(service.pipeline.run(s) for s in service.config.sources))
     assert active["peak"] == 3
+
+
+async def test_a_database_removed_under_the_server_fails_its_health_check(
+    tmp_path: Path,
+) -> None:
+    """`rm -rf` of the database's folder while serving: writes go on into a file nobody reads
+    again. The log says so and `/healthz` answers 503, so a supervisor restarts the server."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    config = config_from_mapping(
+        {"service": {"database": str(folder / "db.sqlite3")}, "sources": []},
+        path=tmp_path / "config.toml",
+    )
+    async with (
+        running_service(config, schedule=False) as service,
+        TestClient(TestServer(make_app(service))) as client,
+    ):
+        assert (await client.get("/healthz")).status == 200
+        shutil.rmtree(folder)
+        async with asyncio.timeout(10):
+            while True:
+                response = await client.get("/healthz")
+                if response.status != 200:
+                    break
+                await asyncio.sleep(0.1)
+        assert response.status == 503
+        text = await response.text()
+        assert text.startswith(f"database: {folder / 'db.sqlite3'} is gone"), text

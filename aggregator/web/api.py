@@ -67,6 +67,10 @@ async def reload(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Alive, and writing where the next start will read: a supervisor restarts a server whose
+    database file was removed under it."""
+    if problem := request.app[SERVICE].database_problem:
+        return web.Response(status=503, text=f"database: {problem}\n")
     return web.Response(text="ok\n")
 
 
