@@ -41,6 +41,7 @@ class Response:
     last_modified: str | None = None
     cache_control: str | None = None
     expires: str | None = None
+    date: str | None = None  # the upstream's clock, which its `Expires` is reckoned by
     permanent_url: str | None = None  # set when every redirect hop was permanent
     refresh: str | None = None  # a `Refresh` header: "0; url=…", as a meta refresh says it
     content_type: str | None = None  # the media type alone, lower case, when one was sent
@@ -281,6 +282,7 @@ class Fetcher:
                     last_modified=_header(resp, "Last-Modified"),
                     cache_control=_header(resp, "Cache-Control"),
                     expires=_header(resp, "Expires"),
+                    date=_header(resp, "Date"),
                     refresh=_header(resp, "Refresh"),
                     content_type=resp.content_type if "Content-Type" in resp.headers else None,
                 )

@@ -199,6 +199,7 @@ class Pipeline:
             ttl=collected.feed.ttl_seconds if collected.feed else None,
             cache_control=response.cache_control if response else None,
             expires=response.expires if response else None,
+            date=response.date if response else None,
         )
         delay = next_delay(
             interval=source.interval, max_interval=self.config.fetch.max_interval, hint=hint

@@ -13,11 +13,18 @@ _MAX_DOUBLINGS = 30  # 2**30 intervals is past any max_interval; keeps the float
 
 
 def upstream_hint(
-    now: float, *, ttl: int | None, cache_control: str | None, expires: str | None
+    now: float,
+    *,
+    ttl: int | None,
+    cache_control: str | None,
+    expires: str | None,
+    date: str | None = None,
 ) -> float:
     """The longest delay the upstream asked for: RSS `<ttl>`, `max-age`, `Expires` (seconds).
 
     `max-age` wins over `Expires` as in RFC 9111 §5.3; a malformed value is no hint at all.
+    `Expires` counts from the upstream's `Date` when it sends one (RFC 9111 §4.2.1): a clock a
+    day fast made a 30-second lifetime a day's.
     """
     hints = [0.0]
     if ttl and ttl > 0:
@@ -26,8 +33,17 @@ def upstream_hint(
         hints.append(float(match.group(1)))
     elif expires:
         with suppress(TypeError, ValueError, OverflowError):
-            hints.append(email.utils.parsedate_to_datetime(expires).timestamp() - now)
+            until = email.utils.parsedate_to_datetime(expires).timestamp()
+            hints.append(until - _timestamp(date, now))
     return max(hints)
+
+
+def _timestamp(date: str | None, default: float) -> float:
+    """An HTTP date's Unix time, else `default`."""
+    if date:
+        with suppress(TypeError, ValueError, OverflowError):
+            return email.utils.parsedate_to_datetime(date).timestamp()
+    return default
 
 
 def is_failing(error_streak: int, failing_after: int) -> bool:

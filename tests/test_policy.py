@@ -36,6 +36,15 @@ def test_an_interval_longer_than_max_interval_is_kept() -> None:
     assert next_delay(interval=2 * DAY, max_interval=DAY, hint=5 * DAY) == 2 * DAY
 
 
+def test_expires_counts_from_the_upstreams_own_clock() -> None:
+    """An upstream whose clock is a day fast: `Expires` 30 s after its `Date` is 30 s."""
+    ahead, expires = _http_date(NOW + DAY), _http_date(NOW + DAY + 30)
+    found = upstream_hint(NOW, ttl=None, cache_control=None, expires=expires, date=ahead)
+    assert found == pytest.approx(30)
+    garbled = upstream_hint(NOW, ttl=None, cache_control=None, expires=expires, date="soon")
+    assert garbled == pytest.approx(DAY + 30), "an unreadable Date: our own clock"
+
+
 def test_upstream_hints() -> None:
     assert upstream_hint(NOW, ttl=None, cache_control=None, expires=None) == 0
     assert upstream_hint(NOW, ttl=3600, cache_control=None, expires=None) == 3600
