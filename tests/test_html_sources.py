@@ -402,7 +402,11 @@ async def test_a_list_page_no_charset_decodes_whole_is_a_warning(
 ) -> None:
     """A UTF-8 template with a summary pasted in GBK: read with replacement characters, it
     was stored as mojibake without a word."""
-    portal.html["/portal.php"] = (FIXTURES / "html" / "discuz_list_mixed.html").read_bytes()
+    page = (HTML / "discuz_list.gbk.html").read_bytes().decode("gbk")
+    page = page.replace("charset=gbk", "charset=utf-8").replace("http://www.example.net/", "/")
+    template, summary = page.split("近年来", 1)
+    pasted = "汉中市被科技部命名为“国家创新型城市”。".encode("gbk")  # a GBK paste in UTF-8
+    portal.html["/portal.php"] = template.encode() + pasted + ("近年来" + summary).encode()
     config = load_config(write_config(tmp_path, portal, SELECTORS))
     async with running_service(config, schedule=False) as service:
         report = await service.pipeline.run(config.sources[1])
