@@ -31,6 +31,7 @@ log = logging.getLogger("aggregator.service")
 _DATA_VERSION_POLL = 1.0
 _PRUNE_EVERY = 6 * 3600.0
 _FIRST_PRUNE = 60.0  # soon after start, so a service restarted often still prunes
+_SAME_TIME = 1.0  # seconds apart that two schedules of a source count as one
 _RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port", "workers")
 
 
@@ -74,6 +75,7 @@ class Service:
         self.freshness = Freshness()
         self.scheduler: Scheduler | None = None
         self.started = time.time()
+        self._attempts_seen = self.started  # the last attempt `_follow_other_fetches` saw
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
         self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
@@ -127,10 +129,28 @@ class Service:
                 at = None
                 changed.add(source.id)
             elif old is not None and old.interval != source.interval:
-                at = _retimed(status, source.interval, at)
+                at = _retimed(status, old.interval, source.interval, at)
                 changed.add(source.id)
             wanted[source.id] = (at, min(DEFAULT_STAGGER, source.interval))
         self.scheduler.sync(wanted, changed=changed)
+        retimed = [(i, self.scheduler.next_run(i)) for i in sorted(changed)]
+        await self.db.store_next_fetch([(i, at) for i, at in retimed if at is not None])
+
+    async def _follow_other_fetches(self) -> None:
+        """Re-time the sources another process fetched (`aggregator fetch` beside this server):
+        a source it found recovered is not left waiting out the backoff this one timed."""
+        if self.scheduler is None:
+            return
+        scheduled = self.scheduler.scheduled()
+        for source_id, attempted, due in await self.db.attempts_since(self._attempts_seen):
+            self._attempts_seen = max(self._attempts_seen, attempted)
+            planned = self.scheduler.next_run(source_id)
+            if source_id not in scheduled or due is None or planned is None:
+                continue
+            if abs(planned - due) > _SAME_TIME:
+                log.info("re-timed from a fetch outside the schedule",
+                         extra={"source": source_id, "next_fetch": due})  # fmt: skip
+                self.scheduler.rearm(source_id, due)
 
     async def reload(self) -> Config:
         """Apply a changed config file; an invalid one raises `ConfigError` and changes nothing.
@@ -235,6 +255,7 @@ class Service:
                 current = await self.db.data_version()
                 if current != seen:
                     self.freshness.saw(self.config, (await self.db.items_versions()).items())
+                    await self._follow_other_fetches()
             except (AggregatorError, ValueError, sqlite3.Error):
                 log.exception("cannot read what changed in the database: every feed renders again")
                 current = None
@@ -253,11 +274,18 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def _retimed(status: SourceStatus | None, interval: float, at: float | None) -> float | None:
-    """After an interval change: the last attempt plus the new interval, unless backing off."""
+def _retimed(
+    status: SourceStatus | None, old_interval: float, interval: float, at: float | None
+) -> float | None:
+    """After an interval change: the last attempt plus the new interval, unless backing off,
+    and never before what an upstream's cache hint (a wait longer than the old interval)
+    asked for."""
     if status is None or status.last_attempt is None or status.error_streak:
         return at
-    return status.last_attempt + interval
+    retimed = status.last_attempt + interval
+    if at is not None and at - status.last_attempt > old_interval + _SAME_TIME:
+        return max(at, retimed)
+    return retimed
 
 
 def _changed_urls(before: Withdrawn | None, after: Withdrawn | None) -> frozenset[str]:

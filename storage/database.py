@@ -98,6 +98,10 @@ class Reads:
         """When the documents of these sources (None: of any) last read differently."""
         return await sources.last_changed(self._reads, source_ids)
 
+    async def attempts_since(self, since: float) -> list[tuple[str, float, float | None]]:
+        """(source id, last attempt, next fetch) of the sources attempted after `since`."""
+        return await sources.attempts_since(self._reads, since)
+
     async def items_versions(self) -> dict[str, int]:
         """Each source's items version (see `WriteSummary.versions`)."""
         return await sources.items_versions(self._reads)
@@ -181,6 +185,10 @@ class Database(Reads):
             return changed
 
         return await self._db.write(leave)
+
+    async def store_next_fetch(self, timings: Sequence[tuple[str, float]]) -> None:
+        if timings:
+            await self._db.write(lambda conn: sources.store_next_fetch(conn, timings))
 
     async def prune(self, cutoff: float) -> int:
 

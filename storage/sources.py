@@ -54,6 +54,23 @@ async def items_versions(db: Reader) -> dict[str, int]:
     return {row[0]: row[1] for row in await db.read("SELECT id, items_version FROM sources")}
 
 
+async def attempts_since(db: Reader, since: float) -> list[tuple[str, float, float | None]]:
+    """The sources attempted after `since`, with when each is due: a server re-times the ones
+    another process fetched (`aggregator fetch` beside it)."""
+    rows = await db.read(
+        "SELECT id, last_attempt, next_fetch FROM sources WHERE last_attempt > ?", (since,)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def store_next_fetch(conn: sqlite3.Connection, timings: Sequence[tuple[str, float]]) -> None:
+    """A schedule re-timed by a reload, so that every status surface shows it."""
+    conn.executemany(
+        "UPDATE sources SET next_fetch = ? WHERE id = ?",
+        [(at, source_id) for source_id, at in timings],
+    )
+
+
 async def fetch_states(db: Reader, source_ids: Sequence[str]) -> dict[str, FetchState]:
     """The fetch state of each of these sources that has a row, in one statement."""
     rows = await db.read(

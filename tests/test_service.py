@@ -25,7 +25,7 @@ from aggregator.service import Service, running_service
 from aggregator.web.app import make_app
 from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome
-from tests.conftest import FIXTURES, free_port
+from tests.conftest import FIXTURES, free_port, run_cli_async
 from tests.pauses import longest_pause
 from tests.upstream import local_site
 
@@ -392,6 +392,72 @@ async def test_a_fetch_asked_for_times_the_next_one_from_it(tmp_path: Path) -> N
             assert next_run is not None
             assert next_run < time.time() + 700, "ten minutes from the fetch, not an hour"
             assert abs(next_run - (recovered.next_fetch or 0)) < 1
+
+
+async def test_a_fetch_by_another_process_times_the_servers_next_one(tmp_path: Path) -> None:
+    """The same recovery fetched with `aggregator fetch` beside the server: the server takes
+    the next fetch that command stored instead of waiting out the hour."""
+    answers = {"status": 503}
+
+    async def feed(request: web.Request) -> web.Response:
+        if answers["status"] == 503:
+            return web.Response(status=503, headers={"Retry-After": "3600"})
+        return web.Response(body=(FIXTURES / "upstream" / "hzfb.xml").read_bytes())
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    async with local_site(app) as origin:
+        path = write(tmp_path / "config.toml", source("up", "10m", f"{origin}/feed.xml"))
+        async with running_service(load_config(path), schedule=True) as service:
+            assert service.scheduler is not None
+            assert (await service.fetch_now("up")).failed
+            answers["status"] = 200
+            code, out, err = await run_cli_async("fetch", path, "up")
+            assert code == 0, out + err
+            for _ in range(100):
+                next_run = service.scheduler.next_run("up")
+                if next_run is not None and next_run < time.time() + 700:
+                    break
+                await asyncio.sleep(0.05)
+            assert next_run is not None
+            assert next_run < time.time() + 700, "ten minutes from that fetch, not an hour"
+            stored = {s.id: s for s in await service.db.statuses(time.time())}["up"]
+            assert abs(next_run - (stored.next_fetch or 0)) < 1
+
+
+async def test_a_reloaded_interval_keeps_the_upstreams_hint_and_shows_in_status(
+    tmp_path: Path,
+) -> None:
+    """An upstream asking for two hours (`max-age`) keeps them when the interval shrinks;
+    a longer interval than the hint applies. Every status surface shows the re-timed fetch."""
+
+    async def feed(request: web.Request) -> web.Response:
+        body = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
+        return web.Response(body=body, headers={"Cache-Control": "max-age=7200"})
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    async with local_site(app) as origin:
+        path = write(tmp_path / "config.toml", source("up", "10m", f"{origin}/feed.xml"))
+        async with running_service(load_config(path), schedule=True) as service:
+            scheduler = service.scheduler
+            assert scheduler is not None
+            fetched = await service.fetch_now("up")
+            assert fetched.next_fetch == pytest.approx(time.time() + 7200, abs=5)
+
+            async def reload_with(interval: str) -> tuple[float, float | None]:
+                write(path, source("up", interval, f"{origin}/feed.xml"))
+                await service.reload()
+                stored = {s.id: s for s in await service.db.statuses(time.time())}["up"]
+                planned = scheduler.next_run("up")
+                assert planned is not None
+                return planned - time.time(), stored.next_fetch
+
+            planned, stored = await reload_with("5m")
+            assert planned == pytest.approx(7200, abs=5), "the upstream's two hours still hold"
+            planned, stored = await reload_with("3h")
+            assert planned == pytest.approx(3 * 3600, abs=5)
+            assert stored == pytest.approx(time.time() + planned, abs=2), "status shows it"
 
 
 async def test_a_slow_host_holds_no_other_hosts_fetches(tmp_path: Path) -> None:
