@@ -71,6 +71,9 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．＋\u3000
 _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
 _EPOCH = re.compile(r"\d{10}|\d{13}")
+_WEEKDAY = re.compile(r"[(（]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
+# The zone names RFC 822 allows besides UT/GMT, the only ones the email module reads.
+_ZONE_NAME = re.compile(r"\b[ECMP][SD]T\b")
 
 
 def _local_now(now: datetime, tz: tzinfo) -> datetime:
@@ -120,6 +123,7 @@ def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
 
 def _rfc822(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     text = match.group(0) if match.group("time") else match.group(0) + " 00:00"
+    text = without_own_zone_name(text, tz)
     found = parsedate_to_datetime(text)
     if found.tzinfo is None:  # no zone, or RFC 5322's "-0000": UTC from a host that hides its own
         return found.replace(tzinfo=UTC if text.endswith("-0000") else tz)
@@ -174,11 +178,31 @@ def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> 
 
 
 def plain_offsets(text: str) -> str:
-    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads, and
-    full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14)."""
+    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads,
+    full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14), and a
+    weekday (`星期五`, `（周五）`) as spaces, which stood between a date and its time."""
     if not text.isascii():
-        text = text.translate(_FULL_WIDTH)
+        text = _WEEKDAY.sub(lambda m: " " * len(m[0]), text.translate(_FULL_WIDTH))
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
+
+
+def without_own_zone_name(text: str, tz: tzinfo) -> str:
+    """`text` without a zone abbreviation that `tz` itself goes by, so that it is read in `tz`.
+
+    `CST` is China Standard Time to a publisher in Asia/Shanghai (Java's `Date.toString()` on a
+    Chinese server writes it), Central Standard Time in Chicago; the email module only knows
+    the American zones, and read a Chinese `09:30 CST` 14 hours late."""
+    named = _ZONE_NAME.search(text)
+    if named is None or named.group(0) not in _names_of(tz):
+        return text
+    return (text[: named.start()] + text[named.end() :]).strip()
+
+
+def _names_of(tz: tzinfo) -> frozenset[str]:
+    """What `tz` is called in winter and in summer (`CST`; `CST`/`CDT`)."""
+    return frozenset(
+        name for month in (1, 7) if (name := datetime(2022, month, 1, tzinfo=tz).tzname())
+    )
 
 
 def find_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -> datetime | None:

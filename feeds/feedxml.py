@@ -24,7 +24,7 @@ from dateutil import parser as dateutil_parser
 from feeds import mediafix, youtube
 from feeds.bound import Listing
 from feeds.charset import decode
-from feeds.dates import plain_offsets
+from feeds.dates import parse_date, plain_offsets, without_own_zone_name
 from feeds.errors import ParseError
 from feeds.model import ParsedFeed, ParsedItem, Party
 from feeds.sanitize import (
@@ -332,7 +332,7 @@ def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     fallback is needed, then the value), a whole document's entries apart; keeping them made
     it about 5 % faster. Not kept: text too long to be a date (a hostile feed's would stay in
     memory), and dates in dateutil's zones, which cannot be hashed."""
-    if len(raw) > _LONGEST_KEPT_DATE:
+    if len(raw) > _LONGEST_KEPT_DATE or not raw.isascii():  # `3小时前` is read against now
         return _read_date(raw, default_tz)
     try:
         return _read_date_kept(raw, default_tz)
@@ -341,7 +341,9 @@ def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
 
 
 def _read_date(raw: str, default_tz: tzinfo) -> datetime | None:
-    raw = plain_offsets(raw.strip())
+    raw = without_own_zone_name(plain_offsets(raw.strip()), default_tz)
+    if not raw.isascii():  # `2022年01月14日 09:30`, `2022-01-14 星期五 09:30`: ours, not dateutil's
+        return parse_date(raw, tz=default_tz, now=datetime.now(UTC))
     parsers: tuple[Callable[[str], datetime], ...] = (_rfc822, datetime.fromisoformat, _lenient)
     for parse in parsers:
         try:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from feeds.bound import Listing
+from feeds.dates import parse_date
 from feeds.errors import ParseError
 from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
 from feeds.sanitize import (
@@ -127,13 +128,17 @@ def _text_to_html(text: str) -> str:
 
 
 def _date(value: object, tz: tzinfo) -> datetime | None:
-    """An RFC 3339 date keeping its offset; one written without an offset is in `tz`."""
+    """An RFC 3339 date keeping its offset; one written without an offset is in `tz`. Dates
+    feeds write otherwise (`…01:35:00z`, RFC 822, `2022年1月14日`) are read as pages' are."""
     if not isinstance(value, str):
         return None
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        return None
+        text = value.strip()
+        return parse_date(
+            text[:-1] + "Z" if text.endswith("z") else text, tz=tz, now=datetime.now(UTC)
+        )
     return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
