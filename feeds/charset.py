@@ -47,6 +47,7 @@ _META = re.compile(
     re.IGNORECASE,
 )
 _SNIFF_BYTES = 4096
+_WESTERN = "cp1252"  # what every latin-1 label decodes as
 _TRADITIONAL = frozenset({"big5hkscs", "big5", "cp950"})
 # How much more chaos (charset_normalizer's measure of mess, 0 to 1) a GB18030 reading may
 # show than the best guess and still be taken: a few odd characters in a short text. Japanese
@@ -106,6 +107,8 @@ def decode(
         codec = canonical_codec(label)
         if codec is None:
             continue
+        if codec == _WESTERN and how != "config" and (utf8 := _utf8_beyond_ascii(body)):
+            return Decoded(utf8.removeprefix("\ufeff"), "utf-8", "detected")
         try:
             text = body.decode(codec)
         except UnicodeError:  # UnicodeDecodeError, or a codec's own failure
@@ -126,6 +129,19 @@ def decode(
         except UnicodeError:
             pass
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+
+
+def _utf8_beyond_ascii(body: bytes) -> str | None:
+    """`body` as UTF-8 when it holds multi-byte sequences and decodes whole. A latin-1 label is
+    often only a server's default (Apache's `AddDefaultCharset`) in front of UTF-8, and
+    windows-1252 reads nearly any short UTF-8 Chinese without an error, as mojibake
+    (`汉中` as `æ±‰ä¸\xad`); Western text is almost never valid UTF-8 beyond ASCII."""
+    if body.isascii():
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _guess(body: bytes) -> str | None:
