@@ -220,7 +220,7 @@ class Walk:
 
     def store_in_entry(self, entry: Context, key: str, output: str, kind: str | None) -> None:
         if key == "content":
-            entry.setdefault("content", []).append({"type": kind, "value": output})
+            entry.setdefault("content", []).append(self.detail(kind, output))
         elif key == "link":
             if "&" in output:
                 output = _QUERY.sub(r"&\1", output.replace("&amp;", "&"))
@@ -233,7 +233,14 @@ class Walk:
                 self.depths[key] = self.depth
                 entry[_KEYS.get(key, key)] = output
             if kind:
-                entry[f"{key}_detail"] = {"type": kind, "value": output}
+                entry[f"{key}_detail"] = self.detail(kind, output)
+
+    def detail(self, kind: str | None, output: str) -> dict[str, str | None]:
+        """A text construct as feedparser gives it: with the base URI in force, where the
+        document declared one, which its relative URLs are relative to."""
+        if self.base:
+            return {"type": kind, "value": output, "base": self.base}
+        return {"type": kind, "value": output}
 
     def channel(self, element: _E, key: str, attrs: Attributes) -> None:
         if self.entry is not None or {"lastmod", "href"} & attrs.keys():

@@ -221,22 +221,34 @@ def _bodies(
     entry: Mapping[str, Any], feed_url: str, link: str | None, title: str, xml_checked: bool
 ) -> tuple[str, str]:
     """The entry's content and the HTML its summary is made from, both sanitised."""
-    base = link or feed_url
     content = (entry.get("content") or [None])[0]
     # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
     summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
     if not content and youtube.from_youtube(feed_url):  # see feeds.youtube
+        base = link or feed_url
         text = _as_html({**(summary_detail or {}), "type": "text/plain"})
         video = youtube.video_id(link)
         thumbnail = youtube.thumbnail_html(link, video, title) if link and video else ""
         return clean_html(thumbnail + text, base_url=base), clean_html(text, base_url=base)
+    body = content or summary_detail
     content_html = clean_html(
-        _as_html(content or summary_detail), base_url=base, xml_checked=xml_checked
+        _as_html(body), base_url=_base(body, link, feed_url), xml_checked=xml_checked
     )
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
+        base = _base(summary_detail, link, feed_url)
         summary = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
         return content_html, summary
     return content_html, content_html
+
+
+def _base(detail: Mapping[str, Any] | None, link: str | None, feed_url: str) -> str:
+    """What a body's relative URLs are relative to: the `xml:base` in force at it, where the
+    document declares one (RFC 4287 §2, XML Base); else the entry's own page, as a page's
+    images are, and then the feed."""
+    declared = detail.get("base") if detail else None
+    if declared and (base := web_url(declared, feed_url)):
+        return base
+    return link or feed_url
 
 
 def _author(element: Mapping[str, Any]) -> str | None:

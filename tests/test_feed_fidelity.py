@@ -59,3 +59,28 @@ def test_json_feed_dates_written_otherwise_than_rfc_3339(written: str) -> None:
     ).encode()
     feed = parse_json_feed(body, url=URL, default_tz=SHANGHAI)
     assert feed.items[0].published == NINE_THIRTY
+
+
+def test_relative_urls_in_bodies_follow_the_declared_xml_base() -> None:
+    """Relative to the `xml:base` in force at the body (RFC 4287 §2): they were resolved
+    against the entry's link, and pictures pointed at `…/2022/01/images/a.png`. A base that
+    is no web address gives way to the entry's link."""
+    body = (FIXTURES / "feeds" / "xml_base.atom").read_bytes()
+    for feed in both_paths(body, SHANGHAI):
+        first, second, third = feed.items
+        assert first.url == "http://blog.example.cn/2022/01/post.html"
+        assert 'src="http://blog.example.cn/images/a.png"' in first.content_html
+        assert 'href="http://blog.example.cn/about.html"' in first.content_html
+        assert 'src="http://static.example.cn/2022/b.png"' in second.content_html
+        assert 'src="http://blog.example.cn/3.html"' not in third.content_html
+        assert 'src="http://blog.example.cn/c.png"' in third.content_html
+
+
+def test_without_xml_base_a_body_is_relative_to_its_entry() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><link>http://e.cn/</link><item>'
+        b"<title>x</title><link>http://e.cn/news/2022/1.html</link>"
+        b'<description>&lt;img src="pic/1.jpg"&gt;</description></item></channel></rss>'
+    )
+    for feed in both_paths(body, SHANGHAI):
+        assert 'src="http://e.cn/news/2022/pic/1.jpg"' in feed.items[0].content_html
