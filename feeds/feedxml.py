@@ -252,7 +252,13 @@ def _base(detail: Mapping[str, Any] | None, link: str | None, feed_url: str) -> 
 
 
 def _author(element: Mapping[str, Any]) -> str | None:
-    """The author's name; `author` alone when the document gave only an address."""
+    """The authors' names, joined as a JSON Feed's are; `author` alone when the document gave
+    only an address. feedparser's own `author` is one of several: RSS's first `dc:creator`,
+    Atom's last `<author>`."""
+    people = element.get("authors") or ()
+    named = (" ".join(xml_safe(p.get("name") or "").split()) for p in people if p)
+    if len(names := list(dict.fromkeys(name for name in named if name))) > 1:
+        return ", ".join(names)
     detail = element.get("author_detail") or {}
     return " ".join(xml_safe(detail.get("name") or element.get("author") or "").split()) or None
 

@@ -84,3 +84,23 @@ def test_without_xml_base_a_body_is_relative_to_its_entry() -> None:
     )
     for feed in both_paths(body, SHANGHAI):
         assert 'src="http://e.cn/news/2022/pic/1.jpg"' in feed.items[0].content_html
+
+
+def test_every_author_is_kept_in_rss_and_atom() -> None:
+    """RSS kept the first `dc:creator` and Atom the last `<author>` (feedparser's `author`)."""
+    rss = (
+        b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t'
+        b"</title><link>http://e.cn/</link><item><title>x</title><link>http://e.cn/1</link>"
+        b"<dc:creator>\xe7\x94\xb2</dc:creator><dc:creator>\xe4\xb9\x99</dc:creator>"
+        b"</item></channel></rss>"
+    )
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:t</id>'
+        "<updated>2022-01-14T10:00:00Z</updated><entry><title>x</title><id>urn:t:1</id>"
+        '<link href="http://e.cn/1"/><updated>2022-01-14T10:00:00Z</updated>'
+        "<author><name>甲</name></author><author><name>乙</name><email>yi@e.cn</email></author>"
+        "<author><name>甲</name></author></entry></feed>"
+    ).encode()
+    for body in (rss, atom):
+        for feed in both_paths(body, SHANGHAI):
+            assert feed.items[0].author == "甲, 乙"
