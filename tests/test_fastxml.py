@@ -106,12 +106,13 @@ def answers_like_feedparser(body: bytes) -> bool:
 
 
 HOSTILE = {
-    "an undefined entity behind a DOCTYPE": (
+    "an HTML entity behind a DOCTYPE": (
         b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
         b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
         b"<title>a&nbsp;b</title><item><title>x</title></item></channel></rss>",
-        False,
+        True,  # read as a numeric reference by both paths
     ),
+    "an entity neither XML nor HTML knows": (rss_item("<title>a&nosuch;b</title>"), False),
     "a lone ampersand": (rss_item("<title>Fish & Chips</title>"), False),
     "an unknown namespace posing as dc": (
         rss_item("<dc:creator>x</dc:creator>", 'xmlns:dc="http://purl.org/dc/elements/1.1"'),

@@ -104,3 +104,21 @@ def test_every_author_is_kept_in_rss_and_atom() -> None:
     for body in (rss, atom):
         for feed in both_paths(body, SHANGHAI):
             assert feed.items[0].author == "甲, 乙"
+
+
+@pytest.mark.parametrize("name", ["rss091.xml", "html_entities.xml"])
+def test_html_entities_are_read_without_degrading_the_source(name: str) -> None:
+    """`&nbsp;`, `&mdash;`, `&ldquo;` (Chinese feeds write them everywhere; RSS 0.91's DTD
+    defines them) are undefined in XML: the document went to feedparser's lenient parser,
+    with a warning that showed the source `degraded` at every fetch."""
+    from feeds.parse import parse_feed
+
+    body = (FIXTURES / "feeds" / name).read_bytes()
+    feed = parse_feed(body, url=URL, default_tz=SHANGHAI)
+    assert feed.warnings == ()
+    assert parse_fast(body, url=URL, default_tz=SHANGHAI) is not None
+    if name == "html_entities.xml":
+        first, second = feed.items
+        assert first.title == "汉中 新闻\u2014要闻\u201c引号\u201d"
+        assert "<p>汉中&nbsp;发布 \u00a9 2022</p>" in first.content_html
+        assert second.title == "Tom & Jerry < 3"
