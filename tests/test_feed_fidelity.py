@@ -65,7 +65,7 @@ def test_relative_urls_in_bodies_follow_the_declared_xml_base() -> None:
     """Relative to the `xml:base` in force at the body (RFC 4287 §2): they were resolved
     against the entry's link, and pictures pointed at `…/2022/01/images/a.png`. A base that
     is no web address gives way to the entry's link."""
-    body = (FIXTURES / "feeds" / "xml_base.atom").read_bytes()
+    body = (FIXTURES / "feeds" / "xml_base.xml").read_bytes()
     for feed in both_paths(body, SHANGHAI):
         first, second, third = feed.items
         assert first.url == "http://blog.example.cn/2022/01/post.html"
