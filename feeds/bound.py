@@ -20,9 +20,11 @@ E = TypeVar("E")
 class Listing(Generic[E]):
     """A document's entries, added in document order, holding only those that may be read.
 
-    At most `limit` are read: the newest when every entry is dated (an archive may list oldest
-    first), else the first. So it holds the first `limit` and, while every entry so far has a
-    date, the `limit` newest so far; entries tied on date keep the one listed earlier.
+    At most `limit` are read: the newest when any entry is dated (an archive may list oldest
+    first), else the first. An undated entry counts as dated like the dated one before it in
+    the document (or, at its start, the first after it): one entry without a date made an
+    archive listed oldest first keep its oldest entries for good. So it holds the first
+    `limit` and the `limit` newest so far; entries tied on date keep the one listed earlier.
     """
 
     def __init__(self, limit: int | None, date: Callable[[E], datetime | None]) -> None:
@@ -30,7 +32,8 @@ class Listing(Generic[E]):
         self.listed = 0
         self._date = date
         self._first: list[E] = []
-        self._all_dated = True
+        self._last_time: float | None = None  # of the last dated entry offered
+        self._undated_first: list[tuple[int, E]] = []  # before any dated entry
         # (time, -position, position, entry): the root is the first to go, the oldest entry,
         # and among entries of one date the one listed last
         self._newest: list[tuple[float, int, int, E]] = []
@@ -47,13 +50,20 @@ class Listing(Generic[E]):
         self._offer(position, entry, self.limit)
 
     def _offer(self, position: int, entry: E, limit: int) -> None:
-        if not self._all_dated:
-            return
         when = self._date(entry)
-        if when is None:  # "first" it is: the newest are not needed
-            self._all_dated, self._newest = False, []
+        if when is None and self._last_time is None:
+            if len(self._undated_first) < limit:  # later ones would lose every tie to these
+                self._undated_first.append((position, entry))
             return
-        candidate = (when.timestamp(), -position, position, entry)
+        if when is not None:
+            self._last_time = when.timestamp()
+            for earlier, held in self._undated_first:
+                self._push((self._last_time, -earlier, earlier, held), limit)
+            self._undated_first = []
+        assert self._last_time is not None
+        self._push((self._last_time, -position, position, entry), limit)
+
+    def _push(self, candidate: tuple[float, int, int, E], limit: int) -> None:
         if len(self._newest) < limit:
             heapq.heappush(self._newest, candidate)
         elif candidate[:2] > self._newest[0][:2]:
@@ -67,7 +77,7 @@ class Listing(Generic[E]):
         """The entries to read, in document order, and the warning when some were left out."""
         if self.limit is None or self.listed <= self.limit:
             return self._first, None
-        if self._all_dated:
+        if self._last_time is not None:
             newest = [entry for _, _, _, entry in sorted(self._newest, key=lambda e: e[2])]
             return newest, self._warning("newest")
         return self._first, self._warning("first")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -175,14 +176,27 @@ def test_a_long_listing_keeps_its_newest_entries_in_document_order(oldest_first:
 
 
 def test_an_undated_long_listing_keeps_its_first_entries() -> None:
-    body = _listing(50, dated=False).replace(
-        b"<guid>g7</guid>", b"<guid>g7</guid><pubDate>Fri, 01 Mar 2024 00:00:00 GMT</pubDate>"
-    )
-
-    feed = parse_feed(body, url=URL, max_entries=5)
+    feed = parse_feed(_listing(50, dated=False), url=URL, max_entries=5)
 
     assert [item.title for item in feed.items] == ["n0", "n1", "n2", "n3", "n4"]
     assert feed.warnings == ("50 entries listed: only the first 5 read (fetch.max_entries)",)
+
+
+@pytest.mark.parametrize("oldest_first", [True, False], ids=["oldest-first", "newest-first"])
+def test_an_entry_without_a_date_leaves_the_newest_chosen(oldest_first: bool) -> None:
+    """It counts as dated like its neighbour: one missing `pubDate` made an archive listed
+    oldest first keep its oldest entries for good, never showing a new one."""
+    body = _listing(50, oldest_first=oldest_first)
+    for undated in (7, 49):
+        body = re.sub(rf"<guid>g{undated}</guid><pubDate>[^<]*</pubDate>".encode(),
+                      f"<guid>g{undated}</guid>".encode(), body)  # fmt: skip
+
+    for feed in (
+        parse_feed(body, url=URL, max_entries=5),
+        parse_xml_feed(body, url=URL, max_entries=5),
+    ):
+        assert sorted(item.title for item in feed.items) == ["n45", "n46", "n47", "n48", "n49"]
+        assert feed.warnings[-1] == "50 entries listed: only the newest 5 read (fetch.max_entries)"
 
 
 def test_entries_tied_on_date_keep_the_earlier_listed() -> None:
@@ -275,8 +289,12 @@ def test_a_listing_holds_only_the_entries_it_may_read() -> None:
     assert _held(1000, newest) <= 10
     assert [entry.number for entry in newest.chosen()[0]] == [497, 498, 499, 998, 999]
 
-    first: Listing[_Entry] = Listing(5, date)
-    assert _held(1000, first, undated=600) == 5
+    one_undated: Listing[_Entry] = Listing(5, date)
+    assert _held(1000, one_undated, undated=600) <= 10
+    assert [entry.number for entry in one_undated.chosen()[0]] == [497, 498, 499, 998, 999]
+
+    first: Listing[_Entry] = Listing(5, lambda entry: None)
+    assert _held(1000, first) == 5
     assert [entry.number for entry in first.chosen()[0]] == [0, 1, 2, 3, 4]
 
 
