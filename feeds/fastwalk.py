@@ -317,11 +317,13 @@ class Walk:
         self.context()[f"{name} raw"] = self.pop(name, leaf_text(element))
 
     def category(self, element: _E, key: str, attrs: Attributes) -> None:
-        """Only terms matter, deduplicated by feedxml: feedparser's tag merging changes none.
-        Podcasts nest iTunes categories (News > Daily News): each adds its own term."""
+        """Terms and Atom's labels matter, deduplicated by feedxml: feedparser's tag merging
+        changes none. Podcasts nest iTunes categories (News > Daily News): each adds its own
+        term."""
         tags = self.context().setdefault("tags", [])
         if term := attrs.get("text" if key == "itunes_category" else "term"):
-            tags.append({"term": term})
+            label = attrs.get("label") if key == "category" else None
+            tags.append({"term": term, "label": label} if label else {"term": term})
         if key == "itunes_category" and len(element):
             self.children(element, _ITUNES_CATEGORY)
             text = own_text(element)

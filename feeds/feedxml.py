@@ -208,7 +208,11 @@ def _item(
     upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
     if not (title or link or upstream_id or content_html):
         return None
-    tags = (xml_safe(tag.get("term") or "").strip() for tag in entry.get("tags") or [])
+    # Atom's `label` is the tag as its publisher shows it (`技术` for the term `tech`)
+    tags = (
+        xml_safe(tag.get("label") or tag.get("term") or "").strip()
+        for tag in entry.get("tags") or []
+    )
     updated = _date(entry, "updated", default_tz)
     summary = summarize(html_to_text(summary_html))
     published = entry_date(entry, default_tz)

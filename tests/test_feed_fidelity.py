@@ -122,3 +122,15 @@ def test_html_entities_are_read_without_degrading_the_source(name: str) -> None:
         assert first.title == "汉中 新闻\u2014要闻\u201c引号\u201d"
         assert "<p>汉中&nbsp;发布 \u00a9 2022</p>" in first.content_html
         assert second.title == "Tom & Jerry < 3"
+
+
+def test_an_atom_category_is_published_by_its_label() -> None:
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:t</id>'
+        "<updated>2022-01-14T10:00:00Z</updated><entry><title>x</title><id>urn:t:1</id>"
+        '<link href="http://e.cn/1"/><updated>2022-01-14T10:00:00Z</updated>'
+        '<category term="tech" label="技术" scheme="http://e.cn/c/"/><category term="汉中"/>'
+        "</entry></feed>"
+    ).encode()
+    for feed in both_paths(body, SHANGHAI):
+        assert feed.items[0].tags == ("技术", "汉中")

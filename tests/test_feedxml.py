@@ -209,7 +209,7 @@ def test_atom10_every_field() -> None:
         published=datetime(2022, 1, 14, 17, 50, tzinfo=CST),
         updated=datetime(2022, 1, 14, 18, 5, 30, tzinfo=CST),
         author="王五",
-        tags=("汉中", "news"),
+        tags=("汉中", "News"),  # the label, as its publisher shows it
         provenance=feed_provenance(*ALL_FIELDS, "author", "tags"),
     )
     assert offsets(first) == (timedelta(hours=8), timedelta(hours=8))
