@@ -269,15 +269,16 @@ def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
     """Prune items dated and first seen before `cutoff`.
 
     An old-dated item we saw recently is probably still upstream: pruned, it would come back
-    as new at the next fetch. The canonical item of a story that still has a recent copy stays
-    too: its published entry (id, origin) survives while any copy is in retention.
+    as new at the next fetch. The canonical item of a story that still has a copy it keeps
+    (dated or first seen since) stays too: its published entry (id, origin) survives while any
+    copy is in retention.
     """
     old = (
         "SELECT id FROM items WHERE sort_ts < ? AND first_seen < ? AND id NOT IN "
         "(SELECT s.canonical_item FROM stories s WHERE s.canonical_item IS NOT NULL AND EXISTS "
-        "(SELECT 1 FROM items m WHERE m.story_id = s.id AND m.sort_ts >= ?))"
+        "(SELECT 1 FROM items m WHERE m.story_id = s.id AND (m.sort_ts >= ? OR m.first_seen >= ?)))"
     )
-    marks = (cutoff, cutoff, cutoff)
+    marks = (cutoff, cutoff, cutoff, cutoff)
     conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", marks)
     cursor = conn.execute(f"DELETE FROM items WHERE id IN ({old})", marks)
     conn.execute(

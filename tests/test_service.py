@@ -69,7 +69,9 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
                                 item("credits Bee, old", 45, "http://x/3", credit="Bee")]),
         (now, "a", [item("recent", 1, "http://x/4"),
                     item("dated long ago, still upstream", 400, "http://x/5")]),
-        (now, "b", [item("recent copy", 2, "http://x/1"), item("Bee's own, recent", 3, "http://x/3")]),
+        (now - 100 * DAY, "a", [item("canonical of a copy dated long ago", 70, "http://x/6")]),
+        (now, "b", [item("recent copy", 2, "http://x/1"), item("Bee's own, recent", 3, "http://x/3"),
+                    item("copy dated long ago, seen now", 50, "http://x/6")]),
     ]  # fmt: skip
     async with running_service(config, schedule=False) as service:
         for fetched_at, source_id, items in stored:
@@ -80,7 +82,7 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
             summary = await service.db.store_fetch(
                 source_id, outcome, records, story_context(config)
             )
-            assert summary.duplicates == (2 if source_id == "b" else 0), "b's copies join a's"
+            assert summary.duplicates == (3 if source_id == "b" else 0), "b's copies join a's"
         generation = service.generation
         await service.prune()
         assert service.generation > generation, "published feeds must be re-rendered"
@@ -91,6 +93,8 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
         "dated long ago, still upstream",  # pruned, it would come back as new at the next fetch
         "recent copy",
         "Bee's own, recent",
+        "canonical of a copy dated long ago",  # its copy, first seen now, is kept
+        "copy dated long ago, seen now",
     }
 
 
