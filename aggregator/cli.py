@@ -85,7 +85,7 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
 
     async def run() -> bytes:
-        db = await Database.open(config.service.database)
+        db = await Database.open(config.service.database, existing=True)
         try:
             url = f"{config.service.base_url}/feeds/{args.feed}.{args.format}"
             page = Page("feeds", args.feed, args.format, Query(limit=args.limit), url, url)

@@ -21,7 +21,10 @@ log = logging.getLogger("aggregator.serve")
 
 
 def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
+    """Beside the file the path leads to: a server reaching the same database through a
+    symlinked folder or file takes the same lock."""
+    real = database.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 @contextmanager

@@ -139,7 +139,7 @@ def status(config: Config, *, as_json: bool) -> int:
     """`aggregator status`: every configured source, from the database alone (no network)."""
 
     async def run() -> list[SourceView]:
-        db = await Database.open(config.service.database)
+        db = await Database.open(config.service.database, existing=True)
         try:
             return await source_views(config, db, time.time())
         finally:
@@ -223,7 +223,7 @@ def backup(config: Config, file: str) -> int:
     partial = target.with_name(f".{target.name}.partial")
 
     async def run() -> None:
-        db = await Database.open(config.service.database)
+        db = await Database.open(config.service.database, existing=True)
         try:
             await db.backup(partial)
         finally:

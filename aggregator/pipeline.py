@@ -27,6 +27,7 @@ from storage import (
     FetchOutcome,
     FetchState,
     ItemRecord,
+    StorageError,
     StoryContext,
     WriteSummary,
 )
@@ -213,9 +214,12 @@ class Pipeline:
         outcome = _outcome(
             collected, state, started, seconds, started + delay, moved or state.effective_url
         )
-        summary = await self.db.store_fetch(
-            source.id, outcome, _unique(records), self._story_context()
-        )
+        try:
+            summary = await self.db.store_fetch(
+                source.id, outcome, _unique(records), self._story_context()
+            )
+        except StorageError as exc:  # locked past the busy timeout, read-only, disk full
+            return await self._failed(source, url, state.error_streak + 1, started, clock, exc)
         if summary.versions and self.on_change:
             self.on_change(summary.versions)
         size = len(response.body) if response and not response.not_modified else None
@@ -248,7 +252,10 @@ class Pipeline:
             error=printable(str(exc)),  # a message quoting what an upstream sent
             next_fetch=started + delay,
         )
-        await self.db.store_fetch(source.id, outcome, [])
+        try:
+            await self.db.store_fetch(source.id, outcome, [])
+        except StorageError as stored:  # the report still says why, and the backoff holds
+            log.error("cannot record the fetch", extra={"source": source.id, "error": str(stored)})
         return self._report(source, url, outcome, WriteSummary(), None)
 
     def _report(

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from feeds.errors import AggregatorError
+
 log = logging.getLogger("aggregator.scheduler")
 
 RunSource = Callable[[str], Awaitable[float | None]]  # runs a source, returns its next fetch time
@@ -97,6 +99,9 @@ class Scheduler:
             # APScheduler cancels its job tasks at shutdown. The fetch itself is shielded and
             # goes on; `Service.drain` decides its fate. Nothing to re-arm, nothing to report.
             return
+        except AggregatorError as exc:  # the database unreadable: said, with no traceback
+            log.error("source run failed", extra={"source": source_id, "error": str(exc)})
+            next_fetch = time.time() + _AFTER_CRASH
         except Exception:  # one source's bug must not stop its schedule
             log.exception("source run crashed", extra={"source": source_id})
             next_fetch = time.time() + _AFTER_CRASH

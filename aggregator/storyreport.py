@@ -42,7 +42,7 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
 async def story_report(config: Config, *, since: str, as_json: bool) -> str:
     """The report as text; `since` is a duration back from now, such as "7d"."""
     cutoff = time.time() - parse_duration(since)
-    db = await Database.open(config.service.database)
+    db = await Database.open(config.service.database, existing=True)
     try:
         stories = await db.multi_source_stories(cutoff)
         items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])

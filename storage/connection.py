@@ -21,6 +21,10 @@ from feeds.searchtext import search_text
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
 from storage.searchindex import index_damaged, reindex, reindex_if_stale
 
+# How long a statement waits for another process's lock (`aggregator fetch` beside `serve`)
+# before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 10_000
+
 
 class StorageError(AggregatorError):
     """The database could not be opened, migrated or written."""
@@ -80,7 +84,7 @@ def _open_writer(path: Path) -> sqlite3.Connection:
     )
     try:
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         # The search index's delete trigger and its rebuild call it (storage/searchindex.py).
         conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
@@ -101,7 +105,7 @@ def _open_writer(path: Path) -> sqlite3.Connection:
 async def _open_reader(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(_uri(path, readonly=True), uri=True, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA busy_timeout = 10000")
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -133,12 +137,20 @@ class Connections:
         self._rebuilt_at: float | None = None  # the writer's last rebuild of a damaged index
 
     @classmethod
-    async def open(cls, path: Path) -> Connections:
+    async def open(cls, path: Path, *, existing: bool = False) -> Connections:
+        """`existing`: for commands that only look at the store (status, render, backup), a
+        missing file is an error, not a new empty database: a wrong path, or a disk not yet
+        mounted, made `backup` copy an empty store and report success."""
+        if existing and not path.is_file():
+            raise StorageError(
+                f"{path}: no database here (service.database): `aggregator serve` or"
+                " `aggregator fetch` creates it"
+            )
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         loop = asyncio.get_running_loop()
         try:
             writer = await loop.run_in_executor(executor, _open_writer, path)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StorageError) as exc:
             executor.shutdown()
             raise StorageError(f"{path}: cannot open database: {exc}") from exc
         try:
@@ -172,7 +184,10 @@ class Connections:
         self._pending.append(_Write(work, done))
         if not self._draining:
             self._start_drain(loop)
-        return await done
+        try:
+            return await done
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full, I/O error
+            raise StorageError(f"{self.path}: cannot write: {exc}") from exc
 
     def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
         self._draining = True
@@ -242,7 +257,12 @@ class Connections:
             raise
         finally:
             del _LAST[id(conn)]
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error:  # a full disk, a lock held past the busy timeout
+            if conn.in_transaction:  # else the next BEGIN fails too
+                conn.execute("ROLLBACK")
+            raise
         return results
 
     def _alone(self, write: _Write[Any]) -> tuple[bool, Any]:
@@ -252,7 +272,10 @@ class Connections:
             return False, exc
 
     async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
-        rows = await self._reader.execute_fetchall(sql, tuple(parameters))
+        try:
+            rows = await self._reader.execute_fetchall(sql, tuple(parameters))
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"{self.path}: cannot read: {exc}") from exc
         return list(rows)
 
     async def data_version(self) -> int:
@@ -283,7 +306,10 @@ def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:
 def _migrate(conn: sqlite3.Connection) -> None:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
-        raise StorageError(f"database schema {version} is newer than this program's")
+        raise StorageError(
+            f"database schema {version} is newer than this program's ({len(MIGRATIONS)}):"
+            " run the version that wrote it, or restore a backup"
+        )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         conn.executescript(f"BEGIN IMMEDIATE;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
 
@@ -301,7 +327,7 @@ class InlineReader:
         try:
             self._conn = sqlite3.connect(_uri(path, readonly=True), uri=True, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA busy_timeout = 10000")
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error as exc:
             raise StorageError(f"{path}: cannot open database: {exc}") from exc
 

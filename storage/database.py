@@ -116,8 +116,9 @@ class Database(Reads):
         self._states = BatchedLookup(partial(sources.fetch_states, connections), FetchState())
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        return cls(await Connections.open(path))
+    async def open(cls, path: Path, *, existing: bool = False) -> Database:
+        """`existing`: refuse to create it (see `Connections.open`)."""
+        return cls(await Connections.open(path, existing=existing))
 
     async def close(self) -> None:
         await self._db.close()

@@ -17,6 +17,8 @@ from tests.conftest import ROOT, WriteConfig, cli_command, run_cli
 def config(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "aggregator.sqlite3").touch()  # made at a first start, empty
     return tmp_path / "config.toml"
 
 

@@ -30,3 +30,17 @@ def test_a_lock_that_cannot_be_opened_warns_and_serves(
     with only_server(database):
         pass
     assert "cannot open the server lock" in caplog.text
+
+
+def test_the_same_database_through_a_symlink_is_refused(tmp_path: Path) -> None:
+    """A symlinked data folder (`/var/lib/aggregator` to a disk) or database file: the lock
+    was taken beside the path as written, and a second server started."""
+    database = tmp_path / "data" / "agg.sqlite3"
+    database.parent.mkdir()
+    database.touch()
+    (tmp_path / "linked").symlink_to(tmp_path / "data")
+    (tmp_path / "alias.sqlite3").symlink_to(database)
+    with only_server(database):
+        for other in (tmp_path / "linked" / "agg.sqlite3", tmp_path / "alias.sqlite3"):
+            with pytest.raises(AlreadyServing), only_server(other):
+                raise AssertionError(f"a second server through {other}")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import os
 import time
+from functools import partial
 
 from aiohttp import web
 
 from aggregator.errors import ConfigError
 from aggregator.status import source_views
 from aggregator.web.keys import SERVICE
+
+log = logging.getLogger("aggregator.api")
 
 TOKEN_VARIABLE = "AGGREGATOR_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 _background: set[asyncio.Task[object]] = set()
@@ -54,7 +58,15 @@ async def fetch_source(request: web.Request) -> web.Response:
     task: asyncio.Task[object] = asyncio.ensure_future(service.fetch_now(source_id))
     _background.add(task)
     task.add_done_callback(_background.discard)
+    task.add_done_callback(partial(_log_failure, source_id))
     return web.json_response({"source": source_id, "status": "fetch started"}, status=202)
+
+
+def _log_failure(source_id: str, task: asyncio.Task[object]) -> None:
+    """What stopped a fetch asked for (the database unreadable): answered 202 already, it
+    goes to the log instead of asyncio's "exception was never retrieved"."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("fetch asked for failed", extra={"source": source_id, "error": str(exc)})
 
 
 async def reload(request: web.Request) -> web.Response:

@@ -1,0 +1,110 @@
+"""A database that cannot be written or is not there: an error naming the file, on the
+source's report and in the log, never a traceback, and nothing stored is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+import storage.connection
+from aggregator.config import load_config
+from aggregator.service import running_service
+from storage import Database, StorageError
+from storage.schema import SCHEMA_VERSION
+from tests.conftest import FIXTURES, run_cli
+from tests.upstream import local_site
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Another process's write lock, as a long `aggregator backup` or a sqlite3 shell holds."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
+def config_file(tmp_path: Path, url: str, database: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\ndatabase = "{database}"\n\n[[sources]]\nid = "hzfb"\nurl = "{url}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_a_locked_database_fails_the_fetch_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store_fetch's OperationalError escaped the pipeline: `source run crashed` with a
+    traceback, a status still `ok`, and a retry in 5 minutes instead of the backoff."""
+    monkeypatch.setattr(storage.connection, "BUSY_TIMEOUT_MS", 200)
+    body = (FIXTURES / "upstream" / "hzfb.xml").read_bytes()
+
+    async def feed(request: web.Request) -> web.Response:
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    database = tmp_path / "db.sqlite3"
+    async with local_site(app) as origin:
+        config = load_config(config_file(tmp_path, f"{origin}/feed.xml", database))
+        async with running_service(config, schedule=False) as service:
+            with locked(database):
+                report = await service.fetch_now("hzfb")
+            assert report.failed
+            assert report.error == f"{database}: cannot write: database is locked"
+            assert report.next_fetch is not None
+            interval = config.sources[0].interval
+            assert report.next_fetch > time.time() + 1.5 * interval, "the backoff, doubled"
+            assert "cannot record the fetch" in caplog.text
+            assert "Traceback" not in caplog.text
+            again = await service.fetch_now("hzfb")  # the lock gone, it stores
+            assert not again.failed
+            assert again.new > 0
+
+
+def test_read_only_commands_refuse_a_missing_database(tmp_path: Path) -> None:
+    """A wrong `service.database` (or a disk not mounted yet) made `backup` copy a new empty
+    store and report success, and `status` show every source never fetched."""
+    missing = tmp_path / "nowhere" / "db.sqlite3"
+    config = config_file(tmp_path, str(FIXTURES / "upstream" / "hzfb.xml"), missing)
+    for command, *args in (("backup", str(tmp_path / "copy.sqlite3")), ("status",),
+                           ("render", "all"), ("stories",)):  # fmt: skip
+        done = run_cli(command, config, *args)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert f"{missing}: no database here (service.database)" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not missing.parent.exists()
+    assert not (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_a_newer_schema_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match=rf"^{path}: cannot open database: database schema"):
+        await Database.open(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+def test_a_write_refused_on_the_command_line_names_the_file(tmp_path: Path) -> None:
+    """`aggregator fetch` while another process holds the lock past the busy timeout."""
+    database = tmp_path / "db.sqlite3"
+    config = config_file(tmp_path, str(FIXTURES / "upstream" / "hzfb.xml"), database)
+    assert run_cli("fetch", config).returncode == 0
+    with locked(database):
+        done = run_cli("fetch", config, timeout=120)
+    assert done.returncode == 1
+    assert f"{database}: cannot write: database is locked" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
