@@ -141,7 +141,7 @@ class Connections:
         """`existing`: for commands that only look at the store (status, render, backup), a
         missing file is an error, not a new empty database: a wrong path, or a disk not yet
         mounted, made `backup` copy an empty store and report success."""
-        if existing and not path.is_file():
+        if existing and not await asyncio.to_thread(path.is_file):
             raise StorageError(
                 f"{path}: no database here (service.database): `aggregator serve` or"
                 " `aggregator fetch` creates it"
