@@ -202,6 +202,16 @@ def _companions(database: Path) -> set[Path]:
     return found
 
 
+def _durable(path: Path) -> None:
+    """On the disk before the caller goes on: renamed into place unsynced, a copy could be
+    empty after a power cut, having replaced a good one."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def backup(config: Config, file: str) -> int:
     """`aggregator backup FILE`: `VACUUM INTO` a temporary file, then rename it into place,
     so a failed backup never replaces a good one and FILE is never a half-written database."""
@@ -231,7 +241,9 @@ def backup(config: Config, file: str) -> int:
 
     try:
         eventloop.run(run())
+        _durable(partial)
         os.replace(partial, target)
+        _durable(target.parent)  # the rename itself
     except (OSError, StorageError) as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return 1
