@@ -20,7 +20,9 @@ from feeds.model import ParsedItem
 from feeds.sanitize import html_to_text
 from storage import FetchState
 
-_FIELDS = ("title", "url", "published", "updated", "author", "origin", "tags", "summary")
+_FIELDS = (
+    "title", "url", "published", "updated", "author", "origin", "tags", "enclosures", "summary",
+)  # fmt: skip
 
 
 def _credited(item: ParsedItem) -> ParsedItem:
@@ -42,6 +44,8 @@ def _value(item: ParsedItem, name: str) -> object:
         return asdict(value) if value else None
     if name == "tags":
         return list(value)
+    if name == "enclosures":
+        return [asdict(enclosure) for enclosure in value]
     return value
 
 

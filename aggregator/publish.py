@@ -116,6 +116,7 @@ def to_entry(
         origin=origin,
         tags=item.tags,
         copies=copies,
+        enclosures=item.enclosures,
     )
 
 

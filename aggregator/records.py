@@ -103,6 +103,7 @@ def to_record(
         origin_name=origin.name if origin else None,
         origin_url=origin.url if origin else None,
         tags=tags,
+        enclosures=item.enclosures,
         published=item.published,
         updated=item.updated,
         content_hash=digest,

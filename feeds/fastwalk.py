@@ -66,7 +66,7 @@ _TEXTINPUT = frozenset(("title", "link", "name", "description"))
 _HARMLESS = frozenset((
     "language", "dc_language", "generator", "subtitle", "tagline", "itunes_subtitle", "rights",
     "copyright", "dc_rights", "info", "cloud", "expirationdate", "webmaster", "dc_publisher",
-    "width", "height", "enclosure", "media_thumbnail", "media_credit",
+    "width", "height", "media_thumbnail", "media_credit",
     "media_rating", "media_player", "media_restriction", "media_license", "itunes_image",
     "itunes_explicit", "itunes_block", "dcterms_valid", "newlocation",
 ))  # fmt: skip
@@ -90,6 +90,7 @@ class Walk:
         # for leaving an element lets a child's xml:base outlive the child where the parent's
         # is empty; the walk keeps both only once a base appears.
         self.base = self.element_base = next_base("", base)
+        self.construct_base = self.base  # in force where the text construct being read began
         self.prefixes = prefixes or {}  # unknown namespaces' one prefix each (fastxml)
         self.c1 = c1  # whether the document may hold C1 controls at all, a cheap test on bytes
         self.infeed = infeed
@@ -186,6 +187,7 @@ class Walk:
         """A text construct's type and text. Markup is written out as feedparser writes it: XHTML
         where the type says so, and where an HTML or text construct holds elements."""
         kind = text_kind(attrs, default)
+        self.construct_base = self.base  # its children's xml:base may outlive them (`leave`)
         if kind == XHTML or len(element):
             return XHTML, xhtml_text(element, self, declared=kind == XHTML, unwrap=self.atom10)
         return kind, element.text or ""
@@ -238,8 +240,8 @@ class Walk:
     def detail(self, kind: str | None, output: str) -> dict[str, str | None]:
         """A text construct as feedparser gives it: with the base URI in force, where the
         document declared one, which its relative URLs are relative to."""
-        if self.base:
-            return {"type": kind, "value": output, "base": self.base}
+        if self.construct_base:
+            return {"type": kind, "value": output, "base": self.construct_base}
         return {"type": kind, "value": output}
 
     def channel(self, element: _E, key: str, attrs: Attributes) -> None:
@@ -292,6 +294,8 @@ class Walk:
         href = attrs.get("url", attrs.get("uri", attrs.get("href"))) or attrs.get("href")
         context, link = self.context(), {"rel": rel}
         context.setdefault("links", []).append(link)
+        if rel == "enclosure":  # without a type it has none (feeds.mediafix)
+            link.update(type=attrs.get("type", ""), length=attrs.get("length", ""))
         text = leaf_text(element)
         if href is None:
             if self.expecting():
@@ -302,6 +306,16 @@ class Walk:
         link["href"] = href = join(self.base, href)
         if rel == "alternate" and Mixin.map_content_type(kind) in Mixin.html_types:
             context["link"] = href
+
+    def enclosure(self, element: _E, key: str, attrs: Attributes) -> None:
+        """RSS's: a link of rel "enclosure", its address resolved as a link's (feeds.mediafix)."""
+        if len(element):
+            raise Unsupported(f"elements inside <{key}>")
+        kind, size = attrs.get("type", ""), attrs.get("length", "")
+        link = {"rel": "enclosure", "type": kind, "length": size}
+        if href := attrs.get("url", attrs.get("uri", attrs.get("href"))) or attrs.get("href"):
+            link["href"] = join(self.base, href)
+        self.context().setdefault("links", []).append(link)
 
     def guid(self, element: _E, key: str, attrs: Attributes) -> None:
         self.guidislink = attrs.get("ispermalink", "true") == "true"
@@ -458,7 +472,8 @@ _HANDLERS: dict[str, _Handler] = {
     "dc_description": Walk.description, "media_description": Walk.description,
     "summary": Walk.description, "itunes_summary": Walk.description,
     "content": Walk.content, "content_encoded": Walk.content, "fullitem": Walk.content,
-    "link": Walk.link, "guid": Walk.guid, "id": Walk.guid, "category": Walk.category,
+    "link": Walk.link, "enclosure": Walk.enclosure, "guid": Walk.guid, "id": Walk.guid,
+    "category": Walk.category,
     "keywords": Walk.category, "dc_subject": Walk.category, "media_category": Walk.category,
     "itunes_category": Walk.category, "media_keywords": Walk.keywords,
     "itunes_keywords": Walk.keywords, "author": Walk.author, "managingeditor": Walk.author,

@@ -26,8 +26,9 @@ from feeds import mediafix, youtube
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import parse_date, plain_offsets, without_own_zone_name
+from feeds.enclosures import enclosures
 from feeds.errors import ParseError
-from feeds.model import ParsedFeed, ParsedItem, Party
+from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
 from feeds.sanitize import (
     clean_html,
     drop_forbidden_references,
@@ -66,7 +67,7 @@ _HEADERS = {"content-type": "application/xml; charset=utf-8"}
 _LONGEST_TTL_MINUTES = 366 * 24 * 60
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
-    "origin", "tags",
+    "origin", "tags", "enclosures",
 )  # fmt: skip
 
 
@@ -219,8 +220,9 @@ def _item(
     author = _author(entry) or feed_author
     origin = _origin(entry.get("source"), feed_url)
     kept_tags = tuple(dict.fromkeys(tag for tag in tags if tag))
+    files = _enclosures(entry, feed_url)
     given = zip(_FIELDS, (title, link, upstream_id, content_html, summary, published, updated,
-                          author, origin, kept_tags), strict=True)  # fmt: skip
+                          author, origin, kept_tags, files), strict=True)  # fmt: skip
     return ParsedItem(
         title=title,
         url=link,
@@ -232,6 +234,7 @@ def _item(
         author=author,
         origin=origin,
         tags=kept_tags,
+        enclosures=files,
         provenance=tuple((name, "feed") for name, value in given if value),
     )
 
@@ -298,6 +301,14 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
     if entry.get("guidislink") and guid.lower().startswith(("http://", "https://")):
         return web_url(guid, feed_url)
     return None
+
+
+def _enclosures(entry: Mapping[str, Any], feed_url: str) -> tuple[Enclosure, ...]:
+    """RSS `<enclosure>` and Atom `<link rel="enclosure">`, both links to feedparser (its
+    `entry.enclosures`), in document order."""
+    links = [link for link in entry.get("links") or [] if link.get("rel") == "enclosure"]
+    given = ((link.get("href"), link.get("type"), link.get("length")) for link in links)
+    return enclosures(given, feed_url)
 
 
 def _origin(source: Mapping[str, Any] | None, feed_url: str) -> Party | None:

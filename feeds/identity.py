@@ -37,7 +37,7 @@ def entry_id(source_id: str, key: str) -> str:
 def content_hash(item: ParsedItem, tags: Sequence[str] | None = None) -> str:
     """A digest of every published field, so an unchanged item is recognised and left alone;
     `tags` stands for the item's own (a source adds its tags to every item)."""
-    fields = [
+    fields: list[object] = [
         item.title,
         item.url,
         item.upstream_id,
@@ -50,5 +50,7 @@ def content_hash(item: ParsedItem, tags: Sequence[str] | None = None) -> str:
         item.origin.url if item.origin else None,
         list(item.tags if tags is None else tags),
     ]
+    if item.enclosures:  # only then: the digests of items without any stay what they were
+        fields.append([[e.url, e.media_type, e.length] for e in item.enclosures])
     encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()

@@ -15,8 +15,9 @@ from typing import Any
 
 from feeds.bound import Listing
 from feeds.dates import parse_date
+from feeds.enclosures import UNKNOWN_TYPE, enclosures
 from feeds.errors import ParseError
-from feeds.model import OutEntry, OutFeed, ParsedFeed, ParsedItem
+from feeds.model import Enclosure, OutEntry, OutFeed, ParsedFeed, ParsedItem
 from feeds.sanitize import (
     clean_html,
     html_to_text,
@@ -33,7 +34,7 @@ _PARAGRAPHS = re.compile(r"\n\s*\n")
 _LONGEST_INT = 4_300  # digits Python reads as an int by default (sys.int_info)
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
-    "tags",
+    "tags", "enclosures",
 )  # fmt: skip
 
 
@@ -106,10 +107,23 @@ def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> Pa
         updated=updated,
         author=_authors(raw) or feed_author,
         tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
+        enclosures=_attachments(raw.get("attachments"), feed_url),
     )
     if not (item.title or item.url or item.upstream_id or item.content_html):
         return None
     return replace(item, provenance=tuple((f, "feed") for f in _FIELDS if getattr(item, f)))
+
+
+def _attachments(listed: object, feed_url: str) -> tuple[Enclosure, ...]:
+    """An item's `attachments`: a list of objects, else (whatever a feed put there) none."""
+    if not isinstance(listed, list):
+        return ()
+    given = (
+        (one.get("url"), one.get("mime_type"), one.get("size_in_bytes"))
+        for one in listed
+        if isinstance(one, dict)
+    )
+    return enclosures(given, feed_url)
 
 
 def _authors(obj: dict[str, Any]) -> str | None:
@@ -184,6 +198,10 @@ def _out_item(entry: OutEntry) -> dict[str, Any]:
         date_modified=_rfc3339(entry.updated),
         authors=[_present(name=person_name(entry.author))] if entry.author else None,
         tags=[plain_line(tag) for tag in entry.tags],
+        attachments=[
+            _present(url=e.url, mime_type=e.media_type or UNKNOWN_TYPE, size_in_bytes=e.length)
+            for e in entry.enclosures
+        ],
         _source=_present(
             id=entry.source.id, name=plain_line(entry.source.name), url=entry.source.url
         ),

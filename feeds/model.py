@@ -19,6 +19,15 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file an item carries (a podcast's audio, an attachment), made safe to republish."""
+
+    url: str  # absolute http(s)
+    media_type: str = ""  # "type/subtype" in lower case, or "" when upstream gave none usable
+    length: int | None = None  # in bytes; None when unknown
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedItem:
     """One item as an upstream document gives it. Datetimes are timezone-aware."""
 
@@ -32,6 +41,7 @@ class ParsedItem:
     author: str | None = None
     origin: Party | None = None
     tags: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()  # distinct URLs in document order, a few at most
     # field name -> what produced it ("selector", "automatic", "detected", "feed"); for preview
     provenance: tuple[tuple[str, str], ...] = ()
     site_name: str | None = None  # the page's own site name (og:site_name, a WeChat account)
@@ -87,6 +97,7 @@ class OutEntry:
     origin: Party | None = None
     tags: tuple[str, ...] = ()
     copies: tuple[Copy, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 feedgen writes the core elements and, through its `dc` extension, Dublin Core per RSS item; our
 own extension adds what feedgen lacks for SPEC §6: RFC 5005/WebSub links in the RSS channel,
 the RSS origin (`atom:link rel="via"` and `dcterms:provenance`, not `dc:source`, which the W3C
-validator warns about beside `<source>`) and Atom `source`, `via` and `related`. Every string
-passes `xml_safe`, or lxml refuses it.
+validator warns about beside `<source>`), and in Atom `source` and the `via`, `related` and
+`enclosure` links (feedgen's entry links keep only their address). Every string passes
+`xml_safe`, or lxml refuses it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feeds.enclosures import UNKNOWN_TYPE
 from feeds.model import OutEntry, OutFeed, Party
 from feeds.sanitize import person_name, plain_line, summarize, xml_safe
 
@@ -142,6 +144,9 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str, updated: datetime) -> None:
             fe.rights(plain_line(entry.publisher.name))
         return
     fe.source(url=xml_safe(entry.source.url), title=plain_line(entry.source.name))
+    if entry.enclosures:  # RSS 2.0 allows one: the first upstream listed; type and length required
+        first = entry.enclosures[0]
+        fe.enclosure(xml_safe(first.url), first.length or 0, first.media_type or UNKNOWN_TYPE)
     values = (
         (fe.dc.dc_creator, person_name(entry.author or "")),
         (fe.dc.dc_publisher, entry.publisher.name if entry.publisher else None),
@@ -171,11 +176,12 @@ class _Channel:
 
 
 class _Item:
-    """Entry part of our extension: provenance that feedgen cannot express.
+    """Entry part of our extension: provenance and links that feedgen cannot express.
 
-    feedgen's Atom `<source>` has no id or updated, and its entry links lose `rel` and
-    `title`, so `source`, `via` and `related` are written here. feedgen's Atom tree is
-    unqualified under a default-namespace attribute; these elements are too.
+    feedgen's Atom `<source>` has no id or updated, and its entry links lose `rel`, `title`,
+    `type` and `length`, so `source` and the `via`, `related` and `enclosure` links are
+    written here. feedgen's Atom tree is unqualified under a default-namespace attribute;
+    these elements are too.
     """
 
     entry: OutEntry
@@ -201,6 +207,12 @@ class _Item:
         for href, name in {copy.url: copy.source_name for copy in entry.copies}.items():
             if href:
                 _atom_link(element, "related", href, name)
+        for enclosure in entry.enclosures:  # type and length are optional in Atom
+            link = etree.SubElement(element, "link", rel="enclosure", href=xml_safe(enclosure.url))
+            if enclosure.media_type:
+                link.set("type", enclosure.media_type)
+            if enclosure.length:
+                link.set("length", str(enclosure.length))
         source = etree.SubElement(element, "source")
         etree.SubElement(source, "id").text = xml_safe(ref.url)
         etree.SubElement(source, "title").text = plain_line(ref.name)

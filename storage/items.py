@@ -9,21 +9,22 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from feeds.model import Enclosure
 from feeds.searchtext import search_text
 from storage.connection import Reader, Row, run_last
 from storage.records import ItemRecord, StoredItem, WriteSummary
 
 _COLUMNS = (
     "id, source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
-    "origin_url, tags, published, updated, sort_ts, first_seen, last_changed, content_hash, "
-    "listing_hash, norm_link, norm_title, published_ts, fingerprint"
+    "origin_url, tags, enclosures, published, updated, sort_ts, first_seen, last_changed, "
+    "content_hash, listing_hash, norm_link, norm_title, published_ts, fingerprint"
 )
-_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 24)})"
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
-        origin_name = ?, origin_url = ?, tags = ?, published = ?, updated = ?, sort_ts = ?,
-        last_changed = ?, content_hash = ?, listing_hash = ?, norm_link = ?, norm_title = ?,
-        published_ts = ?, fingerprint = ?
+        origin_name = ?, origin_url = ?, tags = ?, enclosures = ?, published = ?, updated = ?,
+        sort_ts = ?, last_changed = ?, content_hash = ?, listing_hash = ?, norm_link = ?,
+        norm_title = ?, published_ts = ?, fingerprint = ?
     WHERE source_id = ? AND key = ?
 """
 # An item whose article was read again and found unchanged: only what led to it is new.
@@ -41,6 +42,20 @@ _FEW_SOURCES = 16
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _enclosures_json(enclosures: Sequence[Enclosure]) -> str:
+    """The `enclosures` column; most items have none, written without a call to `json`."""
+    if not enclosures:
+        return "[]"
+    listed = [{"url": e.url, "type": e.media_type, "length": e.length} for e in enclosures]
+    return json.dumps(listed, ensure_ascii=False)
+
+
+def _enclosures(text: str) -> tuple[Enclosure, ...]:
+    if text == "[]":
+        return ()
+    return tuple(Enclosure(e["url"], e["type"], e["length"]) for e in json.loads(text))
 
 
 def _match_keys(item: ItemRecord) -> tuple[Any, ...]:
@@ -86,17 +101,17 @@ def upsert_items(
             inserts.append(
                 (item_id, source_id, item.key, item.entry_id, item.upstream_id, item.url,
                  item.title, item.content, item.summary, item.author, item.origin_name,
-                 item.origin_url, tags, _iso(item.published), _iso(item.updated),
-                 _sort_ts(item, now), now, now, item.content_hash, item.listing_hash,
-                 *_match_keys(item))
+                 item.origin_url, tags, _enclosures_json(item.enclosures), _iso(item.published),
+                 _iso(item.updated), _sort_ts(item, now), now, now, item.content_hash,
+                 item.listing_hash, *_match_keys(item))
             )  # fmt: skip
         elif known[item.key][0] != item.content_hash:
             changed.append(item)
             updates.append(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
-                 item.origin_name, item.origin_url, tags, _iso(item.published),
-                 _iso(item.updated), _sort_ts(item, now), now, item.content_hash,
-                 item.listing_hash, *_match_keys(item), source_id, item.key)
+                 item.origin_name, item.origin_url, tags, _enclosures_json(item.enclosures),
+                 _iso(item.published), _iso(item.updated), _sort_ts(item, now), now,
+                 item.content_hash, item.listing_hash, *_match_keys(item), source_id, item.key)
             )  # fmt: skip
         else:
             unchanged += 1
@@ -227,6 +242,7 @@ async def listing_hashes(db: Reader, source_id: str, keys: Sequence[str]) -> dic
 _STORED_FIELDS = [field.name for field in fields(StoredItem)]
 STORED_COLUMNS = ", ".join(f"items.{name}" for name in _STORED_FIELDS)
 _TAGS = _STORED_FIELDS.index("tags")
+_ENCLOSURES = _STORED_FIELDS.index("enclosures")
 _DATES = (_STORED_FIELDS.index("published"), _STORED_FIELDS.index("updated"))
 
 
@@ -234,6 +250,7 @@ def stored_item(row: Row) -> StoredItem:
     """The item of a row selected as `STORED_COLUMNS`."""
     values = list(row)
     values[_TAGS] = tuple(json.loads(values[_TAGS]))
+    values[_ENCLOSURES] = _enclosures(values[_ENCLOSURES])
     for at in _DATES:
         values[at] = datetime.fromisoformat(values[at]) if values[at] else None
     return StoredItem(*values)

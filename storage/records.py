@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from feeds.model import Enclosure
 from feeds.stories import SourceNames
 
 
@@ -33,6 +34,7 @@ class ItemRecord:
     fingerprint: int | None = None
     bands: tuple[int, ...] = ()
     search_text: str | None = None  # the full-text index's tokens; None: built when written
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class StoredItem:
     first_seen: float
     last_changed: float
     story_id: int | None = None
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN changed REAL;
     """,
+    # 13: each item's enclosures (podcast audio, attachments) as a JSON list of objects with
+    # `url`, `type` and `length`. Items stored before have none, so every source is read in
+    # full once, as after migration 8: an unchanged document would be neither asked for nor
+    # parsed again, and its items never get theirs. Enclosures count in the content hash, so
+    # only the items that have some are updated.
+    """
+    ALTER TABLE items ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';
+    UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -200,12 +200,69 @@ QUIRKS = {
         b"</itunes:category><itunes:category><itunes:category>only inner</itunes:category>"
         b"</itunes:category><category>News</category></item></channel></rss>"
     ),
+    "enclosures as podcasts write them, and worse": rss(
+        '<item xml:base="http://cdn.example/pod/"><title>Ep 1</title><guid>g1</guid>'
+        '<enclosure url="ep1.mp3" length=" 123 " type="Audio/MPEG; charset=x"/>'
+        '<enclosure url="javascript:alert(1)" length="1" type="audio/mpeg"/>'
+        '<enclosure url="http://cdn.example/pod/ep1.mp3" length="999" type="audio/ogg"/>'
+        '<enclosure href="/ep1.m4a" length="12,345" type="mp3"/><enclosure url="" length="5"/>'
+        '<enclosure url="ep1.pdf" length="-5" type="application/pdf"/>'
+        '<enclosure url="big.mkv" length="99999999999999999999" type="video/x-matroska"/>'
+        '<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="enclosure" href="a.ogg"/>'
+        "</item>"
+    ),
+    "Atom enclosure links, typed or not": (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://b.example/x/"><title>t'
+        b"</title><entry><id>1</id><title>one</title><link rel='enclosure' href='m.mp3' "
+        b"length='42301' type='audio/mpeg'/><link rel='enclosure' href='n.mp3'/><link "
+        b"rel='ENCLOSURE' href='o.mp3' type='text/html'/><link rel='enclosure'>"
+        b"http://b.example/p.mp3</link><source><title>S</title><link rel='enclosure' "
+        b"href='q.mp3'/></source></entry></feed>"
+    ),
+    "more enclosures than an item keeps": rss(
+        "<item><title>many</title>"
+        + "".join(f'<enclosure url="http://e.example/{n}.mp3" length="{n}"/>' for n in range(30))
+        + "</item>"
+    ),
 }  # fmt: skip
+ENCLOSED = [name for name in QUIRKS if "enclosure" in name]
 
 
 @pytest.mark.parametrize("body", QUIRKS.values(), ids=QUIRKS.keys())
 def test_feedparser_quirks_are_reproduced(body: bytes) -> None:
     assert differences(body) == (True, None)
+
+
+@pytest.mark.parametrize("name", ENCLOSED)
+def test_enclosures_are_compared(name: str) -> None:
+    """The quirks above compare enclosures the fast path kept, not two empty tuples."""
+    feed = parse_fast(QUIRKS[name], url=URL, default_tz=TZ)
+
+    assert feed is not None
+    assert all(item.enclosures for item in feed.items)
+
+
+def test_enclosures_are_resolved_typed_and_sized_alike() -> None:
+    """An RSS enclosure's address follows xml:base as a link's does, and an Atom enclosure
+    link without a type has none (feedparser said `text/html`): both paths, corrected alike."""
+    rss_feed = parse_fast(QUIRKS["enclosures as podcasts write them, and worse"], url=URL)
+    atom_feed = parse_fast(QUIRKS["Atom enclosure links, typed or not"], url=URL)
+
+    assert rss_feed is not None
+    assert atom_feed is not None
+    assert [(e.url, e.media_type, e.length) for e in rss_feed.items[0].enclosures] == [
+        ("http://cdn.example/pod/ep1.mp3", "audio/mpeg", 123),
+        ("http://cdn.example/ep1.m4a", "", None),
+        ("http://cdn.example/pod/ep1.pdf", "application/pdf", None),
+        ("http://cdn.example/pod/big.mkv", "video/x-matroska", None),
+        ("http://cdn.example/pod/a.ogg", "", None),
+    ]
+    assert [(e.url, e.media_type, e.length) for e in atom_feed.items[0].enclosures] == [
+        ("http://b.example/x/m.mp3", "audio/mpeg", 42301),
+        ("http://b.example/x/n.mp3", "", None),
+        ("http://b.example/x/o.mp3", "text/html", None),
+        ("http://b.example/p.mp3", "", None),
+    ], "the source's enclosure is not the entry's"
 
 
 def test_numeric_offsets_are_kept() -> None:

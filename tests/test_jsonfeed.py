@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from feeds.errors import ParseError
 from feeds.jsonfeed import parse_json_feed, render_json
-from feeds.model import Copy, OutEntry, OutFeed, ParsedItem, Party, SourceRef
+from feeds.model import Copy, Enclosure, OutEntry, OutFeed, ParsedItem, Party, SourceRef
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CST = timezone(timedelta(hours=8))
@@ -263,3 +264,22 @@ def test_rendered_json_reads_back() -> None:
         (BARE.id, "Bare", None),
     ]
     assert feed.items[0].published == FULL.published
+
+
+def test_enclosures_are_published_as_attachments() -> None:
+    """`mime_type` is required: unknown, it is `application/octet-stream`; so is the size
+    left out when unknown, and the attachments read back as they were given."""
+    audio = Enclosure("http://odd.example.cn/p1.mp3", "audio/mpeg", 123)
+    transcript = Enclosure("http://odd.example.cn/p1.pdf")
+    podcast = replace(FULL, enclosures=(audio, transcript))
+
+    body = render_json(out_feed(podcast, BARE))
+
+    first, bare = json.loads(body)["items"]
+    assert first["attachments"] == [
+        {"url": audio.url, "mime_type": "audio/mpeg", "size_in_bytes": 123},
+        {"url": transcript.url, "mime_type": "application/octet-stream"},
+    ]
+    assert "attachments" not in bare
+    read = parse_json_feed(body, url="http://127.0.0.1:8080/feeds/all.json").items[0]
+    assert read.enclosures == (audio, replace(transcript, media_type="application/octet-stream"))

@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 from feeds.feedxml import parse_xml_feed
-from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
+from feeds.model import Copy, Enclosure, OutEntry, OutFeed, Party, SourceRef
 from feeds.render import render_atom, render_rss
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -371,3 +371,48 @@ def test_an_untitled_entry_is_named_by_its_text_link_or_id(
     root = etree.fromstring(render(out_feed("atom", entry)))
 
     assert texts(root, "channel/item/title") + texts(root, "atom:entry/atom:title") == [expected]
+
+
+AUDIO = Enclosure("http://odd.example.cn/p1.mp3", "audio/mpeg", 123)
+TRANSCRIPT = Enclosure("http://odd.example.cn/p1.pdf")  # type and length unknown
+
+
+def test_rss_items_carry_their_first_enclosure() -> None:
+    """RSS 2.0 allows one enclosure an item, with its length and type: unknown, they are "0"
+    (as the RSS Advisory Board asks) and `application/octet-stream`."""
+    podcast = replace(FULL, enclosures=(AUDIO, TRANSCRIPT))
+    untyped = replace(BARE, enclosures=(TRANSCRIPT, AUDIO))
+
+    root = etree.fromstring(render_rss(out_feed("rss", podcast, untyped, BARE)))
+    first, second, bare = root.findall("channel/item")
+
+    assert links(first, "enclosure") == [
+        {"url": "http://odd.example.cn/p1.mp3", "length": "123", "type": "audio/mpeg"}
+    ]
+    assert links(second, "enclosure") == [
+        {"url": "http://odd.example.cn/p1.pdf", "length": "0", "type": "application/octet-stream"}
+    ]
+    assert bare.find("enclosure") is None
+
+
+def test_atom_entries_carry_every_enclosure() -> None:
+    podcast = replace(FULL, enclosures=(AUDIO, TRANSCRIPT))
+
+    root = etree.fromstring(render_atom(out_feed("atom", podcast, BARE)))
+    first, bare = root.findall("atom:entry", NS)
+
+    assert links(first, "atom:link[@rel='enclosure']") == [
+        {"rel": "enclosure", "href": AUDIO.url, "type": "audio/mpeg", "length": "123"},
+        {"rel": "enclosure", "href": TRANSCRIPT.url},
+    ]
+    assert not links(bare, "atom:link[@rel='enclosure']")
+
+
+@pytest.mark.parametrize("render", [render_rss, render_atom])
+def test_published_enclosures_read_back(render: Renderer) -> None:
+    fmt = "rss" if render is render_rss else "atom"
+    feed = out_feed(fmt, replace(FULL, enclosures=(AUDIO, TRANSCRIPT)))
+
+    (item,) = parse_xml_feed(render(feed), url="http://127.0.0.1:8080/").items
+
+    assert item.enclosures == ((AUDIO,) if fmt == "rss" else (AUDIO, TRANSCRIPT))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from feeds.model import Enclosure
 from storage import Database, FetchOutcome, ItemRecord
 from storage.connection import Connections, StorageError
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
@@ -113,6 +114,7 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
         conn.execute("ALTER TABLE sources DROP COLUMN items_changed")
         conn.execute("ALTER TABLE stories DROP COLUMN changed")
         conn.execute("DROP TABLE secrets")
+        conn.execute("ALTER TABLE items DROP COLUMN enclosures")
         conn.execute("PRAGMA user_version = 7")
     database = await Database.open(path)
     try:
@@ -121,6 +123,37 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
         assert state.reread_at is None
         assert len(await database.secret("image_proxy")) == 32, "made by migration 10"
         assert len(await database.latest_items(["s"], limit=5)) == 1, "items stay"
+    finally:
+        await database.close()
+
+
+async def test_upgrading_past_migration_13_reads_every_source_again_for_enclosures(
+    tmp_path: Path,
+) -> None:
+    """Items stored before have none; an unchanged document is neither asked for again in full
+    nor parsed, so without a full read its items would never get theirs."""
+    path = tmp_path / "old.sqlite3"
+    database = await Database.open(path)
+    await database.register_sources([("s", "https://example.org/")])
+    await database.store_fetch("s", replace(ok(), body_hash="b1"), [record(1)])
+    await database.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # as version 12 had it
+        conn.execute("PRAGMA user_version = 12")
+    database = await Database.open(path)
+    try:
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT enclosures FROM items").fetchall() == [("[]",)]
+        state = await database.fetch_state("s")
+        assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)
+        (item,) = await database.latest_items(["s"], limit=5)
+        assert item.enclosures == ()
+        audio = Enclosure("https://example.org/1.mp3", "audio/mpeg", 123)
+        found = record(1, enclosures=(audio,), content_hash="h1-with-audio")
+        written = await database.store_fetch("s", ok(NOW + 60), [found])
+        assert (written.new, written.updated) == (0, 1)
+        (item,) = await database.latest_items(["s"], limit=5)
+        assert item.enclosures == (audio,)
     finally:
         await database.close()
 
