@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from functools import cache
 from types import MappingProxyType
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
@@ -133,8 +134,12 @@ def fold(text: str) -> str:
 
 
 def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:
-    """Lowercased host without a trailing dot or `www.`, mapped through the operator's mirrors."""
+    """Lowercased host without a trailing dot or `www.`, mapped through the operator's mirrors;
+    an IDNA host (`xn--fiqw74e.cn`, as links are published) in the Unicode it stands for."""
     host = netloc_host.lower().rstrip(".").removeprefix("www.")
+    if "xn--" in host:
+        with suppress(UnicodeError):  # not valid IDNA: compared as written
+            host = host.encode("ascii").decode("idna")
     for mirror, canonical in mirror_hosts.items():
         if host == mirror.lower().rstrip(".").removeprefix("www."):
             return canonical.lower().rstrip(".").removeprefix("www.")

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 from feeds.nesting import flattened
-from feeds.urls import plain_absolute, resolve
+from feeds.urls import as_uri, plain_absolute, resolve
 
 # Where lazy-loading scripts keep an image's address, its `src` a placeholder or absent: WeChat
 # (and the feeds made from its articles), jQuery lazyload, WordPress plugins, Discuz! posts.
@@ -121,17 +121,19 @@ def _kept_reference(match: re.Match[str]) -> str:
 
 
 def web_url(href: str | None, base: str) -> str | None:
-    """`href` made absolute against `base` and XML-safe, or None unless it is http(s)."""
+    """`href` made absolute against `base`, XML-safe and a valid URI (`as_uri`), or None
+    unless it is http(s)."""
     if not href or not (href := xml_safe(href).strip()):
         return None
-    if plain_absolute(href):
-        return href
     try:
+        if plain_absolute(href):
+            return as_uri(href)
         absolute = urljoin(base, href)
-        scheme = urlsplit(absolute).scheme
-    except ValueError:  # "http://[x/": an invalid IPv6 host
+        if urlsplit(absolute).scheme not in _WEB_SCHEMES:
+            return None
+        return as_uri(absolute)
+    except ValueError:  # "http://[x/": an invalid IPv6 host; a host IDNA cannot write
         return None
-    return absolute if scheme in _WEB_SCHEMES else None
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -161,15 +163,15 @@ def _kept_url(tag: str, value: str) -> str | None:
         if tag == "img" and _COUNTER_URL.match(url):
             _CALL.counters = True
         if tag != "iframe" and plain_absolute(url):
-            return url  # http(s), a scheme kept, and no host to check
+            return as_uri(url)  # http(s), a scheme kept, and no host to check
         parts = urlsplit(url)
+        if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
+            return None
+        if tag == "iframe" and (parts.hostname or "") not in _CALL.iframe_hosts:
+            return None
+        return as_uri(url)
     except ValueError:  # "http://[x/": nh3 would drop it too, after printing our exception
         return None
-    if parts.scheme and parts.scheme.lower() not in _URL_SCHEMES:
-        return None
-    if tag == "iframe" and (parts.hostname or "") not in _CALL.iframe_hosts:
-        return None
-    return url
 
 
 # Built once: building nh3's settings cost 8 times the cleaning of a typical item. Its

@@ -322,3 +322,10 @@ def test_many_tags_nested_as_pages_nest_them_are_kept() -> None:
     nested = "<div>" * 200 + "文" + "</div>" * 200 + "<br>" * 3000
     for markup in (paragraphs, table, nested):
         assert flattened(markup) == markup
+
+
+def test_addresses_in_bodies_are_valid_uris() -> None:
+    body = '<p><a href="/新闻/一 二.html">链接</a><img src="图片/a b.jpg"></p>'
+    cleaned = clean_html(body, base_url="http://hz.example/news/")
+    assert 'href="http://hz.example/%E6%96%B0%E9%97%BB/%E4%B8%80%20%E4%BA%8C.html"' in cleaned
+    assert 'src="http://hz.example/news/%E5%9B%BE%E7%89%87/a%20b.jpg"' in cleaned

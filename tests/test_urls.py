@@ -7,8 +7,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from feeds.normalize import normalize_link
 from feeds.sanitize import web_url, xml_safe
-from feeds.urls import plain_absolute, resolve
+from feeds.urls import as_uri, plain_absolute, resolve
 
 BASES = (
     "http://www.hanzhong.gov.cn/news/list.html",
@@ -102,5 +103,30 @@ def test_web_url_agrees_with_urljoin_on_generated_links() -> None:
         found = web_url(href, BASES[1])
         if found is None:
             continue
-        assert found == urljoin(BASES[1], xml_safe(href).strip())
+        assert found == as_uri(urljoin(BASES[1], xml_safe(href).strip()))
         assert urlsplit(found).scheme in ("http", "https")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "http://hz.example/新闻/一 二.html",
+            "http://hz.example/%E6%96%B0%E9%97%BB/%E4%B8%80%20%E4%BA%8C.html",
+        ),
+        ("http://hz.example/h/1?a=1&b=<x>", "http://hz.example/h/1?a=1&b=%3Cx%3E"),
+        ("http://hz.example/a?q=汉中#段", "http://hz.example/a?q=%E6%B1%89%E4%B8%AD#%E6%AE%B5"),
+        ("http://汉中.cn/a", "http://xn--fiqw74e.cn/a"),
+        ("http://u:p@汉中.cn:81/x", "http://u:p@xn--fiqw74e.cn:81/x"),
+        ("http://hz.example/100%/a%20b", "http://hz.example/100%25/a%20b"),
+        ("http://[::1]:8080/a b", "http://[::1]:8080/a%20b"),
+        ('http://hz.example/a"b{c}|d^e`f\\g', "http://hz.example/a%22b%7Bc%7D%7Cd%5Ee%60f%5Cg"),
+        ("http://hz.example/a/b?c=d&e=f;g#h", "http://hz.example/a/b?c=d&e=f;g#h"),  # as it was
+    ],
+)
+def test_links_are_published_as_valid_uris(url: str, expected: str) -> None:
+    """As upstreams write them, a space, `<x>` or Chinese in a link made every feed showing it
+    fail the W3C validator (`Invalid character in a URI`, `IRI found where URL expected`)."""
+    assert as_uri(url) == expected
+    assert web_url(url, BASES[0]) == expected
+    assert normalize_link(expected) == normalize_link(url), "an item keeps its identity"
