@@ -120,6 +120,12 @@ async def _eligible(
 Selected = list[tuple[StoredItem, StoryView | None]]
 
 
+def _needs_story(item: StoredItem, merged: bool) -> bool:
+    """A merged feed shows the story; one source's feed only where the item's credit has no
+    link, which the story's copies may give (`publish.to_entry`)."""
+    return merged or bool(item.origin_name and not item.origin_url)
+
+
 async def select(
     db: Reads, feed: FeedConfig, query: Query, *, merged: bool, hidden: Withdrawn | None = None
 ) -> Selected:
@@ -134,13 +140,15 @@ async def select(
     chosen: Selected = []
     while len(chosen) < limit:
         batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)
-        stories = await db.story_views([i.story_id for i in batch if i.story_id]) if merged else {}
+        stories = await db.story_views(
+            [i.story_id for i in batch if i.story_id and _needs_story(i, merged)]
+        )
         eligible = await _eligible(db, stories, batch, query, wanted, hidden) if merged else set()
         for item in batch:
             if hidden is not None and hidden.covers(item.url):
                 continue
             story = stories.get(item.story_id or -1)
-            if _matches(feed, item) and _represents(item, story, eligible):
+            if _matches(feed, item) and (not merged or _represents(item, story, eligible)):
                 chosen.append((item, story))
         if len(batch) < batch_size:
             break

@@ -80,18 +80,27 @@ def to_entry(
     item: StoredItem,
     story: StoryView | None = None,
     images: ImageProxy | None = None,
+    *,
+    merged: bool = True,
 ) -> OutEntry | None:
     """The published form of an item (with its story's provenance in merged feeds), its
-    pictures at `images`' addresses where it proxies their hosts."""
+    pictures at `images`' addresses where it proxies their hosts. In one source's feed
+    (`merged` false) the item is shown as it is, its story only giving a link to a credit
+    without one, as the merged feed links it: Atom says where a story began only by a link."""
     source = config.source(item.source_id)
     if source is None or not source.enabled:
         return None
     entry_id = item.entry_id
     origin = Party(item.origin_name, item.origin_url) if item.origin_name else None
     copies: tuple[Copy, ...] = ()
-    if story is not None:
+    if story is not None and merged:
         entry_id, story_origin, copies = _story_fields(config, item, story)
         origin = story_origin or origin
+    elif story is not None and origin is not None and origin.url is None:
+        credited = config.source(story.origin_source or "")
+        names = {story.origin_name, *((credited.name, *credited.aliases) if credited else ())}
+        if origin.name in names:  # the credit the story's origin was decided by
+            origin = Party(origin.name, _credited_url(config, story, withdrawn(config.stories)))
     seen = datetime.fromtimestamp(item.first_seen, UTC)
     published = _plausible(item.published, seen) or seen
     changed = datetime.fromtimestamp(item.last_changed, UTC)
@@ -144,7 +153,9 @@ def build_feed(
     """`modified`: when what the document shows last changed, beyond its entries' dates (an
     entry dated before the newest arrived, one went): it is `updated` when later."""
     entries = tuple(
-        e for e in (to_entry(config, item, story, images) for item, story in items) if e is not None
+        entry
+        for item, story in items
+        if (entry := to_entry(config, item, story, images, merged=kind == "feeds")) is not None
     )
     updated = max((e.updated for e in entries), default=modified or _STARTED)
     if modified is not None:

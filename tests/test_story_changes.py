@@ -245,10 +245,14 @@ async def test_a_credit_without_a_link_leads_to_the_credited_sources_copy(tmp_pa
     assert entry["_origin"]["url"] == "https://hzfb.example/o.html"
     config_ = load_config(config)
     async with running_service(config_, schedule=False) as service:
-        url = "http://agg.example/feeds/all.atom"
-        page = Page("feeds", "all", "atom", Query(), url, url)
-        atom, _ = await render_page(config_, service.db, page)
-    assert b'rel="via" href="https://hzfb.example/o.html"' in atom
+        documents = {}
+        for kind, ident in (("feeds", "all"), ("sources", "hz1w")):
+            url = f"http://agg.example/{kind}/{ident}.atom"
+            page = Page(kind, ident, "atom", Query(), url, url)
+            documents[kind], _ = await render_page(config_, service.db, page)
+    assert b'rel="via" href="https://hzfb.example/o.html"' in documents["feeds"]
+    # the portal's own feed links the credit as the merged one does (it said nothing in Atom)
+    assert b'rel="via" href="https://hzfb.example/o.html"' in documents["sources"]
 
 
 async def test_a_disabled_sources_copy_gives_way_to_one_still_published(tmp_path: Path) -> None:
