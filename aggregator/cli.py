@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 from aggregator import eventloop
 from aggregator.config import Config, default_config_path, load_config, quoted
@@ -88,7 +88,10 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
         db = await Database.open(config.service.database, existing=True)
         try:
             url = f"{config.service.base_url}/feeds/{args.feed}.{args.format}"
-            page = Page("feeds", args.feed, args.format, Query(limit=args.limit), url, url)
+            kept = (("limit", str(args.limit)),) if args.limit else ()  # in `next` and self
+            self_url = f"{url}?{urlencode(kept)}" if kept else url
+            query = Query(limit=args.limit)
+            page = Page("feeds", args.feed, args.format, query, self_url, url, kept)
             body, _ = await render_page(config, db, page)
             return body
         finally:
@@ -97,13 +100,25 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
     body = eventloop.run(run())
     if args.output:
         try:
-            Path(args.output).write_bytes(body)
+            _write_whole(Path(args.output), body)
         except OSError as exc:
             print(f"render: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 1
     else:
         sys.stdout.buffer.write(body)
     return 0
+
+
+def _write_whole(path: Path, body: bytes) -> None:
+    """A static web server serving the file never reads it half-written: a temporary file
+    beside the target (a symlink's, which stays a link) is renamed over it."""
+    target = path.resolve()
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_bytes(body)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def cmd_stories(config: Config, args: argparse.Namespace) -> int:

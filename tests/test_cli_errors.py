@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import socket
@@ -162,3 +163,22 @@ def test_unknown_ids_are_named_alike_by_every_command(config: Path) -> None:
         2,
         'fetch: unknown source "no\\nsuch"\nfetch: unknown source "x"\n',
     )
+
+
+def test_a_static_render_keeps_its_limit_in_its_links(config: Path, tmp_path: Path) -> None:
+    """`--limit 2`'s `next` and self links lacked the limit: a reader following `next` got a
+    page of the feed's default size. The file is replaced whole, a symlink to it kept."""
+    assert run_cli("fetch", config).returncode == 0
+    target = tmp_path / "public" / "all.json"
+    target.parent.mkdir()
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "all.json"
+    link.symlink_to(target)
+    result = run_cli("render", config, "all", "--format", "json", "--limit", "2", "-o", str(link))
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert len(document["items"]) == 2
+    assert document["feed_url"].endswith("/feeds/all.json?limit=2")
+    assert "limit=2&before=" in document["next_url"]
+    assert list(target.parent.iterdir()) == [target], "no temporary file left"
