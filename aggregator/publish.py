@@ -170,7 +170,9 @@ def build_feed(
         description=description or title,
         language=language,
         next_url=next_url,
-        hub_url=config.service.websub_hub,
+        # Only where the hub hears of changes: it is told of each feed's own URL, not of every
+        # search or page of it, whose subscribers would wait in vain.
+        hub_url=None if "?" in self_url else config.service.websub_hub,
         alternates=tuple(
             (fmt, feed_url(config, kind, ident, fmt)) for fmt in FORMATS if fmt != "json"
         ),

@@ -142,6 +142,17 @@ async def test_feeds_advertise_the_hub(service: Service, hub: Hub) -> None:
     assert document["hubs"] == [{"type": "WebSub", "url": hub.url}]
 
 
+async def test_searches_and_pages_advertise_no_hub(service: Service, hub: Hub) -> None:
+    """The hub is told of each feed's own URL only: a subscriber to `?q=…` or a page through
+    it would never hear of a change."""
+    async with client_for(service) as client:
+        for target in ("/feeds/all.atom?limit=3", "/sources/a.rss?q=%E6%B1%89%E4%B8%AD",
+                       "/feeds/all.json?tag=news"):  # fmt: skip
+            answer = await client.get(target)
+            assert answer.status == 200, target
+            assert hub.url not in await answer.text(), target
+
+
 async def test_a_failing_hub_costs_a_log_line(
     service: Service, hub: Hub, caplog: pytest.LogCaptureFixture
 ) -> None:
