@@ -6,6 +6,7 @@ exported list imports back unchanged.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -29,26 +30,32 @@ class OpmlOutline:
 def render_opml(title: str, outlines: Sequence[OpmlOutline]) -> bytes:
     """An OPML 2.0 document, outlines grouped into one folder per category in first-seen order."""
     root = etree.Element("opml", version="2.0")
-    etree.SubElement(etree.SubElement(root, "head"), "title").text = xml_safe(title)
+    etree.SubElement(etree.SubElement(root, "head"), "title").text = _as_html(title)
     body = etree.SubElement(root, "body")
     folders: dict[str, etree._Element] = {}
     for outline in outlines:
         parent = body
         if outline.category:
-            name = xml_safe(outline.category)
-            if name not in folders:
-                folders[name] = etree.SubElement(body, "outline", text=name, title=name)
+            name = _as_html(outline.category)
+            if name not in folders:  # a folder: `text` alone, or it wants a `type`
+                folders[name] = etree.SubElement(body, "outline", text=name)
             parent = folders[name]
         attributes = {
             "type": outline.type,
-            "text": outline.text,
-            "title": outline.text,
+            "text": _as_html(outline.text),
+            "title": _as_html(outline.text),
             "xmlUrl": outline.xml_url,
         }
         if outline.html_url:
             attributes["htmlUrl"] = outline.html_url
         etree.SubElement(parent, "outline", {k: xml_safe(v) for k, v in attributes.items()})
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _as_html(text: str) -> str:
+    """Plain text where the W3C validator reads HTML (`text`, `title`): `Tech <Blog>` was
+    markup to it. Import reads them back."""
+    return html.escape(xml_safe(text), quote=False)
 
 
 def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
@@ -71,7 +78,7 @@ def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
 
 def _walk(parent: etree._Element, category: str | None) -> Iterator[OpmlOutline]:
     for element in parent.iterchildren("outline"):
-        text = _attribute(element, "text") or _attribute(element, "title")
+        text = html.unescape(_attribute(element, "text") or _attribute(element, "title"))
         xml_url = _attribute(element, "xmlurl")
         if xml_url:
             yield OpmlOutline(

@@ -203,3 +203,25 @@ def test_new_ids_are_valid_and_unique() -> None:
     assert ids == [
         "abc-2", "abc-3", "cafe-uber-news", "people-com-cn", "127-0-0-1", "x" * 40, "source",
     ]  # fmt: skip
+
+
+def test_names_are_plain_text_where_the_validator_reads_html() -> None:
+    """`Tech <Blog>` in `text` and `title` was markup to the W3C validator (`Invalid HTML`),
+    and a folder with `title` beside `text` wanted a `type`. Read back, the names are as
+    they were."""
+    from lxml import etree
+
+    from feeds.opml import OpmlOutline, parse_opml, render_opml
+
+    outlines = [
+        OpmlOutline("Tech <Blog> & 汉中", "http://t.example/feed.xml", category="科技 & <新闻>"),
+        OpmlOutline("汉中发布", "http://hz.example/rss.xml"),
+    ]
+    document = render_opml("聚合 <all>", outlines)
+    root = etree.fromstring(document)
+    assert root.findtext("head/title") == "聚合 &lt;all&gt;"
+    folder = root.find("body/outline")
+    assert folder is not None
+    assert dict(folder.attrib) == {"text": "科技 &amp; &lt;新闻&gt;"}
+    assert folder[0].get("text") == folder[0].get("title") == "Tech &lt;Blog&gt; &amp; 汉中"
+    assert parse_opml(document) == tuple(outlines)
