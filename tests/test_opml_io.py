@@ -222,6 +222,6 @@ def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     assert root.findtext("head/title") == "聚合 &lt;all&gt;"
     folder = root.find("body/outline")
     assert folder is not None
-    assert dict(folder.attrib) == {"text": "科技 &amp; &lt;新闻&gt;"}
+    assert list(folder.attrib.items()) == [("text", "科技 &amp; &lt;新闻&gt;")]
     assert folder[0].get("text") == folder[0].get("title") == "Tech &lt;Blog&gt; &amp; 汉中"
     assert parse_opml(document) == tuple(outlines)
