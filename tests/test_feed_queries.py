@@ -144,6 +144,8 @@ async def test_self_link_is_the_requested_url_with_its_query(client: Client) -> 
         ("before=1_1_1", "before"),  # `1_1` is a row to Python's int(), not to a cursor
         ("before=%D9%A5_%D9%A5", "before"),  # Arabic-Indic digits
         ("before=1.5_", "before"),
+        ("page=2", "page"),  # answered with the first page, it was page 1 again, silently
+        ("page=abc", "page"),
     ],
 )
 async def test_bad_values_answer_400_naming_the_parameter(

@@ -111,6 +111,9 @@ def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -
 
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
     """The reader's `Query` on `feed`; raises `BadQuery` (400) for any bad parameter."""
+    if (page := one_value(request, "page")) is not None and page.strip() != "1":
+        # answered with the first page, page 2 would be page 1 again, silently
+        raise BadQuery("page: paging is by the `before` cursor of each page's `next` link")
     before = None
     if (raw := one_value(request, "before")) is not None:
         try:
