@@ -35,8 +35,15 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
                 "withdrawn": hidden is not None and hidden.covers(copy.url),
             }
             for copy in story.copies
+            if config.source(copy.source_id) is not None
         ],
     }
+
+
+def _seen_by_several(config: Config, story: StoryView) -> bool:
+    """Copies of sources still configured, at two of them at least: a source removed or
+    renamed keeps its items until retention, and each of its stories was listed again."""
+    return len({c.source_id for c in story.copies if config.source(c.source_id)}) > 1
 
 
 async def story_report(config: Config, *, since: str, as_json: bool) -> str:
@@ -44,7 +51,7 @@ async def story_report(config: Config, *, since: str, as_json: bool) -> str:
     cutoff = time.time() - parse_duration(since)
     db = await Database.open(config.service.database, existing=True)
     try:
-        stories = await db.multi_source_stories(cutoff)
+        stories = [s for s in await db.multi_source_stories(cutoff) if _seen_by_several(config, s)]
         items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])
     finally:
         await db.close()

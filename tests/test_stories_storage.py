@@ -225,6 +225,15 @@ async def test_stories_command_lists_copies_and_rules(tmp_path: Path) -> None:
     code, _, err = await run_cli_async("stories", path, "--since", "soon")
     assert code == 2
     assert "--since" in err
+    # hz1w renamed: its copies stay stored until retention, but belong to no source now
+    path.write_text(path.read_text("utf-8").replace('id = "hz1w"', 'id = "hz1w2"'), "utf-8")
+    code, out, err = await run_cli_async("stories", path, "--json")
+    assert code == 0, err
+    (story,) = json.loads(out)
+    assert {c["source"] for c in story["copies"]} == {"hzfb", "hzxw"}
+    path.write_text(path.read_text("utf-8").replace('id = "hzxw"', 'id = "hzxw2"'), "utf-8")
+    code, out, err = await run_cli_async("stories", path, "--json")
+    assert (code, json.loads(out)) == (0, []), "seen at one configured source only"
 
 
 async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: Path) -> None:
