@@ -136,13 +136,18 @@ def fold(text: str) -> str:
 def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:
     """Lowercased host without a trailing dot or `www.`, mapped through the operator's mirrors;
     an IDNA host (`xn--fiqw74e.cn`, as links are published) in the Unicode it stands for."""
-    host = netloc_host.lower().rstrip(".").removeprefix("www.")
+    host = _plain_host(netloc_host)
+    for mirror, canonical in mirror_hosts.items():
+        if host == _plain_host(mirror):
+            return _plain_host(canonical)
+    return host
+
+
+def _plain_host(host: str) -> str:
+    host = host.lower().rstrip(".").removeprefix("www.")
     if "xn--" in host:
         with suppress(UnicodeError):  # not valid IDNA: compared as written
             host = host.encode("ascii").decode("idna")
-    for mirror, canonical in mirror_hosts.items():
-        if host == mirror.lower().rstrip(".").removeprefix("www."):
-            return canonical.lower().rstrip(".").removeprefix("www.")
     return host
 
 

@@ -130,3 +130,12 @@ def test_links_are_published_as_valid_uris(url: str, expected: str) -> None:
     assert as_uri(url) == expected
     assert web_url(url, BASES[0]) == expected
     assert normalize_link(expected) == normalize_link(url), "an item keeps its identity"
+
+
+def test_a_mirror_host_matches_in_either_spelling() -> None:
+    """Links are published with IDNA hosts; an operator may write a mirror either way."""
+    for link, mirror in (
+        ("http://xn--fiqw74e.cn/a", "汉中.cn"),
+        ("http://汉中.cn/a", "xn--fiqw74e.cn"),
+    ):
+        assert normalize_link(link, {mirror: "hz.example"}) == "hz.example/a"
