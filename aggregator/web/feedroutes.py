@@ -21,6 +21,7 @@ from aggregator.web.queries import (
     CROSS_ORIGIN,
     NoSuchFeed,
     canonical_target,
+    check_page,
     known_parameters,
     parse_query,
 )
@@ -125,6 +126,7 @@ class _FeedRoutes:
     ) -> Rendered:
         """The document asked for, under its canonical target: found, or rendered once."""
         key = canonical_target(request)
+        check_page(request)
         rendered = self.cache.get(key, generation) if key != request.raw_path else None
         if rendered is not None:
             return rendered

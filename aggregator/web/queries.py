@@ -109,11 +109,16 @@ def canonical_target(request: web.Request, names: frozenset[str] = PARAMETERS) -
     return f"{target.raw_path}?{'&'.join(kept)}" if kept else target.raw_path  # spelled as sent
 
 
+def check_page(request: web.Request) -> None:
+    """`page` other than 1 is refused: answered with the first page, page 2 would be page 1
+    again, silently. Checked before the cache is, which keys documents without it."""
+    if (page := one_value(request, "page")) is not None and page.strip() != "1":
+        raise BadQuery("page: paging is by the `before` cursor of each page's `next` link")
+
+
 def parse_query(request: web.Request, feed: FeedConfig) -> Query:
     """The reader's `Query` on `feed`; raises `BadQuery` (400) for any bad parameter."""
-    if (page := one_value(request, "page")) is not None and page.strip() != "1":
-        # answered with the first page, page 2 would be page 1 again, silently
-        raise BadQuery("page: paging is by the `before` cursor of each page's `next` link")
+    check_page(request)
     before = None
     if (raw := one_value(request, "before")) is not None:
         try:
