@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -98,6 +99,15 @@ class SourceConfig:
     headers: tuple[tuple[str, str], ...] = ()
     list: ListRules | None = None
     article: ArticleRules | None = None
+
+    def rules_digest(self) -> str:
+        """A digest of what shapes the items read from this source (its address, type,
+        selectors, charset, tags…), not of when or whether it is read: stored with each read,
+        a change makes the next read whole (`storage.FetchState.rules`)."""
+        shaping = (self.url, self.type, self.encoding, self.list, self.article,
+                   self.full_content, self.tags, self.language, self.follow_hosts,
+                   self.iframe_hosts)  # fmt: skip
+        return hashlib.sha256(repr(shaping).encode()).hexdigest()[:16]
 
     @property
     def request_headers(self) -> tuple[tuple[str, str], ...]:

@@ -171,6 +171,12 @@ class Pipeline:
         state = await self.db.fetch_state(source.id)
         if state.effective_url and state.error_streak >= _BACK_TO_CONFIGURED:
             state = replace(state, effective_url=None, etag=None, last_modified=None)
+        rules = source.rules_digest()
+        # New selectors, charset or type: an unchanged document, and articles whose listing
+        # did not change, are read again, else the stored items keep what the old rules read.
+        rules_changed = state.rules is not None and state.rules != rules
+        if rules_changed:
+            state = replace(state, etag=None, last_modified=None, body_hash=None)
         url = state.effective_url or source.url
         # the digests of as many stored items as one document may list
         recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)
@@ -181,7 +187,7 @@ class Pipeline:
                 robots=self.robots,
                 state=state,
                 default_tz=self.config.service.timezone,
-                known_listings=self.db.listing_hashes,
+                known_listings=None if rules_changed else self.db.listing_hashes,
                 cpu=self.cpu,
                 plan=RecordPlan(self.config.stories, recent),
                 now=datetime.fromtimestamp(started, UTC),
@@ -214,6 +220,7 @@ class Pipeline:
         outcome = _outcome(
             collected, state, started, seconds, started + delay, moved or state.effective_url
         )
+        outcome = replace(outcome, rules=rules)
         try:
             summary = await self.db.store_fetch(
                 source.id, outcome, _unique(records), self._story_context()

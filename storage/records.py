@@ -103,6 +103,7 @@ class FetchState:
     effective_url: str | None = None
     error_streak: int = 0
     reread_at: float | None = None  # from then, the document is read whole: see FetchOutcome
+    rules: str | None = None  # the digest of the config its last stored read was made with
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class FetchOutcome:
     # When a page it led to failed and is to be tried again: the first fetch from then asks for
     # the document without validators, and parses it even if its body is the same.
     reread_at: float | None = None
+    rules: str | None = None  # see `FetchState.rules`; kept as it was when None
 
 
 @dataclass(frozen=True, slots=True)

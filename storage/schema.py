@@ -210,6 +210,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE items ADD COLUMN enclosures TEXT NOT NULL DEFAULT '[]';
     UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
     """,
+    # 14: a digest of the config that shaped each source's last stored read (selectors, type,
+    # encoding…): a change reads the source whole once, its articles too, where an unchanged
+    # list page was skipped and the new selectors never applied. Unknown before: no re-read.
+    """
+    ALTER TABLE sources ADD COLUMN rules TEXT;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

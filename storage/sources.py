@@ -74,8 +74,8 @@ def store_next_fetch(conn: sqlite3.Connection, timings: Sequence[tuple[str, floa
 async def fetch_states(db: Reader, source_ids: Sequence[str]) -> dict[str, FetchState]:
     """The fetch state of each of these sources that has a row, in one statement."""
     rows = await db.read(
-        "SELECT id, etag, last_modified, body_hash, effective_url, error_streak, reread_at "
-        "FROM sources WHERE id IN (SELECT value FROM json_each(?))",
+        "SELECT id, etag, last_modified, body_hash, effective_url, error_streak, reread_at, "
+        "rules FROM sources WHERE id IN (SELECT value FROM json_each(?))",
         (json.dumps(list(source_ids)),),
     )
     return {row[0]: FetchState(*row[1:]) for row in rows}
@@ -91,10 +91,12 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
             "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
             "body_hash = coalesce(?, body_hash), effective_url = ?, "
             "charset = coalesce(?, charset), title = coalesce(?, title), "
-            "site_url = coalesce(?, site_url), reread_at = ? WHERE id = ?",
+            "site_url = coalesce(?, site_url), reread_at = ?, rules = coalesce(?, rules) "
+            "WHERE id = ?",
             (out.attempted_at, out.attempted_at, out.status, out.result, out.error,
              out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
-             out.effective_url, out.charset, out.title, out.site_url, out.reread_at, source_id),
+             out.effective_url, out.charset, out.title, out.site_url, out.reread_at, out.rules,
+             source_id),
         )  # fmt: skip
     else:
         conn.execute(
