@@ -164,7 +164,7 @@ class _Channel:
 
     def extend_ns(self) -> dict[str, str]:
         """Declared on the root, as feedgen only asks channel extensions."""
-        return {"dcterms": _DCTERMS} if self.fmt == "rss" else {}
+        return {"dcterms": _DCTERMS}
 
     def extend_rss(self, rss: etree._Element) -> etree._Element:
         for link in self.links:
@@ -204,6 +204,10 @@ class _Item:
         entry, ref = self.entry, self.entry.source
         if entry.origin and entry.origin.url:
             _atom_link(element, "via", entry.origin.url, entry.origin.name)
+        if entry.origin and (name := plain_line(entry.origin.name)):
+            # as in RSS: a `via` needs an address, and an origin named without one (a paper
+            # credited in the text) was said nowhere in Atom
+            etree.SubElement(element, f"{{{_DCTERMS}}}provenance").text = name
         for href, name in {copy.url: copy.source_name for copy in entry.copies}.items():
             if href:
                 _atom_link(element, "related", href, name)
