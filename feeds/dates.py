@@ -123,7 +123,8 @@ def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
 
 def _rfc822(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     text = match.group(0) if match.group("time") else match.group(0) + " 00:00"
-    text = without_own_zone_name(text, tz)
+    if (own := in_own_zone(text, tz, parsedate_to_datetime)) is not None:
+        return own
     found = parsedate_to_datetime(text)
     if found.tzinfo is None:  # no zone, or RFC 5322's "-0000": UTC from a host that hides its own
         return found.replace(tzinfo=UTC if text.endswith("-0000") else tz)
@@ -186,23 +187,25 @@ def plain_offsets(text: str) -> str:
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
 
 
-def without_own_zone_name(text: str, tz: tzinfo) -> str:
-    """`text` without a zone abbreviation that `tz` itself goes by, so that it is read in `tz`.
+def in_own_zone(text: str, tz: tzinfo, parse: Callable[[str], datetime]) -> datetime | None:
+    """`text` read by `parse` in `tz`, when the zone abbreviation it names is what `tz` is
+    called at that date; else None, and the caller reads it as the name says.
 
     `CST` is China Standard Time to a publisher in Asia/Shanghai (Java's `Date.toString()` on a
     Chinese server writes it), Central Standard Time in Chicago; the email module only knows
-    the American zones, and read a Chinese `09:30 CST` 14 hours late."""
+    the American zones, and read a Chinese `09:30 CST` 14 hours late. A `CST` in July is not
+    Chicago's own name then (`CDT` is), and keeps RFC 822's fixed offset."""
     named = _ZONE_NAME.search(text)
-    if named is None or named.group(0) not in _names_of(tz):
-        return text
-    return (text[: named.start()] + text[named.end() :]).strip()
-
-
-def _names_of(tz: tzinfo) -> frozenset[str]:
-    """What `tz` is called in winter and in summer (`CST`; `CST`/`CDT`)."""
-    return frozenset(
-        name for month in (1, 7) if (name := datetime(2022, month, 1, tzinfo=tz).tzname())
-    )
+    if named is None:
+        return None
+    try:
+        when = parse((text[: named.start()] + text[named.end() :]).strip())
+    except (ValueError, OverflowError, IndexError):
+        return None
+    if when.tzinfo is not None:
+        return None
+    local = when.replace(tzinfo=tz)
+    return local if local.tzname() == named.group(0) else None
 
 
 def find_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -> datetime | None:
@@ -222,14 +225,16 @@ def find_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) ->
     return best[1]
 
 
-def parse_date(text: str, *, tz: tzinfo, now: datetime) -> datetime | None:
-    """`text` read as one date (a meta tag, a `datetime` attribute, a feed field), or None."""
+def parse_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -> datetime | None:
+    """`text` read as one date (a meta tag, a `datetime` attribute, a feed field), or None;
+    with `relative` False, None also for a date written relative to `now` (`3小时前`), which
+    a feed's item would give anew at every fetch, as if edited."""
     text = plain_offsets(text.strip())
     if not text:
         return None
     for pattern, build in _SHAPES:
         if (match := pattern.fullmatch(text)) and (found := _build(build, match, tz, now)):
-            return found
+            return found if relative or build not in _RELATIVE else None
     if _EPOCH.fullmatch(text):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(seconds, tz)

@@ -25,7 +25,7 @@ from dateutil import parser as dateutil_parser
 from feeds import mediafix, youtube
 from feeds.bound import Listing
 from feeds.charset import decode
-from feeds.dates import parse_date, plain_offsets, without_own_zone_name
+from feeds.dates import in_own_zone, parse_date, plain_offsets
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
 from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
@@ -380,7 +380,7 @@ def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     fallback is needed, then the value), a whole document's entries apart; keeping them made
     it about 5 % faster. Not kept: text too long to be a date (a hostile feed's would stay in
     memory), and dates in dateutil's zones, which cannot be hashed."""
-    if len(raw) > _LONGEST_KEPT_DATE or not raw.isascii():  # `3小时前` is read against now
+    if len(raw) > _LONGEST_KEPT_DATE or not raw.isascii():  # `1月14日`: read against now
         return _read_date(raw, default_tz)
     try:
         return _read_date_kept(raw, default_tz)
@@ -389,17 +389,30 @@ def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
 
 
 def _read_date(raw: str, default_tz: tzinfo) -> datetime | None:
-    raw = without_own_zone_name(plain_offsets(raw.strip()), default_tz)
-    if not raw.isascii():  # `2022年01月14日 09:30`, `2022-01-14 星期五 09:30`: ours, not dateutil's
-        return parse_date(raw, tz=default_tz, now=datetime.now(UTC))
+    raw = plain_offsets(raw.strip())
+    if not raw.isascii():  # `2022年01月14日 09:30`: ours first, dateutil misreads it
+        now = datetime.now(UTC)
+        if found := parse_date(raw, tz=default_tz, now=now, relative=False):
+            return found
+    if (own := in_own_zone(raw, default_tz, _naive)) is not None:
+        return own
+    try:
+        when = _naive(raw)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=default_tz)
+
+
+def _naive(raw: str) -> datetime:
+    """The first of RFC 822, ISO 8601 and dateutil that reads `raw`, its offset if it gave
+    one; raises ValueError when none does."""
     parsers: tuple[Callable[[str], datetime], ...] = (_rfc822, datetime.fromisoformat, _lenient)
     for parse in parsers:
         try:
-            when = parse(raw)
+            return parse(raw)
         except (ValueError, OverflowError):
             continue
-        return when if when.tzinfo else when.replace(tzinfo=default_tz)
-    return None
+    raise ValueError(f"no date: {raw!r}")
 
 
 _read_date_kept = lru_cache(maxsize=256)(_read_date)

@@ -151,7 +151,10 @@ def _date(value: object, tz: tzinfo) -> datetime | None:
     except ValueError:
         text = value.strip()
         return parse_date(
-            text[:-1] + "Z" if text.endswith("z") else text, tz=tz, now=datetime.now(UTC)
+            text[:-1] + "Z" if text.endswith("z") else text,
+            tz=tz,
+            now=datetime.now(UTC),
+            relative=False,
         )
     return when if when.tzinfo else when.replace(tzinfo=tz)
 

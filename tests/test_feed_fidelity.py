@@ -134,3 +134,41 @@ def test_an_atom_category_is_published_by_its_label() -> None:
     ).encode()
     for feed in both_paths(body, SHANGHAI):
         assert feed.items[0].tags == ("技术", "汉中")
+
+
+@pytest.mark.parametrize(
+    ("written", "zone", "expected"),
+    [
+        # a comment or a word after a date read before: non-ASCII alone is no reason to drop it
+        ("Fri, 14 Jan 2022 09:30:00 GMT+8 (北京时间)", SHANGHAI, "2022-01-14T09:30:00+08:00"),
+        ("Fri Jan 14 2022 09:30:00 GMT+0800 (中国标准时间)", SHANGHAI, "2022-01-14T09:30:00+08:00"),
+        ("Fri, 14 Jan 2022 09:30:00 +0800 · 阅读", SHANGHAI, "2022-01-14T09:30:00+08:00"),
+        # a zone's name is its own only at the dates it goes by it: RFC 822's offset otherwise
+        ("Fri, 15 Jul 2022 09:30:00 CST", CHICAGO, "2022-07-15T09:30:00-06:00"),
+        ("Fri, 14 Jan 2022 09:30:00 CDT", CHICAGO, "2022-01-14T09:30:00-05:00"),
+        (
+            "Fri, 15 Jul 2022 09:30:00 EST",
+            ZoneInfo("America/New_York"),
+            "2022-07-15T09:30:00-05:00",
+        ),
+        ("Fri, 14 Jan 2022 09:30:00 CST", ZoneInfo("UTC"), "2022-01-14T09:30:00-06:00"),
+    ],
+)
+def test_dates_written_otherwise_still_read(written: str, zone: ZoneInfo, expected: str) -> None:
+    from feeds.feedxml import read_date
+
+    found = read_date(written, zone)
+    assert found is not None
+    assert found.isoformat() == expected
+
+
+def test_a_date_relative_to_the_fetch_is_no_date_in_a_feed() -> None:
+    """`3小时前` read against each fetch's clock made the item new at every fetch."""
+    body = (
+        '<rss version="2.0"><channel><title>t</title><link>http://e.cn/</link><item>'
+        "<title>x</title><link>http://e.cn/1</link><pubDate>3小时前</pubDate></item>"
+        "<item><title>y</title><link>http://e.cn/2</link><pubDate>刚刚</pubDate></item>"
+        "</channel></rss>"
+    ).encode()
+    for feed in both_paths(body, SHANGHAI):
+        assert [item.published for item in feed.items] == [None, None]
