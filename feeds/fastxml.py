@@ -156,6 +156,7 @@ def parse_fast(
         [],
         left_out,
         xml_checked=True,
+        root_base=prepared.root_base,
     )
 
 

@@ -59,6 +59,9 @@ _FORMATS = {
 }
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+# `xml:base` on the document's root or RSS channel, in the text up to the first entry.
+_ROOT_BASE = re.compile(r"<(?:[\w.-]+:)?(?:rss|feed|channel|RDF)\b[^>]*?\sxml:base\s*=")
+_ROOT_BASE_WITHIN = 4096
 # An HTML entity where XML has none (`&nbsp;`, `&mdash;`: Chinese feeds write them everywhere,
 # RSS 0.91's DTD defines them): undefined in XML, it sent the document to feedparser's
 # lenient parser and the source showed `degraded` at every fetch. XML's own five stay.
@@ -112,8 +115,9 @@ def parse_xml_feed(
     listing.extend(entries)
     chosen, left_out = listing.chosen()
     return build_feed(
-        channel, chosen, version, prepared.charset, url, default_tz, warnings, left_out
-    )
+        channel, chosen, version, prepared.charset, url, default_tz, warnings, left_out,
+        root_base=prepared.root_base,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,7 @@ class Prepared:
     data: bytes
     charset: str
     doctype: bool
+    root_base: bool = False  # the root or the channel declares `xml:base`: see `_base`
 
 
 def prepare(
@@ -147,7 +152,8 @@ def prepare(
     if _HTML_ENTITY.search(text):
         text = _HTML_ENTITY.sub(_as_reference, text)
     data = _XML_DECL_ENCODING.sub(r"\1utf-8", text, count=1).encode("utf-8")
-    return Prepared(text, data, decoded.charset, doctype)
+    root_base = bool(_ROOT_BASE.search(text, 0, _ROOT_BASE_WITHIN))
+    return Prepared(text, data, decoded.charset, doctype, root_base)
 
 
 def _as_reference(match: re.Match[str]) -> str:
@@ -169,6 +175,7 @@ def build_feed(
     left_out: str | None = None,
     *,
     xml_checked: bool = False,
+    root_base: bool = False,
 ) -> ParsedFeed:
     """Records from feedparser-shaped dicts: feedparser's own, or the fast path's walk.
 
@@ -178,7 +185,9 @@ def build_feed(
     """
     # Atom entries without an author inherit the feed's (RFC 4287 §4.2.1); RSS has no such rule.
     feed_author = _author(channel) if version.startswith("atom") else None
-    parsed = [_item(entry, url, feed_author, default_tz, xml_checked) for entry in entries]
+    parsed = [
+        _item(entry, url, feed_author, default_tz, xml_checked, root_base) for entry in entries
+    ]
     items = tuple(item for item in parsed if item is not None)
     if len(items) < len(parsed):
         warnings.append(f"{len(parsed) - len(items)} empty entries skipped")
@@ -201,11 +210,13 @@ def _item(
     feed_author: str | None,
     default_tz: tzinfo,
     xml_checked: bool,
+    root_base: bool = False,
 ) -> ParsedItem | None:
     """One entry as a `ParsedItem`, or None when it carries nothing to identify or show."""
     link = _entry_link(entry, feed_url)
     title = _text(entry.get("title_detail"))
-    content_html, summary_html = _bodies(entry, feed_url, link, title, xml_checked)
+    bases = root_base, link, feed_url
+    content_html, summary_html = _bodies(entry, bases, title, xml_checked)
     upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
     if not (title or link or upstream_id or content_html):
         return None
@@ -240,9 +251,14 @@ def _item(
 
 
 def _bodies(
-    entry: Mapping[str, Any], feed_url: str, link: str | None, title: str, xml_checked: bool
+    entry: Mapping[str, Any],
+    bases: tuple[bool, str | None, str],
+    title: str,
+    xml_checked: bool,
 ) -> tuple[str, str]:
-    """The entry's content and the HTML its summary is made from, both sanitised."""
+    """The entry's content and the HTML its summary is made from, both sanitised. `bases`:
+    whether the root declares `xml:base`, the entry's link, the feed's URL (see `_base`)."""
+    _, link, feed_url = bases
     content = (entry.get("content") or [None])[0]
     # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
     summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
@@ -253,21 +269,24 @@ def _bodies(
         thumbnail = youtube.thumbnail_html(link, video, title) if link and video else ""
         return clean_html(thumbnail + text, base_url=base), clean_html(text, base_url=base)
     body = content or summary_detail
-    content_html = clean_html(
-        _as_html(body), base_url=_base(body, link, feed_url), xml_checked=xml_checked
-    )
+    content_html = clean_html(_as_html(body), base_url=_base(body, bases), xml_checked=xml_checked)
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
-        base = _base(summary_detail, link, feed_url)
+        base = _base(summary_detail, bases)
         summary = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
         return content_html, summary
     return content_html, content_html
 
 
-def _base(detail: Mapping[str, Any] | None, link: str | None, feed_url: str) -> str:
-    """What a body's relative URLs are relative to: the `xml:base` in force at it, where the
-    document declares one (RFC 4287 §2, XML Base); else the entry's own page, as a page's
-    images are, and then the feed."""
-    declared = detail.get("base") if detail else None
+def _base(detail: Mapping[str, Any] | None, bases: tuple[bool, str | None, str]) -> str:
+    """What a body's relative URLs are relative to: the `xml:base` in force at it (RFC 4287
+    §2, XML Base), where the document's root or channel declares one; else the entry's own
+    page, as a page's images are, and then the feed.
+
+    Not without a root base: leaving an element, feedparser keeps its `xml:base` where the
+    parent had none (the fast path does as it does), so one item's base would reach the
+    bodies of the items after it, their pictures pointing at another host."""
+    root_base, link, feed_url = bases
+    declared = detail.get("base") if detail and root_base else None
     if declared and (base := web_url(declared, feed_url)):
         return base
     return link or feed_url

@@ -172,3 +172,18 @@ def test_a_date_relative_to_the_fetch_is_no_date_in_a_feed() -> None:
     ).encode()
     for feed in both_paths(body, SHANGHAI):
         assert [item.published for item in feed.items] == [None, None]
+
+
+def test_one_items_xml_base_stays_out_of_the_next_items_bodies() -> None:
+    """Without a base on the root, leaving an element keeps its `xml:base` (feedparser's
+    rule, which both paths follow for links): the second item's picture was resolved
+    against the first item's mirror host."""
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><link>http://e.cn/</link>'
+        b'<item xml:base="http://mirror.example.org/2021/"><title>a</title>'
+        b'<link>http://e.cn/post/a/</link><description>&lt;img src="a.png"&gt;</description></item>'
+        b"<item><title>b</title><link>http://e.cn/post/b/</link>"
+        b'<description>&lt;img src="b.png"&gt;</description></item></channel></rss>'
+    )
+    for feed in both_paths(body, SHANGHAI):
+        assert 'src="http://e.cn/post/b/b.png"' in feed.items[1].content_html
