@@ -75,7 +75,7 @@ class Service:
         self.freshness = Freshness()
         self.scheduler: Scheduler | None = None
         self.started = time.time()
-        self._attempts_seen = self.started  # the last attempt `_follow_other_fetches` saw
+        self._recorded_seen = self.started  # the last record `_follow_other_fetches` saw
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
         self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
@@ -142,8 +142,8 @@ class Service:
         if self.scheduler is None:
             return
         scheduled = self.scheduler.scheduled()
-        for source_id, attempted, due in await self.db.attempts_since(self._attempts_seen):
-            self._attempts_seen = max(self._attempts_seen, attempted)
+        for source_id, recorded, due in await self.db.recorded_since(self._recorded_seen):
+            self._recorded_seen = max(self._recorded_seen, recorded)
             planned = self.scheduler.next_run(source_id)
             if source_id not in scheduled or due is None or planned is None:
                 continue

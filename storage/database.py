@@ -98,9 +98,9 @@ class Reads:
         """When the documents of these sources (None: of any) last read differently."""
         return await sources.last_changed(self._reads, source_ids)
 
-    async def attempts_since(self, since: float) -> list[tuple[str, float, float | None]]:
-        """(source id, last attempt, next fetch) of the sources attempted after `since`."""
-        return await sources.attempts_since(self._reads, since)
+    async def recorded_since(self, since: float) -> list[tuple[str, float, float | None]]:
+        """(source id, when recorded, next fetch) of the fetches recorded after `since`."""
+        return await sources.recorded_since(self._reads, since)
 
     async def items_versions(self) -> dict[str, int]:
         """Each source's items version (see `WriteSummary.versions`)."""

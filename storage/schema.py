@@ -213,8 +213,11 @@ MIGRATIONS: tuple[str, ...] = (
     # 14: a digest of the config that shaped each source's last stored read (selectors, type,
     # encoding…): a change reads the source whole once, its articles too, where an unchanged
     # list page was skipped and the new selectors never applied. Unknown before: no re-read.
+    # And when each fetch was recorded (Unix seconds, in commit order, where an attempt's
+    # start is not): a server finds the fetches another process recorded since it last looked.
     """
     ALTER TABLE sources ADD COLUMN rules TEXT;
+    ALTER TABLE sources ADD COLUMN recorded REAL;
     """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Sequence
 
 from storage.connection import Reader
@@ -54,11 +55,12 @@ async def items_versions(db: Reader) -> dict[str, int]:
     return {row[0]: row[1] for row in await db.read("SELECT id, items_version FROM sources")}
 
 
-async def attempts_since(db: Reader, since: float) -> list[tuple[str, float, float | None]]:
-    """The sources attempted after `since`, with when each is due: a server re-times the ones
-    another process fetched (`aggregator fetch` beside it)."""
+async def recorded_since(db: Reader, since: float) -> list[tuple[str, float, float | None]]:
+    """(id, when recorded, next fetch) of the sources whose fetch was recorded after `since`:
+    a server re-times the ones another process fetched (`aggregator fetch` beside it). By
+    when recorded, not when attempted: a slow fetch commits after quicker ones began."""
     rows = await db.read(
-        "SELECT id, last_attempt, next_fetch FROM sources WHERE last_attempt > ?", (since,)
+        "SELECT id, recorded, next_fetch FROM sources WHERE recorded > ?", (since,)
     )
     return [(row[0], row[1], row[2]) for row in rows]
 
@@ -91,21 +93,21 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
             "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
             "body_hash = coalesce(?, body_hash), effective_url = ?, "
             "charset = coalesce(?, charset), title = coalesce(?, title), "
-            "site_url = coalesce(?, site_url), reread_at = ?, rules = coalesce(?, rules) "
-            "WHERE id = ?",
+            "site_url = coalesce(?, site_url), reread_at = ?, rules = coalesce(?, rules), "
+            "recorded = ? WHERE id = ?",
             (out.attempted_at, out.attempted_at, out.status, out.result, out.error,
              out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
              out.effective_url, out.charset, out.title, out.site_url, out.reread_at, out.rules,
-             source_id),
+             time.time(), source_id),
         )  # fmt: skip
     else:
         conn.execute(
             "UPDATE sources SET last_attempt = ?, last_status = ?, last_result = ?, "
             "last_error = ?, error_streak = error_streak + 1, next_fetch = ?, "
-            "fetches = fetches + 1, failures = failures + 1, fetch_seconds = fetch_seconds + ? "
-            "WHERE id = ?",
+            "fetches = fetches + 1, failures = failures + 1, fetch_seconds = fetch_seconds + ?, "
+            "recorded = ? WHERE id = ?",
             (out.attempted_at, out.status, out.result, out.error, out.next_fetch, out.seconds,
-             source_id),
+             time.time(), source_id),
         )  # fmt: skip
 
 

@@ -408,6 +408,33 @@ async def test_a_fetch_asked_for_times_the_next_one_from_it(tmp_path: Path, by: 
             assert abs(next_run - (stored.next_fetch or 0)) < 1
 
 
+async def test_a_slow_fetch_by_another_process_is_followed_by_when_it_was_recorded(
+    tmp_path: Path,
+) -> None:
+    """A fetch another process began before quicker ones (here: before the server started)
+    commits last: followed by its start, it was never seen, and the server kept its backoff."""
+    path = write(tmp_path / "config.toml", source("up", "10m"))
+    config = load_config(path)
+    async with running_service(config, schedule=True) as service:
+        assert service.scheduler is not None
+        service.scheduler.schedule("up", time.time() + 3600)  # backing off, say
+        other = await Database.open(config.service.database)  # the other process's
+        try:
+            due = time.time() + 600
+            began = service.started - 5
+            slow = FetchOutcome(attempted_at=began, seconds=5.0, ok=True, result="ok",
+                                next_fetch=due)  # fmt: skip
+            await other.store_fetch("up", slow, [])
+        finally:
+            await other.close()
+        for _ in range(100):
+            planned = service.scheduler.next_run("up")
+            if planned is not None and abs(planned - due) < 1:
+                break
+            await asyncio.sleep(0.05)
+        assert planned == pytest.approx(due, abs=1)
+
+
 async def test_a_reloaded_interval_keeps_the_upstreams_hint_and_shows_in_status(
     tmp_path: Path,
 ) -> None:

@@ -332,6 +332,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE sources DROP COLUMN items_changed")  # migration 11's
         conn.execute("ALTER TABLE stories DROP COLUMN changed")  # migration 12's
         conn.execute("ALTER TABLE sources DROP COLUMN rules")  # migration 14's
+        conn.execute("ALTER TABLE sources DROP COLUMN recorded")
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # migration 13's
         conn.executescript(  # migration 7's: the index as it was, with a copy of the text
             "DROP TABLE search_tokens; DROP TRIGGER items_search_delete; DROP TABLE items_search;"
