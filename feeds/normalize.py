@@ -15,6 +15,7 @@ from functools import cache
 from types import MappingProxyType
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import idna
 import numpy as np
 import numpy.typing as npt
 import opencc
@@ -146,8 +147,8 @@ def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:
 def _plain_host(host: str) -> str:
     host = host.lower().rstrip(".").removeprefix("www.")
     if "xn--" in host:
-        with suppress(UnicodeError):  # not valid IDNA: compared as written
-            host = host.encode("ascii").decode("idna")
+        with suppress(UnicodeError):  # idna.IDNAError: not valid IDNA, compared as written
+            host = idna.decode(host)
     return host
 
 

@@ -13,13 +13,18 @@ tests/test_urls.py compares both over generated links.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin
+
+import idna
 
 # A host, then printable ASCII without ";", "[" or "]".
 _PLAIN_ABSOLUTE = re.compile(r"https?://(?![/?#])[!-:<-Z\\^-~]+")
 # What a URI holds as it is (RFC 3986 §2: unreserved, reserved but brackets, and escapes).
 _URI = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*")
 _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_PARTS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:)?(?://(?P<authority>[^/?#]*))?(?P<rest>.*)", re.S
+)
 _URI_SAFE = "!#$&'()*+,/:;=?@%"  # and quote's own: letters, digits, "-._~"
 # A base's scheme and host: the same characters, up to the "/", "?" or "#" that ends the host.
 _ORIGIN = re.compile(r"https?://[!\"$-.0-:<->@-Z\\^-~]+(?=[/?#]|\Z)")
@@ -27,30 +32,40 @@ _ORIGIN = re.compile(r"https?://[!\"$-.0-:<->@-Z\\^-~]+(?=[/?#]|\Z)")
 
 def as_uri(url: str) -> str:
     """`url` as a URI: what one cannot hold (a space, `<`, `"`, Chinese in a path or query, a
-    `%` that starts no escape) percent-encoded as UTF-8, and a host beyond ASCII in IDNA, as
+    `%` that starts no escape) percent-encoded as UTF-8, and a host beyond ASCII in IDNA
+    (UTS 46, as browsers write it: `faß.de` stays itself, IDNA 2003 made it `fass.de`), as
     RFC 3987 §3.1 maps an IRI. Upstreams write such links as they are; published so, they
     made every feed showing them invalid. Raises ValueError for what has no such form."""
     if _URI.fullmatch(url) and ("%" not in url or not _BARE_PERCENT.search(url)):
         return url
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if not netloc.isascii():
-        userinfo, at, host_port = netloc.rpartition("@")
-        host, colon, port = host_port.partition(":")
+    parts = _PARTS.fullmatch(url)
+    assert parts is not None  # every part is optional
+    authority = parts["authority"]
+    written = parts["scheme"] or ""
+    if authority is not None:
+        written += "//" + _authority(authority)
+    path_query, hash_mark, fragment = parts["rest"].partition("#")
+    return written + _escape(path_query) + hash_mark + _escape(fragment, "", "#")
+
+
+def _authority(authority: str) -> str:
+    userinfo, at, host_port = authority.rpartition("@")
+    if host_port.startswith("["):  # an IP literal: ASCII, its brackets kept
+        return _escape(userinfo, "", "@") + at + _escape(host_port, "[]")
+    host, colon, port = host_port.partition(":")
+    if not host.isascii():
         try:
-            ascii_host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
+            host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except idna.IDNAError as exc:
             raise ValueError(f"no ASCII form of the host {host!r}") from exc
-        netloc = f"{_escape(userinfo)}{at}{ascii_host}{colon}{port}"
-    return urlunsplit(
-        (parts.scheme, _escape(netloc, "[]"), _escape(parts.path), _escape(parts.query),
-         _escape(parts.fragment))
-    )  # fmt: skip
+    return _escape(userinfo, "", "@") + at + _escape(host) + colon + _escape(port)
 
 
-def _escape(part: str, brackets: str = "") -> str:
-    """`brackets`: "[]" for a host, where they enclose an IPv6 address."""
-    return quote(_BARE_PERCENT.sub("%25", part), safe=_URI_SAFE + brackets)
+def _escape(part: str, brackets: str = "", unsafe: str = "") -> str:
+    """`brackets`: "[]" for an IP literal host; `unsafe`: characters of `_URI_SAFE` that are
+    not so here (`@` in user info, `#` in a fragment)."""
+    safe = "".join(c for c in _URI_SAFE if c not in unsafe) + brackets
+    return quote(_BARE_PERCENT.sub("%25", part), safe=safe)
 
 
 def resolve(base: str, href: str) -> str:

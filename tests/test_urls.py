@@ -122,6 +122,8 @@ def test_web_url_agrees_with_urljoin_on_generated_links() -> None:
         ("http://[::1]:8080/a b", "http://[::1]:8080/a%20b"),
         ('http://hz.example/a"b{c}|d^e`f\\g', "http://hz.example/a%22b%7Bc%7D%7Cd%5Ee%60f%5Cg"),
         ("http://hz.example/a/b?c=d&e=f;g#h", "http://hz.example/a/b?c=d&e=f;g#h"),  # as it was
+        ("http://faß.de/x", "http://xn--fa-hia.de/x"),  # as browsers write it, not fass.de
+        ("http://a@b@例子.cn/x", "http://a%40b@xn--fsqu00a.cn/x"),
     ],
 )
 def test_links_are_published_as_valid_uris(url: str, expected: str) -> None:
