@@ -331,12 +331,16 @@ class Walk:
         self.context()[f"{name} raw"] = self.pop(name, leaf_text(element))
 
     def category(self, element: _E, key: str, attrs: Attributes) -> None:
-        """Terms and Atom's labels matter, deduplicated by feedxml: feedparser's tag merging
-        changes none. Podcasts nest iTunes categories (News > Daily News): each adds its own
-        term."""
+        """Terms and labels matter, deduplicated by feedxml: feedparser's tag merging changes
+        none. As feedparser, a `label` without a `term` makes a tag whose term the element's
+        text (or the next one's) fills. Podcasts nest iTunes categories (News > Daily News):
+        each adds its own term."""
         tags = self.context().setdefault("tags", [])
-        if term := attrs.get("text" if key == "itunes_category" else "term"):
-            label = attrs.get("label") if key == "category" else None
+        if key == "itunes_category":
+            if term := attrs.get("text"):
+                tags.append({"term": term})
+        elif (term := attrs.get("term")) or attrs.get("label"):
+            label = attrs.get("label")
             tags.append({"term": term, "label": label} if label else {"term": term})
         if key == "itunes_category" and len(element):
             self.children(element, _ITUNES_CATEGORY)
@@ -344,7 +348,10 @@ class Walk:
         else:
             text = leaf_text(element)
         if value := self.pop("category", text):
-            tags.append({"term": value})
+            if key != "itunes_category" and tags and not tags[-1].get("term"):
+                tags[-1]["term"] = value
+            else:
+                tags.append({"term": value})
 
     def keywords(self, element: _E, key: str, attrs: Attributes) -> None:
         if attrs:  # feedparser's end handler would fail on a missing text

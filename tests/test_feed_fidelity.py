@@ -187,3 +187,17 @@ def test_one_items_xml_base_stays_out_of_the_next_items_bodies() -> None:
     )
     for feed in both_paths(body, SHANGHAI):
         assert 'src="http://e.cn/post/b/b.png"' in feed.items[1].content_html
+
+
+def test_category_labels_read_alike_on_both_paths() -> None:
+    """feedparser keeps `label` on every category (Media RSS's too) and lets a later text fill
+    a label-only tag: the fast path took Atom's alone, so tags depended on the path."""
+    body = (
+        b'<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t'
+        b"</title><link>http://e.cn/</link><item><title>x</title><link>http://e.cn/1</link>"
+        b'<media:category scheme="urn:x" label="Skiing">ski</media:category>'
+        b'<category label="L1"/><category>after</category><category domain="d">dom</category>'
+        b"</item></channel></rss>"
+    )
+    for feed in both_paths(body, SHANGHAI):
+        assert feed.items[0].tags == ("Skiing", "L1", "dom")
