@@ -7,6 +7,7 @@ exported list imports back unchanged.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,9 @@ from lxml import etree
 
 from feeds.errors import ParseError
 from feeds.sanitize import xml_safe
+
+_UNESCAPED = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_ESCAPED = re.compile("|".join(_UNESCAPED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,12 @@ def _as_html(text: str) -> str:
     return html.escape(xml_safe(text), quote=False)
 
 
+def _from_html(text: str) -> str:
+    """What `_as_html` escaped, read back; nothing else: other readers write names as they are,
+    and `html.unescape` would make `Cars&regulations` `Cars®ulations`."""
+    return _ESCAPED.sub(lambda m: _UNESCAPED[m[0]], text)
+
+
 def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
     """Every outline with an `xmlUrl`, folders flattened into `category`, in document order.
 
@@ -78,7 +88,7 @@ def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
 
 def _walk(parent: etree._Element, category: str | None) -> Iterator[OpmlOutline]:
     for element in parent.iterchildren("outline"):
-        text = html.unescape(_attribute(element, "text") or _attribute(element, "title"))
+        text = _from_html(_attribute(element, "text") or _attribute(element, "title"))
         xml_url = _attribute(element, "xmlurl")
         if xml_url:
             yield OpmlOutline(

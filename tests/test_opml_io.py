@@ -225,3 +225,5 @@ def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     assert list(folder.attrib.items()) == [("text", "科技 &amp; &lt;新闻&gt;")]
     assert folder[0].get("text") == folder[0].get("title") == "Tech &lt;Blog&gt; &amp; 汉中"
     assert parse_opml(document) == tuple(outlines)
+    written_as_is = b'<opml version="2.0"><body><outline text="Cars&amp;regulations" xmlUrl="http://c.example/f"/></body></opml>'
+    assert parse_opml(written_as_is)[0].text == "Cars&regulations"  # not `Cars®ulations`
