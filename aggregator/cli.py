@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
 
@@ -111,14 +114,37 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
 
 def _write_whole(path: Path, body: bytes) -> None:
     """A static web server serving the file never reads it half-written: a temporary file
-    beside the target (a symlink's, which stays a link) is renamed over it."""
-    target = path.resolve()
-    partial = target.with_name(f".{target.name}.partial")
+    beside the target (a symlink's, which stays a link) is renamed over it, with the target's
+    mode and, where we may, its owner (a feed readable by the web server's group stays so).
+    A target that is no regular file (`/dev/stdout`) is written as it is."""
     try:
-        partial.write_bytes(body)
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        path.write_bytes(body)
+        return
+    target = path.resolve()
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    partial = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(body)
+        if found is not None:
+            os.chmod(partial, stat.S_IMODE(found.st_mode))
+            with suppress(PermissionError):
+                os.chown(partial, found.st_uid, found.st_gid)
+        else:
+            os.chmod(partial, 0o666 & ~_umask())
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def cmd_stories(config: Config, args: argparse.Namespace) -> int:

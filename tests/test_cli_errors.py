@@ -172,6 +172,7 @@ def test_a_static_render_keeps_its_limit_in_its_links(config: Path, tmp_path: Pa
     target = tmp_path / "public" / "all.json"
     target.parent.mkdir()
     target.write_text("old", encoding="utf-8")
+    target.chmod(0o640)  # readable by the web server's group, say
     link = tmp_path / "all.json"
     link.symlink_to(target)
     result = run_cli("render", config, "all", "--format", "json", "--limit", "2", "-o", str(link))
@@ -182,3 +183,7 @@ def test_a_static_render_keeps_its_limit_in_its_links(config: Path, tmp_path: Pa
     assert document["feed_url"].endswith("/feeds/all.json?limit=2")
     assert "limit=2&before=" in document["next_url"]
     assert list(target.parent.iterdir()) == [target], "no temporary file left"
+    assert target.stat().st_mode & 0o777 == 0o640, "the file's mode is kept"
+    piped = run_cli("render", config, "all", "--format", "json", "-o", "/dev/stdout")
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["items"], "a target that is no file is written as it is"
