@@ -26,6 +26,18 @@ from storage.searchindex import index_damaged, reindex, reindex_if_stale
 BUSY_TIMEOUT_MS = 10_000
 
 
+# SQLite's primary result codes for a database that cannot be used now, as opposed to a
+# statement at fault: busy, locked, read-only, I/O error, full, cannot open, lock protocol.
+_UNAVAILABLE = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
+def unavailable(exc: sqlite3.Error) -> bool:
+    """Whether `exc` says the database cannot be used now (locked past the busy timeout, a
+    read-only file, a full disk), which an operator fixes, not a bug in a statement, whose
+    traceback must reach the log."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _UNAVAILABLE
+
+
 class StorageError(AggregatorError):
     """The database could not be opened, migrated or written."""
 
@@ -186,7 +198,9 @@ class Connections:
             self._start_drain(loop)
         try:
             return await done
-        except sqlite3.OperationalError as exc:  # locked, read-only, disk full, I/O error
+        except sqlite3.OperationalError as exc:
+            if not unavailable(exc):
+                raise
             raise StorageError(f"{self.path}: cannot write: {exc}") from exc
 
     def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -275,6 +289,8 @@ class Connections:
         try:
             rows = await self._reader.execute_fetchall(sql, tuple(parameters))
         except sqlite3.OperationalError as exc:
+            if not unavailable(exc):
+                raise
             raise StorageError(f"{self.path}: cannot read: {exc}") from exc
         return list(rows)
 

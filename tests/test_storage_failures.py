@@ -108,3 +108,18 @@ def test_a_write_refused_on_the_command_line_names_the_file(tmp_path: Path) -> N
     assert done.returncode == 1
     assert f"{database}: cannot write: database is locked" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_a_statement_at_fault_is_no_storage_failure(tmp_path: Path) -> None:
+    """Only a database that cannot be used now (locked, read-only, full) is an operator's
+    `StorageError`; a bug in a statement keeps its own error, and its traceback."""
+    from storage.connection import Connections
+
+    connections = await Connections.open(tmp_path / "db.sqlite3")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="no such column"):
+            await connections.write(lambda conn: conn.execute("SELECT nosuch FROM items"))
+        with pytest.raises(sqlite3.OperationalError, match="no such column"):
+            await connections.read("SELECT nosuch FROM items")
+    finally:
+        await connections.close()
