@@ -297,9 +297,10 @@ def _author(element: Mapping[str, Any]) -> str | None:
     only an address. feedparser's own `author` is one of several: RSS's first `dc:creator`,
     Atom's last `<author>`."""
     people = element.get("authors") or ()
-    named = (" ".join(xml_safe(p.get("name") or "").split()) for p in people if p)
-    if len(names := list(dict.fromkeys(name for name in named if name))) > 1:
-        return ", ".join(names)
+    if len(people) > 1:  # most entries have one: their name costs no list
+        named = (" ".join(xml_safe(p.get("name") or "").split()) for p in people if p)
+        if len(names := list(dict.fromkeys(name for name in named if name))) > 1:
+            return ", ".join(names)
     detail = element.get("author_detail") or {}
     return " ".join(xml_safe(detail.get("name") or element.get("author") or "").split()) or None
 
@@ -325,7 +326,9 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
 def _enclosures(entry: Mapping[str, Any], feed_url: str) -> tuple[Enclosure, ...]:
     """RSS `<enclosure>` and Atom `<link rel="enclosure">`, both links to feedparser (its
     `entry.enclosures`), in document order."""
-    links = [link for link in entry.get("links") or [] if link.get("rel") == "enclosure"]
+    links = [link for link in entry.get("links") or () if link.get("rel") == "enclosure"]
+    if not links:
+        return ()
     given = ((link.get("href"), link.get("type"), link.get("length")) for link in links)
     return enclosures(given, feed_url)
 

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 from feeds.nesting import flattened
-from feeds.urls import as_uri, plain_absolute, resolve
+from feeds.urls import as_uri, plain_absolute, plain_uri, resolve
 
 # Where lazy-loading scripts keep an image's address, its `src` a placeholder or absent: WeChat
 # (and the feeds made from its articles), jQuery lazyload, WordPress plugins, Discuz! posts.
@@ -125,6 +125,8 @@ def web_url(href: str | None, base: str) -> str | None:
     unless it is http(s)."""
     if not href or not (href := xml_safe(href).strip()):
         return None
+    if plain_uri(href):
+        return href
     try:
         if plain_absolute(href):
             return as_uri(href)
@@ -162,6 +164,8 @@ def _kept_url(tag: str, value: str) -> str | None:
         url = resolve(base_url, value.strip()) if base_url else value.strip()
         if tag == "img" and _COUNTER_URL.match(url):
             _CALL.counters = True
+        if tag != "iframe" and plain_uri(url):
+            return url  # http(s), a valid URI as it is, and no host to check
         if tag != "iframe" and plain_absolute(url):
             return as_uri(url)  # http(s), a scheme kept, and no host to check
         parts = urlsplit(url)

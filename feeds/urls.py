@@ -22,12 +22,26 @@ _PLAIN_ABSOLUTE = re.compile(r"https?://(?![/?#])[!-:<-Z\\^-~]+")
 # What a URI holds as it is (RFC 3986 §2: unreserved, reserved but brackets, and escapes).
 _URI = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*")
 _BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# As `_URI`, without ";", which `urljoin` reads as parameters and may change.
+_PLAIN_URI = re.compile(r"https?://(?![/?#])[A-Za-z0-9\-._~:/?#@!$&'()*+,=%]+")
 _PARTS = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*:)?(?://(?P<authority>[^/?#]*))?(?P<rest>.*)", re.S
 )
 _URI_SAFE = "!#$&'()*+,/:;=?@%"  # and quote's own: letters, digits, "-._~"
 # A base's scheme and host: the same characters, up to the "/", "?" or "#" that ends the host.
 _ORIGIN = re.compile(r"https?://[!\"$-.0-:<->@-Z\\^-~]+(?=[/?#]|\Z)")
+
+
+def plain_uri(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URI that `urljoin` and `as_uri` both leave as it
+    is: most links are, and one regex then answers what `plain_absolute` and `as_uri` would,
+    each with their own."""
+    return (
+        bool(_PLAIN_URI.fullmatch(url))
+        and url[-1] not in "?#"
+        and "?#" not in url
+        and ("%" not in url or not _BARE_PERCENT.search(url))
+    )
 
 
 def as_uri(url: str) -> str:
