@@ -180,6 +180,8 @@ async def test_compression_follows_accept_encoding(
     assert (sent.headers["ETag"] == plain.headers["ETag"]) == (coding is None)
     assert plain.headers["Content-Type"] == "application/feed+json; charset=utf-8"
     assert plain.headers["Access-Control-Allow-Origin"] == "*"
+    # a partner's `fetch` reads the validators it sends back
+    assert plain.headers["Access-Control-Expose-Headers"] == "ETag, Last-Modified"
     lines.add("If-None-Match", sent.headers["ETag"])
     again = await client.get("/feeds/all.json", headers=lines, auto_decompress=False)
     assert again.status == 304

@@ -70,6 +70,8 @@ def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dic
         "Cache-Control": f"public, max-age={int(service.config.service.cache_max_age)}",
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
+        # a partner's script reads them to send its own `If-None-Match`/`If-Modified-Since`
+        "Access-Control-Expose-Headers": "ETag, Last-Modified",
         **(extra or {}),
     }
 
