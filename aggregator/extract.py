@@ -64,6 +64,8 @@ class Collected:
     records: tuple[ItemRecord, ...] | None = None
     reread_at: float | None = None  # a page it led to failed: see `FetchOutcome.reread_at`
     article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
+    # The key of every item the document lists, read before or not: retention keeps them.
+    listed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +142,9 @@ async def collect(
         feed = parsed
         if parse.records is not None:
             warnings.extend(feed.warnings)
-            return Collected(response, feed, (), tuple(warnings), digest, tuple(parse.records))
+            records = tuple(parse.records)
+            listed = tuple(record.key for record in records)
+            return Collected(response, feed, (), tuple(warnings), digest, records, listed=listed)
     warnings.extend(feed.warnings)
     # A list page that yields nothing has most likely changed under its selectors (or is a
     # challenge page): said at every fetch, not skipped as unchanged after the first.
@@ -176,6 +180,7 @@ async def collect(
         digest,
         reread_at=min(dues, default=None),
         article_pages=pages,
+        listed=tuple(item_key(item) for item in feed.items),
     )
 
 

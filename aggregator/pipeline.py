@@ -220,7 +220,8 @@ class Pipeline:
         outcome = _outcome(
             collected, state, started, seconds, started + delay, moved or state.effective_url
         )
-        outcome = replace(outcome, rules=rules)
+        listed = collected.listed if collected.feed is not None else None
+        outcome = replace(outcome, rules=rules, listed=listed)
         try:
             summary = await self.db.store_fetch(
                 source.id, outcome, _unique(records), self._story_context()

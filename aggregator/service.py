@@ -208,7 +208,9 @@ class Service:
         return load_config(path)
 
     async def prune(self) -> None:
-        removed = await self.db.prune(time.time() - self.config.fetch.retention)
+        # A source no longer configured or fetched lists nothing any more.
+        fetched = [source.id for source in self.config.sources if source.enabled]
+        removed = await self.db.prune(time.time() - self.config.fetch.retention, fetched)
         if removed:
             self.generation += 1
         log.info("pruned", extra={"items": removed})

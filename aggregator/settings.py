@@ -27,7 +27,7 @@ FETCH_KEYS: dict[str, str] = {
     "concurrency": "requests in flight, all hosts together",
     "per_host": "requests in flight to one host",
     "user_agent": "User-Agent header sent upstream",
-    "retention": "items dated and first seen longer ago than this are pruned",
+    "retention": "items dated and first seen longer ago than this are pruned, unless still listed",
     "max_interval": "upper bound when backing off or honouring upstream cache hints",
     "respect_robots": "honour robots.txt for html sources and followed pages",
     "failing_after": "consecutive failures after which a source is marked failing",

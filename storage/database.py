@@ -145,6 +145,9 @@ class Database(Reads):
             joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
             left = stories.rematch(conn, source_id, restory, context or _NO_CONTEXT)
             sources.record_outcome(conn, source_id, outcome)
+            if outcome.listed is not None:
+                listed = items.ids_of(conn, source_id, outcome.listed)
+                sources.record_listed(conn, source_id, listed)
             if not written:
                 return summary
             shown = stories.sources_sharing(conn, written) | left | {source_id}
@@ -191,10 +194,11 @@ class Database(Reads):
         if timings:
             await self._db.write(lambda conn: sources.store_next_fetch(conn, timings))
 
-    async def prune(self, cutoff: float) -> int:
+    async def prune(self, cutoff: float, listing_sources: Collection[str]) -> int:
+        """Items older than `cutoff`, except those the last reads of `listing_sources` list."""
 
         def prune(conn: sqlite3.Connection) -> int:
-            removed = items.delete_older_than(conn, cutoff)
+            removed = items.delete_older_than(conn, cutoff, listing_sources)
             if removed:  # stories lost copies, or their canonical item: any source may show it
                 sources.touch(conn, None)
             return removed

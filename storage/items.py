@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -211,6 +211,12 @@ def _stored_hashes(
     return found
 
 
+def ids_of(conn: sqlite3.Connection, source_id: str, keys: Sequence[str]) -> list[int]:
+    """The ids of the stored items among `keys`, in no particular order."""
+    lookups = _lookups(source_id, keys, "id")
+    return [row[1] for sql, params in lookups for row in conn.execute(sql, params)]
+
+
 async def _read_column_by_key(
     db: Reader, source_id: str, keys: Sequence[str], column: str
 ) -> dict[str, str]:
@@ -282,20 +288,29 @@ async def latest_items(
     return [stored_item(row) for row in await db.read(sql, [*params, limit])]
 
 
-def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
-    """Prune items dated and first seen before `cutoff`.
+def delete_older_than(
+    conn: sqlite3.Connection, cutoff: float, listing_sources: Collection[str]
+) -> int:
+    """Prune items dated and first seen before `cutoff`, unless still listed upstream.
 
-    An old-dated item we saw recently is probably still upstream: pruned, it would come back
-    as new at the next fetch. The canonical item of a story that still has a copy it keeps
-    (dated or first seen since) stays too: its published entry (id, origin) survives while any
-    copy is in retention.
+    An item is still listed when the last document read of one of `listing_sources` listed it
+    and that source's last successful fetch is since `cutoff`: pruned, it would come back as
+    new at the next read (an old-dated item we saw recently is probably listed too). The
+    canonical item of a story that still has a copy it keeps stays too: its published entry
+    (id, origin) survives while any copy is in retention.
     """
-    old = (
-        "SELECT id FROM items WHERE sort_ts < ? AND first_seen < ? AND id NOT IN "
-        "(SELECT s.canonical_item FROM stories s WHERE s.canonical_item IS NOT NULL AND EXISTS "
-        "(SELECT 1 FROM items m WHERE m.story_id = s.id AND (m.sort_ts >= ? OR m.first_seen >= ?)))"
+    listed = (
+        "SELECT j.value FROM sources s, json_each(s.listed) j WHERE s.listed IS NOT NULL "
+        "AND s.last_success >= ? AND s.id IN (SELECT value FROM json_each(?))"
     )
-    marks = (cutoff, cutoff, cutoff, cutoff)
+    kept = f"m.sort_ts >= ? OR m.first_seen >= ? OR m.id IN ({listed})"
+    old = (
+        f"SELECT id FROM items WHERE sort_ts < ? AND first_seen < ? AND id NOT IN ({listed}) "
+        "AND id NOT IN (SELECT s.canonical_item FROM stories s WHERE s.canonical_item IS NOT NULL "
+        f"AND EXISTS (SELECT 1 FROM items m WHERE m.story_id = s.id AND ({kept})))"
+    )
+    sources = json.dumps(sorted(listing_sources))
+    marks = (cutoff, cutoff, cutoff, sources, cutoff, cutoff, cutoff, sources)
     conn.execute(f"DELETE FROM item_bands WHERE item_id IN ({old})", marks)
     cursor = conn.execute(f"DELETE FROM items WHERE id IN ({old})", marks)
     conn.execute(

@@ -128,6 +128,9 @@ class FetchOutcome:
     # the document without validators, and parses it even if its body is the same.
     reread_at: float | None = None
     rules: str | None = None  # see `FetchState.rules`; kept as it was when None
+    # The keys of the items the document read lists; None when no document was read (a 304,
+    # the same body, an error): the last listing stands.
+    listed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

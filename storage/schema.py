@@ -219,6 +219,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN rules TEXT;
     ALTER TABLE sources ADD COLUMN recorded REAL;
     """,
+    # 15: the ids of the items each source's last document read lists (a JSON list): retention
+    # keeps them, where an old item still listed upstream was pruned and came back as new at
+    # the next read. Unknown before, so every source is read in full once, as after 13.
+    """
+    ALTER TABLE sources ADD COLUMN listed TEXT;
+    UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -111,6 +111,15 @@ def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) 
         )  # fmt: skip
 
 
+def record_listed(conn: sqlite3.Connection, source_id: str, item_ids: Sequence[int]) -> None:
+    """The items the source's last document read lists (see `items.delete_older_than`)."""
+    listed = json.dumps(sorted(item_ids))
+    conn.execute(
+        "UPDATE sources SET listed = ? WHERE id = ? AND listed IS NOT ?",
+        (listed, source_id, listed),
+    )
+
+
 async def statuses(db: Reader, now: float) -> list[SourceStatus]:
     rows = await db.read(
         "SELECT s.*, "

@@ -178,7 +178,7 @@ async def test_pruned_and_repeated_items_leave_no_tokens_behind(db: Database) ->
     assert (summary.new, summary.updated) == (2, 0), "the last version of the item, once"
     assert await _titles(db, text="汉中") == ["汉中大熊猫"]
     await db.store_fetch("s", ok(NOW + 1), [record(2, title="春运加密", content_hash="y")])
-    assert await db.prune(NOW + 10**9) == 2
+    assert await db.prune(NOW + 10**9, ["s"]) == 2
     with sqlite3.connect(db.path) as conn:
         assert conn.execute("SELECT count(*) FROM items_search").fetchone() == (0,)
     for word in ("汉中", "朱鹮", "金丝猴", "熊猫", "春运", "加密", "正文"):

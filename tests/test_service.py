@@ -27,7 +27,7 @@ from feeds.model import ParsedItem, Party
 from storage import Database, FetchOutcome
 from tests.conftest import FIXTURES, free_port, run_cli_async
 from tests.pauses import longest_pause
-from tests.upstream import local_site
+from tests.upstream import local_site, upstream_site
 
 DAY = 86400.0
 Client = TestClient[web.Request, web.Application]
@@ -141,6 +141,70 @@ async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processe
         assert scheduler.scheduled() == {"keep", "slow", "new"}
         # a removed source's run that was in flight does not re-arm it
         assert await service._scheduled_run("drop") is None
+
+
+def _rss(*titles: str) -> bytes:
+    items = "".join(
+        f"<item><title>{t}</title><link>http://example.org/{t}</link>"
+        "<pubDate>Tue, 14 Jan 2020 09:30:00 +0800</pubDate></item>"
+        for t in titles
+    )
+    return f"<rss version='2.0'><channel><title>f</title>{items}</channel></rss>".encode()
+
+
+def _list_page(*names: str) -> bytes:
+    links = "".join(f'<li><a href="/a/{n}.html">{n}</a></li>' for n in names)
+    return f"<html><body><ul>{links}</ul></body></html>".encode()
+
+
+def _article(name: str) -> bytes:
+    page = f"<h1>{name}</h1><p class=d>2020-01-14 09:30</p><div class=c><p>{name} 正文</p></div>"
+    return f"<html><body>{page}</body></html>".encode()
+
+
+async def test_retention_keeps_what_upstream_still_lists(tmp_path: Path) -> None:
+    """An item dated and first seen before the retention is kept while its source's last read
+    still lists it: pruned, it came back as new at the next read (read, or skipped as read)."""
+    async with upstream_site() as up:
+        up.publish("/feed.xml", _rss("A", "B"), "application/rss+xml")
+        up.publish("/list.html", _list_page("P", "Q"), "text/html; charset=utf-8")
+        for name in "PQR":
+            up.publish(f"/a/{name}.html", _article(name), "text/html; charset=utf-8")
+        html = (
+            f'[[sources]]\nid = "site"\ntype = "html"\nurl = "{up.url("/list.html")}"\n'
+            '[sources.list]\nitem = "li"\nlink = "a"\n'
+            '[sources.article]\ncontent = "div.c"\npublished = "p.d"\n'
+        )
+        feed = source("feed", url=up.url("/feed.xml"))
+        path = write(tmp_path / "config.toml", feed + html, 'retention = "30d"')
+        database = tmp_path / "db.sqlite3"
+
+        def titles() -> set[str]:
+            with sqlite3.connect(database) as conn:
+                conn.execute("UPDATE items SET first_seen = 0")  # seen long ago, like all
+                return {row[0] for row in conn.execute("SELECT title FROM items")}
+
+        async with running_service(load_config(path), schedule=False) as service:
+            for source_id in ("feed", "site"):
+                assert (await service.fetch_now(source_id)).result == "ok"
+            assert titles() == {"A", "B", "P", "Q"}
+            await service.prune()
+            assert titles() == {"A", "B", "P", "Q"}, "all still listed"
+            up.publish("/feed.xml", _rss("B", "C"), "application/rss+xml")
+            up.publish("/list.html", _list_page("Q", "R"), "text/html; charset=utf-8")
+            for source_id in ("feed", "site"):
+                await service.fetch_now(source_id)
+            assert len(up.seen("/a/Q.html")) == 1, "Q was not read again"
+            await service.prune()
+            assert titles() == {"B", "C", "Q", "R"}
+            for source_id in ("feed", "site"):  # 304s: the last listing stands
+                await service.fetch_now(source_id)
+            await service.prune()
+            assert titles() == {"B", "C", "Q", "R"}
+            write(path, html, 'retention = "30d"')
+            await service.reload()
+            await service.prune()
+            assert titles() == {"Q", "R"}, "a source removed lists nothing any more"
 
 
 async def test_drain_cancels_a_slow_fetch_and_keeps_the_database_whole(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
         conn.execute("DROP TABLE secrets")
         conn.execute("ALTER TABLE sources DROP COLUMN rules")  # migration 14's
         conn.execute("ALTER TABLE sources DROP COLUMN recorded")
+        conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")
         conn.execute("PRAGMA user_version = 7")
     database = await Database.open(path)
@@ -142,6 +143,7 @@ async def test_upgrading_past_migration_13_reads_every_source_again_for_enclosur
     with sqlite3.connect(path) as conn:
         conn.execute("ALTER TABLE sources DROP COLUMN rules")  # migration 14's
         conn.execute("ALTER TABLE sources DROP COLUMN recorded")
+        conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # as version 12 had it
         conn.execute("PRAGMA user_version = 12")
     database = await Database.open(path)
@@ -158,6 +160,30 @@ async def test_upgrading_past_migration_13_reads_every_source_again_for_enclosur
         assert (written.new, written.updated) == (0, 1)
         (item,) = await database.latest_items(["s"], limit=5)
         assert item.enclosures == (audio,)
+    finally:
+        await database.close()
+
+
+async def test_upgrading_past_migration_15_reads_every_source_in_full_once(
+    tmp_path: Path,
+) -> None:
+    """What each source lists is unknown before: an unchanged document would not be read, and
+    retention would prune items its upstream still lists."""
+    path = tmp_path / "old.sqlite3"
+    database = await Database.open(path)
+    await database.register_sources([("s", "https://example.org/")])
+    await database.store_fetch("s", replace(ok(), etag='"e"', body_hash="b1"), [record(1)])
+    await database.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE sources DROP COLUMN listed")
+        conn.execute("PRAGMA user_version = 14")
+    database = await Database.open(path)
+    try:
+        state = await database.fetch_state("s")
+        assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)
+        await database.store_fetch("s", replace(ok(NOW + 10**6), listed=("id:1",)), [record(1)])
+        assert await database.prune(NOW + 1000, ["s"]) == 0, "listed: kept"
+        assert await database.prune(NOW + 1000, []) == 1, "listed by no source configured"
     finally:
         await database.close()
 

@@ -333,6 +333,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE stories DROP COLUMN changed")  # migration 12's
         conn.execute("ALTER TABLE sources DROP COLUMN rules")  # migration 14's
         conn.execute("ALTER TABLE sources DROP COLUMN recorded")
+        conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # migration 13's
         conn.executescript(  # migration 7's: the index as it was, with a copy of the text
             "DROP TABLE search_tokens; DROP TRIGGER items_search_delete; DROP TABLE items_search;"
@@ -451,7 +452,7 @@ async def test_a_write_moves_the_items_version_of_each_source_it_shows_in(tmp_pa
         ]
         assert summaries[-1].duplicates == 1
         assert await db.items_versions() == {"hzfb": 3, "hz1w": 1, "hzxw": 0}
-        assert await db.prune(time.time() + 1e9) == 2
+        assert await db.prune(time.time() + 1e9, ["hzfb", "hz1w", "hzxw"]) == 2
         assert await db.items_versions() == {"hzfb": 4, "hz1w": 2, "hzxw": 1}
     finally:
         await db.close()
