@@ -66,7 +66,7 @@ _TEXTINPUT = frozenset(("title", "link", "name", "description"))
 _HARMLESS = frozenset((
     "language", "dc_language", "generator", "subtitle", "tagline", "itunes_subtitle", "rights",
     "copyright", "dc_rights", "info", "cloud", "expirationdate", "webmaster", "dc_publisher",
-    "width", "height", "media_thumbnail", "media_credit",
+    "width", "height", "media_credit",
     "media_rating", "media_player", "media_restriction", "media_license", "itunes_image",
     "itunes_explicit", "itunes_block", "dcterms_valid", "newlocation",
 ))  # fmt: skip
@@ -426,9 +426,15 @@ class Walk:
 
     def media_content(self, element: _E, key: str, attrs: Attributes) -> None:
         """A picture or video: its description is not the entry's (see feeds.mediafix)."""
+        self.context().setdefault("media_content", []).append(dict(attrs))
         self.in_media_content += 1
         self.children(element)
         self.in_media_content -= 1
+
+    def media_thumbnail(self, element: _E, key: str, attrs: Attributes) -> None:
+        if len(element) or ("url" not in attrs and leaf_text(element).strip()):
+            raise Unsupported("a <media:thumbnail> with content")  # feedparser's address
+        self.context().setdefault("media_thumbnail", []).append(dict(attrs))
 
     def group(self, element: _E, key: str, attrs: Attributes) -> None:
         self.children(element)  # media:group: its children count as the entry's, one level deeper
@@ -487,6 +493,7 @@ _HANDLERS: dict[str, _Handler] = {
     "dc_author": Walk.author, "dc_creator": Walk.author, "itunes_author": Walk.author,
     "contributor": Walk.contributor, "source": Walk.source_, "image": Walk.image,
     "textinput": Walk.image, "media_group": Walk.group, "media_content": Walk.media_content,
+    "media_thumbnail": Walk.media_thumbnail,
     "itunes_owner": Walk.owner, "body": Walk.body, "xhtml_body": Walk.body,
     **dict.fromkeys(_PERSON, Walk.person), **dict.fromkeys(_DATES, Walk.date),
     **dict.fromkeys(_HARMLESS, Walk.harmless),

@@ -22,7 +22,7 @@ from typing import Any
 import feedparser
 from dateutil import parser as dateutil_parser
 
-from feeds import mediafix, youtube
+from feeds import media, mediafix, youtube
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import in_own_zone, parse_date, plain_offsets
@@ -270,6 +270,8 @@ def _bodies(
         return clean_html(thumbnail + text, base_url=base), clean_html(text, base_url=base)
     body = content or summary_detail
     content_html = clean_html(_as_html(body), base_url=_base(body, bases), xml_checked=xml_checked)
+    if not media.shows_picture(content_html) and (picture := media.picture(entry, feed_url)):
+        content_html = clean_html(media.picture_html(picture, title)) + content_html
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
         base = _base(summary_detail, bases)
         summary = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
@@ -325,12 +327,11 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> str | None:
 
 def _enclosures(entry: Mapping[str, Any], feed_url: str) -> tuple[Enclosure, ...]:
     """RSS `<enclosure>` and Atom `<link rel="enclosure">`, both links to feedparser (its
-    `entry.enclosures`), in document order."""
+    `entry.enclosures`), in document order; then Media RSS's audio and video files."""
     links = [link for link in entry.get("links") or () if link.get("rel") == "enclosure"]
-    if not links:
-        return ()
-    given = ((link.get("href"), link.get("type"), link.get("length")) for link in links)
-    return enclosures(given, feed_url)
+    given = [(link.get("href"), link.get("type"), link.get("length")) for link in links]
+    given += media.files(entry)
+    return enclosures(given, feed_url) if given else ()
 
 
 def _origin(source: Mapping[str, Any] | None, feed_url: str) -> Party | None:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from feeds import media
 from feeds.bound import Listing
 from feeds.dates import parse_date
 from feeds.enclosures import UNKNOWN_TYPE, enclosures
@@ -92,13 +93,17 @@ def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> Pa
     else:
         content_html = clean_html(_text_to_html(_str(raw.get("content_text"))))
     summary = _str(raw.get("summary")) or html_to_text(content_html)
+    title = _line(raw.get("title"))
+    picture = _web_url(raw.get("image"), feed_url)  # the item's main picture (feeds.media)
+    if picture and not media.shows_picture(content_html):
+        content_html = clean_html(media.picture_html(picture, title)) + content_html
     updated = _date(raw.get("date_modified"), tz)
     raw_id = raw.get("id")  # a string in 1.1; 1.0 feeds often use numbers
     upstream_id = xml_safe(str(raw_id)).strip() if isinstance(raw_id, str | int) else ""
     listed = raw.get("tags")
     tags = (_line(tag) for tag in listed) if isinstance(listed, list) else ()
     item = ParsedItem(
-        title=_line(raw.get("title")),
+        title=title,
         url=link,
         upstream_id=upstream_id or None,
         content_html=content_html,

@@ -13,7 +13,7 @@ from aggregator.policy import upstream_hint
 from feeds.errors import ParseError
 from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
-from feeds.model import ParsedFeed, ParsedItem, Party
+from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 CST = timezone(timedelta(hours=8))
@@ -379,7 +379,11 @@ MEDIA = (
     "<title>Storm closes the pass</title><link>http://example.com/1</link>{}</item>"
     "</channel></rss>"
 )
-STORY = ("<p>The pass is closed.</p>", "The pass is closed.")
+PICTURE = (
+    '<p><img src="http://example.com/1.jpg" alt="Storm closes the pass" '
+    'referrerpolicy="no-referrer"></p>'
+)
+STORY = (PICTURE + "<p>The pass is closed.</p>", "The pass is closed.")
 DESCRIBED = {
     "Mastodon, the alt text after the post": (
         "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
@@ -403,12 +407,12 @@ DESCRIBED = {
     "a video's synopsis in its group": (
         "<media:group><media:title>Storm</media:title><media:description>Snow on the pass"
         '</media:description><media:thumbnail url="http://example.com/1.jpg"/></media:group>',
-        ("Snow on the pass", "Snow on the pass"),
+        (PICTURE + "Snow on the pass", "Snow on the pass"),
     ),
     "a photo's caption, the item's only text": (
         '<media:content url="http://example.com/1.jpg" medium="image"><media:description '
         'type="plain">A snowy road &lt;near&gt; the pass</media:description></media:content>',
-        ("<p>A snowy road &lt;near&gt; the pass</p>", "A snowy road <near> the pass"),
+        (PICTURE + "<p>A snowy road &lt;near&gt; the pass</p>", "A snowy road <near> the pass"),
     ),
 }
 
@@ -425,6 +429,56 @@ def test_a_pictures_caption_never_takes_the_storys_place(
     for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
         assert feed is not None
         assert (feed.items[0].content_html, feed.items[0].summary) == described
+
+
+MEDIA_ITEMS = {
+    "a picture beside the text": (
+        "<description>&lt;p&gt;The pass is closed.&lt;/p&gt;</description>"
+        '<media:content url="/1.jpg" type="image/jpeg" />',
+        STORY[0],
+        (),
+    ),
+    "a thumbnail, where no picture is given": (
+        "<description>The pass is closed.</description>"
+        '<media:content url="http://example.com/v.flv" medium="video" />'
+        '<media:thumbnail url="http://example.com/1.jpg" width="480" />',
+        PICTURE + "The pass is closed.",
+        (Enclosure("http://example.com/v.flv", "", None),),
+    ),
+    "a body showing its own picture": (
+        '<description>&lt;img src="http://example.com/0.png"&gt;</description>'
+        '<media:content url="http://example.com/1.jpg" medium="image" />',
+        '<img src="http://example.com/0.png" referrerpolicy="no-referrer">',
+        (),
+    ),
+    "no address a browser may open": (
+        "<description>The pass is closed.</description>"
+        '<media:content url="javascript:alert(1)" medium="image" />'
+        '<media:thumbnail url="data:image/png;base64,AAAA" />',
+        "The pass is closed.",
+        (),
+    ),
+    "audio given twice, as enclosure and as media": (
+        '<enclosure url="http://example.com/a.mp3" type="audio/mpeg" length="9" />'
+        '<media:content url="http://example.com/a.mp3" type="audio/mpeg" fileSize="9" />'
+        '<media:content url="http://example.com/b.m4a" type="audio/mp4" fileSize="12" />',
+        "",
+        (Enclosure("http://example.com/a.mp3", "audio/mpeg", 9),
+         Enclosure("http://example.com/b.m4a", "audio/mp4", 12)),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "content", "files"), MEDIA_ITEMS.values(), ids=MEDIA_ITEMS.keys())
+def test_media_rss_pictures_open_the_content_and_its_files_are_enclosures(
+    item: str, content: str, files: tuple[Enclosure, ...]
+) -> None:
+    """A photo feed's or news feed's picture in `media:content`/`media:thumbnail` was nowhere
+    in what we republished, nor a podcast's audio given only there."""
+    body = MEDIA.format(item).encode()
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        assert (feed.items[0].content_html, feed.items[0].enclosures) == (content, files)
 
 
 def test_feedburners_original_link_wins_over_its_redirect_and_counters_go() -> None:
@@ -504,12 +558,17 @@ def test_only_a_videos_own_link_makes_a_thumbnail(link: str, thumbnail: str | No
 
 
 def test_another_sites_feed_about_videos_keeps_its_descriptions_as_html() -> None:
-    """RSSHub and blogs write HTML descriptions for YouTube links: nothing changes for them."""
+    """RSSHub and blogs write HTML descriptions for YouTube links: they stay HTML, opened by the
+    thumbnail of the group as any Media RSS picture is (see `feeds.media`)."""
     body = youtube_feed("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "line 1\nline 2")
+    picture = (
+        '<p><img src="https://i1.ytimg.com/vi/abc/hqdefault.jpg" alt="Video" '
+        'referrerpolicy="no-referrer"></p>'
+    )
     for parse in (parse_xml_feed, parse_fast):
         feed = parse(body, url="https://rsshub.example/youtube/channel/UC1")
         assert feed is not None
-        assert feed.items[0].content_html == "line 1\nline 2"
+        assert feed.items[0].content_html == picture + "line 1\nline 2"
 
 
 def test_a_wechat_article_bridged_to_rss_keeps_its_pictures() -> None:

@@ -126,6 +126,25 @@ def test_a_number_too_long_for_python_does_not_refuse_the_feed() -> None:
     assert [(item.upstream_id, item.title) for item in feed.items] == [("12", "t")]
 
 
+def test_an_items_image_opens_its_content_unless_the_body_shows_one() -> None:
+    """`image`, the item's main picture, was read nowhere: a photo post came out as text."""
+    items = [
+        {"id": "1", "title": "雪", "content_text": "路封了", "image": "/p/1.jpg"},
+        {"id": "2", "content_html": '<p><img src="/p/0.png"></p>', "image": "/p/2.jpg"},
+        {"id": "3", "content_text": "x", "image": "javascript:alert(1)"},
+        {"id": "4", "image": "https://example.com/p/4.jpg"},
+    ]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items})
+    feed = parse_json_feed(body.encode(), url="http://example.com/feed.json")
+    assert [item.content_html for item in feed.items] == [
+        '<p><img src="http://example.com/p/1.jpg" alt="雪" referrerpolicy="no-referrer"></p>'
+        "<p>路封了</p>",
+        '<p><img src="http://example.com/p/0.png" referrerpolicy="no-referrer"></p>',
+        "<p>x</p>",
+        '<p><img src="https://example.com/p/4.jpg" alt="" referrerpolicy="no-referrer"></p>',
+    ]
+
+
 def test_items_that_are_not_objects_or_empty_are_skipped_with_a_warning() -> None:
     body = json.dumps(
         {
