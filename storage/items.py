@@ -23,8 +23,8 @@ _INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
         origin_name = ?, origin_url = ?, tags = ?, enclosures = ?, published = ?, updated = ?,
-        sort_ts = ?, last_changed = ?, content_hash = ?, listing_hash = ?, norm_link = ?,
-        norm_title = ?, published_ts = ?, fingerprint = ?
+        sort_ts = min(coalesce(?, first_seen), first_seen), last_changed = ?, content_hash = ?,
+        listing_hash = ?, norm_link = ?, norm_title = ?, published_ts = ?, fingerprint = ?
     WHERE source_id = ? AND key = ?
 """
 # An item whose article was read again and found unchanged: only what led to it is new.
@@ -66,6 +66,13 @@ def _match_keys(item: ItemRecord) -> tuple[Any, ...]:
 def _sort_ts(item: ItemRecord, now: float) -> float:
     # An item dated in the future would pin itself to the top of every feed.
     return min(item.published.timestamp(), now) if item.published else now
+
+
+def _published_ts(item: ItemRecord) -> float | None:
+    """Where an updated item sorts (`_UPDATE`): by its date, but never after we first saw it,
+    as `_sort_ts` placed it then. An undated or future-dated item edited upstream kept
+    jumping to the top of every feed, and readers paging by cursor never saw it."""
+    return item.published.timestamp() if item.published else None
 
 
 def upsert_items(
@@ -110,7 +117,7 @@ def upsert_items(
             updates.append(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
                  item.origin_name, item.origin_url, tags, _enclosures_json(item.enclosures),
-                 _iso(item.published), _iso(item.updated), _sort_ts(item, now), now,
+                 _iso(item.published), _iso(item.updated), _published_ts(item), now,
                  item.content_hash, item.listing_hash, *_match_keys(item), source_id, item.key)
             )  # fmt: skip
         else:

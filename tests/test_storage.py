@@ -188,6 +188,28 @@ async def test_upgrading_past_migration_15_reads_every_source_in_full_once(
         await database.close()
 
 
+async def test_an_edited_item_keeps_its_place_unless_its_date_moves_back(db: Database) -> None:
+    """An undated or future-dated item sorts where it was first seen; edited upstream, it
+    jumped above every item dated since, and a reader paging by cursor never saw it."""
+    day = datetime.fromtimestamp(NOW, UTC)
+    undated, sticky = record(1, published=None), record(2, published=day + timedelta(days=400))
+    await db.store_fetch("s", ok(), [undated, sticky, record(3, published=day - timedelta(days=1))])
+    await db.store_fetch("s", ok(NOW + 60), [record(4, published=day + timedelta(seconds=30))])
+    order = ["id:4", "id:2", "id:1", "id:3"]  # 2 before 1: the same instant, the higher id
+    assert [i.key for i in await db.latest_items(["s"], limit=10)] == order
+    edits = [replace(undated, title="改", content_hash="e1"), replace(sticky, content_hash="e2")]
+    assert (await db.store_fetch("s", ok(NOW + 3600), edits)).updated == 2
+    assert [i.key for i in await db.latest_items(["s"], limit=10)] == order
+    redated = replace(undated, published=day - timedelta(days=2), content_hash="e3")
+    await db.store_fetch("s", ok(NOW + 7200), [redated])
+    assert [i.key for i in await db.latest_items(["s"], limit=10)] == [
+        "id:4",
+        "id:2",
+        "id:3",
+        "id:1",
+    ]
+
+
 async def test_a_failing_write_rolls_back_everything(db: Database) -> None:
     await db.store_fetch("s", ok(), [record(1)])
     clash = record(2, entry_id=record(1).entry_id)  # violates the unique entry id
