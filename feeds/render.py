@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,23 +77,21 @@ def _generator(feed: OutFeed, fmt: str) -> Any:
 
 
 def _distinct_updates(entries: tuple[OutEntry, ...]) -> dict[str, datetime]:
-    """Each entry's `updated`, with ties within the document broken below the second.
+    """Each entry's `updated` to the second, given microseconds derived from its own id.
 
     Pages that give dates to the minute make many entries share one instant, which the W3C
-    validator warns about in Atom. A tied entry gets microseconds derived from its own id, so
-    its value does not depend on the order of the others.
+    validator warns about in Atom. Only the entries tied in a document used to get them: an
+    entry's value then changed (and could go back) when another entry came or went, and
+    readers saw an edit that never happened. Derived from the entry alone, it is the same in
+    every document and render; two ids alike in their digest are told apart by a microsecond.
     """
-    seconds = [_aware(entry.updated) for entry in entries]
-    counts = Counter(seconds)
     taken: set[datetime] = set()
     updates: dict[str, datetime] = {}
-    for entry, second in zip(entries, seconds, strict=True):
-        when = second
-        if counts[second] > 1:
-            offset = int.from_bytes(hashlib.blake2b(entry.id.encode(), digest_size=4).digest())
-            when = second.replace(microsecond=offset % 999_999 + 1)
-            while when in taken:
-                when += timedelta(microseconds=1)
+    for entry in entries:
+        offset = int.from_bytes(hashlib.blake2b(entry.id.encode(), digest_size=4).digest())
+        when = _aware(entry.updated).replace(microsecond=offset % 999_999 + 1)
+        while when in taken:
+            when += timedelta(microseconds=1)
         taken.add(when)
         updates[entry.id] = when
     return updates
@@ -117,12 +114,15 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str, updated: datetime) -> None:
     fe = fg.add_entry(order="append")
     fe.provenance.entry = entry
     fe.id(xml_safe(entry.id))  # also the RSS guid, isPermaLink="false"
-    # Atom requires a title: an untitled entry (microblogs) is named by its text or link.
+    # Atom requires a title: an untitled entry (microblogs) is named by its text or link. RSS
+    # only needs a title or a description, and a title made up there was read as the upstream's.
     summary = " ".join(xml_safe(entry.summary).split())
-    title = (
-        plain_line(entry.title) or plain_line(summarize(summary, 80)) or plain_line(entry.url or "")
-    )
-    fe.title(title or xml_safe(entry.id))
+    title = plain_line(entry.title)
+    if not title and (fmt == "atom" or not summary):
+        title = plain_line(summarize(summary, 80)) or plain_line(entry.url or "")
+        title = title or xml_safe(entry.id)
+    if title:
+        fe.title(title)
     if url := xml_safe(entry.url or "").strip():
         fe.link(href=url)
     if summary:  # RSS description and Atom summary, as escaped HTML so "<" stays text
