@@ -13,7 +13,7 @@ from aggregator.fetcher import Fetcher
 from aggregator.follow import article_problem, read_article
 from aggregator.netpolicy import allowed_hosts
 from aggregator.robots import Robots
-from feeds.attribution import body_credit
+from feeds.attribution import body_credit, credit_in_body_counts
 from feeds.errors import AggregatorError
 from feeds.identity import item_key
 from feeds.model import ParsedItem
@@ -28,7 +28,7 @@ _FIELDS = (
 def _credited(item: ParsedItem) -> ParsedItem:
     """The item with the origin its body credits when its document names none, as it is
     stored (`records.to_record`)."""
-    if item.origin is not None:
+    if not credit_in_body_counts(item):
         return item
     credit = body_credit(html_to_text(item.content_html), item.content_html, item.url)
     if credit is None:

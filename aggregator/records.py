@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
-from feeds.attribution import body_credit
+from feeds.attribution import body_credit, credit_in_body_counts
 from feeds.fingerprint import bands, body_fingerprint, folded_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
@@ -64,12 +64,12 @@ def _match_keys(
 
 def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
     """What only an item about to be written needs: its story keys, its search text, and the
-    origin its body credits when its document names none."""
+    origin its body credits when its document names none, or only the feed it came from."""
     body = html_to_text(item.content_html)  # made and folded once, for all three
     folded = fold(body)
     text = index_text(item.title, item.summary, body, folded)
     found = {"search_text": text, **_match_keys(source, item, folded, stories)}
-    if item.origin is None and (credit := body_credit(body, item.content_html, item.url)):
+    if credit_in_body_counts(item) and (credit := body_credit(body, item.content_html, item.url)):
         found["origin"] = credit
     return found
 

@@ -16,7 +16,11 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from feeds import htmltree
-from feeds.model import Party
+from feeds.model import ParsedItem, Party
+
+# How an origin read from an aggregator's `<source>` is labelled (`ParsedItem.provenance`): it
+# names the feed the item came from, and a credit in the body outranks it.
+CHANNEL = "channel"
 
 _COLON = r"\s*[:：]\s*"
 # Labels that end a value written flush against them, as in `来源：汉中市人民政府发布时间：…`.
@@ -169,6 +173,12 @@ def body_edges(text: str) -> str:
     head = "\n".join(lines[:_EDGE_LINES])[:_EDGE_CHARS]
     tail = "\n".join(lines[-_EDGE_LINES:])[-_EDGE_CHARS:]
     return f"{head}\n{tail}"
+
+
+def credit_in_body_counts(item: ParsedItem) -> bool:
+    """Whether a credit in the item's body decides its origin: when its document names none,
+    or only the feed it came from (`CHANNEL`), as an aggregator's `<source>` does."""
+    return item.origin is None or dict(item.provenance).get("origin") == CHANNEL
 
 
 def body_credit(text: str, content_html: str, base: str | None) -> Party | None:

@@ -23,6 +23,7 @@ import feedparser
 from dateutil import parser as dateutil_parser
 
 from feeds import media, mediafix, youtube
+from feeds.attribution import CHANNEL
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.dates import in_own_zone, parse_date, plain_offsets
@@ -229,7 +230,8 @@ def _item(
     summary = summarize(html_to_text(summary_html))
     published = entry_date(entry, default_tz)
     author = _author(entry) or feed_author
-    origin = _origin(entry.get("source"), feed_url)
+    origin = _credited(entry, feed_url)
+    channel = origin is None and (origin := _origin(entry.get("source"), feed_url)) is not None
     kept_tags = tuple(dict.fromkeys(tag for tag in tags if tag))
     files = _enclosures(entry, feed_url)
     given = zip(_FIELDS, (title, link, upstream_id, content_html, summary, published, updated,
@@ -246,7 +248,11 @@ def _item(
         origin=origin,
         tags=kept_tags,
         enclosures=files,
-        provenance=tuple((name, "feed") for name, value in given if value),
+        provenance=tuple(
+            (name, CHANNEL if channel and name == "origin" else "feed")
+            for name, value in given
+            if value
+        ),
     )
 
 
@@ -334,8 +340,21 @@ def _enclosures(entry: Mapping[str, Any], feed_url: str) -> tuple[Enclosure, ...
     return enclosures(given, feed_url) if given else ()
 
 
+def _credited(entry: Mapping[str, Any], feed_url: str) -> Party | None:
+    """Where the entry says it was first published: a `via` link (Atom's, or `atom:link` in
+    RSS) named by its title or `dcterms:provenance`, else the name alone. An aggregator's
+    `<source>` is the feed it read the item from; these are what that feed credited."""
+    named = " ".join(xml_safe(str(entry.get("dcterms_provenance") or "")).split())
+    for link in entry.get("links") or ():
+        if link.get("rel") == "via" and (url := web_url(link.get("href"), feed_url)):
+            name = " ".join(xml_safe(link.get("title") or "").split())
+            return Party(name or named or url, url)
+    return Party(named) if named else None
+
+
 def _origin(source: Mapping[str, Any] | None, feed_url: str) -> Party | None:
-    """Where the entry was first published, from RSS `<source>` or Atom `<source>`."""
+    """The feed the entry came from, RSS `<source>` or Atom `<source>`: its origin unless the
+    entry or its body credits another (`feeds.attribution.CHANNEL`)."""
     if not source:
         return None
     url = web_url(source.get("href") or source.get("link"), feed_url)

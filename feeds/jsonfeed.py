@@ -18,7 +18,7 @@ from feeds.bound import Listing
 from feeds.dates import parse_date
 from feeds.enclosures import UNKNOWN_TYPE, enclosures
 from feeds.errors import ParseError
-from feeds.model import Enclosure, OutEntry, OutFeed, ParsedFeed, ParsedItem
+from feeds.model import Enclosure, OutEntry, OutFeed, ParsedFeed, ParsedItem, Party
 from feeds.sanitize import (
     clean_html,
     html_to_text,
@@ -35,7 +35,7 @@ _PARAGRAPHS = re.compile(r"\n\s*\n")
 _LONGEST_INT = 4_300  # digits Python reads as an int by default (sys.int_info)
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
-    "tags", "enclosures",
+    "origin", "tags", "enclosures",
 )  # fmt: skip
 
 
@@ -112,11 +112,22 @@ def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> Pa
         updated=updated,
         author=_authors(raw) or feed_author,
         tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
+        origin=_origin(raw.get("_origin"), feed_url),
         enclosures=_attachments(raw.get("attachments"), feed_url),
     )
     if not (item.title or item.url or item.upstream_id or item.content_html):
         return None
     return replace(item, provenance=tuple((f, "feed") for f in _FIELDS if getattr(item, f)))
+
+
+def _origin(given: object, feed_url: str) -> Party | None:
+    """Where the item was first published, as our `_origin` extension says (another instance
+    of this service, or a feed made like its output)."""
+    if not isinstance(given, dict):
+        return None
+    url = _web_url(given.get("url"), feed_url)
+    name = _line(given.get("name")) or url
+    return Party(name, url) if name else None
 
 
 def _attachments(listed: object, feed_url: str) -> tuple[Enclosure, ...]:

@@ -146,6 +146,7 @@ def test_rss092_source_is_the_origin_and_untitled_items_are_kept() -> None:
     assert feed.format == "rss092"
     episode, untitled = feed.items
     assert episode.origin == Party("Partner Radio", "http://example.org/partner.xml")
+    assert dict(episode.provenance)["origin"] == "channel", "a credit in its body outranks it"
     assert (episode.tags, episode.content_html) == (("music",), "<p>Songs of the sea.</p>")
     assert (untitled.title, untitled.url, untitled.summary) == (
         "",

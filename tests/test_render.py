@@ -18,7 +18,9 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
+from feeds.jsonfeed import parse_json_feed, render_json
 from feeds.model import Copy, Enclosure, OutEntry, OutFeed, Party, SourceRef
 from feeds.render import render_atom, render_rss
 
@@ -428,3 +430,22 @@ def test_published_enclosures_read_back(render: Renderer) -> None:
     (item,) = parse_xml_feed(render(feed), url="http://127.0.0.1:8080/").items
 
     assert item.enclosures == ((AUDIO,) if fmt == "rss" else (AUDIO, TRANSCRIPT))
+
+
+@pytest.mark.parametrize("render", [render_rss, render_atom, render_json])
+@pytest.mark.parametrize("origin", [FULL.origin, BARE.origin], ids=["linked", "named"])
+def test_another_aggregator_reads_our_origin_not_our_source(
+    render: Renderer, origin: Party | None
+) -> None:
+    """Every entry names our source (`<source>`, `_source`) and, apart, where it was first
+    published (`via` and `dcterms:provenance`, `_origin`). An aggregator reading our feeds
+    (another instance) took `<source>` for the origin and never read `_origin`: every item was
+    credited to the source we read it from, even one whose body credits another."""
+    body = render(out_feed("rss", replace(FULL, origin=origin)))
+    url = "http://127.0.0.1:8080/feeds/all"
+    parsers = [parse_json_feed] if render is render_json else [parse_xml_feed, parse_fast]
+    for parse in parsers:
+        feed = parse(body, url=url)
+        assert feed is not None
+        assert feed.items[0].origin == origin
+        assert dict(feed.items[0].provenance)["origin"] == "feed"

@@ -110,6 +110,33 @@ async def test_credited_origin_that_is_not_aggregated_still_names_it(tmp_path: P
         await db.close()
 
 
+@pytest.mark.parametrize(
+    ("label", "origin"),
+    [
+        ("channel", Party("汉中门户")),
+        ("feed", Party("汉中日报", "https://rb.example/1")),
+        (None, None),
+    ],
+)
+def test_a_body_credit_outranks_the_feed_an_item_came_from(
+    tmp_path: Path, label: str | None, origin: Party | None
+) -> None:
+    """An aggregator's `<source>` names the feed it read the item from (`CHANNEL`): the body's
+    `来源：汉中发布` says who published it first. A credit the entry itself gives (`via`,
+    `dcterms:provenance`) still stands."""
+    config = config_for(tmp_path, ["hz1w"])
+    item = ParsedItem(
+        title="t",
+        url="https://example.org/1",
+        content_html="<p>正文。</p><p>（来源：汉中发布）</p>",
+        origin=origin,
+        provenance=(("origin", label),) if label else (),
+    )
+    record = to_record(config.sources[0], item, None)
+    credited = Party("汉中发布") if label != "feed" else origin
+    assert record.origin_name == (credited.name if credited else None)
+
+
 async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path) -> None:
     config = config_for(tmp_path, ["hzfb", "hz1w"])
     db = await Database.open(config.service.database)
