@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 _TAG = re.compile(r"<(?:img|source)\b[^>]*>")
 _ADDRESSES = re.compile(r'(\s(?:src|srcset)=")([^"]*)(")')
@@ -55,3 +55,27 @@ def _srcset(value: str, rewrite: Rewrite) -> str:
         else:
             out.append(token)
     return "".join(out)
+
+
+_RUN = re.compile(r"[\s,]*(\S*)")  # separators, then a run without spaces
+_DESCRIPTORS = re.compile(r"[^,]*")
+
+
+def srcset(value: str) -> list[tuple[str, str]]:
+    """The (address, descriptors) candidates of a `srcset`, as the HTML parsing rules read
+    them: an address is a run without spaces, trailing commas end its candidate, and
+    otherwise its descriptors run to the next comma."""
+    found: list[tuple[str, str]] = []
+    position = 0
+    while (run := _RUN.match(value, position)) and run[1]:
+        address, position, descriptors = run[1], run.end(), ""
+        if address.endswith(","):
+            address = address.rstrip(",")
+        elif given := _DESCRIPTORS.match(value, position):
+            descriptors, position = " ".join(given[0].split()), given.end()
+        found.append((address, descriptors))
+    return found
+
+
+def join_srcset(candidates: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"{address} {size}" if size else address for address, size in candidates)

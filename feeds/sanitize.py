@@ -10,10 +10,14 @@ import html
 import re
 import threading
 from collections.abc import Collection
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import lxml.html
 import nh3
+from lxml import etree
 
+from feeds.imagelinks import join_srcset, srcset
 from feeds.nesting import flattened
 from feeds.urls import as_uri, plain_absolute, plain_uri, resolve
 
@@ -43,6 +47,8 @@ _ATTRIBUTES = {
     "abbr": {"title"},
 }
 _URL_ATTRIBUTES = {"href", "src", "poster", *LAZY_SOURCES}
+_MOST_CANDIDATES = 16  # of a `srcset`: a picture in as many sizes as anyone publishes
+_DESCRIPTORS = re.compile(r"(?:[0-9.]+[wxh](?: [0-9.]+[wxh])*)?")  # `640w`, `2x`, or none
 _URL_SCHEMES = {"http", "https", "mailto"}
 _WEB_SCHEMES = ("http", "https")
 _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
@@ -50,9 +56,6 @@ _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _HTML_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
-# nh3 keeps an iframe whose src we refused, with its fallback content, which no browser shows;
-# its output is normalised, so this pattern (an iframe holding no other) is exact.
-_EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>(?:(?!<iframe\b).)*?</iframe>", re.S)
 # What nh3 would not give back as it came: markup, references, what its tokenizer rewrites (CR,
 # NUL, a leading BOM) and what its serializer writes as a reference (">", U+00A0). Text without
 # them is returned as it is, and a summary is most often such text: a third of the cleaning.
@@ -148,6 +151,8 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
         # Refused (`javascript:`), it is kept empty, so `_loaded` drops the image: its `src`
         # is the lazy loader's placeholder, a blank or "loading" picture.
         return _kept_url(tag, value) or ""
+    if attribute == "srcset":
+        return _kept_srcset(tag, value)
     if attribute not in _URL_ATTRIBUTES:
         if tag == "img" and attribute in _SIZES and value.lstrip()[:1] in ("0", "1"):
             _CALL.counters = True
@@ -156,6 +161,19 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if url is not None and tag == "img" and attribute == "src":
         _CALL.sources += 1
     return url
+
+
+def _kept_srcset(tag: str, value: str) -> str | None:
+    """A `srcset` whose every address is kept as an `src` would be (a browser prefers it to
+    `src`): resolved, `http(s)`, no counter; None when none is left."""
+    kept = (
+        (url, size)
+        for address, size in srcset(value)[:_MOST_CANDIDATES]
+        if _DESCRIPTORS.fullmatch(size)
+        and (url := _kept_url(tag, address))
+        and not _COUNTER_URL.match(url)
+    )
+    return join_srcset(kept) or None
 
 
 def _kept_url(tag: str, value: str) -> str | None:
@@ -181,17 +199,45 @@ def _kept_url(tag: str, value: str) -> str | None:
 # Built once: building nh3's settings cost 8 times the cleaning of a typical item. Its
 # attribute filter reads the base URL and iframe hosts of the call running on its thread.
 _CALL = threading.local()
-_CLEANER = nh3.Cleaner(
-    tags=_TAGS,
-    clean_content_tags=_DROP_WITH_CONTENT,
-    attributes=_ATTRIBUTES,
-    attribute_filter=_keep_attribute,
-    url_schemes=_URL_SCHEMES,
-    link_rel="noopener noreferrer nofollow",
+_SETTINGS: dict[str, Any] = {
+    "attribute_filter": _keep_attribute,
+    "url_schemes": _URL_SCHEMES,
+    "link_rel": "noopener noreferrer nofollow",
     # Image hosts that refuse other sites' pages (WeChat's mmbiz.qpic.cn, Weibo's sinaimg.cn)
     # serve a request that names no page; and the upstream learns nothing of our readers.
-    set_tag_attribute_values={"img": {"referrerpolicy": "no-referrer"}},
+    "set_tag_attribute_values": {"img": {"referrerpolicy": "no-referrer"}},
+}
+# Without iframe hosts, iframes go with their content. With some, nh3 keeps an iframe whose
+# `src` was refused, and writes out any iframe's fallback content as it came (raw text, which
+# no browser shows): `_framed` takes both out before a last clean.
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS - {"iframe"},
+    clean_content_tags=_DROP_WITH_CONTENT | {"iframe"},
+    attributes={tag: names for tag, names in _ATTRIBUTES.items() if tag != "iframe"},
+    **_SETTINGS,
 )
+_FRAMING_CLEANER = nh3.Cleaner(
+    tags=_TAGS, clean_content_tags=_DROP_WITH_CONTENT, attributes=_ATTRIBUTES, **_SETTINGS
+)
+
+
+def _framed(cleaned: str) -> str:
+    """nh3's output without refused iframes (no `src`) nor any iframe's fallback content,
+    cleaned again. Taken out of a parsed tree: a pattern on the text, fooled by an attribute
+    holding `src=` or by fallback content holding `<iframe`, left an iframe open after which
+    the raw fallback (`<script>`) was published."""
+    if "<iframe" not in cleaned:
+        return cleaned
+    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    for frame in list(root.iter("iframe")):
+        if frame.get("src"):
+            frame.text = None
+            frame[:] = []
+        else:
+            frame.drop_tree()
+    kept = etree.tostring(root, method="html", encoding="unicode")[len("<div>") : -len("</div>")]
+    _CALL.sources = 0  # counted again, of what is left
+    return str(_FRAMING_CLEANER.clean(kept))
 
 
 def clean_html(
@@ -211,8 +257,10 @@ def clean_html(
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
     _CALL.counters = _CALL.lazy = False
     _CALL.sources = 0
-    cleaned = _CLEANER.clean(flattened(checked))
-    cleaned = _EMPTY_IFRAME.sub("", cleaned)
+    if iframe_hosts:
+        cleaned = _framed(_FRAMING_CLEANER.clean(flattened(checked)))
+    else:
+        cleaned = _CLEANER.clean(flattened(checked))
     # More images than addresses kept: one lost its `src` (to nh3 or to the filter), or only
     # ever had a lazy one. An image with nothing to show goes.
     if _CALL.lazy or ("<img" in cleaned and cleaned.count("<img") > _CALL.sources):

@@ -142,7 +142,32 @@ def test_an_iframe_without_an_allowed_source_goes_with_its_fallback_text(fragmen
     cleaned = clean_html(fragment, base_url="http://a.example/", iframe_hosts={"v.example"})
     assert cleaned == "<p>ab</p>"
     kept = '<iframe src="https://v.example/e">fallback</iframe>'
-    assert clean_html(kept, iframe_hosts={"v.example"}) == kept
+    assert (
+        clean_html(kept, iframe_hosts={"v.example"})
+        == '<iframe src="https://v.example/e"></iframe>'
+    )
+
+
+HIDDEN = '<script>alert(1)</script><a href="javascript:alert(2)">c</a><svg onload="alert(3)">'
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        f'<p>a</p><iframe src="https://evil.example/">{HIDDEN}<iframe x></iframe><p>b</p>',
+        f'<p>a</p><iframe src="https://evil.example/" width=" src=">{HIDDEN}</iframe><p>b</p>',
+        f'<p>a</p><iframe src="https://v.example/e">{HIDDEN}<iframe x></iframe><p>b</p>',
+    ],
+)
+@pytest.mark.parametrize("hosts", [set(), {"v.example"}])
+def test_an_iframes_fallback_never_comes_out_as_markup(fragment: str, hosts: set[str]) -> None:
+    """nh3 writes an iframe's fallback out as it came; a pattern meant to drop refused frames
+    was fooled by `<iframe` in the fallback or `src=` in an attribute, and published an open
+    `<iframe>` followed by the raw fallback: script, a `javascript:` link, a handler, and the
+    rest of a reader's page swallowed."""
+    cleaned = clean_html(fragment, base_url="http://a.example/", iframe_hosts=hosts)
+    frame = '<iframe src="https://v.example/e"></iframe>' if hosts and "v.ex" in fragment else ""
+    assert cleaned == f"<p>a</p>{frame}<p>b</p>"
 
 
 def test_plain_text_comes_back_as_nh3_gives_it() -> None:
@@ -329,3 +354,28 @@ def test_addresses_in_bodies_are_valid_uris() -> None:
     cleaned = clean_html(body, base_url="http://hz.example/news/")
     assert 'href="http://hz.example/%E6%96%B0%E9%97%BB/%E4%B8%80%20%E4%BA%8C.html"' in cleaned
     assert 'src="http://hz.example/news/%E5%9B%BE%E7%89%87/a%20b.jpg"' in cleaned
+
+
+B = "https://b.example/2022/"
+
+
+@pytest.mark.parametrize(
+    ("srcset", "kept"),
+    [
+        ("photo-2x.png 2x, photo-3x.png 3x", f' srcset="{B}photo-2x.png 2x, {B}photo-3x.png 3x"'),
+        ("javascript:alert(1) 1x, data:image/svg+xml,x 2x", ""),
+        ("https://hm.baidu.com/hm.gif?si=x 1x, big.jpg 2x", f' srcset="{B}big.jpg 2x"'),
+        ("a.jpg,, b b.jpg 640w, c.jpg 1.5x", f' srcset="{B}a.jpg, {B}c.jpg 1.5x"'),
+        (",,, ,", ""),
+    ],
+)
+def test_srcset_addresses_are_kept_as_src_is(srcset: str, kept: str) -> None:
+    """A browser prefers a `srcset` candidate to `src`: relative ones loaded from the reader's
+    own page, `javascript:` and `data:` were published, and a counter survived in one."""
+    for tag in ("img", "source"):
+        cleaned = clean_html(
+            f'<{tag} src="https://b.example/a.png" srcset="{srcset}">',
+            base_url="https://b.example/2022/post.html",
+        )
+        assert ' srcset="' not in cleaned.replace(kept, "")
+        assert kept in cleaned
