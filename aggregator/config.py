@@ -270,7 +270,7 @@ def _item_urls(table: Table, key: str) -> frozenset[str]:
 
 def _service(table: Table, folder: Path) -> ServiceConfig:
     base_url = table.get("base_url", str, "http://127.0.0.1:8080").rstrip("/")
-    if _scheme(base_url) not in ("http", "https") or not urlsplit(base_url).hostname:
+    if not _web_address(base_url):
         table.fail("base_url", "must be an http(s) URL")
     zone_name = table.get("timezone", str, "Asia/Shanghai")
     try:
@@ -496,10 +496,20 @@ def _party(table: Table, key: str) -> Party | None:
     if unknown:
         table.fail(key, f"unknown key {sorted(unknown)[0]!r} (known: name, url)")
     url = value.get("url")
-    if url is not None and not isinstance(url, str):
-        table.fail(f"{key}.url", "must be a string")
+    if url is not None and not _web_address(url):
+        # published as the site's link in every feed and OPML: `example.org/` is no address
+        table.fail(f"{key}.url", "must be an http(s) URL such as https://example.org/")
         url = None
     return Party(name=value["name"], url=url)
+
+
+def _web_address(url: object) -> bool:
+    if not isinstance(url, str) or _scheme(url) not in ("http", "https"):
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:
+        return False
 
 
 def _encoding(table: Table) -> str | None:

@@ -73,6 +73,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         [[sources]]
         id = "ok"
         url = "https://example.org/2"
+        publisher = { name = "P", url = "example.org/" }
         [[sources]]
         name = "no id"
         encoding = "base64"
@@ -102,6 +103,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         "sources[1].publisher: must be a table",
         "sources[1].encoding: unknown charset 'klingon'",
         "sources[2].id: duplicate source id 'ok'",
+        "sources[2].publisher.url: must be an http(s) URL such as https://example.org/",
         "sources[3].id: is required",
         "sources[3].url: is required",
         "sources[3].encoding: unknown charset 'base64'",  # a codec, not a charset
