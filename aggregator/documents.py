@@ -102,15 +102,20 @@ async def _eligible(
     stories: dict[int, StoryView],
     batch: list[StoredItem],
     query: Query,
-    sources: frozenset[str],
+    shown: tuple[FeedConfig, frozenset[str]],
     hidden: Withdrawn | None,
 ) -> set[int]:
-    """Copies of these stories that the feed may show: of its `sources`, not `hidden`,
-    matching the query."""
+    """Copies of these stories that the feed may show: of its sources (`shown`), not `hidden`,
+    with the feed's words (include/exclude), matching the query."""
+    feed, sources = shown
     copies: list[StoryCopy] = [c for story in stories.values() for c in story.copies]
     inside = {c.item_id for c in copies if c.source_id in sources}
     if hidden is not None:
         inside = {c.item_id for c in copies if c.item_id in inside and not hidden.covers(c.url)}
+    if feed.include or feed.exclude:  # a copy with the words stands in for one without
+        known = {item.id: item for item in batch if item.id in inside}
+        known |= await db.items_by_id(sorted(inside - known.keys()))
+        inside = {item_id for item_id, item in known.items() if _matches(feed, item)}
     if not query.filter.active:
         return inside
     matched = {item.id for item in batch} & inside
@@ -143,7 +148,9 @@ async def select(
         stories = await db.story_views(
             [i.story_id for i in batch if i.story_id and _needs_story(i, merged)]
         )
-        eligible = await _eligible(db, stories, batch, query, wanted, hidden) if merged else set()
+        eligible = (
+            await _eligible(db, stories, batch, query, (feed, wanted), hidden) if merged else set()
+        )
         for item in batch:
             if hidden is not None and hidden.covers(item.url):
                 continue

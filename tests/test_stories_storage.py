@@ -286,6 +286,35 @@ async def test_one_fetch_never_gives_a_story_two_copies_of_its_source(tmp_path: 
         await db.close()
 
 
+async def test_a_copy_with_a_feeds_words_stands_in_for_its_story(tmp_path: Path) -> None:
+    """`include`/`exclude` judged the canonical copy alone: a story whose other copy had the
+    word was in no entry of the feed, though `?q=` found it through that copy."""
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        await store(db, config, SEED["seed"][0], 1.0)
+        await store(db, config, SEED["seed"][1], 2.0)
+        ((_, story),) = await select(db, config.feeds[0], Query(), merged=True)
+        assert story is not None
+        assert len(story.copies) == 2
+        shown = {copy.item_id: copy.source_id for copy in story.copies}
+        portal_id = next(i for i, source in shown.items() if source == "hz1w")
+        with sqlite3.connect(config.service.database) as conn:
+            conn.execute(
+                "UPDATE items SET content = content || '同步推进' WHERE id = ?", (portal_id,)
+            )
+        words = replace(config.feeds[0], include=("同步推进",))
+        (entry,) = await select(db, words, Query(), merged=True)
+        assert entry[0].id == portal_id, "the copy with the word"
+        left_out = replace(config.feeds[0], exclude=("同步推进",))
+        (entry,) = await select(db, left_out, Query(), merged=True)
+        assert entry[0].source_id == "hzfb", "the copy without it"
+        assert await select(db, replace(words, include=("无此词",)), Query(), merged=True) == []
+    finally:
+        await db.close()
+
+
 async def official_stored(tmp_path: Path, source_ids: list[str]) -> Config:
     """A closed database that holds the official copy of the seed story."""
     config = config_for(tmp_path, source_ids)
