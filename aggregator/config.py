@@ -291,8 +291,11 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
     if hub and _scheme(hub) not in ("http", "https"):
         table.fail("websub_hub", "must be an http(s) URL")
     image_hosts = tuple(h.lower() for h in table.strings("image_proxy_hosts"))
-    if bad := [h for h in image_hosts if not _HOST.fullmatch(h)]:
-        table.fail("image_proxy_hosts", f"must be host names such as mmbiz.qpic.cn, not {bad[0]!r}")
+    if bad := [h for h in image_hosts if not _proxied_host(h)]:
+        table.fail(
+            "image_proxy_hosts",
+            f"must be host names such as mmbiz.qpic.cn (or host:port), not {bad[0]!r}",
+        )
     return ServiceConfig(
         title=table.get("title", str, "Aggregator"),
         description=table.get("description", str, ""),
@@ -356,6 +359,14 @@ def _fetch(table: Table) -> FetchConfig:
         proxy=_proxy(table),
         max_entries=table.positive_int("max_entries", 1000),
     )
+
+
+def _proxied_host(entry: str) -> bool:
+    """A host name, or `host:port` for a picture host on another port than 80 and 443."""
+    name, colon, port = entry.partition(":")
+    if colon and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        return False
+    return bool(_HOST.fullmatch(name))
 
 
 def _scheme(url: str) -> str | None:

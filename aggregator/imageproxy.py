@@ -30,6 +30,9 @@ _SIGNATURE_BYTES = 16
 _KEPT_ADDRESSES = 8192  # per proxy: a feed's renders after each change sign the same pictures
 
 
+_DEFAULT_PORTS = (80, 443)
+
+
 class ImageProxy:
     def __init__(self, key: bytes, hosts: Collection[str], base_url: str) -> None:
         self._key = key
@@ -38,15 +41,26 @@ class ImageProxy:
         self._addresses: dict[str, str | None] = {}
 
     def covers(self, url: str) -> bool:
-        """Whether `url` is an http(s) address on one of the hosts (or a subdomain of one)."""
+        """Whether `url` is an http(s) address on one of the hosts (or a subdomain of one): on
+        ports 80 and 443 of a bare host, on the port of a `host:port`. An upstream's picture
+        must not choose another service of a listed host (nor learn from our answer whether
+        a port is open)."""
         try:
             parts = urlsplit(url)
+            port = parts.port
         except ValueError:
             return False
+        if parts.scheme.lower() not in ("http", "https"):
+            return False
         host = (parts.hostname or "").lower()
-        return parts.scheme.lower() in ("http", "https") and any(
-            host == listed or host.endswith(f".{listed}") for listed in self.hosts
-        )
+        default = port in (None, *_DEFAULT_PORTS)  # as `netpolicy` reads a bare host
+        for listed in self.hosts:
+            name, _, listed_port = listed.partition(":")
+            if (port == int(listed_port) if listed_port else default) and (
+                host == name or host.endswith(f".{name}")
+            ):
+                return True
+        return False
 
     def signature(self, url: str) -> str:
         digest = hmac.new(self._key, url.encode("utf-8", "surrogatepass"), hashlib.sha256)

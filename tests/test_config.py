@@ -171,9 +171,11 @@ def test_sizes(text: str, size: int) -> None:
         ('[service]\nbase_url = "https:/feeds"', "service.base_url: must be an http(s) URL"),
         ('[service]\nwebsub_hub = "http://[x/"', "service.websub_hub: must be an http(s) URL"),
         ('[service]\nimage_proxy_hosts = ["https://mmbiz.qpic.cn/"]',
-         "service.image_proxy_hosts: must be host names such as mmbiz.qpic.cn, not 'https://"),
+         "service.image_proxy_hosts: must be host names such as mmbiz.qpic.cn (or host:port), "
+         "not 'https://"),
         ('[service]\nimage_proxy_hosts = [""]', "service.image_proxy_hosts: must be host names"),
-        ('[service]\nimage_proxy_hosts = ["qpic.cn:443"]', "service.image_proxy_hosts: must be"),
+        ('[service]\nimage_proxy_hosts = ["qpic.cn:0"]', "service.image_proxy_hosts: must be"),
+        ('[service]\nimage_proxy_hosts = ["qpic.cn:٤٤٣"]', "service.image_proxy_hosts: must be"),
         ('[service]\nimage_proxy_hosts = "mmbiz.qpic.cn"',
          "service.image_proxy_hosts: must be a list of strings"),
         ('[fetch]\ninterval = "99999999999999999999d"', "fetch.interval: longer than a hundred"),

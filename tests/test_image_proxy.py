@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -121,8 +122,11 @@ async def host() -> AsyncIterator[PictureHost]:
 
 
 def write_config(
-    tmp_path: Path, host: PictureHost, hosts: str = '"127.0.0.1"', per_host: int = 2
+    tmp_path: Path, host: PictureHost, hosts: str | None = None, per_host: int = 2
 ) -> Path:
+    """`hosts` as the config writes them; by default the picture host's own `host:port`."""
+    if hosts is None:
+        hosts = f'"{urlsplit(host.origin).netloc}"'
     path = tmp_path / "config.toml"
     text = CONFIG.format(
         db=tmp_path / "db.sqlite3", origin=host.origin, hosts=hosts, per_host=per_host
@@ -293,16 +297,19 @@ async def test_addresses_outlive_a_restart_and_a_host_taken_off_the_list(
             async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
                 paths.append(await published(client))
     assert paths[0] == paths[1], "the key is the store's, not the process's"
-    unlisted = load_config(write_config(tmp_path, host, hosts=""))
-    async with (
-        running_service(unlisted, schedule=False) as service,
-        TestClient(TestServer(make_app(service), host="127.0.0.1")) as client,
-    ):
-        body = (await (await client.get("/feeds/all.atom")).read()).decode()
-        gone = await client.get(paths[0]["tiankeng@2x.png"])
-    assert "/images/" not in body
-    assert f"{host.origin}/mmbiz_png/tiankeng@2x.png" in body
-    assert gone.status == 404
+    # Off the list; and listed bare, which stands for ports 80 and 443 only: an upstream's
+    # picture must not choose another service of the host, nor learn whether a port is open.
+    for hosts in ("", '"127.0.0.1"'):
+        unlisted = load_config(write_config(tmp_path, host, hosts=hosts))
+        async with (
+            running_service(unlisted, schedule=False) as service,
+            TestClient(TestServer(make_app(service), host="127.0.0.1")) as client,
+        ):
+            body = (await (await client.get("/feeds/all.atom")).read()).decode()
+            gone = await client.get(paths[0]["tiankeng@2x.png"])
+        assert "/images/" not in body
+        assert f"{host.origin}/mmbiz_png/tiankeng@2x.png" in body
+        assert gone.status == 404
 
 
 async def test_worker_processes_publish_the_same_addresses(
