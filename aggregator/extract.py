@@ -208,6 +208,7 @@ class _Parse:
             return await self.cpu.run(
                 parse_feed, resp.body, url=resp.url, header_charset=resp.charset,
                 encoding=source.encoding, default_tz=tz, max_entries=most,
+                iframe_hosts=source.iframe_hosts,
             )  # fmt: skip
         known = await self.plan.known()
         feed, self.records = await self.cpu.run(

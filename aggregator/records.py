@@ -145,6 +145,7 @@ def parse_and_build(
         encoding=encoding,
         default_tz=default_tz,
         max_entries=max_entries,
+        iframe_hosts=source.iframe_hosts,
     )
     records = build_records(source, [(item, None) for item in feed.items], stories, known)
     return replace(feed, items=()), records

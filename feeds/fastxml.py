@@ -16,7 +16,7 @@ written out (fastmarkup), as feedparser does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, tzinfo
 from typing import cast
 
@@ -118,6 +118,7 @@ def parse_fast(
     encoding: str | None = None,
     default_tz: tzinfo = UTC,
     max_entries: int | None = None,
+    iframe_hosts: Collection[str] = (),
 ) -> ParsedFeed | None:
     """What `feedxml.parse_xml_feed` returns for `body`, or None when feedparser must read it.
 
@@ -157,6 +158,7 @@ def parse_fast(
         left_out,
         xml_checked=True,
         root_base=prepared.root_base,
+        iframe_hosts=iframe_hosts,
     )
 
 

@@ -12,7 +12,7 @@ import html
 import html.entities
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
@@ -83,9 +83,11 @@ def parse_xml_feed(
     encoding: str | None = None,
     default_tz: tzinfo = UTC,
     max_entries: int | None = None,
+    iframe_hosts: Collection[str] = (),
 ) -> ParsedFeed:
     """Parse an RSS or Atom document; `default_tz` applies to dates written without an offset.
-    `max_entries` bounds the entries read (see `bound.Listing`).
+    `max_entries` bounds the entries read (see `bound.Listing`); bodies keep the iframes of
+    `iframe_hosts` (video players).
 
     Raises `ParseError` when the body is not a feed, declares XML entities (the building blocks
     of billion-laughs and external-entity attacks are refused outright, never expanded), or is
@@ -117,7 +119,7 @@ def parse_xml_feed(
     chosen, left_out = listing.chosen()
     return build_feed(
         channel, chosen, version, prepared.charset, url, default_tz, warnings, left_out,
-        root_base=prepared.root_base,
+        root_base=prepared.root_base, iframe_hosts=iframe_hosts,
     )  # fmt: skip
 
 
@@ -177,6 +179,7 @@ def build_feed(
     *,
     xml_checked: bool = False,
     root_base: bool = False,
+    iframe_hosts: Collection[str] = (),
 ) -> ParsedFeed:
     """Records from feedparser-shaped dicts: feedparser's own, or the fast path's walk.
 
@@ -186,9 +189,8 @@ def build_feed(
     """
     # Atom entries without an author inherit the feed's (RFC 4287 §4.2.1); RSS has no such rule.
     feed_author = _author(channel) if version.startswith("atom") else None
-    parsed = [
-        _item(entry, url, feed_author, default_tz, xml_checked, root_base) for entry in entries
-    ]
+    bodies = _Bodies(root_base, xml_checked, iframe_hosts)
+    parsed = [_item(entry, url, feed_author, default_tz, bodies) for entry in entries]
     items = tuple(item for item in parsed if item is not None)
     if len(items) < len(parsed):
         warnings.append(f"{len(parsed) - len(items)} empty entries skipped")
@@ -210,14 +212,13 @@ def _item(
     feed_url: str,
     feed_author: str | None,
     default_tz: tzinfo,
-    xml_checked: bool,
-    root_base: bool = False,
+    bodies: _Bodies,
 ) -> ParsedItem | None:
     """One entry as a `ParsedItem`, or None when it carries nothing to identify or show."""
     link = _entry_link(entry, feed_url)
     title = _text(entry.get("title_detail"))
-    bases = root_base, link, feed_url
-    content_html, summary_html = _bodies(entry, bases, title, xml_checked)
+    bases = bodies.root_base, link, feed_url
+    content_html, summary_html = _bodies(entry, bases, title, bodies)
     upstream_id = xml_safe(str(entry.get("id") or "")).strip() or None
     if not (title or link or upstream_id or content_html):
         return None
@@ -256,15 +257,26 @@ def _item(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Bodies:
+    """How a document's bodies are read: whether its root declares `xml:base` (see `_base`),
+    whether lxml checked its text (`build_feed`), and the hosts whose iframes stay."""
+
+    root_base: bool
+    xml_checked: bool
+    iframe_hosts: Collection[str]
+
+
 def _bodies(
     entry: Mapping[str, Any],
     bases: tuple[bool, str | None, str],
     title: str,
-    xml_checked: bool,
+    how: _Bodies,
 ) -> tuple[str, str]:
     """The entry's content and the HTML its summary is made from, both sanitised. `bases`:
     whether the root declares `xml:base`, the entry's link, the feed's URL (see `_base`)."""
     _, link, feed_url = bases
+    xml_checked, iframes = how.xml_checked, how.iframe_hosts
     content = (entry.get("content") or [None])[0]
     # A picture's caption (mediafix) speaks for an item with no text of its own: a photo feed's.
     summary_detail = entry.get("summary_detail") or entry.get(f"{mediafix.CAPTION}_detail")
@@ -275,12 +287,16 @@ def _bodies(
         thumbnail = youtube.thumbnail_html(link, video, title) if link and video else ""
         return clean_html(thumbnail + text, base_url=base), clean_html(text, base_url=base)
     body = content or summary_detail
-    content_html = clean_html(_as_html(body), base_url=_base(body, bases), xml_checked=xml_checked)
+    content_html = clean_html(
+        _as_html(body), base_url=_base(body, bases), xml_checked=xml_checked, iframe_hosts=iframes
+    )
     if not media.shows_picture(content_html) and (picture := media.picture(entry, feed_url)):
         content_html = clean_html(media.picture_html(picture, title)) + content_html
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
         base = _base(summary_detail, bases)
-        summary = clean_html(_as_html(summary_detail), base_url=base, xml_checked=xml_checked)
+        summary = clean_html(
+            _as_html(summary_detail), base_url=base, xml_checked=xml_checked, iframe_hosts=iframes
+        )
         return content_html, summary
     return content_html, content_html
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -46,10 +47,16 @@ def _number(digits: str) -> int | float:
 
 
 def parse_json_feed(
-    body: bytes, *, url: str, default_tz: tzinfo = UTC, max_entries: int | None = None
+    body: bytes,
+    *,
+    url: str,
+    default_tz: tzinfo = UTC,
+    max_entries: int | None = None,
+    iframe_hosts: Collection[str] = (),
 ) -> ParsedFeed:
     """Parse a JSON Feed; raises `ParseError` on invalid JSON or without `version` and `items`.
-    `max_entries` bounds the items read (see `bound.Listing`)."""
+    `max_entries` bounds the items read (see `bound.Listing`); bodies keep the iframes of
+    `iframe_hosts`."""
     try:
         doc = json.loads(body, parse_int=_number)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -64,7 +71,7 @@ def parse_json_feed(
     listing: Listing[object] = Listing(max_entries, lambda raw: _published(raw, default_tz))
     listing.extend(doc["items"])
     chosen, left_out = listing.chosen()
-    parsed = [_item(raw, url, feed_author, default_tz) for raw in chosen]
+    parsed = [_item(raw, url, feed_author, default_tz, iframe_hosts) for raw in chosen]
     items = tuple(item for item in parsed if item is not None)
     skipped = len(parsed) - len(items)
     warnings = (f"{skipped} empty or invalid items skipped",) if skipped else ()
@@ -84,12 +91,16 @@ def _published(raw: object, tz: tzinfo) -> datetime | None:
     return _date(raw.get("date_published"), tz) or _date(raw.get("date_modified"), tz)
 
 
-def _item(raw: object, feed_url: str, feed_author: str | None, tz: tzinfo) -> ParsedItem | None:
+def _item(
+    raw: object, feed_url: str, feed_author: str | None, tz: tzinfo, iframes: Collection[str]
+) -> ParsedItem | None:
     if not isinstance(raw, dict):
         return None
     link = _web_url(raw.get("url"), feed_url) or _web_url(raw.get("external_url"), feed_url)
     if isinstance(raw.get("content_html"), str):
-        content_html = clean_html(raw["content_html"], base_url=link or feed_url)
+        content_html = clean_html(
+            raw["content_html"], base_url=link or feed_url, iframe_hosts=iframes
+        )
     else:
         content_html = clean_html(_text_to_html(_str(raw.get("content_text"))))
     summary = _str(raw.get("summary")) or html_to_text(content_html)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Collection
 from datetime import UTC, tzinfo
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -66,26 +68,33 @@ def parse_feed(
     encoding: str | None = None,
     default_tz: tzinfo = UTC,
     max_entries: int | None = None,
+    iframe_hosts: Collection[str] = (),
 ) -> ParsedFeed:
     """Parse any feed format we read; an HTML page raises `NotAFeed` with its advertised feeds.
 
     `max_entries` bounds the entries read of a document listing more: the newest when every
-    entry is dated, else the first (`bound.Listing`)."""
+    entry is dated, else the first (`bound.Listing`). Bodies keep the iframes of
+    `iframe_hosts` (`sources.iframe_hosts`)."""
     if not body.strip():
         raise ParseError("empty body", url=url)
     kind = detect_format(body)
     if kind == "json":
-        return parse_json_feed(body, url=url, default_tz=default_tz, max_entries=max_entries)
+        return parse_json_feed(
+            body, url=url, default_tz=default_tz, max_entries=max_entries, iframe_hosts=iframe_hosts
+        )
     if kind == "html":
         alternates = feed_links(body, url=url, header_charset=header_charset, encoding=encoding)
         raise NotAFeed("an HTML page, not a feed", url=url, alternates=alternates)
-    clues = {"header_charset": header_charset, "encoding": encoding}
+    given: dict[str, Any] = {
+        "header_charset": header_charset, "encoding": encoding, "default_tz": default_tz,
+        "max_entries": max_entries, "iframe_hosts": iframe_hosts,
+    }  # fmt: skip
     # Well-formed RSS and Atom 1.0 take the lxml path; it gives None for whatever needs feedparser.
-    fast = parse_fast(body, url=url, **clues, default_tz=default_tz, max_entries=max_entries)
+    fast = parse_fast(body, url=url, **given)
     if fast is not None:
         return fast
     # "unknown" too: feedparser still finds feeds behind junk such as a leading PHP warning.
-    return parse_xml_feed(body, url=url, **clues, default_tz=default_tz, max_entries=max_entries)
+    return parse_xml_feed(body, url=url, **given)
 
 
 def feed_links(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import weakref
@@ -307,3 +308,29 @@ def test_both_xml_paths_choose_the_same_entries(dated: bool) -> None:
     assert fast is not None
     assert fast == parse_xml_feed(body, url=URL, max_entries=7)
     assert len(fast.items) == 7
+
+
+PLAYER = '<p>看</p><iframe src="https://www.youtube.com/embed/x"></iframe>'
+PLAYER_FEEDS = {
+    "RSS, the fast path": f"<rss version='2.0'><channel><title>t</title><item><title>v</title>"
+    f"<description>{html.escape(PLAYER)}</description></item></channel></rss>",
+    "RSS, feedparser's": f"<rss version='2.0'><channel><title>t</title><item><title>v</title>"
+    f"<description>{html.escape(PLAYER)}</description></item></channel></rss>&",
+    "JSON Feed": json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [{"id": "1", "content_html": PLAYER}],
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("body", PLAYER_FEEDS.values(), ids=PLAYER_FEEDS.keys())
+def test_iframe_hosts_keep_their_players_in_feeds_too(body: str) -> None:
+    """`sources.iframe_hosts` reached only the article pages of html sources: a feed's video
+    players were dropped whatever the config said."""
+    url = "https://v.example/feed"
+    kept = parse_feed(body.encode(), url=url, iframe_hosts={"www.youtube.com"})
+    assert kept.items[0].content_html == PLAYER
+    dropped = parse_feed(body.encode(), url=url)
+    assert dropped.items[0].content_html == "<p>看</p>"
