@@ -175,8 +175,10 @@ class Pipeline:
         # New selectors, charset or type: an unchanged document, and articles whose listing
         # did not change, are read again, else the stored items keep what the old rules read.
         rules_changed = state.rules is not None and state.rules != rules
-        if rules_changed:
-            state = replace(state, etag=None, last_modified=None, body_hash=None)
+        if rules_changed:  # a `url` changed too: where the old one moved is not the new one's
+            state = replace(
+                state, etag=None, last_modified=None, body_hash=None, effective_url=None
+            )
         url = state.effective_url or source.url
         # the digests of as many stored items as one document may list
         recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)

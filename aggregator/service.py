@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 
-from aggregator.config import Config, load_config
+from aggregator.config import Config, SourceConfig, load_config
 from aggregator.cpu import CpuPool, WorkerCrashed
 from aggregator.errors import UnknownSource
 from aggregator.fetcher import Fetcher
@@ -25,7 +25,7 @@ from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
 from aggregator.withdrawn import Withdrawn, withdrawn
 from feeds.errors import AggregatorError
-from storage import Database, SourceStatus
+from storage import Database
 
 log = logging.getLogger("aggregator.service")
 _DATA_VERSION_POLL = 1.0
@@ -95,18 +95,30 @@ class Service:
         if source is None:
             raise UnknownSource(source_id)
         report = await self.pipeline.run(source)
-        current = self.config.source(source_id)
-        if self.scheduler is not None and current is not None and current.enabled:
-            self.scheduler.rearm(source_id, report.next_fetch)
+        if self.scheduler is not None:
+            self.scheduler.rearm(source_id, self._next_after(source, report))
         return report
 
     async def _scheduled_run(self, source_id: str) -> float | None:
         source = self.config.source(source_id)
         if source is None or not source.enabled:
             return None
-        report = await self.pipeline.run(source)
-        current = self.config.source(source_id)  # a reload may have removed it meanwhile
-        return report.next_fetch if current is not None and current.enabled else None
+        return self._next_after(source, await self.pipeline.run(source))
+
+    def _next_after(self, started: SourceConfig, report: SourceReport) -> float | None:
+        """When a source fetched with `started`'s settings runs next, by the config now: a
+        reload during the fetch may have removed or disabled it (None), changed its `url`
+        (fetched at once) or its interval (re-timed from this fetch, as `_sync_schedule`
+        re-times the sources it finds idle). The report's time is the old settings'."""
+        current = self.config.source(started.id)
+        if current is None or not current.enabled:
+            return None
+        if current.url != started.url:
+            return time.time()
+        if current.interval != started.interval and report.result != "error":
+            attempted = time.time() - report.seconds
+            return _retimed(attempted, started.interval, current.interval, report.next_fetch)
+        return report.next_fetch
 
     async def start_scheduler(self) -> None:
         self.scheduler = Scheduler(self._scheduled_run)
@@ -114,7 +126,9 @@ class Service:
         self.scheduler.every("prune", _PRUNE_EVERY, self.prune, first=_FIRST_PRUNE)
 
     async def _sync_schedule(self, previous: Config | None) -> None:
-        """Schedule what the config wants; a changed interval or URL re-times its source."""
+        """Schedule what the config wants; a changed interval or URL re-times its source. The
+        status shows the time of each source re-timed or added (again) at once: a source added
+        back showed the past time its last schedule had, as if stuck."""
         assert self.scheduler is not None
         stored = {s.id: s for s in await self.db.statuses(time.time())}
         wanted: dict[str, Timing] = {}
@@ -129,11 +143,14 @@ class Service:
                 at = None
                 changed.add(source.id)
             elif old is not None and old.interval != source.interval:
-                at = _retimed(status, old.interval, source.interval, at)
+                idle = status is not None and not status.error_streak  # not backing off
+                last = status.last_attempt if status is not None and idle else None
+                at = _retimed(last, old.interval, source.interval, at)
                 changed.add(source.id)
             wanted[source.id] = (at, min(DEFAULT_STAGGER, source.interval))
+        added = wanted.keys() - self.scheduler.scheduled()  # their status shows no time yet
         self.scheduler.sync(wanted, changed=changed)
-        retimed = [(i, self.scheduler.next_run(i)) for i in sorted(changed)]
+        retimed = [(i, self.scheduler.next_run(i)) for i in sorted(changed | added)]
         await self.db.store_next_fetch([(i, at) for i, at in retimed if at is not None])
 
     async def _follow_other_fetches(self) -> None:
@@ -277,15 +294,15 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def _retimed(
-    status: SourceStatus | None, old_interval: float, interval: float, at: float | None
+    last_attempt: float | None, old_interval: float, interval: float, at: float | None
 ) -> float | None:
-    """After an interval change: the last attempt plus the new interval, unless backing off,
-    and never before what an upstream's cache hint (a wait longer than the old interval)
-    asked for."""
-    if status is None or status.last_attempt is None or status.error_streak:
+    """After an interval change: the last attempt (None when backing off) plus the new
+    interval, and never before what an upstream's cache hint (a wait longer than the old
+    interval) asked for."""
+    if last_attempt is None:
         return at
-    retimed = status.last_attempt + interval
-    if at is not None and at - status.last_attempt > old_interval + _SAME_TIME:
+    retimed = last_attempt + interval
+    if at is not None and at - last_attempt > old_interval + _SAME_TIME:
         return max(at, retimed)
     return retimed
 

@@ -131,14 +131,22 @@ async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processe
         new = scheduler.next_run("new")
         assert new is not None
         assert new - time.time() <= 5, "an added source is fetched within its interval"
+        write(path, source("keep", "1h") + source("slow", "10m") + source("new", "5s")
+              + source("drop"))  # fmt: skip
+        await service.reload()  # added back: its status showed the past time it last had
+        shown = {s.id: s.next_fetch for s in await service.db.statuses(time.time())}
+        assert shown["drop"] == scheduler.next_run("drop")
+        assert shown["new"] == new
 
         before = path.read_text("utf-8")
         path.write_text(before + '[[sources]]\nid = "Bad"\ninterval = "soon"\n', "utf-8")
         with pytest.raises(ConfigError) as refused:
             await service.reload()
         assert len(refused.value.problems) == 3, "every problem, not the first"
-        assert [s.id for s in service.config.sources] == ["keep", "slow", "new"]
-        assert scheduler.scheduled() == {"keep", "slow", "new"}
+        assert [s.id for s in service.config.sources] == ["keep", "slow", "new", "drop"]
+        assert scheduler.scheduled() == {"keep", "slow", "new", "drop"}
+        write(path, source("keep", "1h") + source("slow", "10m") + source("new", "5s"))
+        await service.reload()
         # a removed source's run that was in flight does not re-arm it
         assert await service._scheduled_run("drop") is None
 
@@ -205,6 +213,66 @@ async def test_retention_keeps_what_upstream_still_lists(tmp_path: Path) -> None
             await service.reload()
             await service.prune()
             assert titles() == {"Q", "R"}, "a source removed lists nothing any more"
+
+
+async def test_a_url_changed_during_a_fetch_is_not_undone_by_where_the_old_one_moved(
+    tmp_path: Path,
+) -> None:
+    """A reload clears the remembered 301 of a source whose `url` changed; a fetch of the old
+    address still in flight then wrote it back, and the new address was never asked for."""
+    asked: list[str] = []
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        asked.append(request.path)
+        if request.path == "/old.xml":
+            raise web.HTTPMovedPermanently("/moved.xml")
+        return web.Response(body=_rss(request.path), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    async with local_site(app) as origin:
+        path = write(tmp_path / "config.toml", source("s", url=f"{origin}/old.xml"))
+        async with running_service(load_config(path), schedule=False) as service:
+            await service.fetch_now("s")
+            write(path, source("s", url=f"{origin}/new.xml"))
+            await service.reload()
+            with sqlite3.connect(tmp_path / "db.sqlite3") as conn:  # the old fetch's commit
+                conn.execute("UPDATE sources SET effective_url = ?", (f"{origin}/moved.xml",))
+            asked.clear()
+            await service.fetch_now("s")
+            assert asked == ["/new.xml"]
+
+
+async def test_a_reload_during_a_fetch_times_the_next_one_by_the_new_settings(
+    tmp_path: Path,
+) -> None:
+    """A reload leaves a source being fetched to re-arm itself, which it did with the time
+    its old settings gave: an interval shortened from a day during a slow fetch waited a day."""
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.wait_for(release.wait(), 10)
+        return web.Response(body=_rss("A"), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/slow.xml", slow)
+    async with local_site(app) as origin:
+        url = f"{origin}/slow.xml"
+        path = write(tmp_path / "config.toml", source("s", "1d", url))
+        async with running_service(load_config(path), schedule=False) as service:
+            for changed, expected in (
+                (source("s", "10m", url), 600.0),
+                (source("s", "10m", url + "?moved"), 0.0),
+            ):
+                release.clear()
+                run = asyncio.ensure_future(service._scheduled_run("s"))
+                await asyncio.sleep(0.2)
+                write(path, changed)
+                await service.reload()
+                release.set()
+                next_fetch = await run
+                assert next_fetch is not None
+                assert abs(next_fetch - time.time() - expected) < 5
 
 
 async def test_drain_cancels_a_slow_fetch_and_keeps_the_database_whole(tmp_path: Path) -> None:
