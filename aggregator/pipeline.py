@@ -219,15 +219,16 @@ class Pipeline:
                 "source moved permanently: update its url in the config",
                 extra={"source": source.id, "url": source.url, "effective_url": moved},
             )
+        records, clash = _unique(records)
+        if clash:
+            collected = replace(collected, warnings=(*collected.warnings, clash))
         outcome = _outcome(
             collected, state, started, seconds, started + delay, moved or state.effective_url
         )
         listed = collected.listed if collected.feed is not None else None
         outcome = replace(outcome, rules=rules, listed=listed)
         try:
-            summary = await self.db.store_fetch(
-                source.id, outcome, _unique(records), self._story_context()
-            )
+            summary = await self.db.store_fetch(source.id, outcome, records, self._story_context())
         except StorageError as exc:  # locked past the busy timeout, read-only, disk full
             return await self._failed(source, url, state.error_streak + 1, started, clock, exc)
         if summary.versions and self.on_change:
@@ -300,9 +301,23 @@ class Pipeline:
         return report
 
 
-def _unique(records: list[ItemRecord]) -> list[ItemRecord]:
-    """The last of several items sharing a key wins: upstreams do repeat ids."""
-    return list({record.key: record for record in records}.values())
+def _unique(records: list[ItemRecord]) -> tuple[list[ItemRecord], str | None]:
+    """The last of several items sharing a key wins: upstreams do repeat items. Different
+    items under one id (a CMS giving every item the same guid) are all lost but the last:
+    the warning says so, where they went silently."""
+    kept: dict[str, ItemRecord] = {}
+    clashing: set[str] = set()
+    for record in records:
+        earlier = kept.get(record.key)
+        if earlier is not None and earlier.content_hash != record.content_hash:
+            clashing.add(record.key)
+        kept[record.key] = record
+    if not clashing:
+        return list(kept.values()), None
+    shared = min(clashing).partition(":")[2]
+    many = f"{len(clashing)} ids each" if len(clashing) > 1 else "an id"
+    warning = f"{many} given to different items (such as {shared!r}): only the last is stored"
+    return list(kept.values()), warning
 
 
 def _outcome(

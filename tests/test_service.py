@@ -275,6 +275,23 @@ async def test_a_reload_during_a_fetch_times_the_next_one_by_the_new_settings(
                 assert abs(next_fetch - time.time() - expected) < 5
 
 
+async def test_different_items_under_one_id_are_said_not_lost_silently(tmp_path: Path) -> None:
+    """A feed giving two items one guid keeps the last; the source said nothing of the other.
+    An item merely listed twice is no fault."""
+    items = [("1", "甲"), ("1", "乙"), ("2", "丙"), ("2", "丙")]
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title></item>" for guid, title in items
+    )
+    async with upstream_site() as up:
+        up.publish("/f.xml", f"<rss><channel>{body}</channel></rss>".encode(), "text/xml")
+        path = write(tmp_path / "config.toml", source("s", url=up.url("/f.xml")))
+        async with running_service(load_config(path), schedule=False) as service:
+            report = await service.fetch_now("s")
+            stored = {i.title for i in await service.db.latest_items(["s"], limit=10)}
+    assert (report.result, report.new, stored) == ("degraded", 2, {"乙", "丙"})
+    assert report.error == "an id given to different items (such as '1'): only the last is stored"
+
+
 async def test_drain_cancels_a_slow_fetch_and_keeps_the_database_whole(tmp_path: Path) -> None:
     release = asyncio.Event()
 
