@@ -12,7 +12,7 @@ import html
 import html.entities
 import io
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
@@ -249,12 +249,17 @@ def _item(
         origin=origin,
         tags=kept_tags,
         enclosures=files,
-        provenance=tuple(
-            (name, CHANNEL if channel and name == "origin" else "feed")
-            for name, value in given
-            if value
-        ),
+        provenance=_provenance(given, channel),
     )
+
+
+def _provenance(given: Iterable[tuple[str, object]], channel: bool) -> tuple[tuple[str, str], ...]:
+    """Each field given, from the feed; an origin that only names the feed it came from
+    (`<source>`) as `CHANNEL`."""
+    found = tuple((name, "feed") for name, value in given if value)
+    if channel:
+        return tuple((name, CHANNEL if name == "origin" else how) for name, how in found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +295,12 @@ def _bodies(
     content_html = clean_html(
         _as_html(body), base_url=_base(body, bases), xml_checked=xml_checked, iframe_hosts=iframes
     )
-    if not media.shows_picture(content_html) and (picture := media.picture(entry, feed_url)):
+    pictured = "media_content" in entry or "media_thumbnail" in entry
+    if (
+        pictured
+        and not media.shows_picture(content_html)
+        and (picture := media.picture(entry, feed_url))
+    ):
         content_html = clean_html(media.picture_html(picture, title)) + content_html
     if content and summary_detail and summary_detail.get("value") != content.get("value"):
         base = _base(summary_detail, bases)
@@ -352,7 +362,8 @@ def _enclosures(entry: Mapping[str, Any], feed_url: str) -> tuple[Enclosure, ...
     `entry.enclosures`), in document order; then Media RSS's audio and video files."""
     links = [link for link in entry.get("links") or () if link.get("rel") == "enclosure"]
     given = [(link.get("href"), link.get("type"), link.get("length")) for link in links]
-    given += media.files(entry)
+    if "media_content" in entry:  # most entries have none: no call
+        given += media.files(entry)
     return enclosures(given, feed_url) if given else ()
 
 
@@ -360,7 +371,8 @@ def _credited(entry: Mapping[str, Any], feed_url: str) -> Party | None:
     """Where the entry says it was first published: a `via` link (Atom's, or `atom:link` in
     RSS) named by its title or `dcterms:provenance`, else the name alone. An aggregator's
     `<source>` is the feed it read the item from; these are what that feed credited."""
-    named = " ".join(xml_safe(str(entry.get("dcterms_provenance") or "")).split())
+    given = entry.get("dcterms_provenance")
+    named = " ".join(xml_safe(str(given)).split()) if given else ""
     for link in entry.get("links") or ():
         if link.get("rel") == "via" and (url := web_url(link.get("href"), feed_url)):
             name = " ".join(xml_safe(link.get("title") or "").split())
