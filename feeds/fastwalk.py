@@ -296,6 +296,8 @@ class Walk:
         context.setdefault("links", []).append(link)
         if rel == "enclosure":  # without a type it has none (feeds.mediafix)
             link.update(type=attrs.get("type", ""), length=attrs.get("length", ""))
+        elif "title" in attrs:  # a `via` link's names its origin (feedxml._credited)
+            link["title"] = attrs["title"]
         text = leaf_text(element)
         if href is None:
             if self.expecting():
@@ -426,7 +428,7 @@ class Walk:
 
     def media_content(self, element: _E, key: str, attrs: Attributes) -> None:
         """A picture or video: its description is not the entry's (see feeds.mediafix)."""
-        self.context().setdefault("media_content", []).append(dict(attrs))
+        self.context().setdefault("media_content", []).append(_media(element, attrs))
         self.in_media_content += 1
         self.children(element)
         self.in_media_content -= 1
@@ -434,7 +436,7 @@ class Walk:
     def media_thumbnail(self, element: _E, key: str, attrs: Attributes) -> None:
         if len(element) or ("url" not in attrs and leaf_text(element).strip()):
             raise Unsupported("a <media:thumbnail> with content")  # feedparser's address
-        self.context().setdefault("media_thumbnail", []).append(dict(attrs))
+        self.context().setdefault("media_thumbnail", []).append(_media(element, attrs))
 
     def group(self, element: _E, key: str, attrs: Attributes) -> None:
         self.children(element)  # media:group: its children count as the entry's, one level deeper
@@ -469,6 +471,14 @@ class Walk:
         else:
             self.children(element)
             self.pop(key, own_text(element))
+
+
+def _media(element: _E, attrs: Attributes) -> dict[str, str]:
+    """A media element's attributes, which `feeds.media` reads. `attributes` also keys a
+    namespaced one by its bare name, where feedparser's plain `url` wins: left to it."""
+    if any(str(name).startswith("{") for name in element.attrib):
+        raise Unsupported("a namespaced attribute on a media element")
+    return dict(attrs)
 
 
 def _looks_like_html(text: str) -> bool:

@@ -371,8 +371,8 @@ def _credited(entry: Mapping[str, Any], feed_url: str) -> Party | None:
     """Where the entry says it was first published: a `via` link (Atom's, or `atom:link` in
     RSS) named by its title or `dcterms:provenance`, else the name alone. An aggregator's
     `<source>` is the feed it read the item from; these are what that feed credited."""
-    given = entry.get("dcterms_provenance")
-    named = " ".join(xml_safe(str(given)).split()) if given else ""
+    given = entry.get("dcterms_provenance")  # with attributes, a dict of them: no name
+    named = " ".join(xml_safe(given).split()) if isinstance(given, str) else ""
     for link in entry.get("links") or ():
         if link.get("rel") == "via" and (url := web_url(link.get("href"), feed_url)):
             name = " ".join(xml_safe(link.get("title") or "").split())

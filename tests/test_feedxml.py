@@ -482,6 +482,49 @@ def test_media_rss_pictures_open_the_content_and_its_files_are_enclosures(
         assert (feed.items[0].content_html, feed.items[0].enclosures) == (content, files)
 
 
+CREDITS = {
+    "a titled via link": (
+        '<atom:link rel="via" href="http://o.example/1" title="汉中发布"/>',
+        Party("汉中发布", "http://o.example/1"),
+    ),
+    "a via link and dcterms:provenance": (
+        '<atom:link rel="via" href="http://o.example/1"/><dcterms:provenance>汉中发布'
+        "</dcterms:provenance>",
+        Party("汉中发布", "http://o.example/1"),
+    ),
+    "dcterms:provenance with an attribute": (
+        '<dcterms:provenance xml:lang="zh">汉中发布</dcterms:provenance>',
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(("item", "origin"), CREDITS.values(), ids=CREDITS.keys())
+def test_an_entrys_own_credit_reads_alike_on_both_paths(item: str, origin: Party | None) -> None:
+    """The fast path kept no link's title (the origin was named by its address), and an
+    element with attributes is a dict of them to feedparser: its repr became the origin."""
+    body = (
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>t</title><item>'
+        f"<title>x</title><link>http://a.example/1</link>{item}</item></channel></rss>"
+    ).encode()
+    for feed in (parse_xml_feed(body, url=URL), parse_fast(body, url=URL)):
+        assert feed is not None
+        assert feed.items[0].origin == origin
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        '<media:content media:url="http://example.com/a.jpg" medium="image"/>',
+        '<media:content url="http://example.com/a.jpg" x:url="http://example.com/b.jpg"/>',
+    ],
+)
+def test_a_namespaced_media_attribute_reads_as_feedparser_reads_it(media: str) -> None:
+    body = MEDIA.format(media).replace("<rss ", '<rss xmlns:x="urn:x" ').encode()
+    assert parse_fast(body, url=URL) in (None, parse_xml_feed(body, url=URL))
+
+
 def test_feedburners_original_link_wins_over_its_redirect_and_counters_go() -> None:
     """FeedBurner's `<link>` is its own click-counting redirect and its content ends with a
     1x1 counter; both paths publish the article's own address and no counter."""
