@@ -13,9 +13,7 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 import nh3
-from lxml import etree
 
 from feeds.imagelinks import join_srcset, srcset
 from feeds.nesting import flattened
@@ -51,6 +49,10 @@ _MOST_CANDIDATES = 16  # of a `srcset`: a picture in as many sizes as anyone pub
 _DESCRIPTORS = re.compile(r"(?:[0-9.]+[wxh](?: [0-9.]+[wxh])*)?")  # `640w`, `2x`, or none
 _URL_SCHEMES = {"http", "https", "mailto"}
 _WEB_SCHEMES = ("http", "https")
+# An iframe as nh3 writes it (`_framed`), attributes ` name="value"` with `"` escaped.
+_IFRAME = re.compile(r'<iframe((?:\s[a-z-]+="[^"]*")*)>.*?</iframe>', re.S)
+_EMPTY_FRAME = re.compile(r'<iframe(?:\s[a-z-]+="[^"]*")*></iframe>')
+_ATTRIBUTE_NAME = re.compile(r'\s([a-z-]+)="[^"]*"')
 _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
 # XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -222,22 +224,27 @@ _FRAMING_CLEANER = nh3.Cleaner(
 
 
 def _framed(cleaned: str) -> str:
-    """nh3's output without refused iframes (no `src`) nor any iframe's fallback content,
-    cleaned again. Taken out of a parsed tree: a pattern on the text, fooled by an attribute
-    holding `src=` or by fallback content holding `<iframe`, left an iframe open after which
-    the raw fallback (`<script>`) was published."""
+    """nh3's output without refused iframes (no `src`) nor any iframe's fallback content.
+
+    nh3 writes a fallback out as it came, raw text no browser shows, which the first
+    `</iframe>` after the start tag ends, as in any HTML parser; everywhere else it escapes
+    "<", in text and attribute values alike. So scanning forward, each `<iframe` found is a
+    tag, and its fallback is skipped whole. (A pattern that looked for an iframe holding no
+    other, and for `src=` anywhere in its tag, was fooled by both, and published an open
+    `<iframe>` followed by the raw fallback: `<script>`, `javascript:` links.) Should any
+    iframe be left unread, every iframe goes."""
     if "<iframe" not in cleaned:
         return cleaned
-    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
-    for frame in list(root.iter("iframe")):
-        if frame.get("src"):
-            frame.text = None
-            frame[:] = []
-        else:
-            frame.drop_tree()
-    kept = etree.tostring(root, method="html", encoding="unicode")[len("<div>") : -len("</div>")]
-    _CALL.sources = 0  # counted again, of what is left
-    return str(_FRAMING_CLEANER.clean(kept))
+    framed = _IFRAME.sub(_kept_frame, cleaned)
+    if framed.count("<iframe") != len(_EMPTY_FRAME.findall(framed)):
+        _CALL.sources = 0  # counted again, of what is left
+        return str(_CLEANER.clean(framed))
+    return framed
+
+
+def _kept_frame(frame: re.Match[str]) -> str:
+    names = _ATTRIBUTE_NAME.findall(frame[1])
+    return f"<iframe{frame[1]}></iframe>" if "src" in names else ""
 
 
 def clean_html(
