@@ -65,7 +65,8 @@ class Collected:
     reread_at: float | None = None  # a page it led to failed: see `FetchOutcome.reread_at`
     article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
     # The key of every item the document lists, read before or not: retention keeps them.
-    listed: tuple[str, ...] = ()
+    # None when a list page failed: the last listing read whole stands.
+    listed: tuple[str, ...] | None = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ async def collect(
         raise FetchError("empty body", url=response.url, status=response.status)
     warnings: list[str] = []
     dues: list[float] = []
+    failed = False
     if source.type == "html":
         feed, failed = await list_pages(
             source, response, fetcher, robots, hosts, default_tz, now, warnings
@@ -180,7 +182,8 @@ async def collect(
         digest,
         reread_at=min(dues, default=None),
         article_pages=pages,
-        listed=tuple(item_key(item) for item in feed.items),
+        # the items of the pages read: a list cut short by a failed page lists no fewer
+        listed=None if failed else tuple(item_key(item) for item in feed.items),
     )
 
 

@@ -175,10 +175,8 @@ class Pipeline:
         # New selectors, charset or type: an unchanged document, and articles whose listing
         # did not change, are read again, else the stored items keep what the old rules read.
         rules_changed = state.rules is not None and state.rules != rules
-        if rules_changed:  # a `url` changed too: where the old one moved is not the new one's
-            state = replace(
-                state, etag=None, last_modified=None, body_hash=None, effective_url=None
-            )
+        if rules_changed:
+            state = replace(state, etag=None, last_modified=None, body_hash=None)
         url = state.effective_url or source.url
         # the digests of as many stored items as one document may list
         recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)
@@ -222,9 +220,11 @@ class Pipeline:
         records, clash = _unique(records)
         if clash:
             collected = replace(collected, warnings=(*collected.warnings, clash))
-        outcome = _outcome(
-            collected, state, started, seconds, started + delay, moved or state.effective_url
-        )
+        effective = moved or state.effective_url
+        now_configured = self.config.source(source.id)
+        if now_configured is not None and now_configured.url != source.url:
+            effective = None  # a reload changed the url meanwhile: the old one's move is not its
+        outcome = _outcome(collected, state, started, seconds, started + delay, effective)
         listed = collected.listed if collected.feed is not None else None
         outcome = replace(outcome, rules=rules, listed=listed)
         try:

@@ -96,16 +96,24 @@ class Service:
             raise UnknownSource(source_id)
         report = await self.pipeline.run(source)
         if self.scheduler is not None:
-            self.scheduler.rearm(source_id, self._next_after(source, report))
+            self.scheduler.rearm(source_id, await self._next_after(source, report))
         return report
 
     async def _scheduled_run(self, source_id: str) -> float | None:
         source = self.config.source(source_id)
         if source is None or not source.enabled:
             return None
-        return self._next_after(source, await self.pipeline.run(source))
+        return await self._next_after(source, await self.pipeline.run(source))
 
-    def _next_after(self, started: SourceConfig, report: SourceReport) -> float | None:
+    async def _next_after(self, started: SourceConfig, report: SourceReport) -> float | None:
+        """`_next_for`, stored where it differs from what the fetch stored: the status shows
+        it, and a restart keeps it."""
+        at = self._next_for(started, report)
+        if at is not None and at != report.next_fetch:
+            await self.db.store_next_fetch([(started.id, at)])
+        return at
+
+    def _next_for(self, started: SourceConfig, report: SourceReport) -> float | None:
         """When a source fetched with `started`'s settings runs next, by the config now: a
         reload during the fetch may have removed or disabled it (None), changed its `url`
         (fetched at once) or its interval (re-timed from this fetch, as `_sync_schedule`

@@ -215,32 +215,88 @@ async def test_retention_keeps_what_upstream_still_lists(tmp_path: Path) -> None
             assert titles() == {"Q", "R"}, "a source removed lists nothing any more"
 
 
+async def test_a_list_cut_short_by_a_failed_page_keeps_the_last_whole_listing(
+    tmp_path: Path,
+) -> None:
+    """Its second page failing once, a list listed only its first page's items: retention then
+    pruned the second page's, still upstream, and they came back as new."""
+    async with upstream_site() as up:
+        more = b'<a class="next" href="/list2.html">next</a></body>'
+        first = _list_page("P").replace(b"</body>", more)
+        up.publish("/list.html", first, "text/html; charset=utf-8")
+        up.publish("/list2.html", _list_page("Q"), "text/html; charset=utf-8")
+        for name in "PQ":
+            up.publish(f"/a/{name}.html", _article(name), "text/html; charset=utf-8")
+        html = (
+            f'[[sources]]\nid = "site"\ntype = "html"\nurl = "{up.url("/list.html")}"\n'
+            '[sources.list]\nitem = "li"\nlink = "a"\nnext_page = "a.next"\nmax_pages = 2\n'
+            '[sources.article]\ncontent = "div.c"\npublished = "p.d"\n'
+        )
+        path = write(tmp_path / "config.toml", html, 'retention = "30d"')
+        async with running_service(load_config(path), schedule=False) as service:
+            assert (await service.fetch_now("site")).result == "ok"
+            with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+                conn.execute("UPDATE items SET first_seen = 0")
+            del up.documents["/list2.html"]
+            up.publish("/list.html", first + b"<!-- changed -->", "text/html; charset=utf-8")
+            assert (await service.fetch_now("site")).result == "degraded"
+            await service.prune()
+            kept = {i.title for i in await service.db.latest_items(["site"], limit=10)}
+    assert kept == {"P", "Q"}
+
+
+@contextlib.asynccontextmanager
+async def moving_site(asked: list[str], release: asyncio.Event) -> AsyncIterator[str]:
+    """`/old.xml` answers 301 to `/moved.xml` once `release` is set; every path is noted."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        asked.append(request.path)
+        if request.path == "/old.xml":
+            await asyncio.wait_for(release.wait(), 10)
+            raise web.HTTPMovedPermanently("/moved.xml")
+        return web.Response(body=_rss(request.path[1:2]), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    async with local_site(app) as origin:
+        yield origin
+
+
 async def test_a_url_changed_during_a_fetch_is_not_undone_by_where_the_old_one_moved(
     tmp_path: Path,
 ) -> None:
     """A reload clears the remembered 301 of a source whose `url` changed; a fetch of the old
     address still in flight then wrote it back, and the new address was never asked for."""
     asked: list[str] = []
-
-    async def serve(request: web.Request) -> web.StreamResponse:
-        asked.append(request.path)
-        if request.path == "/old.xml":
-            raise web.HTTPMovedPermanently("/moved.xml")
-        return web.Response(body=_rss(request.path), content_type="application/rss+xml")
-
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    async with local_site(app) as origin:
+    release = asyncio.Event()
+    async with moving_site(asked, release) as origin:
         path = write(tmp_path / "config.toml", source("s", url=f"{origin}/old.xml"))
         async with running_service(load_config(path), schedule=False) as service:
-            await service.fetch_now("s")
+            run = asyncio.ensure_future(service._scheduled_run("s"))
+            await asyncio.sleep(0.2)
             write(path, source("s", url=f"{origin}/new.xml"))
             await service.reload()
-            with sqlite3.connect(tmp_path / "db.sqlite3") as conn:  # the old fetch's commit
-                conn.execute("UPDATE sources SET effective_url = ?", (f"{origin}/moved.xml",))
-            asked.clear()
+            release.set()
+            await run
+            assert asked == ["/old.xml", "/moved.xml"]
             await service.fetch_now("s")
-            assert asked == ["/new.xml"]
+    assert asked[2:] == ["/new.xml"]
+
+
+async def test_other_rule_changes_keep_the_remembered_address(tmp_path: Path) -> None:
+    """The old address may be gone: a tag added must not send the source back to it."""
+    asked: list[str] = []
+    release = asyncio.Event()
+    release.set()
+    async with moving_site(asked, release) as origin:
+        old = source("s", url=f"{origin}/old.xml")
+        path = write(tmp_path / "config.toml", old)
+        async with running_service(load_config(path), schedule=False) as service:
+            await service.fetch_now("s")
+            write(path, old + 'tags = ["新"]\n')
+            await service.reload()
+            await service.fetch_now("s")
+    assert asked == ["/old.xml", "/moved.xml", "/moved.xml"]
 
 
 async def test_a_reload_during_a_fetch_times_the_next_one_by_the_new_settings(
@@ -273,6 +329,8 @@ async def test_a_reload_during_a_fetch_times_the_next_one_by_the_new_settings(
                 next_fetch = await run
                 assert next_fetch is not None
                 assert abs(next_fetch - time.time() - expected) < 5
+                shown = {s.id: s.next_fetch for s in await service.db.statuses(time.time())}
+                assert shown["s"] == next_fetch, "the status, and a restart, have it too"
 
 
 async def test_different_items_under_one_id_are_said_not_lost_silently(tmp_path: Path) -> None:
