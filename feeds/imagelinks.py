@@ -31,30 +31,8 @@ def rewrite_images(fragment: str, rewrite: Rewrite) -> str:
 
 
 def _srcset(value: str, rewrite: Rewrite) -> str:
-    """Each candidate's address rewritten, its descriptors (`2x`, `640w`) kept. As the HTML
-    parsing rules read it: an address is a run without spaces, trailing commas end its
-    candidate, and otherwise the descriptors after it run to the next comma."""
-    out: list[str] = []
-    wants_address = True
-    for token in re.split(r"(\s+)", value):
-        if not token or token.isspace():
-            out.append(token)
-        elif wants_address:
-            address = token.rstrip(",")
-            out.append((rewrite(address) or address) + token[len(address) :])
-            wants_address = address != token
-        elif "," in token:  # the descriptors end here; what follows the comma is an address
-            descriptors, _, rest = token.partition(",")
-            out.append(f"{descriptors},")
-            if rest:
-                address = rest.rstrip(",")
-                out.append((rewrite(address) or address) + rest[len(address) :])
-                wants_address = address != rest
-            else:
-                wants_address = True
-        else:
-            out.append(token)
-    return "".join(out)
+    """Each candidate's address rewritten, its descriptors (`2x`, `640w`) kept."""
+    return join_srcset((rewrite(address) or address, size) for address, size in srcset(value))
 
 
 _RUN = re.compile(r"[\s,]*(\S*)")  # separators, then a run without spaces

@@ -33,13 +33,14 @@ def ours(url: str) -> str | None:
          '<img alt="src=&quot;https://mmbiz.qpic.cn/a.jpg&quot;">'),  # an attribute's words
         (
             '<source srcset="https://mmbiz.qpic.cn/1.jpg 1x,https://mmbiz.qpic.cn/2.jpg 2x">',
-            '<source srcset="/p/https://mmbiz.qpic.cn/1.jpg 1x,/p/https://mmbiz.qpic.cn/2.jpg 2x">',
+            '<source srcset="/p/https://mmbiz.qpic.cn/1.jpg 1x, '
+            '/p/https://mmbiz.qpic.cn/2.jpg 2x">',
         ),
         (
             '<img srcset="https://mmbiz.qpic.cn/1.jpg,, https://other.example/2.jpg 640w">',
-            '<img srcset="/p/https://mmbiz.qpic.cn/1.jpg,, https://other.example/2.jpg 640w">',
+            '<img srcset="/p/https://mmbiz.qpic.cn/1.jpg, https://other.example/2.jpg 640w">',
         ),
-        ('<img srcset=",,, ,">', '<img srcset=",,, ,">'),
+        ('<img srcset=",,, ,">', '<img srcset="">'),  # no candidate: as the sanitiser writes it
         ('<img src="">', '<img src="">'),
     ],
 )  # fmt: skip
@@ -59,7 +60,7 @@ def test_the_sanitisers_output_is_what_is_rewritten() -> None:
 
 def test_a_huge_hostile_srcset_is_read_in_one_pass() -> None:
     fragment = '<img srcset="' + "," * 200_000 + " x" + ",a" * 100_000 + '">'
-    assert rewrite_images(fragment, ours) == fragment
+    assert rewrite_images(fragment, ours) == '<img srcset="x' + ",a" * 100_000 + '">'
 
 
 @pytest.mark.parametrize(

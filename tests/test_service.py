@@ -170,6 +170,15 @@ def _article(name: str) -> bytes:
     return f"<html><body>{page}</body></html>".encode()
 
 
+def _site(url: str, more_list_rules: str = "") -> str:
+    """An html source `site` reading `_list_page` and `_article` pages."""
+    return (
+        f'[[sources]]\nid = "site"\ntype = "html"\nurl = "{url}"\n'
+        f'[sources.list]\nitem = "li"\nlink = "a"\n{more_list_rules}'
+        '[sources.article]\ncontent = "div.c"\npublished = "p.d"\n'
+    )
+
+
 async def test_retention_keeps_what_upstream_still_lists(tmp_path: Path) -> None:
     """An item dated and first seen before the retention is kept while its source's last read
     still lists it: pruned, it came back as new at the next read (read, or skipped as read)."""
@@ -178,11 +187,7 @@ async def test_retention_keeps_what_upstream_still_lists(tmp_path: Path) -> None
         up.publish("/list.html", _list_page("P", "Q"), "text/html; charset=utf-8")
         for name in "PQR":
             up.publish(f"/a/{name}.html", _article(name), "text/html; charset=utf-8")
-        html = (
-            f'[[sources]]\nid = "site"\ntype = "html"\nurl = "{up.url("/list.html")}"\n'
-            '[sources.list]\nitem = "li"\nlink = "a"\n'
-            '[sources.article]\ncontent = "div.c"\npublished = "p.d"\n'
-        )
+        html = _site(up.url("/list.html"))
         feed = source("feed", url=up.url("/feed.xml"))
         path = write(tmp_path / "config.toml", feed + html, 'retention = "30d"')
         database = tmp_path / "db.sqlite3"
@@ -227,11 +232,7 @@ async def test_a_list_cut_short_by_a_failed_page_keeps_the_last_whole_listing(
         up.publish("/list2.html", _list_page("Q"), "text/html; charset=utf-8")
         for name in "PQ":
             up.publish(f"/a/{name}.html", _article(name), "text/html; charset=utf-8")
-        html = (
-            f'[[sources]]\nid = "site"\ntype = "html"\nurl = "{up.url("/list.html")}"\n'
-            '[sources.list]\nitem = "li"\nlink = "a"\nnext_page = "a.next"\nmax_pages = 2\n'
-            '[sources.article]\ncontent = "div.c"\npublished = "p.d"\n'
-        )
+        html = _site(up.url("/list.html"), 'next_page = "a.next"\nmax_pages = 2\n')
         path = write(tmp_path / "config.toml", html, 'retention = "30d"')
         async with running_service(load_config(path), schedule=False) as service:
             assert (await service.fetch_now("site")).result == "ok"
