@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import tzinfo
@@ -18,7 +19,7 @@ from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text, plain_line
 from feeds.searchtext import index_text
 from feeds.stories import SourceNames
-from storage import Database, ItemRecord, StoryContext
+from storage import Database, ItemRecord, MatchKeys, StoredText, StoryContext
 
 _NO_STORIES = StoriesConfig()
 
@@ -47,7 +48,7 @@ def _split_links(urls: frozenset[str], mirrors: tuple[tuple[str, str], ...]) -> 
 
 
 def _match_keys(
-    source: SourceConfig, item: ParsedItem, folded_body: str, stories: StoriesConfig
+    source: SourceConfig, item: ParsedItem | StoredText, folded_body: str, stories: StoriesConfig
 ) -> dict[str, Any]:
     """Keys that find other sources' copies; none for `dedupe = false` or a split item."""
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
@@ -60,6 +61,32 @@ def _match_keys(
         "fingerprint": fingerprint,
         "bands": bands(fingerprint) if fingerprint is not None else (),
     }
+
+
+def _stored_keys(
+    sources: Mapping[str, SourceConfig], stories: StoriesConfig, rows: Sequence[StoredText]
+) -> list[tuple[int, MatchKeys]]:
+    """The keys that stored items without any would be given now, for those that get some."""
+    found: list[tuple[int, MatchKeys]] = []
+    for row in rows:
+        folded = fold(html_to_text(row.content))
+        keys = _match_keys(sources[row.source_id], row, folded, stories)
+        if keys.get("norm_link") or keys.get("norm_title") or keys.get("fingerprint") is not None:
+            found.append((row.id, MatchKeys(**keys)))
+    return found
+
+
+async def _rejoin_stories(db: Database, config: Config, context: StoryContext) -> set[str]:
+    """Items stored without keys while their source had `dedupe = false`, or their link a
+    `[[stories.split]]` entry, take part again once that is no longer so: they are given
+    their keys and matched as new copies are. Unchanged upstream, they would otherwise stay
+    apart for good. Returns the sources whose documents changed."""
+    taking_part = {source.id: source for source in config.sources if source.dedupe}
+    rows = await db.unkeyed_items(sorted(taking_part))
+    if not rows:
+        return set()
+    keyed = await asyncio.to_thread(_stored_keys, taking_part, config.stories, rows)
+    return await db.rejoin_stories(keyed, context)
 
 
 def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> dict[str, Any]:
@@ -159,4 +186,5 @@ async def apply_config(db: Database, config: Config) -> set[str]:
     context = story_context(config)
     changed = await db.split_stories(sorted(split_links(config.stories)), context)
     apart = [source.id for source in config.sources if not source.dedupe]
-    return changed | await db.leave_stories(apart, context)
+    changed |= await db.leave_stories(apart, context)
+    return changed | await _rejoin_stories(db, config, context)

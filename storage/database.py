@@ -16,8 +16,10 @@ from storage.records import (
     FetchOutcome,
     FetchState,
     ItemRecord,
+    MatchKeys,
     SourceStatus,
     StoredItem,
+    StoredText,
     StoryContext,
     StoryView,
     WriteSummary,
@@ -189,6 +191,26 @@ class Database(Reads):
             return changed
 
         return await self._db.write(leave)
+
+    async def unkeyed_items(self, source_ids: Sequence[str]) -> list[StoredText]:
+        """See `stories.unkeyed_items`: read without asking for the write lock."""
+        return await stories.unkeyed_items(self._reads, source_ids)
+
+    async def rejoin_stories(
+        self, keyed: Sequence[tuple[int, MatchKeys]], context: StoryContext
+    ) -> set[str]:
+        """Items stored without keys take part in stories again (`stories.rejoin`). Returns
+        the sources whose documents changed."""
+        if not keyed:
+            return set()
+
+        def rejoin(conn: sqlite3.Connection) -> set[str]:
+            changed = stories.rejoin(conn, keyed, context)
+            if changed:
+                sources.touch(conn, changed)
+            return changed
+
+        return await self._db.write(rejoin)
 
     async def store_next_fetch(self, timings: Sequence[tuple[str, float]]) -> None:
         if timings:

@@ -38,6 +38,28 @@ class ItemRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchKeys:
+    """What finds an item's copies at other sources (SPEC §7), as `ItemRecord` carries them."""
+
+    norm_link: str | None
+    norm_title: str | None
+    fingerprint: int | None
+    bands: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """A stored item's text, from which its `MatchKeys` are made again."""
+
+    id: int
+    source_id: str
+    url: str | None
+    title: str
+    content: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredItem:
     """An item as stored, with when we first saw it and when it last changed."""
 

@@ -226,6 +226,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sources ADD COLUMN listed TEXT;
     UPDATE sources SET etag = NULL, last_modified = NULL, body_hash = NULL;
     """,
+    # 16: the items without any key that finds copies: read at every start and reload, where
+    # those a source stored while it had `dedupe = false` (or a split link) are matched again
+    # once it takes part. A scan of every item's row would read the whole store, and one
+    # by source every item of a source that keeps `dedupe = false`.
+    """
+    CREATE INDEX items_unkeyed ON items (source_id)
+        WHERE norm_link IS NULL AND norm_title IS NULL AND fingerprint IS NULL;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

@@ -19,7 +19,7 @@ from feeds.stories import (
 )
 from storage.connection import Reader, Row
 from storage.items import INSERT_BANDS
-from storage.records import ItemRecord, StoryContext, StoryCopy, StoryView
+from storage.records import ItemRecord, MatchKeys, StoredText, StoryContext, StoryCopy, StoryView
 from storage.sources import NOW_SQL
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
@@ -596,3 +596,78 @@ async def any_keyed_item_of(db: Reader, source_ids: Sequence[str]) -> bool:
     """Whether `keyed_items_of` would find any: read without asking for the write lock."""
     rows = await db.read(f"{_KEYED_SQL} LIMIT 1", (json.dumps(list(source_ids)),))
     return bool(rows)
+
+
+# The partial index `items_unkeyed` (migration 16) holds exactly these rows.
+_UNKEYED = "norm_link IS NULL AND norm_title IS NULL AND fingerprint IS NULL"
+_UNKEYED_SQL = (
+    f"SELECT id, source_id, url, title, content, summary FROM items WHERE {_UNKEYED} "
+    "AND source_id IN (SELECT value FROM json_each(?))"
+)
+
+
+async def unkeyed_items(db: Reader, source_ids: Sequence[str]) -> list[StoredText]:
+    """The items of these sources without any key that finds copies. Few: those stored while
+    their source had `dedupe = false` or their link was split (`leave_stories` took their
+    keys), and items with neither link, title nor text."""
+    return [
+        StoredText(row["id"], row["source_id"], row["url"], row["title"], row["content"],
+                   row["summary"])
+        for row in await db.read(_UNKEYED_SQL, (json.dumps(sorted(source_ids)),))
+    ]  # fmt: skip
+
+
+def rejoin(
+    conn: sqlite3.Connection, keyed: Sequence[tuple[int, MatchKeys]], context: StoryContext
+) -> set[str]:
+    """Give items stored without keys (`unkeyed_items`) the keys they would be given now, and
+    match them again as copies changed upstream are (`rematch`). Their content is as it was,
+    so nothing else of them changes. Returns the sources whose documents changed: those of
+    every story an item joined."""
+    rows: dict[str, list[tuple[int, ItemRecord, bool]]] = {}
+    for item_id, keys in keyed:
+        cursor = conn.execute(
+            "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ? "
+            f"WHERE id = ? AND {_UNKEYED}",
+            (keys.norm_link, keys.norm_title, keys.fingerprint, item_id),
+        )
+        if not cursor.rowcount:  # written meanwhile, and matched then; or pruned
+            continue
+        conn.executemany(INSERT_BANDS, [(band, item_id, keys.fingerprint) for band in keys.bands])
+        row = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        rows.setdefault(row["source_id"], []).append((item_id, _as_stored(row, keys), True))
+    changed: set[str] = set()
+    for source_id, items in rows.items():
+        changed |= rematch(conn, source_id, items, context)
+        joined = [
+            item_id
+            for item_id, _, _ in items
+            if conn.execute("SELECT match_rule FROM items WHERE id = ?", (item_id,)).fetchone()[0]
+        ]
+        changed |= sources_sharing(conn, joined)
+    return changed
+
+
+def _as_stored(row: Row, keys: MatchKeys) -> ItemRecord:
+    """A stored item as the record `rematch` compares, with its new keys."""
+    return ItemRecord(
+        key=row["key"],
+        entry_id=row["entry_id"],
+        title=row["title"],
+        url=row["url"],
+        upstream_id=row["upstream_id"],
+        content=row["content"],
+        summary=row["summary"],
+        author=row["author"],
+        origin_name=row["origin_name"],
+        origin_url=row["origin_url"],
+        tags=tuple(json.loads(row["tags"])),
+        published=_published(row),
+        updated=datetime.fromisoformat(row["updated"]) if row["updated"] else None,
+        content_hash=row["content_hash"],
+        listing_hash=row["listing_hash"],
+        norm_link=keys.norm_link,
+        norm_title=keys.norm_title,
+        fingerprint=keys.fingerprint,
+        bands=keys.bands,
+    )

@@ -89,8 +89,11 @@ async def test_a_split_takes_apart_a_story_already_merged(tmp_path: Path) -> Non
     assert copies(after[OFFICIAL]) == []
     assert copies(after[REPUBLISHED]) == []
     assert after[REPUBLISHED]["id"] != story_id
-    async with serving(path, fetch=True) as (_, client):  # at a start, and fetched again
+    async with serving(path, fetch=True) as (service, client):  # at a start, fetched again
         assert await entries(client) == after
+        write(tmp_path)  # the split taken back: one story again, under the id it had
+        await service.reload()
+        assert await entries(client) == before
 
 
 async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) -> None:

@@ -375,6 +375,21 @@ async def test_candidate_lookups_use_indexes(tmp_path: Path) -> None:
         conn.close()
 
 
+async def test_the_look_for_items_without_keys_reads_only_those(tmp_path: Path) -> None:
+    """Every start and reload looks for items stored without keys (`dedupe = false` once): a
+    scan of the items would read the whole store, bodies and all, each time."""
+    config = await official_stored(tmp_path, ["hzfb", "hz1w"])
+    database = await Database.open(config.service.database)
+    try:
+        assert await database.unkeyed_items(["hzfb", "hz1w"]) == [], "every item has keys"
+    finally:
+        await database.close()
+    with sqlite3.connect(config.service.database) as conn:
+        sql = f"EXPLAIN QUERY PLAN {stories._UNKEYED_SQL}"
+        plan = [row[3] for row in conn.execute(sql, ('["hzfb"]',))]
+    assert plan[0] == "SEARCH items USING INDEX items_unkeyed (source_id=?)", plan
+
+
 async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_path: Path) -> None:
     """Migration 5 rebuilds the band rows from each item's fingerprint, which they now carry
     for the body rule: an item stored by an older version is still found by a new copy of its
@@ -391,6 +406,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE sources DROP COLUMN recorded")
         conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # migration 13's
+        conn.execute("DROP INDEX items_unkeyed")  # migration 16's
         conn.executescript(  # migration 7's: the index as it was, with a copy of the text
             "DROP TABLE search_tokens; DROP TRIGGER items_search_delete; DROP TABLE items_search;"
             "CREATE VIRTUAL TABLE items_search USING fts5 (text);"

@@ -200,6 +200,22 @@ async def test_dedupe_false_takes_a_source_out_of_the_stories_it_joined(tmp_path
     assert _shown(await _fetch(config)) == _shown(apart), "and it stays apart"
 
 
+async def test_dedupe_true_again_brings_a_source_back_into_its_stories(tmp_path: Path) -> None:
+    """Items stored while their source had `dedupe = false` have no keys to be found by; with
+    the key set back, they are matched again at the next start, unchanged upstream or not,
+    and the merged entry keeps the id it had."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    _one_story_twice(tmp_path, official_at="09:00", portal_at="08:00")
+    (merged,) = await _fetch(config)
+    _config(tmp_path, [OFFICIAL, (*PORTAL[:2], "dedupe = false")])
+    assert len(await _fetch(config)) == 2
+    _config(tmp_path, [OFFICIAL, PORTAL])
+    (again,) = await _fetch(config, "none")  # the config applied at start; nothing fetched
+    assert _shown([again]) == [(IBIS, "hz1w", ["hzfb"])]
+    assert again["id"] == merged["id"]
+    assert await _fetch(config) == [again], "and fetching the same changes nothing"
+
+
 async def test_an_entry_shown_anew_moves_its_updated_time_forward(tmp_path: Path) -> None:
     """Another copy becoming the one shown, or an edit found upstream, is news to a reader
     who has the entry: `date_modified` moves to when we saw it, never back to the new
