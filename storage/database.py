@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -164,13 +164,7 @@ class Database(Reads):
         if not links:
             return set()
 
-        def split(conn: sqlite3.Connection) -> set[str]:
-            changed = stories.split_off(conn, links, context)
-            if changed:
-                sources.touch(conn, changed)
-            return changed
-
-        return await self._db.write(split)
+        return await self._restory(lambda conn: stories.split_off(conn, links, context))
 
     async def leave_stories(self, source_ids: Sequence[str], context: StoryContext) -> set[str]:
         """The items of these sources (`dedupe = false`) that still have keys which find other
@@ -183,14 +177,11 @@ class Database(Reads):
         ):  # every start and reload asks: without any, no write is asked for
             return set()
 
-        def leave(conn: sqlite3.Connection) -> set[str]:
-            ids = stories.keyed_items_of(conn, source_ids)
-            changed = stories.leave_stories(conn, ids, context)
-            if changed:
-                sources.touch(conn, changed)
-            return changed
-
-        return await self._db.write(leave)
+        return await self._restory(
+            lambda conn: stories.leave_stories(
+                conn, stories.keyed_items_of(conn, source_ids), context
+            )
+        )
 
     async def unkeyed_items(self, source_ids: Sequence[str]) -> list[StoredText]:
         """See `stories.unkeyed_items`: read without asking for the write lock."""
@@ -204,13 +195,19 @@ class Database(Reads):
         if not keyed:
             return set()
 
-        def rejoin(conn: sqlite3.Connection) -> set[str]:
-            changed = stories.rejoin(conn, keyed, context)
+        return await self._restory(lambda conn: stories.rejoin(conn, keyed, context))
+
+    async def _restory(self, work: Callable[[sqlite3.Connection], set[str]]) -> set[str]:
+        """A change to stories in one transaction; the sources whose documents it changed
+        (which `work` returns) get a new items version."""
+
+        def restory(conn: sqlite3.Connection) -> set[str]:
+            changed = work(conn)
             if changed:
                 sources.touch(conn, changed)
             return changed
 
-        return await self._db.write(rejoin)
+        return await self._db.write(restory)
 
     async def store_next_fetch(self, timings: Sequence[tuple[str, float]]) -> None:
         if timings:
