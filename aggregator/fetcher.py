@@ -17,6 +17,7 @@ from urllib.request import url2pathname
 import aiohttp
 
 from aggregator.config import FetchConfig
+from aggregator.contentcoding import ACCEPTED, CodingError, Decoder, TooLarge, Unfinished
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.netpolicy import check_discovered, host_of, port_problem
 from aggregator.proxies import Proxies
@@ -150,6 +151,11 @@ class Fetcher:
                 limit=0, ttl_dns_cache=300, keepalive_timeout=IDLE_CONNECTION_SECONDS
             ),
             max_field_size=16 * 1024,
+            # Decoded here (`contentcoding`): aiohttp takes a gzip stream cut short for a whole.
+            auto_decompress=False,
+            # An upstream's cookies are not kept: one sent `Domain=cn` cookies to every other
+            # source under `.cn`, whose requests then grew past servers' header limits.
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self
 
@@ -189,7 +195,8 @@ class Fetcher:
             return await self._read_file(url)
         sent = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
                 "application/feed+json, text/html;q=0.8, */*;q=0.5",
-                "User-Agent": self.config.user_agent, **dict(headers)}  # fmt: skip
+                "Accept-Encoding": ACCEPTED, "User-Agent": self.config.user_agent,
+                **dict(headers)}  # fmt: skip
         if etag:
             sent["If-None-Match"] = etag
         if last_modified:
@@ -199,9 +206,12 @@ class Fetcher:
         all_permanent = True
         # `fetch.timeout` covers every hop together; waiting for a free slot is not a hop (a
         # redirect waited behind slow sources of its host, and timed out, under load).
+        # The host's slot first: requests queued for a slow host (a list page's articles)
+        # held every place of `fetch.concurrency` while they waited, and no other host was
+        # asked for anything meanwhile.
         spent = 0.0
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._all, slots.slot(host_of(url)):
+            async with slots.slot(host_of(url)), self._all:
                 started = time.monotonic()
                 try:
                     outcome = await self._request(
@@ -251,14 +261,18 @@ class Fetcher:
                 proxy=self._proxies.for_url(url),
             ) as resp:
                 location = _header(resp, "Location")
-                if resp.status in _REDIRECTS and location is not None:
-                    return resp.status, location
                 reason = printable(resp.reason or "")
+                if resp.status in _REDIRECTS and location is not None:
+                    if not location.strip():
+                        moved = f"HTTP {resp.status} {reason}".strip()
+                        raise FetchError(f"{moved}, redirect to an empty Location", url=url,
+                                         status=resp.status)  # fmt: skip
+                    return resp.status, location
                 if resp.status in (429, 503):
                     delay = retry_after_seconds(resp.headers.get("Retry-After"), time.time())
                     raise RetryLater(
                         f"HTTP {resp.status} {reason}".strip()
-                        + (f", retry after {delay:.0f}s" if delay else ""),
+                        + _retry_text(delay, self.config.max_interval),
                         url=url,
                         status=resp.status,
                         retry_after=delay or 0.0,
@@ -301,16 +315,30 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                how = "once decompressed" if resp.headers.get("Content-Encoding") else "streamed"
-                raise BodyTooLarge(
-                    f"body exceeds fetch.max_bytes ({limit}) {how}",
-                    url=url,
-                    status=resp.status,
-                )
-            chunks.append(chunk)
+        try:
+            decoder = Decoder(resp.headers.get("Content-Encoding"), limit)
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(
+                        f"body exceeds fetch.max_bytes ({limit}) streamed",
+                        url=url,
+                        status=resp.status,
+                    )
+                chunks.append(decoder.feed(chunk))
+            decoder.finish()
+        except TooLarge:
+            raise BodyTooLarge(
+                f"body exceeds fetch.max_bytes ({limit}) once decompressed",
+                url=url,
+                status=resp.status,
+            ) from None
+        except Unfinished as exc:
+            raise FetchError(f"body cut short: {exc}", url=url, status=resp.status) from None
+        except CodingError as exc:
+            raise FetchError(
+                f"body cannot be decoded: {exc}", url=url, status=resp.status
+            ) from None
         return b"".join(chunks)
 
     async def _read_file(self, url: str) -> Response:
@@ -378,6 +406,16 @@ def _ssl_text(error: BaseException) -> str:
     wrong version number (_ssl.c:1006)` reads `wrong version number`."""
     text = str(error.args[-1]) if error.args else ""
     return _SSL_DECORATION.sub("", text).strip() or type(error).__name__
+
+
+def _retry_text(delay: float | None, longest: float) -> str:
+    """How long an upstream asked us to wait; `policy.next_delay` waits no longer than
+    `fetch.max_interval` (or a source's longer interval)."""
+    if not delay:
+        return ""
+    if delay > longest:
+        return f", retry after {delay:.0f}s: longer than fetch.max_interval, which is waited"
+    return f", retry after {delay:.0f}s"
 
 
 def _with_permanent(response: Response, permanent_url: str) -> Response:

@@ -65,7 +65,8 @@ class WebSubNotifier:
             batch, self._pending = self._pending, {}
             if self._session is None:
                 self._session = aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT)
+                    timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT),
+                    cookie_jar=aiohttp.DummyCookieJar(),
                 )
             for (hub, agent, proxy), urls in batch.items():
                 pings = (self._ping(hub, agent, proxy, url) for url in sorted(urls))
@@ -76,11 +77,17 @@ class WebSubNotifier:
         form = {"hub.mode": "publish", "hub.url": url}
         headers = {"User-Agent": agent}
         try:
-            async with self._session.post(hub, data=form, headers=headers, proxy=proxy) as reply:
+            # A hub's redirect is not followed: the hub is a third party, and a 307 would
+            # have every change POSTed on to any address, this network's own included.
+            async with self._session.post(
+                hub, data=form, headers=headers, proxy=proxy, allow_redirects=False
+            ) as reply:
                 if 200 <= reply.status < 300:
                     self.sent += 1
                     return
                 problem = f"HTTP {reply.status}"
+                if location := reply.headers.get("Location"):
+                    problem += f" to {location} (a hub's redirect is not followed)"
         except (aiohttp.ClientError, TimeoutError) as exc:
             problem = str(exc) or type(exc).__name__
         log.warning("websub ping failed", extra={"url": url, "hub": hub, "error": problem})

@@ -96,6 +96,12 @@ def _routes(base: list[str]) -> web.Application:
     async def error(request: web.Request) -> web.Response:
         return web.Response(status=502, text="bad gateway")
 
+    async def nowhere(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": ""})
+
+    async def for_years(request: web.Request) -> web.Response:
+        return web.Response(status=503, headers={"Retry-After": "999999999"})
+
     async def throttled(request: web.Request) -> web.Response:
         return web.Response(status=429, headers={"Retry-After": "120"})
 
@@ -107,7 +113,7 @@ def _routes(base: list[str]) -> web.Application:
         ("/bad-port", bad_port),
         ("/big", big), ("/big-chunked", big_chunked),
         ("/bomb", bomb), ("/slow", slow), ("/error", error), ("/throttled", throttled),
-        ("/echo", echo), ("/to-echo", to_echo),
+        ("/echo", echo), ("/to-echo", to_echo), ("/nowhere", nowhere), ("/for-years", for_years),
     ]:  # fmt: skip
         app.router.add_get(path, handler)
     return app
@@ -189,6 +195,12 @@ async def test_permanent_redirect_is_reported(upstream: str) -> None:
         ("/slow", FetchError, "timed out after 2s"),
         ("/slow-chain/0", FetchError, "timed out after 2s"),  # the timeout covers every hop
         ("/error", FetchError, "HTTP 502"),
+        ("/nowhere", FetchError, "HTTP 302 Found, redirect to an empty Location"),
+        (
+            "/for-years",
+            RetryLater,
+            "retry after 999999999s: longer than fetch.max_interval, which is waited",
+        ),
         ("/missing", FetchError, "HTTP 404"),
     ],
 )
@@ -244,6 +256,36 @@ async def test_per_host_limit_holds_across_callers() -> None:
         elapsed = asyncio.get_running_loop().time() - started
     assert active["peak"] == 2
     assert elapsed >= 0.55, "six requests two at a time take three rounds"
+
+
+async def test_requests_queued_for_one_host_hold_up_no_other() -> None:
+    """A list page's articles, all asked for at once from a slow host, wait for that host's
+    slot without taking the places `fetch.concurrency` gives every host together."""
+    events: list[str] = []
+    release, asked = asyncio.Event(), asyncio.Event()
+
+    async def answer(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        events.append(f"{request.host.partition(':')[0]} {name}")
+        asked.set()
+        if name.startswith("article"):
+            await asyncio.wait_for(release.wait(), 5)
+        return web.Response(body=b"<rss/>")
+
+    async with (
+        _serving(answer) as port,
+        Fetcher(replace(CONFIG, concurrency=2, per_host=1)) as fetcher,
+    ):
+        slow = [f"http://127.0.0.1:{port}/article-{n}" for n in range(4)]
+        articles = [
+            asyncio.ensure_future(fetcher.get(u, source_url=u, hosts=_own(u))) for u in slow
+        ]
+        await asyncio.wait_for(asked.wait(), 5)
+        other = f"http://localhost:{port}/feed"
+        await asyncio.wait_for(fetcher.get(other, source_url=other, hosts=_own(other)), 5)
+        release.set()
+        await asyncio.gather(*articles)
+    assert events[:2] == ["127.0.0.1 article-0", "localhost feed"], events
 
 
 async def test_waiting_for_a_slot_between_hops_is_not_timed() -> None:

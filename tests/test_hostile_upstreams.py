@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import json
 import re
 import sqlite3
@@ -143,6 +144,13 @@ def _app(site: Site) -> web.Application:
 
         return handler
 
+    def coded(body: bytes, coding: str) -> Any:
+        async def handler(request: web.Request) -> web.Response:
+            headers = {"Content-Type": "application/rss+xml", "Content-Encoding": coding}
+            return web.Response(body=body, headers=headers)
+
+        return handler
+
     def redirect(status: int, target: str) -> Any:
         async def handler(request: web.Request) -> web.Response:
             return web.Response(status=status, headers={"Location": target})
@@ -231,6 +239,12 @@ def _app(site: Site) -> web.Application:
         "/huge/{how}": huge,
         "/bomb.xml": bomb,
         "/bomb.br.xml": brotli_bomb_page,
+        # a server or proxy dying mid-body: the gzip stream stops (with an honest length)
+        "/gzip-cut.xml": coded(gzip.compress(rss("cut", 20))[:-300], "gzip"),
+        "/gzip-no-trailer.xml": coded(gzip.compress(rss("cut", 20))[:-8], "gzip"),
+        "/compress.xml": coded(rss("compress", 2), "compress"),
+        # both codings applied, gzip first (RFC 9110 8.4)
+        "/gzip-br.xml": coded(brotli.compress(gzip.compress(rss("stacked", 2))), "gzip, br"),
         "/error.xml": error,
         "/throttled.xml": throttled,
         "/unavailable.xml": unavailable,
@@ -280,6 +294,7 @@ HEALTHY = {  # source id -> (path, items expected)
     "malformed": ("/malformed.xml", 2),
     "control": ("/control.xml", 2),
     "lying": ("/lying.xml", 2),
+    "gzip-br": ("/gzip-br.xml", 2),
 }
 FAILING = {  # source id -> (path or URL, error the status must show, HTTP status)
     "refused": ("http://127.0.0.1:{free}/rss.xml", "connection refused by 127.0.0.1", None),
@@ -299,6 +314,11 @@ FAILING = {  # source id -> (path or URL, error the status must show, HTTP statu
     "brotli-bomb": ("/bomb.br.xml", f"exceeds fetch.max_bytes ({MAX_BYTES}) once decompressed",
                     200),
     "empty": ("/empty.xml", "empty body", 200),
+    "gzip-cut": ("/gzip-cut.xml", "body cut short: the gzip stream ends early", 200),
+    "gzip-no-trailer": ("/gzip-no-trailer.xml", "body cut short: the gzip stream ends early",
+                        200),
+    "compress": ("/compress.xml", "Content-Encoding 'compress' is not one this service decodes",
+                 200),
     "not-a-feed": ("/plain.html", "an HTML page, not a feed", None),
     "entity-bomb": ("/entity-bomb.xml", "refused: the document declares XML entities", None),
 }  # fmt: skip

@@ -26,6 +26,7 @@ BASE = "http://feeds.example"
 class Hub:
     url: str = ""
     status: int = 204
+    location: str | None = None
     pings: list[dict[str, str]] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)  # each ping's URL, absolute when proxied
 
@@ -41,7 +42,8 @@ async def hub() -> AsyncIterator[Hub]:
         assert request.content_type == "application/x-www-form-urlencoded"
         state.pings.append(dict(await request.post()))  # type: ignore[arg-type]
         state.asked.append(str(request.url))
-        return web.Response(status=state.status)
+        redirect = {"Location": state.location} if state.location else {}
+        return web.Response(status=state.status, headers=redirect)
 
     app = web.Application()
     app.router.add_post("/hub", publish)
@@ -163,6 +165,31 @@ async def test_a_failing_hub_costs_a_log_line(
     assert service.websub.sent == 0
     assert "websub ping failed" in caplog.text
     assert topics(service.config, "nope") == set()
+
+
+async def test_a_hub_redirecting_elsewhere_is_not_followed(
+    service: Service, hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 307 keeps the POST: followed, every change would go on to wherever the hub says,
+    the cloud's metadata address or this network's admin ports included."""
+    elsewhere: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        elsewhere.append(str(request.url))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/inner", record)
+    async with local_site(app) as origin:
+        hub.status = 307
+        hub.location = f"{origin}/inner"
+        await service.fetch_now("b")
+        await service.websub.drain()
+    assert len(hub.pings) == 9
+    assert elsewhere == []
+    assert service.websub.sent == 0
+    said = {getattr(record, "error", None) for record in caplog.records}
+    assert said == {f"HTTP 307 to {origin}/inner (a hub's redirect is not followed)"}
 
 
 async def test_pings_go_through_the_fetch_proxy(tmp_path: Path, hub: Hub) -> None:
