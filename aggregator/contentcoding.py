@@ -119,21 +119,19 @@ class Decoder:
             )
         self._stages = [_CODINGS[name]() for name in reversed(names)]
         self._room = limit
-
-    @property
-    def coded(self) -> bool:
-        return bool(self._stages)
+        self._empty = True
 
     def feed(self, data: bytes) -> bytes:
         """The body decoded from these bytes on; TooLarge past the limit."""
+        self._empty = self._empty and not data
         for stage in self._stages:
             data = stage.feed(data, self._room)
         self._room -= len(data)
         return data
 
     def finish(self) -> None:
-        """Unfinished unless every stream reached its end."""
-        for stage in self._stages:
+        """Unfinished unless every stream reached its end (an empty body is no stream)."""
+        for stage in self._stages if not self._empty else ():
             if not stage.ended():
                 raise Unfinished(f"the {stage.name} stream ends early")
 
