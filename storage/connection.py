@@ -100,7 +100,7 @@ def _open_writer(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         # The search index's delete trigger and its rebuild call it (storage/searchindex.py).
         conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
-        conn.execute("PRAGMA journal_mode = WAL")
+        _write_ahead(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         # Statement journals in memory: an item insert (triggers, overflow pages) outgrows the
         # 64 KiB they may hold before spilling to a temporary file, which then took 26 of the
@@ -319,15 +319,62 @@ def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:
         done.set_exception(value)
 
 
+def _write_ahead(conn: sqlite3.Connection) -> None:
+    """WAL, waited for as any write is: SQLite answers a change of journal mode that meets
+    another connection's lock (two processes creating one store) at once, without its busy
+    handler."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise StorageError(
-            f"database schema {version} is newer than this program's ({len(MIGRATIONS)}):"
-            " run the version that wrote it, or restore a backup"
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
+    """Each migration in a transaction of its own, the version read inside it: two processes
+    opening a store together (a first start, an upgrade) both saw it unmigrated, and the
+    second replayed what the first had just done ("table sources already exists"). A store
+    already migrated takes no lock: it opens beside a writer holding one."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == len(MIGRATIONS):
+        return
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(MIGRATIONS):
+                raise StorageError(
+                    f"database schema {version} is newer than this program's"
+                    f" ({len(MIGRATIONS)}): run the version that wrote it, or restore a backup"
+                )
+            if version < len(MIGRATIONS):
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if version >= len(MIGRATIONS) - 1:
+            return
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements one by one (`executescript` would commit the transaction that
+    holds the lock first): split at each `;` that ends a complete statement, which one inside
+    a trigger's body or a string does not."""
+    found: list[str] = []
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n\t;"):
+                found.append(pending.strip())
+            pending = ""
+    return found
 
 
 class InlineReader:

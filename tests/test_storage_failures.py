@@ -123,3 +123,38 @@ async def test_a_statement_at_fault_is_no_storage_failure(tmp_path: Path) -> Non
             await connections.read("SELECT nosuch FROM items")
     finally:
         await connections.close()
+
+
+_OPEN_AT = """
+import asyncio, sys, time
+from pathlib import Path
+from storage import Database
+
+async def main() -> None:
+    while time.time() < float(sys.argv[2]):
+        await asyncio.sleep(0.0005)
+    await (await Database.open(Path(sys.argv[1]))).close()
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_creating_one_store_at_once_both_open_it(tmp_path: Path) -> None:
+    """`serve` and an `aggregator fetch` at a first start (or an upgrade adding a migration):
+    both found the store unmigrated, and the second replayed the first's migrations and
+    failed, "table sources already exists"."""
+    import subprocess
+    import sys
+
+    for attempt in range(5):
+        path = tmp_path / f"db{attempt}.sqlite3"
+        at = str(time.time() + 1.5)
+        runs = [
+            subprocess.Popen([sys.executable, "-c", _OPEN_AT, str(path), at],
+                             stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]  # fmt: skip
+        errors = [run.communicate(timeout=60)[1] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], errors
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
