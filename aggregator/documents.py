@@ -74,6 +74,9 @@ def channel(config: Config, kind: str, ident: str) -> FeedConfig:
     raise UnknownSource(f"no {kind[:-1]} {ident!r}")
 
 
+_LARGEST_BATCH = 2000  # rows read at a time by `select`
+
+
 def _matches(feed: FeedConfig, item: StoredItem) -> bool:
     if not feed.include and not feed.exclude:
         return True
@@ -100,25 +103,26 @@ def _represents(item: StoredItem, story: StoryView | None, eligible: set[int]) -
 async def _eligible(
     db: Reads,
     stories: dict[int, StoryView],
-    batch: list[StoredItem],
+    shown: list[StoredItem],
     query: Query,
-    shown: tuple[FeedConfig, frozenset[str]],
+    selected: tuple[FeedConfig, frozenset[str]],
     hidden: Withdrawn | None,
 ) -> set[int]:
-    """Copies of these stories that the feed may show: of its sources (`shown`), not `hidden`,
-    with the feed's words (include/exclude), matching the query."""
-    feed, sources = shown
+    """Copies of these stories that the feed may show: of its sources, not `hidden`, with the
+    feed's words (include/exclude), matching the query. `shown`: the items read, with the
+    words, matching the query."""
+    feed, sources = selected
     copies: list[StoryCopy] = [c for story in stories.values() for c in story.copies]
     inside = {c.item_id for c in copies if c.source_id in sources}
     if hidden is not None:
         inside = {c.item_id for c in copies if c.item_id in inside and not hidden.covers(c.url)}
     if feed.include or feed.exclude:  # a copy with the words stands in for one without
-        known = {item.id: item for item in batch if item.id in inside}
-        known |= await db.items_by_id(sorted(inside - known.keys()))
-        inside = {item_id for item_id, item in known.items() if _matches(feed, item)}
+        known = {item.id for item in shown if item.id in inside}  # those have the words
+        others = await db.items_by_id(sorted(inside - known))
+        inside = known | {item_id for item_id, item in others.items() if _matches(feed, item)}
     if not query.filter.active:
         return inside
-    matched = {item.id for item in batch} & inside
+    matched = {item.id for item in shown} & inside
     return matched | await db.matching_ids(sorted(inside - matched), query.filter)
 
 
@@ -145,21 +149,27 @@ async def select(
     chosen: Selected = []
     while len(chosen) < limit:
         batch = await db.latest_items(sources, limit=batch_size, before=before, where=query.filter)
+        shown = [
+            item
+            for item in batch
+            if _matches(feed, item) and (hidden is None or not hidden.covers(item.url))
+        ]
         stories = await db.story_views(
-            [i.story_id for i in batch if i.story_id and _needs_story(i, merged)]
+            [i.story_id for i in shown if i.story_id and _needs_story(i, merged)]
         )
         eligible = (
-            await _eligible(db, stories, batch, query, (feed, wanted), hidden) if merged else set()
+            await _eligible(db, stories, shown, query, (feed, wanted), hidden) if merged else set()
         )
-        for item in batch:
-            if hidden is not None and hidden.covers(item.url):
-                continue
+        for item in shown:
             story = stories.get(item.story_id or -1)
-            if _matches(feed, item) and (not merged or _represents(item, story, eligible)):
+            if not merged or _represents(item, story, eligible):
                 chosen.append((item, story))
         if len(batch) < batch_size:
             break
         before = (batch[-1].sort_ts, batch[-1].id)
+        # Words that few items have (a channel's `include`) pass over most rows: larger reads
+        # each time, where one of twice the limit at a time read a large store 100 rows a go.
+        batch_size = min(batch_size * 2, _LARGEST_BATCH)
     return chosen[:limit]
 
 
