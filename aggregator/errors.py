@@ -47,6 +47,10 @@ class AlreadyServing(AggregatorError):
     """Another `aggregator serve` holds the database."""
 
 
+class DatabaseLost(AggregatorError):
+    """The database file a server writes was removed or replaced under it."""
+
+
 class CannotListen(AggregatorError):
     """The HTTP server cannot listen where the config says: the port is taken, the address
     is not this machine's, or the port needs privileges."""

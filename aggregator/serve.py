@@ -9,7 +9,7 @@ import signal
 from aggregator import renderjobs
 from aggregator.config import Config
 from aggregator.cpu import CpuPool
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, DatabaseLost
 from aggregator.eventloop import loop_name
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
@@ -80,6 +80,11 @@ async def serve(config: Config) -> None:
             task.add_done_callback(pending.discard)
 
         loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        # Its file removed or replaced, the store this server writes is lost at its stop: it
+        # stops now, rather than fetch every source into it for hours, and serve stale feeds
+        # beside a second server started meanwhile on the new file (the lock went with the
+        # old folder, and `workers` share the port).
+        service.on_database_lost.append(stop.set)
         log.info("serving", extra=extra)
         _log_warnings(config)
         await stop.wait()
@@ -92,3 +97,5 @@ async def serve(config: Config) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
     log.info("stopped")
+    if service.database_problem:
+        raise DatabaseLost(f"stopped: {service.database_problem}; start the service again")

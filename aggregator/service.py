@@ -79,6 +79,7 @@ class Service:
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
         self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
+        self.on_database_lost: list[Callable[[], object]] = []  # e.g. stop serving
 
     def version(self, kind: str, ident: str) -> tuple[int, int]:
         """What a cached `/{kind}/{ident}` document stays valid for."""
@@ -270,6 +271,8 @@ class Service:
             problem = f"{self.db.path} is another file now: what is stored goes to the old one"
         if problem and problem != self.database_problem:
             log.error("database file lost: restart the service", extra={"problem": problem})
+            for listener in self.on_database_lost:
+                listener()
         self.database_problem = problem
 
     async def watch_data_version(self) -> None:

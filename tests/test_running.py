@@ -375,3 +375,24 @@ async def test_a_second_server_on_the_same_database_is_refused(tmp_path: Path) -
         replacement = await start(other, other_port)
         code, stderr = await stop(replacement)
     assert code == 0, stderr
+
+
+async def test_a_server_whose_database_file_is_replaced_stops(tmp_path: Path) -> None:
+    """A file moved over the database while serving (a restore done by hand): the server's
+    writes go to the old file, lost at its stop, and a second server could start on the new
+    one beside it (with `workers`, on the same port). It stops, and says why."""
+    async with farm() as site:
+        port = free_port()
+        config = write_config(tmp_path / "config.toml", port, {"a": site.url("a")},
+                              extra="workers = 2")  # fmt: skip
+        server = await start(config, port)
+        database = tmp_path / "agg.sqlite3"
+        with sqlite3.connect(database) as live, sqlite3.connect(tmp_path / "copy") as copy:
+            live.backup(copy)
+        os.replace(tmp_path / "copy", database)
+        _, said = await asyncio.wait_for(server.process.communicate(), timeout=20)
+    err = said.decode()
+    assert server.process.returncode == 1, err
+    assert f"error: stopped: {database} is another file now" in err
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
