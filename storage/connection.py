@@ -38,6 +38,18 @@ def unavailable(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _UNAVAILABLE
 
 
+# SQLITE_CORRUPT and SQLITE_NOTADB: the file is no intact database of ours, whatever the
+# statement. A traceback would leave the operator to guess; a backup restores it.
+_DAMAGED = frozenset({11, 26})
+
+
+def damage(path: Path, exc: sqlite3.Error) -> str | None:
+    """What to tell the operator when `exc` says the file at `path` is damaged, else None."""
+    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _DAMAGED:
+        return None
+    return f"{path}: the database is damaged ({exc}): stop the service and restore a backup"
+
+
 class StorageError(AggregatorError):
     """The database could not be opened, migrated or written."""
 
@@ -164,6 +176,8 @@ class Connections:
             writer = await loop.run_in_executor(executor, _open_writer, path)
         except (OSError, sqlite3.Error, StorageError) as exc:
             executor.shutdown()
+            if isinstance(exc, sqlite3.Error) and (problem := damage(path, exc)):
+                raise StorageError(problem) from exc
             raise StorageError(f"{path}: cannot open database: {exc}") from exc
         try:
             reader = await _open_reader(path)
@@ -198,7 +212,9 @@ class Connections:
             self._start_drain(loop)
         try:
             return await done
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
+            if problem := damage(self.path, exc):
+                raise StorageError(problem) from exc
             if not unavailable(exc):
                 raise
             raise StorageError(f"{self.path}: cannot write: {exc}") from exc
@@ -288,7 +304,9 @@ class Connections:
     async def read(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
         try:
             rows = await self._reader.execute_fetchall(sql, tuple(parameters))
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
+            if problem := damage(self.path, exc):
+                raise StorageError(problem) from exc
             if not unavailable(exc):
                 raise
             raise StorageError(f"{self.path}: cannot read: {exc}") from exc
@@ -306,6 +324,9 @@ class Connections:
             await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._writer.execute, "VACUUM INTO ?", (str(target),)
             )
+        except sqlite3.DatabaseError as exc:
+            problem = damage(self.path, exc)  # the database read, not the copy written
+            raise StorageError(problem or f"{target}: cannot write the copy: {exc}") from exc
         except (OSError, sqlite3.Error) as exc:  # a read-only folder, a full disk...
             raise StorageError(f"{target}: cannot write the copy: {exc}") from exc
 

@@ -158,3 +158,38 @@ def test_two_processes_creating_one_store_at_once_both_open_it(tmp_path: Path) -
         assert [run.returncode for run in runs] == [0, 0], errors
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def _damage(database: Path, *, header: bool) -> None:
+    """Pages of the store overwritten, as a disk fault or two servers through a hard link
+    leave them: its tables' root pages, or the file's header."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        roots = [row[0] for row in conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name IN ('sources', 'items')")]  # fmt: skip
+    with database.open("r+b") as handle:
+        if header:
+            handle.write(b"not a database, nor anything else")
+        for page in () if header else roots:
+            handle.seek((page - 1) * 4096)
+            handle.write(b"\x0d" + b"\xff" * 4095)
+
+
+@pytest.mark.parametrize("header", [False, True], ids=["pages", "header"])
+def test_a_damaged_database_is_named_by_every_command(tmp_path: Path, header: bool) -> None:
+    """A damaged store gave tracebacks (`serve`, `status`), or blamed the copy being written
+    (`backup`): each command now says which file is damaged and what to do, and exits 1."""
+    database = tmp_path / "db.sqlite3"
+    config = config_file(tmp_path, str(FIXTURES / "upstream" / "hzfb.xml"), database)
+    assert run_cli("fetch", config).returncode == 0
+    _damage(database, header=header)
+    said = "the database is damaged (" + (
+        "file is not a database" if header else "database disk image is malformed"
+    )
+    for command in (["status"], ["fetch"], ["render", "all"], ["stories"],
+                    ["backup", str(tmp_path / "copy.sqlite3")], ["serve"]):  # fmt: skip
+        done = run_cli(command[0], config, *command[1:], timeout=60)
+        assert done.returncode == 1, (command, done.stderr)
+        assert f"{database}: {said}" in done.stderr, (command, done.stderr)
+        assert "restore a backup" in done.stderr
+        assert "Traceback" not in done.stderr, command
