@@ -166,6 +166,8 @@ class Config:
         """Valid settings that are likely mistakes: an interval under a minute (`1ms` for
         `1m`) asks the upstream again as soon as the last fetch ends."""
         found = []
+        if not self.sources:
+            found.append("sources: none configured: nothing is fetched or published")
         if self.fetch.interval < MIN_SENSIBLE_INTERVAL:
             found.append(f"fetch.interval: {self.fetch.interval:g}s is under a minute")
         for index, source in enumerate(self.sources):
@@ -173,6 +175,12 @@ class Config:
                 found.append(
                     f"sources[{index}].interval: {source.interval:g}s is under a minute: "
                     f"{source.url} is asked again that often"
+                )
+        for index, feed in enumerate(self.feeds[1:]):  # the first is the implicit "all"
+            if self.sources and not feed.sources:
+                found.append(
+                    f"feeds[{index}]: {quoted(feed.id)} selects no source, and stays empty "
+                    "(its tags are compared with the sources' as written, case and all)"
                 )
         return found
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aggregator.config import Config, SourceConfig, load_config
 from aggregator.cpu import CpuPool, WorkerCrashed
-from aggregator.errors import UnknownSource
+from aggregator.errors import ConfigError, UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
 from aggregator.freshness import Freshness
@@ -185,6 +185,13 @@ class Service:
         """
         async with self._reloading:
             config = await self._read_config()
+            if self.config.sources and not config.sources:
+                raise ConfigError(
+                    ["no [[sources]]: the reload would stop publishing every source. A file"
+                     " caught while being written reads so (write another file, then rename it"
+                     " over this one); to run without sources, restart the service"],
+                    path=str(config.path),
+                )  # fmt: skip
             split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config
             self.pipeline.reconfigure(config)

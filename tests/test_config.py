@@ -281,6 +281,26 @@ def test_check_warns_of_an_interval_under_a_minute(write_config: WriteConfig) ->
     ]
 
 
+def test_check_warns_of_no_sources_and_of_a_channel_selecting_none(
+    write_config: WriteConfig,
+) -> None:
+    """An empty file is valid TOML, and a channel's tags are compared as written: both
+    publish nothing, without a word until now."""
+    assert run_cli("check", write_config("")).stderr.splitlines() == [
+        "warning: sources: none configured: nothing is fetched or published"
+    ]
+    path = write_config(
+        '[[sources]]\nid = "a"\nurl = "http://a.example/f.xml"\ntags = ["Hanzhong"]\n'
+        '[[feeds]]\nid = "news"\ntags = ["hanzhong"]\n'
+    )
+    result = run_cli("check", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        'warning: feeds[0]: "news" selects no source, and stays empty (its tags are compared '
+        "with the sources' as written, case and all)"
+    ]
+
+
 def _shipped_keys() -> dict[str, set[str]]:
     data = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
     text = (ROOT / "config.toml").read_text(encoding="utf-8")

@@ -145,6 +145,11 @@ async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processe
         assert len(refused.value.problems) == 3, "every problem, not the first"
         assert [s.id for s in service.config.sources] == ["keep", "slow", "new", "drop"]
         assert scheduler.scheduled() == {"keep", "slow", "new", "drop"}
+        for caught in ("", '[service]\ntitle = "x"\n'):  # a file caught being written
+            path.write_text(caught, "utf-8")
+            with pytest.raises(ConfigError, match="no \\[\\[sources\\]\\]: the reload would"):
+                await service.reload()
+            assert scheduler.scheduled() == {"keep", "slow", "new", "drop"}
         write(path, source("keep", "1h") + source("slow", "10m") + source("new", "5s"))
         await service.reload()
         # a removed source's run that was in flight does not re-arm it
