@@ -22,12 +22,13 @@ import logging
 import multiprocessing
 import os
 import select
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import ParamSpec, TypeVar
 
 from aggregator.heap import call_releasing
@@ -51,9 +52,28 @@ class WorkerCrashed(AggregatorError):
     """A worker process died during the call (a crash in a C parser, or the OOM killer)."""
 
 
+# A terminal's Ctrl-C, or a SIGHUP sent to the whole process group (`systemctl kill -s HUP`,
+# a hangup) reaches every process of the group: these are the server's to handle. They killed
+# the parsing processes, whose documents then failed, and the fork server and resource tracker.
+_PARENTS_SIGNALS = {signal.SIGHUP, signal.SIGINT}
+
+
 def _start_worker(parent_pid: int) -> None:
     os.nice(WORKER_NICENESS)
+    for signum in _PARENTS_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
+
+
+@contextmanager
+def _parents_signals_blocked() -> Iterator[None]:
+    """The processes this thread starts (the fork server, the resource tracker) are born
+    with the group's SIGHUP blocked: a blocked signal stays blocked across their exec."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -181,12 +201,13 @@ class CpuPool:
             self._pool = None
 
     async def _start(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(
-            self.processes,
-            mp_context=_start_method(self._preload),
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
+        with _parents_signals_blocked():  # its queues' locks start the resource tracker
+            executor = ProcessPoolExecutor(
+                self.processes,
+                mp_context=_start_method(self._preload),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )
         try:
             await asyncio.to_thread(_first_answers, executor, self.processes)
         except BaseException:  # cancelled by `close`, or the first worker died
@@ -211,8 +232,9 @@ def _first_answers(executor: ProcessPoolExecutor, processes: int) -> None:
     """Start the fork server and every worker, all from this thread: the executor forks a
     worker at a call that finds none idle, and the loop's thread asking the fork server for
     the second one waited about 2 ms."""
-    for answer in [executor.submit(os.getpid) for _ in range(processes)]:
-        answer.result()
+    with _parents_signals_blocked():
+        for answer in [executor.submit(os.getpid) for _ in range(processes)]:
+            answer.result()
 
 
 def _stop(executor: ProcessPoolExecutor, grace: float) -> None:

@@ -108,9 +108,13 @@ class Server:
         return (await self.process.stderr.read()).decode()
 
 
-async def start(config: Path, port: int, env: dict[str, str] | None = None) -> Server:
+async def start(
+    config: Path, port: int, env: dict[str, str] | None = None, *, group: bool = False
+) -> Server:
+    """`group`: the server leads a process group of its own, as under a service manager."""
     process = await asyncio.create_subprocess_exec(
         *cli_command("serve", config),
+        start_new_session=group,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         cwd=config.parent,
@@ -396,3 +400,32 @@ async def test_a_server_whose_database_file_is_replaced_stops(tmp_path: Path) ->
     assert f"error: stopped: {database} is another file now" in err
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_hangup_sent_to_the_whole_group_reloads_and_kills_nothing(tmp_path: Path) -> None:
+    """`systemctl kill -s HUP` (or a terminal's hangup) signals every process of the group:
+    the parsing processes, the fork server and the resource tracker died of it, each reload
+    logged errors and tracebacks, and a document being parsed failed."""
+    async with farm() as site:
+        port = free_port()
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")})
+        server = await start(config, port, group=True)
+        database = tmp_path / "agg.sqlite3"
+        assert await eventually(lambda: _stored(database, 1)), "parsed in a parsing process"
+        for _ in range(2):
+            os.killpg(server.process.pid, signal.SIGHUP)
+            await asyncio.sleep(1)
+        count = database_items(database).get("one", 0)
+        assert await eventually(lambda: _stored(database, count + 1)), "and parsing goes on"
+        code, err = await stop(server)
+    assert code == 0, err
+    assert len(events(err, "config reloaded")) == 2
+    assert not events(err, "a worker process died; starting new ones")
+    assert "Traceback" not in err, err
+    assert "resource_tracker" not in err, err
+
+
+async def _stored(database: Path, at_least: int) -> bool:
+    if not await asyncio.to_thread(database.exists):
+        return False
+    return database_items(database).get("one", 0) >= at_least
