@@ -10,7 +10,9 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from aggregator import eventloop
 from aggregator.config import Config, quoted
 from aggregator.cpu import CpuPool
+from aggregator.interrupts import Interrupted, undoable
 from aggregator.status import SourceView, source_views
 from storage import Database, StorageError
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:  # `status` and `backup` start without the fetching machinery
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 _POOL_FROM = 20  # sources in one `aggregator fetch` run
+_SQLITE_HEADER = b"SQLite format 3\0"  # a database file's first 16 bytes
 
 
 def table(rows: Sequence[Sequence[object]]) -> str:
@@ -187,7 +191,7 @@ def status_table(views: Sequence[SourceView], now: float, width: int | None) -> 
     return "\n".join([table(rows), *(["", *notes] if notes else [])])
 
 
-def _companions(database: Path) -> set[Path]:
+def companions(database: Path) -> set[Path]:
     """The files that live beside the database, resolved. A backup written over SQLite's
     write-ahead log loses every commit not yet checkpointed; over the server lock, it lets a
     second server start on the same database."""
@@ -202,7 +206,7 @@ def _companions(database: Path) -> set[Path]:
     return found
 
 
-def _durable(path: Path) -> None:
+def durable(path: Path) -> None:
     """On the disk before the caller goes on: renamed into place unsynced, a copy could be
     empty after a power cut, having replaced a good one."""
     descriptor = os.open(path, os.O_RDONLY)
@@ -213,24 +217,23 @@ def _durable(path: Path) -> None:
 
 
 def backup(config: Config, file: str) -> int:
-    """`aggregator backup FILE`: `VACUUM INTO` a temporary file, then rename it into place,
-    so a failed backup never replaces a good one and FILE is never a half-written database."""
+    """`aggregator backup FILE`: `VACUUM INTO` a temporary file of its own, then rename it into
+    place, so a failed backup never replaces a good one, FILE is never a half-written database,
+    and two backups at once never write the same file."""
     target = Path(file).resolve()
-    database = config.service.database
-    if target in {database.resolve(), database.absolute()}:
-        print(f"backup: {file} is the database itself", file=sys.stderr)
+    problem = _not_to_replace(config, file, target)
+    if problem:
+        print(f"backup: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    if target in _companions(database):
-        print(
-            f"backup: {file} belongs to the database {database}: name another file",
-            file=sys.stderr,
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
         )
-        return EXIT_CONFIG
-    if target.is_dir() or not target.parent.is_dir():
-        where = "a folder" if target.is_dir() else "in a folder that does not exist"
-        print(f"backup: {target} is {where}: name a file", file=sys.stderr)
-        return EXIT_CONFIG
-    partial = target.with_name(f".{target.name}.partial")
+    except OSError as exc:
+        print(f"backup: cannot write in {target.parent}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    os.close(handle)
+    partial = Path(name)
 
     async def run() -> None:
         db = await Database.open(config.service.database, existing=True)
@@ -240,14 +243,50 @@ def backup(config: Config, file: str) -> int:
             await db.close()
 
     try:
-        eventloop.run(run())
-        _durable(partial)
-        os.replace(partial, target)
-        _durable(target.parent)  # the rename itself
+        with undoable() as done:
+            eventloop.run(run())
+            durable(partial)
+            done()  # from here a signal would say "not written" of a written file
+            os.replace(partial, target)
+            durable(target.parent)  # the rename itself
+            size = target.stat().st_size
+            print(f"backed up {config.service.database} to {target} ({size} bytes)", flush=True)
+    except Interrupted as exc:
+        print(f"backup: stopped by {exc}: {target} not written", file=sys.stderr)
+        return exc.exit_status
     except (OSError, StorageError) as exc:
         print(f"backup: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     finally:
         partial.unlink(missing_ok=True)
-    print(f"backed up {config.service.database} to {target} ({target.stat().st_size} bytes)")
+        partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
     return 0
+
+
+def _not_to_replace(config: Config, file: str, target: Path) -> str | None:
+    """What is wrong with writing the backup at `target`, if anything: the database, a file
+    beside it, the config (`aggregator backup config.toml` replaced it with a database), a
+    folder, or an existing file that is no database (an empty one may go)."""
+    database = config.service.database
+    if target in {database.resolve(), database.absolute()}:
+        return f"{file} is the database itself"
+    if target in companions(database):
+        return f"{file} belongs to the database {database}: name another file"
+    if target in {config.path.resolve(), config.path.absolute()}:
+        return f"{file} is the config file: name another file"
+    if target.is_dir() or not target.parent.is_dir():
+        where = "a folder" if target.is_dir() else "in a folder that does not exist"
+        return f"{target} is {where}: name a file"
+    try:
+        found = target.stat()
+        if not stat.S_ISREG(found.st_mode):
+            return f"{file} exists and is not a regular file: name another file"
+        with target.open("rb") as existing:
+            head = existing.read(16)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{file}: cannot read what is there: {exc.strerror}"
+    if head and head != _SQLITE_HEADER:  # empty: made ready for the backup, as by `touch`
+        return f"{file} exists and is not an SQLite database: name another file"
+    return None

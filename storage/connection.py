@@ -318,12 +318,19 @@ class Connections:
         return int(next(iter(rows))[0])
 
     async def backup(self, target: Path) -> None:
-        """A consistent copy while other connections keep reading and writing."""
+        """A consistent copy while other connections keep reading and writing. Cancelled, the
+        copy stops at once: a stopped `aggregator backup` need not write the whole database
+        before its temporary file is removed."""
         try:
             await asyncio.to_thread(target.unlink, missing_ok=True)
-            await asyncio.get_running_loop().run_in_executor(
+            copying = asyncio.get_running_loop().run_in_executor(
                 self._executor, self._writer.execute, "VACUUM INTO ?", (str(target),)
             )
+            try:
+                await copying
+            except asyncio.CancelledError:
+                self._writer.interrupt()  # thread-safe; the copy fails with "interrupted"
+                raise
         except sqlite3.DatabaseError as exc:
             problem = damage(self.path, exc)  # the database read, not the copy written
             raise StorageError(problem or f"{target}: cannot write the copy: {exc}") from exc
