@@ -164,6 +164,12 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     return operate.backup(config, args.file)
 
 
+def cmd_restore(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.restore import restore
+
+    return restore(config, args.file)
+
+
 def cmd_opml(config: Config, args: argparse.Namespace) -> int:
     from aggregator.opmlio import run_opml
 
@@ -209,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--json", action="store_true")
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
     backup.add_argument("file", metavar="FILE")
+    text = "put a backup in place of the database, keeping the old one; not while serving"
+    restore = add("restore", cmd_restore, text)
+    restore.add_argument("file", metavar="FILE")
     text = "sources as OPML 2.0: export them, or import a reader's subscriptions"
     opml = add("opml", cmd_opml, text)
     verbs = opml.add_subparsers(dest="opml_command", required=True)

@@ -28,8 +28,11 @@ def lock_path(database: Path) -> Path:
 
 
 @contextmanager
-def only_server(database: Path) -> Iterator[None]:
-    """Hold the database's server lock, or raise `AlreadyServing` naming the holder's pid."""
+def only_server(
+    database: Path, *, remedy: str = "or use service.workers for more server processes"
+) -> Iterator[None]:
+    """Hold the database's server lock, or raise `AlreadyServing` naming the holder's pid and
+    saying to stop it first, `remedy` after that."""
     path = lock_path(database)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # as the database will be, at first start
@@ -49,7 +52,7 @@ def only_server(database: Path) -> Iterator[None]:
             holder = handle.read().strip() or "unknown"
             raise AlreadyServing(
                 f"{database} is already served by another `aggregator serve` (pid {holder}):"
-                " stop it first, or use service.workers for more server processes"
+                f" stop it first{', ' + remedy if remedy else ''}"
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -1,6 +1,7 @@
 """SQLite storage: schema, migrations and every SQL statement of the project."""
 
 from storage.connection import StorageError
+from storage.copies import copy_backup
 from storage.database import Database, ReadOnlyDatabase, Reads
 from storage.records import (
     FetchOutcome,
@@ -34,5 +35,6 @@ __all__ = [
     "StoryCopy",
     "StoryView",
     "WriteSummary",
+    "copy_backup",
     "match_expression",
 ]
