@@ -47,7 +47,10 @@ def damage(path: Path, exc: sqlite3.Error) -> str | None:
     """What to tell the operator when `exc` says the file at `path` is damaged, else None."""
     if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in _DAMAGED:
         return None
-    return f"{path}: the database is damaged ({exc}): stop the service and restore a backup"
+    return (
+        f"{path}: the database is damaged ({exc}): stop the service and restore a backup"
+        " (aggregator restore FILE)"
+    )
 
 
 class StorageError(AggregatorError):

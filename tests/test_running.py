@@ -193,8 +193,9 @@ async def test_live_reload_admin_listener_and_backup(tmp_path: Path) -> None:
             errors = (await response.json())["errors"]
         assert errors == [
             "sources[2].id: 'Three' must match [a-z0-9_-]+",
-            "sources[2].url: is required",
-            'sources[2].interval: not a duration like "30s", "15m", "2h", "1d": \'often\'',
+            'sources[2].url: is required (source "Three")',
+            'sources[2].interval: not a duration like "30s", "15m", "2h", "1d": \'often\''
+            ' (source "Three")',
         ]
         assert await entries("two")
 
@@ -237,7 +238,7 @@ async def test_live_reload_admin_listener_and_backup(tmp_path: Path) -> None:
     assert code == 0, stderr
     refused = events(stderr, "config reload refused, the running config stays")
     assert refused, stderr
-    assert "sources[2].url: is required" in refused[0]["errors"]
+    assert 'sources[2].url: is required (source "Three")' in refused[0]["errors"]
     reloaded = events(stderr, "config reloaded")
     assert reloaded[0]["added"] == ["two"]
     # every source here is fetched each second: said at start and after each reload

@@ -287,7 +287,7 @@ async def test_invalid_reload_is_refused_and_the_running_config_stays(
     assert response.status == 422
     errors = (await response.json())["errors"]
     assert "sources[2].id: 'BAD' must match [a-z0-9_-]+" in errors
-    assert "sources[2].url: is required" in errors
+    assert 'sources[2].url: is required (source "BAD")' in errors
     assert (await client.get("/sources/hzfb.atom")).status == 200
     assert [s.id for s in service.config.sources] == ["hzfb", "portal"]
 
