@@ -14,7 +14,8 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -225,17 +226,8 @@ def backup(config: Config, file: str) -> int:
     if problem:
         print(f"backup: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        handle, name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
-        )
-    except OSError as exc:
-        print(f"backup: cannot write in {target.parent}: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILED
-    os.close(handle)
-    partial = Path(name)
 
-    async def run() -> None:
+    async def run(partial: Path) -> None:
         db = await Database.open(config.service.database, existing=True)
         try:
             await db.backup(partial)
@@ -243,8 +235,8 @@ def backup(config: Config, file: str) -> int:
             await db.close()
 
     try:
-        with undoable() as done:
-            eventloop.run(run())
+        with temporary_beside(target, ".partial") as partial, undoable() as done:
+            eventloop.run(run(partial))
             durable(partial)
             done()  # from here a signal would say "not written" of a written file
             os.replace(partial, target)
@@ -257,10 +249,25 @@ def backup(config: Config, file: str) -> int:
     except (OSError, StorageError) as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    return 0
+
+
+@contextmanager
+def temporary_beside(target: Path, suffix: str) -> Iterator[Path]:
+    """An empty file of this run's own beside `target`, to be renamed over it: two runs at
+    once never share one. Removed, with the journal SQLite may leave beside it, at the end."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix,
+                                        dir=target.parent)  # fmt: skip
+    except OSError as exc:
+        raise OSError(f"cannot write in {target.parent}: {exc.strerror}") from exc
+    os.close(handle)
+    partial = Path(name)
+    try:
+        yield partial
     finally:
         partial.unlink(missing_ok=True)
         partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
-    return 0
 
 
 def _not_to_replace(config: Config, file: str, target: Path) -> str | None:

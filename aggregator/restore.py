@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tempfile
 from contextlib import suppress
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from aggregator.config import Config
 from aggregator.errors import AlreadyServing
 from aggregator.instance import only_server
 from aggregator.interrupts import Interrupted, undoable
-from aggregator.operate import EXIT_CONFIG, EXIT_FAILED, companions, durable
+from aggregator.operate import EXIT_CONFIG, EXIT_FAILED, companions, durable, temporary_beside
 from storage import StorageError, copy_backup
 
 KEPT = ".before-restore"  # the previous database, after its name
@@ -55,18 +54,9 @@ def _replace(backup: Path, database: Path) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-    try:
-        handle, name = tempfile.mkstemp(
-            prefix=f".{database.name}.", suffix=".restoring", dir=database.parent
-        )
-    except OSError as exc:
-        print(f"restore: cannot write in {database.parent}: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAILED
-    os.close(handle)
-    partial = Path(name)
     existed = database.is_file()
     try:
-        with undoable() as done:
+        with temporary_beside(database, ".restoring") as partial, undoable() as done:
             copy_backup(backup, partial)
             _same_access(partial, database)
             durable(partial)
@@ -83,9 +73,6 @@ def _replace(backup: Path, database: Path) -> int:
     except (OSError, StorageError) as exc:
         print(f"restore: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        partial.unlink(missing_ok=True)
-        _beside(partial, "-journal").unlink(missing_ok=True)
     return 0
 
 
