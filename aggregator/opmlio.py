@@ -9,13 +9,15 @@ writes only a result the config loader accepts.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import shutil
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -193,7 +195,27 @@ def import_opml(config: Config, opml: bytes, origin: str) -> ImportResult:
     Raises `feeds.errors.ParseError` for a file that is not OPML and `ImportRefused` when the
     result would not load; in both cases the config file is untouched.
     """
-    added, skipped = _plan(config, parse_opml(opml))
+    outlines = parse_opml(opml)
+    with _config_locked(config.path):
+        return _append(load_config(config.path), outlines, origin)
+
+
+@contextmanager
+def _config_locked(path: Path) -> Iterator[None]:
+    """Imports one after another: two at once read the same file, and the later rename
+    dropped the other's sources, both runs saying they were added. The lock is on the folder
+    the file is renamed in (a lock on the file would go with the file it replaces)."""
+    folder = os.open(path.resolve().parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # and the lock with it
+
+
+def _append(config: Config, outlines: Sequence[OpmlOutline], origin: str) -> ImportResult:
+    """`import_opml` against the config as the file holds it now."""
+    added, skipped = _plan(config, outlines)
     if added:
         document = tomlkit.parse(config.path.read_text(encoding="utf-8"))
         sources = document.get("sources")

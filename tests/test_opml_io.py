@@ -227,3 +227,46 @@ def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     assert parse_opml(document) == tuple(outlines)
     written_as_is = b'<opml version="2.0"><body><outline text="Cars&amp;regulations" xmlUrl="http://c.example/f"/></body></opml>'
     assert parse_opml(written_as_is)[0].text == "Cars&regulations"  # not `Cars®ulations`
+
+
+_IMPORT_AT = """
+import sys, time
+from pathlib import Path
+from aggregator.config import load_config
+from aggregator.opmlio import import_opml
+
+config = load_config(Path(sys.argv[2]))
+opml = Path(sys.argv[3]).read_bytes()
+while time.time() < float(sys.argv[1]):
+    pass
+print(len(import_opml(config, opml, "subs.opml").added), "added")
+"""
+
+
+def test_imports_at_the_same_moment_keep_every_source(tmp_path: Path) -> None:
+    """Each import reads, appends and renames the file: run at once (a provisioning script),
+    the later rename dropped the other run's sources, both runs saying they added theirs."""
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, "utf-8")
+    runs = []
+    at = str(time.time() + 2)
+    for run in range(2):
+        outlines = "".join(
+            f'<outline type="rss" text="r{run}-{n}" xmlUrl="https://r{run}.example/{n}.xml"/>'
+            for n in range(8)
+        )
+        opml = tmp_path / f"run{run}.opml"
+        opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', "utf-8")
+        runs.append(subprocess.Popen(
+            [sys.executable, "-c", _IMPORT_AT, at, str(config), str(opml)],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))  # fmt: skip
+    said = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], said
+    assert all("8 added" in out for out, _ in said), said
+    urls = {source.url for source in load_config(config).sources}
+    assert len(urls) == 1 + 2 * 8, sorted(urls)
