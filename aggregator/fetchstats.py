@@ -48,6 +48,15 @@ class FetchStats:
     def observe(self, report: SourceReport) -> None:
         self.durations.setdefault(report.source_id, Histogram()).observe(report.seconds)
 
+    def snapshot(self) -> FetchStats:
+        """A copy for another thread to read while the loop goes on observing."""
+        copy = FetchStats()
+        copy.durations = {
+            source_id: Histogram(list(histogram.counts), histogram.total)
+            for source_id, histogram in self.durations.items()
+        }
+        return copy
+
     def keep_only(self, source_ids: set[str]) -> None:
         """Forget sources no longer configured: their series end, as a removed target's do."""
         for source_id in self.durations.keys() - source_ids:

@@ -46,7 +46,13 @@ class SourceView:
 
 async def source_views(config: Config, db: Database, now: float) -> list[SourceView]:
     """Every configured source in config order; a never-fetched one has empty fields."""
-    stored = {status.id: status for status in await db.statuses(now)}
+    return views_of(config, await db.statuses(now))
+
+
+def views_of(config: Config, statuses: list[SourceStatus]) -> list[SourceView]:
+    """`source_views` from statuses already read: pure, so a status page builds it on a
+    thread of its own."""
+    stored = {status.id: status for status in statuses}
     views = []
     for source in config.sources:
         row = stored.get(source.id) or _never(source.id, source.url)

@@ -13,8 +13,10 @@ from functools import partial
 from aiohttp import web
 
 from aggregator.errors import ConfigError
-from aggregator.status import source_views
+from aggregator.service import Service
+from aggregator.status import views_of
 from aggregator.web.keys import SERVICE
+from aggregator.web.statuspages import Writer, status_page
 
 log = logging.getLogger("aggregator.api")
 
@@ -36,12 +38,14 @@ def _require_admin(request: web.Request) -> None:
 
 
 async def sources(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    views = await source_views(service.config, service.db, time.time())
-    return web.json_response(
-        {"sources": [view.as_dict() for view in views]},
-        headers={"Access-Control-Allow-Origin": "*"},
-        dumps=_dumps,
+    async def gather(service: Service) -> Writer:
+        config, statuses = service.config, await service.db.statuses(time.time())
+        return lambda: _dumps(
+            {"sources": [view.as_dict() for view in views_of(config, statuses)]}
+        ).encode()
+
+    return await status_page(
+        request, gather, "application/json; charset=utf-8", {"Access-Control-Allow-Origin": "*"}
     )
 
 

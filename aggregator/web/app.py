@@ -10,7 +10,8 @@ from aggregator.logs import CLIENT_FAULTS
 from aggregator.service import Service
 from aggregator.web import api, discovery, embed, feedroutes, images, metrics, pages
 from aggregator.web.cache import FeedCache
-from aggregator.web.keys import CACHE, SERVICE
+from aggregator.web.keys import CACHE, SERVED, SERVICE, Served
+from aggregator.web.statuspages import STATUS_PAGES, StatusPages
 from aggregator.web.tally import Tally, writing
 
 
@@ -23,7 +24,8 @@ def make_app(
     app = web.Application()
     app[SERVICE] = service
     app[CACHE] = FeedCache()
-    app[metrics.SERVED] = metrics.Served()
+    app[STATUS_PAGES] = StatusPages()
+    app[SERVED] = Served()
     if tally is not None:
         app[metrics.TALLY] = tally
         app.cleanup_ctx.append(writing(tally, lambda: metrics.local_counts(app)))
@@ -42,7 +44,8 @@ def make_admin_app(service: Service, public: web.Application) -> web.Application
     app = web.Application()
     app[SERVICE] = service
     app[CACHE] = public[CACHE]
-    app[metrics.SERVED] = public[metrics.SERVED]
+    app[STATUS_PAGES] = StatusPages()
+    app[SERVED] = public[SERVED]
     app[images.PICTURES] = public[images.PICTURES]
     if metrics.TALLY in public:
         app[metrics.TALLY] = public[metrics.TALLY]

@@ -15,8 +15,7 @@ from aggregator.renderjobs import PooledRenderer
 from aggregator.service import Service
 from aggregator.web.cache import Rendered, Variant, make_rendered
 from aggregator.web.encoding import accepted, negotiate
-from aggregator.web.keys import CACHE, SERVICE
-from aggregator.web.metrics import SERVED
+from aggregator.web.keys import CACHE, SERVED, SERVICE
 from aggregator.web.queries import (
     CROSS_ORIGIN,
     NoSuchFeed,

@@ -14,22 +14,15 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from aggregator.fetchstats import FetchStats
-from aggregator.status import SourceView, source_views
+from aggregator.service import Service
+from aggregator.status import SourceView, views_of
 from aggregator.web.images import PICTURES
-from aggregator.web.keys import CACHE, SERVICE
+from aggregator.web.keys import CACHE, SERVED
+from aggregator.web.statuspages import Writer, status_page
 from aggregator.web.tally import FIELDS, Counts, Tally
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-
-class Served:
-    """Feed documents answered (200 or 304), by format."""
-
-    def __init__(self) -> None:
-        self.by_format: Counter[str] = Counter()
-
-
-SERVED = web.AppKey("served", Served)
 TALLY = web.AppKey("tally", Tally)  # only when several processes serve the port
 
 
@@ -121,13 +114,17 @@ def local_counts(app: web.Application) -> Counts:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    views = await source_views(service.config, service.db, time.time())
-    counts = local_counts(request.app)
-    if TALLY in request.app:
-        counts = request.app[TALLY].totals(counts)
-    text = render(views, service.stats, counts, service.started)
-    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+    app = request.app
+
+    async def gather(service: Service) -> Writer:
+        statuses = await service.db.statuses(time.time())
+        config, stats, started = service.config, service.stats.snapshot(), service.started
+        counts = local_counts(app)
+        if TALLY in app:
+            counts = app[TALLY].totals(counts)
+        return lambda: render(views_of(config, statuses), stats, counts, started).encode()
+
+    return await status_page(request, gather, CONTENT_TYPE)
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,8 +8,11 @@ from html import escape
 
 from aiohttp import web
 
+from aggregator.config import Config
 from aggregator.policy import is_failing
-from aggregator.web.keys import SERVICE
+from aggregator.service import Service
+from aggregator.web.statuspages import Writer, status_page
+from storage import SourceStatus
 
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:56rem;padding:1rem;color:#222}
@@ -26,10 +29,16 @@ def _when(stamp: float | None) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    config = service.config
+    async def gather(service: Service) -> Writer:
+        config, statuses = service.config, await service.db.statuses(time.time())
+        return lambda: _page(config, statuses).encode()
+
+    return await status_page(request, gather, "text/html; charset=utf-8")
+
+
+def _page(config: Config, stored: list[SourceStatus]) -> str:
     base = config.service.base_url
-    statuses = {s.id: s for s in await service.db.statuses(time.time())}
+    statuses = {s.id: s for s in stored}
     head = [
         f'<link rel="alternate" type="application/atom+xml" title="{escape(f.title)}" '
         f'href="{escape(base)}/feeds/{escape(f.id)}.atom">'
@@ -68,7 +77,7 @@ async def index(request: web.Request) -> web.Response:
             f"<td>{_when(status.last_success if status else None)}</td>"
             f"<td>{_when(next_fetch)}</td><td>{error}</td></tr>"
         )
-    page = f"""<!DOCTYPE html>
+    return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{escape(config.service.title)}</title>
@@ -83,4 +92,3 @@ async def index(request: web.Request) -> web.Response:
 <th>Next fetch</th><th>Error</th></tr>{"".join(source_rows)}</table>
 </body></html>
 """
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
