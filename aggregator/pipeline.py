@@ -17,7 +17,7 @@ from aggregator.errors import FetchError, RetryLater
 from aggregator.extract import Collected, RecordPlan, collect
 from aggregator.fetcher import Fetcher, HostSlots, printable
 from aggregator.netpolicy import host_of
-from aggregator.policy import next_delay, upstream_hint
+from aggregator.policy import next_delay, phased, upstream_hint
 from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
 from feeds.errors import AggregatorError
@@ -224,7 +224,8 @@ class Pipeline:
         now_configured = self.config.source(source.id)
         if now_configured is not None and now_configured.url != source.url:
             effective = None  # a reload changed the url meanwhile: the old one's move is not its
-        outcome = _outcome(collected, state, started, seconds, started + delay, effective)
+        at = phased(source.id, started, delay, source.interval)
+        outcome = _outcome(collected, state, started, seconds, at, effective)
         listed = collected.listed if collected.feed is not None else None
         outcome = replace(outcome, rules=rules, listed=listed)
         try:

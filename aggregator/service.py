@@ -19,6 +19,7 @@ from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
 from aggregator.freshness import Freshness
 from aggregator.pipeline import Pipeline, SourceReport
+from aggregator.policy import phased
 from aggregator.records import apply_config
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
@@ -126,7 +127,9 @@ class Service:
             return time.time()
         if current.interval != started.interval and report.result != "error":
             attempted = time.time() - report.seconds
-            return _retimed(attempted, started.interval, current.interval, report.next_fetch)
+            return _retimed(
+                started.id, attempted, started.interval, current.interval, report.next_fetch
+            )
         return report.next_fetch
 
     async def start_scheduler(self) -> None:
@@ -154,7 +157,7 @@ class Service:
             elif old is not None and old.interval != source.interval:
                 idle = status is not None and not status.error_streak  # not backing off
                 last = status.last_attempt if status is not None and idle else None
-                at = _retimed(last, old.interval, source.interval, at)
+                at = _retimed(source.id, last, old.interval, source.interval, at)
                 changed.add(source.id)
             wanted[source.id] = (at, min(DEFAULT_STAGGER, source.interval))
         added = wanted.keys() - self.scheduler.scheduled()  # their status shows no time yet
@@ -312,15 +315,20 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def _retimed(
-    last_attempt: float | None, old_interval: float, interval: float, at: float | None
+    source_id: str,
+    last_attempt: float | None,
+    old_interval: float,
+    interval: float,
+    at: float | None,
 ) -> float | None:
-    """After an interval change: the last attempt (None when backing off) plus the new
-    interval, and never before what an upstream's cache hint (a wait longer than the old
-    interval) asked for."""
+    """After an interval change: the source's next instant by the new interval from its last
+    attempt (None when backing off), and never before what an upstream's cache hint asked
+    for: a wait longer than the old interval that is not the instant it would have given."""
     if last_attempt is None:
         return at
-    retimed = last_attempt + interval
-    if at is not None and at - last_attempt > old_interval + _SAME_TIME:
+    retimed = phased(source_id, last_attempt, interval, interval)
+    planned = phased(source_id, last_attempt, old_interval, old_interval)
+    if at is not None and abs(at - planned) > _SAME_TIME and at - last_attempt > old_interval:
         return max(at, retimed)
     return retimed
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -174,3 +175,27 @@ async def test_fetch_exit_code_and_unknown_source(tmp_path: Path) -> None:
         code, _, err = await run_cli_async("fetch", config, "nope")
         assert code == 2
         assert 'fetch: unknown source "nope"' in err
+
+
+async def test_sources_fetched_together_are_next_due_apart(tmp_path: Path) -> None:
+    """Twenty sources of one interval fetched by one `aggregator fetch` (as at a first
+    start) are next due over the whole interval: they fetched in the same moment for good."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\n\n'
+        + "".join(
+            f'[[sources]]\nid = "s{n}"\nurl = "{UPSTREAM / "hzfb.xml"}"\ninterval = "1h"\n\n'
+            for n in range(20)
+        ),
+        encoding="utf-8",
+    )
+    code, _, err = await run_cli_async("fetch", config)
+    assert code == 0, err
+    code, out, err = await run_cli_async("status", config, "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    due = sorted(row["next_fetch"] - row["last_attempt"] for row in rows)
+    assert len(due) == 20
+    assert due[0] >= 1800, "half an interval at least"
+    assert due[-1] < 5400, "one and a half at most"
+    assert due[-1] - due[0] > 1800, "spread, not bunched"

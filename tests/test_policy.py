@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
 
-from aggregator.policy import is_failing, next_delay, upstream_hint
+from aggregator.policy import is_failing, next_delay, phased, upstream_hint
 
 NOW = 1_700_000_000.0
 HOUR = 3600.0
@@ -103,3 +104,25 @@ def test_retry_after_is_a_floor(retry_after: float, expected: float | None) -> N
         interval=600, max_interval=DAY, error_streak=1, retry_after=retry_after, rng=rng
     )
     assert delay == (expected if expected is not None else backoff)
+
+
+def test_sources_fetched_together_spread_over_their_interval() -> None:
+    """2,000 sources fetched in one moment (a first start) are next due all over the interval,
+    not in the same moment again."""
+    due = [phased(f"s{n}", NOW, 900.0, 900.0) - NOW for n in range(2000)]
+    assert all(450 <= delay < 1350 for delay in due), "half an interval to one and a half"
+    counts = Counter(int((delay - 450) // 90) for delay in due)  # ten slices of the interval
+    assert sorted(counts) == list(range(10))
+    assert all(140 <= count <= 260 for count in counts.values()), counts
+
+
+def test_a_source_fetched_on_its_instant_keeps_a_steady_cadence() -> None:
+    at = phased("hzfb", NOW, HOUR, HOUR)
+    for late in (0.0, 3.0, 25.0, 1200.0):  # the fetch began this long after it was due
+        assert phased("hzfb", at + late, HOUR, HOUR) == pytest.approx(at + HOUR)
+    assert phased("hzfb", NOW, HOUR, HOUR) == at, "the same instants in every process"
+    assert phased("other", NOW, HOUR, HOUR) != at
+
+
+def test_a_delay_an_upstream_asked_for_is_kept_as_it_is() -> None:
+    assert phased("hzfb", NOW, 2 * HOUR, HOUR) == NOW + 2 * HOUR

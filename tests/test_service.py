@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aggregator.config import config_from_mapping, load_config
 from aggregator.cpu import CpuPool
 from aggregator.errors import ConfigError
+from aggregator.policy import phased
 from aggregator.records import story_context, to_record
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_app
@@ -127,7 +128,10 @@ async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processe
         assert scheduler.scheduled() == {"keep", "slow", "new"}
         slow = scheduler.next_run("slow")
         assert slow is not None
-        assert slow - time.time() == pytest.approx(600, abs=5), "the new interval applies now"
+        attempted = {s.id: s.last_attempt for s in await service.db.statuses(time.time())}
+        assert attempted["slow"] is not None
+        due = phased("slow", attempted["slow"], 600, 600)
+        assert slow == pytest.approx(due, abs=1), "the new interval applies now"
         new = scheduler.next_run("new")
         assert new is not None
         assert new - time.time() <= 5, "an added source is fetched within its interval"
@@ -334,6 +338,11 @@ async def test_a_reload_during_a_fetch_times_the_next_one_by_the_new_settings(
                 release.set()
                 next_fetch = await run
                 assert next_fetch is not None
+                if expected:  # the source's next instant at the new interval
+                    statuses = await service.db.statuses(time.time())
+                    attempted = statuses[0].last_attempt
+                    assert attempted is not None
+                    expected = phased("s", attempted, expected, expected) - time.time()
                 assert abs(next_fetch - time.time() - expected) < 5
                 shown = {s.id: s.next_fetch for s in await service.db.statuses(time.time())}
                 assert shown["s"] == next_fetch, "the status, and a restart, have it too"
@@ -679,7 +688,10 @@ async def test_a_reloaded_interval_keeps_the_upstreams_hint_and_shows_in_status(
             planned, stored = await reload_with("5m")
             assert planned == pytest.approx(7200, abs=5), "the upstream's two hours still hold"
             planned, stored = await reload_with("3h")
-            assert planned == pytest.approx(3 * 3600, abs=5)
+            attempted = {s.id: s.last_attempt for s in await service.db.statuses(time.time())}
+            assert attempted["up"] is not None
+            due = phased("up", attempted["up"], 3 * 3600, 3 * 3600)
+            assert planned == pytest.approx(due - time.time(), abs=1), "the source's next instant"
             assert stored == pytest.approx(time.time() + planned, abs=2), "status shows it"
 
 
