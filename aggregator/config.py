@@ -581,11 +581,17 @@ def _feeds(
             if name not in known_ids:
                 table.fail("sources", f"unknown source {quoted(name)}")
         tags = table.strings("tags")
+        # sets: 50 channels each naming 1,000 of 1,000 sources took `check` 1.3 s as lists
+        chosen_ids, wanted_tags = set(chosen), set(tags)
         members = tuple(
             s.id
             for s in sources
             if s.enabled
-            and ((not chosen and not tags) or s.id in chosen or set(tags) & set(s.tags))
+            and (
+                (not chosen_ids and not wanted_tags)
+                or s.id in chosen_ids
+                or not wanted_tags.isdisjoint(s.tags)
+            )
         )
         result.append(
             FeedConfig(
