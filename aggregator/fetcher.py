@@ -178,6 +178,7 @@ class Fetcher:
         *,
         source_url: str,
         hosts: Collection[str],
+        hosts_key: str = "follow_hosts",
         etag: str | None = None,
         last_modified: str | None = None,
         verify_tls: bool = True,
@@ -185,7 +186,8 @@ class Fetcher:
         host_slots: HostSlots | None = None,
         permit: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> Response:
-        """GET `url`, following redirects only within `hosts` (see `netpolicy`); `verify_tls`
+        """GET `url`, following redirects only within `hosts` (see `netpolicy`; `hosts_key` is
+        the setting that lists them, for the refusal's message); `verify_tls`
         False accepts any certificate (a source's `tls_verify = false`), on every hop.
         `headers` (a source's own, its User-Agent included) go with every hop. `host_slots`
         limits requests to one host instead of `fetch.per_host`. `permit` gives the reason a
@@ -234,7 +236,9 @@ class Fetcher:
                 )
             if target in seen:
                 raise FetchError(f"redirect loop through {target}", url=url, status=status)
-            if reason := await check_discovered(target, source_url=source_url, hosts=hosts):
+            if reason := await check_discovered(
+                target, source_url=source_url, hosts=hosts, hosts_key=hosts_key
+            ):
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
             if permit is not None and (reason := await permit(target)):
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)

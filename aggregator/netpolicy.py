@@ -62,8 +62,11 @@ def allowed_hosts(source_url: str, follow_hosts: Collection[str]) -> frozenset[s
     return frozenset(h for h in hosts | paired if h)
 
 
-async def check_discovered(url: str, *, source_url: str, hosts: Collection[str]) -> str | None:
-    """Why a discovered URL (article link, redirect, alternate) may not be fetched, or None."""
+async def check_discovered(
+    url: str, *, source_url: str, hosts: Collection[str], hosts_key: str = "follow_hosts"
+) -> str | None:
+    """Why a discovered URL (article link, redirect, alternate) may not be fetched, or None;
+    `hosts_key` is the setting that lists `hosts` besides the source's own."""
     scheme = urlsplit(url).scheme.lower()
     source_scheme = urlsplit(source_url).scheme.lower()
     if scheme == "file" and source_scheme == "file":
@@ -77,12 +80,12 @@ async def check_discovered(url: str, *, source_url: str, hosts: Collection[str])
     host = host_of(url)
     port = _port(url)
     if host not in hosts and not any(_named(entry, host) for entry in hosts):
-        return f"host {host!r} is not the source's host nor in follow_hosts"
+        return f"host {host!r} is not the source's host nor in {hosts_key}"
     if (host if port is None else _with_port(host, port)) not in hosts:
         if port is None:
-            return f"the default port of {host!r} is not the source's (follow_hosts: {host!r})"
+            return f"the default port of {host!r} is not the source's ({hosts_key}: {host!r})"
         listed = _with_port(host, port)
-        return f"port {port} of {host!r} is not the source's (follow_hosts: {listed!r})"
+        return f"port {port} of {host!r} is not the source's ({hosts_key}: {listed!r})"
     source_host = host_of(source_url)
     if not is_private_address(source_host) and await resolves_private(host):
         return f"host {host!r} is a private address, reached from a public source"

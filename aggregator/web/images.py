@@ -37,6 +37,7 @@ FETCHES_AT_ONCE = 8
 # again: a dead picture in a popular feed would otherwise be fetched for every reader.
 FAILURE_KEPT = 60.0
 _FAILURES_KEPT = 1024
+_KEY = "service.image_proxy_hosts"  # what a refusal names as the list of hosts
 _ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"
 _HEADERS = {
     "Cache-Control": "public, max-age=2592000, immutable",
@@ -133,7 +134,7 @@ class Pictures:
         # found in published content: a listed name that resolves to a private address
         # (DNS rebinding) is refused, as a discovered URL is; a listed address is the
         # operator's word
-        if reason := await check_discovered(url, source_url=url, hosts=hosts):
+        if reason := await check_discovered(url, source_url=url, hosts=hosts, hosts_key=_KEY):
             raise UpstreamProblem(502, f"{url}: {reason}")
         try:
             async with self._slots:
@@ -142,6 +143,7 @@ class Pictures:
                     url,
                     source_url=url,
                     hosts=hosts,
+                    hosts_key=_KEY,
                     headers=(("Accept", _ACCEPT),),
                     host_slots=self._host_slots,
                 )
