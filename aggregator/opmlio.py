@@ -40,7 +40,9 @@ def published_outlines(config: Config) -> list[OpmlOutline]:
     """Our merged feeds, then every enabled source's own feed, as a reader subscribes to them."""
     home = config.service.base_url + "/"
     outlines = [
-        OpmlOutline(feed.title, feed_url(config, "feeds", feed.id, "atom"), home, category="Feeds")
+        OpmlOutline(
+            feed.title, feed_url(config, "feeds", feed.id, "atom"), home, folders=("Feeds",)
+        )
         for feed in config.feeds
     ]
     outlines += [
@@ -48,7 +50,7 @@ def published_outlines(config: Config) -> list[OpmlOutline]:
             source.name,
             feed_url(config, "sources", source.id, "atom"),
             source.publisher.url if source.publisher else None,
-            category="Sources",
+            folders=("Sources",),
         )
         for source in config.sources
         if source.enabled
@@ -68,8 +70,8 @@ def source_outlines(config: Config) -> list[OpmlOutline]:
         xml_url = source.url
         if source.type == "html":
             xml_url, site = feed_url(config, "sources", source.id, "atom"), source.url
-        category = source.tags[0] if source.tags else None
-        outlines.append(OpmlOutline(source.name, xml_url, site, category=category))
+        folders = source.tags[:1]
+        outlines.append(OpmlOutline(source.name, xml_url, site, folders=folders))
     return outlines
 
 
@@ -164,8 +166,10 @@ def _table(ident: str, outline: OpmlOutline, origin: str) -> tomlkit.items.Table
     table.add("name", outline.text)
     table.add("url", outline.xml_url)
     table.add("type", "feed")
-    if outline.category:
-        table.add("tags", [outline.category])
+    # every folder around it: "News / Local" is tagged both, so a channel of either has it
+    tags = list(dict.fromkeys(outline.folders))
+    if tags:
+        table.add("tags", tags)
     table.add(tomlkit.nl())
     return table
 

@@ -22,13 +22,18 @@ _ESCAPED = re.compile("|".join(_UNESCAPED))
 
 @dataclass(frozen=True, slots=True)
 class OpmlOutline:
-    """One subscription; `category` is the folder it sits in."""
+    """One subscription; `folders` are the folders around it, outermost first."""
 
     text: str
     xml_url: str
     html_url: str | None = None
     type: str = "rss"
-    category: str | None = None
+    folders: tuple[str, ...] = ()
+
+    @property
+    def category(self) -> str | None:
+        """The folder it sits in: the one level an export writes."""
+        return self.folders[-1] if self.folders else None
 
 
 def render_opml(title: str, outlines: Sequence[OpmlOutline]) -> bytes:
@@ -69,7 +74,7 @@ def _from_html(text: str) -> str:
 
 
 def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
-    """Every outline with an `xmlUrl`, folders flattened into `category`, in document order.
+    """Every outline with an `xmlUrl`, with the folders around it, in document order.
 
     Entities are never expanded and nothing is fetched: an OPML file is untrusted input.
     """
@@ -83,10 +88,10 @@ def parse_opml(body: bytes) -> tuple[OpmlOutline, ...]:
     outlines = root.find("body") if root.tag == "opml" else None
     if outlines is None:
         raise ParseError("not an OPML document: no <opml> root with a <body>")
-    return tuple(_walk(outlines, None))
+    return tuple(_walk(outlines, ()))
 
 
-def _walk(parent: etree._Element, category: str | None) -> Iterator[OpmlOutline]:
+def _walk(parent: etree._Element, folders: tuple[str, ...]) -> Iterator[OpmlOutline]:
     for element in parent.iterchildren("outline"):
         text = _from_html(_attribute(element, "text") or _attribute(element, "title"))
         xml_url = _attribute(element, "xmlurl")
@@ -96,9 +101,9 @@ def _walk(parent: etree._Element, category: str | None) -> Iterator[OpmlOutline]
                 xml_url=xml_url,
                 html_url=_attribute(element, "htmlurl") or None,
                 type=_attribute(element, "type") or "rss",
-                category=category,
+                folders=folders,
             )
-        yield from _walk(element, text or category)
+        yield from _walk(element, (*folders, text) if text else folders)
 
 
 def _attribute(element: etree._Element, name: str) -> str:

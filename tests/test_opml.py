@@ -12,10 +12,10 @@ from feeds.opml import OpmlOutline, parse_opml, render_opml
 
 OUTLINES = (
     OpmlOutline(
-        "汉中发布", "https://example.org/hzfb/rss.xml", "https://example.org/", "rss", "政务"
+        "汉中发布", "https://example.org/hzfb/rss.xml", "https://example.org/", "rss", ("政务",)
     ),
     OpmlOutline("Planet", "https://planet.example/atom.xml", type="atom"),
-    OpmlOutline("汉中第一网", "http://example.net/portal.php?mod=rss&catid=1", category="政务"),
+    OpmlOutline("汉中第一网", "http://example.net/portal.php?mod=rss&catid=1", folders=("政务",)),
 )
 
 
@@ -70,9 +70,13 @@ def test_parse_flattens_nested_folders_as_reader_exports_write_them() -> None:
 
     assert parse_opml(body) == (
         OpmlOutline(
-            "Herald", "http://herald.example/rss", "http://herald.example/", "rss", "Local"
+            "Herald",
+            "http://herald.example/rss",
+            "http://herald.example/",
+            "rss",
+            ("News", "Local"),
         ),
-        OpmlOutline("Wire", "http://wire.example/atom", category="News"),
+        OpmlOutline("Wire", "http://wire.example/atom", folders=("News",)),
         OpmlOutline("http://bare.example/feed", "http://bare.example/feed"),
     )
 
@@ -115,5 +119,5 @@ def test_external_entities_are_never_read() -> None:
 
     outlines = parse_opml(body)
 
-    assert outlines == (OpmlOutline("feed", "http://x.example/rss", category="leak"),)
+    assert outlines == (OpmlOutline("feed", "http://x.example/rss", folders=("leak",)),)
     assert "root:" not in repr(outlines)

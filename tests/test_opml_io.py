@@ -66,7 +66,9 @@ SUBSCRIPTIONS = b"""<?xml version="1.0" encoding="UTF-8"?>
   <outline type="rss" text="&#27721;&#20013;&#21457;&#24067;"
            xmlUrl="https://www.example.org/hzfb/rss.xml?utm_source=reader"/>
   <outline type="rss" text="&#27721;&#20013;&#26085;&#25253;" xmlUrl="https://www.hzrb.example/feed"/>
-  <outline type="rss" text="&#27721;&#20013;&#26085;&#25253;" xmlUrl="https://hzrb.example/other"/>
+  <outline text="News"><outline text="&#27721;&#20013;">
+    <outline type="rss" text="&#27721;&#20013;&#26085;&#25253;" xmlUrl="https://hzrb.example/other"/>
+  </outline></outline>
   <outline type="rss" text="Secrets" xmlUrl="file:///etc/passwd"/>
   <outline type="rss" text="Ours" xmlUrl="http://127.0.0.1:8080/feeds/all.atom"/>
   <outline type="rss" text="Broken" xmlUrl="http://[x/feed"/>
@@ -98,7 +100,7 @@ def test_import_appends_new_sources_and_keeps_comments(tmp_path: Path) -> None:
     assert added == [
         ("planet-python", "Planet Python", "https://planetpython.org/rss20.xml", ("Tech",), "feed"),
         ("hzrb-example", "汉中日报", "https://www.hzrb.example/feed", (), "feed"),
-        ("hzrb-example-2", "汉中日报", "https://hzrb.example/other", (), "feed"),
+        ("hzrb-example-2", "汉中日报", "https://hzrb.example/other", ("News", "汉中"), "feed"),
     ]
     assert [f.id for f in loaded.feeds] == ["all", "local"]
 
@@ -214,7 +216,7 @@ def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     from feeds.opml import OpmlOutline, parse_opml, render_opml
 
     outlines = [
-        OpmlOutline("Tech <Blog> & 汉中", "http://t.example/feed.xml", category="科技 & <新闻>"),
+        OpmlOutline("Tech <Blog> & 汉中", "http://t.example/feed.xml", folders=("科技 & <新闻>",)),
         OpmlOutline("汉中发布", "http://hz.example/rss.xml"),
     ]
     document = render_opml("聚合 <all>", outlines)
