@@ -274,14 +274,17 @@ def test_check_warns_of_an_interval_under_a_minute(write_config: WriteConfig) ->
         '[fetch]\ninterval = "1ms"\n[[sources]]\nid = "a"\nurl = "http://a.example/f.xml"\n'
         'interval = "10m"\n[[sources]]\nid = "b"\nurl = "http://b.example/f.xml"\n'
         '[[sources]]\nid = "off"\nurl = "http://c.example/f.xml"\nenabled = false\n'
+        '[[sources]]\nid = "d"\nurl = "http://d.example/f.xml"\n'
+        '[[sources]]\nid = "e"\nurl = "http://e.example/f.xml"\ninterval = "5s"\n'
     )
     result = run_cli("check", path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
-        "warning: fetch.interval: 0.001s is under a minute",
-        "warning: sources[1].interval: 0.001s is under a minute: http://b.example/f.xml is "
+        "warning: fetch.interval: 0.001s is under a minute: 2 sources taking it are asked "
+        "again that often",
+        "warning: sources[4].interval: 5s is under a minute: http://e.example/f.xml is "
         "asked again that often",
-    ]
+    ], "one line for the sources that take fetch.interval, one for each setting its own"
 
 
 def test_check_warns_of_no_sources_and_of_a_channel_selecting_none(
