@@ -187,7 +187,8 @@ class Page:
 
 
 async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, datetime]:
-    """The document's bytes and its `updated` time; raises `UnknownSource` for unknown ids."""
+    """The document's bytes and when what it shows last changed (its `Last-Modified`: see
+    `last_modified`); raises `UnknownSource` for unknown ids."""
     feed = channel(config, page.kind, page.ident)
     query = page.query
     hidden = withdrawn(config.stories)
@@ -197,6 +198,7 @@ async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, dat
         params = dict(page.extra_query) | {"before": cursor(items[-1][0])}
         next_url = f"{page.next_base}?{urlencode(params)}"
     source = config.source(page.ident) if page.kind == "sources" else None
+    modified = await last_modified(config, db, feed)
     document = build_feed(
         config,
         kind=page.kind,
@@ -208,9 +210,9 @@ async def render_page(config: Config, db: Reads, page: Page) -> tuple[bytes, dat
         next_url=next_url,
         language=source.language if source else None,
         images=await image_proxy(config, db),
-        modified=await last_modified(config, db, feed),
+        modified=modified,
     )
-    return RENDERERS[page.fmt](document), document.updated
+    return RENDERERS[page.fmt](document), max(document.updated, modified)
 
 
 async def last_modified(config: Config, db: Reads, feed: FeedConfig) -> datetime:

@@ -150,16 +150,16 @@ def build_feed(
     images: ImageProxy | None = None,
     modified: datetime | None = None,
 ) -> OutFeed:
-    """`modified`: when what the document shows last changed, beyond its entries' dates (an
-    entry dated before the newest arrived, one went): it is `updated` when later."""
+    """`updated` is its newest entry's, so the bytes (and the ETag made from them) stay the
+    same while the entries do: taken from when its sources last changed, it moved whenever
+    another source stored a copy of a story it shows, or the config was saved, and every
+    reader downloaded an unchanged feed again. `modified` dates a document without entries."""
     entries = tuple(
         entry
         for item, story in items
         if (entry := to_entry(config, item, story, images, merged=kind == "feeds")) is not None
     )
     updated = max((e.updated for e in entries), default=modified or _STARTED)
-    if modified is not None:
-        updated = max(updated, modified)
     return OutFeed(
         id=f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, f'{kind}/{ident}')}",
         title=title,

@@ -83,3 +83,45 @@ async def test_a_config_change_moves_last_modified(
     config.write_text(config.read_text("utf-8") + withdrawal, "utf-8")
     await service.reload()
     assert [path for path in paths if await _changed(client, path, before[path])] == list(paths)
+
+
+async def _validators(client: Client, path: str) -> tuple[str, str]:
+    response = await client.get(path)
+    assert response.status == 200, path
+    return response.headers["ETag"], response.headers["Last-Modified"]
+
+
+# a republisher's copy of one of a.xml's stories: same link, same title
+COPY = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>转载</title>'
+    "<item><title>汉中朱鹮数量突破七千只</title>"
+    "<link>https://example.org/hzfb/2022/0113/0998.html</link><guid>copy-0998</guid>"
+    "<pubDate>Thu, 13 Jan 2022 19:00:00 +0800</pubDate>"
+    "<description>记者从汉中朱鹮国家级自然保护区获悉，朱鹮种群数量已突破七千只。</description>"
+    "</item></channel></rss>"
+)
+
+
+async def test_what_changes_nothing_shown_keeps_the_validators(
+    service: Service, client: Client, tmp_path: Path
+) -> None:
+    """Another source's copy of a story a feed shows, and a config saved with a source added
+    that has nothing yet, change what is stored but not the document: readers asking with its
+    ETag or its date get 304, where they downloaded it again (at every copy of every story)."""
+    paths = ("/sources/a.atom", "/sources/a.rss", "/sources/a.json")
+    before = {path: await _validators(client, path) for path in paths}
+    await asyncio.sleep(1.1)  # `Last-Modified` counts whole seconds
+    (tmp_path / "b.xml").write_text(COPY, "utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config.read_text("utf-8") + '\n[[sources]]\nid = "b"\nurl = "b.xml"\n'
+        '\n[[sources]]\nid = "later"\nurl = "later.xml"\n',
+        "utf-8",
+    )
+    await service.reload()
+    assert (await service.fetch_now("b")).duplicates == 1, "b's copy joins a's story"
+    for path in paths:
+        assert await _validators(client, path) == before[path], path
+        etag, modified = before[path]
+        assert (await client.get(path, headers={"If-None-Match": etag})).status == 304
+        assert not await _changed(client, path, modified), path

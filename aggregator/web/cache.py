@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -137,10 +137,24 @@ class FeedCache:
         """
         pending = self._rendering.get(key)
         if pending is None or pending.generation != generation:
-            pending = _Render(generation, asyncio.ensure_future(render()))
+            pending = _Render(generation, asyncio.ensure_future(self._render(key, render)))
             self._rendering[key] = pending
             pending.task.add_done_callback(lambda _: self._rendered(key, pending))
         return await asyncio.shield(pending.task)
+
+    async def _render(self, key: str, render: Callable[[], Awaitable[Rendered]]) -> Rendered:
+        """`render()`; when it gives the bytes already kept, the document as it was,
+        `Last-Modified` and compressed forms included. What its sources store can change
+        without changing it (another source's copy of a story it shows), and a reader asking
+        by date downloaded it again."""
+        rendered = await render()
+        kept = self._entries.get(key)
+        if kept is None or kept.etag != rendered.etag:
+            return rendered
+        if (kept.headers, kept.content_type) == (rendered.headers, rendered.content_type):
+            return replace(kept, generation=rendered.generation)
+        # a reload changed what answers carry (`cache_max_age`)
+        return replace(rendered, last_modified=kept.last_modified, modified_at=kept.modified_at)
 
     def _rendered(self, key: str, pending: _Render) -> None:
         if self._rendering.get(key) is pending:

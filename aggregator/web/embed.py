@@ -135,9 +135,10 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
     hidden = withdrawn(config.stories)
     items = await select(service.db, feed, Query(limit=limit), merged=True, hidden=hidden)
     feed_url = f"{config.service.base_url}/feeds/{ident}.atom"
+    modified = await last_modified(config, service.db, feed)
     document = build_feed(
         config, kind="feeds", ident=ident, title=feed.title, description=feed.description,
-        items=items, self_url=feed_url, modified=await last_modified(config, service.db, feed),
+        items=items, self_url=feed_url, modified=modified,
     )  # fmt: skip
     zone = config.service.timezone
     entries = "".join(_entry(entry, zone, lang) for entry in document.entries)
@@ -153,7 +154,11 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
     )
     headers = answer_headers(service, _PAGE_HEADERS)
     return make_rendered(
-        generation, page.encode("utf-8"), "text/html; charset=utf-8", document.updated, headers
+        generation,
+        page.encode("utf-8"),
+        "text/html; charset=utf-8",
+        max(document.updated, modified),
+        headers,
     )
 
 
