@@ -14,7 +14,7 @@ from aiohttp import web
 
 from aggregator.config import load_config
 from aggregator.service import Service, running_service
-from aggregator.websub import topics
+from aggregator.websub import PARALLEL, WebSubNotifier, topics
 from tests.conftest import FIXTURES
 from tests.publishing import client_for
 from tests.upstream import local_site
@@ -29,6 +29,9 @@ class Hub:
     location: str | None = None
     pings: list[dict[str, str]] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)  # each ping's URL, absolute when proxied
+    delay: float = 0.0  # seconds each answer takes
+    answering: int = 0
+    most_at_once: int = 0
 
     def topics(self) -> set[str]:
         return {ping["hub.url"] for ping in self.pings}
@@ -40,6 +43,10 @@ async def hub() -> AsyncIterator[Hub]:
 
     async def publish(request: web.Request) -> web.Response:
         assert request.content_type == "application/x-www-form-urlencoded"
+        state.answering += 1
+        state.most_at_once = max(state.most_at_once, state.answering)
+        await asyncio.sleep(state.delay)
+        state.answering -= 1
         state.pings.append(dict(await request.post()))  # type: ignore[arg-type]
         state.asked.append(str(request.url))
         redirect = {"Location": state.location} if state.location else {}
@@ -132,6 +139,43 @@ async def test_changed_sources_ping_the_hub_for_their_feeds(
     await service.websub.drain()
     assert sorted(hub.topics()) == sorted(_urls("sources", "a") | _urls("feeds", "all"))
     assert len(hub.pings) == 6, "one ping per topic"
+
+
+async def _pinged(hub: Hub, count: int) -> None:
+    for _ in range(200):
+        if len(hub.pings) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(hub.pings)} pings, not {count}")
+
+
+async def test_a_topic_is_pinged_at_most_once_a_gap(
+    service: Service, hub: Hub, tmp_path: Path
+) -> None:
+    """Changes to a topic pinged moments ago wait for the gap and go out as one ping: the hub
+    fetches the topic at each, and 150 sources fetched every 30 s pinged `all.rss` twice a
+    second."""
+    service.websub = WebSubNotifier(gap=3.0)
+    path = tmp_path / "a.xml"
+    path.write_text(path.read_text("utf-8").replace("七千只", "八千只"), "utf-8")
+    assert (await service.fetch_now("a")).new == 3
+    await _pinged(hub, 6)  # never pinged: at once
+    for before, after in (("八千只", "九千只"), ("九千只", "一万只")):
+        path.write_text(path.read_text("utf-8").replace(before, after), "utf-8")
+        assert (await service.fetch_now("a")).updated == 1
+    assert len(hub.pings) == 6, "held for the gap"
+    await _pinged(hub, 12)
+    await asyncio.sleep(0.5)
+    assert len(hub.pings) == 12, "two changes, one ping per topic"
+    assert hub.topics() == _urls("sources", "a") | _urls("feeds", "all")
+
+
+async def test_pings_go_a_few_at_a_time(service: Service, hub: Hub) -> None:
+    hub.delay = 0.2
+    await service.fetch_now("b")  # nine topics
+    await service.websub.drain()
+    assert len(hub.pings) == 9
+    assert hub.most_at_once == PARALLEL
 
 
 async def test_feeds_advertise_the_hub(service: Service, hub: Hub) -> None:
