@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urljoin
 from aggregator import eventloop
 from aggregator.config import Config, default_config_path, load_config, quoted
 from aggregator.errors import ConfigError, UnknownSource
-from aggregator.logs import setup_logging
+from aggregator.logs import apply_level, setup_logging
 from feeds.errors import AggregatorError
 
 EXIT_FAILED = 1
@@ -238,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         eventloop.loop_factory()
         config = load_config(path)
+        apply_level(config.service.log_level)
     except ConfigError as exc:
         print(f"{exc.path}: {len(exc.problems)} problem(s)", file=sys.stderr)
         for problem in exc.problems:

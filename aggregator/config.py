@@ -58,6 +58,7 @@ class ServiceConfig:
     admin_port: int | None = None  # None: the admin API shares the public listener
     workers: int = 1
     image_proxy_hosts: tuple[str, ...] = ()  # pictures of these hosts served through /images/
+    log_level: str = "info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +327,19 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         admin_port=admin_port,
         workers=workers,
         image_proxy_hosts=image_hosts,
+        log_level=_log_level(table),
     )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_level(table: Table) -> str:
+    level = table.get("log_level", str, "info")
+    if level not in LOG_LEVELS:
+        table.fail("log_level", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        return "info"
+    return level
 
 
 def _listen_host(table: Table, key: str, default: str) -> str:

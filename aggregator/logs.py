@@ -88,3 +88,8 @@ def setup_logging(level: int = logging.INFO, *, fields: dict[str, object] | None
     root.setLevel(level)
     for noisy in ("apscheduler", "trafilatura", "aiohttp.access", "htmldate", "courlan"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def apply_level(level: str) -> None:
+    """`service.log_level`, at start and at each reload."""
+    logging.getLogger().setLevel(level.upper())

@@ -36,6 +36,7 @@ log = logging.getLogger("aggregator.fetch")
 # After this many failures in a row on a remembered (301/308) URL, the configured one is tried:
 # a site that moved back, or a redirect that was permanent only in name, heals by itself.
 _BACK_TO_CONFIGURED = 3
+_NOTHING_NEW = frozenset({"not modified", "unchanged"})  # results logged at debug level
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,8 @@ class Pipeline:
             bytes=size,
         )
         level = logging.WARNING if report.failed else logging.INFO
+        if report.result in _NOTHING_NEW:  # most fetches: `service.log_level = "debug"` shows them
+            level = logging.DEBUG
         fields = ("url", "result", "status", "bytes", "new", "updated", "duplicates", "seconds",
                   "error")  # fmt: skip
         extra = {"source": source.id} | {name: getattr(report, name) for name in fields}

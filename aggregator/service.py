@@ -18,6 +18,7 @@ from aggregator.errors import ConfigError, UnknownSource
 from aggregator.fetcher import Fetcher
 from aggregator.fetchstats import FetchStats
 from aggregator.freshness import Freshness
+from aggregator.logs import apply_level
 from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.policy import phased
 from aggregator.records import apply_config
@@ -202,6 +203,7 @@ class Service:
                 self.pipeline.robots = Robots(self.fetcher, config.fetch.user_agent)
             self.stats.keep_only({source.id for source in config.sources})
             self.fetcher.reconfigure(config.fetch)
+            apply_level(config.service.log_level)
             self.generation += 1
             if self.scheduler is not None:
                 await self._sync_schedule(previous)

@@ -17,6 +17,8 @@ SERVICE_KEYS: dict[str, str] = {
     "workers": "HTTP server processes sharing `port` (SO_REUSEPORT); one of them also fetches",
     "image_proxy_hosts": "hosts (and their subdomains) whose pictures published content loads "
     "through this service's `/images/`, without a referrer",
+    "log_level": "least severe log lines written: `debug` (fetches that found nothing new "
+    "too), `info`, `warning` or `error`",
 }
 
 FETCH_KEYS: dict[str, str] = {

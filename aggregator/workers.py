@@ -26,7 +26,7 @@ from aggregator import eventloop, renderjobs
 from aggregator.config import Config, load_config
 from aggregator.cpu import CpuPool
 from aggregator.errors import CannotListen, ConfigError
-from aggregator.logs import setup_logging
+from aggregator.logs import apply_level, setup_logging
 from aggregator.service import running_service
 from aggregator.web.app import make_app
 from aggregator.web.tally import open_tally
@@ -121,6 +121,7 @@ def run_worker(config_path: str, parent_pid: int, index: int) -> None:
     setup_logging(fields={"worker": index})
     try:
         config = load_config(Path(config_path))
+        apply_level(config.service.log_level)
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})
         raise SystemExit(2) from None

@@ -454,3 +454,15 @@ def test_a_byte_order_mark_is_read_and_other_encodings_are_placed(tmp_path: Path
     assert lines[1] == (
         "not UTF-8 text: byte 0xba at line 4, column 28 (save the file as UTF-8)"
     ), lines
+
+
+def test_a_log_level_is_one_of_four(write_config: WriteConfig) -> None:
+    path = write_config('[service]\nlog_level = "verbose"\n')
+    result = run_cli("check", path)
+    assert result.returncode == 2
+    assert "service.log_level: must be one of debug, info, warning, error, not 'verbose'" in (
+        result.stderr
+    )
+    assert load_config(write_config('[service]\nlog_level = "debug"\n')).service.log_level == (
+        "debug"
+    )
