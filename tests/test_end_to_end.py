@@ -209,7 +209,7 @@ async def test_fetches_that_found_nothing_new_are_debug_lines(tmp_path: Path) ->
         f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\nlog_level = "LEVEL"\n\n'
         f'[[sources]]\nid = "a"\nurl = "{UPSTREAM / "hzfb.xml"}"\n'
     )
-    results = {}
+    results: dict[int, list[str]] = {}
     for level in ("info", "info", "debug"):
         config.write_text(text.replace("LEVEL", level), encoding="utf-8")
         code, _, err = await run_cli_async("fetch", config)
