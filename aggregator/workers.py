@@ -36,6 +36,9 @@ HTTP_GRACE = 2.0  # requests in flight get this long at a stop
 _CHECK_EVERY = 1.0  # how soon a worker notices an orphaned state, and the main a dead worker
 _STOP_WAIT = 5.0
 _RESPAWN_MAX = 60.0  # a worker that keeps dying is restarted at most this often
+# The main process's word to reload, after its own reload: a worker ignores SIGHUP, which a
+# whole process group gets (`systemctl kill -s HUP`, a terminal), and reloaded twice for it.
+RELOAD = signal.SIGUSR1
 
 
 async def start_site(app: web.Application, host: str, port: int, *, shared: bool) -> web.AppRunner:
@@ -75,7 +78,13 @@ class Workers:
         process = self._context.Process(
             target=run_worker, args=(str(self._path), os.getpid(), index + 1), daemon=False
         )
-        process.start()
+        # Born with both blocked (a blocked signal stays blocked across the exec): a group's
+        # SIGHUP, or the word to reload, killed a worker still starting.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, RELOAD})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP, RELOAD})
         return process
 
     async def watch(self) -> None:
@@ -118,6 +127,8 @@ class Workers:
 
 def run_worker(config_path: str, parent_pid: int, index: int) -> None:
     """A worker process's entry point."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
     try:
         config = load_config(Path(config_path))
@@ -137,12 +148,13 @@ async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
     async with running_service(config, schedule=False, writes=False, cpu=cpu) as service:
         reloads: set[asyncio.Task[Config]] = set()
 
-        def on_hangup() -> None:
+        def on_reload() -> None:
             task = asyncio.ensure_future(service.reload())
             reloads.add(task)
             task.add_done_callback(_reload_done(reloads))
 
-        loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        loop.add_signal_handler(RELOAD, on_reload)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {RELOAD})  # one sent meanwhile comes now
         settings = config.service
         tally = open_tally(settings.database, index, fresh=False)
         runner = await start_site(

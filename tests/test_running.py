@@ -426,6 +426,27 @@ async def test_a_hangup_sent_to_the_whole_group_reloads_and_kills_nothing(tmp_pa
     assert "resource_tracker" not in err, err
 
 
+async def test_a_hangup_to_the_group_reloads_each_http_worker_once(tmp_path: Path) -> None:
+    """A worker process of `service.workers` reloaded at the group's SIGHUP, and again when
+    the main process, reloaded, told it to."""
+    async with farm() as site:
+        port = free_port()
+        sources = {"one": site.url("one")}
+        config = write_config(tmp_path / "config.toml", port, sources, extra="workers = 2")
+        server = await start(config, port, group=True)
+        await asyncio.sleep(1)
+        for _ in range(2):
+            os.killpg(server.process.pid, signal.SIGHUP)
+            await asyncio.sleep(1.5)
+        code, err = await stop(server)
+    assert code == 0, err
+    reloaded = events(err, "config reloaded")
+    assert len([line for line in reloaded if line.get("worker") is None]) == 2, err
+    assert len([line for line in reloaded if line.get("worker") == 1]) == 2, err
+    assert not events(err, "worker died, starting another")
+    assert "Traceback" not in err, err
+
+
 async def _stored(database: Path, at_least: int) -> bool:
     if not await asyncio.to_thread(database.exists):
         return False
