@@ -203,7 +203,8 @@ class Service:
                 self.pipeline.robots = Robots(self.fetcher, config.fetch.user_agent)
             self.stats.keep_only({source.id for source in config.sources})
             self.fetcher.reconfigure(config.fetch)
-            apply_level(config.service.log_level)
+            if config.service.log_level != previous.service.log_level:
+                apply_level(config.service.log_level)
             self.generation += 1
             if self.scheduler is not None:
                 await self._sync_schedule(previous)
