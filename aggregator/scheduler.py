@@ -91,6 +91,10 @@ class Scheduler:
             replace_existing=True,
         )
 
+    def next_housekeeping(self, name: str) -> float | None:
+        """When the housekeeping job `name` (see `every`) runs next."""
+        return self.next_run(_PERIODIC + name)
+
     async def _job(self, source_id: str) -> None:
         self._running.add(source_id)
         try:

@@ -20,7 +20,7 @@ from aggregator.fetchstats import FetchStats
 from aggregator.freshness import Freshness
 from aggregator.logs import apply_level
 from aggregator.pipeline import Pipeline, SourceReport
-from aggregator.policy import phased
+from aggregator.policy import phased, prune_every
 from aggregator.records import apply_config
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
@@ -31,7 +31,6 @@ from storage import Database
 
 log = logging.getLogger("aggregator.service")
 _DATA_VERSION_POLL = 1.0
-_PRUNE_EVERY = 6 * 3600.0
 _FIRST_PRUNE = 60.0  # soon after start, so a service restarted often still prunes
 _SAME_TIME = 1.0  # seconds apart that two schedules of a source count as one
 _RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port", "workers")
@@ -136,7 +135,8 @@ class Service:
     async def start_scheduler(self) -> None:
         self.scheduler = Scheduler(self._scheduled_run)
         await self._sync_schedule(None)
-        self.scheduler.every("prune", _PRUNE_EVERY, self.prune, first=_FIRST_PRUNE)
+        every = prune_every(self.config.fetch.retention)
+        self.scheduler.every("prune", every, self.prune, first=min(_FIRST_PRUNE, every))
 
     async def _sync_schedule(self, previous: Config | None) -> None:
         """Schedule what the config wants; a changed interval or URL re-times its source. The
@@ -208,6 +208,9 @@ class Service:
             self.generation += 1
             if self.scheduler is not None:
                 await self._sync_schedule(previous)
+                every = prune_every(config.fetch.retention)
+                if every != prune_every(previous.fetch.retention):
+                    self.scheduler.every("prune", every, self.prune, first=every)
             if self.writes:
                 self.tell_hub(split | await self._showing_withdrawals(previous, config))
         for listener in self.on_reload:

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from aggregator.policy import is_failing, next_delay, phased, upstream_hint
+from aggregator.policy import is_failing, next_delay, phased, prune_every, upstream_hint
 
 NOW = 1_700_000_000.0
 HOUR = 3600.0
@@ -126,3 +126,11 @@ def test_a_source_fetched_on_its_instant_keeps_a_steady_cadence() -> None:
 
 def test_a_delay_an_upstream_asked_for_is_kept_as_it_is() -> None:
     assert phased("hzfb", NOW, 2 * HOUR, HOUR) == NOW + 2 * HOUR
+
+
+@pytest.mark.parametrize(
+    ("retention", "every"),
+    [(365 * DAY, 6 * HOUR), (DAY, 6 * HOUR), (HOUR, 900.0), (600.0, 150.0), (60.0, 60.0)],
+)
+def test_a_retention_is_kept_to_within_a_quarter_of_itself(retention: float, every: float) -> None:
+    assert prune_every(retention) == every

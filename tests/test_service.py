@@ -99,6 +99,22 @@ async def test_prune_removes_old_items_but_keeps_live_stories_canonical(tmp_path
     }
 
 
+async def test_a_short_retention_is_pruned_often(tmp_path: Path) -> None:
+    """Pruned every 6 hours whatever the retention, a 10-minute one kept items for hours."""
+    path = write(tmp_path / "config.toml", source("a"))
+    async with running_service(load_config(path), schedule=True) as service:
+        scheduler = service.scheduler
+        assert scheduler is not None
+        first = scheduler.next_housekeeping("prune")
+        assert first is not None
+        assert first - time.time() == pytest.approx(60, abs=5), "a minute after start"
+        write(path, source("a"), fetch='retention = "10m"')
+        await service.reload()
+        again = scheduler.next_housekeeping("prune")
+        assert again is not None
+        assert again - time.time() == pytest.approx(150, abs=5), "a quarter of the retention"
+
+
 @pytest.mark.parametrize("processes", [0, 1], ids=["on the loop", "in a worker"])
 async def test_reload_schedules_unschedules_and_retimes(tmp_path: Path, processes: int) -> None:
     """With a process pool (`serve`), the file is read in a worker: a refusal comes back
