@@ -33,7 +33,7 @@ from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.retries import Failures
 from aggregator.robots import Robots
-from feeds.errors import AggregatorError, NotAFeed
+from feeds.errors import AggregatorError, NotAFeed, ParseError
 from feeds.htmlpage import merge_article
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
@@ -137,7 +137,11 @@ async def collect(
         parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
         last = None if whole else state.body_hash
         fetched = (response, digest)
-        read = await _feed(source, fetched, fetcher, robots, hosts, warnings, parse, last)
+        try:
+            read = await _feed(source, fetched, fetcher, robots, hosts, warnings, parse, last)
+        except ParseError as exc:  # the status shows the answer that carried it, as for
+            exc.status = exc.status or response.status  # an empty body
+            raise
         parsed, response, digest = read
         if parsed is None:  # the document its page leads to is unchanged
             return Collected(response, None, (), tuple(warnings), body_hash=digest)

@@ -20,7 +20,7 @@ from aggregator.netpolicy import host_of
 from aggregator.policy import next_delay, phased, upstream_hint
 from aggregator.records import build_records, story_context
 from aggregator.robots import Robots
-from feeds.errors import AggregatorError
+from feeds.errors import AggregatorError, ParseError
 from feeds.identity import item_key
 from storage import (
     Database,
@@ -247,7 +247,7 @@ class Pipeline:
         clock: float,
         exc: BaseException,
     ) -> SourceReport:
-        status = exc.status if isinstance(exc, FetchError) else None
+        status = exc.status if isinstance(exc, FetchError | ParseError) else None
         retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
         delay = next_delay(
             interval=source.interval,

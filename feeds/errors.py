@@ -26,10 +26,12 @@ def _restored(
 
 
 class ParseError(AggregatorError, ValueError):
-    """An upstream document could not be understood at all."""
+    """An upstream document could not be understood at all; `status` is the HTTP status of
+    the answer that carried it, set by whoever fetched it."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = url
+        self.status: int | None = None
         super().__init__(f"{url}: {message}" if url else message)
 
 
