@@ -170,8 +170,8 @@ class Config:
         if not self.sources:
             found.append("sources: none configured: nothing is fetched or published")
         default = self.fetch.interval
-        if default < MIN_SENSIBLE_INTERVAL:
-            inherit = sum(s.enabled and s.interval == default for s in self.sources)
+        inherit = sum(s.enabled and s.interval == default for s in self.sources)
+        if default < MIN_SENSIBLE_INTERVAL and inherit:
             found.append(
                 f"fetch.interval: {default:g}s is under a minute: "
                 f"{inherit} source{'' if inherit == 1 else 's'} taking it "

@@ -86,7 +86,9 @@ def setup_logging(level: int = logging.INFO, *, fields: dict[str, object] | None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "trafilatura", "aiohttp.access", "htmldate", "courlan"):
+    # their debug lines (aiosqlite's: every statement with its parameters) are not ours
+    for noisy in ("apscheduler", "trafilatura", "aiohttp.access", "htmldate", "courlan",
+                  "aiosqlite", "asyncio", "charset_normalizer", "multiprocessing"):  # fmt: skip
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

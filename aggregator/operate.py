@@ -173,7 +173,7 @@ def status_table(views: Sequence[SourceView], now: float, width: int | None) -> 
         result = v.last_result or "never fetched"
         if v.failing:
             result = f"FAILING ({result})"
-        elif not v.enabled:
+        if not v.enabled:  # fetched no more: its failure is history
             result = f"disabled ({result})"
         average = f"{v.average_seconds:.2f}" if v.average_seconds is not None else "-"
         rows.append([v.id, result, v.last_status or "-", ago(v.last_attempt, now),
@@ -184,7 +184,7 @@ def status_table(views: Sequence[SourceView], now: float, width: int | None) -> 
             notes.append(f"{v.id}: {' '.join(error.split())}")
         if v.effective_url:
             notes.append(f"{v.id}: moved permanently to {v.effective_url}; update its url")
-    failing = sum(v.failing for v in views)
+    failing = sum(v.failing and v.enabled for v in views)
     if failing:
         notes.append(f"{failing} of {len(views)} sources failing")
     if width is not None:  # the table may wrap; a long error need not

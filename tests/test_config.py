@@ -285,6 +285,9 @@ def test_check_warns_of_an_interval_under_a_minute(write_config: WriteConfig) ->
         "warning: sources[4].interval: 5s is under a minute: http://e.example/f.xml is "
         "asked again that often",
     ], "one line for the sources that take fetch.interval, one for each setting its own"
+    alone = write_config('[fetch]\ninterval = "30s"\n[[sources]]\nid = "a"\nurl = "a.xml"\n'
+                         'interval = "10m"\n')  # fmt: skip
+    assert run_cli("check", alone).stderr == "", "no source takes it: nothing to warn of"
 
 
 def test_check_warns_of_no_sources_and_of_a_channel_selecting_none(

@@ -216,4 +216,6 @@ async def test_fetches_that_found_nothing_new_are_debug_lines(tmp_path: Path) ->
         assert code == 0, err
         lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         results[len(results)] = [line["result"] for line in lines if line["event"] == "fetched"]
+        loggers = {line["logger"].partition(".")[0] for line in lines}
+        assert loggers <= {"aggregator", "storage"}, "debug is ours: not every SQL statement"
     assert results == {0: ["ok"], 1: [], 2: ["unchanged"]}

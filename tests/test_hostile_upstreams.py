@@ -473,6 +473,15 @@ async def test_failing_sources_are_flagged_and_retried_slowly(site: Site, tmp_pa
     assert code == 0, err
     assert "FAILING (error)" in out
     assert "1 of 2 sources failing" in out
+    # disabled, it is fetched no more: said so, and no longer counted as failing
+    text = config.read_text("utf-8").replace(
+        'id = "refused"\n', 'id = "refused"\nenabled = false\n'
+    )
+    config.write_text(text, "utf-8")
+    code, out, err, _ = await run(config, "status")
+    assert code == 0, err
+    assert "disabled (FAILING (error))" in out
+    assert "sources failing" not in out
 
 
 async def test_peak_memory_stays_bounded_on_huge_bodies(site: Site, tmp_path: Path) -> None:
