@@ -4,7 +4,9 @@ a reader asking `If-Modified-Since` must not get a 304 for a document that chang
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -125,3 +127,24 @@ async def test_what_changes_nothing_shown_keeps_the_validators(
         etag, modified = before[path]
         assert (await client.get(path, headers={"If-None-Match": etag})).status == 304
         assert not await _changed(client, path, modified), path
+
+
+async def test_other_bytes_are_dated_after_the_ones_served(
+    service: Service, client: Client, tmp_path: Path
+) -> None:
+    """A clock stepped back (an NTP correction), or a config file dated in the past (copied
+    with its time kept), dated a changed document as the one served before it: a reader
+    asking by date got 304 for it."""
+    paths = ("/sources/a.atom", "/feeds/all.json", "/embed/all")
+    before = {path: await _validators(client, path) for path in paths}
+    config = tmp_path / "config.toml"
+    withdrawal = '\n[[stories.withdraw]]\nurls = ["https://example.org/hzfb/2022/0114/1001.html"]\n'
+    config.write_text(config.read_text("utf-8") + withdrawal, "utf-8")
+    an_hour_ago = time.time() - 3600
+    os.utime(config, (an_hour_ago, an_hour_ago))
+    await service.reload()
+    for path in paths:
+        etag, modified = await _validators(client, path)
+        assert etag != before[path][0], path
+        assert parsedate_to_datetime(modified) > parsedate_to_datetime(before[path][1]), path
+        assert await _changed(client, path, before[path][1]), path

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from aggregator.web.encoding import COMPRESSORS
@@ -94,6 +94,11 @@ def make_rendered(
     )
 
 
+def _dated(rendered: Rendered, modified: datetime) -> Rendered:
+    last_modified = format_datetime(modified, usegmt=True)
+    return replace(rendered, last_modified=last_modified, modified_at=modified)
+
+
 @dataclass(frozen=True, slots=True)
 class _Render:
     generation: Hashable
@@ -149,12 +154,19 @@ class FeedCache:
         by date downloaded it again."""
         rendered = await render()
         kept = self._entries.get(key)
-        if kept is None or kept.etag != rendered.etag:
+        if kept is None:
             return rendered
+        if kept.etag != rendered.etag:
+            # Other bytes are dated after the ones served, whatever the clock says: stepped
+            # back an hour (an NTP correction), it dated a changed feed as the old one, and a
+            # reader asking by date got 304 for an hour.
+            if rendered.modified_at > kept.modified_at:
+                return rendered
+            return _dated(rendered, kept.modified_at + timedelta(seconds=1))
         if (kept.headers, kept.content_type) == (rendered.headers, rendered.content_type):
             return replace(kept, generation=rendered.generation)
         # a reload changed what answers carry (`cache_max_age`)
-        return replace(rendered, last_modified=kept.last_modified, modified_at=kept.modified_at)
+        return _dated(rendered, kept.modified_at)
 
     def _rendered(self, key: str, pending: _Render) -> None:
         if self._rendering.get(key) is pending:
