@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from aggregator.config import Config, SourceConfig
 from aggregator.imageproxy import ImageProxy
 from aggregator.withdrawn import Withdrawn, withdrawn
+from feeds.dates import EARLIEST_PLAUSIBLE
 from feeds.model import Copy, OutEntry, OutFeed, Party, SourceRef
 from storage import StoredItem, StoryView
 
@@ -18,9 +19,8 @@ FORMATS = {
     "json": "application/feed+json",
 }
 _FEED_NAMESPACE = uuid.UUID("0b8e5f0e-7d1a-4c59-8a52-5f3e7e1c9d21")
-# Dates outside [_EARLIEST, when we saw the item] are upstream mistakes (a zero timestamp, a
-# misread zone, a pinned "sticky" post); the W3C validator calls them implausible.
-_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# Dates outside [EARLIEST_PLAUSIBLE, when we saw the item] are upstream mistakes (a zero
+# timestamp, a misread zone, a pinned "sticky" post); the W3C validator calls them implausible.
 # An empty feed has no entry to date it; it is as new as the process that serves it.
 _STARTED = datetime.now(UTC).replace(microsecond=0)
 
@@ -133,7 +133,7 @@ def _plausible(when: datetime | None, latest: datetime) -> datetime | None:
     if when is None:
         return None
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when if _EARLIEST <= when <= latest else None
+    return when if EARLIEST_PLAUSIBLE <= when <= latest else None
 
 
 def build_feed(

@@ -115,10 +115,23 @@ def _full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
 
 
 def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    """The latest of last year's, this year's and next year's date that is not more than a
+    day ahead: `12-31` read on 1 January is last year's, and `1月1日 00:05` read at 23:50 on
+    31 December next year's (a portal's clock a little ahead), not a date eleven months old."""
     local = _local_now(now, tz)
     month, day = int(match.group("m")), int(match.group("d"))
-    found = datetime(local.year, month, day, *_clock(match), tzinfo=tz)
-    return found if found <= local + timedelta(days=1) else found.replace(year=local.year - 1)
+    clock = _clock(match)
+    latest = local + timedelta(days=1)
+    candidates = []
+    for year in (local.year + 1, local.year, local.year - 1):
+        try:
+            candidates.append(datetime(year, month, day, *clock, tzinfo=tz))
+        except ValueError:  # 29 February of a year without one
+            continue
+    past = [found for found in candidates if found <= latest]
+    if not past:
+        raise ValueError(f"no {month}-{day} within a year")
+    return max(past)
 
 
 def _rfc822(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
@@ -244,10 +257,31 @@ def parse_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -
         pass
     if _YEAR.search(text) and _MONTH_NAME.search(text):
         try:
-            return _local_aware(dateutil_parser.parse(text, tzinfos=_offset_only), tz)
+            found = dateutil_parser.parse(text, tzinfos=_offset_only)
         except (ValueError, OverflowError):
             return None
+        return _local_aware(offset_checked(found, tz), tz)
     return None
+
+
+# Real offsets run from -12:00 to +14:00; ISO 8601 allows up to 18 hours.
+_LARGEST_OFFSET = timedelta(hours=18)
+# Dates before this are upstream mistakes (a zero timestamp, a misread zone); the W3C
+# validator calls them implausible. An item so dated is dated, and sorted, when first seen.
+EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def offset_checked(found: datetime, tz: tzinfo) -> datetime:
+    """`found`, or its wall time in `tz` when its written offset is no real one (`+2400`,
+    `+9999`): dateutil keeps any offset, and one of a day or more broke every later use of
+    the date, failing its whole source at every fetch."""
+    try:
+        offset = found.utcoffset()
+    except ValueError:  # a day or more
+        return found.replace(tzinfo=tz)
+    if offset is not None and abs(offset) > _LARGEST_OFFSET:
+        return found.replace(tzinfo=tz)
+    return found
 
 
 def _offset_only(name: str | None, offset: int | None) -> int | None:

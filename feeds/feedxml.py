@@ -26,7 +26,7 @@ from feeds import media, mediafix, youtube
 from feeds.attribution import CHANNEL
 from feeds.bound import Listing
 from feeds.charset import decode
-from feeds.dates import in_own_zone, parse_date, plain_offsets
+from feeds.dates import in_own_zone, offset_checked, parse_date, plain_offsets
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
 from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
@@ -467,7 +467,7 @@ def _read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     if (own := in_own_zone(raw, default_tz, _naive)) is not None:
         return own
     try:
-        when = _naive(raw)
+        when = offset_checked(_naive(raw), default_tz)
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=default_tz)
@@ -486,7 +486,8 @@ def _naive(raw: str) -> datetime:
 
 
 _read_date_kept = lru_cache(maxsize=256)(_read_date)
-_LONGEST_KEPT_DATE = 80  # "Wednesday, 14 January 2022 15:30:00 +0800" is 41
+_LONGEST_KEPT_DATE = 80
+_A_DAY = 86400  # "Wednesday, 14 January 2022 15:30:00 +0800" is 41
 
 
 def _rfc822(raw: str) -> datetime:
@@ -499,6 +500,9 @@ def _lenient(raw: str) -> datetime:
     """dateutil for the rest (`2022-01-14 17:50:00 +0800`); unknown zone names stay naive."""
 
     def zone(name: str | None, offset: int | None) -> tzinfo | None:
-        return timezone(timedelta(seconds=offset)) if offset is not None else None
+        # `+9999` is no zone: the time is read in the source's (`offset_checked`)
+        if offset is None or abs(offset) >= _A_DAY:
+            return None
+        return timezone(timedelta(seconds=offset))
 
     return dateutil_parser.parse(raw, tzinfos=zone)

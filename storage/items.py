@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from feeds.dates import EARLIEST_PLAUSIBLE
 from feeds.model import Enclosure
 from feeds.searchtext import search_text
 from storage.connection import Reader, Row, run_last
@@ -64,15 +65,20 @@ def _match_keys(item: ItemRecord) -> tuple[Any, ...]:
 
 
 def _sort_ts(item: ItemRecord, now: float) -> float:
-    # An item dated in the future would pin itself to the top of every feed.
-    return min(item.published.timestamp(), now) if item.published else now
+    # An item dated in the future would pin itself to the top of every feed; one dated
+    # before 1990 is published as first seen, and must sort so, not below every page.
+    published = _published_ts(item)
+    return min(published, now) if published is not None else now
 
 
 def _published_ts(item: ItemRecord) -> float | None:
     """Where an updated item sorts (`_UPDATE`): by its date, but never after we first saw it,
     as `_sort_ts` placed it then. An undated or future-dated item edited upstream kept
-    jumping to the top of every feed, and readers paging by cursor never saw it."""
-    return item.published.timestamp() if item.published else None
+    jumping to the top of every feed, and readers paging by cursor never saw it. A date
+    before 1990 is none."""
+    if item.published is None or item.published < EARLIEST_PLAUSIBLE:
+        return None
+    return item.published.timestamp()
 
 
 def upsert_items(

@@ -144,3 +144,40 @@ def test_feed_dates_read_again_keep_their_zone() -> None:
     long_text = "Fri, 14 Jan 2022 15:30:00 +0800" + " " * 100
     assert read_date(long_text, UTC) == datetime(2022, 1, 14, 7, 30, tzinfo=UTC)
     assert read_date("not a date", UTC) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Fri, 14 Jan 2022 09:30:00 +2400", "Fri, 14 Jan 2022 09:30:00 +9999",
+     "Fri, 14 Jan 2022 09:30:00 -2500", "January 14, 2022 09:30 +1900"],
+)  # fmt: skip
+def test_an_offset_that_is_no_real_one_is_read_as_the_sources_zone(text: str) -> None:
+    """dateutil keeps any offset; one of a day or more broke every later use of the date, and
+    failed the whole source at every fetch (`internal error`)."""
+    from feeds.feedxml import read_date
+
+    expected = at(2022, 1, 14, 9, 30)
+    for found in (parse_date(text, tz=SHANGHAI, now=NOW), read_date(text, SHANGHAI)):
+        assert found is not None, text
+        assert found == expected, text
+        assert found.timestamp() == expected.timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        # read at 23:50 on 31 December: a portal's clock a little ahead, not eleven months old
+        ("1月1日 00:05", at(2026, 12, 31, 23, 50), at(2027, 1, 1, 0, 5)),
+        ("01-01 00:05", at(2026, 12, 31, 23, 50), at(2027, 1, 1, 0, 5)),
+        ("12月31日 23:40", at(2026, 12, 31, 23, 50), at(2026, 12, 31, 23, 40)),
+        # read on 1 January: last year's
+        ("12月31日 23:40", at(2027, 1, 1, 0, 10), at(2026, 12, 31, 23, 40)),
+        # months away either side: the past
+        ("6月15日", at(2026, 12, 20, 12, 0), at(2026, 6, 15, 0, 0)),
+        ("2月29日", at(2025, 3, 1, 12, 0), at(2024, 2, 29, 0, 0)),
+    ],
+)
+def test_a_date_without_a_year_is_the_latest_not_a_day_ahead(
+    text: str, now: datetime, expected: datetime
+) -> None:
+    assert parse_date(text, tz=SHANGHAI, now=now) == expected

@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -219,3 +220,32 @@ async def test_fetches_that_found_nothing_new_are_debug_lines(tmp_path: Path) ->
         loggers = {line["logger"].partition(".")[0] for line in lines}
         assert loggers <= {"aggregator", "storage"}, "debug is ours: not every SQL statement"
     assert results == {0: ["ok"], 1: [], 2: ["unchanged"]}
+
+
+async def test_an_item_dated_before_1990_sorts_as_first_seen(tmp_path: Path) -> None:
+    """A zero timestamp is published as the time we first saw the item: it sorted as 1970,
+    below every page, so a reader never saw that new item on the first."""
+    feed = tmp_path / "zero.xml"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>z</title>'
+        "<item><title>dated 2022</title><link>https://z.example/2022</link>"
+        "<pubDate>Fri, 14 Jan 2022 09:30:00 +0800</pubDate></item>"
+        "<item><title>dated zero</title><link>https://z.example/zero</link>"
+        "<pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>"
+        "</channel></rss>",
+        encoding="utf-8",
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\n\n'
+        f'[[sources]]\nid = "z"\nurl = "{feed}"\n',
+        encoding="utf-8",
+    )
+    code, _, err = await run_cli_async("fetch", config)
+    assert code == 0, err
+    render = ("all", "--format", "json", "--limit", "1")
+    code, out, err = await run_cli_async("render", config, *render)
+    assert code == 0, err
+    (first,) = json.loads(out)["items"]
+    assert first["title"] == "dated zero"
+    assert first["date_published"].startswith(datetime.now(UTC).strftime("%Y-"))
