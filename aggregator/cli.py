@@ -88,7 +88,7 @@ def cmd_render(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
 
     async def run() -> bytes:
-        db = await Database.open(config.service.database, existing=True)
+        db = await Database.open(config.service.database, existing=True, schema="current")
         try:
             url = f"{config.service.base_url}/feeds/{args.feed}.{args.format}"
             kept = (("limit", str(args.limit)),) if args.limit else ()  # in `next` and self

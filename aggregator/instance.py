@@ -59,3 +59,19 @@ def only_server(
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
+
+
+def running_server(database: Path) -> str | None:
+    """The pid of the `aggregator serve` holding `database`'s lock ("unknown" if it wrote
+    none), or None when no server runs on it."""
+    try:
+        handle = lock_path(database).open("r", encoding="ascii")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from aggregator import eventloop
 from aggregator.config import Config, quoted
 from aggregator.cpu import CpuPool
+from aggregator.errors import AlreadyServing
 from aggregator.interrupts import Interrupted, undoable
 from aggregator.status import SourceView, source_views
-from storage import Database, StorageError
+from storage import Database, StorageError, latest_schema, schema_version
 
 if TYPE_CHECKING:  # `status` and `backup` start without the fetching machinery
     from aggregator.pipeline import SourceReport
@@ -99,6 +100,24 @@ def pool_for(sources: int) -> CpuPool | None:
     return CpuPool.for_this_machine() if sources >= _POOL_FROM else None
 
 
+def _no_upgrade_under_a_server(database: Path) -> None:
+    """A fetch upgrades an older store: not while a server of the release that wrote it runs
+    on it, whose every fetch then failed on the new schema, while its status said all was
+    well."""
+    from aggregator.instance import running_server
+
+    version = schema_version(database)
+    if version is None or version >= latest_schema():
+        return
+    if (pid := running_server(database)) is not None:
+        raise AlreadyServing(
+            f"{database}: database schema {version} is older than this program's"
+            f" ({latest_schema()}), and `aggregator serve` (pid {pid}) of the release that"
+            " wrote it runs on it: stop it, then start this release's `aggregator serve`,"
+            " which upgrades it"
+        )
+
+
 def fetch(config: Config, wanted: Sequence[str]) -> int:
     """`aggregator fetch [SOURCE…]`: fetch now, store, one summary row per source."""
     from aggregator.service import running_service
@@ -109,6 +128,7 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
         for source_id in unknown:
             print(f"fetch: unknown source {quoted(source_id)}", file=sys.stderr)
         return EXIT_CONFIG
+    _no_upgrade_under_a_server(config.service.database)
     chosen = set(ids)
     sources = [s for s in config.sources if s.id in chosen]
     progress = Progress(len(sources), shown=sys.stderr.isatty())
@@ -144,7 +164,7 @@ def status(config: Config, *, as_json: bool) -> int:
     """`aggregator status`: every configured source, from the database alone (no network)."""
 
     async def run() -> list[SourceView]:
-        db = await Database.open(config.service.database, existing=True)
+        db = await Database.open(config.service.database, existing=True, schema="current")
         try:
             return await source_views(config, db, time.time())
         finally:
@@ -228,7 +248,8 @@ def backup(config: Config, file: str) -> int:
         return EXIT_CONFIG
 
     async def run(partial: Path) -> None:
-        db = await Database.open(config.service.database, existing=True)
+        # as it is: a backup taken before an upgrade must open in the release that wrote it
+        db = await Database.open(config.service.database, existing=True, schema="as is")
         try:
             await db.backup(partial)
         finally:

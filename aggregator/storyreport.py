@@ -49,7 +49,7 @@ def _seen_by_several(config: Config, story: StoryView) -> bool:
 async def story_report(config: Config, *, since: str, as_json: bool) -> str:
     """The report as text; `since` is a duration back from now, such as "7d"."""
     cutoff = time.time() - parse_duration(since)
-    db = await Database.open(config.service.database, existing=True)
+    db = await Database.open(config.service.database, existing=True, schema="current")
     try:
         stories = [s for s in await db.multi_source_stories(cutoff) if _seen_by_several(config, s)]
         items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])

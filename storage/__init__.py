@@ -1,6 +1,6 @@
 """SQLite storage: schema, migrations and every SQL statement of the project."""
 
-from storage.connection import StorageError
+from storage.connection import StorageError, latest_schema, schema_version
 from storage.copies import copy_backup
 from storage.database import Database, ReadOnlyDatabase, Reads
 from storage.records import (
@@ -36,5 +36,7 @@ __all__ = [
     "StoryView",
     "WriteSummary",
     "copy_backup",
+    "latest_schema",
     "match_expression",
+    "schema_version",
 ]

@@ -4,6 +4,7 @@ read-only connection for processes that only read the store another one writes."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import aiosqlite
 
@@ -104,7 +105,15 @@ def _uri(path: Path, *, readonly: bool) -> str:
     return f"{path.absolute().as_uri()}?mode={'ro' if readonly else 'rwc'}"
 
 
-def _open_writer(path: Path) -> sqlite3.Connection:
+# What opening does with the store's schema: "upgrade" runs the migrations it lacks (and
+# rebuilds a stale search index); "current" refuses one older or newer than this program's;
+# "as is" takes any. Only the commands that write upgrade: `status` run by a new release
+# beside an older one's server migrated the store under it, whose fetches then all failed,
+# and `backup` copied the store migrated, so no backup of what the old release wrote was left.
+Schema = Literal["upgrade", "current", "as is"]
+
+
+def _open_writer(path: Path, schema: Schema = "upgrade") -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         _uri(path, readonly=False), uri=True, isolation_level=None, check_same_thread=False
@@ -121,8 +130,11 @@ def _open_writer(path: Path) -> sqlite3.Connection:
         # 64 KiB they may hold before spilling to a temporary file, which then took 26 of the
         # 34 writes a stored item cost (page by page, each with its 4-byte page number).
         conn.execute("PRAGMA temp_store = MEMORY")
-        _migrate(conn)
-        reindex_if_stale(conn)
+        if schema == "upgrade":
+            _migrate(conn)
+            reindex_if_stale(conn)
+        elif schema == "current":
+            _refuse_other_schema(conn)
     except BaseException:
         conn.close()
         raise
@@ -164,10 +176,13 @@ class Connections:
         self._rebuilt_at: float | None = None  # the writer's last rebuild of a damaged index
 
     @classmethod
-    async def open(cls, path: Path, *, existing: bool = False) -> Connections:
+    async def open(
+        cls, path: Path, *, existing: bool = False, schema: Schema = "upgrade"
+    ) -> Connections:
         """`existing`: for commands that only look at the store (status, render, backup), a
         missing file is an error, not a new empty database: a wrong path, or a disk not yet
-        mounted, made `backup` copy an empty store and report success."""
+        mounted, made `backup` copy an empty store and report success. `schema`: see
+        `Schema`."""
         if existing and not await asyncio.to_thread(path.is_file):
             raise StorageError(
                 f"{path}: no database here (service.database): `aggregator serve` or"
@@ -176,7 +191,7 @@ class Connections:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         loop = asyncio.get_running_loop()
         try:
-            writer = await loop.run_in_executor(executor, _open_writer, path)
+            writer = await loop.run_in_executor(executor, _open_writer, path, schema)
         except (OSError, sqlite3.Error, StorageError) as exc:
             executor.shutdown()
             if isinstance(exc, sqlite3.Error) and (problem := damage(path, exc)):
@@ -365,6 +380,42 @@ def _write_ahead(conn: sqlite3.Connection) -> None:
             time.sleep(0.02)
 
 
+def _refuse_other_schema(conn: sqlite3.Connection) -> None:
+    """A store never written yet (schema 0) is given this program's: no release has it."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:
+        _migrate(conn)
+    elif version > len(MIGRATIONS):
+        raise StorageError(_newer(version))
+    elif version < len(MIGRATIONS):
+        raise StorageError(
+            f"database schema {version} is older than this program's"
+            f" ({len(MIGRATIONS)}): this release's `aggregator serve` (or `aggregator fetch`)"
+            " upgrades it, once a server of the release that wrote it is stopped"
+        )
+
+
+def schema_version(path: Path) -> int | None:
+    """The schema version of the store at `path`, read without a lock; None when there is
+    no database there yet (or it cannot be read: opening it will say why)."""
+    try:
+        with contextlib.closing(sqlite3.connect(_uri(path, readonly=True), uri=True)) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return None
+
+
+def latest_schema() -> int:
+    return len(MIGRATIONS)
+
+
+def _newer(version: int) -> str:
+    return (
+        f"database schema {version} is newer than this program's"
+        f" ({len(MIGRATIONS)}): run the version that wrote it, or restore a backup"
+    )
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Each migration in a transaction of its own, the version read inside it: two processes
     opening a store together (a first start, an upgrade) both saw it unmigrated, and the
@@ -377,10 +428,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > len(MIGRATIONS):
-                raise StorageError(
-                    f"database schema {version} is newer than this program's"
-                    f" ({len(MIGRATIONS)}): run the version that wrote it, or restore a backup"
-                )
+                raise StorageError(_newer(version))
             if version < len(MIGRATIONS):
                 for statement in _statements(MIGRATIONS[version]):
                     conn.execute(statement)

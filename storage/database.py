@@ -11,7 +11,7 @@ from pathlib import Path
 from feeds.stories import SourceNames
 from storage import items, search, secrets, sources, stories
 from storage.batched import BatchedLookup
-from storage.connection import Connections, InlineReader, Reader
+from storage.connection import Connections, InlineReader, Reader, Schema
 from storage.records import (
     FetchOutcome,
     FetchState,
@@ -118,9 +118,12 @@ class Database(Reads):
         self._states = BatchedLookup(partial(sources.fetch_states, connections), FetchState())
 
     @classmethod
-    async def open(cls, path: Path, *, existing: bool = False) -> Database:
-        """`existing`: refuse to create it (see `Connections.open`)."""
-        return cls(await Connections.open(path, existing=existing))
+    async def open(
+        cls, path: Path, *, existing: bool = False, schema: Schema = "upgrade"
+    ) -> Database:
+        """`existing`: refuse to create it; `schema`: upgrade it, or refuse or take another
+        schema (see `Connections.open`)."""
+        return cls(await Connections.open(path, existing=existing, schema=schema))
 
     async def close(self) -> None:
         await self._db.close()

@@ -1,0 +1,97 @@
+"""An older release's store under this one: only the commands that write upgrade it, and not
+while the older release's server runs on it."""
+
+from __future__ import annotations
+
+import fcntl
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from aggregator.instance import lock_path
+from feeds.searchtext import search_text
+from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
+from tests.conftest import FIXTURES, run_cli
+
+OLDER = len(MIGRATIONS) - 1
+
+
+def version(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config whose store an older release wrote: schema one migration behind."""
+    database = tmp_path / "agg.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
+        for script in MIGRATIONS[:OLDER]:
+            conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {OLDER}")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\ndatabase = "{database}"\n\n'
+        f'[[sources]]\nid = "hzfb"\nurl = "{FIXTURES / "upstream" / "hzfb.xml"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextmanager
+def older_server(database: Path) -> Iterator[None]:
+    """The lock an `aggregator serve` holds for its life, as the older release's does."""
+    with lock_path(database).open("a+", encoding="ascii") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write("4242\n")
+        handle.flush()
+        yield
+
+
+@pytest.mark.parametrize("command", [("status",), ("render", "all"), ("stories",)])
+def test_reading_commands_leave_an_older_store_as_it_is(
+    config: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """`status` run by the new release beside the old one's server migrated the store under
+    it, whose fetches then all failed."""
+    done = run_cli(command[0], config, *command[1:])
+    assert done.returncode == 1
+    assert f"database schema {OLDER} is older than this program's ({len(MIGRATIONS)})" in (
+        done.stderr
+    )
+    assert "upgrades it" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert version(tmp_path / "agg.sqlite3") == OLDER
+
+
+def test_a_backup_is_of_the_store_as_the_older_release_wrote_it(
+    config: Path, tmp_path: Path
+) -> None:
+    """A backup taken before an upgrade must open in the release that wrote the store: it was
+    the migrated store, and no way back was left."""
+    done = run_cli("backup", config, "before-upgrade.sqlite3")
+    assert done.returncode == 0, done.stderr
+    assert version(tmp_path / "before-upgrade.sqlite3") == OLDER
+    assert version(tmp_path / "agg.sqlite3") == OLDER
+
+
+def test_a_fetch_upgrades_an_older_store_but_not_under_its_server(
+    config: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "agg.sqlite3"
+    with older_server(database):
+        refused = run_cli("fetch", config)
+    assert refused.returncode == 1
+    assert "`aggregator serve` (pid 4242) of the release that wrote it runs on it" in (
+        refused.stderr
+    )
+    assert version(database) == OLDER
+    done = run_cli("fetch", config)
+    assert done.returncode == 0, done.stderr
+    assert version(database) == len(MIGRATIONS)
+    assert run_cli("status", config).returncode == 0
