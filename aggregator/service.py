@@ -171,6 +171,9 @@ class Service:
         a source it found recovered is not left waiting out the backoff this one timed."""
         if self.scheduler is None:
             return
+        # The clock stepped back (an NTP correction): records stamped from then on are older
+        # than the last one seen, and went unseen for as long as the step.
+        self._recorded_seen = min(self._recorded_seen, time.time() - 2 * _DATA_VERSION_POLL)
         scheduled = self.scheduler.scheduled()
         for source_id, recorded, due in await self.db.recorded_since(self._recorded_seen):
             self._recorded_seen = max(self._recorded_seen, recorded)

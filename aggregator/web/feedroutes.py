@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable, Hashable
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from aggregator.web.queries import (
 from aggregator.web.validators import none_match
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_CLOCK_SKEW = 60.0  # seconds a client's date may be ahead of ours and still be honoured
 
 
 async def _render(
@@ -82,7 +84,11 @@ def _not_modified(request: web.Request, rendered: Rendered, etag: str) -> bool:
     if matched is not None:
         return matched
     since = request.if_modified_since  # any of HTTP's three date forms, in UTC
-    return since is not None and since >= rendered.modified_at
+    if since is None or since < rendered.modified_at:
+        return False
+    # A date later than ours is no date we served (RFC 2616 14.25 called it invalid): honoured,
+    # a client whose clock is years ahead got 304 for every change until then.
+    return since.timestamp() <= time.time() + _CLOCK_SKEW
 
 
 class _FeedRoutes:
