@@ -193,11 +193,17 @@ def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> 
 
 def plain_offsets(text: str) -> str:
     """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads,
-    full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14), and a
-    weekday (`星期五`, `（周五）`) as spaces, which stood between a date and its time."""
+    full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14), a
+    weekday (`星期五`, `（周五）`) as spaces, which stood between a date and its time, and a
+    leap second (`23:59:60`) as the second before it."""
     if not text.isascii():
         text = _WEEKDAY.sub(lambda m: " " * len(m[0]), text.translate(_FULL_WIDTH))
+    if ":60" in text:  # a leap second, which no parser reads: the item was published as new
+        text = _LEAP_SECOND.sub(":59", text)
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
+
+
+_LEAP_SECOND = re.compile(r"(?<=\d:\d\d):60(?!\d)")
 
 
 def in_own_zone(text: str, tz: tzinfo, parse: Callable[[str], datetime]) -> datetime | None:

@@ -181,3 +181,12 @@ def test_a_date_without_a_year_is_the_latest_not_a_day_ahead(
     text: str, now: datetime, expected: datetime
 ) -> None:
     assert parse_date(text, tz=SHANGHAI, now=now) == expected
+
+
+def test_a_leap_second_is_the_second_before_it() -> None:
+    from feeds.feedxml import read_date
+
+    expected = datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)
+    for text in ("Sat, 31 Dec 2016 23:59:60 GMT", "2016-12-31T23:59:60Z"):
+        assert read_date(text, SHANGHAI) == expected, text
+        assert parse_date(text, tz=SHANGHAI, now=NOW) == expected, text
