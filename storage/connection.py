@@ -421,7 +421,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     opening a store together (a first start, an upgrade) both saw it unmigrated, and the
     second replayed what the first had just done ("table sources already exists"). A store
     already migrated takes no lock: it opens beside a writer holding one."""
-    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == len(MIGRATIONS):
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found == len(MIGRATIONS):
         return
     while True:
         conn.execute("BEGIN IMMEDIATE")
@@ -430,9 +431,14 @@ def _migrate(conn: sqlite3.Connection) -> None:
             if version > len(MIGRATIONS):
                 raise StorageError(_newer(version))
             if version < len(MIGRATIONS):
+                started = time.monotonic()
                 for statement in _statements(MIGRATIONS[version]):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
+                if found:  # an older release's store, not a new one
+                    took = round(time.monotonic() - started, 2)
+                    log.info("database schema upgraded",
+                             extra={"schema": version + 1, "seconds": took})  # fmt: skip
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

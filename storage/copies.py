@@ -3,7 +3,9 @@ copy, another program's database or one of a newer schema would fail the service
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import time
 from pathlib import Path
 
 from storage.connection import StorageError, _uri
@@ -30,10 +32,21 @@ def copy_backup(backup: Path, into: Path) -> None:
             raise StorageError(f"{backup}: {problem}")
         try:
             conn.execute("VACUUM INTO ?", (str(into),))
+            _changed_now(into)
         except sqlite3.Error as exc:  # a full disk, a read-only folder
             raise StorageError(f"{into}: cannot write the copy of {backup}: {exc}") from exc
     finally:
         conn.close()
+
+
+def _changed_now(copy: Path) -> None:
+    """Every source's items changed now, in the copy: what the store shows changed under
+    readers who hold what it showed until the restore, and `Last-Modified` taken from the
+    backup, older than theirs, answered them 304."""
+    with contextlib.closing(sqlite3.connect(copy, isolation_level=None)) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sources)")}
+        if "items_changed" in columns:  # since schema 11
+            conn.execute("UPDATE sources SET items_changed = ?", (time.time(),))
 
 
 def _problem(conn: sqlite3.Connection) -> str | None:

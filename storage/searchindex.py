@@ -35,10 +35,14 @@ def index_made_by() -> str:
 def reindex_if_stale(conn: sqlite3.Connection) -> int:
     """Rebuild the index in one transaction if its tokens were made otherwise; how many
     items it indexed (0 when it was current)."""
-    made_by = conn.execute("SELECT made_by FROM search_tokens").fetchone()
-    if made_by is not None and made_by[0] == index_made_by():
+    if _current(conn):
         return 0
-    return reindex(conn)
+    return reindex(conn, stale_only=True)
+
+
+def _current(conn: sqlite3.Connection) -> bool:
+    made_by = conn.execute("SELECT made_by FROM search_tokens").fetchone()
+    return made_by is not None and bool(made_by[0] == index_made_by())
 
 
 def index_damaged(error: sqlite3.DatabaseError) -> bool:
@@ -48,15 +52,20 @@ def index_damaged(error: sqlite3.DatabaseError) -> bool:
     return error.sqlite_errorcode == sqlite3.SQLITE_CORRUPT_VTAB
 
 
-def reindex(conn: sqlite3.Connection) -> int:
-    """Rebuild the index from the items, in one transaction; how many items it indexed."""
+def reindex(conn: sqlite3.Connection, *, stale_only: bool = False) -> int:
+    """Rebuild the index from the items, in one transaction; how many items it indexed.
+    `stale_only`: not if it is current once the transaction holds the lock, as when another
+    process opening the store at the same moment has just rebuilt it (both did, in turn)."""
     current = index_made_by()
+    conn.execute("BEGIN IMMEDIATE")
+    if stale_only and _current(conn):
+        conn.execute("ROLLBACK")
+        return 0
     total = int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
     if total:
         log.info("rebuilding the search index", extra={"items": total, "tokens": current})
     started = time.monotonic()
     done = last_id = 0
-    conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("INSERT INTO items_search (items_search) VALUES ('delete-all')")
         while True:

@@ -89,6 +89,7 @@ def test_a_backup_restored_over_a_changed_store_and_a_crashs_log(
     assert items(db) == 8
     crash_leaving_a_log(db)
 
+    restored_at = time.time()
     done = run_cli("restore", config, str(backup))
     kept = db.with_name("agg.sqlite3.before-restore")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
@@ -100,6 +101,9 @@ def test_a_backup_restored_over_a_changed_store_and_a_crashs_log(
     assert not db.with_name("agg.sqlite3-shm").exists()
     assert kept.with_name("agg.sqlite3.before-restore-wal").stat().st_size > 0
     assert items(db) == 3
+    with sqlite3.connect(db) as conn:  # `Last-Modified` is dated from the restore
+        (changed,) = conn.execute("SELECT min(items_changed) FROM sources").fetchone()
+    assert changed >= restored_at, "a backup's dates answered readers of the later store 304"
     status = run_cli("status", config, "--json")
     assert status.returncode == 0, status.stderr
     assert [(s["id"], s["items"]) for s in json.loads(status.stdout)] == [("local", 3)]

@@ -215,6 +215,26 @@ async def test_tokens_made_by_other_rules_are_rebuilt_at_opening(tmp_path: Path)
     assert _indexed_ids(path, "朱鹮") == [1]
 
 
+async def test_an_index_rebuilt_meanwhile_is_not_rebuilt_again(tmp_path: Path) -> None:
+    """Two processes opening a stale store together both found it stale, and rebuilt it in
+    turn (two minutes each on a large store): the second now finds it current once it holds
+    the lock. A damaged index is rebuilt whatever it says."""
+    from storage.connection import _open_writer
+    from storage.searchindex import reindex
+
+    path = tmp_path / "twice.sqlite3"
+    database = await Database.open(path)
+    await database.register_sources([("s", "https://example.org/feed")])
+    await database.store_fetch("s", ok(), [record(1, title="汉中朱鹮")])
+    await database.close()
+    conn = _open_writer(path)
+    try:
+        assert reindex(conn, stale_only=True) == 0, "current when the lock was taken"
+        assert reindex(conn) == 1
+    finally:
+        conn.close()
+
+
 async def test_a_damaged_index_is_rebuilt_and_the_write_goes_through(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

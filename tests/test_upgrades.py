@@ -94,4 +94,5 @@ def test_a_fetch_upgrades_an_older_store_but_not_under_its_server(
     done = run_cli("fetch", config)
     assert done.returncode == 0, done.stderr
     assert version(database) == len(MIGRATIONS)
+    assert f'"event": "database schema upgraded", "schema": {len(MIGRATIONS)}' in done.stderr
     assert run_cli("status", config).returncode == 0
