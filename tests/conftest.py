@@ -110,3 +110,21 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     """The tests in this process run on the loop the commands run on (uvloop where installed)."""
     factory = eventloop.loop_factory()
     return {"uvloop": factory} if factory is not None else {"asyncio": asyncio.new_event_loop}
+
+
+# What a module must mention to run an event loop, in the test process or in a command it
+# starts; one that mentions none is the same on every loop.
+_LOOP_WORDS = ("async def", "asyncio", "run_cli", "subprocess", "aiohttp", "eventloop")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `loopless` the tests of modules that never run an event loop: CI runs the rest
+    again on asyncio's own loop (`-m "not loopless"`), and these would only repeat."""
+    verdicts: dict[Path, bool] = {}
+    for item in items:
+        path = item.path
+        if path not in verdicts:
+            text = path.read_text(encoding="utf-8")
+            verdicts[path] = not any(word in text for word in _LOOP_WORDS)
+        if verdicts[path]:
+            item.add_marker(pytest.mark.loopless)
