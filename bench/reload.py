@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from aggregator import eventloop
 from aggregator.config import Config, load_config
 from aggregator.cpu import CpuPool
 from aggregator.service import running_service
-from bench.storing import farm_config, parsed_feeds, records_of, store_all
+from bench.storing import stored_farm
 from storage import Database
 
 
@@ -67,13 +66,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder)
-        os.chdir(workdir)
-        config = farm_config(workdir, args.feeds)
-        eventloop.run(store_all(config, records_of(config, parsed_feeds(config))))
+    with stored_farm(args.feeds) as config:
         eventloop.run(_next_fetch_later(config))
-        path = workdir / "config.toml"
+        path = config.path
         text = path.read_text(encoding="utf-8") + "".join(
             f'[[feeds]]\nid = "c{n}"\ninclude = ["w{n}"]\n\n' for n in range(args.channels)
         )

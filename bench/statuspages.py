@@ -9,19 +9,15 @@ status pages in a loop. Prints the timings, the sizes and the feed's median and 
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-from aggregator import eventloop
-from bench.storing import farm_config, parsed_feeds, records_of, store_all
+from bench.storing import stored_farm
 
 _STATUS_PAGES = ("/", "/api/sources", "/metrics")
 
@@ -86,13 +82,10 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        workdir = Path(folder)
-        os.chdir(workdir)
-        config = farm_config(workdir, args.feeds)
-        eventloop.run(store_all(config, records_of(config, parsed_feeds(config))))
+    with stored_farm(args.feeds) as config:
+        workdir = config.path.parent
         port = _free_port()
-        path = workdir / "config.toml"
+        path = config.path
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace("[service]\n", f"[service]\nport = {port}\n", 1), "utf-8")
         server = subprocess.Popen(

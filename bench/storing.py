@@ -17,8 +17,11 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from aggregator import eventloop
 from aggregator.config import Config, load_config
 from aggregator.records import build_records, story_context
 from bench.farm import render
@@ -39,6 +42,18 @@ def farm_config(workdir: Path, feeds: int) -> Config:
         encoding="utf-8",
     )  # fmt: skip
     return load_config(path)
+
+
+@contextmanager
+def stored_farm(feeds: int) -> Iterator[Config]:
+    """In a temporary folder, made the current one: a config of the first `feeds` farm feeds,
+    each stored once (untimed)."""
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        os.chdir(workdir)
+        config = farm_config(workdir, feeds)
+        eventloop.run(store_all(config, records_of(config, parsed_feeds(config))))
+        yield config
 
 
 def parsed_feeds(config: Config) -> list[ParsedFeed | None]:
