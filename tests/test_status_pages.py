@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,24 +14,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from aggregator.config import load_config
-from aggregator.service import Service, running_service
+from aggregator.service import Service
 from aggregator.web.app import make_app
 from aggregator.web.statuspages import Writer, status_page
-from tests.conftest import FIXTURES
-
-Client = TestClient[web.Request, web.Application]
-
-CONFIG = """
-[service]
-base_url = "http://feeds.example"
-database = "{db}"
-
-[[sources]]
-id = "hzfb"
-name = "汉中发布"
-url = "{fixtures}/upstream/hzfb.xml"
-"""
+from tests.publishing import Client, fetched_service
 
 
 class Page:
@@ -60,12 +47,7 @@ class Page:
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG.format(db=tmp_path / "db.sqlite3", fixtures=FIXTURES), "utf-8")
-    config = load_config(path)
-    async with running_service(config, schedule=False) as running:
-        for source in config.sources:
-            assert (await running.pipeline.run(source)).result == "ok"
+    async with fetched_service(tmp_path) as running:
         yield running
 
 
@@ -88,6 +70,11 @@ async def test_status_pages_are_compressed_and_validated(
     body = await plain.read()
     assert plain.status == 200
     assert "汉中发布" in body.decode() if path != "/metrics" else b"aggregator_items" in body
+    if path == "/api/sources":  # data, exactly as configured
+        names = {row["id"]: row["name"] for row in json.loads(body)["sources"]}
+        assert names["hostile"] == "Hostile <script>alert(1)</script> & ]]>"
+    else:
+        assert b"<script>" not in body, "a hostile source's name is escaped"
     assert plain.headers["Cache-Control"] == "no-cache"
     zipped = await client.get(path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
     assert zipped.headers["Content-Encoding"] == "gzip"

@@ -10,15 +10,17 @@ over 100 ms.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from aggregator.service import Service
-from aggregator.web.cache import Rendered, make_rendered
+from aggregator.web.cache import FeedCache, Rendered, make_rendered
 from aggregator.web.feedroutes import respond
 from aggregator.web.keys import SERVICE
 
@@ -36,19 +38,15 @@ _OLDEST = 5.0
 _HEADERS = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
 
 
-@dataclass(frozen=True, slots=True)
-class _Built:
-    rendered: Rendered
-    generation: int  # the service's: a reload shows at once
-    until: float  # monotonic time it may be reused until
-
-
 class StatusPages:
-    """One app's status pages, by path."""
+    """One app's status pages, by path: a feed cache whose generations are the service's
+    and an epoch, the next one begun when a page may be reused no longer. Requests during a
+    build share it (`FeedCache.render_once`); a failed build is not kept."""
 
     def __init__(self) -> None:
-        self._built: dict[str, _Built] = {}
-        self._building: dict[str, asyncio.Future[_Built]] = {}
+        self._cache = FeedCache()
+        self._epochs: dict[str, tuple[tuple[int, int], float]] = {}  # path -> (generation, until)
+        self._count = itertools.count()
 
     async def answer(
         self,
@@ -61,41 +59,35 @@ class StatusPages:
         """The page at `request.path`: reused while it may be, else built once for every
         request waiting on it. A client that goes away cancels only its own wait."""
         path = request.path
-        found = self._built.get(path)
-        if not _fresh(found, service):
-            pending = self._building.get(path)
-            if pending is None:
-                build = self._build(service, gather, content_type, headers or {})
-                pending = self._building[path] = asyncio.ensure_future(build)
-                pending.add_done_callback(lambda done: self._finished(path, done))
-            found = await asyncio.shield(pending)
-        assert found is not None
-        return await respond(request, found.rendered)
+        generation, until = self._epochs.get(path, ((-1, -1), 0.0))
+        if generation[0] != service.generation or time.monotonic() >= until:
+            generation = (service.generation, next(self._count))
+            self._epochs[path] = (generation, math.inf)  # until built: shared meanwhile
+        rendered = self._cache.get(path, generation)
+        if rendered is None:
+            build = functools.partial(
+                self._build, path, generation, service, gather, content_type, headers or {}
+            )
+            rendered = await self._cache.render_once(path, generation, build)
+        return await respond(request, rendered)
 
     async def _build(
-        self, service: Service, gather: Gather, content_type: str, headers: Mapping[str, str]
-    ) -> _Built:
-        generation, started = service.generation, time.monotonic()
+        self,
+        path: str,
+        generation: tuple[int, int],
+        service: Service,
+        gather: Gather,
+        content_type: str,
+        headers: Mapping[str, str],
+    ) -> Rendered:
+        started = time.monotonic()
         body = await asyncio.to_thread(await gather(service))
-        rendered = make_rendered(
-            None, body, content_type, datetime.now(UTC), {**_HEADERS, **headers}
-        )
         cost = time.monotonic() - started
         reuse = min(cost * _REUSE, _OLDEST) if cost >= _SLOW else 0.0
-        return _Built(rendered, generation, time.monotonic() + reuse)
-
-    def _finished(self, path: str, done: asyncio.Future[_Built]) -> None:
-        del self._building[path]
-        if not done.cancelled() and done.exception() is None:
-            self._built[path] = done.result()
-
-
-def _fresh(found: _Built | None, service: Service) -> bool:
-    return (
-        found is not None
-        and found.generation == service.generation
-        and time.monotonic() < found.until
-    )
+        if self._epochs.get(path, (None,))[0] == generation:
+            self._epochs[path] = (generation, time.monotonic() + reuse)
+        answer_headers = {**_HEADERS, **headers}
+        return make_rendered(generation, body, content_type, datetime.now(UTC), answer_headers)
 
 
 STATUS_PAGES = web.AppKey("status_pages", StatusPages)
