@@ -24,16 +24,21 @@ def version(database: Path) -> int:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def older_store(database: Path, schema: int = OLDER) -> None:
+    """A store as a release of `schema` wrote it (its tables empty)."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
+        for script in MIGRATIONS[:schema]:
+            conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {schema}")
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """A config whose store an older release wrote: schema one migration behind."""
     database = tmp_path / "agg.sqlite3"
-    with sqlite3.connect(database) as conn:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.create_function(SEARCH_TEXT_FUNCTION, 3, search_text, deterministic=True)
-        for script in MIGRATIONS[:OLDER]:
-            conn.executescript(script)
-        conn.execute(f"PRAGMA user_version = {OLDER}")
+    older_store(database)
     path = tmp_path / "config.toml"
     path.write_text(
         f'[service]\ndatabase = "{database}"\n\n'
@@ -96,3 +101,16 @@ def test_a_fetch_upgrades_an_older_store_but_not_under_its_server(
     assert version(database) == len(MIGRATIONS)
     assert f'"event": "database schema upgraded", "schema": {len(MIGRATIONS)}' in done.stderr
     assert run_cli("status", config).returncode == 0
+
+
+def test_a_backup_of_a_much_older_release_is_restored_then_upgraded(
+    config: Path, tmp_path: Path
+) -> None:
+    """Schema 5 predates what a restore dates anew (`items_changed`): restored as it is."""
+    backup = tmp_path / "schema5.sqlite3"
+    older_store(backup, schema=5)
+    done = run_cli("restore", config, str(backup))
+    assert done.returncode == 0, done.stderr
+    assert version(tmp_path / "agg.sqlite3") == 5
+    assert run_cli("fetch", config).returncode == 0
+    assert version(tmp_path / "agg.sqlite3") == len(MIGRATIONS)
