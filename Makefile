@@ -39,8 +39,11 @@ corpus: $(VENV)/.installed-test
 		echo "$$version" > $(CORPUS)/.version; \
 	fi
 
+# One test process per core, at most four: many tests wait on real timeouts and child processes.
+PYTEST_PARALLEL := -n auto --maxprocesses 4
+
 test: lint corpus
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # Fetching, parsing and serving figures into bench/RESULTS.md; BENCH_ARGS="--feeds 500 --rss" ...
 # nginx and wrk come from Debian (run as root the first time).

@@ -39,13 +39,24 @@ def _ephemeral_from() -> int:
 # Ports for the servers the tests start come from below the ephemeral range: one found by
 # binding port 0 was itself ephemeral, so until the server bound it, any connection the suite
 # opened (a /healthz poll, an upstream site on port 0) could take it and the server not start.
-_PORTS_FROM, _PORTS_TO = 20000, _ephemeral_from()
+def _ports_of_this_process() -> tuple[int, int]:
+    """This test process's share of the ports below the ephemeral range: under pytest-xdist
+    each worker draws from its own slice, so two never pick one port at the same moment."""
+    first, end = 20000, _ephemeral_from()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = (end - first) // max(count, 1)
+    start = first + int(worker or 0) * share
+    return start, start + share
+
+
+_PORTS_FROM, _PORTS_TO = _ports_of_this_process()
 _handed_out: set[int] = set()
 
 
 def free_port() -> int:
     """A port nothing is bound to, that no earlier call returned."""
-    while _PORTS_TO - _PORTS_FROM > 1000:
+    while _PORTS_TO - _PORTS_FROM > 500:
         port = random.randrange(_PORTS_FROM, _PORTS_TO)
         if port in _handed_out:
             continue
