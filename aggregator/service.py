@@ -377,7 +377,12 @@ async def running_service(
 ) -> AsyncIterator[Service]:
     """The service for one process; `writes=False` for a worker that only serves. Parsing
     runs in `cpu`'s processes (closed with the service), or in threads without one."""
-    db = await Database.open(config.service.database)
+    try:
+        db = await Database.open(config.service.database)
+    except BaseException:  # refused, or stopped during an upgrade
+        if cpu is not None:
+            await cpu.close()
+        raise
     try:
         split = await apply_config(db, config) if writes else set()
         async with Fetcher(config.fetch) as fetcher:

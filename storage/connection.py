@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -114,6 +115,16 @@ Schema = Literal["upgrade", "current", "as is"]
 
 
 def _open_writer(path: Path, schema: Schema = "upgrade") -> sqlite3.Connection:
+    conn = _connect_writer(path)
+    try:
+        _prepare_writer(conn, schema)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         _uri(path, readonly=False), uri=True, isolation_level=None, check_same_thread=False
@@ -130,15 +141,34 @@ def _open_writer(path: Path, schema: Schema = "upgrade") -> sqlite3.Connection:
         # 64 KiB they may hold before spilling to a temporary file, which then took 26 of the
         # 34 writes a stored item cost (page by page, each with its 4-byte page number).
         conn.execute("PRAGMA temp_store = MEMORY")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare_writer(
+    conn: sqlite3.Connection, schema: Schema, stopping: threading.Event | None = None
+) -> None:
+    """The schema as `schema` asks, which may take minutes: an upgrade of a large store
+    (re-indexing 45,000 long items took 110 s). Once `stopping` is set, the statement under
+    way or the next one fails with "interrupted" (`Connection.interrupt()` would miss a stop
+    that came between two statements)."""
+    if stopping is not None:
+        conn.set_progress_handler(stopping.is_set, _STOP_CHECK_STEPS)
+    try:
         if schema == "upgrade":
             _migrate(conn)
             reindex_if_stale(conn)
         elif schema == "current":
             _refuse_other_schema(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+# Virtual machine steps between two looks at a stop during an upgrade: well under a
+# millisecond of SQLite's work, a negligible cost beside it.
+_STOP_CHECK_STEPS = 10_000
 
 
 async def _open_reader(path: Path) -> aiosqlite.Connection:
@@ -191,7 +221,10 @@ class Connections:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         loop = asyncio.get_running_loop()
         try:
-            writer = await loop.run_in_executor(executor, _open_writer, path, schema)
+            writer = await _open_writer_cancellably(loop, executor, path, schema)
+        except asyncio.CancelledError:
+            executor.shutdown()
+            raise
         except (OSError, sqlite3.Error, StorageError) as exc:
             executor.shutdown()
             if isinstance(exc, sqlite3.Error) and (problem := damage(path, exc)):
@@ -356,6 +389,25 @@ class Connections:
             raise StorageError(f"{target}: cannot write the copy: {exc}") from exc
 
 
+async def _open_writer_cancellably(
+    loop: asyncio.AbstractEventLoop, executor: ThreadPoolExecutor, path: Path, schema: Schema
+) -> sqlite3.Connection:
+    """The writer, opened and prepared on its thread. Cancelled (a stop signal during an
+    upgrade), the upgrade is interrupted, its transaction rolled back, and the connection
+    closed before the cancellation goes on: `serve` did not stop until an upgrade ended, and
+    a Ctrl-C waited for it at exit."""
+    writer = await loop.run_in_executor(executor, _connect_writer, path)
+    stopping = threading.Event()
+    try:
+        await loop.run_in_executor(executor, _prepare_writer, writer, schema, stopping)
+    except BaseException:
+        stopping.set()
+        # The executor's one thread runs this after the preparation has stopped.
+        await loop.run_in_executor(executor, writer.close)
+        raise
+    return writer
+
+
 def _settle(done: asyncio.Future[Any], ok: bool, value: Any) -> None:
     if done.cancelled():
         return
@@ -441,7 +493,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
                              extra={"schema": version + 1, "seconds": took})  # fmt: skip
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an interrupted statement has rolled it back already
+                conn.execute("ROLLBACK")
             raise
         if version >= len(MIGRATIONS) - 1:
             return

@@ -87,7 +87,8 @@ def reindex(conn: sqlite3.Connection, *, stale_only: bool = False) -> int:
         conn.execute("DELETE FROM search_tokens")
         conn.execute("INSERT INTO search_tokens (made_by) VALUES (?)", (current,))
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # an interrupted statement has rolled it back already
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
     if total:

@@ -22,7 +22,9 @@ import feedparser
 import pytest
 from aiohttp import web
 
+from storage import Database
 from tests.conftest import cli_command, free_port
+from tests.test_storage import ok, record
 from tests.upstream import local_site
 
 TOKEN = "test-token"
@@ -451,3 +453,45 @@ async def _stored(database: Path, at_least: int) -> bool:
     if not await asyncio.to_thread(database.exists):
         return False
     return database_items(database).get("one", 0) >= at_least
+
+
+async def test_a_stop_during_a_long_upgrade_ends_it_at_once(tmp_path: Path) -> None:
+    """Re-indexing a large store at an upgrade took 110 s, during which `serve` did not act on
+    SIGTERM (a service manager then kills it). It now stops at once, the upgrade rolled back
+    whole, so the next start does it again."""
+    database = tmp_path / "agg.sqlite3"
+    store = await Database.open(database)
+    await store.register_sources([("one", "http://127.0.0.1:9/one.xml")])
+    await store.store_fetch("one", ok(), [record(1, content="汉中市召开常务会议。" * 900)])
+    await store.close()
+    with sqlite3.connect(database) as conn:  # many long items, indexed by an older release
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
+            "INSERT INTO items (source_id, key, entry_id, title, content, summary, sort_ts, "
+            "first_seen, last_changed, content_hash) SELECT source_id, key || i, entry_id || i, "
+            "title, content || i, summary, sort_ts, first_seen, last_changed, content_hash "
+            "FROM items, n"
+        )
+        conn.execute("UPDATE search_tokens SET made_by = 'older rules'")
+    port = free_port()
+    config = write_config(tmp_path / "config.toml", port, {"one": "http://127.0.0.1:9/one.xml"})
+    process = await asyncio.create_subprocess_exec(
+        *cli_command("serve", config), stderr=asyncio.subprocess.PIPE, cwd=tmp_path
+    )
+    assert process.stderr is not None
+    seen: list[str] = []
+    while not any('"rebuilding the search index"' in line for line in seen):
+        line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
+        assert line, "".join(seen)
+        seen.append(line)
+    process.send_signal(signal.SIGTERM)
+    rest = (await asyncio.wait_for(process.communicate(), 10))[1].decode()
+    stderr = "".join(seen) + rest
+    assert process.returncode == 0, stderr
+    assert events(stderr, "stopped while starting"), stderr
+    assert not events(stderr, "search index rebuilt"), stderr
+    assert "Traceback" not in stderr, stderr
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT made_by FROM search_tokens").fetchall() == [("older rules",)]
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (4001,)
