@@ -11,7 +11,7 @@ from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
 from feeds.attribution import body_credit, credit_in_body_counts
-from feeds.fingerprint import bands, body_fingerprint, folded_fingerprint
+from feeds.fingerprint import bands, measured_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.normalize import fold, normalize_link, normalize_title
@@ -54,11 +54,12 @@ def _match_keys(
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
     if not source.dedupe or (link is not None and link in split_links(stories)):
         return {}
-    fingerprint = folded_fingerprint(folded_body) if folded_body else body_fingerprint(item.summary)
+    fingerprint, chars = measured_fingerprint(folded_body or fold(item.summary))
     return {
         "norm_link": link,
         "norm_title": normalize_title(item.title) or None,
         "fingerprint": fingerprint,
+        "body_chars": chars if fingerprint is not None else None,
         "bands": bands(fingerprint) if fingerprint is not None else (),
     }
 

@@ -100,10 +100,16 @@ def body_fingerprint(text: str) -> int | None:
 def folded_fingerprint(folded: str) -> int | None:
     """`body_fingerprint` of a body already through `normalize.fold`, of its first
     `FINGERPRINTED_CHARS`: two copies of one story are alike from their start."""
+    return measured_fingerprint(folded)[0]
+
+
+def measured_fingerprint(folded: str) -> tuple[int | None, int]:
+    """`folded_fingerprint`, and how many normalised characters it was made of: bodies of
+    about one length that are far apart are two texts (`feeds.stories`)."""
     chars = normalize_folded(folded[:FINGERPRINTED_CHARS])
     if len(chars) < MIN_TEXT_CHARS:
-        return None
-    return simhash(chars)
+        return None, len(chars)
+    return simhash(chars), len(chars)
 
 
 def hamming(a: int, b: int) -> int:

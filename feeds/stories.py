@@ -16,12 +16,19 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
-from feeds.fingerprint import NEAR_DUPLICATE_BITS, body_fingerprint, hamming
+from feeds.fingerprint import BITS, NEAR_DUPLICATE_BITS, hamming, measured_fingerprint
 from feeds.model import Party
-from feeds.normalize import normalize_link, normalize_title
+from feeds.normalize import fold, normalize_link, normalize_title
 
 MIN_TITLE_CHARS = 6  # shorter normalised titles ("通知公告", "图片新闻") are too generic to match
 TITLE_WINDOW = timedelta(days=7)  # equal titles further apart are recurring columns, not copies
+# Equal titles over two texts: bodies within a fifth of each other's length, yet this many bits
+# apart. On the labelled pairs, a copy's edits (an editor's line, a share footer, a dropped
+# paragraph) move it 9 bits at most at such lengths; a day's weather bulletin and the next
+# day's, or two meetings under one generic title (`汉中市召开常务会议`), sit 16 and more apart.
+# A summary, or a page with its site's chrome, is of another length: the title decides.
+OTHER_TEXT_BITS = 13
+ALIKE_LENGTHS = 0.8
 
 Rule = Literal["link", "title", "body"]
 _RULE_RANK: dict[Rule, int] = {"link": 0, "title": 1, "body": 2}
@@ -41,6 +48,7 @@ class StoryKey:
     title: str
     published: datetime | None  # timezone-aware
     fingerprint: int | None
+    body_chars: int | None = None  # the normalised characters of the fingerprinted body
     origin_name: str | None = None  # whom the item credits, e.g. "汉中发布"
     story_id: str | None = None  # for stored candidates: the story the item belongs to
     source_order: int = 0  # the source's position in the config
@@ -70,13 +78,15 @@ def story_key(
     mirror_hosts: Mapping[str, str] = _NO_MIRRORS,
 ) -> StoryKey:
     """Build a `StoryKey` from an item's raw title, plain-text body and link."""
+    fingerprint, chars = measured_fingerprint(fold(text))
     return StoryKey(
         item_key=item_key,
         source_id=source_id,
         link=normalize_link(link, mirror_hosts) if link else None,
         title=normalize_title(title),
         published=published,
-        fingerprint=body_fingerprint(text),
+        fingerprint=fingerprint,
+        body_chars=chars if fingerprint is not None else None,
         origin_name=origin_name,
         story_id=story_id,
         source_order=source_order,
@@ -85,9 +95,13 @@ def story_key(
 
 def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
     """The strongest rule under which two items of different sources are one story, with the
-    body distance (0 for link and title) used to rank equally strong candidates."""
+    body distance used to rank equally strong candidates (0 for a link; for a title, `BITS`
+    when a body is unknown, so that of two title matches the closer body wins)."""
     if new.link and new.link == old.link:
         return "link", 0
+    distance = None
+    if new.fingerprint is not None and old.fingerprint is not None:
+        distance = hamming(new.fingerprint, old.fingerprint)
     new_at, old_at = new.published or new.seen, old.published or old.seen
     if (
         len(new.title) >= MIN_TITLE_CHARS
@@ -95,13 +109,20 @@ def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
         and new_at is not None
         and old_at is not None
         and abs(new_at - old_at) <= TITLE_WINDOW
+        and not _other_texts(new, old, distance)
     ):
-        return "title", 0
-    if new.fingerprint is not None and old.fingerprint is not None:
-        distance = hamming(new.fingerprint, old.fingerprint)
-        if distance <= NEAR_DUPLICATE_BITS:
-            return "body", distance
+        return "title", BITS if distance is None else distance
+    if distance is not None and distance <= NEAR_DUPLICATE_BITS:
+        return "body", distance
     return None
+
+
+def _other_texts(new: StoryKey, old: StoryKey, distance: int | None) -> bool:
+    """Whether two bodies are two texts whatever their titles say (`OTHER_TEXT_BITS`)."""
+    if distance is None or distance < OTHER_TEXT_BITS or not new.body_chars or not old.body_chars:
+        return False
+    shorter, longer = sorted((new.body_chars, old.body_chars))
+    return shorter >= ALIKE_LENGTHS * longer
 
 
 def _time_order(published: datetime | None) -> tuple[int, float]:

@@ -18,14 +18,15 @@ from storage.records import ItemRecord, StoredItem, WriteSummary
 _COLUMNS = (
     "id, source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
     "origin_url, tags, enclosures, published, updated, sort_ts, first_seen, last_changed, "
-    "content_hash, listing_hash, norm_link, norm_title, published_ts, fingerprint"
+    "content_hash, listing_hash, norm_link, norm_title, published_ts, fingerprint, body_chars"
 )
-_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 26)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
         origin_name = ?, origin_url = ?, tags = ?, enclosures = ?, published = ?, updated = ?,
         sort_ts = min(coalesce(?, first_seen), first_seen), last_changed = ?, content_hash = ?,
-        listing_hash = ?, norm_link = ?, norm_title = ?, published_ts = ?, fingerprint = ?
+        listing_hash = ?, norm_link = ?, norm_title = ?, published_ts = ?, fingerprint = ?,
+        body_chars = ?
     WHERE source_id = ? AND key = ?
 """
 # An item whose article was read again and found unchanged: only what led to it is new.
@@ -116,7 +117,7 @@ def upsert_items(
                  item.title, item.content, item.summary, item.author, item.origin_name,
                  item.origin_url, tags, _enclosures_json(item.enclosures), _iso(item.published),
                  _iso(item.updated), _sort_ts(item, now), now, now, item.content_hash,
-                 item.listing_hash, *_match_keys(item))
+                 item.listing_hash, *_match_keys(item), item.body_chars)
             )  # fmt: skip
         elif known[item.key][0] != item.content_hash:
             changed.append(item)
@@ -124,7 +125,8 @@ def upsert_items(
                 (item.upstream_id, item.url, item.title, item.content, item.summary, item.author,
                  item.origin_name, item.origin_url, tags, _enclosures_json(item.enclosures),
                  _iso(item.published), _iso(item.updated), _published_ts(item), now,
-                 item.content_hash, item.listing_hash, *_match_keys(item), source_id, item.key)
+                 item.content_hash, item.listing_hash, *_match_keys(item), item.body_chars,
+                 source_id, item.key)
             )  # fmt: skip
         else:
             unchanged += 1

@@ -32,6 +32,7 @@ class ItemRecord:
     norm_link: str | None = None
     norm_title: str | None = None
     fingerprint: int | None = None
+    body_chars: int | None = None  # the normalised characters the fingerprint was made of
     bands: tuple[int, ...] = ()
     search_text: str | None = None  # the full-text index's tokens; None: built when written
     enclosures: tuple[Enclosure, ...] = ()
@@ -44,6 +45,7 @@ class MatchKeys:
     norm_link: str | None
     norm_title: str | None
     fingerprint: int | None
+    body_chars: int | None
     bands: tuple[int, ...]
 
 

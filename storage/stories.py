@@ -24,8 +24,8 @@ from storage.sources import NOW_SQL
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
 _CANDIDATE_COLUMNS = (
-    "id, key, source_id, norm_link, norm_title, published, fingerprint, origin_name, "
-    "origin_url, story_id, first_seen"
+    "id, key, source_id, norm_link, norm_title, published, fingerprint, body_chars, "
+    "origin_name, origin_url, story_id, first_seen"
 )
 
 
@@ -42,6 +42,7 @@ def _key(row: Row, order: dict[str, int], story: int | None = None) -> StoryKey:
         title=row["norm_title"] or "",
         published=_published(row),
         fingerprint=row["fingerprint"],
+        body_chars=row["body_chars"],
         origin_name=row["origin_name"],
         seen=datetime.fromtimestamp(row["first_seen"], UTC),
         story_id=str(row["story_id"] if story is None else story),
@@ -219,6 +220,7 @@ def _new_key(
         title=item.norm_title or "",
         published=item.published,
         fingerprint=item.fingerprint,
+        body_chars=item.body_chars,
         origin_name=item.origin_name,
         source_order=order.get(source_id, len(order)),
         seen=datetime.fromtimestamp(seen, UTC),
@@ -627,9 +629,9 @@ def rejoin(
     rows: dict[str, list[tuple[int, ItemRecord, bool]]] = {}
     for item_id, keys in keyed:
         cursor = conn.execute(
-            "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ? "
+            "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ? "
             f"WHERE id = ? AND {_UNKEYED}",
-            (keys.norm_link, keys.norm_title, keys.fingerprint, item_id),
+            (keys.norm_link, keys.norm_title, keys.fingerprint, keys.body_chars, item_id),
         )
         if not cursor.rowcount:  # written meanwhile, and matched then; or pruned
             continue
@@ -669,5 +671,6 @@ def _as_stored(row: Row, keys: MatchKeys) -> ItemRecord:
         norm_link=keys.norm_link,
         norm_title=keys.norm_title,
         fingerprint=keys.fingerprint,
+        body_chars=keys.body_chars,
         bands=keys.bands,
     )

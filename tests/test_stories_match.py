@@ -14,6 +14,7 @@ import pytest
 
 from feeds.model import Party
 from feeds.stories import (
+    Match,
     StoryKey,
     StoryMember,
     choose_canonical,
@@ -188,6 +189,56 @@ def test_identical_titles_merge_within_seven_days_only() -> None:
         _key("new", "hzxw", title=old.title, published=DAY + timedelta(days=30)), [old]
     )
     assert not match(_key("new", "hzxw", title=old.title, published=None), [old])
+
+
+def _text_key(name: str, source: str, title: str, text: str, published: datetime = DAY) -> StoryKey:
+    return story_key(
+        item_key=name,
+        source_id=source,
+        title=title,
+        text=text,
+        link=None,
+        published=published,
+        story_id=name,
+    )
+
+
+def test_equal_titles_over_two_texts_of_one_length_stay_apart() -> None:
+    """A generic title (`汉中市召开常务会议`, a daily bulletin's) over another text of about the
+    same length is another story: the 46th meeting was merged into the 45th by title, and
+    hidden from every merged feed, the 45th credited to the 46th's copy's origin."""
+    for title, first, second in [
+        ("汉中市召开常务会议", "meeting_45.txt", "meeting_46.txt"),
+        ("汉中市今日天气预报", "bulletin_day1.txt", "bulletin_day2.txt"),
+    ]:
+        one = (STORIES / first).read_text(encoding="utf-8")
+        other = (STORIES / second).read_text(encoding="utf-8")
+        later = DAY + timedelta(days=1)
+        assert (
+            match(_text_key("b", "hz1w", title, other, later), [_text_key("a", "hzfb", title, one)])
+            is None
+        )
+        copy = _text_key("c", "hz1w", title, other + "\n责任编辑：李四", later)
+        assert match(copy, [_text_key("a", "hzfb", title, other)]) == Match("a", "title", "a")
+        # A summary is of another length: the title decides, as a portal's 250-byte RSS needs.
+        summary = _text_key("s", "hz1w", f"【转载】{title}", other[:110], later)
+        assert match(summary, [_text_key("a", "hzfb", title, other)]) == Match("a", "title", "a")
+
+
+def test_of_two_title_matches_the_closer_body_wins_in_any_order() -> None:
+    """A portal's copy of the 22nd's bulletin joined the 21st's story (the older of two title
+    matches), in three of the four orders of fetches and feeds."""
+    day1 = (STORIES / "bulletin_day1.txt").read_text(encoding="utf-8")
+    day2 = (STORIES / "bulletin_day2.txt").read_text(encoding="utf-8")
+    title = "汉中市今日天气预报"
+    stored = [
+        _text_key("first", "hzfb", title, day1),
+        _text_key("second", "hzfb", title, day2, DAY + timedelta(days=1)),
+    ]
+    for text in (day2, day2[:110]):  # the whole bulletin, and a summary of it
+        copy = _text_key("copy", "hz1w", title, text, DAY + timedelta(days=1))
+        for candidates in itertools.permutations(stored):
+            assert match(copy, candidates) == Match("second", "title", "second")
 
 
 def test_short_titles_never_merge() -> None:

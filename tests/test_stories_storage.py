@@ -169,6 +169,46 @@ async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path
         await db.close()
 
 
+def _bulletin(key: str, source: str, text: str, day: int) -> dict[str, str]:
+    return {"key": key, "title": "汉中市今日天气预报", "text": text, "origin": None,
+            "link": f"https://{source}.example/{key}", "source": source,
+            "published": f"2022-01-{day}T09:00:00+08:00"}  # fmt: skip
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+async def test_a_bulletins_copy_joins_its_own_day_in_every_order(
+    tmp_path: Path, order: tuple[int, ...]
+) -> None:
+    """Two days' bulletins under one title and a portal's copy of the second: the copy joined
+    the first day's story in three of four orders, and a meeting under a generic title joined
+    another meeting's story, hidden from the merged feed."""
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    arrivals = [
+        _bulletin("day1", "hzfb", "bulletin_day1.txt", 14),
+        _bulletin("day2", "hzfb", "bulletin_day2.txt", 15),
+        _bulletin("copy", "hz1w", "bulletin_day2.txt", 15),
+    ]
+    meetings = [
+        {**_bulletin("m45", "hzfb", "meeting_45.txt", 14), "title": "汉中市召开常务会议"},
+        {**_bulletin("m46", "hz1w", "meeting_46.txt", 16), "title": "汉中市召开常务会议"},
+    ]
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        for at, n in enumerate(order):
+            await store(db, config, arrivals[n], float(at + 1))
+        for entry in meetings if order[0] else reversed(meetings):
+            await store(db, config, entry, 5.0)
+        with sqlite3.connect(config.service.database) as conn:
+            story = dict(conn.execute("SELECT upstream_id, story_id FROM items").fetchall())
+        assert story["copy"] == story["day2"] != story["day1"]
+        assert story["m45"] != story["m46"]
+        entries = await select(db, config.feeds[0], Query(limit=100), merged=True)
+        assert len(entries) == 4, "each day's bulletin and each meeting, once"
+    finally:
+        await db.close()
+
+
 async def test_dedupe_false_and_split_keep_items_apart(tmp_path: Path) -> None:
     config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
     portal = next(s for s in config.sources if s.id == "hz1w")
@@ -407,6 +447,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # migration 13's
         conn.execute("DROP INDEX items_unkeyed")  # migration 16's
+        conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
         conn.executescript(  # migration 7's: the index as it was, with a copy of the text
             "DROP TABLE search_tokens; DROP TRIGGER items_search_delete; DROP TABLE items_search;"
             "CREATE VIRTUAL TABLE items_search USING fts5 (text);"
