@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,7 +170,7 @@ async def test_different_articles_and_recurring_titles_stay_apart(tmp_path: Path
         await db.close()
 
 
-def _bulletin(key: str, source: str, text: str, day: int) -> dict[str, str]:
+def _bulletin(key: str, source: str, text: str, day: int) -> dict[str, Any]:
     return {"key": key, "title": "汉中市今日天气预报", "text": text, "origin": None,
             "link": f"https://{source}.example/{key}", "source": source,
             "published": f"2022-01-{day}T09:00:00+08:00"}  # fmt: skip
