@@ -36,9 +36,13 @@ _SCRIPT_DATE = re.compile(
 _TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
 # A bare `时间：` or `日期：` labels the page only where it starts a label: in a body line, it is
 # the time of an event (`报名时间：2022年3月1日`, `截止日期：…`), and would date the article.
+# A counter (`浏览：128`, `点击次数：`) sits on that line too, often beside a date alone; a
+# Discuz! forum post writes `发表于 2022-1-14 17:50`, with no colon.
 _META_LINE = re.compile(
     r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间"
+    r"|(?:浏览|点击|阅读|访问)(?:次数|数|量)?"
     r"|(?<![\u4e00-\u9fff])(?:时间|日期))\s*[:：]"
+    r"|发表于\s*\d"
     r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
 )
 # A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`) near the title, as many
@@ -46,15 +50,24 @@ _META_LINE = re.compile(
 _DATE_ONLY = re.compile(r"[\s\d/.:年月日时分秒()（）\[\]【】|｜\uff10-\uff19－／：．-]{8,40}")
 _ANY_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # only whether a date is there is asked
 _META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
-# Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars.
-# Not `form`: ASP.NET pages, common on government sites, wrap the whole page in one.
+# Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars,
+# Baidu's share buttons (on most Chinese sites), the page lists of DedeCMS and PHPCMS, PHPCMS's
+# share-collect-print bar. Not `form`: ASP.NET pages, common on government sites, wrap the whole
+# page in one.
 _BOILERPLATE = FieldSelector(
     "#click_div, .a_af, .a_pr, .a_pt, .a_pb, .a_t, .a_fl, .a_cn, .a_mu, #comment,"
-    " .rich_media_tool, #js_pc_qr_code, nav, footer, template, noscript"
+    " .rich_media_tool, #js_pc_qr_code, nav, footer, template, noscript,"
+    " .bdsharebuttonbox, .bdshare, .dede_pages, .Article-Tool"
 )
 # Bodies of the platforms this service exists for, taken whole: trafilatura drops WeChat's images
-# (their URLs have no file extension). WeChat, Discuz! portal articles, TRS government CMS.
-_KNOWN_BODIES = FieldSelector("#js_content, td#article_content, .TRS_Editor")
+# (their URLs have no file extension), and keeps a stock template's heading, page list and
+# links to the previous and next articles. WeChat, Discuz! portal articles and forum threads
+# (the first post), TRS government CMS, PHPCMS v9 and DedeCMS stock templates.
+_KNOWN_BODIES = FieldSelector(
+    "#js_content, td#article_content, td.t_f, .TRS_Editor, #Article > .content, .viewbox > .content"
+)
+# Who wrote a Discuz! forum thread: its first post's poster.
+_KNOWN_AUTHORS = FieldSelector(".authi a.xw1")
 _MIN_BLOCK_CHARS = 10
 
 
@@ -168,18 +181,30 @@ def _headings(doc: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, s
 
 
 def page_title(doc: lxml.html.HtmlElement, meta: PageMeta) -> str | None:
-    """The article's title: OpenGraph or JSON-LD, the `<h1>` that `<title>` names, or `<title>`."""
+    """The article's title: OpenGraph or JSON-LD, the `<h1>` that `<title>` names, or `<title>`.
+
+    Not an `<h1>` naming the site (many Chinese templates write their logo as one, and the
+    title in an `<h2>`): every article of such a site was published under the site's name."""
     head = next((text_of(t) for t in doc.iter("title")), "")
     names = tuple(n for n in (meta.site_name,) if n)
     if meta.title:
         return strip_site_name(meta.title, names) or None
-    headings = _headings(doc)
-    for _, line in headings:
+    parts = [part.strip() for part in _TITLE_PARTS.split(strip_site_name(head, names))]
+    first = parts[0] if parts else ""
+    site = {*names, *parts[1:]} - {first}
+    headings = [line for _, line in _headings(doc) if line not in site]
+    for line in headings:
         if line in head:
             return line
+    for line in headings:  # `[本地新闻] 标题`: a forum thread's heading, its category first
+        if len(first) >= _MIN_TITLE_PART and first in line:
+            return first
     if headings:
-        return headings[0][1]
-    return _TITLE_PARTS.split(strip_site_name(head, names))[0].strip() or None
+        return headings[0]
+    return first or None
+
+
+_MIN_TITLE_PART = 4  # shorter, a `<title>`'s first part may be a word of any heading
 
 
 def title_element(doc: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
@@ -242,8 +267,8 @@ def _is_meta_line(element: lxml.html.HtmlElement) -> bool:
     if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
         return False
     text = text_of(element)
-    if not 0 < len(text) <= _META_LINE_MAX_CHARS:
-        return False
+    if not 0 < len(text) <= _META_LINE_MAX_CHARS or "。" in text:
+        return False  # a sentence is the body's: a short notice crediting its source is no line
     if _META_LINE.search(label_text(text)):
         return True
     return bool(_DATE_ONLY.fullmatch(text)) and find_date(text, tz=UTC, now=_ANY_TIME) is not None
@@ -290,9 +315,25 @@ def _tidy(body: lxml.html.HtmlElement, title: str | None) -> str:
             for wrapper in wrappers[: wrappers.index(table) + 1]:
                 wrapper.drop_tag()
     first = next(iter(body), None)
-    if title and first is not None and text_of(first) == title:
+    if title and first is not None and _repeats_title(first, title):
         first.drop_tree()
     return inner_html(body)
+
+
+def _repeats_title(element: lxml.html.HtmlElement, title: str) -> bool:
+    """The title again, or a heading whose first line is the title (PHPCMS writes the date and
+    source line inside the `<h1>`, after a `<br>`)."""
+    if text_of(element) == title:
+        return True
+    return element.tag in _HEADINGS and next(iter(text_lines(element)), None) == title
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3"})
+
+
+def known_author(doc: lxml.html.HtmlElement) -> str | None:
+    """The poster a platform's template names (`_KNOWN_AUTHORS`), or None."""
+    return next((name for found in _KNOWN_AUTHORS.select(doc) if (name := text_of(found))), None)
 
 
 def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) -> str | None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeVar
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
@@ -28,11 +28,19 @@ from feeds.attribution import (
     link_for,
     origin_party,
 )
-from feeds.autoextract import article_body, meta_element, page_meta, page_title, title_element
+from feeds.autoextract import (
+    article_body,
+    known_author,
+    meta_element,
+    page_meta,
+    page_title,
+    title_element,
+)
 from feeds.dates import find_date
 from feeds.errors import ParseError
 from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links, text_of
 from feeds.model import ParsedItem, Party
+from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import clean_html, html_to_text
 from feeds.selectors import (
     ArticleRules,
@@ -61,6 +69,8 @@ _NEXT_TEXTS = _PAGE_TEXTS | {"next", "›", "»", "next »"}
 # Query parameters that number an article's pages (Discuz!: `portal.php?mod=view&aid=1&page=2`).
 _PAGE_PARAMETERS = frozenset({"page", "p", "pn", "pg", "paged", "pageno", "curpage"})
 _PAGE_MARKS = re.compile(r"[\d_-]+")  # what an article's page numbers add to its path
+# A Discuz! forum thread, as its URLs are written plain or rewritten (`thread-124-1-1.html`).
+_FORUM_THREAD = re.compile(r"[?&]mod=viewthread(?:&|$)|/thread-\d+-\d+-\d+\.html(?:$|\?)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,12 +236,16 @@ def parse_article(
 
 def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> ArticlePage:
     """A page of an article, and the link to its next page: `rules.next_page`'s, else a link
-    reading "下一页" (or "next page") whose URL differs from this page's by page numbers only."""
+    reading "下一页" (or "next page") whose URL differs from this page's by page numbers only,
+    unless the page is a forum thread's, whose next page holds replies (Discuz!'s page 2 was
+    joined to the post, its first reply run into the post's last line)."""
     doc = parse_html(text, url=url)
     with _readable(url):
         base = base_url(doc, url)
         if rules is not None and rules.next_page is not None:
             found = page_link(select_link(doc, rules.next_page), base)
+        elif _FORUM_THREAD.search(url):
+            found = None
         else:
             found = next(
                 (
@@ -306,9 +320,10 @@ def _article(
     line = text_of(line_element) if line_element is not None else ""
 
     content = _pick(found, "content", *_content(first, rules, title, iframe_hosts))
-    if content:  # the other pages' content: the selector, else automatic extraction, each
+    if content and continued:  # the other pages' content: the selector, else automatic extraction
+        first_page = shown_texts(doc)
         for page in continued:
-            ways = _content(page, rules, title, iframe_hosts)
+            ways = _content(page, rules, title, iframe_hosts, first_page)
             content += next((value for way, _ in ways if (value := way())), "")
     body_text = html_to_text(content or "")
     edge = body_edges(body_text)
@@ -345,6 +360,7 @@ def _article(
             "author",
             (lambda: clean_credit(_text(doc, rules.author)), "selector"),
             (lambda: meta.author, "automatic"),
+            (lambda: known_author(doc), "automatic"),
             (lambda: find_author(line), "detected"),
             (lambda: meta.page_author, "automatic"),
             (lambda: find_author(edge), "detected"),
@@ -368,10 +384,15 @@ def _article(
 
 
 def _content(
-    page: ArticlePage, rules: ArticleRules, title: str | None, iframe_hosts: Collection[str]
+    page: ArticlePage,
+    rules: ArticleRules,
+    title: str | None,
+    iframe_hosts: Collection[str],
+    first_page: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Callable[[], str | None], str], ...]:
     """The ways to a page's content, each run only if those before it find nothing: the
-    selector, then automatic extraction, both on a copy without `rules.remove`."""
+    selector, then automatic extraction, both on a copy without `rules.remove`; automatic
+    extraction on a later page also without what `first_page` showed (`feeds.pagefurniture`)."""
     base = base_url(page.doc, page.url)
     work = copy.deepcopy(page.doc)
     for selector in rules.remove:
@@ -385,10 +406,34 @@ def _content(
             return None
         return clean_html(raw, base_url=base, iframe_hosts=iframe_hosts) or None
 
+    def automatic() -> str | None:
+        drop_repeated(work, first_page)
+        return clean(article_body(work, url=page.url, title=title))
+
     return (
         (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
-        (lambda: clean(article_body(work, url=page.url, title=title)), "automatic"),
+        (automatic, "automatic"),
     )
+
+
+def _published(listed: ParsedItem, article: ParsedItem) -> datetime | None:
+    """The article's date, but a list date the operator's selector found outranks one the
+    article page only suggests (`detected`: a date in a line near its title), unless that
+    is within a day of it and so only says the time: a related article's date, taken from a
+    page that could not be read, replaced the list's right one."""
+    ways = dict(listed.provenance), dict(article.provenance)
+    if (
+        listed.published is not None
+        and article.published is not None
+        and ways[0].get("published") == "selector"
+        and ways[1].get("published") == "detected"
+        and abs(article.published - listed.published) > _SAME_DAY
+    ):
+        return listed.published
+    return article.published or listed.published
+
+
+_SAME_DAY = timedelta(days=1)
 
 
 def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
@@ -400,7 +445,7 @@ def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
         upstream_id=listed.upstream_id or article.upstream_id,
         content_html=article.content_html or listed.content_html,
         summary=article.summary or listed.summary,
-        published=article.published or listed.published,
+        published=_published(listed, article),
         updated=article.updated or listed.updated,
         author=article.author or listed.author,
         origin=article.origin or listed.origin,
