@@ -252,8 +252,23 @@ def choose_canonical(
     votes = Counter(p for _, p, _, _ in ours or credits)
     credited = max(votes, key=votes.__getitem__)  # max keeps the first of equals: the earliest
     voters = [(name, url) for _, p, name, url in credits if p == credited]
+    closest: StoryMember | None = None  # the copy of the last source of ours on the chain
+    # The credited source's own copy may credit another in turn (a portal's repost of a
+    # newspaper): the story is the one its copies lead to, not a station on the way.
+    seen = {credited}
+    while credited[0] == "source" and (theirs := _own_copy(members, credited[1])) is not None:
+        closest = theirs
+        if not theirs.origin_name or (onward := party(theirs.origin_name)) in seen:
+            break
+        seen.add(onward)
+        credited, voters = onward, [(theirs.origin_name.strip(), theirs.origin_url)]
     url = next((url for _, url in voters if url), None)
     origin_id = credited[1] if credited[0] == "source" else None
     own = [m for m in members if m.source_id == origin_id]
-    canonical = min(own or members, key=_member_order)
+    canonical = min(own or ([closest] if closest else members), key=_member_order)
     return Decision(canonical.item_key, Party(voters[0][0], url), origin_id, "credited")
+
+
+def _own_copy(members: Sequence[StoryMember], source_id: str) -> StoryMember | None:
+    """A source's earliest copy in the story, if it has one."""
+    return min((m for m in members if m.source_id == source_id), key=_member_order, default=None)

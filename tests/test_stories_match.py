@@ -138,6 +138,27 @@ def test_a_credit_to_our_source_outweighs_credits_to_nobody_we_know() -> None:
     )
 
 
+def test_a_credit_leads_on_through_the_credited_sources_own_credit() -> None:
+    """A repost credits 汉中新闻网, whose own copy credits 汉中日报, no source of ours: the
+    merged entry named 汉中新闻网 as the origin above its own `来源：汉中日报`, and said
+    otherwise than the source's own feed."""
+    news = StoryMember("news", "hzxw", DAY, 2, "汉中日报", "https://hzrb.example/1")
+    repost = StoryMember("repost", "hz1w", DAY + timedelta(hours=3), 1, "汉中新闻网")
+    decision = choose_canonical([repost, news], NAMES)
+    assert decision.origin == Party("汉中日报", "https://hzrb.example/1")
+    assert (decision.origin_source_id, decision.canonical_key) == (None, "news")
+    # The chain reaches one of ours, whose copy is here: it leads.
+    official = StoryMember("official", "hzfb", DAY + timedelta(hours=5), 0, "汉中发布")
+    onward = replace(news, origin_name="汉中发布", origin_url=None)
+    decision = choose_canonical([repost, onward, official], NAMES)
+    assert (decision.origin, decision.origin_source_id) == (Party("汉中发布"), "hzfb")
+    assert decision.canonical_key == "official"
+    # Two sources crediting each other: the chain stops before it goes round.
+    loop = replace(news, origin_name="汉中第一网", origin_url=None)
+    decision = choose_canonical([repost, loop], NAMES)
+    assert (decision.origin, decision.canonical_key) == (Party("汉中新闻网"), "news")
+
+
 def test_without_credit_earliest_then_config_order_leads() -> None:
     dated = [StoryMember("a", "hzxw", DAY, 2), StoryMember("b", "hzfb", None, 0)]
     assert choose_canonical(dated, NAMES).canonical_key == "a"
