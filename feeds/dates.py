@@ -74,6 +74,20 @@ _EPOCH = re.compile(r"\d{10}|\d{13}")
 _WEEKDAY = re.compile(r"[(（]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
 # The zone names RFC 822 allows besides UT/GMT, the only ones the email module reads.
 _ZONE_NAME = re.compile(r"\b[ECMP][SD]T\b")
+_RFC822_HOURS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8}
+_RFC822_HOURS["PDT"] = -7
+# Zone names that mean one offset wherever they are written, as news sites in Asia and Europe
+# print them (`2022-01-14 09:30 JST`): read as the source's zone, such a date was an hour or
+# more off. Not `IST` (India's, Israel's or Ireland's), `BST`, or RFC 822's names above.
+_FIXED_ZONES = {
+    **dict.fromkeys(("BJT", "HKT", "SGT", "AWST"), "+0800"),
+    **dict.fromkeys(("JST", "KST"), "+0900"),
+    **dict.fromkeys(("ICT", "WIB"), "+0700"),
+    **{"ACST": "+0930", "AEST": "+1000", "AEDT": "+1100", "NZST": "+1200", "NZDT": "+1300"},
+    **{"CET": "+0100", "CEST": "+0200", "EET": "+0200", "EEST": "+0300", "MSK": "+0300"},
+    **{"WET": "+0000", "WEST": "+0100", "HST": "-1000", "AKST": "-0900", "AKDT": "-0800"},
+}
+_FIXED_ZONE = re.compile(rf"\b(?:{'|'.join(_FIXED_ZONES)})\b")
 
 
 def _local_now(now: datetime, tz: tzinfo) -> datetime:
@@ -192,7 +206,8 @@ def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> 
 
 
 def plain_offsets(text: str) -> str:
-    """`text` with "GMT+08:00"-style offsets written as "+0800", which every parser reads,
+    """`text` with "GMT+08:00"-style offsets and zone names of one offset (`JST`) written as
+    "+0800", which every parser reads,
     full-width digits and separators as ASCII (`２０２２－０１－１４` is 2022-01-14), a
     weekday (`星期五`, `（周五）`) as spaces, which stood between a date and its time, and a
     leap second (`23:59:60`) as the second before it."""
@@ -200,6 +215,8 @@ def plain_offsets(text: str) -> str:
         text = _WEEKDAY.sub(lambda m: " " * len(m[0]), text.translate(_FULL_WIDTH))
     if ":60" in text:  # a leap second, which no parser reads: the item was published as new
         text = _LEAP_SECOND.sub(":59", text)
+    if _FIXED_ZONE.search(text):
+        text = _FIXED_ZONE.sub(lambda m: _FIXED_ZONES[m[0]], text)
     return _NAMED_OFFSET.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
 
 
@@ -292,6 +309,16 @@ def offset_checked(found: datetime, tz: tzinfo) -> datetime:
 
 def _offset_only(name: str | None, offset: int | None) -> int | None:
     """Zones for dateutil: written offsets only, never the machine's local zone by name."""
+    return named_offset(name, offset)
+
+
+def named_offset(name: str | None, offset: int | None) -> int | None:
+    """The offset dateutil read, else the seconds RFC 822 gives a zone name it did not: the
+    email module reads `EST` only in an RFC 822 date, and one after an ISO date (`2022-01-14
+    09:30 EST`) was read in the source's zone. (`in_own_zone` has had its say first: a `CST`
+    of a source in Asia/Shanghai is China's.)"""
+    if offset is None and name in _RFC822_HOURS:
+        return _RFC822_HOURS[name] * 3600
     return offset
 
 

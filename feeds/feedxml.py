@@ -26,7 +26,7 @@ from feeds import media, mediafix, youtube
 from feeds.attribution import CHANNEL
 from feeds.bound import Listing
 from feeds.charset import decode
-from feeds.dates import in_own_zone, offset_checked, parse_date, plain_offsets
+from feeds.dates import in_own_zone, named_offset, offset_checked, parse_date, plain_offsets
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
 from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
@@ -501,6 +501,7 @@ def _lenient(raw: str) -> datetime:
 
     def zone(name: str | None, offset: int | None) -> tzinfo | None:
         # `+9999` is no zone: the time is read in the source's (`offset_checked`)
+        offset = named_offset(name, offset)
         if offset is None or abs(offset) >= _A_DAY:
             return None
         return timezone(timedelta(seconds=offset))

@@ -190,3 +190,37 @@ def test_a_leap_second_is_the_second_before_it() -> None:
     for text in ("Sat, 31 Dec 2016 23:59:60 GMT", "2016-12-31T23:59:60Z"):
         assert read_date(text, SHANGHAI) == expected, text
         assert parse_date(text, tz=SHANGHAI, now=NOW) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("Fri, 14 Jan 2022 09:30:00 JST", 9),
+        ("2022-01-14 09:30:00 KST", 9),
+        ("Fri, 14 Jan 2022 09:30:00 BJT", 8),
+        ("2022-01-14T09:30:00 HKT", 8),
+        ("14 Jan 2022 09:30 CET", 1),
+        ("2022-01-14 09:30 AEDT", 11),
+        ("2022-01-14T09:30:00 EST", -5),
+        ("2022-01-14 09:30 PDT", -7),
+    ],
+)
+def test_a_zone_name_of_one_offset_is_read_as_that_offset(text: str, hours: int) -> None:
+    """Zone names outside RFC 822, and RFC 822's after an ISO date, were read in the source's
+    zone: `09:30 JST` from a Japanese wire an hour off in Shanghai, thirteen in New York."""
+    from feeds.feedxml import read_date
+
+    expected = datetime(2022, 1, 14, 9, 30, tzinfo=timezone(timedelta(hours=hours)))
+    for zone in (SHANGHAI, ZoneInfo("America/New_York")):
+        assert read_date(text, zone) == expected, zone
+
+
+def test_cst_stays_the_sources_own_zone_where_it_names_it() -> None:
+    """`CST` is China's to a source in Asia/Shanghai and Chicago's elsewhere, after an ISO
+    date as after an RFC 822 one."""
+    from feeds.feedxml import read_date
+
+    for text in ("2022-01-14 09:30 CST", "Fri, 14 Jan 2022 09:30:00 CST"):
+        assert read_date(text, SHANGHAI) == at(2022, 1, 14, 9, 30)
+        chicago = read_date(text, ZoneInfo("America/New_York"))
+        assert chicago == datetime(2022, 1, 14, 9, 30, tzinfo=timezone(timedelta(hours=-6)))
