@@ -18,6 +18,7 @@ from datetime import UTC, datetime, tzinfo
 import lxml.html
 import trafilatura
 
+from feeds.attachments import append_attachments
 from feeds.attribution import label_text
 from feeds.dates import find_date, parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
@@ -341,6 +342,8 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
     for furniture in _BOILERPLATE.select(work):
         furniture.drop_tree()
     body = next((known for known in _KNOWN_BODIES.select(work) if text_of(known)), None)
+    if body is not None:
+        append_attachments(body)
     if body is None and (extracted := _trafilatura(copy.deepcopy(work))):
         body = parse_html(extracted, url=url).find("body")
     if body is None:

@@ -145,3 +145,20 @@ def test_a_list_date_by_selector_outranks_a_guessed_one_of_another_day() -> None
     assert merge_article(listed, read).published == read.published, "the page's own metadata"
     guessed = _dated(datetime(2026, 11, 20, tzinfo=SHANGHAI), "detected")
     assert merge_article(_dated(NOW - timedelta(days=60), "detected"), guessed) == guessed
+
+
+def test_a_notices_attachments_below_its_text_are_kept() -> None:
+    """TRS and VSB government templates print `附件：` links under the notice's content
+    element: the notice lost the documents it announces. A page's other downloads are not
+    the notice's."""
+    url = "https://www.hanzhong.gov.example/info/1234/56790.htm"
+    downloads = '<div class="downloads"><a href="/files/report.pdf">年报.pdf</a></div></form>'
+    item = article(page("cms_gov_attachment.html", url, lambda t: t.replace("</form>", downloads)))
+    lines = body_lines(item)
+    assert lines[0].startswith("为方便群众冬季出行")
+    assert lines[-1] == "附件：市区公交线路调整示意图.pdf"
+    assert 'href="https://www.hanzhong.gov.example/info/1234/P020261127612345678.pdf"' in (
+        item.content_html
+    )
+    assert "report.pdf" not in item.content_html
+    assert "分享到" not in "\n".join(lines)

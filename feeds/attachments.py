@@ -1,0 +1,70 @@
+"""Documents a page attaches to an article outside its body element.
+
+Government templates (TRS, VSB) print a notice's `附件：` links under its text, outside the
+content element: taken as the known body alone, the notice lost the documents it announces.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from feeds.htmltree import text_of
+
+# Office documents, China's OFD and WPS formats, and archives: what notices attach.
+_DOCUMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|ofd|zip|rar|7z)$", re.IGNORECASE)
+_REACH = 3  # ancestors of the body whose later links count: the notice's own block
+_MOST = 20
+
+
+def append_attachments(body: lxml.html.HtmlElement) -> None:
+    """Append to `body` a paragraph for each attached document's link that follows it in the
+    block around it, in page order; links are already absolute (`prepare_links`)."""
+    block = body
+    for _ in range(_REACH):
+        parent = block.getparent()
+        if parent is None or parent.tag == "body":
+            break
+        block = parent
+    inside = set(body.iter())
+    around = set(body.iterancestors())
+    passed = False
+    documents: list[lxml.html.HtmlElement] = []
+    for element in block.iter():
+        if element is body:
+            passed = True
+        elif passed and element.tag == "a" and element not in inside and _document(element):
+            documents.append(element)
+            if len(documents) == _MOST:  # a hostile page's thousands of links cost no more
+                break
+    for link in (link for link in documents if _attached(link, around)):
+        paragraph = lxml.html.Element("p")
+        paragraph.text = "附件："
+        attached = copy.deepcopy(link)
+        attached.tail = None
+        paragraph.append(attached)
+        body.append(paragraph)
+
+
+def _document(link: lxml.html.HtmlElement) -> bool:
+    return bool(_DOCUMENT.search(urlsplit(link.get("href") or "").path))
+
+
+def _attached(link: lxml.html.HtmlElement, around: set[lxml.html.HtmlElement]) -> bool:
+    """A document's link in a short block of its own (not one holding the body, whose
+    elements are `around` it) that the page calls attachments (`附件：`, `相关附件`): other
+    downloads on the page are the site's, not the article's."""
+    holder = link.getparent()
+    for _ in range(_LABEL_REACH):
+        if holder is None or holder in around or len(text := text_of(holder)) > _BLOCK_CHARS:
+            return False
+        if "附件" in text:
+            return True
+        holder = holder.getparent()
+    return False
+
+
+_LABEL_REACH, _BLOCK_CHARS = 3, 300
