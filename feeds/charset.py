@@ -2,7 +2,8 @@
 
 Chinese portals often declare `gb2312` but use characters only GBK or GB18030 has, or declare
 UTF-8 and send GBK. Every declaration is therefore only a candidate, tried strictly in order of
-trust; the first that decodes cleanly wins, and detection is the last resort.
+trust; the first that decodes cleanly wins (but a latin-1 label, which decodes anything, gives
+way to a likelier reading), and detection is the last resort.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ _META = re.compile(
 _SNIFF_BYTES = 4096
 _WESTERN = "cp1252"  # what every latin-1 label decodes as
 _TRADITIONAL = frozenset({"big5hkscs", "big5", "cp950"})
+# A GB2312, EUC-KR or EUC-JP text is nearly all byte pairs in A1-FE, where Western text has
+# its accented letters next to ASCII. Detection second-guesses a latin-1 label only for at
+# least `_MIN_PAIRS` such pairs and at most one non-ASCII byte outside them for ten pairs (a
+# GBK-only character such as 鹮 has a second byte below A1).
+_EUC_SHAPE = bytes(0x50 if 0xA1 <= i <= 0xFE else 0x20 for i in range(256))  # A1-FE as "P"
+_ASCII = bytes(range(0x80))
+_MIN_PAIRS = 8
+_PAIRS_PER_LONE_BYTE = 10
 # How much more chaos (charset_normalizer's measure of mess, 0 to 1) a GB18030 reading may
 # show than the best guess and still be taken: a few odd characters in a short text. Japanese
 # in GB18030 shows 0.1 more; Korean and Thai are not read by it at all.
@@ -103,12 +112,13 @@ def decode(
 ) -> Decoded:
     """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document."""
     candidates = [(override, "config")] if override else declared_charsets(body, header_charset)
-    for label, how in candidates:
+    for index, (label, how) in enumerate(candidates):
         codec = canonical_codec(label)
         if codec is None:
             continue
-        if codec == _WESTERN and how != "config" and (utf8 := _utf8_beyond_ascii(body)):
-            return Decoded(utf8.removeprefix("\ufeff"), "utf-8", "detected")
+        western = codec == _WESTERN and how != "config" and not body.isascii()
+        if western and (instead := _instead_of_western(body, candidates[index + 1 :])):
+            return instead
         try:
             text = body.decode(codec)
         except UnicodeError:  # UnicodeDecodeError, or a codec's own failure
@@ -120,27 +130,47 @@ def decode(
         return Decoded(body.decode("utf-8"), "utf-8", "detected")
     except UnicodeDecodeError:
         pass
+    return _detected(body) or Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
+
+
+def _instead_of_western(body: bytes, later: list[tuple[str, str]]) -> Decoded | None:
+    """What to read non-ASCII `body` as rather than the latin-1 label in front of it, if anything.
+
+    A latin-1 label is often only a server's default (Apache's `AddDefaultCharset`, Tomcat's,
+    IIS's), and windows-1252 reads any UTF-8 or GBK without an error, as mojibake (`汉中` as
+    `æ±‰ä¸\xad` or `ººÖÐ`). So: UTF-8 when the bytes are valid UTF-8 (Western text almost never
+    is beyond ASCII); else the document's own declaration (`later`) of another charset that
+    decodes; else detection, when the bytes are shaped like GB2312 or EUC-KR.
+    """
+    try:
+        return Decoded(body.decode("utf-8").removeprefix("\ufeff"), "utf-8", "detected")
+    except UnicodeDecodeError:
+        pass
+    for label, how in later:
+        codec = canonical_codec(label)
+        if codec is None or codec == _WESTERN:
+            continue
+        try:
+            return Decoded(body.decode(codec).removeprefix("\ufeff"), codec, how)
+        except UnicodeError:
+            continue
+    pairs = body.translate(_EUC_SHAPE).count(b"PP")  # as a decoder pairs them, left to right
+    lone = len(body.translate(None, _ASCII)) - 2 * pairs
+    if pairs < _MIN_PAIRS or lone * _PAIRS_PER_LONE_BYTE > pairs:
+        return None
+    return _detected(body)
+
+
+def _detected(body: bytes) -> Decoded | None:
+    """`body` in the detector's guess, if that decodes it whole."""
     best = _guess(body)
     # A guess goes through the same check as a label: never a transform such as utf-7.
     codec = canonical_codec(best) if best is not None else None
-    if codec is not None:
-        try:
-            return Decoded(body.decode(codec), codec, "detected")
-        except UnicodeError:
-            pass
-    return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "fallback")
-
-
-def _utf8_beyond_ascii(body: bytes) -> str | None:
-    """`body` as UTF-8 when it holds multi-byte sequences and decodes whole. A latin-1 label is
-    often only a server's default (Apache's `AddDefaultCharset`) in front of UTF-8, and
-    windows-1252 reads nearly any short UTF-8 Chinese without an error, as mojibake
-    (`汉中` as `æ±‰ä¸\xad`); Western text is almost never valid UTF-8 beyond ASCII."""
-    if body.isascii():
+    if codec is None:
         return None
     try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
+        return Decoded(body.decode(codec), codec, "detected")
+    except UnicodeError:
         return None
 
 

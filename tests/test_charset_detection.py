@@ -3,12 +3,15 @@ detector alone read it as Korean or Thai; other scripts keep their own codecs.""
 
 from __future__ import annotations
 
+import charset_normalizer
 import pytest
 
 from feeds.charset import decode
 from tests.conftest import FIXTURES
 
 CHARSETS = FIXTURES / "charsets"
+HTML = FIXTURES / "html"
+LATIN1_LABELS = ["ISO-8859-1", "latin1", "windows-1252", "us-ascii"]
 
 
 @pytest.mark.parametrize(
@@ -64,3 +67,94 @@ def test_western_text_keeps_its_western_charset(label: str) -> None:
         "cp1252",
         "header",
     )
+
+
+@pytest.mark.parametrize("label", LATIN1_LABELS)
+@pytest.mark.parametrize(
+    "meta",
+    [
+        b'<meta http-equiv="Content-Type" content="text/html; charset=gbk" />',
+        b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312">',
+        b"<meta charset=gbk>",
+    ],
+)
+def test_a_gbk_page_behind_a_latin1_header_reads_as_its_meta_says(label: str, meta: bytes) -> None:
+    """A server's default `charset=ISO-8859-1` before a GBK page: windows-1252 decodes GBK
+    without an error, as mojibake (`ººÖÐ`); the page's own declaration is right."""
+    page = (HTML / "cms_latin1_header.gbk.html").read_bytes()
+    body = page.replace(
+        b'<meta http-equiv="Content-Type" content="text/html; charset=gbk" />', meta
+    )
+    assert meta in body
+    assert body.decode("cp1252")  # the lie decodes whole
+    decoded = decode(body, header_charset=label)
+    assert (decoded.charset, decoded.how) == ("gb18030", "meta")
+    assert decoded.text == body.decode("gbk")
+    assert "洋县朱鹮有机黑米" in decoded.text  # 鹮 is GBK-only, past GB2312
+
+
+@pytest.mark.parametrize("label", LATIN1_LABELS)
+def test_a_gbk_page_without_a_declaration_behind_a_latin1_header_is_detected(label: str) -> None:
+    page = (HTML / "cms_latin1_header.gbk.html").read_bytes()
+    body = page.replace(b'<meta http-equiv="Content-Type" content="text/html; charset=gbk" />', b"")
+    assert b"charset" not in body
+    decoded = decode(body, header_charset=label)
+    assert (decoded.charset, decoded.how) == ("gb18030", "detected")
+    assert decoded.text == body.decode("gbk")
+
+
+def test_korean_behind_a_latin1_header_keeps_its_codec() -> None:
+    body = (CHARSETS / "news.cp949.txt").read_bytes()
+    decoded = decode(body, header_charset="ISO-8859-1")
+    assert (decoded.text, decoded.how) == (body.decode("cp949"), "detected")
+
+
+@pytest.mark.parametrize("label", LATIN1_LABELS)
+def test_a_gbk_feed_behind_a_latin1_header_reads_as_its_xml_declaration_says(label: str) -> None:
+    from feeds.feedxml import parse_xml_feed
+    from feeds.parse import parse_feed
+
+    body = (CHARSETS / "cms_rss.gbk.xml").read_bytes()
+    decoded = decode(body, header_charset=label)
+    assert (decoded.text, decoded.charset, decoded.how) == (body.decode("gbk"), "gb18030", "xml")
+    url = "http://www.example.net/rss.xml"
+    for parse in (parse_feed, parse_xml_feed):  # the lxml path, and feedparser's
+        feed = parse(body, url=url, header_charset=label)
+        assert (feed.title, feed.charset) == ("汉中之窗", "gb18030")
+        assert [item.title for item in feed.items] == ["汉中市第三届农民丰收节开幕"]
+
+
+def _no_detection(body: bytes) -> None:
+    raise AssertionError("the detector ran")
+
+
+@pytest.mark.parametrize("label", LATIN1_LABELS)
+@pytest.mark.parametrize(
+    "meta",
+    [
+        b"",
+        b'<meta charset="iso-8859-1">',
+        b'<meta http-equiv="Content-Type" content="text/html; charset=utf-8">',  # a wrong one
+    ],
+)
+def test_a_western_page_behind_a_latin1_header_stays_western(
+    label: str, meta: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """French and German, where GBK would pair some accented letters (`Grüße`, `Füße`); the
+    detector is not even asked (it takes milliseconds on a page)."""
+    page = (HTML / "cms_western.latin1.html").read_bytes()
+    body = page.replace(b"<head>\n", b"<head>\n" + meta + b"\n")
+    monkeypatch.setattr(charset_normalizer, "from_bytes", _no_detection)
+    decoded = decode(body, header_charset=label)
+    assert (decoded.text, decoded.charset, decoded.how) == (
+        body.decode("cp1252"),
+        "cp1252",
+        "header",
+    )
+
+
+@pytest.mark.parametrize("text", ["Süße Füße", "Die Fête in Köln", "Noël"])
+def test_a_short_western_text_behind_a_latin1_header_stays_western(text: str) -> None:
+    """Alone, the detector reads these as Big5 or GB18030 (`S晧e F晧e`)."""
+    body = text.encode("cp1252")
+    assert decode(body, header_charset="ISO-8859-1").text == text
