@@ -23,11 +23,17 @@ from feeds.model import ParsedItem, Party
 CHANNEL = "channel"
 
 _COLON = r"\s*[:：]\s*"
-# Labels that end a value written flush against them, as in `来源：汉中市人民政府发布时间：…`.
-_NEXT_LABEL = (
-    r"(?:发布时间|发布日期|发表时间|更新时间|时间|日期|来源|来自|稿源|原作者|作者|责任编辑|编辑"
-    r"|发布者|发布人|浏览|阅读|点击|查看|评论|字号|次数)" + _COLON
-)
+# Labels of a meta line: each ends a value written flush against it, as in `来源：汉中市人民政府
+# 发布时间：…`, and none is a name. A counter is a label whole (`浏览次数：`), so that a `来源：`
+# whose value a script writes (`信息来源：<script>…</script> 浏览次数：`) reads as empty.
+_LABELS = (
+    "发布时间", "发布日期", "发表时间", "更新时间", "时间", "日期", "来源", "信息来源", "来自",
+    "稿源", "原作者", "作者", "责任编辑", "编辑", "发布者", "发布人", "浏览次数", "阅读次数",
+    "点击次数", "访问次数", "点击数", "点击量", "浏览量", "阅读量", "访问量", "评论数", "浏览",
+    "阅读", "点击", "查看", "访问", "评论", "字号", "次数",
+)  # fmt: skip
+_NEXT_LABEL = f"(?:{'|'.join(_LABELS)})" + _COLON
+_FLUSH_LABEL = re.compile(_NEXT_LABEL)
 _CJK_VALUE = rf"(?P<value>(?:(?!{_NEXT_LABEL})[^\s|｜()（）【】\[\]<>，。；;])+)"
 _LATIN_VALUE = (
     r"(?P<value>[^\s|｜()（）【】\[\]<>,;]+(?:[ ](?![^\s]*:)[^\s|｜()（）【】\[\]<>,;]+)*)"
@@ -67,12 +73,12 @@ _NOBODY = frozenset({
 # The Traditional forms of the labels' characters (`來源`, `發佈時間`, `責任編輯`), one for
 # one, so that a span found in the folded text is the same span of the text as written.
 _LABEL_CHARS = str.maketrans(
-    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻",
-    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频",
+    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問",
+    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频访问",
 )
 
 
-_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻]")
+_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問]")
 # Words one of `_ORIGIN_LABELS` holds, searched first: most bodies hold none, and a search for
 # literals is several times cheaper than the patterns.
 _ORIGIN_HINT = re.compile(
@@ -86,10 +92,17 @@ def label_text(text: str) -> str:
     return text.translate(_LABEL_CHARS) if _TRADITIONAL.search(text) else text
 
 
+def _credit(value: str) -> str | None:
+    """`value` if it names someone: not empty, not too long, not a placeholder, not a label
+    (`来源：浏览次数`: the name was left to a script)."""
+    if not value or len(value) > _MAX_CHARS or value in _NOBODY:
+        return None
+    return None if label_text(value) in _LABELS else value
+
+
 def _value(match: re.Match[str], text: str) -> str | None:
     written = text[match.start("value") : match.end("value")]  # as the page writes the name
-    value = _QUOTES.sub("", written).strip(_TRIM)
-    return value if value and len(value) <= _MAX_CHARS and value not in _NOBODY else None
+    return _credit(_QUOTES.sub("", written).strip(_TRIM))
 
 
 def _first(patterns: Iterable[re.Pattern[str]], text: str, *, by_position: bool) -> str | None:
@@ -118,11 +131,15 @@ def find_origin(text: str) -> str | None:
 
 
 def clean_credit(value: str | None) -> str | None:
-    """A credit a selector read, cut at the first separator and trimmed like a labelled value."""
+    """A credit a selector read: without its label (`来源：汉中发布`), cut at the first separator
+    or the next label (DedeCMS's `汉中发布作者：张三点击：次`), trimmed like a labelled value."""
     value = (value or "").strip(_TRIM + "(（【[")
     value = re.split(r"[|｜()（）【】\[\]<>]|\s{2,}", value, maxsplit=1)[0]
-    value = _QUOTES.sub("", value).strip(_TRIM)
-    return value if value and len(value) <= _MAX_CHARS and value not in _NOBODY else None
+    if (label := _FLUSH_LABEL.match(label_text(value))) is not None:  # `来源：汉中发布`
+        value = value[label.end() :]
+    if (label := _FLUSH_LABEL.search(label_text(value))) is not None:
+        value = value[: label.start()]
+    return _credit(_QUOTES.sub("", value).strip(_TRIM))
 
 
 def _is_web_url(value: str) -> bool:

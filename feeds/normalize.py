@@ -49,11 +49,30 @@ def _tags(inner: Callable[[str], str]) -> str:
     return "|".join(rf"{re.escape(o)}{inner(re.escape(c))}{re.escape(c)}" for o, c in _BRACKETS)
 
 
-_LEADING = _tags(lambda c: rf"(?![^{c}]*[{_PLACE}]{c})[^{c}]{{1,12}}")
+# Or, unbracketed, a repost's or an original's mark before a colon or a bar: `转载：`, `原创｜`
+# (`丨`, a CJK stroke, stands in for the bar in many accounts' titles).
+_MARKED = r"(?:转载|转自|转发|原创|独家|快讯)\s*[:|丨]"
+_LEADING = _tags(lambda c: rf"(?![^{c}]*[{_PLACE}]{c})[^{c}]{{1,12}}") + "|" + _MARKED
 _TRAILING = _tags(lambda c: f"(?:{_EDITORIAL})")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _TITLE_TAGS = re.compile(rf"^(?:\s*(?:{_LEADING}))+|(?:\s*(?:{_TRAILING}))+\s*$")
+# A site's name after the title, as `<title>`s and reposting feeds write it (`_汉中新闻网`,
+# ` - 汉中第一网`, `｜汉中发布`, ` - Shaanxi English`): the last part after `_`, a bar, or a
+# hyphen between spaces or between Chinese characters, ending as a site's name does, of at
+# most 8 Chinese characters (24 others). So a title's own hyphen (`汉中 - 西安高铁今日开通`,
+# `2026-2027学年校历`) and a column's title after its name (`两会特别报道｜政府工作报告全文发布`)
+# stay.
+_HAN = "\u4e00-\u9fff"
+_SITE_NAME = re.compile(
+    rf"(?:\s+-\s+|(?<=[{_HAN}])-(?=[{_HAN}])|\s*[_|丨]\s*)(?P<name>"
+    rf"(?=[^-_|丨]{{2,8}}\s*$)[^-_|丨]*"
+    "(?:网|网站|在线|发布|日报|晚报|早报|时报|电视台|频道|客户端|公众号|政府|融媒|融媒体中心|新闻)"
+    "(?<!互联网)(?<!物联网)(?<!电网)"
+    rf"|[^-_|丨{_HAN}]{{1,24}}(?:english|news|daily|times|online|\.com|\.cn)"
+    r")\s*$"
+)
+_TITLED = 6  # characters of title left before a site's name, as stories require of a title
 
 # Attribution and editorial credits. Copies add or drop them, so they must not weigh in a body
 # fingerprint. Applied to folded text, so `：`, `（` and `來源` arrive as `:`, `(` and `来源`.
@@ -67,6 +86,20 @@ _CREDIT_IN_BRACKETS = re.compile(rf"[(\[【〔]\s*{_CREDIT}[^()\[\]【】〔〕\
 _CREDIT_TO_EOL = re.compile(
     rf"(?:本文|文章|信息|稿件|图片)?(?:{_CREDIT}\s*[:|]|转载自|转自)[^\n]{{0,40}}$", re.M
 )
+# A repost's statement, a credit line with the usual disclaimer after the name (`声明：本文
+# 转载自汉中发布，仅供学习交流，如有侵权请联系删除。`): dropped whole, however long the disclaimer.
+_STATEMENT = re.compile(
+    r"^[^\S\n]*(?:版权|免责|转载)?声明\s*:(?=[^\n]*(?:转载自|转自|来源|来自))[^\n]{0,160}$", re.M
+)
+# A WeChat account's share footer: a short line that asks the reader to press, scan or click
+# (`长按识别二维码关注…`, `点击“阅读原文”查看更多`), for a QR code, the original or the account.
+# Reposts add and drop it; a line of the story seldom both begins so and holds one of those.
+_SHARE_WANTS = "二维码|阅读原文|蓝字|扫码关注"
+_SHARE_LINE = re.compile(
+    rf"^(?=[^\w\n]{{0,3}}(?:长按|扫码|扫描|识别|点击))(?=[^\n]*(?:{_SHARE_WANTS}))[^\n]{{1,103}}$",
+    re.M,
+)
+_SHARE_HINT = re.compile(_SHARE_WANTS)
 
 
 # Every credit match holds one of these words. A flat alternation of literals is searched only
@@ -185,10 +218,29 @@ def _normal_link(url: str, mirror_hosts: Mapping[str, str]) -> str:
 
 
 def normalize_title(title: str) -> str:
-    """A title folded for equality: width, script and case folded, bracketed tags and all
-    punctuation and whitespace removed. A title that is nothing but tags keeps their words."""
-    folded = fold(title)
-    return _drop_punctuation(_TITLE_TAGS.sub("", folded)) or _drop_punctuation(folded)
+    """A title folded for equality: width, script and case folded, editorial tags, site names
+    after it and all punctuation and whitespace removed. A title that is nothing but tags
+    keeps their words."""
+    # Whitespace collapsed first: the tag and site-name patterns, tried at every place, each
+    # ran over a whole run of blanks, and 40,000 of them took seconds.
+    folded = " ".join(fold(title).split())
+    return _drop_punctuation(_TITLE_TAGS.sub("", _without_site_names(folded))) or (
+        _drop_punctuation(folded)
+    )
+
+
+def _without_site_names(title: str) -> str:
+    """`title` without the names after it: a site's, and a column's before that
+    (`X_汉中新闻_汉中在线`)."""
+    for _ in range(2):
+        found = _SITE_NAME.search(title)
+        if found is None:
+            break
+        left = len(_drop_punctuation(_TITLE_TAGS.sub("", title[: found.start()])))
+        if left < _TITLED or left <= len(_drop_punctuation(found["name"])):
+            break
+        title = title[: found.start()]
+    return title
 
 
 def normalize_text(text: str) -> str:
@@ -201,5 +253,8 @@ def normalize_folded(folded: str) -> str:
     """`normalize_text` of text already through `fold`, for callers that fold it once for
     several uses."""
     if _CREDIT_HINT.search(folded) is not None:  # most bodies have no credit: skip the scans
-        folded = _CREDIT_TO_EOL.sub("", _CREDIT_IN_BRACKETS.sub("", folded))
+        folded = _CREDIT_IN_BRACKETS.sub("", _STATEMENT.sub("", folded))
+        folded = _CREDIT_TO_EOL.sub("", folded)
+    if _SHARE_HINT.search(folded) is not None:
+        folded = _SHARE_LINE.sub("", folded)
     return _drop_punctuation(folded)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from feeds.attribution import clean_credit, find_author, find_origin, link_for, origin_party
+from feeds.charset import decode
+from feeds.htmlpage import parse_article
 from feeds.model import Party
+from feeds.selectors import article_rules
+
+PAGES = Path(__file__).resolve().parent / "fixtures" / "html"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
 
 SEED_META = "2022-1-14 17:50| 发布者: admin| 查看: 8| 评论: 0|来自: 汉中发布"
 
@@ -76,6 +87,10 @@ def test_an_author_naming_nobody_is_no_author(text: str) -> None:
         ("（图片来源：网络）\n本文转载自汉中发布", "汉中发布"),
         ("数据来源：国家统计局。来源：汉中发布", "汉中发布"),
         ("Originally published at https://blog.example.com/post.", "https://blog.example.com/post"),
+        # A counter is a label whole, ending the name written flush against it.
+        ("来源：汉中日报浏览次数：128", "汉中日报"),
+        ("来源：汉中发布阅读量：3562", "汉中发布"),
+        ("來源：漢中發佈訪問量：56", "漢中發佈"),
     ],
 )
 def test_find_origin(text: str, origin: str) -> None:
@@ -87,7 +102,10 @@ def test_find_origin(text: str, origin: str) -> None:
     ["", "来源：", "（来源：）", "open source software", "来源于网络", "图片来源：网络",
      "照片来自：张三", "资料来源：国家统计局", "视频来源：汉中发布",
      # placeholders that name nobody: the web, this site, unknown
-     "来源：网络", "来源：本站原创", "来源：互联网", "来源：佚名"],
+     "来源：网络", "来源：本站原创", "来源：互联网", "来源：佚名",
+     # a name a script writes, read as empty; a label is no name
+     "发布时间：2026-11-27 16:00 信息来源： 浏览次数： 【字体：大 中 小】",
+     "来源：点击数：12", "来源：浏览量", "來源：瀏覽次數：12", "来源：评论数：0"],
 )  # fmt: skip
 def test_find_origin_gives_none_without_a_credit(text: str) -> None:
     assert find_origin(text) is None
@@ -109,6 +127,13 @@ def test_an_implausibly_long_value_is_not_a_credit() -> None:
         ("", None),
         (None, None),
         ("|", None),
+        # `(\S+)` after a label on DedeCMS's line, where labels and values run together
+        ("张三点击：次", "张三"),
+        ("汉中发布作者：张三点击：次", "汉中发布"),
+        ("城固县融媒体中心作者:赵六点击:次", "城固县融媒体中心"),
+        ("來源：漢中日報", "漢中日報"),
+        ("信息来源：汉中市人民政府", "汉中市人民政府"),
+        ("浏览次数：", None),
     ],
 )
 def test_clean_credit(value: str | None, credit: str | None) -> None:
@@ -149,3 +174,37 @@ def test_a_credited_address_with_fullwidth_punctuation_is_a_name(credit: str) ->
     """`urlsplit` refuses a host holding "／", "？" or "＠" (NFKC makes them "/", "?", "@"): an
     article page crediting one failed as an internal error. Found by fuzzing the credit text."""
     assert origin_party(f"来源：{credit}", [("链接", credit)]) == Party(credit)
+
+
+def test_a_source_a_script_writes_gives_way_to_the_pages_content_source() -> None:
+    """TRS/VSB government templates write `信息来源：` by script, before `浏览次数：`: the line
+    names nobody, so `<meta name="ContentSource">` does. The counter was taken for the name."""
+    url = "http://www.hanzhong.gov.example/info/1234/56789.htm"
+    text = (PAGES / "cms_gov_script_source.html").read_text(encoding="utf-8")
+    item = parse_article(text, url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.title == "市政府召开常务会议 研究部署冬春季节重点工作"
+    assert item.published == datetime(2026, 11, 27, 16, 0, tzinfo=SHANGHAI)
+    assert item.origin == Party("汉中日报")
+    assert dict(item.provenance)["origin"] == "automatic"
+    assert item.author is None
+
+
+def test_the_readmes_credit_patterns_read_a_dedecms_info_line() -> None:
+    """DedeCMS's stock `<small>时间：</small>…<small>来源：</small>汉中发布<small>作者：</small>张三
+    <small>点击：</small><script>…</script>次` has no space between labels and values."""
+    rules = article_rules(
+        {
+            "title": "div.viewbox div.title h2",
+            "content": "div.viewbox div.content",
+            "published": "div.viewbox div.info",
+            "author": {"css": "div.viewbox div.info", "regex": r"作者[:：]\s*(\S+)"},
+            "origin": {"css": "div.viewbox div.info", "regex": r"来源[:：]\s*(\S+)"},
+        },
+        path="sources[1].article",
+    )
+    page = decode((PAGES / "cms_dede_info_line.gbk.html").read_bytes()).text
+    url = "http://www.hzzx.example/a/xinwen/2026/1127/1234.html"
+    item = parse_article(page, url=url, rules=rules, tz=SHANGHAI, now=NOW)
+    assert (item.author, item.origin) == ("张三", Party("汉中发布"))
+    assert item.published == datetime(2026, 11, 27, 9, 30, tzinfo=SHANGHAI)
+    assert dict(item.provenance)["author"] == dict(item.provenance)["origin"] == "selector"

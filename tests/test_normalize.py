@@ -39,6 +39,66 @@ def test_bracketed_tags_are_stripped(tagged: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "marked",
+    [
+        "转载：汉中又新增一项国字号荣誉！",
+        "转自：汉中又新增一项国字号荣誉",
+        "原创｜汉中又新增一项国字号荣誉",
+        "原创|汉中又新增一项国字号荣誉",
+        "转载 | 汉中又新增一项国字号荣誉",
+        "独家丨汉中又新增一项国字号荣誉",
+        "【喜讯】原创｜汉中又新增一项国字号荣誉",
+        "轉載：漢中又新增一項國字號榮譽",
+    ],
+)
+def test_a_repost_mark_before_a_colon_or_a_bar_is_stripped(marked: str) -> None:
+    assert normalize_title(marked) == "汉中又新增一项国字号荣誉"
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        "汉中又新增一项国字号荣誉_汉中新闻网",
+        "汉中又新增一项国字号荣誉 - 汉中第一网",
+        "汉中又新增一项国字号荣誉｜汉中发布",
+        "汉中又新增一项国字号荣誉-汉中市人民政府",
+        "【喜讯】汉中又新增一项国字号荣誉（图）_汉中新闻_汉中在线",
+    ],
+)
+def test_a_site_name_after_the_title_is_stripped(named: str) -> None:
+    assert normalize_title(named) == "汉中又新增一项国字号荣誉"
+
+
+def test_an_english_site_name_after_the_title_is_stripped() -> None:
+    assert normalize_title(
+        "Hanzhong Named a National Innovative City - Shaanxi English"
+    ) == normalize_title("Hanzhong named a national innovative city")
+
+
+@pytest.mark.parametrize(
+    ("title", "folded"),
+    [
+        # a hyphen of the title's own
+        ("汉中 - 西安高铁今日开通", "汉中西安高铁今日开通"),
+        ("2026-2027学年校历", "20262027学年校历"),
+        ("COVID-19 news roundup", "covid19newsroundup"),
+        ("Omicron-variant news", "omicronvariantnews"),
+        # a column's name before the title, the title ending as a site's name may
+        ("2026年两会特别报道｜政府工作报告全文发布", "2026年两会特别报道政府工作报告全文发布"),
+        # a word that ends as a site's name does, and a site's name leaving too short a title
+        ("汉中市智慧城市建设-物联网", "汉中市智慧城市建设物联网"),
+        ("图片新闻_汉中新闻网", "图片新闻汉中新闻网"),
+        # a mark that is not before a colon or a bar, or not a repost's
+        ("原创歌曲大赛决赛举行", "原创歌曲大赛决赛举行"),
+        ("汉中：全市秋粮收购过半", "汉中全市秋粮收购过半"),
+    ],
+)
+def test_what_only_looks_like_a_site_name_or_a_mark_stays(title: str, folded: str) -> None:
+    """A false merge hides a story from every merged feed; a missed one only shows it twice."""
+    assert normalize_title(title) == folded
+
+
+@pytest.mark.parametrize(
     ("first", "second"),
     [
         ("汉中市城区部分路段停电通知（一）", "汉中市城区部分路段停电通知（二）"),
@@ -113,11 +173,42 @@ def test_unparseable_link_comes_back_stripped() -> None:
         "\n编辑:李娜 审核:张伟",
         "\nSource: Hanzhong Release",
         "\n本文来源：汉中发布",
+        "\n声明：本文转载自汉中发布，仅供学习交流，版权归原作者所有，如有侵权请联系删除。",
+        "\n版权声明：本文来源于汉中发布微信公众号，转载请注明出处，如涉及版权问题请与我们联系。",
     ],
 )
 def test_attribution_is_removed_from_text(attribution: str) -> None:
     body = "汉中市被科技部命名为国家创新型城市。"
     assert normalize_text(body + attribution) == normalize_text(body)
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "\n长按识别二维码关注“汉中微生活”，获取更多本地资讯。点击“阅读原文”查看更多。",
+        "\n▼长按二维码关注我们\n点击“阅读原文”，查看报名入口",
+        "\n點擊上方藍字關注我們",
+        "\n扫码关注汉中发布",
+    ],
+)
+def test_a_share_footer_is_removed_from_text(footer: str) -> None:
+    body = "汉中市被科技部命名为国家创新型城市。"
+    assert normalize_text(body + footer) == normalize_text(body)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "市民可长按识别二维码关注“汉中医保”缴费。",  # not a prompt at the start of its line
+        "点击量和关注度持续攀升，话题阅读量突破一亿。",  # no code, original or account
+        # a paragraph of the story, not a footer's short line
+        "扫描二维码进入“陕西医保”小程序后，依次选择“城乡居民医保缴费”“汉中市”，填写参保人姓名"
+        "和身份证号码，确认缴费金额后即可完成缴费；如需开具电子票据，可在缴费记录中点击“开具"
+        "票据”，按提示填写接收票据的电子邮箱，票据将在三个工作日内发送。",
+    ],
+)
+def test_text_that_only_mentions_a_qr_code_is_kept(line: str) -> None:
+    assert normalize_text(f"正文。\n{line}") == normalize_text(f"正文。{line}")
 
 
 def test_text_that_only_mentions_a_credit_word_is_kept() -> None:

@@ -262,6 +262,37 @@ def test_of_two_title_matches_the_closer_body_wins_in_any_order() -> None:
             assert match(copy, candidates) == Match("second", "title", "second")
 
 
+def test_a_wechat_repost_matches_by_its_title_and_by_its_body() -> None:
+    """A 公众号 repost marks its title `转载：` and ends with the account's share footer and a
+    statement crediting the original: neither keeps it from the original's story."""
+    repost = (STORIES / "repost_wechat_footer.txt").read_text(encoding="utf-8")
+    title = "汉中市召开2026年秋冬季森林防火工作会议"
+    original = story_key(
+        item_key="hzfb-1120",
+        story_id="hzfb-1120",
+        source_id="hzfb",
+        title=title,
+        text="\n".join(repost.splitlines()[:-2]),  # the official text: the repost less its footer
+        link="https://www.hzfb.example.cn/2026/1120/c128.html",
+        published=DAY,
+    )
+
+    def copy(headline: str) -> StoryKey:
+        return story_key(
+            item_key="wx-1120",
+            source_id="wx",
+            title=headline,
+            text=repost,
+            link="https://mp.weixin.example.qq.com/s/AbCdEf123",
+            published=DAY + timedelta(hours=8),
+        )
+
+    assert match(copy(f"转载：{title}"), [original]) == Match("hzfb-1120", "title", "hzfb-1120")
+    assert match(copy("今冬明春森林防火这样做"), [original]) == Match(
+        "hzfb-1120", "body", "hzfb-1120"
+    )
+
+
 def test_short_titles_never_merge() -> None:
     assert not match(_key("new", "hzxw", title="图片新闻"), [_key("old", "hz1w", title="图片新闻")])
 
