@@ -52,6 +52,9 @@ from feeds.selectors import (
 )
 
 _T = TypeVar("_T")
+# How a list date written relative to the page's making (`3小时前`) was found: `preview` shows
+# it, and an article's own date outranks it.
+RELATIVE = "selector, relative"
 _CUT = ("...", "…", "..")  # how a list shows a title it shortened
 _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
 # Only in brackets, before an arrow, or as a phrase that says nothing else: a summary may well
@@ -114,30 +117,43 @@ def _date(
     element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
 ) -> datetime | None:
     """The date a selector's match gives (see `_calendar_date`)."""
+    return _dated(element, sel, tz, now)[0]
+
+
+def _dated(
+    element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
+) -> tuple[datetime | None, bool]:
+    """`_date`, and whether it is written relative to the page's making, with no calendar date."""
     if sel is None:
-        return None
+        return None, False
     text = select_text(element, sel) or ""
     matches = () if sel.attr is not None else sel.select(element)
-    return _calendar_date(text, matches, tz, now)
+    return _calendar_dated(text, matches, tz, now)
 
 
 def _calendar_date(
     text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
 ) -> datetime | None:
-    """The date written in `text`. One written relative to the page's making (`3 小时前`,
-    `昨天 17:50`) gives way to a calendar date in a `title` or `datetime` attribute of
-    `elements` or inside them, as Discuz! X writes
+    return _calendar_dated(text, elements, tz, now)[0]
+
+
+def _calendar_dated(
+    text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
+) -> tuple[datetime | None, bool]:
+    """The date written in `text`, and whether it is only relative. One written relative to
+    the page's making (`3 小时前`, `昨天 17:50`) gives way to a calendar date in a `title` or
+    `datetime` attribute of `elements` or inside them, as Discuz! X writes
     `<span title="2022-1-15 09:12">3 小时前</span>`."""
     written = find_date(text, tz=tz, now=now)
     if written is None or find_date(text, tz=tz, now=now, relative=False):
-        return written
+        return written, False
     for match in elements:
         for node in match.iter(etree.Element):
             for name in ("datetime", "title"):
                 value = node.get(name)
                 if value and (found := find_date(value, tz=tz, now=now, relative=False)):
-                    return found
-    return written
+                    return found, False
+    return written, True
 
 
 def _present(element: lxml.html.HtmlElement | None) -> tuple[lxml.html.HtmlElement, ...]:
@@ -194,15 +210,18 @@ def _list_page(
         if title.endswith(_CUT):
             title = _whole_title((rules.title or rules.link).select(node), title)
         summary = _summary(_text(node, rules.summary))
-        published = _date(node, rules.published, tz, now)
+        published, relative = _dated(node, rules.published, tz, now)
         found = {"url": link, "title": title, "summary": summary, "published": published}
+        ways = {name: "selector" for name, value in found.items() if value}
+        if relative:  # `3小时前`: right only when the page was made (`_published`)
+            ways["published"] = RELATIVE
         items.append(
             ParsedItem(
                 title=title,
                 url=link,
                 summary=summary,
                 published=published,
-                provenance=tuple((name, "selector") for name, value in found.items() if value),
+                provenance=tuple(ways.items()),
             )
         )
     return ListPage(tuple(items), _next_page(doc, rules, base))
@@ -417,10 +436,11 @@ def _content(
 
 
 def _published(listed: ParsedItem, article: ParsedItem) -> datetime | None:
-    """The article's date, but a list date the operator's selector found outranks one the
-    article page only suggests (`detected`: a date in a line near its title), unless that
-    is within a day of it and so only says the time: a related article's date, taken from a
-    page that could not be read, replaced the list's right one."""
+    """The article's date, but a calendar date the operator's list selector found outranks
+    one the article page only suggests (`detected`: a date in a line near its title), unless
+    that is within a day of it and so only says the time: a related article's date, taken
+    from a page that could not be read, replaced the list's right one. A list date written
+    relative to the page's making (`RELATIVE`) outranks nothing."""
     ways = dict(listed.provenance), dict(article.provenance)
     if (
         listed.published is not None

@@ -11,9 +11,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.charset import decode
-from feeds.htmlpage import ArticlePage, article_from, merge_article, read_article_page
+from feeds.htmlpage import (
+    RELATIVE,
+    ArticlePage,
+    article_from,
+    merge_article,
+    parse_list_page,
+    read_article_page,
+)
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import html_to_text
+from feeds.selectors import list_rules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -145,6 +153,25 @@ def test_a_list_date_by_selector_outranks_a_guessed_one_of_another_day() -> None
     assert merge_article(listed, read).published == read.published, "the page's own metadata"
     guessed = _dated(datetime(2026, 11, 20, tzinfo=SHANGHAI), "detected")
     assert merge_article(_dated(NOW - timedelta(days=60), "detected"), guessed) == guessed
+
+
+def test_a_list_date_written_relative_outranks_no_article_date() -> None:
+    """`2小时前` is right only when the list page was made: the article's own date line is
+    the better word, a day or more away from it."""
+    listing = (
+        '<ul class="news"><li><a href="/news/1.html">红寺湖景区推出冬季旅游线路</a>'
+        '<span class="time">2小时前</span></li><li><a href="/news/2.html">汉山康养小镇开园</a>'
+        '<span class="time" title="2026-11-27 14:20:05">3小时前</span></li></ul>'
+    )
+    rules = list_rules({"item": "ul.news li", "link": "a", "published": ".time"}, path="l")
+    found = parse_list_page(listing, url=f"{SITE}/news/", rules=rules, tz=SHANGHAI, now=NOW)
+    relative, calendar = found.items
+    assert dict(relative.provenance)["published"] == RELATIVE
+    assert relative.published == NOW - timedelta(hours=2)
+    assert dict(calendar.provenance)["published"] == "selector"
+    article_date = _dated(datetime(2026, 11, 27, 16, 45, tzinfo=SHANGHAI), "detected")
+    assert merge_article(relative, article_date).published == article_date.published
+    assert merge_article(calendar, article_date).published == article_date.published
 
 
 def test_a_notices_attachments_below_its_text_are_kept() -> None:
