@@ -189,3 +189,17 @@ def test_a_notices_attachments_below_its_text_are_kept() -> None:
     )
     assert "report.pdf" not in item.content_html
     assert "分享到" not in "\n".join(lines)
+
+
+def test_a_posts_attached_picture_leaves_its_hidden_pop_up_out() -> None:
+    """Discuz! writes a hidden pop-up for each attached picture (its name, size and `上传`
+    time): it was in the body, and its upload time dated the short post."""
+    url = f"{SITE}/forum.php?mod=viewthread&tid=123&extra=page%3D1"
+    item = article(page("cms_forum_123.gbk.html", url))
+    text = "\n".join(body_lines(item))
+    assert text.startswith("近日，家住汉台区北关街道的王阿姨反映")
+    assert text.endswith("（来源：汉中日报 记者 钱十一）")
+    for pop_up in ("上传", "下载次数", "施工现场.jpg"):
+        assert pop_up not in text, pop_up
+    assert item.published == datetime(2026, 11, 27, 10, 15, tzinfo=SHANGHAI)
+    assert (item.author, item.origin) == ("汉中小编", Party("汉中日报"))
