@@ -8,7 +8,6 @@ copy merged feeds show.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,8 +190,10 @@ class Decision:
 
 
 def _name_key(name: str) -> str:
-    """How credited names compare: NFKC, case-folded, without whitespace."""
-    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """How credited names compare: folded as titles are (width, case, and Traditional as
+    Simplified: a Taiwanese or Hong Kong repost's `來源：漢中發布` credits 汉中发布), without
+    whitespace."""
+    return "".join(fold(name).split())
 
 
 def _member_order(member: StoryMember) -> tuple[tuple[int, float], int, str]:

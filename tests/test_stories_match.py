@@ -159,6 +159,16 @@ def test_a_credit_leads_on_through_the_credited_sources_own_credit() -> None:
     assert (decision.origin, decision.canonical_key) == (Party("汉中新闻网"), "news")
 
 
+def test_a_credit_in_traditional_characters_names_our_source() -> None:
+    """A Taiwanese or Hong Kong repost writes `來源：漢中發布`: it named nobody we know, and
+    the official copy did not lead its story."""
+    official = StoryMember("official", "hzfb", DAY + timedelta(hours=2), 0)
+    repost = StoryMember("repost", "tw", DAY, 5, "漢中發布")
+    decision = choose_canonical([repost, official], NAMES)
+    assert (decision.origin_source_id, decision.canonical_key) == ("hzfb", "official")
+    assert decision.origin == Party("漢中發布"), "named as the copy writes it"
+
+
 def test_without_credit_earliest_then_config_order_leads() -> None:
     dated = [StoryMember("a", "hzxw", DAY, 2), StoryMember("b", "hzfb", None, 0)]
     assert choose_canonical(dated, NAMES).canonical_key == "a"
