@@ -19,7 +19,9 @@ from feeds.htmlpage import (
     parse_list_page,
     read_article_page,
 )
+from feeds.htmltree import parse_html
 from feeds.model import ParsedItem, Party
+from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import html_to_text
 from feeds.selectors import list_rules
 
@@ -203,3 +205,14 @@ def test_a_posts_attached_picture_leaves_its_hidden_pop_up_out() -> None:
         assert pop_up not in text, pop_up
     assert item.published == datetime(2026, 11, 27, 10, 15, tzinfo=SHANGHAI)
     assert (item.author, item.origin) == ("汉中小编", Party("汉中日报"))
+
+
+def test_a_huge_page_is_compared_no_further() -> None:
+    """Each element's text is read whole: a hostile page of nested blocks, each holding
+    much text, would cost its text times its depth. Such a page keeps its later pages whole."""
+    nested = "<div>" + "汉中新闻正文" * 500
+    huge = parse_html(f"<html><body>{nested * 250}</body></html>", url=SITE)
+    assert shown_texts(huge) == frozenset()
+    later = parse_html(f"<html><body>{nested * 250}</body></html>", url=SITE)
+    drop_repeated(later, frozenset({"汉中新闻正文" * 500}))
+    assert len(list(later.iter("div"))) == 250
