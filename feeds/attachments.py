@@ -40,7 +40,8 @@ def append_attachments(body: lxml.html.HtmlElement) -> None:
             documents.append(element)
             if len(documents) == _MOST:  # a hostile page's thousands of links cost no more
                 break
-    for link in (link for link in documents if _attached(link, around)):
+    texts: dict[lxml.html.HtmlElement, str] = {}  # each block's text read once
+    for link in (link for link in documents if _attached(link, around, texts)):
         paragraph = lxml.html.Element("p")
         paragraph.text = "附件："
         attached = copy.deepcopy(link)
@@ -53,13 +54,21 @@ def _document(link: lxml.html.HtmlElement) -> bool:
     return bool(_DOCUMENT.search(urlsplit(link.get("href") or "").path))
 
 
-def _attached(link: lxml.html.HtmlElement, around: set[lxml.html.HtmlElement]) -> bool:
+def _attached(
+    link: lxml.html.HtmlElement,
+    around: set[lxml.html.HtmlElement],
+    texts: dict[lxml.html.HtmlElement, str],
+) -> bool:
     """A document's link in a short block of its own (not one holding the body, whose
     elements are `around` it) that the page calls attachments (`附件：`, `相关附件`): other
     downloads on the page are the site's, not the article's."""
     holder = link.getparent()
     for _ in range(_LABEL_REACH):
-        if holder is None or holder in around or len(text := text_of(holder)) > _BLOCK_CHARS:
+        if holder is None or holder in around:
+            return False
+        if holder not in texts:
+            texts[holder] = text_of(holder)
+        if len(text := texts[holder]) > _BLOCK_CHARS:
             return False
         if "附件" in text:
             return True

@@ -54,8 +54,8 @@ _META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
 # Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars,
 # Baidu's share buttons (on most Chinese sites), the page lists of DedeCMS and PHPCMS, PHPCMS's
 # share-collect-print bar, a Discuz! post's hidden pop-up on each attached picture (name, size,
-# "上传" time: it dated a short post). Not `form`: ASP.NET pages, common on government sites, wrap the whole
-# page in one.
+# "上传" time: it dated a short post). Not `form`: ASP.NET pages, common on government sites,
+# wrap the whole page in one.
 _BOILERPLATE = FieldSelector(
     "#click_div, .a_af, .a_pr, .a_pt, .a_pb, .a_t, .a_fl, .a_cn, .a_mu, #comment,"
     " .rich_media_tool, #js_pc_qr_code, nav, footer, template, noscript,"
