@@ -53,7 +53,8 @@ class Collected:
 
     `feed` is None when the body did not change (304, or the same bytes as last time).
     `records` is set instead of `items` when they were built beside the parse (`RecordPlan`).
-    `article_pages` gives the URLs of the article pages each item was read from, in order.
+    `article_pages` gives the URLs of the article pages each item was read from, in order,
+    and `article_charsets` how the first of them was decoded.
     """
 
     response: Response | None
@@ -64,6 +65,7 @@ class Collected:
     records: tuple[ItemRecord, ...] | None = None
     reread_at: float | None = None  # a page it led to failed: see `FetchOutcome.reread_at`
     article_pages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by item key
+    article_charsets: dict[str, str] = field(default_factory=dict)  # by item key
     # The key of every item the document lists, read before or not: retention keeps them.
     # None when a list page failed: the last listing read whole stands.
     listed: tuple[str, ...] | None = ()
@@ -178,6 +180,7 @@ async def collect(
     # skipped as unchanged then, nor answered by a 304.
     dues.extend(read.due for read in reads if read.due is not None)
     pages = {item_key(read.item): read.pages for read in reads if read.item and read.pages}
+    charsets = {item_key(read.item): read.charset for read in reads if read.item and read.charset}
     return Collected(
         response,
         feed,
@@ -186,6 +189,7 @@ async def collect(
         digest,
         reread_at=min(dues, default=None),
         article_pages=pages,
+        article_charsets=charsets,
         # the items of the pages read: a list cut short by a failed page lists no fewer
         listed=None if failed else tuple(item_key(item) for item in feed.items),
     )
@@ -286,6 +290,7 @@ class _Read:
     problem: str | None = None
     due: float | None = None  # when its article is to be tried again
     pages: tuple[str, ...] = ()  # the article pages read, in order
+    charset: str | None = None  # how the first was decoded (`ReadArticle.charset`)
 
 
 async def _item(
@@ -322,5 +327,5 @@ async def _item(
         return failed(article_problem(listed.url, exc))
     item = merge_article(listed, read.item)
     if read.problem:  # missing a page: stored as far as it was read
-        return replace(failed(read.problem), item=item, pages=read.pages)
-    return _Read(item, digest, pages=read.pages)
+        return replace(failed(read.problem), item=item, pages=read.pages, charset=read.charset)
+    return _Read(item, digest, pages=read.pages, charset=read.charset)

@@ -223,12 +223,14 @@ def _forwards_to(source: SourceConfig, response: Response) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ReadArticle:
-    """An article read from its pages: the item they make, their URLs in order, and the
-    problem that cut it short (a later page that failed)."""
+    """An article read from its pages: the item they make, their URLs in order, the problem
+    that cut it short (a later page that failed), and how its first page was decoded (`gb18030
+    (meta)`: a portal's articles may lie about their charset otherwise than its list)."""
 
     item: ParsedItem
     pages: tuple[str, ...]
     problem: str | None = None
+    charset: str | None = None
 
 
 async def read_article(
@@ -242,7 +244,7 @@ async def read_article(
 ) -> ReadArticle:
     """The article at `url` with its later pages, made one item off the loop; raises
     `AggregatorError` when its first page cannot be read or made into one."""
-    first = await _article_page(source, url, fetcher, robots, hosts)
+    first, charset = await _article_page(source, url, fetcher, robots, hosts)
     pages, problem = await _continued_pages(source, first, fetcher, robots, hosts)
     article = await asyncio.to_thread(
         article_from,
@@ -253,17 +255,18 @@ async def read_article(
         iframe_hosts=source.iframe_hosts,
         continued=pages,
     )
-    return ReadArticle(article, (first.url, *(page.url for page in pages)), problem)
+    return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
 
 
 async def _article_page(
     source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
-) -> ArticlePage:
+) -> tuple[ArticlePage, str]:
     """One page of an article, decoded with the source's charset override and parsed off the
-    loop."""
+    loop, and its codec with the clue that chose it."""
     page = await _followed(source, url, fetcher, robots, hosts)
     text = decode(page.body, header_charset=page.charset, override=source.encoding)
-    return await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
+    read = await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
+    return read, f"{text.charset} ({text.how})"
 
 
 async def _continued_pages(
@@ -283,7 +286,7 @@ async def _continued_pages(
         url = page.next_page
         seen.add(url)
         try:
-            page = await _article_page(source, url, fetcher, robots, hosts)
+            page, _ = await _article_page(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             return pages, article_problem(first.url, exc, page=(len(pages) + 2, url))
         if page.url != url and page.url in seen:  # redirected to a page already read

@@ -49,7 +49,9 @@ def _value(item: ParsedItem, name: str) -> object:
     return value
 
 
-def item_as_dict(item: ParsedItem, pages: tuple[str, ...]) -> dict[str, object]:
+def item_as_dict(
+    item: ParsedItem, pages: tuple[str, ...], charset: str | None = None
+) -> dict[str, object]:
     provenance = dict(item.provenance)
     fields = {name: _value(item, name) for name in _FIELDS}
     fields["content_html"] = item.content_html
@@ -58,10 +60,13 @@ def item_as_dict(item: ParsedItem, pages: tuple[str, ...]) -> dict[str, object]:
         "fields": fields,
         "provenance": {name: provenance.get(name) for name in [*_FIELDS, "content"]},
         "article_pages": list(pages),
+        "article_charset": charset,
     }
 
 
-def _print_item(number: int, item: ParsedItem, pages: tuple[str, ...]) -> None:
+def _print_item(
+    number: int, item: ParsedItem, pages: tuple[str, ...], charset: str | None = None
+) -> None:
     provenance = dict(item.provenance)
     print(f"\n#{number}  {item.title}")
     for name in _FIELDS:
@@ -76,6 +81,8 @@ def _print_item(number: int, item: ParsedItem, pages: tuple[str, ...]) -> None:
     )
     if len(pages) > 1:  # an article in several pages: which were read, so `next_page` shows
         print(f"  {'pages':<10} {'':<12} {len(pages)}: {' '.join(pages)}")
+    if charset:  # the article's own: a portal's articles may lie otherwise than its list
+        print(f"  {'charset':<10} {'':<12} {charset}")
 
 
 async def preview_article(config: Config, source: SourceConfig, url: str, *, as_json: bool) -> int:
@@ -98,13 +105,13 @@ async def preview_article(config: Config, source: SourceConfig, url: str, *, as_
     warnings = [read.problem] if read.problem else []
     if as_json:
         document = {"source": source.id, "url": url, "warnings": warnings,
-                    "items": [item_as_dict(read.item, read.pages)]}  # fmt: skip
+                    "items": [item_as_dict(read.item, read.pages, read.charset)]}  # fmt: skip
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
     print(f"{source.id}: the article {url}")
     for warning in warnings:
         print(f"warning: {warning}")
-    _print_item(1, read.item, read.pages)
+    _print_item(1, read.item, read.pages, read.charset)
     return 0
 
 
@@ -124,8 +131,9 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
     items = [_credited(item) for item, _ in collected.items]
     feed = collected.feed
 
-    def pages(item: ParsedItem) -> tuple[str, ...]:
-        return collected.article_pages.get(item_key(item), ())
+    def article(item: ParsedItem) -> tuple[tuple[str, ...], str | None]:
+        key = item_key(item)
+        return collected.article_pages.get(key, ()), collected.article_charsets.get(key)
 
     if as_json:
         document = {
@@ -134,7 +142,7 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
             "format": feed.format if feed else None,
             "charset": feed.charset if feed else None,
             "warnings": list(collected.warnings),
-            "items": [item_as_dict(item, pages(item)) for item in items],
+            "items": [item_as_dict(item, *article(item)) for item in items],
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
@@ -144,5 +152,5 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
     for warning in collected.warnings:
         print(f"warning: {warning}")
     for number, item in enumerate(items, start=1):
-        _print_item(number, item, pages(item))
+        _print_item(number, item, *article(item))
     return 0

@@ -4,6 +4,7 @@ automatically, previewed with the real CLI and published with its attribution.""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -63,6 +64,7 @@ class Portal:
         self.asked_with: list[str | None] = []  # each list request's If-None-Match
         self.required: dict[str, str] = {}  # headers without which a page answers 403
         self.modified: dict[str, datetime] = {}  # Last-Modified of paths, a 304 when not since
+        self.content_types: dict[str, str] = {}  # path -> its Content-Type, `text/html` else
 
     def page(self, name: str) -> bytes:
         body = (HTML / name).read_bytes()
@@ -106,7 +108,7 @@ class Portal:
             if request.path_qs in self.by_query:
                 body = self.by_query[request.path_qs]
                 return web.Response(body=body, headers={"Content-Type": "text/html"})
-            html_headers["Content-Type"] = "text/html"
+            html_headers["Content-Type"] = self.content_types.get(path, "text/html")
             if path == "/portal.php" and self.list_etag:
                 html_headers["ETag"] = self.list_etag
             if path in self.html:
@@ -198,6 +200,22 @@ async def test_preview_reads_the_seed_article(tmp_path: Path, portal: Portal, ru
     assert_seed_fields(entry["fields"])
     how = "selector" if "[sources.article]" in rules else "automatic"
     assert entry["provenance"]["content"] == how
+
+
+async def test_preview_names_how_each_article_was_decoded(tmp_path: Path, portal: Portal) -> None:
+    """A portal may serve its articles under another charset than its list (a server's
+    latin-1 default before a GBK page): `preview` named the list's only."""
+    portal.content_types["/article-123-1.html"] = "text/html; charset=ISO-8859-1"
+    config = write_config(tmp_path, portal, SELECTORS)
+    document = await preview_json(config, "hz1w")
+    assert document["charset"] == "gb18030"
+    entry = seed(document)
+    assert_seed_fields(entry["fields"])
+    assert entry["article_charset"] == "gb18030 (meta)"
+    code, out, err = await run_cli_async("preview", config, "hz1w")
+    assert code == 0, err
+    shown = out.split("汉中又新增一项国字号荣誉!", 1)[1].split("\n#", 1)[0]
+    assert re.search(r"^  charset +gb18030 \(meta\)$", shown, re.MULTILINE), shown
 
 
 @pytest.mark.parametrize("processes", [0, 1], ids=["threads", "processes"])
