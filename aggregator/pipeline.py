@@ -334,6 +334,7 @@ def _outcome(
 ) -> FetchOutcome:
     response = collected.response
     feed = collected.feed
+    cut = feed is not None and feed.cut_short  # its validators are a whole document's
     if response is not None and response.not_modified:
         result = "not modified"
     elif feed is None:
@@ -349,8 +350,9 @@ def _outcome(
         result=result,
         status=response.status if response else None,
         error="; ".join(collected.warnings) or None,
-        etag=response.etag if response else None,
-        last_modified=response.last_modified if response else None,
+        etag=response.etag if response and not cut else None,
+        last_modified=response.last_modified if response and not cut else None,
+        new_validators=response is not None and not response.not_modified and not cut,
         body_hash=collected.body_hash,
         # an unchanged document was not due to be read whole: the retry stays where it was
         reread_at=collected.reread_at if feed is not None else state.reread_at,

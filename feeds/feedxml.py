@@ -13,7 +13,7 @@ import html.entities
 import io
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -109,18 +109,58 @@ def parse_xml_feed(
     if not version and not entries:
         raise ParseError("not an RSS or Atom feed", url=url)
     warnings: list[str] = []
+    cut = bool(result.get("bozo")) and _cut_short(prepared.text)
+    if cut and _entry_left_open(prepared.text):  # as far as it was read, it would replace it
+        entries = entries[:-1]
+        warnings.append("document cut short: its last entry, left open, is not read")
     if result.get("bozo"):
         if not entries:
             raise ParseError(f"malformed feed: {result.get('bozo_exception')}", url=url)
-        warnings.append(f"malformed XML, recovered leniently: {result.get('bozo_exception')}")
+        warnings.insert(0, f"malformed XML, recovered leniently: {result.get('bozo_exception')}")
     channel = result.get("feed") or {}
     listing: Listing[dict[str, Any]] = Listing(max_entries, lambda e: entry_date(e, default_tz))
     listing.extend(entries)
     chosen, left_out = listing.chosen()
-    return build_feed(
+    built = build_feed(
         channel, chosen, version, prepared.charset, url, default_tz, warnings, left_out,
         root_base=prepared.root_base, iframe_hosts=iframe_hosts,
     )  # fmt: skip
+    return replace(built, cut_short=True) if cut else built
+
+
+_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")  # the first element's name: prolog and comments skipped
+_TRAILER = re.compile(r"(?:\s|<!--.*?-->|<\?.*?\?>)*\Z", re.DOTALL)
+
+
+def _cut_short(text: str) -> bool:
+    """Whether a document ends before its root element's end tag: cut by a connection or a
+    server (a proxy's size limit, a restart), not only malformed."""
+    start = _ROOT.search(_PROLOG.sub("", text[:4096]))
+    if start is None:
+        return False
+    end = text.rfind(f"</{start.group(1)}")
+    after = text.find(">", end) + 1 if end >= 0 else 0
+    if after == 0:
+        return True
+    # What follows the end tag: blanks, comments, processing instructions; a long tail is junk
+    # after a whole document (and a pattern over it would cost its length squared).
+    return len(text) - after <= _TRAILER_CHARS and _TRAILER.match(text, after) is None
+
+
+_TRAILER_CHARS = 4096
+_ENTRY_START = re.compile(r"<(?:[\w.-]+:)?(item|entry)[\s>/]")
+
+
+def _entry_left_open(text: str) -> bool:
+    """Whether the document's last entry (`<item>`, `<entry>`) has no end tag."""
+    starts = list(_ENTRY_START.finditer(text))
+    if not starts:
+        return False
+    last = starts[-1]
+    return re.compile(rf"</(?:[\w.-]+:)?{last.group(1)}\s*>").search(text, last.end()) is None
+
+
+_PROLOG = re.compile(r"<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,9 @@ class ParsedFeed:
     ttl_seconds: int | None = None
     charset: str | None = None  # the codec the document was decoded with
     warnings: tuple[str, ...] = ()  # lenient-parse recoveries: the source is degraded, not failed
+    # The document ends before its root element does (a connection or a server cut it): its
+    # validators describe a whole document, not this one (`FetchOutcome.new_validators`).
+    cut_short: bool = False
 
 
 @dataclass(frozen=True, slots=True)

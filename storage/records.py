@@ -142,6 +142,9 @@ class FetchOutcome:
     error: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # The validators above replace the stored ones, absent ones too: a whole document came.
+    # Else (a 304, a document cut short) the stored ones stay where these are absent.
+    new_validators: bool = False
     body_hash: str | None = None
     effective_url: str | None = None
     charset: str | None = None

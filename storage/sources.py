@@ -84,19 +84,23 @@ async def fetch_states(db: Reader, source_ids: Sequence[str]) -> dict[str, Fetch
 
 
 def record_outcome(conn: sqlite3.Connection, source_id: str, out: FetchOutcome) -> None:
-    """Store the attempt; validators and metadata only change when the fetch succeeded."""
+    """Store the attempt; validators and metadata only change when the fetch succeeded, and a
+    whole document's replace the stored ones even when it has none: kept, they described a
+    document no longer held, and a 304 to them kept a cut one for good."""
     if out.ok:
         conn.execute(
             "UPDATE sources SET last_attempt = ?, last_success = ?, last_status = ?, "
             "last_result = ?, last_error = ?, error_streak = 0, next_fetch = ?, "
             "fetches = fetches + 1, fetch_seconds = fetch_seconds + ?, "
-            "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
+            "etag = iif(?, ?, coalesce(?, etag)), "
+            "last_modified = iif(?, ?, coalesce(?, last_modified)), "
             "body_hash = coalesce(?, body_hash), effective_url = ?, "
             "charset = coalesce(?, charset), title = coalesce(?, title), "
             "site_url = coalesce(?, site_url), reread_at = ?, rules = coalesce(?, rules), "
             "recorded = ? WHERE id = ?",
             (out.attempted_at, out.attempted_at, out.status, out.result, out.error,
-             out.next_fetch, out.seconds, out.etag, out.last_modified, out.body_hash,
+             out.next_fetch, out.seconds, out.new_validators, out.etag, out.etag,
+             out.new_validators, out.last_modified, out.last_modified, out.body_hash,
              out.effective_url, out.charset, out.title, out.site_url, out.reread_at, out.rules,
              time.time(), source_id),
         )  # fmt: skip

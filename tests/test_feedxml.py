@@ -629,3 +629,22 @@ def test_a_wechat_article_bridged_to_rss_keeps_its_pictures() -> None:
         assert picture in content
         assert "data-" not in content
         assert "qrcode" not in content, "the 1x1 counter goes"
+
+
+@pytest.mark.parametrize(
+    ("name", "closing"), [("rss20.xml", "</item>"), ("atom10.xml", "</entry>")]
+)
+def test_the_entry_open_at_a_cut_is_not_read(name: str, closing: str) -> None:
+    """A document cut mid-entry (a connection or a server stopped): the entry open at the cut
+    was read as far as it went, and replaced the whole one stored."""
+    whole = (FIXTURES / name).read_bytes()
+    last_end = whole.rindex(closing.encode())
+    cut = parse_xml_feed(whole[: last_end - 5], url="http://example.com/f")
+    full = parse_xml_feed(whole, url="http://example.com/f")
+    assert cut.cut_short
+    assert not full.cut_short
+    assert [item.title for item in cut.items] == [item.title for item in full.items][:-1]
+    assert "document cut short: its last entry, left open, is not read" in cut.warnings
+    between = parse_xml_feed(whole[: last_end + len(closing)], url="http://example.com/f")
+    assert between.cut_short, "its validators are a whole document's"
+    assert [item.title for item in between.items] == [item.title for item in full.items]
