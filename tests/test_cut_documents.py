@@ -33,7 +33,8 @@ def feed(count: int) -> bytes:
 @dataclass
 class Upstream:
     """`whole`: the feed with ETag "v1" (a 304 to it); `cut`: its first bytes, through the
-    third item's text, without validators; `bare`: the whole feed without validators."""
+    third item's text, without validators; `bare`: the whole feed without validators;
+    `always cut`: the cut body with ETag "c1" (a 304 to it)."""
 
     mode: str = "whole"
     asked_with: list[str | None] = field(default_factory=list)
@@ -46,8 +47,13 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
 
     async def handle(request: web.Request) -> web.Response:
         site.asked_with.append(request.headers.get("If-None-Match"))
+        cut = whole[: whole.rindex("第3条完".encode()) - 30]
         if site.mode == "cut":
-            return web.Response(body=whole[: whole.rindex("第3条完".encode()) - 30])
+            return web.Response(body=cut)
+        if site.mode == "always cut":  # a generator that never ends its document
+            if request.headers.get("If-None-Match") == '"c1"':
+                return web.Response(status=304, headers={"ETag": '"c1"'})
+            return web.Response(body=cut, headers={"ETag": '"c1"'})
         if site.mode == "bare":
             return web.Response(body=whole)
         if request.headers.get("If-None-Match") == '"v1"':
@@ -97,4 +103,10 @@ async def test_a_cut_document_empties_nothing_and_keeps_the_validators(tmp_path:
             assert (await service.db.fetch_state("s")).etag is None
             await service.pipeline.run(source)
             assert site.asked_with[-1:] == [None], "validators of a document no longer held"
+
+            site.mode = "always cut"  # read whole twice, then answered by 304 as before
+            assert (await service.pipeline.run(source)).result == "degraded"
+            assert (await service.pipeline.run(source)).result == "unchanged"
+            assert (await service.pipeline.run(source)).result == "not modified"
+            assert site.asked_with[-3:] == [None, None, '"c1"']
     assert stored(database) == whole
