@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC
+from pathlib import Path
 
 import pytest
 
@@ -325,3 +326,22 @@ async def test_a_call_running_past_its_limit_fails_and_the_pool_goes_on() -> Non
         assert await cpu.run(sum, [1, 2, 3]) == 6, "new processes answer the next calls"
     finally:
         await cpu.close()
+
+
+async def test_a_service_that_cannot_open_its_store_closes_its_processes(tmp_path: Path) -> None:
+    """`serve` starts its parsing processes before it opens the store: refused (a file that
+    is no database) or stopped during an upgrade, nothing closed them."""
+    from aggregator.service import running_service
+
+    cpu = CpuPool(1)
+    worker = await cpu.run(os.getpid)
+    database = tmp_path / "db.sqlite3"
+    database.write_bytes(b"not a database, " * 256)
+    config = config_from_mapping(
+        {"service": {"database": str(database)}, "sources": [{"id": "s", "url": "a.xml"}]},
+        path=tmp_path / "config.toml",
+    )
+    with pytest.raises(StorageError):
+        async with running_service(config, schedule=False, cpu=cpu):
+            pass
+    assert not _alive(worker)
