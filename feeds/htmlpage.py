@@ -116,7 +116,7 @@ def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | No
 def _date(
     element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
 ) -> datetime | None:
-    """The date a selector's match gives (see `_calendar_date`)."""
+    """The date a selector's match gives (see `_calendar_dated`)."""
     return _dated(element, sel, tz, now)[0]
 
 
@@ -129,12 +129,6 @@ def _dated(
     text = select_text(element, sel) or ""
     matches = () if sel.attr is not None else sel.select(element)
     return _calendar_dated(text, matches, tz, now)
-
-
-def _calendar_date(
-    text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
-) -> datetime | None:
-    return _calendar_dated(text, elements, tz, now)[0]
 
 
 def _calendar_dated(
@@ -369,7 +363,7 @@ def _article(
             "published",
             (lambda: _date(doc, rules.published, tz, now), "selector"),
             (lambda: meta.published, "automatic"),
-            (lambda: _calendar_date(line, _present(line_element), tz, now), "detected"),
+            (lambda: _calendar_dated(line, _present(line_element), tz, now)[0], "detected"),
         ),
         updated=_pick(found, "updated", (lambda: meta.updated, "automatic")),
         # A meta line near the title outranks <meta name="author">, which many portals fill

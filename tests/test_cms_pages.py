@@ -216,3 +216,16 @@ def test_a_huge_page_is_compared_no_further() -> None:
     later = parse_html(f"<html><body>{nested * 250}</body></html>", url=SITE)
     drop_repeated(later, frozenset({"汉中新闻正文" * 500}))
     assert len(list(later.iter("div"))) == 250
+
+
+def test_a_hostile_pages_thousands_of_attachments_cost_no_more_than_twenty() -> None:
+    """Each attachment is a link appended to the body: a page listing thousands of them
+    under its notice gets the first twenty."""
+    links = "".join(f'<p>附件：<a href="/f/{n}.pdf">{n}.pdf</a></p>' for n in range(5000))
+    page_text = (
+        '<html><head><title>通告</title></head><body><div><div class="TRS_Editor">'
+        f"<p>为方便群众冬季出行，特此通告。</p></div>{links}</div></body></html>"
+    )
+    item = article(read_article_page(page_text, url=f"{SITE}/info/1.htm", rules=None))
+    attached = [line for line in body_lines(item) if line.startswith("附件：")]
+    assert attached == [f"附件：{n}.pdf" for n in range(20)]

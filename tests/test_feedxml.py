@@ -648,3 +648,12 @@ def test_the_entry_open_at_a_cut_is_not_read(name: str, closing: str) -> None:
     between = parse_xml_feed(whole[: last_end + len(closing)], url="http://example.com/f")
     assert between.cut_short, "its validators are a whole document's"
     assert [item.title for item in between.items] == [item.title for item in full.items]
+
+
+def test_junk_after_a_whole_document_is_not_a_cut() -> None:
+    """What follows the root's end tag is read only when short: a long tail of unclosed
+    comments is junk after a whole document, its entries all read."""
+    whole = (FIXTURES / "rss20.xml").read_bytes()
+    feed = parse_xml_feed(whole + b"<!--" * 5000, url="http://example.com/f")
+    assert not feed.cut_short
+    assert len(feed.items) == len(parse_xml_feed(whole, url="http://example.com/f").items)
