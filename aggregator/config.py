@@ -41,6 +41,7 @@ _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")  # of a DNS name
 MIN_SENSIBLE_INTERVAL = 60.0  # seconds; shorter intervals are warned about, not refused
 _MINUTE, _DAY = 60.0, 86400.0
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024  # rendered feeds kept in memory, per server process
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class ServiceConfig:
     workers: int = 1
     image_proxy_hosts: tuple[str, ...] = ()  # pictures of these hosts served through /images/
     log_level: str = "info"
+    cache_max_bytes: int = DEFAULT_CACHE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +330,7 @@ def _service(table: Table, folder: Path) -> ServiceConfig:
         workers=workers,
         image_proxy_hosts=image_hosts,
         log_level=_log_level(table),
+        cache_max_bytes=table.size("cache_max_bytes", DEFAULT_CACHE_BYTES),
     )
 
 

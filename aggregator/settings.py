@@ -11,6 +11,7 @@ SERVICE_KEYS: dict[str, str] = {
     "database": "SQLite file, relative to the config file's folder",
     "timezone": "IANA zone for upstream dates without an offset",
     "cache_max_age": "`Cache-Control: max-age` of published feeds",
+    "cache_max_bytes": "rendered documents kept in memory by each server process, in bytes",
     "websub_hub": "optional WebSub hub advertised in feeds and pinged on change",
     "admin_host": "address of a separate admin listener (default: `host`)",
     "admin_port": "port of a separate admin listener; set, the admin API answers only there",

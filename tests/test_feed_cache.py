@@ -119,3 +119,43 @@ async def test_compressions_asked_together_are_one_and_leave_the_loop_free() -> 
         if pause < alone / 3:
             break
     assert pause < alone / 3, (pause, alone)
+
+
+def _document(size: int, generation: int = 1) -> Rendered:
+    return make_rendered(generation, b"x" * size, "text/xml", WHEN, {})
+
+
+def test_what_is_kept_stays_within_its_bytes_letting_go_the_least_recently_asked() -> None:
+    cache = FeedCache(lambda: 10_000)
+    cache.put("/feeds/all.atom", _document(2_000))
+    for number in range(100):  # a client asking for one query string after another
+        cache.put(f"/feeds/all.atom?limit={number}", _document(1_500))
+        assert cache.get("/feeds/all.atom", 1) is not None, "polled all along, never let go"
+        assert cache.kept_bytes <= 10_000
+    assert cache.get("/feeds/all.atom?limit=0", 1) is None
+    assert cache.get("/feeds/all.atom?limit=99", 1) is not None
+    assert cache.evictions == 100 - 5, "the merged feed and five others fit"
+
+
+def test_a_document_over_a_quarter_of_the_bytes_is_not_kept() -> None:
+    cache = FeedCache(lambda: 10_000)
+    cache.put("/feeds/all.atom", _document(2_000))
+    cache.put("/feeds/all.atom?limit=500", _document(2_501))
+    assert cache.get("/feeds/all.atom?limit=500", 1) is None
+    assert cache.get("/feeds/all.atom", 1) is not None, "one big page pushes nothing out"
+    assert (cache.kept_bytes, cache.evictions) == (2_000, 1)
+
+
+async def test_compressed_forms_count_from_the_next_store() -> None:
+    budget = [1_000_000]
+    cache = FeedCache(lambda: budget[0])
+    body = "".join(f"<entry>{n * 7919 % 1000}</entry>" for n in range(2_000)).encode()
+    kept = make_rendered(1, body, "text/xml", WHEN, {})
+    cache.put("/feeds/all.atom", kept)
+    gzipped = await kept.variant("gzip")
+    assert cache.kept_bytes == len(body) + len(gzipped.body)
+    # a reload lowering `service.cache_max_bytes`, read at each store
+    budget[0] = len(body) + len(gzipped.body) + 999
+    cache.put("/feeds/all.rss", _document(1_000))
+    assert cache.get("/feeds/all.atom", 1) is None, "its compressed form counted"
+    assert cache.kept_bytes <= budget[0]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from aggregator.service import Service
+from aggregator.web.keys import CACHE
 from tests.publishing import BASE, Client, client_for, fetched_service
 
 
@@ -258,3 +259,32 @@ async def test_partner_scripts_read_every_answer_of_the_feed_routes(client: Clie
         assert response.status == 404, path
         assert response.headers["Access-Control-Allow-Origin"] == "*", path
         assert (await response.text()).startswith("no such "), path
+
+
+async def _metric(client: Client, name: str) -> float:
+    text = await (await client.get("/metrics")).text()
+    (line,) = [x for x in text.splitlines() if x.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+async def test_a_client_asking_for_many_query_strings_is_held_to_the_bytes_allowed(
+    tmp_path: Path,
+) -> None:
+    """Each query string is a document kept: a client walking `limit` from 300 to 400 over a
+    store of long articles made the server hold 1 GB."""
+    extra = 'cache_max_bytes = "128KB"'
+    async with fetched_service(tmp_path, extra=extra) as running, client_for(running) as client:
+        identity, cache = {"Accept-Encoding": "identity"}, client.app[CACHE]
+        polled = await client.get("/feeds/all.atom", headers=identity)
+        assert polled.status == 200
+        for limit in range(1, 41):
+            for fmt in ("atom", "rss", "json"):
+                response = await client.get(f"/feeds/all.{fmt}?limit={limit}", headers=identity)
+                assert response.status == 200
+            hits = cache.hits
+            again = await client.get("/feeds/all.atom", headers=identity)
+            assert await again.read() == await polled.read()
+            assert cache.hits == hits + 1, "the feed readers poll stays in memory"
+        # read once: `/metrics` is itself kept for a few seconds
+        assert await _metric(client, "aggregator_feed_cache_bytes") <= 128 * 1024
+        assert await _metric(client, "aggregator_feed_cache_evictions_total") > 0

@@ -23,7 +23,7 @@ def make_app(
     logging.getLogger("aiohttp.server").addFilter(CLIENT_FAULTS)  # once: it is one filter
     app = web.Application()
     app[SERVICE] = service
-    app[CACHE] = FeedCache()
+    app[CACHE] = FeedCache(lambda: service.config.service.cache_max_bytes)
     app[STATUS_PAGES] = StatusPages()
     app[SERVED] = Served()
     if tally is not None:

@@ -3,7 +3,9 @@
 A reader polling an unchanged feed costs a dictionary lookup: no query, no rendering. Each
 document is stored with its strong ETag and Last-Modified computed once, and each compressed
 form the first time a client asks for it. After a change, the requests that miss together
-share one render.
+share one render. What is kept is bounded by bytes as well as by count: each query string is
+a document of its own, and 400 requests for `?limit=300` … `?limit=400` of a store with long
+articles held 1 GB.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+from aggregator.config import DEFAULT_CACHE_BYTES
 from aggregator.web.encoding import COMPRESSORS
 
 _MAX_ENTRIES = 512
@@ -94,6 +97,13 @@ def make_rendered(
     )
 
 
+def _kept_bytes(rendered: Rendered) -> int:
+    """The document and each compressed form made of it so far (the identity form is the
+    document itself)."""
+    compressed = (variant.body for coding, variant in rendered.variants.items() if coding)
+    return len(rendered.body) + sum(map(len, compressed))
+
+
 def _dated(rendered: Rendered, modified: datetime) -> Rendered:
     last_modified = format_datetime(modified, usegmt=True)
     return replace(rendered, last_modified=last_modified, modified_at=modified)
@@ -106,11 +116,20 @@ class _Render:
 
 
 class FeedCache:
-    def __init__(self) -> None:
+    """`max_bytes` is asked at each store, so that a reload's `service.cache_max_bytes`
+    applies at once."""
+
+    def __init__(self, max_bytes: Callable[[], int] = lambda: DEFAULT_CACHE_BYTES) -> None:
+        self._max_bytes = max_bytes
         self._entries: dict[str, Rendered] = {}
         self._rendering: dict[str, _Render] = {}
         self.hits = 0  # lookups answered from memory, for /metrics
         self.misses = 0  # documents rendered
+        self.evictions = 0  # documents let go, or not kept, to stay within bounds: /metrics
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(map(_kept_bytes, self._entries.values()))
 
     def get(self, key: str, generation: Hashable) -> Rendered | None:
         found = self._entries.get(key)
@@ -121,13 +140,24 @@ class FeedCache:
         return None
 
     def put(self, key: str, rendered: Rendered) -> None:
-        """Kept; when full, the document asked for least recently goes: readers polling many
-        per-source feeds must not push out the merged feed everyone reads."""
+        """Kept; when full, the documents asked for least recently go: readers polling many
+        per-source feeds must not push out the merged feed everyone reads. A document of more
+        than a quarter of the bytes allowed is served and not kept, or one request for it
+        would push out everything else.
+
+        Compressed forms count from the next store on: between two, what is kept may exceed
+        the bound by the compressed forms made meanwhile, a fraction of their documents."""
         self.misses += 1
         self._entries.pop(key, None)
-        if len(self._entries) >= _MAX_ENTRIES:
-            self._entries.pop(next(iter(self._entries)))
+        budget = self._max_bytes()
+        if _kept_bytes(rendered) > budget // 4:
+            self.evictions += 1
+            return
         self._entries[key] = rendered
+        kept = self.kept_bytes
+        while kept > budget or len(self._entries) > _MAX_ENTRIES:
+            kept -= _kept_bytes(self._entries.pop(next(iter(self._entries))))
+            self.evictions += 1
 
     async def render_once(
         self, key: str, generation: Hashable, render: Callable[[], Awaitable[Rendered]]

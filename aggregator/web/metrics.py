@@ -56,7 +56,9 @@ class _Text:
                 self.sample(name, value, source=source)
 
 
-def render(views: list[SourceView], stats: FetchStats, counts: Counts, started: float) -> str:
+def render(
+    views: list[SourceView], stats: FetchStats, counts: Counts, started: float, cached: int
+) -> str:
     out = _Text()
     rows = [(view.id, view) for view in views]
     out.per_source("aggregator_fetches_total", "counter", "Fetch attempts, stored.",
@@ -91,6 +93,10 @@ def render(views: list[SourceView], stats: FetchStats, counts: Counts, started: 
     out.sample("aggregator_feed_cache_hits_total", totals["hits"])
     out.family("aggregator_feed_cache_misses_total", "counter", "Feed lookups that rendered.")
     out.sample("aggregator_feed_cache_misses_total", totals["misses"])
+    out.family("aggregator_feed_cache_evictions_total", "counter",
+               "Rendered documents let go, or not kept, to stay within service.cache_max_bytes "
+               "or 512 documents.")  # fmt: skip
+    out.sample("aggregator_feed_cache_evictions_total", totals["evictions"])
     for name, field, text in (
         ("aggregator_pictures_served_total", "pictures", "Proxied pictures answered, 200 or 304."),
         ("aggregator_picture_fetches_total", "picture_fetches", "Proxied pictures fetched."),
@@ -99,6 +105,9 @@ def render(views: list[SourceView], stats: FetchStats, counts: Counts, started: 
     ):  # fmt: skip
         out.family(name, "counter", text)
         out.sample(name, totals[field])
+    out.family("aggregator_feed_cache_bytes", "gauge",
+               "Bytes of rendered documents this process keeps in memory.")  # fmt: skip
+    out.sample("aggregator_feed_cache_bytes", cached)
     out.family("aggregator_start_time_seconds", "gauge", "Unix time this process started.")
     out.sample("aggregator_start_time_seconds", round(started, 3))
     return "\n".join(out.lines) + "\n"
@@ -110,7 +119,7 @@ def local_counts(app: web.Application) -> Counts:
     cache = app[CACHE]
     pictures = app[PICTURES]
     return (served["rss"], served["atom"], served["json"], cache.hits, cache.misses,
-            pictures.served, pictures.fetched, pictures.failed)  # fmt: skip
+            cache.evictions, pictures.served, pictures.fetched, pictures.failed)  # fmt: skip
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -119,10 +128,10 @@ async def metrics(request: web.Request) -> web.Response:
     async def gather(service: Service) -> Writer:
         statuses = await service.db.statuses(time.time())
         config, stats, started = service.config, service.stats.snapshot(), service.started
-        counts = local_counts(app)
+        counts, cached = local_counts(app), app[CACHE].kept_bytes
         if TALLY in app:
             counts = app[TALLY].totals(counts)
-        return lambda: render(views_of(config, statuses), stats, counts, started).encode()
+        return lambda: render(views_of(config, statuses), stats, counts, started, cached).encode()
 
     return await status_page(request, gather, CONTENT_TYPE)
 

@@ -20,14 +20,15 @@ from aiohttp import web
 
 from aggregator.config import MAX_WORKERS
 
-# Feed documents answered by format, cache hits, renders, and the image proxy's answers,
-# fetches and failures: the counters `/metrics` sums.
+# Feed documents answered by format, cache hits, renders and evictions, and the image proxy's
+# answers, fetches and failures: the counters `/metrics` sums.
 FIELDS = (
     "rss",
     "atom",
     "json",
     "hits",
     "misses",
+    "evictions",
     "pictures",
     "picture_fetches",
     "picture_failures",
