@@ -64,9 +64,12 @@ _BOILERPLATE = FieldSelector(
 # Bodies of the platforms this service exists for, taken whole: trafilatura drops WeChat's images
 # (their URLs have no file extension), and keeps a stock template's heading, page list and
 # links to the previous and next articles. WeChat, Discuz! portal articles and forum threads
-# (the first post), TRS government CMS, PHPCMS v9 and DedeCMS stock templates.
+# (the first post), TRS government CMS, PHPCMS v9 and DedeCMS stock templates, and Hanweb
+# JCMS's text its font-size buttons enlarge, in or on its `bt_content` cell: trafilatura took
+# the layout table around it, title and `发布时间：…【字体：大 中 小】` line included.
 _KNOWN_BODIES = FieldSelector(
-    "#js_content, td#article_content, td.t_f, .TRS_Editor, #Article > .content, .viewbox > .content"
+    "#js_content, td#article_content, td.t_f, .TRS_Editor, #Article > .content,"
+    " .viewbox > .content, .bt_content #zoom, #zoom.bt_content"
 )
 # Who wrote a Discuz! forum thread: its first post's poster.
 _KNOWN_AUTHORS = FieldSelector(".authi a.xw1")

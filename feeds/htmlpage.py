@@ -38,6 +38,7 @@ from feeds.autoextract import (
 )
 from feeds.dates import find_date
 from feeds.errors import ParseError
+from feeds.hanweb import expand_datastores
 from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links, text_of
 from feeds.model import ParsedItem, Party
 from feeds.pagefurniture import drop_repeated, shown_texts
@@ -190,6 +191,8 @@ def _list_page(
     doc: lxml.html.HtmlElement, url: str, rules: ListRules, tz: tzinfo, now: datetime
 ) -> ListPage:
     base = base_url(doc, url)
+    next_page = _next_page(doc, rules, base)  # the page's own pager and base, not a record's
+    expand_datastores(doc, url=url)
     items: list[ParsedItem] = []
     # An item linking `#`, `#top` or the list itself (a pinned notice, one for members only)
     # leads to no article: read as one, the list page would be published.
@@ -218,7 +221,7 @@ def _list_page(
                 provenance=tuple(ways.items()),
             )
         )
-    return ListPage(tuple(items), _next_page(doc, rules, base))
+    return ListPage(tuple(items), next_page)
 
 
 def _pick(

@@ -36,7 +36,7 @@ WEB = ("http://", "https://", "mailto:", "#")
 
 
 def _mutate(root: lxml.html.HtmlElement, rng: random.Random) -> None:
-    element = rng.choice(elements(root)[1:])
+    element = rng.choice(elements(root)[1:] or [root])
     roll = rng.randrange(4)
     if roll < 2:
         rearrange(root, element, rng)
