@@ -21,6 +21,7 @@ from aggregator.contentcoding import ACCEPTED, CodingError, Decoder, TooLarge, U
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.netpolicy import check_discovered, host_of, port_problem
 from aggregator.proxies import Proxies
+from feeds.files import names_a_file
 
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -46,6 +47,7 @@ class Response:
     permanent_url: str | None = None  # set when every redirect hop was permanent
     refresh: str | None = None  # a `Refresh` header: "0; url=…", as a meta refresh says it
     content_type: str | None = None  # the media type alone, lower case, when one was sent
+    length: int | None = None  # `Content-Length`, when sent
 
     @property
     def not_modified(self) -> bool:
@@ -185,13 +187,16 @@ class Fetcher:
         headers: Sequence[tuple[str, str]] = (),
         host_slots: HostSlots | None = None,
         permit: Callable[[str], Awaitable[str | None]] | None = None,
+        pages_only: bool = False,
     ) -> Response:
         """GET `url`, following redirects only within `hosts` (see `netpolicy`; `hosts_key` is
         the setting that lists them, for the refusal's message); `verify_tls`
         False accepts any certificate (a source's `tls_verify = false`), on every hop.
         `headers` (a source's own, its User-Agent included) go with every hop. `host_slots`
         limits requests to one host instead of `fetch.per_host`. `permit` gives the reason a
-        redirect's target may not be asked for (robots.txt), if any, before it is."""
+        redirect's target may not be asked for (robots.txt), if any, before it is. With
+        `pages_only`, the body of an answer whose `Content-Type` names a file (`feeds.files`)
+        is left unread: an article link to a 30 MB PDF costs its headers."""
         slots = self._hosts if host_slots is None else host_slots  # (empty is falsy)
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
@@ -217,7 +222,7 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     outcome = await self._request(
-                        url, sent, self.config.timeout - spent, verify_tls
+                        url, sent, self.config.timeout - spent, verify_tls, pages_only
                     )
                 finally:
                     spent += time.monotonic() - started
@@ -249,7 +254,12 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
     async def _request(
-        self, url: str, headers: dict[str, str], seconds_left: float, verify_tls: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        seconds_left: float,
+        verify_tls: bool,
+        pages_only: bool,
     ) -> Response | tuple[int, str]:
         assert self._session is not None, "use Fetcher as an async context manager"
         try:
@@ -289,6 +299,8 @@ class Fetcher:
                 elif resp.status >= 400:
                     raise FetchError(f"HTTP {resp.status} {reason}".strip(), url=url,
                                      status=resp.status)  # fmt: skip
+                elif pages_only and names_a_file(resp.content_type):
+                    body = b""
                 else:
                     body = await self._read_body(resp, url)
                 return Response(
@@ -303,6 +315,7 @@ class Fetcher:
                     date=_header(resp, "Date"),
                     refresh=_header(resp, "Refresh"),
                     content_type=resp.content_type if "Content-Type" in resp.headers else None,
+                    length=resp.content_length,
                 )
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc

@@ -16,7 +16,9 @@ from aggregator.netpolicy import check_discovered
 from aggregator.robots import Robots
 from feeds.bound import Listing
 from feeds.charset import decode
+from feeds.enclosures import enclosures
 from feeds.errors import AggregatorError
+from feeds.files import document_type, file_type
 from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
@@ -95,11 +97,16 @@ def _unprefixed(exc: AggregatorError, url: str) -> str:
 
 
 async def _followed(
-    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    pages_only: bool = False,
 ) -> Response:
     """A page the source leads to (a later list page, an article, an article's later page),
-    and where its meta refresh sends it at once."""
-    response = await _discovered(source, url, fetcher, robots, hosts)
+    and where its meta refresh sends it at once; see `Fetcher.get` for `pages_only`."""
+    response = await _discovered(source, url, fetcher, robots, hosts, pages_only)
     return await _refreshed(source, response, fetcher, robots, hosts)
 
 
@@ -141,14 +148,19 @@ def in_place_of(first: Response, final: Response) -> Response:
 
 
 async def _discovered(
-    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
+    source: SourceConfig,
+    url: str,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    pages_only: bool = False,
 ) -> Response:
     """A page the service found its way to, fetched as each is: allowed hosts and robots.txt
     first."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     await _robots_allow(source, url, robots)
-    return await _get(source, url, fetcher, hosts, (None, None), robots)
+    return await _get(source, url, fetcher, hosts, (None, None), robots, pages_only)
 
 
 async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
@@ -169,6 +181,7 @@ async def _get(
     hosts: frozenset[str],
     validators: tuple[str | None, str | None],
     robots: Robots | None = None,
+    pages_only: bool = False,
 ) -> Response:
     """`url`, and with `robots` every redirect's target asked of robots.txt first, as the
     page itself was."""
@@ -186,6 +199,7 @@ async def _get(
         verify_tls=source.tls_verify,
         headers=source.request_headers,
         permit=permit if robots is not None else None,
+        pages_only=pages_only,
     )
 
 
@@ -243,8 +257,15 @@ async def read_article(
     now: datetime,
 ) -> ReadArticle:
     """The article at `url` with its later pages, made one item off the loop; raises
-    `AggregatorError` when its first page cannot be read or made into one."""
-    first, charset = await _article_page(source, url, fetcher, robots, hosts)
+    `AggregatorError` when its first page cannot be read or made into one. A link to a file
+    (a notice's PDF) is an item with that file for its enclosure, the list's fields for the
+    rest."""
+    if kind := document_type(url):  # by its name: not asked for at all
+        return ReadArticle(_file_item(url, kind, None), (url,))
+    page = await _followed(source, url, fetcher, robots, hosts, pages_only=True)
+    if kind := file_type(page.content_type, page.body):
+        return ReadArticle(_file_item(page.url, kind, page.length), (page.url,))
+    first, charset = await _article_page(source, page)
     pages, problem = await _continued_pages(source, first, fetcher, robots, hosts)
     article = await asyncio.to_thread(
         article_from,
@@ -258,12 +279,18 @@ async def read_article(
     return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
 
 
-async def _article_page(
-    source: SourceConfig, url: str, fetcher: Fetcher, robots: Robots, hosts: frozenset[str]
-) -> tuple[ArticlePage, str]:
+def _file_item(url: str, kind: str, length: int | None) -> ParsedItem:
+    return ParsedItem(
+        title="",
+        url=url,
+        enclosures=enclosures([(url, kind, length)], url),
+        provenance=(("enclosures", "detected"),),
+    )
+
+
+async def _article_page(source: SourceConfig, page: Response) -> tuple[ArticlePage, str]:
     """One page of an article, decoded with the source's charset override and parsed off the
     loop, and its codec with the clue that chose it."""
-    page = await _followed(source, url, fetcher, robots, hosts)
     text = decode(page.body, header_charset=page.charset, override=source.encoding)
     read = await asyncio.to_thread(read_article_page, text.text, url=page.url, rules=source.article)
     return read, f"{text.charset} ({text.how})"
@@ -286,7 +313,8 @@ async def _continued_pages(
         url = page.next_page
         seen.add(url)
         try:
-            page, _ = await _article_page(source, url, fetcher, robots, hosts)
+            response = await _followed(source, url, fetcher, robots, hosts)
+            page, _ = await _article_page(source, response)
         except AggregatorError as exc:
             return pages, article_problem(first.url, exc, page=(len(pages) + 2, url))
         if page.url != url and page.url in seen:  # redirected to a page already read

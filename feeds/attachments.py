@@ -7,15 +7,12 @@ content element: taken as the known body alone, the notice lost the documents it
 from __future__ import annotations
 
 import copy
-import re
-from urllib.parse import urlsplit
 
 import lxml.html
 
+from feeds.files import document_type
 from feeds.htmltree import text_of
 
-# Office documents, China's OFD and WPS formats, and archives: what notices attach.
-_DOCUMENT = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|ofd|zip|rar|7z)$", re.IGNORECASE)
 _REACH = 3  # ancestors of the body whose later links count: the notice's own block
 _MOST = 20
 
@@ -51,7 +48,7 @@ def append_attachments(body: lxml.html.HtmlElement) -> None:
 
 
 def _document(link: lxml.html.HtmlElement) -> bool:
-    return bool(_DOCUMENT.search(urlsplit(link.get("href") or "").path))
+    return document_type(link.get("href") or "") is not None
 
 
 def _attached(

@@ -467,6 +467,7 @@ def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
         author=article.author or listed.author,
         origin=article.origin or listed.origin,
         tags=listed.tags or article.tags,
+        enclosures=listed.enclosures or article.enclosures,
         # Provenance names only fields that were found, so the article's entries are its winners.
         provenance=tuple({**dict(listed.provenance), **dict(article.provenance)}.items()),
         site_name=article.site_name or listed.site_name,
