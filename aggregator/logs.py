@@ -87,9 +87,13 @@ def setup_logging(level: int = logging.INFO, *, fields: dict[str, object] | None
     root.handlers[:] = [handler]
     root.setLevel(level)
     # their debug lines (aiosqlite's: every statement with its parameters) are not ours
-    for noisy in ("apscheduler", "trafilatura", "aiohttp.access", "htmldate", "courlan",
-                  "aiosqlite", "asyncio", "charset_normalizer", "multiprocessing"):  # fmt: skip
+    for noisy in ("apscheduler", "aiohttp.access", "aiosqlite", "asyncio", "charset_normalizer",
+                  "multiprocessing"):  # fmt: skip
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # nor are the extraction libraries' warnings (`discarding data: None` for a page without
+    # text): what they mean for an article shows in its fields, and `preview` names them
+    for noisy in ("trafilatura", "htmldate", "courlan"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def apply_level(level: str) -> None:

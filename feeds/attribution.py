@@ -28,7 +28,8 @@ _COLON = r"\s*[:：]\s*"
 # whose value a script writes (`信息来源：<script>…</script> 浏览次数：`) reads as empty.
 _LABELS = (
     "发布时间", "发布日期", "发表时间", "更新时间", "时间", "日期", "来源", "信息来源", "来自",
-    "稿源", "原作者", "作者", "责任编辑", "编辑", "发布者", "发布人", "浏览次数", "阅读次数",
+    "稿源", "发布机构", "发布单位", "发文机关", "发文单位", "原作者", "作者", "责任编辑",
+    "编辑", "发布者", "发布人", "浏览次数", "阅读次数",
     "点击次数", "访问次数", "点击数", "点击量", "浏览量", "阅读量", "访问量", "评论数", "浏览",
     "阅读", "点击", "查看", "访问", "评论", "字号", "次数",
 )  # fmt: skip
@@ -61,6 +62,9 @@ _ORIGIN_LABELS = (
     re.compile(r"\b(?i:source)\s*[:：]\s*" + _LATIN_VALUE),
     re.compile(r"\b(?i:originally published (?:at|in|on))\s+" + _LATIN_VALUE),
 )
+# The agency a government disclosure page (政府信息公开) names as publishing or issuing a
+# document: its origin where no credit above names another.
+_AGENCY_LABELS = (re.compile(r"(?:发布机构|发布单位|发文机关|发文单位)" + _COLON + _CJK_VALUE),)
 
 
 # Credits that name nobody: "unknown", "anonymous", "the web", "this site('s own)".
@@ -73,16 +77,17 @@ _NOBODY = frozenset({
 # The Traditional forms of the labels' characters (`來源`, `發佈時間`, `責任編輯`), one for
 # one, so that a span found in the folded text is the same span of the text as written.
 _LABEL_CHARS = str.maketrans(
-    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問",
-    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频访问",
+    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關",
+    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频访问机构单关",
 )
 
 
-_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問]")
-# Words one of `_ORIGIN_LABELS` holds, searched first: most bodies hold none, and a search for
-# literals is several times cheaper than the patterns.
+_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關]")
+# Words one of `_ORIGIN_LABELS` or `_AGENCY_LABELS` holds, searched first: most bodies hold
+# none, and a search for literals is several times cheaper than the patterns.
 _ORIGIN_HINT = re.compile(
-    "来源|來源|来自|來自|稿源|转载|轉載|转自|轉自|出处|出處|source|Source|SOURCE|riginally|RIGINALLY"
+    "来源|來源|来自|來自|稿源|转载|轉載|转自|轉自|出处|出處|机构|機構|单位|單位|机关|機關"
+    "|source|Source|SOURCE|riginally|RIGINALLY"
 )
 
 
@@ -124,10 +129,13 @@ def find_author(text: str) -> str | None:
 
 
 def find_origin(text: str) -> str | None:
-    """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`."""
+    """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`,
+    else from a government page's `发布机构：`."""
     if not _ORIGIN_HINT.search(text):
         return None
-    return _first(_ORIGIN_LABELS, text, by_position=True)
+    return _first(_ORIGIN_LABELS, text, by_position=True) or _first(
+        _AGENCY_LABELS, text, by_position=True
+    )
 
 
 def clean_credit(value: str | None) -> str | None:

@@ -91,6 +91,15 @@ def test_an_author_naming_nobody_is_no_author(text: str) -> None:
         ("来源：汉中日报浏览次数：128", "汉中日报"),
         ("来源：汉中发布阅读量：3562", "汉中发布"),
         ("來源：漢中發佈訪問量：56", "漢中發佈"),
+        # The agency a government disclosure page names as publishing or issuing it
+        (
+            "索引号：11610700MB29X/2026-01234 发布机构：汉中市财政局 成文日期：2026-10-08",
+            "汉中市财政局",
+        ),
+        ("发文机关：汉中市人民政府办公室发布日期：2026-11-25", "汉中市人民政府办公室"),
+        ("發佈機構：漢中市財政局", "漢中市財政局"),
+        ("發布機構：漢中市財政局", "漢中市財政局"),
+        ("发布单位：汉台区教育体育局 来源：汉中日报", "汉中日报"),  # a credit outranks it
     ],
 )
 def test_find_origin(text: str, origin: str) -> None:
