@@ -33,8 +33,8 @@ from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.retries import Failures
 from aggregator.robots import Robots
+from feeds.articlemerge import merge_article
 from feeds.errors import AggregatorError, NotAFeed, ParseError
-from feeds.htmlpage import merge_article
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
@@ -322,7 +322,9 @@ async def _item(
         return _Read(listed, tried.stored(digest), problem, max(tried.due, now.timestamp()))
 
     try:
-        read = await read_article(source, listed.url, fetcher, robots, hosts, default_tz, now)
+        read = await read_article(
+            source, listed.url, fetcher, robots, hosts, default_tz, now, listed.title or None
+        )
     except AggregatorError as exc:
         return failed(article_problem(listed.url, exc))
     item = merge_article(listed, read.item)

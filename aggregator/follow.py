@@ -40,13 +40,16 @@ async def list_pages(
     """The list page and up to `max_pages - 1` following pages, and whether one failed: that
     ends the list with a warning. One that links or redirects back to a page already read
     ends the list quietly. Of the items listed, `fetch.max_entries` are read, chosen as a
-    feed's entries are: each costs an article request."""
+    feed's entries are: each costs an article request. Items skipped because their link is a
+    script no URL could be read from are counted in a warning: `sources.list.link` can read
+    them with an `attr` and a `regex`."""
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     items: Listing[ParsedItem] = Listing(fetcher.config.max_entries, lambda item: item.published)
     charset = None
     failed = False
     seen = {response.url}
     page = response
+    listed_count = scripted = 0
     for number in range(1, source.list.max_pages + 1):
         text = decode(page.body, header_charset=page.charset, override=source.encoding)
         charset = charset or text.charset
@@ -59,6 +62,7 @@ async def list_pages(
             parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
         )
         items.extend(listed.items)
+        listed_count, scripted = listed_count + len(listed.items), scripted + listed.script_links
         url = listed.next_page
         if number == source.list.max_pages or not url or url in seen:
             break
@@ -72,6 +76,11 @@ async def list_pages(
         if page.url != url and page.url in seen:
             break
         seen.add(page.url)
+    if scripted:
+        warnings.append(
+            f"{scripted} of {scripted + listed_count} items skipped: their link is a script"
+            " (javascript:), see sources.list.link"
+        )
     chosen, left_out = items.chosen()
     if left_out:
         warnings.append(left_out)
@@ -255,11 +264,12 @@ async def read_article(
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
+    listed_title: str | None = None,
 ) -> ReadArticle:
     """The article at `url` with its later pages, made one item off the loop; raises
     `AggregatorError` when its first page cannot be read or made into one. A link to a file
     (a notice's PDF) is an item with that file for its enclosure, the list's fields for the
-    rest."""
+    rest. `listed_title` is the title its list gave (`article_from`)."""
     if kind := document_type(url):  # by its name: not asked for at all
         return ReadArticle(_file_item(url, kind, None), (url,))
     page = await _followed(source, url, fetcher, robots, hosts, pages_only=True)
@@ -275,6 +285,7 @@ async def read_article(
         now=now,
         iframe_hosts=source.iframe_hosts,
         continued=pages,
+        listed_title=listed_title,
     )
     return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
 

@@ -13,13 +13,14 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import TypeVar
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
 import lxml.html
 from lxml import etree
 
+from feeds.articlemerge import merge_article as merge_article  # where callers have found it
 from feeds.attribution import (
     body_credit,
     body_edges,
@@ -43,6 +44,7 @@ from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links
 from feeds.model import ParsedItem, Party
 from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import clean_html, html_to_text
+from feeds.scriptlinks import is_script_link, script_target, trs_next_page
 from feeds.selectors import (
     ArticleRules,
     FieldSelector,
@@ -79,10 +81,12 @@ _FORUM_THREAD = re.compile(r"[?&]mod=viewthread(?:&|$)|/thread-\d+-\d+-\d+\.html
 
 @dataclass(frozen=True, slots=True)
 class ListPage:
-    """The items of one list page in document order, and the next page's URL if there is one."""
+    """The items of one list page in document order, the next page's URL if there is one, and
+    how many `item` matches were skipped for a link that is a script no URL could be read from."""
 
     items: tuple[ParsedItem, ...]
     next_page: str | None = None
+    script_links: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +179,7 @@ def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str |
         is_next = "next" in rel or (element.tag == "a" and text_of(element).lower() in _NEXT_TEXTS)
         if is_next and (found := page_link(element.get("href"), base)):
             return found
-    return None
+    return trs_next_page(doc, base)
 
 
 def parse_list_page(
@@ -197,8 +201,11 @@ def _list_page(
     # An item linking `#`, `#top` or the list itself (a pinned notice, one for members only)
     # leads to no article: read as one, the list page would be published.
     seen = {urldefrag(url).url, urldefrag(base).url}
+    scripted = 0
     for node in rules.item.select(doc):
-        link = page_link(select_link(node, rules.link), base)
+        link, script = _row_link(node, rules.link, base)
+        if script and link is None:
+            scripted += 1
         if link is None or (link := urldefrag(link).url) in seen:
             continue
         seen.add(link)
@@ -221,7 +228,24 @@ def _list_page(
                 provenance=tuple(ways.items()),
             )
         )
-    return ListPage(tuple(items), next_page)
+    return ListPage(tuple(items), next_page, scripted)
+
+
+def _row_link(
+    node: lxml.html.HtmlElement, sel: FieldSelector, base: str
+) -> tuple[str | None, bool]:
+    """The link of a list row, and whether it is a script (`javascript:window.open('…')`, or
+    `#` with `onclick="openwin('…')"`), whose one quoted URL is read as its href. A selector
+    with its own `attr` or `regex` is the operator's word, read as it says."""
+    link = page_link(select_link(node, sel), base)
+    if sel.attr is not None or sel.regex is not None:
+        return link, False
+    matches = sel.select(node)
+    element = next((m for m in matches if (m.get("href") or "").strip()), None)
+    element = matches[0] if element is None and matches else element
+    if element is None or not is_script_link(element):
+        return link, False
+    return script_target(element, base), True
 
 
 def _pick(
@@ -252,9 +276,10 @@ def parse_article(
 
 def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> ArticlePage:
     """A page of an article, and the link to its next page: `rules.next_page`'s, else a link
-    reading "下一页" (or "next page") whose URL differs from this page's by page numbers only,
-    unless the page is a forum thread's, whose next page holds replies (Discuz!'s page 2 was
-    joined to the post, its first reply run into the post's last line)."""
+    reading "下一页" (or "next page"), else the page a TRS pager's script names, whose URL
+    differs from this page's by page numbers only, unless the page is a forum thread's, whose
+    next page holds replies (Discuz!'s page 2 was joined to the post, its first reply run into
+    the post's last line)."""
     doc = parse_html(text, url=url)
     with _readable(url):
         base = base_url(doc, url)
@@ -273,6 +298,12 @@ def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> Art
                 ),
                 None,
             )
+            if (
+                found is None
+                and (written := trs_next_page(doc, base, url))
+                and _continues(url, written)
+            ):
+                found = written
     next_page = urldefrag(found).url if found else None
     return ArticlePage(doc, text, url, next_page if next_page != urldefrag(url).url else None)
 
@@ -306,11 +337,15 @@ def article_from(
     now: datetime,
     iframe_hosts: Collection[str] = (),
     continued: Sequence[ArticlePage] = (),
+    listed_title: str | None = None,
 ) -> ParsedItem:
     """The article whose first page is `first` and whose other pages, in order, `continued`:
-    their content follows the first page's, and credits at the end of the last are found."""
+    their content follows the first page's, and credits at the end of the last are found.
+    `listed_title`, the title its list gave, shows where the date line is when the page shows
+    no title of its own (its `<title>` is the site's name)."""
     with _readable(first.url):
-        return _article(first, continued, rules or ArticleRules(), tz, now, iframe_hosts)
+        rules = rules or ArticleRules()
+        return _article(first, continued, rules, tz, now, iframe_hosts, listed_title)
 
 
 def _article(
@@ -320,6 +355,7 @@ def _article(
     tz: tzinfo,
     now: datetime,
     iframe_hosts: Collection[str],
+    listed_title: str | None,
 ) -> ParsedItem:
     doc, text, url = first.doc, first.text, first.url
     base = base_url(doc, url)
@@ -331,15 +367,18 @@ def _article(
         (lambda: _text(doc, rules.title), "selector"),
         (lambda: page_title(doc, meta), "automatic"),
     )
-    anchor = title_element(doc, title) if title else None
+    shown = title if title and title != meta.site_name else None
+    anchor = title_element(doc, shown) if shown else None
+    if anchor is None and listed_title and (anchor := title_element(doc, listed_title)) is not None:
+        shown = listed_title
     line_element = meta_element(anchor) if anchor is not None else None
     line = text_of(line_element) if line_element is not None else ""
 
-    content = _pick(found, "content", *_content(first, rules, title, iframe_hosts))
+    content = _pick(found, "content", *_content(first, rules, shown or title, iframe_hosts))
     if content and continued:  # the other pages' content: the selector, else automatic extraction
         first_page = shown_texts(doc)
         for page in continued:
-            ways = _content(page, rules, title, iframe_hosts, first_page)
+            ways = _content(page, rules, shown or title, iframe_hosts, first_page)
             content += next((value for way, _ in ways if (value := way())), "")
     body_text = html_to_text(content or "")
     edge = body_edges(body_text)
@@ -429,46 +468,4 @@ def _content(
     return (
         (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
         (automatic, "automatic"),
-    )
-
-
-def _published(listed: ParsedItem, article: ParsedItem) -> datetime | None:
-    """The article's date, but a calendar date the operator's list selector found outranks
-    one the article page only suggests (`detected`: a date in a line near its title), unless
-    that is within a day of it and so only says the time: a related article's date, taken
-    from a page that could not be read, replaced the list's right one. A list date written
-    relative to the page's making (`RELATIVE`) outranks nothing."""
-    ways = dict(listed.provenance), dict(article.provenance)
-    if (
-        listed.published is not None
-        and article.published is not None
-        and ways[0].get("published") == "selector"
-        and ways[1].get("published") == "detected"
-        and abs(article.published - listed.published) > _SAME_DAY
-    ):
-        return listed.published
-    return article.published or listed.published
-
-
-_SAME_DAY = timedelta(days=1)
-
-
-def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
-    """The list item completed by its article page: article fields win where present, list
-    fields fill the gaps, and the URL stays the list's link (the page may have redirected)."""
-    return ParsedItem(
-        title=article.title or listed.title,
-        url=listed.url or article.url,
-        upstream_id=listed.upstream_id or article.upstream_id,
-        content_html=article.content_html or listed.content_html,
-        summary=article.summary or listed.summary,
-        published=_published(listed, article),
-        updated=article.updated or listed.updated,
-        author=article.author or listed.author,
-        origin=article.origin or listed.origin,
-        tags=listed.tags or article.tags,
-        enclosures=listed.enclosures or article.enclosures,
-        # Provenance names only fields that were found, so the article's entries are its winners.
-        provenance=tuple({**dict(listed.provenance), **dict(article.provenance)}.items()),
-        site_name=article.site_name or listed.site_name,
     )

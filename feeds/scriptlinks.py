@@ -1,0 +1,86 @@
+"""Links a page writes in script rather than in `href`: a list row that opens its article with
+`onclick="openwin('…')"` or `href="javascript:window.open('…')"`, and the pager TRS WCM
+templates write with `createPageHTML(count, index, "name", "ext")`.
+
+Read strictly: one quoted URL handed to a known call, else nothing. Every pattern is bounded,
+and a script attribute longer than a real one is not read at all.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+
+from feeds.htmltree import page_link
+
+_LONGEST_ATTRIBUTE = 4096  # an `onclick` or `javascript:` href longer than this opens nothing
+# A quoted URL handed to `openwin(…)` (`openWin`, `openWindow`), `window.open(…)` or assigned to
+# `location.href`: a list's ways of opening an article in a pop-up or the same window.
+_OPENS = re.compile(
+    r"(?:\b(?i:openwin)(?:dow)?|\bwindow\.open)\s*\(\s*(?P<q>['\"])"
+    r"(?P<url>[^'\"\s<>]{1,2048})(?P=q)\s*[,)]"
+    r"|\blocation\.href\s*=\s*(?P<q2>['\"])(?P<url2>[^'\"\s<>]{1,2048})(?P=q2)"
+)
+_VOID = re.compile(r"void\s*\(\s*(?:0\s*)?\)|void\s+0")  # with `;` and spaces stripped
+# A path, a query or a file name with its extension: `openwin('5521')` hands a record's number
+# to a function that makes the URL, which no list should guess.
+_URL_LIKE = re.compile(r"[/?]|\.[A-Za-z]\w{0,5}$")
+# `createPageHTML(3, 0, "t20261120_123100", "html")`: the page count, this page's index from 0,
+# the file name of page 0 and the extension; page N is `name_N.ext`.
+_TRS_PAGER = re.compile(
+    r"\bcreatePageHTML\s*\(\s*(?P<count>\d{1,5})\s*,\s*(?P<index>\d{1,5})\s*,\s*"
+    r"(?P<q>['\"])(?P<name>[\w.-]{1,200})(?P=q)\s*,\s*(?P<q2>['\"])(?P<ext>[A-Za-z0-9]{1,10})(?P=q2)"
+    r"\s*\)"
+)
+
+
+def is_script_link(element: lxml.html.HtmlElement) -> bool:
+    """Whether `element` opens something by script: a `javascript:` href that does more than
+    nothing, or an `onclick` on a link that goes nowhere itself (`#`, `javascript:void(0)`, no
+    href). One that does nothing at all (`javascript:;` alone) leads nowhere, as `#` does."""
+    href = (element.get("href") or "").strip()
+    script = href[11:] if href.lower().startswith("javascript:") else None
+    code = (script or "").strip().rstrip(";").rstrip()
+    if code and not _VOID.fullmatch(code):
+        return True
+    nowhere = script is not None or not href or href.startswith("#")
+    return nowhere and bool((element.get("onclick") or "").strip())
+
+
+def script_target(element: lxml.html.HtmlElement, base: str) -> str | None:
+    """The URL a script link opens, resolved against `base`: the one quoted URL its
+    `javascript:` href, or else its `onclick`, hands to `openwin`, `window.open` or
+    `location.href`; None when there is none, or more than one."""
+    href = (element.get("href") or "").strip()
+    if href.lower().startswith("javascript:") and (found := _opened(href[11:], base)):
+        return found
+    return _opened(element.get("onclick") or "", base)
+
+
+def _opened(code: str, base: str) -> str | None:
+    if not code or len(code) > _LONGEST_ATTRIBUTE:
+        return None
+    urls = [match["url"] or match["url2"] for match in _OPENS.finditer(code)]
+    if len(urls) != 1 or not _URL_LIKE.search(urls[0]) or urls[0].lower().startswith("javascript:"):
+        return None
+    return page_link(urls[0], base)
+
+
+def trs_next_page(doc: lxml.html.HtmlElement, base: str, own: str | None = None) -> str | None:
+    """The next page a TRS WCM pager written by script names (`createPageHTML(3, 0, "index",
+    "html")` on page 0 leads to `index_1.html`), resolved against `base`; None on its last page
+    or without one. With `own`, the page's URL, only when the pager names this very page as the
+    one it is on (an article's pager, not one of another article's pages)."""
+    for script in doc.iter("script"):
+        if not script.text or "createPageHTML" not in script.text:
+            continue
+        if match := _TRS_PAGER.search(script.text):
+            count, index = int(match["count"]), int(match["index"])
+            name, ext = match["name"], match["ext"]
+            here = f"{name}.{ext}" if index == 0 else f"{name}_{index}.{ext}"
+            if index + 1 >= count or (own and urlsplit(own).path.rpartition("/")[2] != here):
+                return None
+            return page_link(f"{name}_{index + 1}.{ext}", base)
+    return None
