@@ -286,6 +286,7 @@ async def read_article(
         iframe_hosts=source.iframe_hosts,
         continued=pages,
         listed_title=listed_title,
+        site_names=(source.name, *source.aliases),
     )
     return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
+from itertools import islice
 
 import lxml.html
 import trafilatura
+from lxml import etree
 
 from feeds.attachments import append_attachments
-from feeds.attribution import label_text
-from feeds.dates import find_date, parse_date
+from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
+from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
+from feeds.metaline import find_meta_line
 from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
 
@@ -35,41 +38,26 @@ _SCRIPT_DATE = re.compile(
     r"\b(?:ct|create_time|publish_time|createTime)\s*=\s*[\"']([^\"']{8,30})[\"']"
 )
 _TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
-# A bare `时间：` or `日期：` labels the page only where it starts a label: in a body line, it is
-# the time of an event (`报名时间：2022年3月1日`, `截止日期：…`), and would date the article.
-# A counter (`浏览：128`, `点击次数：`) sits on that line too, often beside a date alone; a
-# Discuz! forum post writes `发表于 2022-1-14 17:50`, with no colon.
-_META_LINE = re.compile(
-    r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间"
-    r"|(?:浏览|点击|阅读|访问)(?:次数|数|量)?"
-    r"|(?<![\u4e00-\u9fff])(?:时间|日期))\s*[:：]"
-    r"|发表于\s*\d"
-    r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
-)
-# A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`) near the title, as many
-# sites print it without a label.
-_DATE_ONLY = re.compile(r"[\s\d/.:年月日时分秒()（）\[\]【】|｜\uff10-\uff19－／：．-]{8,40}")
-_ANY_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # only whether a date is there is asked
-_META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
 # Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars,
 # Baidu's share buttons (on most Chinese sites), the page lists of DedeCMS and PHPCMS, PHPCMS's
 # share-collect-print bar, a Discuz! post's hidden pop-up on each attached picture (name, size,
-# "上传" time: it dated a short post). Not `form`: ASP.NET pages, common on government sites,
-# wrap the whole page in one.
+# "上传" time: it dated a short post), the QR code of the 集约化 (UCAP) government platforms.
+# Not `form`: ASP.NET pages, common on government sites, wrap the whole page in one.
 _BOILERPLATE = FieldSelector(
     "#click_div, .a_af, .a_pr, .a_pt, .a_pb, .a_t, .a_fl, .a_cn, .a_mu, #comment,"
     " .rich_media_tool, #js_pc_qr_code, nav, footer, template, noscript,"
-    " .bdsharebuttonbox, .bdshare, .dede_pages, .Article-Tool, .aimg_tip"
+    " .bdsharebuttonbox, .bdshare, .dede_pages, .Article-Tool, .aimg_tip, .article-qr"
 )
 # Bodies of the platforms this service exists for, taken whole: trafilatura drops WeChat's images
 # (their URLs have no file extension), and keeps a stock template's heading, page list and
 # links to the previous and next articles. WeChat, Discuz! portal articles and forum threads
 # (the first post), TRS government CMS, PHPCMS v9 and DedeCMS stock templates, and Hanweb
 # JCMS's text its font-size buttons enlarge, in or on its `bt_content` cell: trafilatura took
-# the layout table around it, title and `发布时间：…【字体：大 中 小】` line included.
+# the layout table around it, title and `发布时间：…【字体：大 中 小】` line included. VSB (博达)
+# and the 集约化 platforms' UCAP content elements: trafilatura kept their title and meta line.
 _KNOWN_BODIES = FieldSelector(
     "#js_content, td#article_content, td.t_f, .TRS_Editor, #Article > .content,"
-    " .viewbox > .content, .bt_content #zoom, #zoom.bt_content"
+    " .viewbox > .content, .bt_content #zoom, #zoom.bt_content, .v_news_content, #UCAP-CONTENT"
 )
 # Who wrote a Discuz! forum thread: its first post's poster.
 _KNOWN_AUTHORS = FieldSelector(".authi a.xw1")
@@ -88,6 +76,7 @@ class PageMeta:
     summary: str | None = None
     site_name: str | None = None
     origin: str | None = None  # <meta name="ContentSource"> of government sites
+    site_names: tuple[str, ...] = ()  # every name the page gives its site
 
 
 def _meta_tags(doc: lxml.html.HtmlElement) -> dict[str, str]:
@@ -149,18 +138,63 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         or next((d for d in scripted if d), None)
     )
     account = doc.get_element_by_id("js_name", None)  # a WeChat article's account name
+    declared = [text_of(account)] if account is not None else []
+    declared = [name for name in (*declared, *(tags[k] for k in _SITE if k in tags)) if name]
+    head = _head(doc)
+    parts = [part.strip() for part in _TITLE_PARTS.split(head)]
+    # `城固县人民政府门户网站`: a site's description of itself names it, when its `<title>` does.
+    described = (_SELF_NAMED.fullmatch(tags.get(key, "")) for key in _SUMMARY)
+    named = [found["name"] for found in described if found and found["name"] in (head, *parts)]
+    site_names = tuple(dict.fromkeys((*declared, *named)))
+    title = tags.get("og:title") or _string(ld.get("headline")) or tags.get("articletitle")
+    summaries = [*(tags[k] for k in _SUMMARY if k in tags), _string(ld.get("description"))]
+    known = (*site_names, *parts[1:])  # and the site's or column's name after the title
     return PageMeta(
-        title=tags.get("og:title") or _string(ld.get("headline")) or tags.get("articletitle"),
+        title=title,
         published=published,
         updated=date(_UPDATED, "dateModified"),
         author=_names(ld.get("author")),
         page_author=_person(tags.get("author")),
-        summary=next((tags[k] for k in _SUMMARY if k in tags), None)
-        or _string(ld.get("description")),
-        site_name=(text_of(account) if account is not None else None)
-        or next((tags[k] for k in _SITE if k in tags), None),
+        summary=next(
+            (s for s in summaries if s and not _names_page(s, head, known, (title, parts[0]))),
+            None,
+        ),
+        site_name=declared[0] if declared else None,
         origin=tags.get("contentsource"),
+        site_names=site_names,
     )
+
+
+_SELF_NAMED = re.compile(r"(?P<name>\S{2,30}?)(?:门户网站|官方网站|政府网站|官网|网站)")
+_SEPARATORS = "-|–—·_｜"  # between a title and the site's name in `<title>`
+
+
+def _head(doc: lxml.html.HtmlElement) -> str:
+    return next((text_of(t) for t in doc.iter("title")), "")
+
+
+def _site_suffix(head: str, text: str) -> bool:
+    """Whether `text` ends `head` after a separator, as a site's name ends a `<title>`."""
+    before = head[: len(head) - len(text)].rstrip()
+    return bool(text) and head.endswith(text) and before[-1:] in _SEPARATORS and bool(before[:-1])
+
+
+def _names_page(
+    text: str, head: str, names: tuple[str, ...], titles: tuple[str | None, ...]
+) -> bool:
+    """Whether a description says only what the page is called: its site's name (TRS templates
+    write it on every page), or a description of the site (`城固县人民政府门户网站`), its
+    `<title>`, or its title with the site's name after it (`标题 ,汉中第一网`)."""
+    if text == head or text in names or _site_suffix(head, text):
+        return True
+    if (described := _SELF_NAMED.fullmatch(text)) and described["name"] in names:
+        return True
+    for title in titles:
+        if title and text.startswith(title):
+            rest = text[len(title) :].strip(" ,，、" + _SEPARATORS)
+            if not rest or rest in names or _site_suffix(head, rest):
+                return True
+    return False
 
 
 def _time_element(doc: lxml.html.HtmlElement, *, tz: tzinfo, now: datetime) -> datetime | None:
@@ -185,19 +219,27 @@ def _headings(doc: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, s
     return [(h, lines[0]) for h in doc.iter("h1") if (lines := text_lines(h))]
 
 
-def page_title(doc: lxml.html.HtmlElement, meta: PageMeta) -> str | None:
-    """The article's title: OpenGraph or JSON-LD, the `<h1>` that `<title>` names, or `<title>`.
+def page_title(
+    doc: lxml.html.HtmlElement, meta: PageMeta, site_names: Collection[str] = ()
+) -> str | None:
+    """The article's title: OpenGraph or JSON-LD, the heading that `<title>` names, or `<title>`;
+    `site_names` are the site's names known beside the page's own (`PageMeta.site_names`).
 
     Not an `<h1>` naming the site (many Chinese templates write their logo as one, and the
-    title in an `<h2>`): every article of such a site was published under the site's name."""
-    head = next((text_of(t) for t in doc.iter("title")), "")
-    names = tuple(n for n in (meta.site_name,) if n)
-    if meta.title:
-        return strip_site_name(meta.title, names) or None
+    title in an `<h2>`): every article of such a site was published under the site's name. Nor
+    a `<title>` that is only the site's name (old county templates write it on every page):
+    no title, rather than that one for every article."""
+    head = _head(doc)
+    names = tuple(dict.fromkeys(n for n in (meta.site_name, *meta.site_names, *site_names) if n))
+    if meta.title and (title := strip_site_name(meta.title, names)) and title not in names:
+        return title
     parts = [part.strip() for part in _TITLE_PARTS.split(strip_site_name(head, names))]
     first = parts[0] if parts else ""
-    site = {*names, *parts[1:]} - {first}
+    bare = first in names
+    site = {*names, *parts[1:]} - (set() if bare else {first})
     headings = [line for _, line in _headings(doc) if line not in site]
+    if shown := _shown_title(doc, head, names):
+        return shown
     for line in headings:
         if line in head:
             return line
@@ -206,7 +248,30 @@ def page_title(doc: lxml.html.HtmlElement, meta: PageMeta) -> str | None:
             return first
     if headings:
         return headings[0]
-    return first or None
+    return None if bare else first or None
+
+
+def _shown_title(doc: lxml.html.HtmlElement, head: str, names: tuple[str, ...]) -> str | None:
+    """A heading showing what `<title>` holds before a short suffix after a separator: a VSB
+    page's `<h3>` (or `<td class="titlestyle1040">`) under `<title>标题-汉台区教育体育局</title>`,
+    whose hyphen has no spaces. A title's own hyphen (`2026-2027学年校历`) has no heading
+    showing only what precedes it."""
+    found = _TITLE_ELEMENTS(doc)
+    for heading in islice(found if isinstance(found, list) else [], _MOST_HEADINGS):
+        if not isinstance(heading, lxml.html.HtmlElement):
+            continue
+        line = next(iter(text_lines(heading)), "")
+        if len(line) < _MIN_SHOWN_TITLE or line in names or not head.startswith(line):
+            continue
+        rest = head[len(line) :].strip()
+        name = rest[1:].strip()
+        if rest[:1] in _SEPARATORS and 0 < len(name) <= min(_SITE_SUFFIX_MAX, len(line) - 1):
+            return line
+    return None
+
+
+_TITLE_ELEMENTS = etree.XPath("//h1|//h2|//h3|//*[contains(@class, 'title')]")
+_MOST_HEADINGS, _MIN_SHOWN_TITLE, _SITE_SUFFIX_MAX = 50, 6, 16
 
 
 _MIN_TITLE_PART = 4  # shorter, a `<title>`'s first part may be a word of any heading
@@ -222,61 +287,12 @@ def title_element(doc: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlEleme
     return candidates[0] if candidates else None
 
 
-def _following(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    """Elements after `anchor`'s start tag in document order, its own descendants first."""
-    yield from anchor.iterdescendants()
-    node: lxml.html.HtmlElement | None = anchor
-    while node is not None:
-        for sibling in node.itersiblings():
-            yield sibling
-            yield from sibling.iterdescendants()
-        node = node.getparent()
-
-
 # What portal software writes in every page's `<meta name="author">`: its makers, no writer.
 _SOFTWARE_MAKERS = re.compile(r"(?i)discuz|comsenz|phpcms|dedecms|empirecms|帝国|织梦|phpwind")
 
 
 def _person(author: str | None) -> str | None:
     return None if author is None or _SOFTWARE_MAKERS.search(author) else author
-
-
-def _preceding(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    """Elements before `anchor` in reverse document order, nearest first: the siblings before
-    it (each with its descendants, last first), then its parent's, up the tree."""
-    node: lxml.html.HtmlElement | None = anchor
-    while node is not None:
-        for sibling in node.itersiblings(preceding=True):
-            yield sibling
-            yield from reversed(list(sibling.iterdescendants()))
-        node = node.getparent()
-
-
-def meta_element(anchor: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`,
-    or a date alone: after the title, else just before it (county sites print it above)."""
-    for count, element in enumerate(_following(anchor)):
-        if count >= _META_LINE_REACH:
-            break
-        if _is_meta_line(element):
-            return element
-    for count, element in enumerate(_preceding(anchor)):
-        if count >= _META_LINE_BEFORE:
-            break
-        if _is_meta_line(element):
-            return element
-    return None
-
-
-def _is_meta_line(element: lxml.html.HtmlElement) -> bool:
-    if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
-        return False
-    text = text_of(element)
-    if not 0 < len(text) <= _META_LINE_MAX_CHARS or "。" in text:
-        return False  # a sentence is the body's: a short notice crediting its source is no line
-    if _META_LINE.search(label_text(text)):
-        return True
-    return bool(_DATE_ONLY.fullmatch(text)) and find_date(text, tz=UTC, now=_ANY_TIME) is not None
 
 
 def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:
@@ -293,6 +309,10 @@ def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:
         )
     except Exception:  # a third-party heuristic on hostile input: any failure means "fall back"
         return None
+
+
+def _has_content(element: lxml.html.HtmlElement) -> bool:
+    return bool(text_of(element)) or any(True for _ in islice(element.iter("img"), 1))
 
 
 def _densest_block(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -342,10 +362,24 @@ def known_author(doc: lxml.html.HtmlElement) -> str | None:
 
 
 def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) -> str | None:
-    """The article's body HTML (unsanitised) from a prepared copy of the page, or None."""
+    """The article's body HTML (unsanitised) from a prepared copy of the page, or None.
+
+    A known body element holding only pictures or a document's viewer (a notice of scanned
+    pages, a PDF shown in pdf.js) is the body still. Without one, the title and the meta line
+    are left out of what extraction reads: a table-layout page holds them in the rows of the
+    table around its text."""
     for furniture in _BOILERPLATE.select(work):
         furniture.drop_tree()
-    body = next((known for known in _KNOWN_BODIES.select(work) if text_of(known)), None)
+    drop_tool_lines(work)
+    link_embedded_documents(work)
+    body = next((known for known in _KNOWN_BODIES.select(work) if _has_content(known)), None)
+    if body is None and title and (anchor := title_element(work, title)) is not None:
+        line, in_text = find_meta_line(anchor)
+        line = None if in_text else line
+        body = content_cell(line if line is not None else anchor)
+        for element in (line, anchor):
+            if body is None and element is not None:
+                drop_line(element)
     if body is not None:
         append_attachments(body)
     if body is None and (extracted := _trafilatura(copy.deepcopy(work))):

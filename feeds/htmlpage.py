@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, urldefrag, urlsplit
 import lxml.html
 from lxml import etree
 
-from feeds.articlemerge import merge_article as merge_article  # where callers have found it
 from feeds.attribution import (
     body_credit,
     body_edges,
@@ -29,18 +28,12 @@ from feeds.attribution import (
     link_for,
     origin_party,
 )
-from feeds.autoextract import (
-    article_body,
-    known_author,
-    meta_element,
-    page_meta,
-    page_title,
-    title_element,
-)
+from feeds.autoextract import article_body, known_author, page_meta, page_title, title_element
 from feeds.dates import find_date
 from feeds.errors import ParseError
 from feeds.hanweb import expand_datastores
 from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links, text_of
+from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
 from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import clean_html, html_to_text
@@ -338,14 +331,17 @@ def article_from(
     iframe_hosts: Collection[str] = (),
     continued: Sequence[ArticlePage] = (),
     listed_title: str | None = None,
+    site_names: Collection[str] = (),
 ) -> ParsedItem:
     """The article whose first page is `first` and whose other pages, in order, `continued`:
     their content follows the first page's, and credits at the end of the last are found.
     `listed_title`, the title its list gave, shows where the date line is when the page shows
-    no title of its own (its `<title>` is the site's name)."""
+    no title of its own (its `<title>` is the site's name); `site_names`, the source's names,
+    are no title either."""
     with _readable(first.url):
         rules = rules or ArticleRules()
-        return _article(first, continued, rules, tz, now, iframe_hosts, listed_title)
+        names = tuple(site_names)
+        return _article(first, continued, rules, tz, now, iframe_hosts, listed_title, names)
 
 
 def _article(
@@ -356,6 +352,7 @@ def _article(
     now: datetime,
     iframe_hosts: Collection[str],
     listed_title: str | None,
+    site_names: tuple[str, ...],
 ) -> ParsedItem:
     doc, text, url = first.doc, first.text, first.url
     base = base_url(doc, url)
@@ -365,7 +362,7 @@ def _article(
         found,
         "title",
         (lambda: _text(doc, rules.title), "selector"),
-        (lambda: page_title(doc, meta), "automatic"),
+        (lambda: page_title(doc, meta, site_names), "automatic"),
     )
     shown = title if title and title != meta.site_name else None
     anchor = title_element(doc, shown) if shown else None

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feeds.articlemerge import merge_article
 from feeds.charset import decode
 from feeds.htmlpage import (
     RELATIVE,
     ArticlePage,
     article_from,
-    merge_article,
     parse_list_page,
     read_article_page,
 )

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import trafilatura
 
+from feeds.articlemerge import merge_article
 from feeds.charset import decode
 from feeds.errors import ParseError
 from feeds.htmlpage import (
     ArticlePage,
     ListPage,
     article_from,
-    merge_article,
     parse_article,
     parse_list_page,
     read_article_page,

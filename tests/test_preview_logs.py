@@ -13,7 +13,8 @@ async def test_an_article_built_by_script_brings_no_library_warnings(tmp_path: P
     async with upstream_site() as site:
         page = (FIXTURES / "html" / "gov_script_article.html").read_bytes()
         site.publish("/art/8801.html", page, "text/html; charset=utf-8")
-        site.publish("/list.html", b"<ul><li><a href='/art/8801.html'>x</a></li></ul>", "text/html")
+        listing = "<ul><li><a href='/art/8801.html'>图解：2026年汉中市政府工作报告</a></li></ul>"
+        site.publish("/list.html", listing.encode(), "text/html; charset=utf-8")
         config = tmp_path / "config.toml"
         config.write_text(
             f"""
@@ -38,7 +39,11 @@ link = "a"
         code, out, err = await run_cli_async(
             "preview", config, "jsart", "--article", site.url("/art/8801.html")
         )
+        assert code == 0, err
+        assert "0 chars" in out, "a page without text shows as such"
+        code, listed, err = await run_cli_async("preview", config, "jsart")
     assert code == 0, err
-    assert "0 chars" in out, "a page without text shows as such"
+    # its `<title>` is only the source's name: no title, so the list's stays
+    assert "#1  图解：2026年汉中市政府工作报告" in listed.splitlines()
     assert "trafilatura" not in err, err
     assert "discarding data" not in err, err

@@ -1,0 +1,171 @@
+"""A page's copy made ready for its body to be chosen (`feeds.autoextract.article_body`).
+
+Government templates print tool lines around an article (`[打印本页] [关闭窗口]`, `字号：[大 中
+小]`, a QR code's `扫一扫在手机打开当前页`) in elements no class names reliably, and old
+table-layout sites put the title, the meta line, the text and those tools in rows of one
+table, which extraction then keeps whole. A notice whose text is a document shows it in a
+viewer (`<iframe src="…/viewer.html?file=….pdf">`, `<embed src="….pdf">`), which the
+sanitiser removes: the reader had no way to the document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import islice
+from posixpath import basename
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from feeds.files import document_type
+from feeds.htmltree import text_of
+from feeds.urls import resolve
+
+# An element whose whole text is tools: print, close, font size, a QR caption, with their
+# brackets and separators. Found from the text nodes holding one of `_TOOL_WORDS`.
+_TOOL_WORDS = ("打印", "关闭", "字号", "字体", "扫一扫")
+_TOOL_LINE = re.compile(
+    r"(?:[\s\[\]【】()（）|｜/:：·、]*"
+    r"(?:打印本页|打印此页|打印本文|打印文章|打印|关闭窗口|关闭本页|关闭|返回顶部|收藏本页|加入收藏"
+    r"|字号|字体|大|中|小|默认|扫一扫在手机打开当前页|扫一扫在手机上打开当前页|扫一扫在手机打开"
+    r"))+[\s\[\]【】()（）|｜/:：·、]*"
+)
+_TOOL_MAX_CHARS, _MOST_TOOL_TEXTS, _REACH = 60, 50, 8
+_MEDIA = ("img", "iframe", "embed", "object", "video", "audio")
+_TOOL_TEXTS = etree.XPath(
+    "//text()[" + " or ".join(f"contains(., '{word}')" for word in _TOOL_WORDS) + "]"
+)
+# Query parameters through which a document viewer (pdf.js's `viewer.html?file=`) is given
+# the document it shows.
+_VIEWER_PARAMETERS = frozenset({"file", "url", "src", "path", "pdf", "doc"})
+_MOST_EMBEDS = 20
+
+
+def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
+    """Remove each outermost element whose whole text is tools (`_TOOL_LINE`), up to the row
+    of a layout table that holds nothing else, never one holding a picture or a viewer."""
+    found = []
+    for node in islice(_tool_texts(work), _MOST_TOOL_TEXTS):
+        owner = node.getparent()
+        if owner is None:
+            continue
+        element = owner if node.is_text else owner.getparent()
+        outer = None
+        for candidate in islice(_up(element), _REACH):
+            if candidate.tag in ("body", "html") or not _is_tools(candidate):
+                break
+            outer = candidate
+        if outer is not None:
+            found.append(outer)
+    for element in found:
+        if element.getparent() is not None and not any(a in found for a in element.iterancestors()):
+            element.drop_tree()
+
+
+def _tool_texts(work: lxml.html.HtmlElement) -> Iterator[etree._ElementUnicodeResult]:
+    found = _TOOL_TEXTS(work)
+    if isinstance(found, list):
+        yield from (node for node in found if isinstance(node, etree._ElementUnicodeResult))
+
+
+def _up(element: lxml.html.HtmlElement | None) -> Iterator[lxml.html.HtmlElement]:
+    while element is not None:
+        yield element
+        element = element.getparent()
+
+
+def _is_tools(element: lxml.html.HtmlElement) -> bool:
+    text = _short_text(element, _TOOL_MAX_CHARS)
+    return bool(text and _TOOL_LINE.fullmatch(text)) and not _holds_media(element)
+
+
+def _short_text(element: lxml.html.HtmlElement, limit: int) -> str | None:
+    """`text_of(element)`, or None without reading it all when its raw text is over `limit`."""
+    size = 0
+    for piece in element.itertext():
+        size += len(piece.strip())
+        if size > limit:
+            return None
+    return text_of(element)
+
+
+def _holds_media(element: lxml.html.HtmlElement) -> bool:
+    return any(True for _ in islice(element.iter(*_MEDIA), 1))
+
+
+def drop_line(element: lxml.html.HtmlElement) -> None:
+    """Remove a short line (the title, the meta line) with the wrappers that hold only it, such
+    as its row of a layout table; one holding a picture or blocks of its own is left."""
+    text = text_of(element)
+    if element.getparent() is None or _holds_media(element) or _has_blocks(element):
+        return
+    outer = element
+    for parent in islice(outer.iterancestors(), _REACH):
+        if parent.tag in ("body", "html") or _short_text(parent, len(text)) != text:
+            break
+        if _holds_media(parent):
+            break
+        outer = parent
+    outer.drop_tree()
+
+
+def _has_blocks(element: lxml.html.HtmlElement) -> bool:
+    return any(True for _ in islice(element.iterdescendants("p", "table", "ul", "ol"), 1))
+
+
+def content_cell(line: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The table cell holding an article's text on a table-layout page: in the first row after
+    the row of `line` (its meta line, else its title) that shows anything, its one cell that
+    does (others are spacers)."""
+    row = next((e for e in islice(_up(line), _ROW_REACH) if e.tag == "tr"), None)
+    if row is None:
+        return None
+    for sibling in islice(row.itersiblings("tr"), _ROW_REACH):
+        shown = [cell for cell in sibling.xpath("./td|./th") if _shows(cell)]
+        if not shown:
+            continue
+        if len(shown) == 1 and len(text_of(shown[0])) >= _MIN_CELL_CHARS:
+            return shown[0]
+        return None
+    return None
+
+
+def _shows(element: lxml.html.HtmlElement) -> bool:
+    return bool(text_of(element)) or _holds_media(element)
+
+
+_ROW_REACH, _MIN_CELL_CHARS = 4, 10
+
+
+def link_embedded_documents(work: lxml.html.HtmlElement) -> None:
+    """Replace each `<iframe>`, `<embed>` or `<object>` showing a document (its own address, or
+    the `file=` a viewer is given) by a link to it; links are already absolute."""
+    for element in list(islice(work.iter("iframe", "embed", "object"), _MOST_EMBEDS)):
+        source = (element.get("data" if element.tag == "object" else "src") or "").strip()
+        target = _document(source)
+        if target is None or element.getparent() is None:
+            continue
+        link = lxml.html.Element("a", href=target)
+        link.text = unquote(basename(urlsplit(target).path)) or target
+        link.tail = element.tail
+        element.getparent().replace(element, link)
+
+
+def _document(source: str) -> str | None:
+    if not source:
+        return None
+    if document_type(source):
+        return source
+    try:
+        query = parse_qsl(urlsplit(source).query)
+    except ValueError:
+        return None
+    for name, value in query:
+        if name.lower() in _VIEWER_PARAMETERS and document_type(value.strip()):
+            try:
+                return resolve(source, value.strip())  # pdf.js reads it relative to the viewer
+            except ValueError:
+                return None
+    return None

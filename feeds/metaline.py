@@ -1,0 +1,160 @@
+"""The meta line of an article page: the short line near its title that Chinese portals fill
+with date, poster, source and a counter (`发布时间：… 来源：… 浏览次数：…`), or a date alone.
+
+`feeds.htmlpage` reads the page's date, author and origin from it; automatic extraction
+(`feeds.autoextract`) leaves it out of a body it has to find itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import lxml.html
+from lxml import etree
+
+from feeds.attribution import label_text
+from feeds.dates import find_date
+from feeds.htmltree import text_of
+
+# A bare `时间：` or `日期：` labels the page only where it starts a label: in a body line, it is
+# the time of an event (`报名时间：2022年3月1日`, `截止日期：…`), and would date the article.
+# A counter (`浏览：128`, `点击次数：`) sits on that line too, often beside a date alone; a
+# Discuz! forum post writes `发表于 2022-1-14 17:50`, with no colon.
+_META_LINE = re.compile(
+    r"(?:发布者|发布人|作者|编辑|来源|来自|稿源|转载自|发布时间|发布日期|发表时间"
+    r"|(?:浏览|点击|阅读|访问)(?:次数|数|量)?"
+    r"|(?<![\u4e00-\u9fff])(?:时间|日期))\s*[:：]"
+    r"|发表于\s*\d"
+    r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
+)
+# A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`) near the title, as many
+# sites print it without a label.
+_DATE_ONLY = re.compile(r"[\s\d/.:年月日时分秒()（）\[\]【】|｜\uff10-\uff19－／：．-]{8,40}")
+_ANY_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # only whether a date is there is asked
+_META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
+
+
+def _following(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """Elements after `anchor`'s start tag in document order, its own descendants first."""
+    yield from anchor.iterdescendants()
+    node: lxml.html.HtmlElement | None = anchor
+    while node is not None:
+        for sibling in node.itersiblings():
+            yield sibling
+            yield from sibling.iterdescendants()
+        node = node.getparent()
+
+
+def _preceding(anchor: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """Elements before `anchor` in reverse document order, nearest first: the siblings before
+    it (each with its descendants, last first), then its parent's, up the tree."""
+    node: lxml.html.HtmlElement | None = anchor
+    while node is not None:
+        for sibling in node.itersiblings(preceding=True):
+            yield sibling
+            yield from reversed(list(sibling.iterdescendants()))
+        node = node.getparent()
+
+
+def meta_element(anchor: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`,
+    or a date alone: after the title, else just before it (county sites print it above). A
+    line dating a document twice (`成文日期：… 发布日期：…`) is given as a copy without the
+    dates that are not its publication's, so that its first date is that one."""
+    line, _ = find_meta_line(anchor)
+    return _publication_line(line) if line is not None else None
+
+
+def find_meta_line(anchor: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlElement | None, bool]:
+    """`meta_element`'s line as it is in the page, and whether body text comes between the
+    title and it (a credit ending the text: the body's own line). A date alone after body text
+    (a letter's signature date, its 落款) is no meta line."""
+    passed: list[lxml.html.HtmlElement] = []  # elements after the title holding body text
+    for count, element in enumerate(_following(anchor)):
+        if count >= _META_LINE_REACH:
+            break
+        kind = _line_kind(element)
+        if kind in ("labelled", "date"):
+            after = _after_text(element, passed)
+            if kind == "labelled" or not after:
+                return element, after
+        if kind == "text":
+            passed.append(element)
+    for count, element in enumerate(_preceding(anchor)):
+        if count >= _META_LINE_BEFORE:
+            break
+        if _line_kind(element) in ("labelled", "date"):
+            return element, False
+    return None, False
+
+
+def _line_kind(element: lxml.html.HtmlElement) -> str | None:
+    """What `element` is: "labelled" or "date", a meta line; "text", the body's (a sentence,
+    or more than a line holds); else None."""
+    if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
+        return None
+    text = text_of(element)
+    if len(text) > _META_LINE_MAX_CHARS or "。" in text:
+        return "text"  # a sentence is the body's: a short notice crediting its source is no line
+    if not text:
+        return None
+    if _META_LINE.search(label_text(text)):
+        return "labelled"
+    if _DATE_ONLY.fullmatch(text) and find_date(text, tz=UTC, now=_ANY_TIME) is not None:
+        return "date"
+    return None
+
+
+def _after_text(element: lxml.html.HtmlElement, passed: list[lxml.html.HtmlElement]) -> bool:
+    """Whether body text comes between the title and `element`: an element passed before it
+    that does not hold it."""
+    holders = set(element.iterancestors())
+    return any(other not in holders for other in passed)
+
+
+# Dates a government disclosure page (政府信息公开) writes beside its publication's: when the
+# document was signed, made, comes into force or expires.
+_DATE_VALUE = (
+    r"\d{2,4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}[:：]\d{1,2}(?:[:：]\d{1,2})?)?"
+)
+_OTHER_DATE = re.compile(
+    rf"(?:成文|生成|印发|发文|签发|废止|失效|实施|施行|生效)(?:日期|时间)\s*[:：]\s*(?P<date>{_DATE_VALUE})?"
+)
+_PUBLICATION_DATE = re.compile(r"(?:发布|公开|发表)(?:日期|时间)\s*[:：]")
+_LEADING_DATE = re.compile(rf"^\s*(?:{_DATE_VALUE})")
+_MOST_PIECES = 200
+
+
+def _publication_line(line: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """`line`, or when it holds a publication date and another labelled date (`成文日期：`), a
+    copy without the other dates: a label and its date, or a label and the date in the next
+    text (the next cell of a metadata table)."""
+    text = label_text(text_of(line))
+    if not (_PUBLICATION_DATE.search(text) and _OTHER_DATE.search(text)):
+        return line
+    pruned = copy.deepcopy(line)
+    pruned.tail = None
+    pending = False  # a label whose date is in the next text
+    walk = etree.iterwalk(pruned, events=("start", "end"))
+    for count, (event, element) in enumerate(walk):
+        if count >= _MOST_PIECES:
+            break
+        if event == "end" and element is pruned:
+            continue
+        value = (element.text if event == "start" else element.tail) or ""
+        if not value.strip():
+            continue
+        if pending:
+            value = _LEADING_DATE.sub("", value, count=1)
+        last = next(reversed([*_OTHER_DATE.finditer(value)]), None)
+        pending = last is not None and last["date"] is None and not value[last.end() :].strip()
+        value = _OTHER_DATE.sub("", value)
+        if event == "start":
+            element.text = value
+        else:
+            element.tail = value
+    return pruned

@@ -1,0 +1,383 @@
+"""Article pages of Chinese government portals, read without selectors: TRS WCM notices of
+scanned pages or an embedded PDF, 政府信息公开 pages with their metadata table, VSB (博达)
+and 集约化 (UCAP) platform pages, and the table layouts of old county and district sites."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feeds.articlemerge import merge_article
+from feeds.autoextract import page_meta, page_title
+from feeds.charset import decode
+from feeds.htmlpage import ArticlePage, article_from, read_article_page
+from feeds.htmltree import parse_html
+from feeds.model import ParsedItem, Party
+from feeds.sanitize import html_to_text
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 29, 8, tzinfo=UTC)
+SITE = "https://www.hanzhong.gov.example"
+
+
+def page(name: str, url: str, edit: Callable[[str], str] = lambda text: text) -> ArticlePage:
+    text = decode((FIXTURES / name).read_bytes()).text
+    return read_article_page(edit(text), url=url, rules=None)
+
+
+def article(name: str, url: str, edit: Callable[[str], str] = lambda text: text) -> ParsedItem:
+    return article_from(page(name, url, edit), rules=None, tz=SHANGHAI, now=NOW)
+
+
+def body_lines(item: ParsedItem) -> list[str]:
+    return html_to_text(item.content_html).splitlines()
+
+
+def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+FURNITURE = ("来源：", "发布时间：", "字号", "打印", "关闭窗口", "扫一扫")
+
+
+def assert_no_furniture(item: ParsedItem) -> None:
+    text = "\n".join(body_lines(item))
+    for furniture in (item.title, *FURNITURE):
+        assert furniture not in text, furniture
+
+
+def test_a_notice_of_scanned_pages_is_its_pictures() -> None:
+    """A TRS notice whose content element holds only the scanned pages, no text: the pictures
+    were lost, and the title with its `来源：… 字号：[大 中 小]` line became the body."""
+    url = f"{SITE}/zwgk/tzgg/202611/t20261126_123450.html"
+    item = article("gov_trs_scanned_notice.html", url)
+    folder = f"{SITE}/zwgk/tzgg/202611/"
+    for scan in ("W020261126601234567890.jpg", "W020261126601234567891.jpg"):
+        assert f'src="{folder}{scan}"' in item.content_html
+    assert body_lines(item) == []
+    assert "<h2" not in item.content_html
+    assert item.published == at(26, 17, 5)
+
+
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        '<iframe src="/pdfjs/web/viewer.html?file=/xxgk/zcwj/202611/P020261126601234567899.pdf"'
+        ' width="100%" height="900"></iframe>',
+        '<embed src="./P020261126601234567899.pdf" type="application/pdf" width="100%">',
+        '<object data="P020261126601234567899.pdf" type="application/pdf"></object>',
+    ],
+    ids=["pdf.js", "embed", "object"],
+)
+def test_a_notice_showing_its_document_links_to_it(viewer: str) -> None:
+    """A 信息公开 notice whose content element only shows its PDF: the sanitiser removed the
+    viewer, so the body was the meta line and `打印本页 | 关闭窗口`, with no way to the
+    document. Its body is a link to the document, resolved against the page."""
+    url = f"{SITE}/xxgk/zcwj/202611/t20261126_123410.html"
+    stock = (
+        '<iframe src="/pdfjs/web/viewer.html?file=/xxgk/zcwj/202611/P020261126601234567899.pdf"'
+        ' width="100%" height="900" frameborder="0"></iframe>'
+    )
+    item = article("gov_pdf_viewer.html", url, lambda text: text.replace(stock, viewer))
+    document = f"{SITE}/xxgk/zcwj/202611/P020261126601234567899.pdf"
+    assert f'href="{document}"' in item.content_html
+    assert body_lines(item) == ["P020261126601234567899.pdf"]
+    assert_no_furniture(item)
+
+
+def test_a_table_layout_page_is_its_content_cell() -> None:
+    """An old district site puts the title, the meta line with its counter and font-size
+    buttons, the text and `[打印本页] [关闭窗口]` in the rows of one table: the table was the
+    body, banner and footer included. The cell after the meta line's row is the body, and
+    the meta line still dates the page and names its origin."""
+    url = f"{SITE}/htq/xxgk/content.jsp?id=2025"
+    item = article("gov_table_layout.gbk.html", url)
+    assert item.title == "汉台区2025年度财政决算公开"
+    lines = body_lines(item)
+    assert lines[0].startswith("根据《中华人民共和国预算法》规定")
+    assert lines[-1] == "附件：汉台区2025年度财政决算表.xls"
+    assert len(lines) == 4
+    assert "banner.jpg" not in item.content_html
+    assert_no_furniture(item)
+    assert item.published == at(19)
+    assert item.origin == Party("汉台区财政局")
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        '<td width="20">&nbsp;</td><td class="content">',
+        '<td class="left"><a href="/htq/xxgk/">信息公开</a><br><a href="/htq/tzgg/">通知公告</a>'
+        '</td><td class="content">',
+    ],
+    ids=["spacer cell", "sidebar cell"],
+)
+def test_a_table_layout_page_leaves_its_title_meta_line_and_tools_out(cells: str) -> None:
+    """Beside a spacer the text's cell is still the body; beside a sidebar of links, which
+    extraction keeps, the title row, the meta line and the tools still stay out."""
+    url = f"{SITE}/htq/xxgk/content.jsp?id=2025"
+    item = article(
+        "gov_table_layout.gbk.html", url, lambda t: t.replace('<td class="content">', cells)
+    )
+    assert any(line.startswith("根据《中华人民共和国预算法》规定") for line in body_lines(item))
+    assert_no_furniture(item)
+    assert item.published == at(19)
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        '<div class="content-title"><h3>{}</h3></div>',
+        '<table><tr><td class="titlestyle1040">{}</td></tr></table>',
+    ],
+    ids=["h3", "titlestyle cell"],
+)
+def test_a_vsb_page_is_titled_without_its_sites_name(heading: str) -> None:
+    """VSB writes `<title>标题-站点名</title>` with no spaces around the hyphen and the title in
+    an `<h3>` or a `titlestyle` cell: the title kept the site's name, no element showed it,
+    so the page was not dated, and the heading and the meta line opened the body."""
+    url = f"{SITE}/info/1023/4567.htm"
+    stock = '<div class="content-title"><h3>关于做好2026年秋季学期期末考试工作的通知</h3></div>'
+    shown = heading.format("关于做好2026年秋季学期期末考试工作的通知")
+    item = article("gov_vsb_article.html", url, lambda text: text.replace(stock, shown))
+    assert item.title == "关于做好2026年秋季学期期末考试工作的通知"
+    assert item.published == at(27, 16, 40)
+    assert (item.author, item.origin) == ("教研室", Party("汉台区教育体育局"))
+    lines = body_lines(item)
+    assert lines[0] == "各中小学："
+    assert lines[-1] == "2026年11月27日"
+    assert_no_furniture(item)
+
+
+@pytest.mark.parametrize(
+    ("head", "heading", "title"),
+    [
+        ("2026-2027学年校历-汉台区教育体育局", "2026-2027学年校历", "2026-2027学年校历"),
+        ("汉中-西安高铁今日开通", "汉中-西安高铁今日开通", "汉中-西安高铁今日开通"),
+        ("汉中-西安高铁今日开通", "西安高铁今日开通", "汉中-西安高铁今日开通"),
+        ("汉台区教育体育局-关于做好冬季校园安全工作的通知", "汉台区教育体育局", None),
+    ],
+    ids=["suffix after a hyphenated title", "own hyphen", "heading of a part", "site first"],
+)
+def test_a_flush_hyphen_ends_a_title_only_where_the_page_shows_the_title_without_it(
+    head: str, heading: str, title: str | None
+) -> None:
+    """A title's own hyphen stays: only a heading showing what precedes the last part, which
+    is short, says that part is the site's name."""
+    url = f"{SITE}/info/1023/4567.htm"
+
+    def edit(text: str) -> str:
+        text = text.replace("关于做好2026年秋季学期期末考试工作的通知-汉台区教育体育局", head)
+        return text.replace(
+            "<h3>关于做好2026年秋季学期期末考试工作的通知</h3>", f"<h3>{heading}</h3>"
+        )
+
+    item = article("gov_vsb_article.html", url, edit)
+    assert item.title == (title or head)
+
+
+def test_a_ucap_pages_qr_code_is_no_part_of_its_body() -> None:
+    """The 集约化 platforms' article ends with a QR code captioned `扫一扫在手机打开当前页`,
+    which ended the body. Their content element is `#UCAP-CONTENT`; elsewhere such a caption
+    is template furniture too."""
+    url = "https://www.nanzheng.gov.example/zwgk/tzgg/t20261128_5301.html"
+    stock = article("gov_ucap_article.html", url)
+    renamed = article(
+        "gov_ucap_article.html",
+        url,
+        lambda t: t.replace('id="UCAP-CONTENT"', 'id="text"').replace("article-qr", "ewm"),
+    )
+    for item in (stock, renamed):
+        lines = body_lines(item)
+        assert lines[0] == "各镇人民政府、街道办事处，区级各部门：", lines
+        assert lines[-1] == "三、工作要求：各单位要高度重视，确保活动取得实效。"
+        assert_no_furniture(item)
+    assert stock.summary.startswith("各镇人民政府、街道办事处")  # a real description stays
+
+
+NOTICE = "关于2026年汉中市事业单位公开招聘工作人员拟聘用人员名单的公示"
+
+
+@pytest.mark.parametrize(
+    ("head", "description"),
+    [
+        (f"{NOTICE}_通知公告_汉中市人民政府", "汉中市人民政府"),
+        (f"{NOTICE}_通知公告_汉中市人民政府", "通知公告"),
+        (f"{NOTICE}-汉中市人民政府", "汉中市人民政府"),
+        (f"{NOTICE} - 汉中第一网", f"{NOTICE} ,汉中第一网"),
+        (NOTICE, NOTICE),
+    ],
+    ids=["site name", "column name", "title's flush suffix", "title and site", "title"],
+)
+def test_a_description_that_only_names_the_page_is_no_summary(head: str, description: str) -> None:
+    """TRS templates write the site's (or the column's) name as every page's description,
+    other CMSes the title and the site's name: each was the summary of every article."""
+    url = f"{SITE}/zwgk/tzgg/202611/t20261126_123450.html"
+
+    def edit(text: str) -> str:
+        text = text.replace('<meta name="SiteName" content="汉中市人民政府">', "")
+        text = text.replace(
+            '<meta name="Description" content="汉中市人民政府">',
+            f'<meta name="Description" content="{description}">',
+        )
+        return text.replace(f"{NOTICE}_通知公告_汉中市人民政府", head)
+
+    item = article("gov_trs_scanned_notice.html", url, edit)
+    assert item.summary == ""
+    assert dict(item.provenance).get("summary") is None
+
+
+def test_a_description_naming_the_sites_page_is_still_a_summary_when_it_says_more() -> None:
+    url = f"{SITE}/zwgk/tzgg/202611/t20261126_123450.html"
+    teaser = "汉中市人民政府门户网站改版后的首批公示名单"
+    item = article(
+        "gov_trs_scanned_notice.html",
+        url,
+        lambda t: t.replace('content="汉中市人民政府">\n</head>', f'content="{teaser}">\n</head>'),
+    )
+    assert item.summary == teaser
+
+
+def test_a_title_that_is_the_sites_name_gives_way_to_the_lists() -> None:
+    """An old county template titles every article page `<title>城固县人民政府</title>` and
+    describes it as `城固县人民政府门户网站`: every item of the source was titled so, and
+    summarised so. The page gives no title and no summary, and the list's stay."""
+    url = "https://www.chenggu.gov.example/show.asp?id=1201"
+    item = article("gov_county_site_title.gbk.html", url)
+    assert item.title == ""
+    assert item.summary == ""
+    assert "title" not in dict(item.provenance)
+    listed = ParsedItem(
+        title="城固县2026年冬季城乡环境卫生综合整治工作方案",
+        url=url,
+        provenance=(("url", "selector"), ("title", "selector")),
+    )
+    assert merge_article(listed, item).title == "城固县2026年冬季城乡环境卫生综合整治工作方案"
+
+
+def script_page(meta: str) -> str:
+    """An article page built by script: nothing shows but `<title>汉中市人民政府</title>`."""
+    return (
+        f"<html><head><meta charset='utf-8'><title>汉中市人民政府</title>{meta}</head>"
+        "<body><div id='app'></div><script>new Vue({el:'#app'})</script></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        '<meta name="SiteName" content="汉中市人民政府">',
+        '<meta property="og:site_name" content="汉中市人民政府">',
+        '<meta property="og:title" content="汉中市人民政府">'
+        '<meta property="og:site_name" content="汉中市人民政府">',
+    ],
+    ids=["SiteName", "og:site_name", "og:title"],
+)
+def test_a_page_titled_only_by_its_site_has_no_title(meta: str) -> None:
+    """The site's name, as the page's own metadata gives it, is no article's title."""
+    url = f"{SITE}/jsart/c_8801.html"
+    item = article_from(
+        read_article_page(script_page(meta), url=url, rules=None), rules=None, tz=SHANGHAI, now=NOW
+    )
+    assert item.title == ""
+    assert item.site_name == "汉中市人民政府"
+
+
+def test_a_page_titled_by_the_sources_name_has_no_title() -> None:
+    """Without metadata, the names the source is known by say the same."""
+    text = script_page("")
+    doc = parse_html(text, url=SITE)
+    meta = page_meta(doc, text, tz=SHANGHAI, now=NOW)
+    assert page_title(doc, meta) == "汉中市人民政府"
+    assert page_title(doc, meta, ("汉中发布", "汉中市人民政府")) is None
+
+
+def test_a_disclosure_page_is_dated_by_its_publication_not_its_signing() -> None:
+    """A 政府信息公开 page's metadata table above its title is its meta line, and said
+    `成文日期：2026-10-08` (when the document was signed) before `发布日期：2026-11-24`:
+    the first date dated the page, 47 days early. Its `发布机构` still names the origin."""
+    url = f"{SITE}/xxgk/tzgg/t20261124_123381.html"
+    item = article("gov_xxgk_table.html", url)
+    assert item.published == at(24)
+    assert item.origin == Party("汉中市财政局")
+    swapped = article(
+        "gov_xxgk_table.html",
+        url,
+        lambda t: t.replace("<th>成文日期：</th><td>2026-10-08</td>", "").replace(
+            "<th>有效性：</th>", "<th>成文日期：2026-10-08</th><th>有效性：</th>"
+        ),
+    )
+    assert swapped.published == at(24)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text,
+        lambda text: text.replace(
+            '  <tr><td class="td_lable">有 效 性：</td>',
+            '  <tr><td class="td_lable">名\u3000\u3000称：</td><td class="td_con" colspan="3">'
+            "汉中市人民政府关于印发《汉中市城市供水管理办法》的通知</td></tr>\n"
+            '  <tr><td class="td_lable">有 效 性：</td>',
+        ),
+        lambda text: re.sub(
+            r"<table class=\"xxgk_table\".*?</table>",
+            '<div class="xxgk_info">成文日期：2026年11月20日\u3000发布日期：2026年11月25日'
+            "\u3000发布机构：汉中市人民政府办公室</div>",
+            text,
+            flags=re.S,
+        ),
+    ],
+    ids=["stock", "name row", "one line"],
+)
+def test_a_letters_signature_date_does_not_date_its_page(edit: Callable[[str], str]) -> None:
+    """The notice's 落款 (`汉中市人民政府` / `2026年11月20日`), a date alone after the
+    text's first sentences, was taken for the date line under the title."""
+    url = f"{SITE}/xxgk/zcwj/202611/t20261125_123402.html"
+    item = article("gov_xxgk_signed.html", url, edit)
+    assert item.title == "汉中市人民政府关于印发《汉中市城市供水管理办法》的通知"
+    assert item.published == at(25)
+    assert "2026年11月20日" in body_lines(item)
+
+
+def test_a_date_alone_under_the_title_still_dates_the_page() -> None:
+    """Only a date after the text is the body's: one between the title and the text is the
+    page's date line, as many sites print it."""
+    url = f"{SITE}/xxgk/zcwj/202611/t20261125_123402.html"
+
+    def edit(text: str) -> str:
+        text = text.replace('<table class="xxgk_table"', '<table class="other"')
+        text = text.replace("发布日期：", "").replace("成文日期：", "")
+        return text.replace(
+            '<div class="detail_wh">汉政发〔2026〕12号</div>',
+            '<div class="detail_wh">2026-11-26 09:30</div>',
+        )
+
+    assert article("gov_xxgk_signed.html", url, edit).published == at(26, 9, 30)
+
+
+def test_hostile_tools_viewers_and_dates_cost_a_bounded_time() -> None:
+    """Thousands of tool lines, document viewers and dated labels on one page: each walk
+    stops after its first few dozen."""
+    tools = '<p><a href="javascript:window.print()">[打印本页]</a></p>' * 20_000
+    viewers = '<iframe src="/viewer.html?file=/f.pdf"></iframe>' * 5_000
+    empty = "<b></b>" * 50_000
+    text = (
+        "<html><head><title>汉中市通告_汉中市人民政府</title></head><body>"
+        f"<h1>汉中市通告</h1><div>成文日期：{empty}2026-10-08 发布日期：2026-11-24</div>"
+        f"<div>{tools}{viewers}<p>为方便群众冬季出行，特此通告。</p>" + "<div>" * 200 + "</div>"
+        "</body></html>"
+    )
+    started = time.monotonic()
+    item = article_from(
+        read_article_page(text, url=f"{SITE}/a.html", rules=None), rules=None, tz=SHANGHAI, now=NOW
+    )
+    assert time.monotonic() - started < 20
+    assert item.title == "汉中市通告"
