@@ -201,6 +201,18 @@ async def _replaced(port: int, dead: int) -> bool:
     return len(pids) == 3 and dead not in pids
 
 
+async def _lines_until(server: Server, text: str, count: int) -> str:
+    """The server's log lines up to the `count`th that holds `text`."""
+    assert server.process.stderr is not None
+    lines: list[str] = []
+    while sum(text in line for line in lines) < count:
+        line = (await server.process.stderr.readline()).decode()
+        if not line:
+            break
+        lines.append(line)
+    return "".join(lines)
+
+
 async def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
     tmp_path: Path, servers: list[Server]
 ) -> None:
@@ -209,8 +221,11 @@ async def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
         config, server = await _two_processes(tmp_path, port, site.url("one"), servers)
         config.write_text("[service\n", "utf-8")  # a new worker cannot load it and exits
         os.kill(min(listeners(port) - {server.process.pid}), signal.SIGKILL)
-        await asyncio.sleep(6)
-        code, stderr = await stop(server)
+        # three deaths take 0 + 1 + 3 s of waiting and three starts: read until they are in,
+        # however slowly a loaded machine starts each one
+        logged = await asyncio.wait_for(_lines_until(server, "worker died", 3), timeout=60)
+        code, rest = await stop(server)
+        stderr = logged + rest
     assert code == 0, stderr
     died = events(stderr, "worker died, starting another")
     assert [event["exit_code"] for event in died][:3] == [-signal.SIGKILL, 2, 2]
