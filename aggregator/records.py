@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import tzinfo
 from functools import cache
 from typing import Any
 
 from aggregator.config import Config, SourceConfig, StoriesConfig
+from aggregator.cpu import CpuPool
 from feeds.attribution import body_credit, credit_in_body_counts
 from feeds.fingerprint import bands, measured_fingerprint
 from feeds.identity import content_hash, entry_id, item_key
@@ -18,10 +21,16 @@ from feeds.normalize import fold, normalize_link, normalize_title
 from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text, plain_line
 from feeds.searchtext import index_text
-from feeds.stories import SourceNames
+from feeds.stories import SourceNames, keys_made_by
 from storage import Database, ItemRecord, MatchKeys, StoredText, StoryContext
 
+log = logging.getLogger("aggregator.records")
 _NO_STORIES = StoriesConfig()
+_NO_KEYS = MatchKeys(norm_link=None, norm_title=None, fingerprint=None, body_chars=None, bands=())
+_REKEY_BATCH = 2000  # items read, keyed and written at a time, a progress line each
+# Items keyed per call to the CPU pool: a body of 300,000 characters takes 0.09 s, so even a
+# call of such bodies ends well within `cpu.CALL_LIMIT` (2,000 of them took 175 s).
+_KEYED_PER_CALL = 200
 
 
 def story_context(config: Config) -> StoryContext:
@@ -70,11 +79,67 @@ def _stored_keys(
     """The keys that stored items without any would be given now, for those that get some."""
     found: list[tuple[int, MatchKeys]] = []
     for row in rows:
-        folded = fold(html_to_text(row.content))
-        keys = _match_keys(sources[row.source_id], row, folded, stories)
-        if keys.get("norm_link") or keys.get("norm_title") or keys.get("fingerprint") is not None:
-            found.append((row.id, MatchKeys(**keys)))
+        keys = _keys_now(sources[row.source_id], stories, row)
+        if keys.norm_link or keys.norm_title or keys.fingerprint is not None:
+            found.append((row.id, keys))
     return found
+
+
+def _keys_now(source: SourceConfig, stories: StoriesConfig, row: StoredText) -> MatchKeys:
+    """The keys a stored item's text is given now; all None for none."""
+    keys = _match_keys(source, row, fold(html_to_text(row.content)), stories)
+    return MatchKeys(**keys) if keys else _NO_KEYS
+
+
+def rekeyed(
+    sources: Mapping[str, SourceConfig], stories: StoriesConfig, rows: Sequence[StoredText]
+) -> list[tuple[int, str | None, MatchKeys]]:
+    """(id, content hash read, keys now) of the stored items of these sources, for
+    `Database.rekey_stories`; those of other sources keep theirs. Pure, for the CPU pool."""
+    return [
+        (row.id, row.content_hash, _keys_now(sources[row.source_id], stories, row))
+        for row in rows
+        if row.source_id in sources
+    ]
+
+
+async def rekey_stories(db: Database, config: Callable[[], Config], cpu: CpuPool) -> int:
+    """Once per start, beside serving and fetching: if the stored items' story keys were made
+    otherwise than this release makes them (an older one folded titles or made fingerprints
+    another way), make them again from each item's text, in batches, and record it done.
+    Until then, a new copy of a stored story can miss it. The keys are made in `cpu`, under
+    the `config()` of the moment (a reload may change a source's `dedupe`); the stories
+    formed stay as they are. Stopped before the end, it is all done again at the next start.
+    Returns how many items' keys were written."""
+    made_by = keys_made_by()
+    try:
+        if await db.keys_made_by() == made_by:
+            return 0
+        total, newest = await db.keyed_span()
+        if total:
+            log.info("rekeying stories", extra={"done": 0, "total": total})
+        started = time.monotonic()
+        done = rekeyed_items = after = 0
+        while rows := await db.keyed_texts(after, newest, _REKEY_BATCH):
+            current = config()
+            taking_part = {source.id: source for source in current.sources if source.dedupe}
+            keyed: list[tuple[int, str | None, MatchKeys]] = []
+            for start in range(0, len(rows), _KEYED_PER_CALL):
+                chunk = rows[start : start + _KEYED_PER_CALL]
+                ids = {row.source_id for row in chunk} & taking_part.keys()
+                sources = {source_id: taking_part[source_id] for source_id in ids}
+                keyed += await cpu.run(rekeyed, sources, current.stories, chunk)
+            rekeyed_items += await db.rekey_stories(keyed)
+            done, after = done + len(rows), rows[-1].id
+            log.info("rekeying stories", extra={"done": done, "total": total})
+        await db.set_keys_made_by(made_by)
+    except Exception:  # a worker died, the store failed: serving goes on
+        log.exception("rekeying stories stopped: it is done again at the next start")
+        return 0
+    if total:
+        seconds = round(time.monotonic() - started, 1)
+        log.info("stories rekeyed", extra={"items": rekeyed_items, "seconds": seconds})
+    return rekeyed_items
 
 
 async def _rejoin_stories(db: Database, config: Config, context: StoryContext) -> set[str]:

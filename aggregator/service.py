@@ -21,7 +21,7 @@ from aggregator.freshness import Freshness
 from aggregator.logs import apply_level
 from aggregator.pipeline import Pipeline, SourceReport
 from aggregator.policy import phased, prune_every
-from aggregator.records import apply_config
+from aggregator.records import apply_config, rekey_stories
 from aggregator.robots import Robots
 from aggregator.scheduler import DEFAULT_STAGGER, Scheduler, Timing
 from aggregator.websub import WebSubNotifier
@@ -81,6 +81,7 @@ class Service:
         self._reloading = asyncio.Lock()
         self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
         self.on_database_lost: list[Callable[[], object]] = []  # e.g. stop serving
+        self.rekeying: asyncio.Task[int] | None = None  # stored story keys made anew, if stale
 
     def version(self, kind: str, ident: str) -> tuple[int, int]:
         """What a cached `/{kind}/{ident}` document stays valid for."""
@@ -391,10 +392,19 @@ async def running_service(
             watcher = asyncio.create_task(service.watch_data_version())
             if schedule:
                 await service.start_scheduler()
+                # a server's only: a one-off `aggregator fetch` would start it anew at every
+                # run, and stop it at its end
+                service.rekeying = asyncio.create_task(
+                    rekey_stories(db, lambda: service.config, service.cpu)
+                )
             try:
                 yield service
             finally:
                 await service.drain(0)
+                if service.rekeying is not None:
+                    service.rekeying.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await service.rekeying
                 watcher.cancel()
                 with suppress(asyncio.CancelledError):
                     await watcher

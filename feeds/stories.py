@@ -8,16 +8,23 @@ copy merged feeds show.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from types import MappingProxyType
 from typing import Literal
 
-from feeds.fingerprint import BITS, NEAR_DUPLICATE_BITS, hamming, measured_fingerprint
+import opencc
+
+from feeds.fingerprint import BITS, NEAR_DUPLICATE_BITS, bands, hamming, measured_fingerprint
 from feeds.model import Party
 from feeds.normalize import fold, normalize_link, normalize_title
+from feeds.sanitize import html_to_text
 
 MIN_TITLE_CHARS = 6  # shorter normalised titles ("通知公告", "图片新闻") are too generic to match
 TITLE_WINDOW = timedelta(days=7)  # equal titles further apart are recurring columns, not copies
@@ -35,6 +42,22 @@ _RULE_RANK: dict[Rule, int] = {"link": 0, "title": 1, "body": 2}
 _Rank = tuple[int, int, tuple[int, float], int, str, str]
 Reason = Literal["credited", "earliest", "config_order"]
 _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
+# Renumber with any change to the keys an item is stored with (see `keys_made_by`): what
+# `normalize_link`, `normalize_title` or `fold` (feeds/normalize.py), `html_to_text`
+# (feeds/sanitize.py) or the fingerprint and its bands (feeds/fingerprint.py) return. Stored
+# items are then given keys made the new way, once (aggregator/records.py `rekey_stories`):
+# keys made the old way miss every new copy of their stories.
+KEY_RULES = 1
+# A title, a link and a body through every step keys are made by: Traditional characters,
+# full-width forms, a repost's mark, a site's name, tracking parameters, markup and a credit.
+_KEY_SAMPLE = (
+    "轉載：漢中市召開全市春運工作會議（圖）_漢中新聞網",
+    "HTTP://WWW.Example.ORG:80/news/%E6%98%A5%E8%BF%90/?utm_source=x&b=2&a=1#top",
+    "<p>１月１４日，漢中市召開春運工作會議，安排部署２０２２年春運工作。</p>"
+    "<p>會議要求各縣區、各部門強化責任擔當，統籌做好疫情防控和春運服務保障，確保旅客"
+    "安全便捷出行。鐵路、民航、公路運輸企業要加密班次，做好應急運力儲備。</p>"
+    "<p>（來源：漢中發佈）</p>",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +112,23 @@ def story_key(
         origin_name=origin_name,
         story_id=story_id,
         source_order=source_order,
+    )
+
+
+@cache
+def keys_made_by() -> str:
+    """How this program makes the keys that find an item's copies, as a store records it
+    beside them: a stored title keeping the `转载：` mark a copy's key drops never equals it.
+    The rules' number, the OpenCC release and Unicode version behind folding, and a digest of
+    a sample's keys, which moves with any step that changes them."""
+    title, link, body = _KEY_SAMPLE
+    fingerprint, chars = measured_fingerprint(fold(html_to_text(body)))
+    keys: list[object] = [normalize_title(title), normalize_link(link), fingerprint, chars]
+    keys.append(list(bands(fingerprint)) if fingerprint is not None else [])
+    digest = hashlib.sha256(json.dumps(keys, ensure_ascii=False).encode()).hexdigest()[:16]
+    return (
+        f"rules {KEY_RULES}; OpenCC {opencc.__version__}; Unicode {unicodedata.unidata_version};"
+        f" sample {digest}"
     )
 
 

@@ -200,6 +200,28 @@ class Database(Reads):
 
         return await self._restory(lambda conn: stories.rejoin(conn, keyed, context))
 
+    async def keys_made_by(self) -> str | None:
+        """How the stored items' story keys were made; None: by an older release."""
+        return await stories.keys_made_by(self._reads)
+
+    async def keyed_span(self) -> tuple[int, int]:
+        """How many items have story keys, and the newest item's id."""
+        return await stories.keyed_span(self._reads)
+
+    async def keyed_texts(self, after: int, newest: int, limit: int) -> list[StoredText]:
+        """See `stories.keyed_texts`: read without asking for the write lock."""
+        return await stories.keyed_texts(self._reads, after, newest, limit)
+
+    async def rekey_stories(self, keyed: Sequence[tuple[int, str | None, MatchKeys]]) -> int:
+        """Stored items take the keys their text is given now (`stories.rekey`), in one
+        transaction; no document changes. Returns how many did."""
+        if not keyed:
+            return 0
+        return await self._db.write(lambda conn: stories.rekey(conn, keyed))
+
+    async def set_keys_made_by(self, made_by: str) -> None:
+        await self._db.write(lambda conn: stories.set_keys_made_by(conn, made_by))
+
     async def _restory(self, work: Callable[[sqlite3.Connection], set[str]]) -> set[str]:
         """A change to stories in one transaction; the sources whose documents it changed
         (which `work` returns) get a new items version."""

@@ -59,6 +59,9 @@ class StoredText:
     title: str
     content: str
     summary: str
+    # the stored digest of its fields when read: keys made from this text are written only
+    # while the item still has it (an item changed meanwhile was given its keys then)
+    content_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

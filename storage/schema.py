@@ -240,6 +240,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE items ADD COLUMN body_chars INTEGER;
     """,
+    # 18: how the stored items' story keys were made (`feeds.stories.keys_made_by`; its one
+    # row NULL: by an older release). Keys made otherwise miss new copies of their stories,
+    # so a server starting on such a store makes them again, in the background
+    # (aggregator/records.py `rekey_stories`); items are left as they are here.
+    """
+    CREATE TABLE story_keys (made_by TEXT);
+    INSERT INTO story_keys (made_by) VALUES (NULL);
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

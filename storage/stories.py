@@ -619,6 +619,72 @@ async def unkeyed_items(db: Reader, source_ids: Sequence[str]) -> list[StoredTex
     ]  # fmt: skip
 
 
+# Keys made again (`rekey`): the keyed items by id, up to the newest when that began (those
+# written since have keys made the current way).
+_KEYED_TEXTS_SQL = (
+    "SELECT id, source_id, url, title, content, summary, content_hash FROM items "
+    f"WHERE id > ? AND id <= ? AND NOT ({_UNKEYED}) ORDER BY id LIMIT ?"
+)
+# Counted as every item but the unkeyed, whose partial index holds them: a scan of the keys
+# themselves would read every item's row, text and all.
+_KEYED_SPAN_SQL = (
+    "SELECT (SELECT count(*) FROM items) - (SELECT count(*) FROM items INDEXED BY "
+    f"items_unkeyed WHERE {_UNKEYED}), (SELECT coalesce(max(id), 0) FROM items)"
+)
+
+
+async def keys_made_by(db: Reader) -> str | None:
+    """How the stored items' keys were made (`feeds.stories.keys_made_by`); None: by a
+    release that did not record it."""
+    rows = await db.read("SELECT made_by FROM story_keys")
+    return rows[0][0] if rows else None
+
+
+async def keyed_span(db: Reader) -> tuple[int, int]:
+    """How many items have keys, and the newest item's id: what `keyed_texts` goes through."""
+    ((count, newest),) = await db.read(_KEYED_SPAN_SQL)
+    return int(count), int(newest)
+
+
+async def keyed_texts(db: Reader, after: int, newest: int, limit: int) -> list[StoredText]:
+    """The text of the next `limit` items with keys, by id, after `after` and up to `newest`."""
+    return [
+        StoredText(row["id"], row["source_id"], row["url"], row["title"], row["content"],
+                   row["summary"], row["content_hash"])
+        for row in await db.read(_KEYED_TEXTS_SQL, (after, newest, limit))
+    ]  # fmt: skip
+
+
+def rekey(conn: sqlite3.Connection, keyed: Sequence[tuple[int, str | None, MatchKeys]]) -> int:
+    """Give stored items the keys their text is given now: (id, the content hash read with the
+    text, keys). Only items still keyed and as read: one changed since was given its keys by
+    that write, and one taken out of stories (`leave_stories`) stays without. Keys all None
+    leave an item without any, as it would be stored now. Stories stay as they are: only
+    what later copies are compared with changes. Returns how many items' keys were written."""
+    ids = json.dumps([item_id for item_id, _, _ in keyed])
+    current = dict(
+        conn.execute(
+            "SELECT id, content_hash FROM items WHERE id IN (SELECT value FROM json_each(?)) "
+            f"AND NOT ({_UNKEYED})",
+            (ids,),
+        ).fetchall()
+    )
+    kept = [(i, keys) for i, digest, keys in keyed if i in current and current[i] == digest]
+    conn.executemany(
+        "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ? "
+        "WHERE id = ?",
+        [(k.norm_link, k.norm_title, k.fingerprint, k.body_chars, i) for i, k in kept],
+    )
+    conn.executemany("DELETE FROM item_bands WHERE item_id = ?", [(i,) for i, _ in kept])
+    conn.executemany(INSERT_BANDS, [(band, i, k.fingerprint) for i, k in kept for band in k.bands])
+    return len(kept)
+
+
+def set_keys_made_by(conn: sqlite3.Connection, made_by: str) -> None:
+    conn.execute("DELETE FROM story_keys")
+    conn.execute("INSERT INTO story_keys (made_by) VALUES (?)", (made_by,))
+
+
 def rejoin(
     conn: sqlite3.Connection, keyed: Sequence[tuple[int, MatchKeys]], context: StoryContext
 ) -> set[str]:
