@@ -79,6 +79,15 @@ def _limit(raw: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _story_limit(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_STORIES):
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_STORIES}, not {raw!r}")
+    return int(raw)
+
+
+MAX_STORIES = 100_000
+
+
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
     from aggregator.documents import Page, Query, render_page
     from storage import Database
@@ -151,10 +160,16 @@ def cmd_stories(config: Config, args: argparse.Namespace) -> int:
     from aggregator.storyreport import story_report
 
     try:
-        print(eventloop.run(story_report(config, since=args.since, as_json=args.json)))
+        report = eventloop.run(
+            story_report(config, since=args.since, as_json=args.json, limit=args.limit)
+        )
     except ValueError as exc:
         print(f"--since: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    print(report.text)
+    if report.cut:
+        print(f"more stories than --limit {args.limit} were seen: the newest are shown",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -213,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     stories = add("stories", cmd_stories, "recent stories seen at several sources")
     stories.add_argument("--since", default="7d", help='a duration back from now (default "7d")')
     stories.add_argument("--json", action="store_true")
+    stories.add_argument(
+        "--limit", type=_story_limit, default=100, help="most stories shown, newest first (100)"
+    )
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
     backup.add_argument("file", metavar="FILE")
     text = "put a backup in place of the database, keeping the old one; not while serving"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aggregator.config import Config
 from aggregator.configtable import parse_duration
 from aggregator.withdrawn import withdrawn
-from storage import Database, StoryView
+from storage import Database, StoredItem, StoryView
 
 
 def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[str, object]:
@@ -46,15 +47,42 @@ def _seen_by_several(config: Config, story: StoryView) -> bool:
     return len({c.source_id for c in story.copies if config.source(c.source_id)}) > 1
 
 
-async def story_report(config: Config, *, since: str, as_json: bool) -> str:
-    """The report as text; `since` is a duration back from now, such as "7d"."""
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StoryReport:
+    """The report's text; `cut` when more stories were seen than `limit` let it show."""
+
+    text: str
+    cut: bool
+
+
+async def story_report(
+    config: Config, *, since: str, as_json: bool, limit: int = DEFAULT_LIMIT
+) -> StoryReport:
+    """The report as text, newest stories first, at most `limit` of them; `since` is a
+    duration back from now, such as "7d"."""
     cutoff = time.time() - parse_duration(since)
     db = await Database.open(config.service.database, existing=True, schema="current")
     try:
-        stories = [s for s in await db.multi_source_stories(cutoff) if _seen_by_several(config, s)]
+        found = await db.multi_source_stories(cutoff, limit + 1)
+        stories = [s for s in found[:limit] if _seen_by_several(config, s)]
         items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])
     finally:
         await db.close()
+    text = _text(config, stories, items, cutoff, as_json=as_json)
+    return StoryReport(text, cut=len(found) > limit)
+
+
+def _text(
+    config: Config,
+    stories: list[StoryView],
+    items: dict[int, StoredItem],
+    cutoff: float,
+    *,
+    as_json: bool,
+) -> str:
     described = [
         _describe(config, s, {i: item.title for i, item in items.items()}) for s in stories
     ]

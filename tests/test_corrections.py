@@ -122,14 +122,13 @@ async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) ->
             assert "0114/1001.html" not in body, document
         stored = await service.db.latest_items(["hzfb"], limit=50)
         assert OFFICIAL in [item.url for item in stored], "withdrawn, not deleted"
-        (story,) = json.loads(await story_report(service.config, since="7d", as_json=True))
+        (story,) = json.loads((await story_report(service.config, since="7d", as_json=True)).text)
         assert {c["url"]: c["withdrawn"] for c in story["copies"]} == {
             OFFICIAL: True,
             REPUBLISHED: False,
         }
-        assert f"{OFFICIAL}  (withdrawn)" in await story_report(
-            service.config, since="7d", as_json=False
-        )
+        report = await story_report(service.config, since="7d", as_json=False)
+        assert f"{OFFICIAL}  (withdrawn)" in report.text
 
         write(tmp_path, f'[[stories.withdraw]]\nurls = ["{OFFICIAL}", "{REPUBLISHED}"]\n')
         await service.reload()

@@ -571,3 +571,37 @@ async def test_a_write_moves_the_items_version_of_each_source_it_shows_in(tmp_pa
         assert await db.items_versions() == {"hzfb": 4, "hz1w": 2, "hzxw": 1}
     finally:
         await db.close()
+
+
+async def test_stories_command_says_when_limit_left_stories_out(tmp_path: Path) -> None:
+    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\ndatabase = "{config.service.database}"\n'
+        + "".join(f'[[sources]]\nid = "{s.id}"\nurl = "{s.id}.xml"\n' for s in config.sources),
+        "utf-8",
+    )
+    db = await Database.open(config.service.database)
+    try:
+        await db.register_sources([(s.id, s.url) for s in config.sources])
+        now = time.time()
+        for number in range(3):  # three stories, each at both sources by one link
+            for step, source in enumerate(config.sources):
+                item = ParsedItem(title=f"汉中新闻第{number}条", url=f"http://example.net/{number}")
+                outcome = FetchOutcome(attempted_at=now, seconds=0.0, ok=True, result="ok")
+                record = to_record(source, item, None)
+                at = number * 10 + step
+                await db.store_fetch(source.id, replace(outcome, attempted_at=now + at),
+                                     [record], story_context(config))  # fmt: skip
+    finally:
+        await db.close()
+    code, out, err = await run_cli_async("stories", path, "--json", "--limit", "2")
+    assert code == 0, err
+    assert [story["title"] for story in json.loads(out)] == ["汉中新闻第2条", "汉中新闻第1条"]
+    assert "more stories than --limit 2 were seen" in err
+    code, out, err = await run_cli_async("stories", path, "--limit", "3")
+    assert (code, err) == (0, "")
+    assert "汉中新闻第0条" in out
+    code, _, err = await run_cli_async("stories", path, "--limit", "0")
+    assert code == 2
+    assert "--limit" in err
