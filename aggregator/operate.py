@@ -120,6 +120,7 @@ def _no_upgrade_under_a_server(database: Path) -> None:
 
 def fetch(config: Config, wanted: Sequence[str]) -> int:
     """`aggregator fetch [SOURCE…]`: fetch now, store, one summary row per source."""
+    from aggregator.records import rekey_stories
     from aggregator.service import running_service
 
     ids = list(wanted) or [s.id for s in config.sources if s.enabled]
@@ -138,6 +139,9 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
 
     async def run() -> list[SourceReport]:
         async with running_service(config, schedule=False, cpu=pool_for(len(sources))) as service:
+            # before storing: a copy stored beside keys an older release made misses its
+            # story for good, as stories formed are not matched again
+            await rekey_stories(service.db, lambda: service.config, service.cpu)
             return await service.pipeline.run_many(sources, progress.update)
 
     try:

@@ -57,11 +57,11 @@ def _split_links(urls: frozenset[str], mirrors: tuple[tuple[str, str], ...]) -> 
 
 
 def _match_keys(
-    source: SourceConfig, item: ParsedItem | StoredText, folded_body: str, stories: StoriesConfig
+    dedupe: bool, item: ParsedItem | StoredText, folded_body: str, stories: StoriesConfig
 ) -> dict[str, Any]:
     """Keys that find other sources' copies; none for `dedupe = false` or a split item."""
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
-    if not source.dedupe or (link is not None and link in split_links(stories)):
+    if not dedupe or (link is not None and link in split_links(stories)):
         return {}
     fingerprint, chars = measured_fingerprint(folded_body or fold(item.summary))
     return {
@@ -79,28 +79,24 @@ def _stored_keys(
     """The keys that stored items without any would be given now, for those that get some."""
     found: list[tuple[int, MatchKeys]] = []
     for row in rows:
-        keys = _keys_now(sources[row.source_id], stories, row)
+        keys = _keys_now(sources[row.source_id].dedupe, stories, row)
         if keys.norm_link or keys.norm_title or keys.fingerprint is not None:
             found.append((row.id, keys))
     return found
 
 
-def _keys_now(source: SourceConfig, stories: StoriesConfig, row: StoredText) -> MatchKeys:
+def _keys_now(dedupe: bool, stories: StoriesConfig, row: StoredText) -> MatchKeys:
     """The keys a stored item's text is given now; all None for none."""
-    keys = _match_keys(source, row, fold(html_to_text(row.content)), stories)
+    keys = _match_keys(dedupe, row, fold(html_to_text(row.content)), stories)
     return MatchKeys(**keys) if keys else _NO_KEYS
 
 
 def rekeyed(
-    sources: Mapping[str, SourceConfig], stories: StoriesConfig, rows: Sequence[StoredText]
+    stories: StoriesConfig, rows: Sequence[StoredText]
 ) -> list[tuple[int, str | None, MatchKeys]]:
-    """(id, content hash read, keys now) of the stored items of these sources, for
-    `Database.rekey_stories`; those of other sources keep theirs. Pure, for the CPU pool."""
-    return [
-        (row.id, row.content_hash, _keys_now(sources[row.source_id], stories, row))
-        for row in rows
-        if row.source_id in sources
-    ]
+    """(id, content hash read, keys now) of stored items that take part in stories, for
+    `Database.rekey_stories`. Pure, for the CPU pool."""
+    return [(row.id, row.content_hash, _keys_now(True, stories, row)) for row in rows]
 
 
 async def rekey_stories(db: Database, config: Callable[[], Config], cpu: CpuPool) -> int:
@@ -122,13 +118,15 @@ async def rekey_stories(db: Database, config: Callable[[], Config], cpu: CpuPool
         done = rekeyed_items = after = 0
         while rows := await db.keyed_texts(after, newest, _REKEY_BATCH):
             current = config()
-            taking_part = {source.id: source for source in current.sources if source.dedupe}
+            # A source out of the config keeps its items (until retention) and may come back:
+            # its keys are made as a source taking part's, the default. One with `dedupe =
+            # false` has none: applying it took them.
+            apart = {source.id for source in current.sources if not source.dedupe}
             keyed: list[tuple[int, str | None, MatchKeys]] = []
             for start in range(0, len(rows), _KEYED_PER_CALL):
-                chunk = rows[start : start + _KEYED_PER_CALL]
-                ids = {row.source_id for row in chunk} & taking_part.keys()
-                sources = {source_id: taking_part[source_id] for source_id in ids}
-                keyed += await cpu.run(rekeyed, sources, current.stories, chunk)
+                chunk = [row for row in rows[start : start + _KEYED_PER_CALL]
+                         if row.source_id not in apart]  # fmt: skip
+                keyed += await cpu.run(rekeyed, current.stories, chunk)
             rekeyed_items += await db.rekey_stories(keyed)
             done, after = done + len(rows), rows[-1].id
             log.info("rekeying stories", extra={"done": done, "total": total})
@@ -161,7 +159,7 @@ def _costly(source: SourceConfig, item: ParsedItem, stories: StoriesConfig) -> d
     body = html_to_text(item.content_html)  # made and folded once, for all three
     folded = fold(body)
     text = index_text(item.title, item.summary, body, folded)
-    found = {"search_text": text, **_match_keys(source, item, folded, stories)}
+    found = {"search_text": text, **_match_keys(source.dedupe, item, folded, stories)}
     if credit_in_body_counts(item) and (credit := body_credit(body, item.content_html, item.url)):
         found["origin"] = credit
     return found

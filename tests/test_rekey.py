@@ -22,7 +22,7 @@ from feeds.fingerprint import bands
 from feeds.normalize import fold
 from feeds.sanitize import html_to_text
 from storage import Database, StoredText
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_cli_async
 
 TEXTS = FIXTURES / "stories"
 DAY = "Fri, 14 Jan 2022"
@@ -127,9 +127,9 @@ def _keys_now(config: Config, database: Path, guid: str) -> tuple[object, ...]:
         conn.row_factory = sqlite3.Row
         row = conn.execute("SELECT * FROM items WHERE upstream_id = ?", (guid,)).fetchone()
     source = config.source(row["source_id"])
-    assert source is not None
+    dedupe = source.dedupe if source is not None else True  # out of the config: the default
     text = StoredText(*(row[c] for c in ("id", "source_id", "url", "title", "content", "summary")))
-    keys = records._match_keys(source, text, fold(html_to_text(text.content)), config.stories)
+    keys = records._match_keys(dedupe, text, fold(html_to_text(text.content)), config.stories)
     fingerprint = keys.get("fingerprint")
     return (
         keys.get("norm_link"),
@@ -174,12 +174,12 @@ async def test_keys_an_older_release_made_are_made_again_and_find_new_copies(
     assert rekeyed
 
     after = _keys(database)
-    for guid in ("a1", "a2"):
+    for guid in ("a1", "a2", "d1"):
         assert after[guid] == _keys_now(config, database, guid)
     assert after["a1"][1] == IBIS
     assert after["a2"] == (None, None, None, None, []), "no keys now: none at all"
     assert after["c1"] == before["c1"] == (None, None, None, None, []), "dedupe = false"
-    assert after["d1"] == before["d1"], "a source no longer configured keeps its keys"
+    assert after["d1"] != before["d1"], "a source out of the config may come back: made anew"
     assert _made_by(database) == stories.keys_made_by()
     progress = [r for r in caplog.records if r.getMessage() == "rekeying stories"]
     assert [(r.__dict__["done"], r.__dict__["total"]) for r in progress] == [(0, 3), (3, 3)]
@@ -193,7 +193,7 @@ async def test_keys_made_by_this_release_are_not_made_again(
     database = tmp_path / "db.sqlite3"
     async with running_service(config, schedule=True) as service:
         assert service.rekeying is not None
-        assert await service.rekeying == 2  # hzfb's items; gone's and hzxw's are left
+        assert await service.rekeying == 3  # hzfb's and gone's items; hzxw's has none
     with sqlite3.connect(database) as conn:
         conn.execute("UPDATE items SET norm_title = 'x' WHERE upstream_id = 'a1'")
     kept = _keys(database)
@@ -249,9 +249,7 @@ async def test_keys_made_from_a_text_changed_since_are_not_written(tmp_path: Pat
         total, newest = await db.keyed_span()
         texts = await db.keyed_texts(0, newest, 10)
         assert (total, [text.title for text in texts]) == (3, [REPOSTED, "", GONE[0][1]])
-        keyed = records.rekeyed(
-            {source.id: source for source in config.sources}, config.stories, texts
-        )
+        keyed = records.rekeyed(config.stories, texts)
         with sqlite3.connect(database) as conn:
             conn.execute("UPDATE items SET content_hash = 'edited' WHERE upstream_id = 'a1'")
             conn.execute(
@@ -265,3 +263,20 @@ async def test_keys_made_from_a_text_changed_since_are_not_written(tmp_path: Pat
     after = _keys(database)
     assert (after["a1"], after["d1"]) == (before["a1"], before["d1"])
     assert after["a2"] == (None, None, None, None, [])
+
+
+async def test_a_fetch_makes_the_keys_again_before_it_stores_a_copy(tmp_path: Path) -> None:
+    """`aggregator fetch` from cron, never `serve`: the copy it stores finds the story stored
+    before, whose keys it made again first (stories formed are not matched again)."""
+    await _stored_by_an_older_release(tmp_path)
+    database = tmp_path / "db.sqlite3"
+    code, _, err = await run_cli_async("fetch", tmp_path / "config.toml", "hz1w")
+    assert code == 0, err
+    assert "rekeying stories" in err
+    with sqlite3.connect(database) as conn:
+        story_of = dict(conn.execute("SELECT upstream_id, story_id FROM items").fetchall())
+    assert story_of["b1"] == story_of["a1"], "the new copy joins the story stored before"
+    assert _made_by(database) == stories.keys_made_by()
+    code, _, err = await run_cli_async("fetch", tmp_path / "config.toml", "hzfb")
+    assert code == 0, err
+    assert "rekeying stories" not in err, "once"
