@@ -28,6 +28,7 @@ from aggregator.settings import (
     STORIES_KEYS,
     TOP_KEYS,
 )
+from feeds import selectors
 from feeds.charset import canonical_codec
 from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
@@ -107,9 +108,12 @@ class SourceConfig:
         """A digest of what shapes the items read from this source (its address, type,
         selectors, charset, tags…), not of when or whether it is read: stored with each read,
         a change makes the next read whole (`storage.FetchState.rules`)."""
-        shaping = (self.url, self.type, self.encoding, self.list, self.article,
-                   self.full_content, self.tags, self.language, self.follow_hosts,
-                   self.iframe_hosts)  # fmt: skip
+        shaping: tuple[object, ...] = (
+            self.url, self.type, self.encoding, self.list, self.article, self.full_content,
+            self.tags, self.language, self.follow_hosts, self.iframe_hosts,
+        )  # fmt: skip
+        if self.type == "html" or self.full_content:  # and how this release reads pages
+            shaping += (selectors.PAGE_RULES,)
         return hashlib.sha256(repr(shaping).encode()).hexdigest()[:16]
 
     @property

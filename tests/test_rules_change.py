@@ -8,6 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from aggregator.config import config_from_mapping
+from feeds import selectors
 from tests.conftest import ROOT, run_cli
 
 LIST = """
@@ -58,3 +62,31 @@ def test_new_article_selectors_apply_at_the_next_fetch(tmp_path: Path) -> None:
 
     again = run_cli("fetch", config)  # the rules are stored with the read: no re-read now
     assert "unchanged" in again.stdout, again.stdout
+
+
+def test_a_release_reading_pages_otherwise_reads_page_sources_whole_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest stored with each read names how this release reads pages: items of an html
+    source (or a feed read with `full_content`) would otherwise keep what an older one read."""
+    config = config_from_mapping(
+        {
+            "sources": [
+                {
+                    "id": "page",
+                    "url": "list.html",
+                    "type": "html",
+                    "list": {"item": "li", "link": "a"},
+                },
+                {"id": "full", "url": "feed.xml", "full_content": True},
+                {"id": "feed", "url": "feed.xml"},
+            ]
+        },
+        path=tmp_path / "config.toml",
+    )
+    before = {source.id: source.rules_digest() for source in config.sources}
+    monkeypatch.setattr(selectors, "PAGE_RULES", selectors.PAGE_RULES + 1)
+    after = {source.id: source.rules_digest() for source in config.sources}
+    assert before["page"] != after["page"]
+    assert before["full"] != after["full"]
+    assert before["feed"] == after["feed"], "a feed's own items are read again only when changed"
