@@ -1,7 +1,8 @@
-"""Documents a page attaches to an article outside its body element.
+"""Documents a page attaches to an article outside its body element, or that extraction left.
 
 Government templates (TRS, VSB) print a notice's `附件：` links under its text, outside the
 content element: taken as the known body alone, the notice lost the documents it announces.
+Main-content extraction drops such a paragraph of one link from the text it keeps, too.
 """
 
 from __future__ import annotations
@@ -39,12 +40,33 @@ def append_attachments(body: lxml.html.HtmlElement) -> None:
                 break
     texts: dict[lxml.html.HtmlElement, str] = {}  # each block's text read once
     for link in (link for link in documents if _attached(link, around, texts)):
-        paragraph = lxml.html.Element("p")
-        paragraph.text = "附件："
-        attached = copy.deepcopy(link)
-        attached.tail = None
-        paragraph.append(attached)
-        body.append(paragraph)
+        _append(body, link)
+
+
+def append_missing_attachments(body: lxml.html.HtmlElement, page: lxml.html.HtmlElement) -> None:
+    """Append to `body`, extracted from `page` but no part of it, a paragraph for each link
+    to a document the page calls an attachment (`附件：`) that `body` lacks, in page order."""
+    have = {link.get("href") for link in body.iter("a")}
+    texts: dict[lxml.html.HtmlElement, str] = {}
+    added = 0
+    for link in page.iter("a"):
+        href = link.get("href")
+        if href in have or not _document(link) or not _attached(link, set(), texts):
+            continue
+        have.add(href)
+        _append(body, link)
+        added += 1
+        if added == _MOST:
+            break
+
+
+def _append(body: lxml.html.HtmlElement, link: lxml.html.HtmlElement) -> None:
+    paragraph = lxml.html.Element("p")
+    paragraph.text = "附件："
+    attached = copy.deepcopy(link)
+    attached.tail = None
+    paragraph.append(attached)
+    body.append(paragraph)
 
 
 def _document(link: lxml.html.HtmlElement) -> bool:

@@ -20,7 +20,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from feeds.attachments import append_attachments
+from feeds.attachments import append_attachments, append_missing_attachments
 from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
 from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
@@ -384,6 +384,8 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
         append_attachments(body)
     if body is None and (extracted := _trafilatura(copy.deepcopy(work))):
         body = parse_html(extracted, url=url).find("body")
+        if body is not None:
+            append_missing_attachments(body, work)
     if body is None:
         body = _densest_block(work)
     return _tidy(body, title) if body is not None else None

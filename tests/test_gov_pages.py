@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.articlemerge import merge_article
+from feeds.attachments import append_missing_attachments
 from feeds.autoextract import page_meta, page_title
 from feeds.charset import decode
 from feeds.htmlpage import ArticlePage, article_from, read_article_page
@@ -381,3 +382,35 @@ def test_hostile_tools_viewers_and_dates_cost_a_bounded_time() -> None:
     )
     assert time.monotonic() - started < 20
     assert item.title == "汉中市通告"
+
+
+def test_a_notices_attachment_inside_its_text_stays_when_extraction_drops_it() -> None:
+    """A plain template's `<div id="zoom">`, read by main-content extraction, which left out
+    the paragraph of one link: the document the notice announces was gone."""
+    item = article("gov_zoom_attachment.html", "http://www.hanzhong.gov.example/gov-1.html")
+    assert "现将《汉中市森林防火工作方案》印发给你们" in item.content_html
+    assert body_lines(item)[-1] == "附件：关于印发《汉中市森林防火工作方案》的通知.pdf"
+    assert 'href="http://www.hanzhong.gov.example/files/fangan.pdf"' in item.content_html
+    assert item.content_html.count("fangan.pdf") == 1
+
+
+def test_only_links_the_page_calls_attachments_are_added() -> None:
+    def edit(text: str) -> str:
+        downloads = "".join(
+            f'<li><a href="/files/form{n}.doc">表格{n}</a></li>' for n in range(3000)
+        )
+        sidebar = f'<div class="side"><h3>办事指南</h3><ul>{downloads}</ul></div>'
+        return text.replace('<div class="footer">', sidebar + '<div class="footer">')
+
+    item = article("gov_zoom_attachment.html", "http://www.hanzhong.gov.example/gov-1.html", edit)
+    assert "form" not in item.content_html, "the site's downloads are not the notice's"
+    assert "fangan.pdf" in item.content_html
+
+
+def test_a_page_of_thousands_of_attachments_adds_twenty() -> None:
+    links = "".join(f'<p>附件{n}：<a href="/f/{n}.pdf">{n}.pdf</a></p>' for n in range(5000))
+    page = parse_html(f"<html><body>{links}</body></html>", url=SITE)
+    body = parse_html("<p>正文</p>", url=SITE).find("body")
+    assert body is not None
+    append_missing_attachments(body, page)
+    assert [a.get("href") for a in body.iter("a")] == [f"/f/{n}.pdf" for n in range(20)]
