@@ -12,23 +12,30 @@ from datetime import datetime, timedelta
 
 from feeds.model import ParsedItem
 
+# How a list date written without its year (`12-30`) is found: the year is a guess (the latest
+# not ahead), so the article page's date on that day and month of another year outranks it.
+NO_YEAR = "selector, no year"
+
 
 def _published(listed: ParsedItem, article: ParsedItem) -> tuple[datetime | None, bool]:
     """The article's date, but a calendar date the operator's list selector found outranks
     one the article page only suggests (`detected`: a date in a line near its title), unless
-    that is within a day of it and so only says the time, or falls on its day of another year:
-    a list's `12-30` is read into the latest year not ahead, which may be wrong. A related
+    that is within a day of it and so only says the time, or, for a list date written without
+    its year (`NO_YEAR`), falls on its day of another year. A related
     article's date, taken from a page that could not be read, replaced the list's right one.
     A list date written relative to the page's making (`selector, relative`) outranks
     nothing. Whether the list's date is the one kept comes second."""
     ways = dict(listed.provenance), dict(article.provenance)
+    listed_way = ways[0].get("published")
     if (
         listed.published is not None
         and article.published is not None
-        and ways[0].get("published") == "selector"
+        and listed_way in ("selector", NO_YEAR)
         and ways[1].get("published") == "detected"
         and abs(article.published - listed.published) > _SAME_DAY
-        and not _same_day_of_another_year(listed.published, article.published)
+        and not (
+            listed_way == NO_YEAR and _same_day_of_another_year(listed.published, article.published)
+        )
     ):
         return listed.published, True
     if article.published is not None:

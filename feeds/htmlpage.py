@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urldefrag, urlsplit
 import lxml.html
 from lxml import etree
 
+from feeds.articlemerge import NO_YEAR
 from feeds.attribution import (
     body_credit,
     body_edges,
@@ -51,6 +52,7 @@ _T = TypeVar("_T")
 # How a list date written relative to the page's making (`3小时前`) was found: `preview` shows
 # it, and an article's own date outranks it.
 RELATIVE = "selector, relative"
+_YEAR = re.compile(r"(?<![0-9０-９])(?:19|20|１９|２０)[0-9０-９]{2}(?![0-9０-９])")
 _CUT = ("...", "…", "..")  # how a list shows a title it shortened
 _SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
 # Only in brackets, before an arrow, or as a phrase that says nothing else: a summary may well
@@ -120,10 +122,11 @@ def _date(
 
 def _dated(
     element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
-) -> tuple[datetime | None, bool]:
-    """`_date`, and whether it is written relative to the page's making, with no calendar date."""
+) -> tuple[datetime | None, str | None]:
+    """`_date`, and how it is written when that makes it a guess: `RELATIVE` to the page's
+    making with no calendar date, or without its year (`NO_YEAR`)."""
     if sel is None:
-        return None, False
+        return None, None
     text = select_text(element, sel) or ""
     matches = () if sel.attr is not None else sel.select(element)
     return _calendar_dated(text, matches, tz, now)
@@ -131,21 +134,25 @@ def _dated(
 
 def _calendar_dated(
     text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
-) -> tuple[datetime | None, bool]:
-    """The date written in `text`, and whether it is only relative. One written relative to
-    the page's making (`3 小时前`, `昨天 17:50`) gives way to a calendar date in a `title` or
-    `datetime` attribute of `elements` or inside them, as Discuz! X writes
+) -> tuple[datetime | None, str | None]:
+    """The date written in `text`, and whether it is a guess (see `_dated`). One written
+    relative to the page's making (`3 小时前`, `昨天 17:50`) gives way to a calendar date in a
+    `title` or `datetime` attribute of `elements` or inside them, as Discuz! X writes
     `<span title="2022-1-15 09:12">3 小时前</span>`."""
     written = find_date(text, tz=tz, now=now)
     if written is None or find_date(text, tz=tz, now=now, relative=False):
-        return written, False
+        return written, _guessed_year(written, text)
     for match in elements:
         for node in match.iter(etree.Element):
             for name in ("datetime", "title"):
                 value = node.get(name)
                 if value and (found := find_date(value, tz=tz, now=now, relative=False)):
-                    return found, False
-    return written, True
+                    return found, _guessed_year(found, value)
+    return written, RELATIVE
+
+
+def _guessed_year(found: datetime | None, text: str) -> str | None:
+    return NO_YEAR if found is not None and not _YEAR.search(text) else None
 
 
 def _present(element: lxml.html.HtmlElement | None) -> tuple[lxml.html.HtmlElement, ...]:
@@ -207,11 +214,11 @@ def _list_page(
         if title.endswith(_CUT):
             title = _whole_title((rules.title or rules.link).select(node), title)
         summary = _summary(_text(node, rules.summary))
-        published, relative = _dated(node, rules.published, tz, now)
+        published, guessed = _dated(node, rules.published, tz, now)
         found = {"url": link, "title": title, "summary": summary, "published": published}
         ways = {name: "selector" for name, value in found.items() if value}
-        if relative:  # `3小时前`: right only when the page was made (`_published`)
-            ways["published"] = RELATIVE
+        if guessed:  # `3小时前`, `12-30`: right only when the page was made, or this year
+            ways["published"] = guessed
         items.append(
             ParsedItem(
                 title=title,

@@ -94,6 +94,18 @@ def test_a_list_date_kept_over_the_articles_is_said_to_be_the_lists() -> None:
     assert dict(kept.provenance)["published"] == "selector"
     kept = merge_article(year_less, other_day)
     assert kept.published == shanghai(2025, 12, 30), "its day and month still say it"
+    assert dict(kept.provenance)["published"] == "selector, no year"
+
+
+def test_a_list_date_with_its_year_outranks_that_day_of_another_year() -> None:
+    """Only a year-less list date is a guess the article's same day of another year corrects:
+    a list's `2025-12-30` is what the operator's selector found."""
+    year_less, full = listed("gov_list_yearless.html", f"{SITE}/htq/xxgk/list2.html").items
+    assert dict(year_less.provenance)["published"] == "selector, no year"
+    assert dict(full.provenance)["published"] == "selector"
+    year_before = article(page("gov_county_article.html", full.url or "", dated("2024-12-30")))
+    kept = merge_article(full, year_before)
+    assert kept.published == shanghai(2025, 12, 30)
     assert dict(kept.provenance)["published"] == "selector"
 
 
