@@ -41,12 +41,6 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
     }
 
 
-def _seen_by_several(config: Config, story: StoryView) -> bool:
-    """Copies of sources still configured, at two of them at least: a source removed or
-    renamed keeps its items until retention, and each of its stories was listed again."""
-    return len({c.source_id for c in story.copies if config.source(c.source_id)}) > 1
-
-
 DEFAULT_LIMIT = 100
 
 
@@ -66,8 +60,9 @@ async def story_report(
     cutoff = time.time() - parse_duration(since)
     db = await Database.open(config.service.database, existing=True, schema="current")
     try:
-        found = await db.multi_source_stories(cutoff, limit + 1)
-        stories = [s for s in found[:limit] if _seen_by_several(config, s)]
+        configured = [source.id for source in config.sources]
+        found = await db.multi_source_stories(configured, cutoff, limit + 1)
+        stories = found[:limit]
         items = await db.items_by_id([s.canonical_item for s in stories if s.canonical_item])
     finally:
         await db.close()

@@ -50,8 +50,10 @@ class Reads:
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._reads, story_ids)
 
-    async def multi_source_stories(self, since: float, limit: int = 100) -> list[StoryView]:
-        return await stories.multi_source_stories(self._reads, since, limit)
+    async def multi_source_stories(
+        self, source_ids: Sequence[str], since: float, limit: int
+    ) -> list[StoryView]:
+        return await stories.multi_source_stories(self._reads, source_ids, since, limit)
 
     async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
         return {item.id: item for item in await items.by_ids(self._reads, item_ids)}

@@ -475,13 +475,18 @@ async def story_views(db: Reader, story_ids: Sequence[int]) -> dict[int, StoryVi
     }
 
 
-async def multi_source_stories(db: Reader, since: float, limit: int) -> list[StoryView]:
-    """Recent stories seen at more than one source, newest first (`aggregator stories`)."""
+async def multi_source_stories(
+    db: Reader, source_ids: Sequence[str], since: float, limit: int
+) -> list[StoryView]:
+    """Recent stories seen at more than one of these sources, newest first (`aggregator
+    stories`): a source removed keeps its items until retention, and each of its stories was
+    listed again."""
     rows = await db.read(
-        "SELECT story_id FROM items WHERE story_id IS NOT NULL GROUP BY story_id "
+        "SELECT story_id FROM items WHERE story_id IS NOT NULL "
+        "AND source_id IN (SELECT value FROM json_each(?)) GROUP BY story_id "
         "HAVING count(DISTINCT source_id) > 1 AND max(first_seen) >= ? "
         "ORDER BY max(first_seen) DESC LIMIT ?",
-        (since, limit),
+        (json.dumps(sorted(source_ids)), since, limit),
     )
     views = await story_views(db, [row[0] for row in rows])
     return [views[row[0]] for row in rows if row[0] in views]

@@ -574,19 +574,22 @@ async def test_a_write_moves_the_items_version_of_each_source_it_shows_in(tmp_pa
 
 
 async def test_stories_command_says_when_limit_left_stories_out(tmp_path: Path) -> None:
-    config = config_for(tmp_path, ["hzfb", "hz1w"])
+    """The newest stories at two configured sources: one of a source no longer configured
+    (`hzxw`, its items kept until retention) takes no place."""
+    config = config_for(tmp_path, ["hzfb", "hz1w", "hzxw"])
     path = tmp_path / "config.toml"
     path.write_text(
         f'[service]\ndatabase = "{config.service.database}"\n'
-        + "".join(f'[[sources]]\nid = "{s.id}"\nurl = "{s.id}.xml"\n' for s in config.sources),
+        + "".join(f'[[sources]]\nid = "{s.id}"\nurl = "{s.id}.xml"\n' for s in config.sources[:2]),
         "utf-8",
     )
     db = await Database.open(config.service.database)
     try:
         await db.register_sources([(s.id, s.url) for s in config.sources])
         now = time.time()
-        for number in range(3):  # three stories, each at both sources by one link
-            for step, source in enumerate(config.sources):
+        for number in range(4):  # four stories, each at two sources by one link
+            pair = config.sources[:2] if number < 3 else config.sources[::2]
+            for step, source in enumerate(pair):
                 item = ParsedItem(title=f"汉中新闻第{number}条", url=f"http://example.net/{number}")
                 outcome = FetchOutcome(attempted_at=now, seconds=0.0, ok=True, result="ok")
                 record = to_record(source, item, None)
