@@ -21,12 +21,13 @@ from aggregator.contentcoding import ACCEPTED, CodingError, Decoder, TooLarge, U
 from aggregator.errors import BodyTooLarge, FetchError, Refused, RetryLater
 from aggregator.netpolicy import check_discovered, host_of, port_problem
 from aggregator.proxies import Proxies
-from feeds.files import names_a_file
+from feeds.files import document_type, file_type, names_a_file
 
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _CHUNK = 64 * 1024
+_PEEK = 16  # bytes enough for every file signature `feeds.files` knows
 _CONDITIONS = frozenset(("If-None-Match", "If-Modified-Since"))
 _QUOTED = 200  # characters of a transport error kept
 _DIGITS = 16  # a delay in seconds longer than this is no delay (10**15 s is 30 million years)
@@ -48,6 +49,9 @@ class Response:
     refresh: str | None = None  # a `Refresh` header: "0; url=…", as a meta refresh says it
     content_type: str | None = None  # the media type alone, lower case, when one was sent
     length: int | None = None  # `Content-Length`, when sent
+    # With `pages_only`: the media type of an answer that is a file, not a page (its body left
+    # unread past what told it)
+    file: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -195,8 +199,8 @@ class Fetcher:
         `headers` (a source's own, its User-Agent included) go with every hop. `host_slots`
         limits requests to one host instead of `fetch.per_host`. `permit` gives the reason a
         redirect's target may not be asked for (robots.txt), if any, before it is. With
-        `pages_only`, the body of an answer whose `Content-Type` names a file (`feeds.files`)
-        is left unread: an article link to a 30 MB PDF costs its headers."""
+        `pages_only`, an answer that is a file (`Response.file`) is read no further than what
+        told it: an article link to a 30 MB PDF costs its headers, or its first bytes."""
         slots = self._hosts if host_slots is None else host_slots  # (empty is falsy)
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
@@ -291,6 +295,7 @@ class Fetcher:
                         status=resp.status,
                         retry_after=delay or 0.0,
                     )
+                file = None
                 if resp.status == 304:
                     if not _CONDITIONS & headers.keys():  # it stored nothing, and never will
                         raise FetchError("HTTP 304 Not Modified, though nothing was asked "
@@ -299,8 +304,8 @@ class Fetcher:
                 elif resp.status >= 400:
                     raise FetchError(f"HTTP {resp.status} {reason}".strip(), url=url,
                                      status=resp.status)  # fmt: skip
-                elif pages_only and names_a_file(resp.content_type):
-                    body = b""
+                elif pages_only:
+                    file, body = await self._page_or_file(resp, url)
                 else:
                     body = await self._read_body(resp, url)
                 return Response(
@@ -316,13 +321,34 @@ class Fetcher:
                     refresh=_header(resp, "Refresh"),
                     content_type=resp.content_type if "Content-Type" in resp.headers else None,
                     length=resp.content_length,
+                    file=file,
                 )
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.config.timeout:g}s", url=url) from exc
         except aiohttp.ClientError as exc:
             raise FetchError(transport_problem(exc), url=url) from exc
 
-    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _page_or_file(
+        self, resp: aiohttp.ClientResponse, url: str
+    ) -> tuple[str | None, bytes]:
+        """The media type of an answer that is a file (by its `Content-Type`, an `attachment`
+        disposition, or, named as nothing or as a page, its first bytes), with the bytes read;
+        else None and the whole body. Government servers send their PDFs as
+        `application/octet-stream`, or as `text/html`."""
+        disposition = resp.headers.get("Content-Disposition", "")
+        if names_a_file(resp.content_type):
+            return resp.content_type, b""
+        if disposition.split(";", 1)[0].strip().lower() == "attachment":
+            named = resp.content_disposition.filename if resp.content_disposition else None
+            return document_type(f"/{named}" if named else "") or resp.content_type, b""
+        if resp.headers.get("Content-Encoding"):  # first bytes of another coding tell nothing
+            return None, await self._read_body(resp, url)
+        head = await resp.content.read(_PEEK)
+        if kind := file_type(None, head):
+            return kind, head
+        return None, await self._read_body(resp, url, head)
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: str, head: bytes = b"") -> bytes:
         limit = self.config.max_bytes
         if resp.content_length is not None and resp.content_length > limit:
             raise BodyTooLarge(
@@ -330,8 +356,7 @@ class Fetcher:
                 url=url,
                 status=resp.status,
             )
-        chunks: list[bytes] = []
-        size = 0
+        chunks, size = [head], len(head)
         try:
             decoder = Decoder(resp.headers.get("Content-Encoding"), limit)
             async for chunk in resp.content.iter_chunked(_CHUNK):

@@ -18,7 +18,7 @@ from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.enclosures import enclosures
 from feeds.errors import AggregatorError
-from feeds.files import document_type, file_type
+from feeds.files import document_type
 from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
@@ -116,7 +116,7 @@ async def _followed(
     """A page the source leads to (a later list page, an article, an article's later page),
     and where its meta refresh sends it at once; see `Fetcher.get` for `pages_only`."""
     response = await _discovered(source, url, fetcher, robots, hosts, pages_only)
-    return await _refreshed(source, response, fetcher, robots, hosts)
+    return await _refreshed(source, response, fetcher, robots, hosts, pages_only)
 
 
 async def source_document(
@@ -218,10 +218,11 @@ async def _refreshed(
     fetcher: Fetcher,
     robots: Robots,
     hosts: frozenset[str],
+    pages_only: bool = False,
 ) -> Response:
     """The page `response` sends its reader to at once, by a meta refresh, a `Refresh`
     header or a stub's script (an e-paper's address to today's edition), followed as a
-    redirect is, up to `MAX_REFRESHES` times."""
+    redirect is, up to `MAX_REFRESHES` times; see `Fetcher.get` for `pages_only`."""
     seen = {response.url}
     while not response.not_modified and (target := _forwards_to(source, response)):
         if target in seen:
@@ -230,7 +231,7 @@ async def _refreshed(
             raise FetchError(f"more than {MAX_REFRESHES} refreshes", url=response.url)
         seen.add(target)
         try:
-            response = await _discovered(source, target, fetcher, robots, hosts)
+            response = await _discovered(source, target, fetcher, robots, hosts, pages_only)
         except Refused as exc:
             why = f"refresh to {target} refused: {_unprefixed(exc, target)}"
             raise Refused(why, url=response.url) from exc
@@ -273,8 +274,8 @@ async def read_article(
     if kind := document_type(url):  # by its name: not asked for at all
         return ReadArticle(_file_item(url, kind, None), (url,))
     page = await _followed(source, url, fetcher, robots, hosts, pages_only=True)
-    if kind := file_type(page.content_type, page.body):
-        return ReadArticle(_file_item(page.url, kind, page.length), (page.url,))
+    if page.file is not None:
+        return ReadArticle(_file_item(page.url, page.file, page.length), (page.url,))
     first, charset = await _article_page(source, page)
     pages, problem = await _continued_pages(source, first, fetcher, robots, hosts)
     article = await asyncio.to_thread(

@@ -41,7 +41,10 @@ async def site() -> AsyncIterator[Upstream]:
         upstream.publish("/tzgg/202611/t20261124_1.html", article, "text/html; charset=utf-8")
         upstream.publish("/tzgg/202611/P020261127301.pdf", PDF, "application/pdf")
         upstream.publish("/download/1.jsp", PDF, "application/pdf")
-        upstream.publish("/view/2.jsp", PDF[:4096], "text/html")  # a server naming all so
+        upstream.publish("/view/2.jsp", PDF, "application/octet-stream")  # a type naming none
+        upstream.publish("/download/3.jsp", b"PK\x03\x04" + bytes(300_000), "text/plain")
+        named = "attachment; filename*=UTF-8''%E9%80%9A%E7%9F%A5.docx"
+        upstream.headers["/download/3.jsp"] = {"Content-Disposition": named}
         yield upstream
 
 
@@ -97,8 +100,13 @@ async def test_preview_shows_a_linked_file_as_its_items_enclosure(
     ], "its body, over fetch.max_bytes, is left unread"
     assert declared["content_html"] == ""
     sniffed = items["汉中市财政局2026年政府信息公开工作年度报告"]["fields"]
-    assert sniffed["enclosures"][0]["media_type"] == "application/pdf"
+    assert sniffed["enclosures"] == [
+        {"url": site.url("/view/2.jsp"), "media_type": "application/pdf", "length": len(PDF)}
+    ], "known by its first bytes, the rest left unread"
     assert sniffed["content_html"] == ""
+    attached = items["关于报送2027年部门预算编制材料的通知"]["fields"]
+    assert attached["enclosures"][0]["media_type"] == DOCX, "named by its disposition"
+    assert attached["content_html"] == ""
     page = items["汉中市召开全市财政工作会议"]["fields"]
     assert page["enclosures"] == []
     assert "兜牢基层" in page["content_html"]
@@ -111,7 +119,7 @@ async def test_a_linked_file_is_published_as_an_enclosure_without_its_bytes(
     config = load_config(write_config(tmp_path, site))
     async with running_service(config, schedule=False) as service:
         report = await service.pipeline.run(config.sources[0])
-        assert (report.result, report.new) == ("ok", 4), report
+        assert (report.result, report.new) == ("ok", 5), report
     rendered = run_cli("render", tmp_path / "config.toml", "all", "--format", "rss")
     assert rendered.returncode == 0, rendered.stderr
     assert "%PDF" not in rendered.stdout
@@ -186,3 +194,20 @@ def test_a_file_is_known_by_its_type_or_its_first_bytes(
 ) -> None:
     assert file_type(media_type, body) == expected
     assert names_a_file(media_type) == (expected is not None and not body)
+
+
+async def test_a_page_that_refreshes_to_a_file_is_that_file(tmp_path: Path, site: Upstream) -> None:
+    """A notice's page that sends the reader on to its PDF (`<meta http-equiv="refresh">`):
+    the PDF, over `fetch.max_bytes`, is its enclosure, and is read no further."""
+    refresh = '<html><head><meta http-equiv="refresh" content="0; url=/files/9.bin"></head></html>'
+    site.publish("/notice/9.html", refresh.encode(), "text/html")
+    site.publish("/files/9.bin", PDF, "application/octet-stream")
+    config = write_config(tmp_path, site)
+    code, out, err = await run_cli_async(
+        "preview", config, "czj", "--json", "--article", site.url("/notice/9.html")
+    )
+    assert code == 0, err
+    (item,) = json.loads(out)["items"]
+    assert item["fields"]["enclosures"] == [
+        {"url": site.url("/files/9.bin"), "media_type": "application/pdf", "length": len(PDF)}
+    ]

@@ -22,6 +22,7 @@ class Upstream:
     base_url: str = ""
     documents: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> body, type
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> more headers
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -42,6 +43,7 @@ def _app(upstream: Upstream) -> web.Application:
         body, content_type = found
         etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"'
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED, "Content-Type": content_type}
+        headers.update(upstream.headers.get(request.path, {}))
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(body=body, headers=headers)
