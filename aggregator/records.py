@@ -126,7 +126,8 @@ async def rekey_stories(db: Database, config: Callable[[], Config], cpu: CpuPool
             for start in range(0, len(rows), _KEYED_PER_CALL):
                 chunk = [row for row in rows[start : start + _KEYED_PER_CALL]
                          if row.source_id not in apart]  # fmt: skip
-                keyed += await cpu.run(rekeyed, current.stories, chunk)
+                if chunk:
+                    keyed += await cpu.run(rekeyed, current.stories, chunk)
             rekeyed_items += await db.rekey_stories(keyed)
             done, after = done + len(rows), rows[-1].id
             log.info("rekeying stories", extra={"done": done, "total": total})

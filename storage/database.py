@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from feeds.stories import SourceNames
-from storage import items, search, secrets, sources, stories
+from storage import items, search, secrets, sources, stories, storykeys
 from storage.batched import BatchedLookup
 from storage.connection import Connections, InlineReader, Reader, Schema
 from storage.records import (
@@ -177,52 +177,52 @@ class Database(Reads):
         sources whose documents changed."""
         if not source_ids:
             return set()
-        if not await stories.any_keyed_item_of(
+        if not await storykeys.any_keyed_item_of(
             self._reads, source_ids
         ):  # every start and reload asks: without any, no write is asked for
             return set()
 
         return await self._restory(
             lambda conn: stories.leave_stories(
-                conn, stories.keyed_items_of(conn, source_ids), context
+                conn, storykeys.keyed_items_of(conn, source_ids), context
             )
         )
 
     async def unkeyed_items(self, source_ids: Sequence[str]) -> list[StoredText]:
-        """See `stories.unkeyed_items`: read without asking for the write lock."""
-        return await stories.unkeyed_items(self._reads, source_ids)
+        """See `storykeys.unkeyed_items`: read without asking for the write lock."""
+        return await storykeys.unkeyed_items(self._reads, source_ids)
 
     async def rejoin_stories(
         self, keyed: Sequence[tuple[int, MatchKeys]], context: StoryContext
     ) -> set[str]:
-        """Items stored without keys take part in stories again (`stories.rejoin`). Returns
+        """Items stored without keys take part in stories again (`storykeys.rejoin`). Returns
         the sources whose documents changed."""
         if not keyed:
             return set()
 
-        return await self._restory(lambda conn: stories.rejoin(conn, keyed, context))
+        return await self._restory(lambda conn: storykeys.rejoin(conn, keyed, context))
 
     async def keys_made_by(self) -> str | None:
         """How the stored items' story keys were made; None: by an older release."""
-        return await stories.keys_made_by(self._reads)
+        return await storykeys.keys_made_by(self._reads)
 
     async def keyed_span(self) -> tuple[int, int]:
         """How many items have story keys, and the newest item's id."""
-        return await stories.keyed_span(self._reads)
+        return await storykeys.keyed_span(self._reads)
 
     async def keyed_texts(self, after: int, newest: int, limit: int) -> list[StoredText]:
-        """See `stories.keyed_texts`: read without asking for the write lock."""
-        return await stories.keyed_texts(self._reads, after, newest, limit)
+        """See `storykeys.keyed_texts`: read without asking for the write lock."""
+        return await storykeys.keyed_texts(self._reads, after, newest, limit)
 
     async def rekey_stories(self, keyed: Sequence[tuple[int, str | None, MatchKeys]]) -> int:
-        """Stored items take the keys their text is given now (`stories.rekey`), in one
+        """Stored items take the keys their text is given now (`storykeys.rekey`), in one
         transaction; no document changes. Returns how many did."""
         if not keyed:
             return 0
-        return await self._db.write(lambda conn: stories.rekey(conn, keyed))
+        return await self._db.write(lambda conn: storykeys.rekey(conn, keyed))
 
     async def set_keys_made_by(self, made_by: str) -> None:
-        await self._db.write(lambda conn: stories.set_keys_made_by(conn, made_by))
+        await self._db.write(lambda conn: storykeys.set_keys_made_by(conn, made_by))
 
     async def _restory(self, work: Callable[[sqlite3.Connection], set[str]]) -> set[str]:
         """A change to stories in one transaction; the sources whose documents it changed

@@ -19,7 +19,7 @@ from aggregator.documents import Page, Query, render_page, select
 from aggregator.records import split_links, story_context, to_record
 from feeds.fingerprint import bands
 from feeds.model import ParsedItem, Party
-from storage import Database, FetchOutcome, WriteSummary, items, stories
+from storage import Database, FetchOutcome, WriteSummary, items, stories, storykeys
 from tests.conftest import FIXTURES, run_cli_async
 
 STORIES = FIXTURES / "stories"
@@ -426,7 +426,7 @@ async def test_the_look_for_items_without_keys_reads_only_those(tmp_path: Path) 
     finally:
         await database.close()
     with sqlite3.connect(config.service.database) as conn:
-        sql = f"EXPLAIN QUERY PLAN {stories._UNKEYED_SQL}"
+        sql = f"EXPLAIN QUERY PLAN {storykeys._UNKEYED_SQL}"
         plan = [row[3] for row in conn.execute(sql, ('["hzfb"]',))]
     assert plan[0] == "SEARCH items USING INDEX items_unkeyed (source_id=?)", plan
 
