@@ -79,13 +79,13 @@ def _limit(raw: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+MAX_STORIES = 100_000
+
+
 def _story_limit(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_STORIES):
         raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_STORIES}, not {raw!r}")
     return int(raw)
-
-
-MAX_STORIES = 100_000
 
 
 def cmd_render(config: Config, args: argparse.Namespace) -> int:
