@@ -372,7 +372,10 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
         furniture.drop_tree()
     drop_tool_lines(work)
     link_embedded_documents(work)
-    body = next((known for known in _KNOWN_BODIES.select(work) if _has_content(known)), None)
+    known = _KNOWN_BODIES.select(work)  # one with text first: a banner's picture is none
+    body = next((k for k in known if text_of(k)), None)
+    if body is None:
+        body = next((k for k in known if _has_content(k)), None)
     if body is None and title and (anchor := title_element(work, title)) is not None:
         line, in_text = find_meta_line(anchor)
         line = None if in_text else line

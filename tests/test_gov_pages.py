@@ -67,6 +67,17 @@ def test_a_notice_of_scanned_pages_is_its_pictures() -> None:
     assert item.published == at(26, 17, 5)
 
 
+def test_a_known_body_with_text_outranks_one_with_a_picture_alone() -> None:
+    """A template's banner in a content element of its own, before the notice's text."""
+    banner = '<div class="TRS_Editor"><img src="/images/banner.jpg" width="960"></div>'
+    url = f"{SITE}/zwgk/tzgg/202611/t20261124_1.html"
+    item = article("gov_zoom_attachment.html", url, lambda text: text.replace(
+        '<div class="content" id="zoom">', banner + '<div class="TRS_Editor">', 1
+    ))  # fmt: skip
+    assert "现将《汉中市森林防火工作方案》印发给你们" in item.content_html
+    assert "banner.jpg" not in item.content_html
+
+
 @pytest.mark.parametrize(
     "viewer",
     [
