@@ -91,6 +91,9 @@ class Pipeline:
         self._hosts = HostSlots(config.fetch.per_host)
         self._limits = (config.fetch.concurrency, config.fetch.per_host)
         self._context = (config, story_context(config))
+        # Stored keys being made anew (`records.rekey_stories`): a copy stored meanwhile could miss
+        # its story for good, as stories formed are not matched again, so storing waits for it.
+        self.keys_ready: asyncio.Future[int] | None = None
 
     @property
     def in_flight(self) -> tuple[asyncio.Task[SourceReport], ...]:
@@ -229,6 +232,8 @@ class Pipeline:
         outcome = _outcome(collected, state, started, seconds, at, effective)
         listed = collected.listed if collected.feed is not None else None
         outcome = replace(outcome, rules=rules, listed=listed)
+        if records and self.keys_ready is not None and not self.keys_ready.done():
+            await asyncio.shield(self.keys_ready)
         try:
             summary = await self.db.store_fetch(source.id, outcome, records, self._story_context())
         except StorageError as exc:  # locked past the busy timeout, read-only, disk full

@@ -391,12 +391,12 @@ async def running_service(
             service.tell_hub(split)
             watcher = asyncio.create_task(service.watch_data_version())
             if schedule:
-                await service.start_scheduler()
-                # a server's only: a one-off `aggregator fetch` would start it anew at every
-                # run, and stop it at its end
+                # a server's: `aggregator fetch` rekeys before it fetches (`operate.fetch`)
                 service.rekeying = asyncio.create_task(
                     rekey_stories(db, lambda: service.config, service.cpu)
                 )
+                service.pipeline.keys_ready = service.rekeying
+                await service.start_scheduler()
             try:
                 yield service
             finally:

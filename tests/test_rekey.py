@@ -57,10 +57,15 @@ def _lines(body: str) -> list[str]:
     return [line for line in (TEXTS / body).read_text("utf-8").split("\n") if line] if body else []
 
 
-def _config(folder: Path, *, gone: bool) -> Config:
+BULK = [(f"z{n}", f"汉中市第{n}号便民通知", "") for n in range(2500)]
+
+
+def _config(folder: Path, *, gone: bool, bulk: bool = False) -> Config:
     """hzfb publishes the story first; hz1w, not on the schedule, a copy fetched by hand;
-    hzxw takes no part in stories; `gone` is configured (only) before the upgrade."""
+    hzxw takes no part in stories; `gone` is configured (only) before the upgrade; `bulk`,
+    2,500 notices, first in the config."""
     sources = [
+        *([("bulk", "便民", BULK, "")] if bulk else []),
         ("hzfb", "汉中发布", OFFICIAL, ""),
         ("hz1w", "汉中第一网", PORTAL, "enabled = false"),
         ("hzxw", "汉中新闻网", APART, "dedupe = false"),
@@ -75,13 +80,14 @@ def _config(folder: Path, *, gone: bool) -> Config:
     return load_config(path)
 
 
-async def _stored_by_an_older_release(folder: Path) -> Config:
-    """hzfb, hzxw and gone fetched; then the keys of hzfb's and gone's items as an older
-    release made them: the repost's title with its mark, another fingerprint (and its bands),
-    and keys for the item whose empty title and body give none now."""
-    config = _config(folder, gone=True)
+async def _stored_by_an_older_release(folder: Path, *, bulk: bool = False) -> Config:
+    """hzfb, hzxw and gone fetched (after `bulk`'s notices, if asked); then the keys of hzfb's
+    and gone's items as an older release made them: the repost's title with its mark, another
+    fingerprint (and its bands), and keys for the item whose empty title and body give none
+    now."""
+    config = _config(folder, gone=True, bulk=bulk)
     async with running_service(config, schedule=False) as service:
-        for source_id in ("hzfb", "hzxw", "gone"):
+        for source_id in (*(["bulk"] if bulk else []), "hzfb", "hzxw", "gone"):
             source = config.source(source_id)
             assert source is not None
             assert not (await service.pipeline.run(source)).failed
@@ -99,7 +105,7 @@ async def _stored_by_an_older_release(folder: Path) -> Config:
                 "INSERT INTO item_bands (band, item_id, fingerprint) VALUES (?, ?, ?)",
                 [(band, item_id, OLD_FINGERPRINT) for band in bands(OLD_FINGERPRINT)],
             )
-    return _config(folder, gone=False)
+    return _config(folder, gone=False, bulk=bulk)
 
 
 def _keys(database: Path) -> dict[str, tuple[object, ...]]:
@@ -280,3 +286,21 @@ async def test_a_fetch_makes_the_keys_again_before_it_stores_a_copy(tmp_path: Pa
     code, _, err = await run_cli_async("fetch", tmp_path / "config.toml", "hzfb")
     assert code == 0, err
     assert "rekeying stories" not in err, "once"
+
+
+async def test_a_copy_fetched_while_keys_are_made_again_waits_and_finds_its_story(
+    tmp_path: Path,
+) -> None:
+    """Stored before the old story's keys were made again (after 2,500 others), the copy would
+    miss it for good: a server fetching at once stores it once the rekey is done."""
+    config = await _stored_by_an_older_release(tmp_path, bulk=True)
+    async with running_service(config, schedule=True) as service:
+        portal = config.source("hz1w")
+        assert portal is not None
+        report = await service.pipeline.run(portal)
+        assert not report.failed, report
+        assert service.rekeying is not None
+        assert service.rekeying.done(), "the copy was stored once the rekey was done"
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        story_of = dict(conn.execute("SELECT upstream_id, story_id FROM items").fetchall())
+    assert story_of["b1"] == story_of["a1"]
