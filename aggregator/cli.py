@@ -35,9 +35,11 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from aggregator.heap import fix_mmap_threshold
     from aggregator.instance import only_server
     from aggregator.serve import serve
 
+    fix_mmap_threshold()  # before any thread: see there why
     with only_server(config.service.database):
         eventloop.run(serve(config))
     return 0

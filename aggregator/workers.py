@@ -26,6 +26,7 @@ from aggregator import eventloop, renderjobs
 from aggregator.config import Config, load_config
 from aggregator.cpu import CpuPool
 from aggregator.errors import CannotListen, ConfigError
+from aggregator.heap import fix_mmap_threshold
 from aggregator.logs import apply_level, setup_logging
 from aggregator.service import running_service
 from aggregator.web.app import make_app
@@ -127,6 +128,7 @@ class Workers:
 
 def run_worker(config_path: str, parent_pid: int, index: int) -> None:
     """A worker process's entry point."""
+    fix_mmap_threshold()  # it compresses feeds on threads too: see there why
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
