@@ -273,14 +273,13 @@ async def htq() -> AsyncIterator[Upstream]:
         yield upstream
 
 
-async def test_preview_says_how_many_rows_a_script_link_left_out(
-    tmp_path: Path, htq: Upstream
-) -> None:
-    config = tmp_path / "config.toml"
+def htq_config(folder: Path, url: str) -> Path:
+    """A district's disclosure list read by its table's cells."""
+    config = folder / "config.toml"
     config.write_text(
         f"""
 [service]
-database = "{tmp_path / "db.sqlite3"}"
+database = "{folder / "db.sqlite3"}"
 timezone = "Asia/Shanghai"
 
 [fetch]
@@ -290,7 +289,7 @@ respect_robots = false
 [[sources]]
 id = "htq"
 name = "汉台区人民政府"
-url = "{htq.url("/htq/xxgk/list.html")}"
+url = "{url}"
 type = "html"
 [sources.list]
 item = "table#list tr"
@@ -300,6 +299,13 @@ published = "td.date"
 """,
         encoding="utf-8",
     )
+    return config
+
+
+async def test_preview_says_how_many_rows_a_script_link_left_out(
+    tmp_path: Path, htq: Upstream
+) -> None:
+    config = htq_config(tmp_path, htq.url("/htq/xxgk/list.html"))
     code, out, err = await run_cli_async("preview", config, "htq")
     assert code == 0, err
     lines = out.splitlines()
@@ -361,30 +367,7 @@ async def test_a_fetch_finds_the_date_line_under_the_lists_title(tmp_path: Path)
         site.publish("/htq/xxgk/list2.html", listing, "text/html; charset=utf-8")
         notice = fixture("gov_county_article.html").encode()
         site.publish("/htq/xxgk/content.jsp", notice, "text/html; charset=utf-8")
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f"""
-[service]
-database = "{tmp_path / "db.sqlite3"}"
-timezone = "Asia/Shanghai"
-
-[fetch]
-timeout = "5s"
-respect_robots = false
-
-[[sources]]
-id = "htq"
-name = "汉台区人民政府"
-url = "{site.url("/htq/xxgk/list2.html")}"
-type = "html"
-[sources.list]
-item = "table#list tr"
-link = "td.tit a"
-title = "td.tit a"
-published = "td.date"
-""",
-            encoding="utf-8",
-        )
+        config = htq_config(tmp_path, site.url("/htq/xxgk/list2.html"))
         code, out, err = await run_cli_async("preview", config, "htq", "--json")
     assert code == 0, err
     first = json.loads(out)["items"][0]
