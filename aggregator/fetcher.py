@@ -341,8 +341,9 @@ class Fetcher:
         if disposition.split(";", 1)[0].strip().lower() == "attachment":
             named = resp.content_disposition.filename if resp.content_disposition else None
             return document_type(f"/{named}" if named else "") or resp.content_type, b""
-        if resp.headers.get("Content-Encoding"):  # first bytes of another coding tell nothing
-            return None, await self._read_body(resp, url)
+        if resp.headers.get("Content-Encoding"):  # its first bytes tell only once decoded
+            body = await self._read_body(resp, url)
+            return file_type(None, body), body
         head = await resp.content.read(_PEEK)
         if kind := file_type(None, head):
             return kind, head

@@ -3,6 +3,7 @@ document): published with the file as their enclosure, never with its bytes as t
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -211,3 +212,18 @@ async def test_a_page_that_refreshes_to_a_file_is_that_file(tmp_path: Path, site
     assert item["fields"]["enclosures"] == [
         {"url": site.url("/files/9.bin"), "media_type": "application/pdf", "length": len(PDF)}
     ]
+
+
+async def test_a_compressed_file_is_known_once_decoded(tmp_path: Path, site: Upstream) -> None:
+    """A server compressing everything it sends, PDFs included: read whole (within
+    `fetch.max_bytes`), then known by its first bytes, never parsed as a page."""
+    site.publish("/view/5.jsp", gzip.compress(PDF[:100_000]), "application/octet-stream")
+    site.headers["/view/5.jsp"] = {"Content-Encoding": "gzip"}
+    config = write_config(tmp_path, site)
+    code, out, err = await run_cli_async(
+        "preview", config, "czj", "--json", "--article", site.url("/view/5.jsp")
+    )
+    assert code == 0, err
+    (item,) = json.loads(out)["items"]
+    assert item["fields"]["enclosures"][0]["media_type"] == "application/pdf"
+    assert item["fields"]["content_html"] == ""
