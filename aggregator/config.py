@@ -30,12 +30,14 @@ from aggregator.settings import (
 )
 from feeds import selectors
 from feeds.charset import canonical_codec
+from feeds.jsonpaths import JsonListRules, json_list_rules
 from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 # \A and \Z: `$` also matches before a final newline, and "abc\n" would go into URLs.
 ID_PATTERN = re.compile(r"\A[a-z0-9_-]+\Z")
+SOURCE_TYPES = ("feed", "html", "json")
 MAX_WORKERS = 64  # server processes sharing the port, the main one included
 # A host name or an IPv4 address, as `service.image_proxy_hosts` lists them (no scheme or port).
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
@@ -101,8 +103,14 @@ class SourceConfig:
     tls_verify: bool = True
     user_agent: str | None = None  # None: `fetch.user_agent`
     headers: tuple[tuple[str, str], ...] = ()
-    list: ListRules | None = None
+    list: ListRules | JsonListRules | None = None  # JsonListRules for `type = "json"`
     article: ArticleRules | None = None
+
+    @property
+    def lists(self) -> bool:
+        """Whether the source's own document is a list of articles (`html` or `json`), read
+        with `[sources.list]`, rather than a feed."""
+        return self.type != "feed"
 
     def rules_digest(self) -> str:
         """A digest of what shapes the items read from this source (its address, type,
@@ -112,7 +120,7 @@ class SourceConfig:
             self.url, self.type, self.encoding, self.list, self.article, self.full_content,
             self.tags, self.language, self.follow_hosts, self.iframe_hosts,
         )  # fmt: skip
-        if self.type == "html" or self.full_content:  # and how this release reads pages
+        if self.lists or self.full_content:  # and how this release reads pages
             shaping += (selectors.PAGE_RULES,)
         return hashlib.sha256(repr(shaping).encode()).hexdigest()[:16]
 
@@ -488,12 +496,12 @@ def _sources(
             table.fail("id", f"duplicate source id {source_id!r}")
         seen.add(source_id)
         kind = table.get("type", str, "feed")
-        if kind not in ("feed", "html"):
-            table.fail("type", f'must be "feed" or "html", not {kind!r}')
+        if kind not in SOURCE_TYPES:
+            table.fail("type", f'must be "feed", "html" or "json", not {kind!r}')
         url = _source_url(table.required_str("url"), folder, table)
         listing, article = _rules(table, kind)
         full_content = table.get("full_content", bool, False)
-        if full_content and kind == "html":
+        if full_content and kind != "feed":
             table.fail("full_content", 'applies to type = "feed" sources only')
         result.append(
             SourceConfig(
@@ -523,18 +531,20 @@ def _sources(
     return tuple(result)
 
 
-def _rules(table: Table, kind: str) -> tuple[ListRules | None, ArticleRules | None]:
-    listing = article = None
+def _rules(table: Table, kind: str) -> tuple[ListRules | JsonListRules | None, ArticleRules | None]:
+    listing: ListRules | JsonListRules | None = None
+    article = None
     if "list" in table.data:
-        if (raw := _subtable(table, "list")) is not None:
+        if (raw := _subtable(table, "list")) is not None and kind != "feed":
+            read = json_list_rules if kind == "json" else list_rules
             try:
-                listing = list_rules(raw, path=table.key_path("list"))
+                listing = read(raw, path=table.key_path("list"))
             except SelectorErrors as exc:
                 table.errors.extend(exc.errors)
-        if kind != "html":
-            table.fail("list", 'applies to type = "html" sources only')
-    elif kind == "html":
-        table.fail("list", 'is required for type = "html" sources ([sources.list] with "item")')
+        if kind == "feed":
+            table.fail("list", 'applies to type = "html" and "json" sources only')
+    elif kind in ("html", "json"):
+        table.fail("list", f'is required for type = "{kind}" sources ([sources.list] with "item")')
     if (raw := _subtable(table, "article")) is not None:
         try:
             article = article_rules(raw, path=table.key_path("article"))

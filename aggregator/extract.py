@@ -128,7 +128,7 @@ async def collect(
     warnings: list[str] = []
     dues: list[float] = []
     failed = False
-    if source.type == "html":
+    if source.lists:
         feed, failed = await list_pages(
             source, response, fetcher, robots, hosts, default_tz, now, warnings
         )
@@ -156,13 +156,13 @@ async def collect(
     warnings.extend(feed.warnings)
     # A list page that yields nothing has most likely changed under its selectors (or is a
     # challenge page): said at every fetch, not skipped as unchanged after the first.
-    if source.type == "html" and not feed.items:
+    if source.lists and not feed.items:
         dues.append(now.timestamp())
         warnings.append(
             f"no items on the list page {response.url}: [sources.list] item and link matched "
             f"nothing; has the page changed? `aggregator preview {source.id}` shows what it reads"
         )
-    follow = source.type == "html" or source.full_content
+    follow = source.lists or source.full_content
     known = (
         await known_listings(source.id, [item_key(i) for i in feed.items])
         if follow and known_listings
@@ -306,8 +306,8 @@ async def _item(
 ) -> _Read:
     """An item completed by its article, unless it was read whole before, or failed at
     `ARTICLE_TRIES` fetches in a row and is not yet due again (`aggregator/retries.py`)."""
-    if not follow or not listed.url:
-        return _Read(listed)
+    if not follow or not listed.url or (source.type == "json" and listed.content_html):
+        return _Read(listed)  # a JSON record with its body is whole
     digest = listing_digest(listed, dated=source.type == "feed")
     stored = known.get(item_key(listed))
     failures = Failures.of(stored, digest)

@@ -19,7 +19,15 @@ from feeds.charset import decode
 from feeds.enclosures import enclosures
 from feeds.errors import AggregatorError
 from feeds.files import document_type
-from feeds.htmlpage import ArticlePage, article_from, parse_list_page, read_article_page
+from feeds.htmlpage import (
+    ArticlePage,
+    ListPage,
+    article_from,
+    parse_list_page,
+    read_article_page,
+)
+from feeds.jsonlist import parse_json_list
+from feeds.jsonpaths import JsonListRules
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
 from feeds.selectors import ArticleRules
@@ -43,7 +51,7 @@ async def list_pages(
     feed's entries are: each costs an article request. Items skipped because their link is a
     script no URL could be read from are counted in a warning: `sources.list.link` can read
     them with an `attr` and a `regex`."""
-    assert source.list is not None, "config guarantees [sources.list] for html sources"
+    assert source.list is not None, "config guarantees [sources.list] for list sources"
     items: Listing[ParsedItem] = Listing(fetcher.config.max_entries, lambda item: item.published)
     charset = None
     failed = False
@@ -58,9 +66,8 @@ async def list_pages(
                 f"list page {number} {page.url}: no charset decodes it whole, {lost} characters"
                 " lost (mixed encodings?); sources.encoding names the right one"
             )
-        listed = await asyncio.to_thread(
-            parse_list_page, text.text, url=page.url, rules=source.list, tz=default_tz, now=now
-        )
+        listed = await asyncio.to_thread(_list_page, source, text.text, page.url, default_tz, now)
+        warnings.extend(f"list page {number} {page.url}: {said}" for said in listed.warnings)
         items.extend(listed.items)
         listed_count, scripted = listed_count + len(listed.items), scripted + listed.script_links
         url = listed.next_page
@@ -84,8 +91,17 @@ async def list_pages(
     chosen, left_out = items.chosen()
     if left_out:
         warnings.append(left_out)
-    feed = ParsedFeed(items=tuple(chosen), link=response.url, format="html", charset=charset)
+    feed = ParsedFeed(items=tuple(chosen), link=response.url, format=source.type, charset=charset)
     return feed, failed
+
+
+def _list_page(source: SourceConfig, text: str, url: str, tz: tzinfo, now: datetime) -> ListPage:
+    if isinstance(source.list, JsonListRules):
+        return parse_json_list(
+            text, url=url, rules=source.list, tz=tz, now=now, iframe_hosts=source.iframe_hosts
+        )
+    assert source.list is not None, "config guarantees [sources.list] for html sources"
+    return parse_list_page(text, url=url, rules=source.list, tz=tz, now=now)
 
 
 def article_problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:
@@ -134,10 +150,12 @@ async def source_document(
     A page reached by a refresh keeps no validators: sent to the refreshing page, they would
     be another page's, and a static page older than its target's `Last-Modified` would answer
     304 for ever. Nor does its permanent redirect move the source."""
-    if source.type != "html":
+    if not source.lists:
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
     first = await _get(source, url, fetcher, hosts, validators, robots)
+    if source.type == "json":  # an API's answer forwards nowhere
+        return first
     return await forwarded(source, first, fetcher, robots, hosts)
 
 

@@ -61,14 +61,14 @@ def published_outlines(config: Config) -> list[OpmlOutline]:
 def source_outlines(config: Config) -> list[OpmlOutline]:
     """Every configured source by its upstream URL, its first tag as the folder.
 
-    An html source has no upstream feed: it is listed by our per-source feed, with its list
+    An html or json source has no upstream feed: it is listed by our per-source feed, with its list
     page as the site link.
     """
     outlines = []
     for source in config.sources:
         site = source.publisher.url if source.publisher else None
         xml_url = source.url
-        if source.type == "html":
+        if source.lists:
             xml_url, site = feed_url(config, "sources", source.id, "atom"), source.url
         folders = source.tags[:1]
         outlines.append(OpmlOutline(source.name, xml_url, site, folders=folders))

@@ -76,12 +76,14 @@ _FORUM_THREAD = re.compile(r"[?&]mod=viewthread(?:&|$)|/thread-\d+-\d+-\d+\.html
 
 @dataclass(frozen=True, slots=True)
 class ListPage:
-    """The items of one list page in document order, the next page's URL if there is one, and
-    how many `item` matches were skipped for a link that is a script no URL could be read from."""
+    """The items of one list page in document order, the next page's URL if there is one,
+    how many `item` matches were skipped for a link that is a script no URL could be read from,
+    and what else the page's reading found wrong (`feeds.jsonlist`'s records without a link)."""
 
     items: tuple[ParsedItem, ...]
     next_page: str | None = None
     script_links: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,7 @@ We publish 1.1 with underscore extensions for the provenance of SPEC §6 (`_sour
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
@@ -26,13 +24,13 @@ from feeds.sanitize import (
     person_name,
     plain_line,
     summarize,
+    text_to_html,
     web_url,
     xml_safe,
 )
 
 _VERSION_1_1 = "https://jsonfeed.org/version/1.1"
 _FORMATS = {"https://jsonfeed.org/version/1": "json10", _VERSION_1_1: "json11"}
-_PARAGRAPHS = re.compile(r"\n\s*\n")
 _LONGEST_INT = 4_300  # digits Python reads as an int by default (sys.int_info)
 _FIELDS = (
     "title", "url", "upstream_id", "content_html", "summary", "published", "updated", "author",
@@ -40,7 +38,7 @@ _FIELDS = (
 )  # fmt: skip
 
 
-def _number(digits: str) -> int | float:
+def json_number(digits: str) -> int | float:
     """An integer as JSON wrote it; one too long for Python to read (4,300 digits, in a field
     nobody reads) is a float, not a reason to refuse the whole feed."""
     return int(digits) if len(digits) < _LONGEST_INT else float(digits)
@@ -58,7 +56,7 @@ def parse_json_feed(
     `max_entries` bounds the items read (see `bound.Listing`); bodies keep the iframes of
     `iframe_hosts`."""
     try:
-        doc = json.loads(body, parse_int=_number)
+        doc = json.loads(body, parse_int=json_number)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ParseError(f"invalid JSON: {exc}", url=url) from exc
     if not (
@@ -102,7 +100,7 @@ def _item(
             raw["content_html"], base_url=link or feed_url, iframe_hosts=iframes
         )
     else:
-        content_html = clean_html(_text_to_html(_str(raw.get("content_text"))))
+        content_html = clean_html(text_to_html(_str(raw.get("content_text"))))
     summary = _str(raw.get("summary")) or html_to_text(content_html)
     title = _line(raw.get("title"))
     picture = _web_url(raw.get("image"), feed_url)  # the item's main picture (feeds.media)
@@ -160,12 +158,6 @@ def _authors(obj: dict[str, Any]) -> str | None:
         people = [obj.get("author")]
     names = (_line(person.get("name")) for person in people if isinstance(person, dict))
     return ", ".join(name for name in names if name) or None
-
-
-def _text_to_html(text: str) -> str:
-    """Plain text as escaped paragraphs, single newlines kept as line breaks."""
-    paragraphs = (p.strip() for p in _PARAGRAPHS.split(text))
-    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs if p)
 
 
 def _date(value: object, tz: tzinfo) -> datetime | None:

@@ -100,6 +100,8 @@ _COUNTER_IMAGE = re.compile(
     rf'|(?={_ANY}\ssrc="{_COUNTER_URL.pattern}))[^>]*>'
 )
 
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")  # a blank line between two of plain text
+
 
 def xml_safe(text: str) -> str:
     """Drop characters that XML 1.0 cannot carry, so rendered feeds stay well-formed."""
@@ -330,3 +332,9 @@ def summarize(text: str, limit: int = 200) -> str:
     """A summary of at most `limit` characters, cut at a character boundary with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as escaped paragraphs, single newlines kept as line breaks."""
+    paragraphs = (p.strip() for p in _PARAGRAPH_BREAK.split(text))
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs if p)

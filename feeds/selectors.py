@@ -25,10 +25,12 @@ __all__ = [
     "ArticleRules",
     "FieldSelector",
     "ListRules",
+    "RuleCollector",
     "SelectorError",
     "SelectorErrors",
     "article_rules",
     "field_selector",
+    "group_regex",
     "list_rules",
     "select_html",
     "select_link",
@@ -128,7 +130,7 @@ def field_selector(value: object, *, path: str) -> FieldSelector:
     attr_name = attr.strip() if isinstance(attr, str) else None
     if attr is not None and not attr_name:
         errors.append(f"{path}.attr: expected an attribute name")
-    regex = _regex(table.get("regex"), f"{path}.regex", errors)
+    regex = group_regex(table.get("regex"), f"{path}.regex", errors)
     selector = None
     if not isinstance(css, str) or not css.strip():
         errors.append(f"{path}: needs a CSS selector")
@@ -142,7 +144,7 @@ def field_selector(value: object, *, path: str) -> FieldSelector:
     return selector
 
 
-def _regex(pattern: object, path: str, errors: list[str]) -> re.Pattern[str] | None:
+def group_regex(pattern: object, path: str, errors: list[str]) -> re.Pattern[str] | None:
     """`pattern` compiled, with a group to keep; a fault is added to `errors`."""
     if pattern is None:
         return None
@@ -163,7 +165,7 @@ def _regex(pattern: object, path: str, errors: list[str]) -> re.Pattern[str] | N
     return regex
 
 
-class _Collector:
+class RuleCollector:
     """Reads one block of selectors, remembering every error instead of stopping at the first."""
 
     def __init__(self, table: Mapping[str, object], path: str, known: frozenset[str]) -> None:
@@ -199,7 +201,7 @@ class _Collector:
 
 def list_rules(table: Mapping[str, object], *, path: str) -> ListRules:
     """`[sources.list]` checked; `SelectorErrors` lists every problem found."""
-    rules = _Collector(table, path, frozenset(ListRules.__dataclass_fields__))
+    rules = RuleCollector(table, path, frozenset(ListRules.__dataclass_fields__))
     item, link = rules.selector("item", required=True), rules.selector("link", required=True)
     title, summary = rules.selector("title"), rules.selector("summary")
     published, next_page = rules.selector("published"), rules.selector("next_page")
@@ -212,7 +214,7 @@ def list_rules(table: Mapping[str, object], *, path: str) -> ListRules:
 
 def article_rules(table: Mapping[str, object], *, path: str) -> ArticleRules:
     """`[sources.article]` checked; `SelectorErrors` lists every problem found."""
-    rules = _Collector(table, path, frozenset(ArticleRules.__dataclass_fields__))
+    rules = RuleCollector(table, path, frozenset(ArticleRules.__dataclass_fields__))
     fields = {name: rules.selector(name) for name in ("title", "content", "summary", "published")}
     author, origin = rules.selector("author"), rules.selector("origin")
     next_page, max_pages = rules.selector("next_page"), rules.pages(ARTICLE_PAGES)

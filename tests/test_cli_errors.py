@@ -114,7 +114,7 @@ def test_the_config_may_come_before_the_command(config: Path) -> None:
         == (result.returncode, result.stdout)
         == (
             0,
-            f"{config}: ok — 3 sources, 3 feeds\n",
+            f"{config}: ok — 4 sources, 3 feeds\n",
         )
     )
 

@@ -97,7 +97,7 @@ def test_every_fault_is_reported_at_once_with_its_path(write_config: WriteConfig
         "fetch.respect_robots: must be true or false",
         "sources[0].id: 'Bad Id' must match [a-z0-9_-]+",
         "sources[1].url: unsupported URL scheme 'gopher'",
-        'sources[1].type: must be "feed" or "html"',
+        'sources[1].type: must be "feed", "html" or "json"',
         "sources[1].intervall: unknown key",
         "sources[1].tags: must be a list of strings",
         "sources[1].publisher: must be a table",
