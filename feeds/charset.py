@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import charset_normalizer
 
+from feeds.big5 import BIG5_WEB
+
 # Labels decoded as a superset: gb18030 contains GBK, which contains GB2312. WHATWG does the same
 # for latin-1 labels, which browsers read as windows-1252.
 _SUPERSETS = {
@@ -29,7 +31,9 @@ _SUPERSETS = {
     "latin1": "cp1252",
     "ascii": "cp1252",
     "us-ascii": "cp1252",
-    "big5": "big5hkscs",
+    "big5": BIG5_WEB,  # WHATWG: every Big5 label reads as one Big5 (`feeds.big5`)
+    "big5hkscs": BIG5_WEB,
+    "cp950": BIG5_WEB,
 }
 
 _NOT_CHARSETS = frozenset(
@@ -49,7 +53,7 @@ _META = re.compile(
 )
 _SNIFF_BYTES = 4096
 _WESTERN = "cp1252"  # what every latin-1 label decodes as
-_TRADITIONAL = frozenset({"big5hkscs", "big5", "cp950"})
+_TRADITIONAL = frozenset({BIG5_WEB})
 # A GB2312, EUC-KR or EUC-JP text is nearly all byte pairs in A1-FE, where Western text has
 # its accented letters next to ASCII. Detection second-guesses a latin-1 label only for at
 # least `_MIN_PAIRS` such pairs and at most one non-ASCII byte outside them for ten pairs (a

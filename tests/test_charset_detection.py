@@ -158,3 +158,46 @@ def test_a_short_western_text_behind_a_latin1_header_stays_western(text: str) ->
     """Alone, the detector reads these as Big5 or GB18030 (`S晧e F晧e`)."""
     body = text.encode("cp1252")
     assert decode(body, header_charset="ISO-8859-1").text == text
+
+
+# Big5 as browsers read it (feeds/big5.py)
+
+TAIWAN_NOTICE = "行政院會通過「數位發展」草案 預算新臺幣€5億元"
+
+
+@pytest.mark.parametrize("override", [None, "big5", "big5-hkscs", "cp950"])
+def test_a_taiwanese_big5_page_with_microsofts_characters_reads_whole(
+    override: str | None,
+) -> None:
+    """Taiwanese servers send Microsoft's Big5 (cp950): one `€` made the page undecodable as
+    Big5-HKSCS, and it was stored as U+FFFD garbage, with `encoding = "big5"` too. Its
+    punctuation reads as the publisher typed it, as browsers read it."""
+    body = (CHARSETS / "notice-euro.cp950.html").read_bytes()
+    decoded = decode(body, override=override)
+    assert decoded.charset == "big5-web"
+    assert decoded.how == ("config" if override else "meta")
+    assert f"<title>{TAIWAN_NOTICE}</title>" in decoded.text
+    assert (
+        "展期11月29日～12月31日，約翰‧史坦貝克特展同步開幕，全票200元﹑學生票￥100。"
+        in decoded.text
+    )
+    assert "\ufffd" not in decoded.text
+
+
+def test_hong_kong_characters_and_microsofts_read_in_one_page() -> None:
+    """`㗎`, `嘅`, `喺` are HKSCS's, `€` Microsoft's: neither of Python's codecs reads both."""
+    body = (CHARSETS / "shop-hk.big5hkscs.html").read_bytes()
+    for header in (None, "big5", "utf-8"):
+        decoded = decode(body, header_charset=header)
+        assert decoded.charset == "big5-web"
+        assert "市民話：呢個€優惠真係好抵㗎" in decoded.text
+        assert "佢哋嘅門市喺旺角，啲貨品咗€10減價～" in decoded.text
+
+
+def test_big5_that_is_broken_stays_refused_or_replaced_where_asked() -> None:
+    """A pair neither table has fails the label, so the next clue or detection is tried."""
+    body = "預算€".encode("cp950") + b"\xff\xfe"
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("big5-web")
+    assert body.decode("big5-web", "replace") == "預算€\ufffd\ufffd"
+    assert "臺灣".encode("big5-web") == "臺灣".encode("big5hkscs")
