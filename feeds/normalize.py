@@ -56,6 +56,8 @@ _LEADING = _tags(lambda c: rf"(?![^{c}]*[{_PLACE}]{c})[^{c}]{{1,12}}") + "|" + _
 _TRAILING = _tags(lambda c: f"(?:{_EDITORIAL})")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# CJK Unified Ideographs and Extension A: where Taiwan's and Hong Kong's variants are.
+_IDEOGRAPHS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 _TITLE_TAGS = re.compile(rf"^(?:\s*(?:{_LEADING}))+|(?:\s*(?:{_TRAILING}))+\s*$")
 # A site's name after the title, as `<title>`s and reposting feeds write it (`_汉中新闻网`,
 # ` - 汉中第一网`, `｜汉中发布`, ` - Shaanxi English`): the last part after `_`, a bar, or a
@@ -114,6 +116,37 @@ def _to_simplified() -> Callable[[str], str]:
     return convert
 
 
+@cache
+def _regional_variants() -> tuple[re.Pattern[str], dict[str, str]]:
+    """What t2s leaves of the characters Taiwan or Hong Kong write otherwise than the standard
+    it reads, and the Simplified character each stands for: HK's `衞` (`衛`, 卫), Taiwan's `著`
+    in `隨著` (着). Folded alike in every script, `著名` becomes `着名` too, which matters to
+    no comparison. Found once by converting each ideograph alone with OpenCC's Taiwan and Hong
+    Kong converters: their dictionaries are the one list of such variants. A character that
+    is the Simplified form of another (`么` of `麼`) stays as it is."""
+    taiwan, hong_kong = opencc.OpenCC("tw2s").convert, opencc.OpenCC("hk2s").convert
+    ideographs = "\n".join(chr(cp) for start, end in _IDEOGRAPHS for cp in range(start, end + 1))
+    written = ideographs.split("\n")
+    standard = _to_simplified()(ideographs).split("\n")
+    regional = hong_kong(taiwan(ideographs)).split("\n")
+    simplified_of_another = {plain for char, plain in zip(written, standard, strict=True)
+                             if plain != char}  # fmt: skip
+    variants = {
+        plain: folded
+        for plain, folded in zip(standard, regional, strict=True)
+        if plain != folded and plain not in simplified_of_another
+    }
+    return re.compile(f"[{''.join(variants)}]"), variants
+
+
+def _simplified(text: str) -> str:
+    plain = _to_simplified()(text)
+    found, variants = _regional_variants()
+    if found.search(plain) is None:
+        return plain
+    return found.sub(lambda variant: variants[variant[0]], plain)
+
+
 def _kept(char: str) -> bool:
     """Letters, digits and marks are kept; punctuation, symbols, separators and controls are
     not."""
@@ -162,9 +195,9 @@ def fold(text: str) -> str:
     """Width, compatibility forms, script and case: the differences no reader notices."""
     normal = unicodedata.normalize("NFKC", text)
     try:
-        return _to_simplified()(normal).casefold()
+        return _simplified(normal).casefold()
     except UnicodeEncodeError:  # OpenCC takes UTF-8, which a lone surrogate cannot be
-        return _to_simplified()(_SURROGATES.sub("", normal)).casefold()
+        return _simplified(_SURROGATES.sub("", normal)).casefold()
 
 
 def _host(netloc_host: str, mirror_hosts: Mapping[str, str]) -> str:

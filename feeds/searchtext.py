@@ -38,7 +38,7 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_TERMS = 16
 # Renumber with any change to how tokens are made (see `tokens_made_by`).
-TOKEN_RULES = 2
+TOKEN_RULES = 3
 # Characters of an item indexed for search, its title and summary first: a long report is
 # some 50,000. One item of 3 million random Chinese characters (9 MB, within
 # `fetch.max_bytes`) took 8 s and 370 MB to index whole, and as long again to delete.

@@ -260,3 +260,29 @@ def test_a_lone_surrogate_is_dropped_not_raised() -> None:
     assert normalize_title("漢\ud800中") == "汉中"
     assert query_terms("汉\ud800中") == query_terms("汉中")
     assert normalize_link("http://a.example/\ud800/x") == "http://a.example/\ud800/x"
+
+
+@pytest.mark.parametrize(
+    ("regional", "simplified"),
+    [
+        (
+            "漢中市衞生健康委員會發布冬季流感防控提示",
+            "汉中市卫生健康委员会发布冬季流感防控提示",
+        ),  # HK
+        ("隨著寒流來襲，市民穿著厚衣", "随着寒流来袭，市民穿着厚衣"),  # Taiwan's 著
+        ("衹要敍述清楚", "只要叙述清楚"),
+    ],
+)
+def test_hong_kong_and_taiwan_variants_fold_as_simplified(regional: str, simplified: str) -> None:
+    """t2s leaves the forms Hong Kong and Taiwan write for 卫 and 着: an HK copy of a story
+    matched none of its copies, and `q=卫生署` missed `衞生署`."""
+    assert fold(regional) == fold(simplified)
+    assert normalize_title(regional) == normalize_title(simplified)
+    assert normalize_text(regional) == normalize_text(simplified)
+
+
+def test_words_that_keep_zhu_fold_alike_in_every_script() -> None:
+    """`著名` is folded as `着名` in both scripts: one form for matching, never shown."""
+    for pair in (("顯著", "显著"), ("著名作家", "著名作家"), ("什麼", "什么")):
+        assert fold(pair[0]) == fold(pair[1])
+    assert fold("什么") == "什么"  # the Simplified form of another character stays

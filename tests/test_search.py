@@ -336,3 +336,13 @@ def test_parts_folded_apart_index_as_folded_together(title: str, summary: str, b
     whole = " ".join(index_tokens(f"{title}\n{summary}\n{body}"))
     assert index_text(title, summary, body, fold(body)) == whole
     assert index_text(title, summary, body) == whole
+
+
+@pytest.mark.parametrize("query", ["卫生署", "衛生署", "衞生署"])
+async def test_hong_kong_forms_are_found_in_every_script(db: Database, query: str) -> None:
+    hong_kong = record(1, title="衞生署提醒市民接種流感疫苗", content="<p>隨著寒流來襲</p>")
+    await db.store_fetch("s", ok(), [hong_kong, record(2)])
+    found = await db.latest_items(["s"], limit=5, where=ItemFilter(text=query))
+    assert [item.title for item in found] == ["衞生署提醒市民接種流感疫苗"]
+    taiwan = await db.latest_items(["s"], limit=5, where=ItemFilter(text="随着"))
+    assert [item.title for item in taiwan] == ["衞生署提醒市民接種流感疫苗"]
