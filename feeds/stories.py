@@ -48,6 +48,7 @@ _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
 # items are then given keys made the new way, once (aggregator/records.py `rekey_stories`):
 # keys made the old way miss every new copy of their stories.
 KEY_RULES = 2
+_DAY_END = 86_399.0  # seconds from a day's midnight to its last second
 # A title, a link and a body through every step keys are made by: Traditional characters,
 # full-width forms, a repost's mark, a site's name, tracking parameters, markup and a credit.
 _KEY_SAMPLE = (
@@ -165,8 +166,16 @@ def _other_texts(new: StoryKey, old: StoryKey, distance: int | None) -> bool:
 
 
 def _time_order(published: datetime | None) -> tuple[int, float]:
-    """Sort key: dated before undated, then oldest first."""
-    return (0, published.timestamp()) if published is not None else (1, 0.0)
+    """Sort key: dated before undated, then oldest first. A date known to the day only (a list
+    page's `2026-11-29`, stored as midnight) counts as that day's end: a copy dated 09:00 the
+    same day is no later than it, and a portal's day-only copy must not come before the
+    origin's own item timed that morning."""
+    if published is None:
+        return (1, 0.0)
+    day_only = (published.hour, published.minute, published.second, published.microsecond) == (
+        0, 0, 0, 0,
+    )  # fmt: skip
+    return (0, published.timestamp() + (_DAY_END if day_only else 0.0))
 
 
 def matches(new: StoryKey, candidates: Sequence[StoryKey]) -> list[Match]:

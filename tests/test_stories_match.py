@@ -6,7 +6,7 @@ import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -366,3 +366,19 @@ def test_precision_and_recall_on_labelled_pairs() -> None:
     assert len(outcomes) >= 200
     assert true_positives / (true_positives + outcomes.count((True, False))) >= 0.95
     assert true_positives / (true_positives + outcomes.count((False, True))) >= 0.95
+
+
+def test_a_copy_dated_to_the_day_only_is_not_earlier_than_one_timed_that_day() -> None:
+    """A portal's list gives `2026-11-29` alone (midnight): with no credit, the origin's own
+    item timed 09:00 that day was taken for the later copy, and the story's entry became the
+    portal's."""
+    shanghai = timezone(timedelta(hours=8))
+    day = datetime(2026, 11, 29, tzinfo=shanghai)
+    portal = StoryMember("portal", "hz1w", day, 0)
+    official = StoryMember("official", "hzfb", day + timedelta(hours=9), 1)
+    decision = choose_canonical([portal, official], NAMES)
+    assert decision.canonical_key == "official"
+    day_before = StoryMember("portal", "hz1w", day - timedelta(days=1), 0)
+    assert choose_canonical([day_before, official], NAMES).canonical_key == "portal"
+    next_morning = StoryMember("official", "hzfb", day + timedelta(days=1, hours=1), 1)
+    assert choose_canonical([portal, next_morning], NAMES).canonical_key == "portal"
