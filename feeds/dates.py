@@ -1,10 +1,11 @@
 """Find publication dates in the free text of pages that have no machine-readable date.
 
 Chinese portals print dates in many shapes (`2022-1-14 17:50`, `2022年1月14日`, `01-14 17:50`,
-`3小时前`), nearly always without an offset. Each shape is a regular expression with a builder
-that validates the parts; a date without an offset is in the source's timezone, and forms without
-a year or relative to today are read against `now`. Nothing here raises on garbage: a string that
-is not a date gives None.
+`3小时前`), nearly always without an offset; Taiwan's in its own calendar (`民國115年`,
+`115/11/29`), Hong Kong's day first (`29/11/2026`). Each shape is a regular expression with a
+builder that validates the parts; a date without an offset is in the source's timezone, and forms
+without a year or relative to today are read against `now`. Nothing here raises on garbage: a
+string that is not a date gives None.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from email.utils import parsedate_to_datetime
 from dateutil import parser as dateutil_parser
 from dateutil.relativedelta import relativedelta
 
-# `下午 5:50` is 17:50: the half of the day a 12-hour clock is read in.
+# `下午 5:50` is 17:50: the half of the day a 12-hour clock is read in. `15时30分`, `15時30分`,
+# `15點`: an hour written with its character may go without minutes. `香港時間`, `北京时间`:
+# a zone of +08:00 named before the time.
 _TIME = (
-    r"(?:(?P<sep>T|\s*)(?:(?P<half>上午|早上|凌晨|中午|下午|晚上)\s*)?"
-    r"(?P<H>\d{1,2})\s*[:：时点]\s*(?P<M>\d{1,2})"
-    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?(?!\d)"
+    r"(?:(?P<sep>T|\s*)(?P<place>(?:香港|北京|臺北|台北|澳門|澳门)(?:時間|时间)\s*)?"
+    r"(?:(?P<half>上午|早上|凌晨|中午|下午|晚上)\s*)?"
+    r"(?P<H>\d{1,2})\s*(?:[:：](?=\s*\d)|[时時]|[点點](?![击擊]))\s*(?P<M>\d{1,2})?"
+    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?|\s*分)?(?!\d)"
     r"(?P<Z>Z|[+-]\d{2}:?\d{2}|\s*(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?)?)?"
 )
 _YMD = re.compile(
@@ -29,9 +33,25 @@ _YMD = re.compile(
     + _TIME
 )
 _YMD_CN = re.compile(
-    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?" + _TIME
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号號]?" + _TIME
 )
-_MD_CN = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + _TIME)
+# Taiwan's (Minguo) calendar, year 1 = 1912: `民國115年11月29日` always; a bare year only of
+# three digits (`115年`, `115/11/29`), which no Gregorian date has.
+_ROC_CN = re.compile(
+    r"(?:(?:中[華华])?民[國国]\s*(?P<era>\d{1,3})|(?<!\d)(?P<y>1\d{2}))\s*年"
+    r"\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号號]?" + _TIME
+)
+_ROC = re.compile(
+    r"(?<![\d./-])(?<!\d:)(?P<y>1\d{2})(?P<d1>[-/.])(?P<m>\d{1,2})(?P=d1)(?P<d>\d{1,2})(?![\d./-])"
+    + _TIME
+)
+# Day first (`29/11/2026`, Hong Kong's, Macau's and Britain's), or month first when the day
+# shows it (`11/29/2026`); `01/12/2026`, either, is no date here.
+_DMY = re.compile(
+    r"(?<![\d./-])(?<!\d:)(?P<a>\d{1,2})(?P<d1>[-/.])(?P<b>\d{1,2})(?P=d1)(?P<y>(?:19|20)\d{2})(?!\d)"
+    + _TIME
+)
+_MD_CN = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号號]" + _TIME)
 _MD = re.compile(
     r"(?<![\d./:-])(?P<m>\d{1,2})[-/](?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?!\d)"
 )
@@ -39,6 +59,14 @@ _MD = re.compile(
 # is anything but a date.
 _MD_ALONE = re.compile(r"^[\s(\[【（]*(?P<m>\d{1,2})-(?P<d>\d{1,2})[\s)\]】）]*$")
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+# `Sunday, November 29, 2026`, `Nov. 29, 2026 3:30 PM`: the month named before the day.
+_MDY_EN = re.compile(
+    r"\b(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?\s{1,3}(?P<d>\d{1,2})"
+    r"(?:st|nd|rd|th)?,?\s{1,3}(?P<y>(?:19|20)\d{2})(?!\d)"
+    r"(?:,?\s{1,3}(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\s?(?P<ampm>[AaPp]\.?[Mm]\.?))?(?!\d))?",
+    re.IGNORECASE,
+)
 _RFC822 = re.compile(
     rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s*)?(?<!\d)\d{{1,2}}\s+(?:{_MONTHS})[a-z]*\.?\s+"
     r"\d{4}(?P<time>\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[+-]\d{4}|GMT|UTC?|Z|[ECMP][SD]T)\b)?)?",
@@ -71,7 +99,11 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．＋\u3000
 _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")
 _MONTH_NAME = re.compile(rf"\b(?:{_MONTHS})", re.IGNORECASE)
 _EPOCH = re.compile(r"\d{10}|\d{13}")
-_WEEKDAY = re.compile(r"[(（]?(?:星期|礼拜|周)[一二三四五六日天][)）]?")
+# `星期日`, `（週日）`, `禮拜天`, and Taiwan's bare `(日)` right after a date (`2026/11/29(日)`).
+_WEEKDAY = re.compile(
+    r"[(（]?(?:星期|礼拜|禮拜|周|週)[一二三四五六日天][)）]?"
+    r"|(?:(?<=[\d日号號])|(?<=[\d日号號]\s))[(（][一二三四五六日天][)）]"
+)
 # The zone names RFC 822 allows besides UT/GMT, the only ones the email module reads.
 _ZONE_NAME = re.compile(r"\b[ECMP][SD]T\b")
 _RFC822_HOURS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8}
@@ -108,6 +140,10 @@ def _zone(text: str | None, tz: tzinfo) -> tzinfo:
 
 
 _AFTERNOON = frozenset({"下午", "晚上"})
+_MORNING = frozenset({"上午", "早上", "凌晨"})
+_CHINA_TIME = timezone(timedelta(hours=8))
+# A year before this is no date: a Minguo year read as Gregorian (`115/11/29` as year 115).
+FIRST_YEAR = 1900
 
 
 def _clock(match: re.Match[str]) -> tuple[int, int, int]:
@@ -116,16 +152,53 @@ def _clock(match: re.Match[str]) -> tuple[int, int, int]:
     half = groups.get("half")
     if hour < 12 and (half in _AFTERNOON or (half == "中午" and hour < 6)):
         hour += 12  # 中午 1:00 is 13:00, 中午 12:30 stays
+    elif hour == 12 and half in _MORNING:
+        hour = 0  # `上午 12:15`, as .NET's zh-TW format writes a quarter past midnight
     return hour, int(groups.get("M") or 0), int(groups.get("S") or 0)
 
 
-def _full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+def _date_zone(match: re.Match[str], tz: tzinfo) -> tzinfo:
     # An offset right after a bare `HH:MM` is more often a time range (`17:50-18:30`) than a zone.
     zone_text = match.group("Z")
     if zone_text and zone_text[0] in "+-" and match.group("sep") != "T" and not match.group("S"):
         zone_text = None
+    if not zone_text and match.group("place"):
+        return _CHINA_TIME
+    return _zone(zone_text, tz)
+
+
+def _full(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     year, month, day = int(match.group("y")), int(match.group("m")), int(match.group("d"))
-    return datetime(year, month, day, *_clock(match), tzinfo=_zone(zone_text, tz))
+    return datetime(year, month, day, *_clock(match), tzinfo=_date_zone(match, tz))
+
+
+def _minguo(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    """A Minguo year + 1911; not one beyond next year, which no page was published in."""
+    year = int(match.group("y") or match.group("era")) + 1911
+    if year > _local_now(now, tz).year + 1:
+        raise ValueError(f"Minguo year {year - 1911} is in the future")
+    month, day = int(match.group("m")), int(match.group("d"))
+    return datetime(year, month, day, *_clock(match), tzinfo=_date_zone(match, tz))
+
+
+def _day_first(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    first, second = int(match.group("a")), int(match.group("b"))
+    if first <= 12 and second <= 12 and first != second:
+        raise ValueError(f"{first}/{second}: day or month first")
+    day, month = (first, second) if second <= 12 else (second, first)
+    year = int(match.group("y"))
+    return datetime(year, month, day, *_clock(match), tzinfo=_date_zone(match, tz))
+
+
+def _month_named(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
+    month = _MONTHS.split("|").index(match.group("mon")[:3].title()) + 1
+    hour, minute, second = _clock(match)
+    if (ampm := (match.group("ampm") or "")[:1].lower()) and not 1 <= hour <= 12:
+        raise ValueError(f"{hour} {ampm}m")
+    if ampm:
+        hour = hour % 12 + (12 if ampm == "p" else 0)
+    year, day = int(match.group("y")), int(match.group("d"))
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
 
 
 def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
@@ -135,11 +208,12 @@ def _month_day(match: re.Match[str], tz: tzinfo, now: datetime) -> datetime:
     local = _local_now(now, tz)
     month, day = int(match.group("m")), int(match.group("d"))
     clock = _clock(match)
+    zone = _CHINA_TIME if match.groupdict().get("place") else tz
     latest = local + timedelta(days=1)
     candidates = []
     for year in (local.year + 1, local.year, local.year - 1):
         try:
-            candidates.append(datetime(year, month, day, *clock, tzinfo=tz))
+            candidates.append(datetime(year, month, day, *clock, tzinfo=zone))
         except ValueError:  # 29 February of a year without one
             continue
     past = [found for found in candidates if found <= latest]
@@ -183,7 +257,11 @@ _Builder = Callable[[re.Match[str], tzinfo, datetime], datetime]
 _SHAPES: tuple[tuple[re.Pattern[str], _Builder], ...] = (
     (_YMD, _full),
     (_YMD_CN, _full),
+    (_ROC_CN, _minguo),
+    (_ROC, _minguo),
+    (_DMY, _day_first),
     (_RFC822, _rfc822),
+    (_MDY_EN, _month_named),
     (_MD_CN, _month_day),
     (_MD, _month_day),
     (_MD_ALONE, _month_day),
@@ -200,9 +278,13 @@ _RELATIVE = (_day_word, _ago, _just_now)
 
 def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
     try:
-        return build(match, tz, now)
+        return _plausible(build(match, tz, now))
     except (ValueError, OverflowError, KeyError):  # month 13, hour 25, a zone out of range...
         return None
+
+
+def _plausible(found: datetime | None) -> datetime | None:
+    return found if found is None or found.year >= FIRST_YEAR else None
 
 
 def plain_offsets(text: str) -> str:
@@ -275,7 +357,7 @@ def parse_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -
         seconds = int(text) / (1000 if len(text) == 13 else 1)
         return datetime.fromtimestamp(seconds, tz)
     try:
-        return _local_aware(datetime.fromisoformat(text), tz)
+        return _plausible(_local_aware(datetime.fromisoformat(text), tz))
     except ValueError:
         pass
     if _YEAR.search(text) and _MONTH_NAME.search(text):
@@ -283,7 +365,7 @@ def parse_date(text: str, *, tz: tzinfo, now: datetime, relative: bool = True) -
             found = dateutil_parser.parse(text, tzinfos=_offset_only)
         except (ValueError, OverflowError):
             return None
-        return _local_aware(offset_checked(found, tz), tz)
+        return _plausible(_local_aware(offset_checked(found, tz), tz))
     return None
 
 

@@ -26,7 +26,15 @@ from feeds import media, mediafix, youtube
 from feeds.attribution import CHANNEL
 from feeds.bound import Listing
 from feeds.charset import decode
-from feeds.dates import in_own_zone, named_offset, offset_checked, parse_date, plain_offsets
+from feeds.dates import (
+    FIRST_YEAR,
+    find_date,
+    in_own_zone,
+    named_offset,
+    offset_checked,
+    parse_date,
+    plain_offsets,
+)
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
 from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
@@ -476,11 +484,14 @@ def _date(entry: dict[str, Any], key: str, default_tz: tzinfo) -> datetime | Non
     raw = dict.get(entry, key)
     if isinstance(raw, str) and (when := read_date(raw, default_tz)):
         return when
+    if isinstance(raw, str) and _HAN.search(raw):
+        return None  # feedparser reads no Chinese date: `2026年11月29日` was 1 November
     parsed = dict.get(entry, f"{key}_parsed")
     try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), UTC) if parsed else None
+        when = datetime.fromtimestamp(calendar.timegm(parsed), UTC) if parsed else None
     except (ValueError, OverflowError, OSError):  # feedparser accepts years datetime cannot hold
         return None
+    return when if when is None or when.year >= FIRST_YEAR else None
 
 
 def read_date(raw: str, default_tz: tzinfo) -> datetime | None:
@@ -504,13 +515,20 @@ def _read_date(raw: str, default_tz: tzinfo) -> datetime | None:
         now = datetime.now(UTC)
         if found := parse_date(raw, tz=default_tz, now=now, relative=False):
             return found
+        if _HAN.search(raw):  # what dateutil makes of Chinese is half a date at best
+            return find_date(raw, tz=default_tz, now=now, relative=False)
     if (own := in_own_zone(raw, default_tz, _naive)) is not None:
         return own
     try:
         when = offset_checked(_naive(raw), default_tz)
     except ValueError:
-        return None
+        when = None
+    if when is None or when.year < FIRST_YEAR:  # `115/11/29`: Taiwan's year 115 is 2026
+        return parse_date(raw, tz=default_tz, now=datetime.now(UTC), relative=False)
     return when if when.tzinfo else when.replace(tzinfo=default_tz)
+
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _naive(raw: str) -> datetime:
