@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
@@ -31,7 +31,7 @@ from aggregator.follow import (
 )
 from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
-from aggregator.retries import Failures
+from aggregator.retries import Failures, read_before
 from aggregator.robots import Robots
 from feeds.articlemerge import merge_article
 from feeds.errors import AggregatorError, NotAFeed, ParseError
@@ -69,6 +69,9 @@ class Collected:
     # The key of every item the document lists, read before or not: retention keeps them.
     # None when a list page failed: the last listing read whole stands.
     listed: tuple[str, ...] | None = ()
+    # (key, listing digest) of stored items whose article failed now: they stay as stored,
+    # and only the digest, which counts the failures, is written.
+    relisted: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +131,17 @@ async def collect(
     warnings: list[str] = []
     dues: list[float] = []
     failed = False
+    lists = {source.url, url}  # an article that leads back to one of them is gone
     if source.lists:
-        feed, failed = await list_pages(
+        feed, failed, read_pages = await list_pages(
             source, response, fetcher, robots, hosts, default_tz, now, warnings
         )
+        lists.update(read_pages)
         if failed:
             dues.append(now.timestamp() + LIST_PAGE_RETRY)
     else:
-        plan = None if source.full_content else plan
-        parse = _Parse(source, default_tz, cpu, plan, fetcher.config.max_entries)
+        beside = None if source.full_content else plan
+        parse = _Parse(source, default_tz, cpu, beside, fetcher.config.max_entries)
         last = None if whole else state.body_hash
         fetched = (response, digest)
         try:
@@ -148,6 +153,7 @@ async def collect(
         if parsed is None:  # the document its page leads to is unchanged
             return Collected(response, None, (), tuple(warnings), body_hash=digest)
         feed = parsed
+        lists.add(response.url)
         if parse.records is not None:
             warnings.extend(feed.warnings)
             records = tuple(parse.records)
@@ -170,12 +176,13 @@ async def collect(
     )
     reads = await asyncio.gather(
         *(
-            _item(source, item, follow, known, fetcher, robots, hosts, default_tz, now)
+            _item(source, item, follow, known, fetcher, robots, hosts, default_tz, now, lists)
             for item in feed.items
         )
     )
     warnings.extend(read.problem for read in reads if read.problem)
-    kept = tuple((read.item, read.listing) for read in reads if read.item is not None)
+    kept = tuple((r.item, r.listing) for r in reads if r.item is not None and not r.keep)
+    relisted = tuple((item_key(r.item), r.listing) for r in reads if r.item and r.keep)
     # An article not read whole is tried again when it is due: the same body must not be
     # skipped as unchanged then, nor answered by a 304.
     dues.extend(read.due for read in reads if read.due is not None)
@@ -190,6 +197,7 @@ async def collect(
         reread_at=min(dues, default=None),
         article_pages=pages,
         article_charsets=charsets,
+        relisted=relisted,
         # the items of the pages read: a list cut short by a failed page lists no fewer
         listed=None if failed else tuple(item_key(item) for item in feed.items),
     )
@@ -291,6 +299,8 @@ class _Read:
     due: float | None = None  # when its article is to be tried again
     pages: tuple[str, ...] = ()  # the article pages read, in order
     charset: str | None = None  # how the first was decoded (`ReadArticle.charset`)
+    # The article read before failed now: the item stays as stored, only `listing` is new.
+    keep: bool = False
 
 
 async def _item(
@@ -303,9 +313,13 @@ async def _item(
     hosts: frozenset[str],
     default_tz: tzinfo,
     now: datetime,
+    lists: Collection[str],
 ) -> _Read:
     """An item completed by its article, unless it was read whole before, or failed at
-    `ARTICLE_TRIES` fetches in a row and is not yet due again (`aggregator/retries.py`)."""
+    `ARTICLE_TRIES` fetches in a row and is not yet due again (`aggregator/retries.py`).
+    An article that fails to read (`lists` are the pages an article that is gone leads back
+    to) leaves an item stored with an article read before as it is: its list or feed gave
+    only a title and a date."""
     if not follow or not listed.url or (source.type == "json" and listed.content_html):
         return _Read(listed)  # a JSON record with its body is whole
     digest = listing_digest(listed, dated=source.type == "feed")
@@ -316,18 +330,24 @@ async def _item(
     if failures.due > now.timestamp():
         return _Read(None, due=failures.due)
 
-    def failed(problem: str) -> _Read:
+    keep = read_before(stored)
+
+    def failed(problem: str, partial: ParsedItem | None = None) -> _Read:
+        """`partial`: what was read of an article a later page of which failed."""
         tried = Failures(failures.count + 1, now.timestamp())
-        problem += tried.waiting()
-        return _Read(listed, tried.stored(digest), problem, max(tried.due, now.timestamp()))
+        listing = tried.stored(digest, read=keep or partial is not None)
+        due = max(tried.due, now.timestamp())
+        item = listed if keep else partial or listed
+        return _Read(item, listing, problem + tried.waiting(), due, keep=keep)
 
     try:
         read = await read_article(
-            source, listed.url, fetcher, robots, hosts, default_tz, now, listed.title or None
-        )
+            source, listed.url, fetcher, robots, hosts, default_tz, now, listed.title or None,
+            lists,
+        )  # fmt: skip
     except AggregatorError as exc:
         return failed(article_problem(listed.url, exc))
     item = merge_article(listed, read.item)
-    if read.problem:  # missing a page: stored as far as it was read
-        return replace(failed(read.problem), item=item, pages=read.pages, charset=read.charset)
+    if read.problem:  # missing a page: stored as far as it was read, unless read whole before
+        return replace(failed(read.problem, item), pages=read.pages, charset=read.charset)
     return _Read(item, digest, pages=read.pages, charset=read.charset)

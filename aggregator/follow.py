@@ -6,6 +6,7 @@ the source's hosts (`follow_hosts`), asks `robots.txt` first, and names itself i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
@@ -31,6 +32,7 @@ from feeds.jsonpaths import JsonListRules
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
 from feeds.selectors import ArticleRules
+from feeds.withdrawal import gone_notice, redirected_away
 
 MAX_REFRESHES = 3  # refreshes (meta, header or script) followed from one page, as redirects are
 
@@ -44,13 +46,13 @@ async def list_pages(
     default_tz: tzinfo,
     now: datetime,
     warnings: list[str],
-) -> tuple[ParsedFeed, bool]:
-    """The list page and up to `max_pages - 1` following pages, and whether one failed: that
-    ends the list with a warning. One that links or redirects back to a page already read
-    ends the list quietly. Of the items listed, `fetch.max_entries` are read, chosen as a
-    feed's entries are: each costs an article request. Items skipped because their link is a
-    script no URL could be read from are counted in a warning: `sources.list.link` can read
-    them with an `attr` and a `regex`."""
+) -> tuple[ParsedFeed, bool, frozenset[str]]:
+    """The list page and up to `max_pages - 1` following pages, whether one failed (that
+    ends the list with a warning), and the URLs of the pages read. One that links or
+    redirects back to a page already read ends the list quietly. Of the items listed,
+    `fetch.max_entries` are read, chosen as a feed's entries are: each costs an article
+    request. Items skipped because their link is a script no URL could be read from are
+    counted in a warning: `sources.list.link` can read them with an `attr` and a `regex`."""
     assert source.list is not None, "config guarantees [sources.list] for list sources"
     items: Listing[ParsedItem] = Listing(fetcher.config.max_entries, lambda item: item.published)
     charset = None
@@ -92,7 +94,7 @@ async def list_pages(
     if left_out:
         warnings.append(left_out)
     feed = ParsedFeed(items=tuple(chosen), link=response.url, format=source.type, charset=charset)
-    return feed, failed
+    return feed, failed, frozenset(seen)
 
 
 def _list_page(source: SourceConfig, text: str, url: str, tz: tzinfo, now: datetime) -> ListPage:
@@ -284,14 +286,19 @@ async def read_article(
     default_tz: tzinfo,
     now: datetime,
     listed_title: str | None = None,
+    lists: Collection[str] = (),
 ) -> ReadArticle:
     """The article at `url` with its later pages, made one item off the loop; raises
-    `AggregatorError` when its first page cannot be read or made into one. A link to a file
-    (a notice's PDF) is an item with that file for its enclosure, the list's fields for the
-    rest. `listed_title` is the title its list gave (`article_from`)."""
+    `AggregatorError` when its first page cannot be read or made into one, or is not the
+    article but the site's answer that it is gone (`feeds/withdrawal.py`; `lists` are the
+    pages that listed it). A link to a file (a notice's PDF) is an item with that file for
+    its enclosure, the list's fields for the rest. `listed_title` is the title its list gave
+    (`article_from`)."""
     if kind := document_type(url):  # by its name: not asked for at all
         return ReadArticle(_file_item(url, kind, None), (url,))
     page = await _followed(source, url, fetcher, robots, hosts, pages_only=True)
+    if away := redirected_away(url, page.url, lists):
+        raise FetchError(f"{away}: withdrawn?", url=url)
     if page.file is not None:
         return ReadArticle(_file_item(page.url, page.file, page.length), (page.url,))
     first, charset = await _article_page(source, page)
@@ -307,6 +314,8 @@ async def read_article(
         listed_title=listed_title,
         site_names=(source.name, *source.aliases),
     )
+    if said := gone_notice(first.doc, article.content_html):
+        raise FetchError(f"the page only says {said!r}: withdrawn?", url=url)
     return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
 
 

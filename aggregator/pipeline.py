@@ -235,7 +235,9 @@ class Pipeline:
         if records and self.keys_ready is not None and not self.keys_ready.done():
             await asyncio.shield(self.keys_ready)
         try:
-            summary = await self.db.store_fetch(source.id, outcome, records, self._story_context())
+            summary = await self.db.store_fetch(
+                source.id, outcome, records, self._story_context(), collected.relisted
+            )
         except StorageError as exc:  # locked past the busy timeout, read-only, disk full
             return await self._failed(source, url, state.error_streak + 1, started, clock, exc)
         if summary.versions and self.on_change:

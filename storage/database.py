@@ -143,12 +143,15 @@ class Database(Reads):
         outcome: FetchOutcome,
         fetched: Sequence[ItemRecord],
         context: StoryContext | None = None,
+        relisted: Sequence[tuple[str, str | None]] = (),
     ) -> WriteSummary:
-        """Items, their stories and the fetch outcome of one source, in one transaction."""
+        """Items, their stories and the fetch outcome of one source, in one transaction.
+        `relisted` (key, listing digest): stored items left as they are but that digest."""
 
         def store(conn: sqlite3.Connection) -> WriteSummary:
             now = outcome.attempted_at
             summary, inserted, written, restory = items.upsert_items(conn, source_id, fetched, now)
+            items.relist(conn, source_id, relisted)
             joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
             left = stories.rematch(conn, source_id, restory, context or _NO_CONTEXT)
             sources.record_outcome(conn, source_id, outcome)

@@ -29,7 +29,8 @@ _UPDATE = """
         body_chars = ?
     WHERE source_id = ? AND key = ?
 """
-# An item whose article was read again and found unchanged: only what led to it is new.
+# An item whose article was read again and found unchanged, or failed to read and kept what
+# was read before: only what led to it is new.
 _RELISTED = "UPDATE items SET listing_hash = ? WHERE source_id = ? AND key = ?"
 # By rowid, from ids read in one statement: `INSERT INTO items_search … SELECT` per row cost
 # FTS5 more than twice as much as the whole insert of plain values. Run last (`run_last`).
@@ -213,6 +214,15 @@ def _indexed(
         for key, item_id, title, summary, content in conn.execute(sql, params):
             found[key] = (item_id, search_text(title, summary, content))
     return found
+
+
+def relist(
+    conn: sqlite3.Connection, source_id: str, listings: Sequence[tuple[str, str | None]]
+) -> None:
+    """Give stored items (key, listing digest) a new listing digest and nothing else: their
+    article failed to read again, and they keep what was read before."""
+    if listings:
+        conn.executemany(_RELISTED, [(listing, source_id, key) for key, listing in listings])
 
 
 def _stored_hashes(
