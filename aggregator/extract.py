@@ -38,7 +38,7 @@ from feeds.errors import AggregatorError, NotAFeed, ParseError
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.parse import parse_feed
-from storage import FetchState, ItemRecord
+from storage import FetchState, HeldItem, ItemRecord
 
 KnownListings = Callable[[str, Sequence[str]], Awaitable[dict[str, str]]]
 # A later list page that failed is tried again after this long, the first page being read
@@ -80,12 +80,12 @@ class RecordPlan:
     need no article page. The items then never cross between processes: sending them to the
     pool and back twice cost about a third of a first fetch's CPU.
 
-    `known` gives the stored content digests of the source's recent items: the items among
-    them whose digest is unchanged get no story keys or search text (they are not written).
+    `known` gives the source's recent items as stored: the items among them whose digest is
+    unchanged get no story keys or search text (they are not written).
     """
 
     stories: StoriesConfig
-    known: Callable[[], Awaitable[Mapping[str, str]]]
+    known: Callable[[], Awaitable[Mapping[str, HeldItem]]]
 
 
 def body_digest(body: bytes) -> str:

@@ -144,7 +144,7 @@ class Pipeline:
         if not collected.items:
             return []
         keys = [item_key(item) for item, _ in collected.items]
-        known = await self.db.content_hashes(source.id, keys)
+        known = await self.db.held_items(source.id, keys)
         return await self.cpu.run(
             build_records, source, collected.items, self.config.stories, known
         )
@@ -183,7 +183,7 @@ class Pipeline:
             state = replace(state, etag=None, last_modified=None, body_hash=None)
         url = state.effective_url or source.url
         # the digests of as many stored items as one document may list
-        recent = functools.partial(self.db.recent_hashes, source.id, self.config.fetch.max_entries)
+        recent = functools.partial(self.db.recent_held, source.id, self.config.fetch.max_entries)
         try:
             collected = await collect(
                 source,

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from typing import Any
 
@@ -22,7 +22,7 @@ from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text, plain_line
 from feeds.searchtext import index_text
 from feeds.stories import SourceNames, keys_made_by
-from storage import Database, ItemRecord, MatchKeys, StoredText, StoryContext
+from storage import Database, HeldItem, ItemRecord, MatchKeys, StoredText, StoryContext
 
 log = logging.getLogger("aggregator.records")
 _NO_STORIES = StoriesConfig()
@@ -172,15 +172,19 @@ def to_record(
     listing_hash: str | None,
     stories: StoriesConfig = _NO_STORIES,
     *,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, HeldItem] | None = None,
 ) -> ItemRecord:
-    """The record to store. With `known` (key → stored content hash), an item whose hash shows
-    it unchanged goes without its story keys and search text: it is not written again."""
+    """The record to store. With `known` (key → the stored item), an item whose hash shows
+    it unchanged goes without its story keys and search text: it is not written again; and
+    dates later than any it could be published with keep their stored values (`_settled`)."""
     key = item_key(item)
+    held = known.get(key) if known is not None else None
+    if held is not None:
+        item = _settled(item, held)
     # as every format publishes them, so that `?tag=` finds what a reader sees
     tags = tuple(dict.fromkeys(filter(None, map(plain_line, (*item.tags, *source.tags)))))
     digest = content_hash(item, tags)
-    unchanged = known is not None and known.get(key) == digest
+    unchanged = held is not None and held.content_hash == digest
     costly = {} if unchanged else _costly(source, item, stories)
     origin = costly.pop("origin", item.origin)
     return ItemRecord(
@@ -204,14 +208,30 @@ def to_record(
     )
 
 
+def _settled(item: ParsedItem, held: HeldItem) -> ParsedItem:
+    """`item` with the dates it was stored with where its new ones are later than what a feed
+    shows of them: a date after the item was first seen is published as that moment, and an
+    update after its last change as that change (`aggregator/publish.py`). A feed stamping
+    every item with the time it was made, or a pinned item moved to now, changed nothing a
+    reader sees, and made every item look edited at every fetch."""
+    published, updated = item.published, item.updated
+    if published is not None and published.timestamp() > held.first_seen:
+        published = datetime.fromisoformat(held.published) if held.published else None
+    if updated is not None and updated.timestamp() > held.last_changed:
+        updated = datetime.fromisoformat(held.updated) if held.updated else None
+    if published is item.published and updated is item.updated:
+        return item
+    return replace(item, published=published, updated=updated)
+
+
 def build_records(
     source: SourceConfig,
     items: Sequence[tuple[ParsedItem, str | None]],
     stories: StoriesConfig,
-    known: Mapping[str, str],
+    known: Mapping[str, HeldItem],
 ) -> list[ItemRecord]:
     """Records of fetched (item, listing digest) pairs; story keys (a SimHash of the body) and
-    search text only for items new or changed since `known` (key → stored content hash), since
+    search text only for items new or changed since `known` (key → the stored item), since
     the unchanged are not written again. Pure, for the CPU pool."""
     return [to_record(source, item, listing, stories, known=known) for item, listing in items]
 
@@ -220,7 +240,7 @@ def parse_and_build(
     body: bytes,
     source: SourceConfig,
     stories: StoriesConfig,
-    known: Mapping[str, str],
+    known: Mapping[str, HeldItem],
     *,
     url: str,
     header_charset: str | None,

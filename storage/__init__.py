@@ -6,6 +6,7 @@ from storage.database import Database, ReadOnlyDatabase, Reads
 from storage.records import (
     FetchOutcome,
     FetchState,
+    HeldItem,
     ItemRecord,
     MatchKeys,
     SourceStatus,
@@ -22,6 +23,7 @@ __all__ = [
     "Database",
     "FetchOutcome",
     "FetchState",
+    "HeldItem",
     "ItemFilter",
     "ItemRecord",
     "MatchKeys",

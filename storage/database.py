@@ -15,6 +15,7 @@ from storage.connection import Connections, InlineReader, Reader, Schema
 from storage.records import (
     FetchOutcome,
     FetchState,
+    HeldItem,
     ItemRecord,
     MatchKeys,
     SourceStatus,
@@ -58,14 +59,14 @@ class Reads:
     async def items_by_id(self, item_ids: Sequence[int]) -> dict[int, StoredItem]:
         return {item.id: item for item in await items.by_ids(self._reads, item_ids)}
 
-    async def content_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
-        """The stored content digest of each of these items that is stored."""
-        return await items.content_hashes(self._reads, source_id, keys)
+    async def held_items(self, source_id: str, keys: Sequence[str]) -> dict[str, HeldItem]:
+        """What a fetch compares with of each of these items that is stored."""
+        return await items.held_items(self._reads, source_id, keys)
 
-    async def recent_hashes(self, source_id: str, limit: int) -> dict[str, str]:
-        """The content digests of a source's `limit` most recent stored items, by key: a feed
-        lists its newest items, so these are the ones a fetch can find unchanged."""
-        return await items.recent_hashes(self._reads, source_id, limit)
+    async def recent_held(self, source_id: str, limit: int) -> dict[str, HeldItem]:
+        """`held_items` of a source's `limit` most recent stored items, by key: a feed lists
+        its newest items, so these are the ones a fetch can find unchanged."""
+        return await items.recent_held(self._reads, source_id, limit)
 
     async def listing_hashes(self, source_id: str, keys: Sequence[str]) -> dict[str, str]:
         """Which listed items were already read from their article page, by listing digest."""

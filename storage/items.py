@@ -13,7 +13,7 @@ from feeds.dates import EARLIEST_PLAUSIBLE
 from feeds.model import Enclosure
 from feeds.searchtext import search_text
 from storage.connection import Reader, Row, run_last
-from storage.records import ItemRecord, StoredItem, WriteSummary
+from storage.records import HeldItem, ItemRecord, StoredItem, WriteSummary
 
 _COLUMNS = (
     "id, source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
@@ -251,17 +251,23 @@ async def _read_column_by_key(
     return found
 
 
-async def content_hashes(db: Reader, source_id: str, keys: Sequence[str]) -> dict[str, str]:
-    return await _read_column_by_key(db, source_id, keys, "content_hash")
+_HELD = "content_hash, first_seen, last_changed, published, updated"
 
 
-async def recent_hashes(db: Reader, source_id: str, limit: int) -> dict[str, str]:
+async def held_items(db: Reader, source_id: str, keys: Sequence[str]) -> dict[str, HeldItem]:
+    found: dict[str, HeldItem] = {}
+    for sql, params in _lookups(source_id, keys, _HELD):
+        found.update((row[0], HeldItem(*row[1:])) for row in await db.read(sql, params))
+    return found
+
+
+async def recent_held(db: Reader, source_id: str, limit: int) -> dict[str, HeldItem]:
     rows = await db.read(
-        "SELECT key, content_hash FROM items WHERE source_id = ? "
+        f"SELECT key, {_HELD} FROM items WHERE source_id = ? "
         "ORDER BY sort_ts DESC, id DESC LIMIT ?",
         (source_id, limit),
     )
-    return {row[0]: row[1] for row in rows}
+    return {row[0]: HeldItem(*row[1:]) for row in rows}
 
 
 async def listing_hashes(db: Reader, source_id: str, keys: Sequence[str]) -> dict[str, str]:

@@ -39,6 +39,18 @@ class ItemRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldItem:
+    """A stored item as a fetch compares it with what it read: its content digest, and its
+    dates as stored (ISO 8601) with when it was first seen and last changed."""
+
+    content_hash: str
+    first_seen: float
+    last_changed: float
+    published: str | None = None
+    updated: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MatchKeys:
     """What finds an item's copies at other sources (SPEC §7), as `ItemRecord` carries them."""
 

@@ -1,0 +1,79 @@
+"""Dates that move by themselves: a CMS stamping every item of its feed with the time the feed
+was made, or moving a pinned item to now. What readers see of such a date never changes (a
+date after an item was first seen is published as that moment), so the item is no edit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from aggregator.config import load_config
+from aggregator.service import running_service
+from aggregator.web.app import make_app
+
+CONFIG = """
+[service]
+base_url = "http://feeds.example"
+database = "{db}"
+
+[[sources]]
+id = "gen"
+name = "动态网站"
+url = "{feed}"
+"""
+
+
+def feed(dates: list[datetime], bodies: tuple[str, ...] = ("第一", "第二", "第三")) -> str:
+    items = "".join(
+        f"<item><title>新闻{n}</title><link>http://gen.example/{n}.html</link>"
+        f"<guid>gen-{n}</guid><pubDate>{format_datetime(date)}</pubDate>"
+        f"<description>{body}条新闻的正文。</description></item>"
+        for n, (date, body) in enumerate(zip(dates, bodies, strict=True))
+    )
+    channel = f"<channel><title>动态</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+
+
+async def test_a_feed_dated_when_it_is_made_edits_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "gen.xml"
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "db.sqlite3", feed=source), "utf-8")
+    config = load_config(path)
+    now = datetime.now(UTC)
+    pinned = now - timedelta(days=10)
+    source.write_text(feed([now + timedelta(seconds=5), now + timedelta(seconds=5), pinned]))
+    async with running_service(config, schedule=False) as service:
+        first = await service.pipeline.run(config.sources[0])
+        assert first.new == 3
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            before = await client.get("/sources/gen.json")
+            shown: dict[str, Any] = await before.json()
+            for minutes in (15, 30):
+                later = now + timedelta(minutes=minutes)
+                source.write_text(feed([later, later, later]))  # the pinned item moved to now
+                report = await service.pipeline.run(config.sources[0])
+                assert (report.new, report.updated, report.unchanged) == (0, 0, 3)
+            after = await client.get("/sources/gen.json")
+            assert after.headers["ETag"] == before.headers["ETag"]
+            assert await after.json() == shown
+            pinned_entry = next(i for i in shown["items"] if i["title"] == "新闻2")
+            assert datetime.fromisoformat(pinned_entry["date_published"]) == pinned.replace(
+                microsecond=0
+            )
+            # an edit still shows, its dates as readers saw them
+            edited = now + timedelta(minutes=45)
+            source.write_text(feed([edited] * 3, bodies=("第一", "更正后的第二", "第三")))
+            report = await service.pipeline.run(config.sources[0])
+            assert (report.updated, report.unchanged) == (1, 2)
+            final = {
+                i["title"]: i
+                for i in (await (await client.get("/sources/gen.json")).json())["items"]
+            }
+            assert "更正后的第二" in json.dumps(final["新闻1"], ensure_ascii=False)
+            was = {i["title"]: i for i in shown["items"]}
+            assert final["新闻1"]["date_published"] == was["新闻1"]["date_published"]
