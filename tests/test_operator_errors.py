@@ -14,7 +14,14 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import FIXTURES, free_port
-from tests.test_running import TOKEN, Server, start, stop, write_config
+from tests.test_running import (  # noqa: F401 - no_server_left: autouse
+    TOKEN,
+    Server,
+    no_server_left,
+    start,
+    stop,
+    write_config,
+)
 
 DEEP_REGEX = "(" * 2000 + "a" + ")" * 2000
 HTML_SOURCE = '[[sources]]\nid = "list"\nurl = "{url}"\ntype = "html"\n[sources.list]\n'

@@ -110,6 +110,33 @@ class Server:
         return (await self.process.stderr.read()).decode()
 
 
+# Servers started by the running test: one its assertion left running kept uvloop from closing
+# the test's loop, and the whole run hung there.
+_STARTED: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def no_server_left() -> AsyncIterator[None]:
+    """Kill what a failed test left running, in the test's own loop, before it closes."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                if _leads(process):  # its parsing processes with it
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.kill()
+            await process.communicate()
+
+
+def _leads(process: asyncio.subprocess.Process) -> bool:
+    try:
+        return os.getpgid(process.pid) == process.pid
+    except ProcessLookupError:
+        return False
+
+
 async def start(
     config: Path, port: int, env: dict[str, str] | None = None, *, group: bool = False
 ) -> Server:
@@ -122,6 +149,7 @@ async def start(
         cwd=config.parent,
         env={**os.environ, "AGGREGATOR_ADMIN_TOKEN": TOKEN, **(env or {})},
     )
+    _STARTED.append(process)
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
@@ -142,8 +170,9 @@ async def stop(server: Server, *, within: float = 10.0) -> tuple[int, str]:
     return server.process.returncode or 0, err.decode()
 
 
-async def eventually(check: Any, within: float = 8.0) -> Any:
-    """Poll an async check until it returns something truthy."""
+async def eventually(check: Any, within: float = 20.0) -> Any:
+    """Poll an async check until it returns something truthy; the bound is generous, since a
+    check that holds returns at once, and a loaded machine is slow to get there."""
     deadline = time.monotonic() + within
     while True:
         result = await check()

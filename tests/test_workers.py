@@ -25,6 +25,7 @@ from tests.test_running import (
     events,
     eventually,
     farm,
+    no_server_left,  # noqa: F401 - autouse: a failed test leaves no server running
     start,
     stop,
     write_config,
