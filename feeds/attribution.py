@@ -17,6 +17,7 @@ import lxml.html
 
 from feeds import htmltree
 from feeds.model import ParsedItem, Party
+from feeds.normalize import fold
 
 # How an origin read from an aggregator's `<source>` is labelled (`ParsedItem.provenance`): it
 # names the feed the item came from, and a credit in the body outranks it.
@@ -45,9 +46,37 @@ _MAX_CHARS = 60
 # name is what sources and aliases are matched against, so they go wherever they stand.
 _QUOTES = re.compile("[\"'“”‘’「」『』《》〈〉]")
 
+_HAN_CHARS = "\u4e00-\u9fff"
+_HAN = f"[{_HAN_CHARS}]"
+# A byline's name, read without a label to end it: two to four characters, or a Latin name.
+_LATIN_NAME = r"[A-Z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,3}(?![A-Za-z])"
+_NAME = rf"(?P<value>{_HAN}{{2,4}}(?!{_HAN})|{_LATIN_NAME})"
+# Taiwan's bylines, unlabelled: `〔記者王小明／台北報導〕` (also with `、` and more reporters), and
+# `文／林志明` starting a line.
+_REPORTED = re.compile(
+    rf"(?:^|(?<=[\s〔【\[(（]))记者\s*(?P<value>{_HAN}{{2,4}})(?:[、，,]{_HAN}{{2,4}}){{0,5}}"
+    rf"\s*[／/]\s*{_HAN}{{1,8}}报[导道]",
+    re.M,
+)
+_WRITTEN = re.compile(rf"(?:^|(?<=[〔【\[(（|｜]))[ \t\u3000]*文\s*[／/]\s*{_NAME}", re.M)
+# A wire story's dateline, `（中央社記者王小明台北29日電）`: the agency is its origin, the first
+# reporter its author. The name runs into the place: a name of three characters is read, one of
+# two or four only before a `、` naming the next reporter.
+_DATELINE_END = rf"{_HAN}{{2,5}}\d{{1,2}}日专?电[)）]"
+_DATELINE_AUTHOR = re.compile(
+    rf"[(（]{_HAN}{{1,6}}社记者(?P<value>{_HAN}{{3}}(?=[、{_HAN_CHARS}])|{_HAN}{{2,4}}(?=、))"
+    rf"(?:、{_HAN}{{2,4}}){{0,5}}{_DATELINE_END}"
+)
+_DATELINE_ORIGIN = re.compile(
+    rf"[(（](?P<value>{_HAN}{{1,6}}社)(?:记者[^()（）\n]{{2,30}}?)?{_DATELINE_END}"
+)
+
 # Authors in order of preference: the writer over the account that posted it over the editor.
 _AUTHOR_LABELS = (
     re.compile(r"(?:作者|记者|撰稿)" + _COLON + _CJK_VALUE),
+    _REPORTED,
+    _DATELINE_AUTHOR,
+    _WRITTEN,
     re.compile(r"(?:\b(?i:author)\s*[:：]\s*|\b(?i:written by)\s+)" + _LATIN_VALUE),
     re.compile(r"(?:^|(?<=[\s|｜(（\[【]))By\s+(?=[A-Z])" + _LATIN_VALUE),
     re.compile(r"(?:发布者|发布人)" + _COLON + _CJK_VALUE),
@@ -59,35 +88,47 @@ _ORIGIN_LABELS = (
     re.compile(_NOT_THE_STORY + r"(?:来源|来自|稿源|转载自|转自|出处)" + _COLON + _CJK_VALUE),
     # `本文转载自汉中发布`: a verb, written with or without the colon
     re.compile(r"(?:转载自|转自)(?![:：])\s*" + _CJK_VALUE),
+    _DATELINE_ORIGIN,
     re.compile(r"\b(?i:source)\s*[:：]\s*" + _LATIN_VALUE),
     re.compile(r"\b(?i:originally published (?:at|in|on))\s+" + _LATIN_VALUE),
 )
 # The agency a government disclosure page (政府信息公开) names as publishing or issuing a
 # document: its origin where no credit above names another.
 _AGENCY_LABELS = (re.compile(r"(?:发布机构|发布单位|发文机关|发文单位)" + _COLON + _CJK_VALUE),)
+# `资料来源：` (Taiwan's and Hong Kong's credit line) credits the story in a meta line, or as a
+# whole line among the body's last; elsewhere in a body it credits a figure or a table.
+_DATA_SOURCE = re.compile(r"资料来源" + _COLON + _CJK_VALUE)
+_DATA_SOURCE_LINE = re.compile(
+    r"^[ \t\u3000(（【\[]*资料来源" + _COLON + _CJK_VALUE + r"[ \t\u3000)）】\]。.]*$", re.M
+)
+_LONGEST_LINE = 80  # a credit line's; longer last lines are the body's text
 
 
-# Credits that name nobody: "unknown", "anonymous", "the web", "this site('s own)".
+# Credits that name nobody: "unknown", "anonymous", "the web", "this site('s own)", as `fold`
+# writes them, so that Traditional forms (`不詳`, `本網原創`) are refused alike; Taiwan calls the
+# web `網路` (`网路`) and `網際網路`.
 _NOBODY = frozenset({
     "佚名", "未知", "匿名", "不详", "网络", "互联网", "网络转载", "本站", "本站原创", "原创",
-    "本网", "本网原创",
+    "本网", "本网原创", "网路", "网际网路", "网路转载",
 })  # fmt: skip
 
 
 # The Traditional forms of the labels' characters (`來源`, `發佈時間`, `責任編輯`), one for
 # one, so that a span found in the folded text is the same span of the text as written.
 _LABEL_CHARS = str.maketrans(
-    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關",
-    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频访问机构单关",
+    "來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關報導專電",
+    "来发布时间转载处记责编辑浏览阅读点击评论号数图资据视频访问机构单关报导专电",
 )
 
 
-_TRADITIONAL = re.compile("[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關]")
+_TRADITIONAL = re.compile(
+    "[來發佈時間轉載處記責編輯瀏覽閱讀點擊評論號數圖資據視頻訪問機構單關報導專電]"
+)
 # Words one of `_ORIGIN_LABELS` or `_AGENCY_LABELS` holds, searched first: most bodies hold
 # none, and a search for literals is several times cheaper than the patterns.
 _ORIGIN_HINT = re.compile(
     "来源|來源|来自|來自|稿源|转载|轉載|转自|轉自|出处|出處|机构|機構|单位|單位|机关|機關"
-    "|source|Source|SOURCE|riginally|RIGINALLY"
+    "|日电|日電|专电|專電|source|Source|SOURCE|riginally|RIGINALLY"
 )
 
 
@@ -100,7 +141,7 @@ def label_text(text: str) -> str:
 def _credit(value: str) -> str | None:
     """`value` if it names someone: not empty, not too long, not a placeholder, not a label
     (`来源：浏览次数`: the name was left to a script)."""
-    if not value or len(value) > _MAX_CHARS or value in _NOBODY:
+    if not value or len(value) > _MAX_CHARS or fold(value) in _NOBODY:
         return None
     return None if label_text(value) in _LABELS else value
 
@@ -129,13 +170,37 @@ def find_author(text: str) -> str | None:
 
 
 def find_origin(text: str) -> str | None:
-    """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`,
-    else from a government page's `发布机构：`."""
+    """Where it was first published, from the first label such as `来源：`, `来自:`, `Source:`
+    or a wire's dateline (`（中央社記者王小明台北29日電）`), else from a government page's
+    `发布机构：`."""
     if not _ORIGIN_HINT.search(text):
         return None
-    return _first(_ORIGIN_LABELS, text, by_position=True) or _first(
-        _AGENCY_LABELS, text, by_position=True
-    )
+    return _first(_ORIGIN_LABELS, text, by_position=True) or _agency(text)
+
+
+def _agency(text: str) -> str | None:
+    return _first(_AGENCY_LABELS, text, by_position=True)
+
+
+def _line_origin(text: str) -> str | None:
+    """`find_origin` of a meta line, whose `资料来源：` credits the story."""
+    if not _ORIGIN_HINT.search(text):
+        return None
+    labels = (*_ORIGIN_LABELS, _DATA_SOURCE)
+    return _first(labels, text, by_position=True) or _agency(text)
+
+
+def _body_origin(text: str) -> str | None:
+    """`find_origin` of a body's edges (`body_edges`), else a whole `资料来源：` line among its
+    last lines."""
+    edge = body_edges(text)
+    if not _ORIGIN_HINT.search(edge):
+        return None
+    if found := _first(_ORIGIN_LABELS, edge, by_position=True):
+        return found
+    lines = text.rstrip().rsplit("\n", _EDGE_LINES)[-_EDGE_LINES:]
+    last = "\n".join(line for line in lines if len(line) <= _LONGEST_LINE)
+    return _first((_DATA_SOURCE_LINE,), last, by_position=True) or _agency(edge)
 
 
 def clean_credit(value: str | None) -> str | None:
@@ -172,11 +237,15 @@ def link_for(name: str, links: Iterable[tuple[str, str]]) -> str | None:
 
 
 def origin_party(text: str, links: Iterable[tuple[str, str]] = ()) -> Party | None:
-    """The origin credited in `text`, with its URL when one of `links` (text, URL) names it.
+    """The origin a meta line `text` credits (its `资料来源：` too), with its URL when one of
+    `links` (text, URL) names it.
 
     A credit that is itself a URL (`Originally published at https://…`) is named by its host.
     """
-    name = find_origin(text)
+    return _party(_line_origin(text), links)
+
+
+def _party(name: str | None, links: Iterable[tuple[str, str]]) -> Party | None:
     if name is None:
         return None
     if _is_web_url(name):
@@ -207,11 +276,12 @@ def credit_in_body_counts(item: ParsedItem) -> bool:
 
 
 def body_credit(text: str, content_html: str, base: str | None) -> Party | None:
-    """The origin a body credits at either end (`(来源:汉中发布)`), with the URL of a link in
-    `content_html` that names it; `text` is the body's plain text (`html_to_text`). A feed's
-    items carry these as pages do: a portal's RSS copy ends with the credit its page shows."""
-    edge = body_edges(text)
-    if find_origin(edge) is None:
+    """The origin a body credits at either end (`(来源:汉中发布)`) or in a `资料来源：` line
+    among its last, with the URL of a link in `content_html` that names it; `text` is the
+    body's plain text (`html_to_text`). A feed's items carry these as pages do: a portal's RSS
+    copy ends with the credit its page shows."""
+    name = _body_origin(text)
+    if name is None:
         return None  # most bodies: their markup is not parsed for links
     body = lxml.html.fragment_fromstring(content_html, create_parent="div")
-    return origin_party(edge, htmltree.links(body, base or ""))
+    return _party(name, htmltree.links(body, base or ""))

@@ -5,7 +5,9 @@ Government templates print tool lines around an article (`[打印本页] [关闭
 table-layout sites put the title, the meta line, the text and those tools in rows of one
 table, which extraction then keeps whole. A notice whose text is a document shows it in a
 viewer (`<iframe src="…/viewer.html?file=….pdf">`, `<embed src="….pdf">`), which the
-sanitiser removes: the reader had no way to the document.
+sanitiser removes: the reader had no way to the document. A Hong Kong government press
+release ends its text with a trailer (`完`, its day and time of issue), which dates it
+(`feeds.metaline`) and is no part of the story.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lxml import etree
 
 from feeds.files import document_type
 from feeds.htmltree import text_of
+from feeds.metaline import press_release_trailer
 from feeds.urls import resolve
 
 # An element whose whole text is tools: print, close, font size, a QR caption, with their
@@ -45,7 +48,9 @@ _MOST_EMBEDS = 20
 
 def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
     """Remove each outermost element whose whole text is tools (`_TOOL_LINE`), up to the row
-    of a layout table that holds nothing else, never one holding a picture or a viewer."""
+    of a layout table that holds nothing else, never one holding a picture or a viewer; and a
+    press release's trailer (`drop_trailer`)."""
+    drop_trailer(work)
     found = []
     for node in islice(_tool_texts(work), _MOST_TOOL_TEXTS):
         owner = node.getparent()
@@ -62,6 +67,24 @@ def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
     for element in found:
         if element.getparent() is not None and not any(a in found for a in element.iterancestors()):
             element.drop_tree()
+
+
+def drop_trailer(work: lxml.html.HtmlElement) -> None:
+    """Remove a press release's trailer (`feeds.metaline.press_release_trailer`) and the line
+    breaks and emptied elements it leaves at the end of the text it ended."""
+    trailer = press_release_trailer(work)
+    if trailer is None:
+        return
+    for owner, is_tail in trailer.pieces:
+        if is_tail:
+            owner.tail = None
+        else:
+            owner.text = None
+    for _ in range(_MOST_EMPTIED):
+        last = trailer.holder[-1] if len(trailer.holder) else None
+        if last is None or (last.tail or "").strip() or _shows(last):
+            break
+        last.drop_tree()
 
 
 def _tool_texts(work: lxml.html.HtmlElement) -> Iterator[etree._ElementUnicodeResult]:
@@ -137,6 +160,7 @@ def _shows(element: lxml.html.HtmlElement) -> bool:
 
 
 _ROW_REACH, _MIN_CELL_CHARS = 4, 10
+_MOST_EMPTIED = 20  # the `<br>`s and emptied lines a trailer leaves
 
 
 def link_embedded_documents(work: lxml.html.HtmlElement) -> None:

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feeds.attribution import clean_credit, find_author, find_origin, link_for, origin_party
+from feeds.attribution import (
+    body_credit,
+    clean_credit,
+    find_author,
+    find_origin,
+    link_for,
+    origin_party,
+)
 from feeds.charset import decode
 from feeds.htmlpage import parse_article
 from feeds.model import Party
@@ -41,6 +48,19 @@ SEED_META = "2022-1-14 17:50| 发布者: admin| 查看: 8| 评论: 0|来自: 汉
         ("Author: Jane Doe  Source: Xinhua", "Jane Doe"),
         ("By Jane Doe, Staff Writer", "Jane Doe"),
         ("Written by John Roe", "John Roe"),
+        # Taiwan's bylines, unlabelled: a reporter's, a writer's, a wire's dateline
+        ("〔記者王小明／台北報導〕中央氣象署表示", "王小明"),
+        ("【記者陳美玲/台北報導】台灣高鐵公司今天宣布", "陳美玲"),
+        ("記者王小明／台北報導\n中央氣象署表示", "王小明"),
+        ("〔記者王小明、陳美玲／綜合報導〕", "王小明"),
+        ("文／林志明\n沿著迪化街一路向北", "林志明"),
+        ("文/林志明　圖/陳美玲", "林志明"),
+        ("文／John Smith", "John Smith"),
+        ("（中央社記者王小明台北29日電）台北市政府今天宣布", "王小明"),
+        ("（中央社記者王小明、陳美玲華盛頓28日專電）", "王小明"),
+        ("（中央社記者王明、陳美玲台北29日電）", "王明"),
+        # The writer in the dateline outranks the editor closing the story.
+        ("（中央社記者王小明台北29日電）市府今天宣布。\n（編輯：李大華）1151129", "王小明"),
     ],
 )
 def test_find_author(text: str, author: str) -> None:
@@ -49,13 +69,23 @@ def test_find_author(text: str, author: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "查看: 8| 评论: 0", "作者：", "作者： | 来源：", "the author of the book", "stand by me"],
-)
+    [
+        "", "查看: 8| 评论: 0", "作者：", "作者： | 来源：", "the author of the book",
+        "stand by me",
+        # a byline's name is a name, not a sentence nor a word run on
+        "他說記者王小明／台北報導", "記者王小明台北報導", "文／林志明攝影記者陳美玲",
+        "發表中文/英文版本", "（中央社台北29日電）",
+    ],
+)  # fmt: skip
 def test_find_author_gives_none_without_a_credit(text: str) -> None:
     assert find_author(text) is None
 
 
-@pytest.mark.parametrize("text", ["作者：佚名", "作者：未知", "作者: 匿名 | 编辑：", "作者：本站"])
+@pytest.mark.parametrize(
+    "text",
+    ["作者：佚名", "作者：未知", "作者: 匿名 | 编辑：", "作者：本站", "作者：不詳",
+     "作者：本站原創", "作者：網路", "記者：佚名"],
+)  # fmt: skip
 def test_an_author_naming_nobody_is_no_author(text: str) -> None:
     assert find_author(text) is None
 
@@ -100,6 +130,10 @@ def test_an_author_naming_nobody_is_no_author(text: str) -> None:
         ("發佈機構：漢中市財政局", "漢中市財政局"),
         ("發布機構：漢中市財政局", "漢中市財政局"),
         ("发布单位：汉台区教育体育局 来源：汉中日报", "汉中日报"),  # a credit outranks it
+        # A wire's dateline names the agency.
+        ("（中央社記者王小明台北29日電）台北市政府今天宣布", "中央社"),
+        ("（中央社台北29日電）台北市政府今天宣布", "中央社"),
+        ("（中央社記者王小明、陳美玲華盛頓28日專電）", "中央社"),
     ],
 )
 def test_find_origin(text: str, origin: str) -> None:
@@ -112,12 +146,42 @@ def test_find_origin(text: str, origin: str) -> None:
      "照片来自：张三", "资料来源：国家统计局", "视频来源：汉中发布",
      # placeholders that name nobody: the web, this site, unknown
      "来源：网络", "来源：本站原创", "来源：互联网", "来源：佚名",
+     # and as Traditional writes them, Taiwan's `網路` (网络) and `網際網路` (互联网) too
+     "來源：網路", "（來源：網路）", "来源：网路", "來源：網絡", "來源：本網原創", "來源：本站原創",
+     "來源：不詳", "來源：網際網路", "来源：互聯網",
+     # a figure's or a table's credit, in running text
+     "資料來源：主計總處", "圖表一 資料來源：主計總處",
      # a name a script writes, read as empty; a label is no name
      "发布时间：2026-11-27 16:00 信息来源： 浏览次数： 【字体：大 中 小】",
      "来源：点击数：12", "来源：浏览量", "來源：瀏覽次數：12", "来源：评论数：0"],
 )  # fmt: skip
 def test_find_origin_gives_none_without_a_credit(text: str) -> None:
     assert find_origin(text) is None
+
+
+def test_a_meta_lines_data_source_is_the_origin() -> None:
+    assert origin_party("發布日期：2026-11-29 資料來源：內政部") == Party("內政部")
+    assert origin_party("资料来源：国家统计局") == Party("国家统计局")
+    assert origin_party("來源：行政院 資料來源：內政部") == Party("行政院")  # the first credit
+
+
+@pytest.mark.parametrize(
+    ("text", "origin"),
+    [
+        ("疾管署今天表示。\n疾管署呼籲。\n資料來源：衛生福利部疾病管制署", "衛生福利部疾病管制署"),
+        ("甲。\n乙。\n丙。\n丁。\n（資料來源：香港01）\n", "香港01"),
+        ("甲。\n乙。\n丙。\n丁。\n资料来源：汉中发布", "汉中发布"),
+        # a whole line only, among the last three, not a figure's in the text
+        ("甲。\n資料來源：主計總處\n乙。\n丙。\n丁。\n戊。", None),
+        ("甲。\n乙。\n丙。\n丁。\n下表資料來源：主計總處", None),
+        ("甲。\n乙。\n丙。\n丁。\n資料來源：主計總處，經本報整理", None),
+        # a credit in the edges outranks it
+        ("（來源：漢中日報）甲。\n乙。\n丙。\n丁。\n資料來源：主計總處", "漢中日報"),
+    ],
+)
+def test_a_data_source_line_ending_a_body_is_its_origin(text: str, origin: str | None) -> None:
+    expected = Party(origin) if origin else None
+    assert body_credit(text, "<p>x</p>", None) == expected
 
 
 def test_an_implausibly_long_value_is_not_a_credit() -> None:
@@ -143,6 +207,8 @@ def test_an_implausibly_long_value_is_not_a_credit() -> None:
         ("來源：漢中日報", "漢中日報"),
         ("信息来源：汉中市人民政府", "汉中市人民政府"),
         ("浏览次数：", None),
+        ("來源：網路", None),
+        ("不詳", None),
     ],
 )
 def test_clean_credit(value: str | None, credit: str | None) -> None:
