@@ -73,9 +73,9 @@ _RFC822 = re.compile(
     re.IGNORECASE,
 )
 _AGO = re.compile(
-    r"(?<!\d)(?P<n>\d{1,4})\s*(?P<unit>秒钟?|分钟|小时|个小时|天|日|周|星期|个月|年)\s*前"
+    r"(?<!\d)(?P<n>\d{1,4})\s*(?P<unit>秒钟?|分钟|小[时時]|个小[时時]|天|日|[周週]|星期|个月|年)\s*前"
     r"|(?<!\d)(?P<en>\d{1,4})\s+(?P<enunit>second|minute|hour|day|week|month|year)s?\s+ago"
-    r"|(?P<half>半\s*个?小时\s*前)",
+    r"|(?P<half>半\s*个?小[时時]\s*前)",
     re.IGNORECASE,
 )
 _JUST_NOW = re.compile(r"刚刚|刚才|just now", re.IGNORECASE)
@@ -83,17 +83,21 @@ _DAY_WORD = re.compile(r"(?P<word>今天|昨天|前天)" + _TIME)
 _UNITS = {
     **dict.fromkeys(("秒", "秒钟", "second"), relativedelta(seconds=1)),
     **dict.fromkeys(("分钟", "minute"), relativedelta(minutes=1)),
-    **dict.fromkeys(("小时", "个小时", "hour"), relativedelta(hours=1)),
+    **dict.fromkeys(("小时", "个小时", "小時", "个小時", "hour"), relativedelta(hours=1)),
     **dict.fromkeys(("天", "日", "day"), relativedelta(days=1)),
-    **dict.fromkeys(("周", "星期", "week"), relativedelta(weeks=1)),
+    **dict.fromkeys(("周", "週", "星期", "week"), relativedelta(weeks=1)),
     **dict.fromkeys(("个月", "month"), relativedelta(months=1)),
     **dict.fromkeys(("年", "year"), relativedelta(years=1)),
 }
 _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # Full-width forms of what dates are written with: an IME's digits, `－`, `／`, `：`, `．` and
-# the ideographic space. One character for one, so positions in the text hold.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９－／：．＋\u3000", "0123456789-/:.+ ")
+# the ideographic space; and the Traditional forms of the words relative dates are written
+# with (`3小時前`, `5分鐘前`, `2個月前`, `剛剛`, `昨天`). One character for one, so positions in
+# the text hold.
+_FULL_WIDTH = str.maketrans(
+    "０１２３４５６７８９－／：．＋\u3000鐘個剛纔禮", "0123456789-/:.+ 钟个刚才礼"
+)
 # "GMT+08:00", "UTC+8": an offset written after a zone name. The email module drops it and
 # dateutil reads it POSIX-style, with the sign inverted; people mean eight hours east.
 _NAMED_OFFSET = re.compile(r"\b(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b")

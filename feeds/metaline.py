@@ -36,9 +36,12 @@ _META_LINE = re.compile(
     r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
 )
 _DATA_SOURCE = re.compile(r"资料来源\s*[:：]")
-# A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`) near the title, as many
-# sites print it without a label.
-_DATE_ONLY = re.compile(r"[\s\d/.:年月日时分秒()（）\[\]【】|｜\uff10-\uff19－／：．-]{8,40}")
+# A line of a date alone (`2022-01-14 17:50`, `[2022年01月14日]`, `2026/11/29 上午 12:15`,
+# `民國115年11月29日（週日）`) near the title, as many sites print it without a label.
+_DATE_ONLY = re.compile(
+    r"[\s\d/.:年月日时分秒時點点号號()（）\[\]【】|｜\uff10-\uff19－／：．"
+    r"上下午早晚凌晨中民国國星期周週一二三四五六天-]{8,40}"
+)
 _ANY_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # only whether a date is there is asked
 _META_LINE_MAX_CHARS, _META_LINE_REACH, _META_LINE_BEFORE = 200, 60, 12
 

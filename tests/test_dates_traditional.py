@@ -193,3 +193,39 @@ def test_a_megabyte_of_near_dates_is_read_in_linear_time(text: str) -> None:
     assert find_date(text, tz=TAIPEI, now=NOW) is None
     assert parse_date(text, tz=TAIPEI, now=NOW) is None
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("text", "ago"),
+    [
+        ("3小時前", timedelta(hours=3)),
+        ("發布時間：5分鐘前", timedelta(minutes=5)),
+        ("半個小時前", timedelta(minutes=30)),
+        ("1週前", timedelta(weeks=1)),
+        ("剛剛", timedelta(0)),
+        ("剛纔", timedelta(0)),
+    ],
+)
+def test_traditional_relative_dates(text: str, ago: timedelta) -> None:
+    """Taiwan's and Hong Kong's lists write `3小時前` and `剛剛`: such items were undated."""
+    assert find_date(text, tz=TAIPEI, now=NOW) == NOW - ago
+    assert find_date(text, tz=TAIPEI, now=NOW, relative=False) is None
+
+
+def test_two_months_back_in_traditional() -> None:
+    assert find_date("2個月前", tz=TAIPEI, now=NOW) == at(29, 20, month=9)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("2026/11/29 上午 12:15", at(29, 0, 15)),  # after midnight, as the page means
+        ("民國115年11月29日（週日）", at(29)),
+    ],
+)
+def test_a_date_line_in_taiwans_words_dates_the_page(line: str, expected: datetime) -> None:
+    """The line under the heading holds only a date, in words a date-alone line refused."""
+    text = (FIXTURES / "html" / "tw_quake_date_line.html").read_text("utf-8")
+    text = text.replace("2026/11/29 上午 12:15", line)
+    item = parse_article(text, url="http://tw.example/news/1", rules=None, tz=TAIPEI, now=NOW)
+    assert item.published == expected
