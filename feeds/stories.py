@@ -13,7 +13,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from types import MappingProxyType
@@ -226,7 +226,7 @@ class StoryMember:
 class Decision:
     """A story's canonical copy and origin.
 
-    `origin` is the party the copies credit, named as they write it, even when it is not one of
+    `origin` is the party the copies credit (our source by its `name`), even when it is not one of
     our sources; None when no copy credits anyone. `origin_source_id` is our source the story
     comes from: the credited one when it is ours, None when the credited party is not ours, and
     the canonical copy's source when nobody is credited.
@@ -252,17 +252,22 @@ def _member_order(member: StoryMember) -> tuple[tuple[int, float], int, str]:
 
 @dataclass(frozen=True, slots=True)
 class SourceNames:
-    """Our sources' names and aliases, keyed as credits compare; build once per config."""
+    """Our sources' names and aliases, keyed as credits compare, and the name each source is
+    shown by (the first given for it: its `name`); build once per config."""
 
     by_key: Mapping[str, str]
+    shown: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, names: Mapping[str, str]) -> SourceNames:
-        """From `name or alias -> source id`; the first source listed for a name keeps it."""
+        """From `name or alias -> source id`, each source's `name` first; the first source
+        listed for a name keeps it."""
         by_key: dict[str, str] = {}
+        shown: dict[str, str] = {}
         for name, source_id in names.items():
             by_key.setdefault(_name_key(name), source_id)
-        return cls(MappingProxyType(by_key))
+            shown.setdefault(source_id, name.strip())
+        return cls(MappingProxyType(by_key), MappingProxyType(shown))
 
 
 def choose_canonical(
@@ -271,7 +276,8 @@ def choose_canonical(
     """Decide a story's origin and canonical copy (SPEC §7).
 
     The origin is the party most copies credit, a source's name and aliases counting as one
-    party (ties: the party credited earliest), named as its earliest crediting copy writes it;
+    party (ties: the party credited earliest), named by its `name` when it is our source, else
+    as its earliest crediting copy writes it;
     our sources first: a party that is none of them is the origin only when no copy credits
     one that is.
     When that party is our source and has a copy here, its copy is canonical; otherwise the
@@ -316,7 +322,10 @@ def choose_canonical(
     origin_id = credited[1] if credited[0] == "source" else None
     own = [m for m in members if m.source_id == origin_id]
     canonical = min(own or ([closest] if closest else members), key=_member_order)
-    return Decision(canonical.item_key, Party(voters[0][0], url), origin_id, "credited")
+    # A source of ours goes by its own name: a Taiwanese copy's `漢中發布`, or an alias, is
+    # how that copy wrote it, not what readers of the source's own items know it as.
+    name = source_names.shown.get(origin_id, "") if origin_id else ""
+    return Decision(canonical.item_key, Party(name or voters[0][0], url), origin_id, "credited")
 
 
 def _own_copy(members: Sequence[StoryMember], source_id: str) -> StoryMember | None:

@@ -116,7 +116,7 @@ def test_aliases_vote_with_their_source_and_urls_are_kept() -> None:
         StoryMember("d", "hzfb", DAY + timedelta(hours=3), 0),
     ]
     decision = choose_canonical(members, NAMES)
-    assert decision.origin == Party("汉中发布 微信公众号", "https://example.org/")
+    assert decision.origin == Party("汉中发布", "https://example.org/"), "by the source's name"
     assert decision.canonical_key == "d"
 
 
@@ -166,7 +166,15 @@ def test_a_credit_in_traditional_characters_names_our_source() -> None:
     repost = StoryMember("repost", "tw", DAY, 5, "漢中發布")
     decision = choose_canonical([repost, official], NAMES)
     assert (decision.origin_source_id, decision.canonical_key) == ("hzfb", "official")
-    assert decision.origin == Party("漢中發布"), "named as the copy writes it"
+    # by the source's own name: 汉中发布's own entry was published crediting `漢中發布`
+    assert decision.origin == Party("汉中发布")
+
+
+def test_a_party_that_is_none_of_ours_is_named_as_its_copies_write_it() -> None:
+    repost = StoryMember("repost", "hz1w", DAY, 1, "华商报")
+    other = StoryMember("other", "hzxw", DAY + timedelta(hours=1), 2, "華商報")
+    decision = choose_canonical([repost, other], NAMES)
+    assert (decision.origin, decision.origin_source_id) == (Party("华商报"), None)
 
 
 def test_without_credit_earliest_then_config_order_leads() -> None:
