@@ -33,7 +33,7 @@ from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.records import parse_and_build
 from aggregator.retries import Failures, read_before
 from aggregator.robots import Robots
-from feeds.articlemerge import merge_article
+from feeds.articlemerge import merge_article, merge_record
 from feeds.errors import AggregatorError, NotAFeed, ParseError
 from feeds.identity import item_key
 from feeds.model import ParsedFeed, ParsedItem
@@ -347,7 +347,8 @@ async def _item(
         )  # fmt: skip
     except AggregatorError as exc:
         return failed(article_problem(listed.url, exc))
-    item = merge_article(listed, read.item)
+    merge = merge_record if source.type == "json" else merge_article
+    item = merge(listed, read.item)
     if read.problem:  # missing a page: stored as far as it was read, unless read whole before
         return replace(failed(read.problem, item), pages=read.pages, charset=read.charset)
     return _Read(item, digest, pages=read.pages, charset=read.charset)

@@ -85,8 +85,14 @@ def _header(resp: aiohttp.ClientResponse, name: str) -> str | None:
     return printable(value)
 
 
+# Surrogates that are no undecodable byte (`surrogateescape` writes those as U+DC80–U+DCFF).
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
 def printable(text: str) -> str:
-    """`text` with the bytes it could not decode percent-encoded."""
+    """`text` with the bytes it could not decode percent-encoded, and any other lone surrogate
+    (a JSON answer's `\\ud800` escape, quoted in its error) as U+FFFD."""
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

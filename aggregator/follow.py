@@ -18,7 +18,7 @@ from aggregator.robots import Robots
 from feeds.bound import Listing
 from feeds.charset import decode
 from feeds.enclosures import enclosures
-from feeds.errors import AggregatorError
+from feeds.errors import AggregatorError, ParseError
 from feeds.files import document_type
 from feeds.htmlpage import (
     ArticlePage,
@@ -35,6 +35,9 @@ from feeds.selectors import ArticleRules
 from feeds.withdrawal import gone_notice, redirected_away
 
 MAX_REFRESHES = 3  # refreshes (meta, header or script) followed from one page, as redirects are
+# What a page's script asks a JSON API with (jQuery's `dataType: "json"`): sent the feed
+# reader's Accept, an API negotiating by it (Django REST framework's) answered its HTML page.
+JSON_ACCEPT = "application/json, text/javascript, */*; q=0.01"
 
 
 async def list_pages(
@@ -54,30 +57,49 @@ async def list_pages(
     request. Items skipped because their link is a script no URL could be read from are
     counted in a warning: `sources.list.link` can read them with an `attr` and a `regex`."""
     assert source.list is not None, "config guarantees [sources.list] for list sources"
-    items: Listing[ParsedItem] = Listing(fetcher.config.max_entries, lambda item: item.published)
+    most = fetcher.config.max_entries
+    items: Listing[ParsedItem] = Listing(most, lambda item: item.published)
     charset = None
     failed = False
     seen = {response.url}
+    linked: set[str | None] = set()  # an item a later page lists again is read once
     page = response
     listed_count = scripted = 0
     for number in range(1, source.list.max_pages + 1):
-        text = decode(page.body, header_charset=page.charset, override=source.encoding)
+        # JSON is UTF-8 unless its header or BOM say otherwise: a `<meta charset>` quoted in
+        # one of its strings is no declaration (RFC 8259 §8.1)
+        text = decode(page.body, header_charset=page.charset, override=source.encoding,
+                      markup=source.type != "json")  # fmt: skip
         charset = charset or text.charset
         if text.how == "fallback" and (lost := text.text.count("\ufffd")):
             warnings.append(
                 f"list page {number} {page.url}: no charset decodes it whole, {lost} characters"
                 " lost (mixed encodings?); sources.encoding names the right one"
             )
-        listed = await asyncio.to_thread(_list_page, source, text.text, page.url, default_tz, now)
+        try:
+            listed = await asyncio.to_thread(
+                _list_page, source, text.text, page.url, (default_tz, now), most, number > 1
+            )
+        except ParseError as exc:
+            if number == 1:
+                raise
+            warnings.append(f"list page {number} {page.url}: {_unprefixed(exc, page.url)}")
+            failed = True
+            break
         warnings.extend(f"list page {number} {page.url}: {said}" for said in listed.warnings)
-        items.extend(listed.items)
-        listed_count, scripted = listed_count + len(listed.items), scripted + listed.script_links
+        fresh = [item for item in listed.items if item.url not in linked]
+        linked.update(item.url for item in fresh)
+        items.extend(fresh)
+        listed_count, scripted = listed_count + len(fresh), scripted + listed.script_links
         url = listed.next_page
         if number == source.list.max_pages or not url or url in seen:
             break
         seen.add(url)
         try:
-            page = await _followed(source, url, fetcher, robots, hosts)
+            if source.type == "json":  # an API's answer forwards nowhere
+                page = await _discovered(source, url, fetcher, robots, hosts, listing=True)
+            else:
+                page = await _followed(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
             failed = True
@@ -97,11 +119,20 @@ async def list_pages(
     return feed, failed, frozenset(seen)
 
 
-def _list_page(source: SourceConfig, text: str, url: str, tz: tzinfo, now: datetime) -> ListPage:
+def _list_page(
+    source: SourceConfig,
+    text: str,
+    url: str,
+    when: tuple[tzinfo, datetime],
+    most: int | None,
+    later: bool,
+) -> ListPage:
+    tz, now = when
     if isinstance(source.list, JsonListRules):
         return parse_json_list(
-            text, url=url, rules=source.list, tz=tz, now=now, iframe_hosts=source.iframe_hosts
-        )
+            text, url=url, rules=source.list, tz=tz, now=now, iframe_hosts=source.iframe_hosts,
+            most=most, later=later,
+        )  # fmt: skip
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     return parse_list_page(text, url=url, rules=source.list, tz=tz, now=now)
 
@@ -155,8 +186,9 @@ async def source_document(
     if not source.lists:
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
-    first = await _get(source, url, fetcher, hosts, validators, robots)
-    if source.type == "json":  # an API's answer forwards nowhere
+    listing = source.type == "json"
+    first = await _get(source, url, fetcher, hosts, validators, robots, listing=listing)
+    if listing:  # an API's answer forwards nowhere
         return first
     return await forwarded(source, first, fetcher, robots, hosts)
 
@@ -183,13 +215,16 @@ async def _discovered(
     robots: Robots,
     hosts: frozenset[str],
     pages_only: bool = False,
+    *,
+    listing: bool = False,
 ) -> Response:
     """A page the service found its way to, fetched as each is: allowed hosts and robots.txt
-    first."""
+    first; `listing`: a JSON source's later list page (`_get`)."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     await _robots_allow(source, url, robots)
-    return await _get(source, url, fetcher, hosts, (None, None), robots, pages_only)
+    validators = (None, None)
+    return await _get(source, url, fetcher, hosts, validators, robots, pages_only, listing=listing)
 
 
 async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
@@ -211,9 +246,15 @@ async def _get(
     validators: tuple[str | None, str | None],
     robots: Robots | None = None,
     pages_only: bool = False,
+    *,
+    listing: bool = False,
 ) -> Response:
     """`url`, and with `robots` every redirect's target asked of robots.txt first, as the
-    page itself was."""
+    page itself was; `listing`: a JSON source's list, asked for as a page's script asks
+    (`JSON_ACCEPT`), unless the source's own headers name an Accept."""
+    headers = source.request_headers
+    if listing:
+        headers = (("Accept", JSON_ACCEPT), *headers)
 
     async def permit(target: str) -> str | None:
         assert robots is not None
@@ -226,7 +267,7 @@ async def _get(
         etag=validators[0],
         last_modified=validators[1],
         verify_tls=source.tls_verify,
-        headers=source.request_headers,
+        headers=headers,
         permit=permit if robots is not None else None,
         pages_only=pages_only,
     )

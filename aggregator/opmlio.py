@@ -62,17 +62,24 @@ def source_outlines(config: Config) -> list[OpmlOutline]:
     """Every configured source by its upstream URL, its first tag as the folder.
 
     An html or json source has no upstream feed: it is listed by our per-source feed, with its list
-    page as the site link.
+    page as the site link (a json source's publisher's, else its API's host's home page).
     """
     outlines = []
     for source in config.sources:
         site = source.publisher.url if source.publisher else None
         xml_url = source.url
         if source.lists:
-            xml_url, site = feed_url(config, "sources", source.id, "atom"), source.url
+            xml_url = feed_url(config, "sources", source.id, "atom")
+            # a JSON API is no page to visit: its site's home page, unless a publisher says
+            site = source.url if source.type == "html" else site or _home(source.url)
         folders = source.tags[:1]
         outlines.append(OpmlOutline(source.name, xml_url, site, folders=folders))
     return outlines
+
+
+def _home(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.netloc else url
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ shows it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from feeds.model import ParsedItem
@@ -106,3 +107,18 @@ def merge_article(listed: ParsedItem, article: ParsedItem) -> ParsedItem:
         provenance=tuple(provenance.items()),
         site_name=article.site_name or listed.site_name,
     )
+
+
+# What a JSON record's own fields say, which win over its article page's (`merge_record`).
+_RECORD_FIELDS = ("title", "summary", "published", "author", "origin", "tags", "upstream_id")
+
+
+def merge_record(record: ParsedItem, article: ParsedItem) -> ParsedItem:
+    """A JSON list's record completed by its article page: the fields the operator mapped from
+    the API's data win over what the page is found to say (its template's `来源：新华网`, a
+    heading guessed for the title); the page gives the body and fills the gaps."""
+    merged = merge_article(record, article)
+    kept = {name: getattr(record, name) for name in _RECORD_FIELDS if getattr(record, name)}
+    ways = dict(merged.provenance)
+    ways.update((name, way) for name, way in record.provenance if name in kept)
+    return replace(merged, **kept, provenance=tuple(ways.items()))

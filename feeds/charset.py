@@ -94,8 +94,11 @@ def canonical_codec(label: str) -> str | None:
     return _SUPERSETS.get(label) or _SUPERSETS.get(name) or name
 
 
-def declared_charsets(body: bytes, header_charset: str | None) -> list[tuple[str, str]]:
-    """Candidate (label, how) pairs in order of trust: BOM, HTTP header, XML declaration, meta."""
+def declared_charsets(
+    body: bytes, header_charset: str | None, *, markup: bool = True
+) -> list[tuple[str, str]]:
+    """Candidate (label, how) pairs in order of trust: BOM, HTTP header, and for `markup`
+    (not JSON) the XML declaration and `<meta charset>`."""
     found: list[tuple[str, str]] = []
     for bom, name in _BOMS:
         if body.startswith(bom):
@@ -103,7 +106,7 @@ def declared_charsets(body: bytes, header_charset: str | None) -> list[tuple[str
             break
     if header_charset:
         found.append((header_charset, "header"))
-    head = body[:_SNIFF_BYTES]
+    head = body[:_SNIFF_BYTES] if markup else b""
     if match := _XML_DECL.match(head):
         found.append((match.group(1).decode("ascii"), "xml"))
     if match := _META.search(head):
@@ -112,10 +115,16 @@ def declared_charsets(body: bytes, header_charset: str | None) -> list[tuple[str
 
 
 def decode(
-    body: bytes, *, header_charset: str | None = None, override: str | None = None
+    body: bytes,
+    *,
+    header_charset: str | None = None,
+    override: str | None = None,
+    markup: bool = True,
 ) -> Decoded:
-    """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document."""
-    candidates = [(override, "config")] if override else declared_charsets(body, header_charset)
+    """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document.
+    `markup` false: a document that declares nothing inside (JSON), whatever its text quotes."""
+    declared = declared_charsets(body, header_charset, markup=markup)
+    candidates = [(override, "config")] if override else declared
     for index, (label, how) in enumerate(candidates):
         codec = canonical_codec(label)
         if codec is None:

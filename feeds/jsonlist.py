@@ -9,15 +9,20 @@ tags in titles, plain text or HTML in bodies.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import mimetypes
 import re
 from collections.abc import Collection
 from datetime import datetime, tzinfo
-from urllib.parse import parse_qsl, urldefrag, urlencode, urlsplit, urlunsplit
+from itertools import islice
+from urllib.parse import quote, unquote_plus, urldefrag, urlsplit, urlunsplit
+
+from jmespath.exceptions import JMESPathError
 
 from feeds.attribution import clean_credit
+from feeds.bound import Listing
 from feeds.dates import find_date, parse_date
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
@@ -38,9 +43,15 @@ from feeds.sanitize import (
 
 __all__ = ["parse_json_list"]
 
-# JSONP: `callback({...});`, `/**/cb({...})`, or Xinhua's bare `({...})`.
-_JSONP = re.compile(r"(?:/\*\*/)?\s*(?:[A-Za-z_$][\w$.]*)?\s*\((.*)\)\s*;?", re.S)
+# Where a value may start in an answer wrapped in script: `cb({...});`, Express's `/**/ typeof
+# cb === 'function' && cb({...});`, `try{cb({...})}catch(e){}`, `var data = [...];`, Xinhua's
+# bare `({...})`, an XSSI guard (`)]}'`, `for(;;);`) before it. Each `{` or `[` is tried in turn.
+_OPENING = re.compile(r"[{\[]")
+_MOST_OPENINGS = 16
+_DECODER = json.JSONDecoder(parse_int=json_number)
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
+_DEEPEST = 4  # lists in lists a value is looked into for its first value
 _MOST_TAGS = 20
 _TAG_SEPARATORS = re.compile(r"[,，;；、|]")
 
@@ -53,47 +64,72 @@ def parse_json_list(
     tz: tzinfo,
     now: datetime,
     iframe_hosts: Collection[str] = (),
+    most: int | None = None,
+    later: bool = False,
 ) -> ListPage:
-    """One item per record `rules.item` finds that has a link not seen before on the page.
+    """One item per record `rules.item` finds that has a link not seen before on the page; of
+    more than `most`, the newest `most` (as `fetch.max_entries` chooses a feed's entries),
+    chosen before any is built.
 
     Raises `ParseError` when the answer is not JSON, or `item` finds no list in it: an API's
-    error answer (`{"code": 403, "msg": "…"}`) names its keys in the message."""
+    error answer (`{"code": 403, "msg": "…"}`) names its keys in the message. On a `later`
+    page, finding nothing (`{"data": null}`, as APIs answer past their last page) is an
+    empty page."""
     doc = _document(text, url)
-    found = rules.item.find(doc)
+    fields = _Fields()
+    found = fields.find(doc, rules.item)
+    if found is None and later:
+        return ListPage(())
     if not isinstance(found, list):
         what = "nothing" if found is None else f"a {_kind(found)}, not a list"
-        raise ParseError(f"sources.list.item {rules.item.path!r} finds {what}{_keys(doc)}", url=url)
-    items: list[ParsedItem] = []
+        said = f"sources.list.item {rules.item.path!r} finds {what}{_keys(doc)}"
+        raise ParseError(xml_safe(said), url=url)
+    when = (tz, now)
+    linked: Listing[tuple[object, str]] = Listing(
+        most, lambda pair: fields.date(pair[0], rules, when)
+    )
     seen = {urldefrag(url).url}
     unlinked = 0
     for record in found:
-        link = page_link(_value(record, rules.link), url)
+        link = page_link(fields.value(record, rules.link), url)
         if link is None:
             unlinked += 1
             continue
         if (link := urldefrag(link).url) in seen:
             continue
         seen.add(link)
-        items.append(_item(record, link, url, rules, tz, now, iframe_hosts))
-    warnings: tuple[str, ...] = ()
+        linked.add((record, link))
+    chosen, left_out = linked.chosen()
+    items = [_item(fields, record, link, url, rules, when, iframe_hosts) for record, link in chosen]
+    warnings = [left_out] if left_out else []
     if unlinked:
-        warnings = (
+        warnings.append(
             f"{unlinked} of {len(found)} records skipped: sources.list.link {rules.link.path!r}"
-            " gives no web address in them",
+            " gives no web address in them"
         )
-    return ListPage(tuple(items), _next_page(doc, url, rules, bool(found)), warnings=warnings)
+    warnings.extend(fields.problems())
+    next_page = _next_page(doc, url, rules, bool(found), fields)
+    return ListPage(tuple(items), next_page, warnings=tuple(warnings))
 
 
 def _document(text: str, url: str) -> object:
-    """The JSON value of an answer, unwrapped from a JSONP callback if it is one."""
+    """The JSON value of an answer, or of the first object or array a script wrapping it
+    holds (JSONP and the like, `_OPENING`)."""
     body = text.strip().lstrip("\ufeff")
-    if body[:1] not in ("{", "[") and (wrapped := _JSONP.fullmatch(body)):
-        body = wrapped.group(1)
     try:
         return json.loads(body, parse_int=json_number)
     except (ValueError, RecursionError) as exc:
-        start = " ".join(text[:60].split())
-        raise ParseError(f"not JSON ({exc}); the answer starts {start!r}", url=url) from exc
+        failure: Exception = exc
+    for opening in islice(_OPENING.finditer(body), _MOST_OPENINGS):
+        try:
+            value, _ = _DECODER.raw_decode(body, opening.start())
+        except (ValueError, RecursionError) as exc:
+            failure = failure if opening.start() else exc
+            continue
+        if isinstance(value, dict | list):
+            return value
+    start = xml_safe(" ".join(text[:60].split()))
+    raise ParseError(f"not JSON ({failure}); the answer starts {start!r}", url=url)
 
 
 def _kind(value: object) -> str:
@@ -114,7 +150,39 @@ def _short(value: object) -> str:
     return " ".join(json.dumps(value, ensure_ascii=False)[:40].split())
 
 
-def _text(found: object) -> str | None:
+class _Fields:
+    """Reads the operator's fields, keeping the first error each one met (a function given a
+    value of another type), for a warning: such a field reads nothing."""
+
+    def __init__(self) -> None:
+        self._failed: dict[str, str] = {}
+
+    def find(self, record: object, field: JsonField) -> object:
+        try:
+            return field.find(record)
+        except JMESPathError as error:
+            self._failed.setdefault(field.path, " ".join(str(error).split()))
+            return None
+
+    def value(self, record: object, field: JsonField | None) -> str | None:
+        """What `field` reads in `record`: through its regex, written into its template."""
+        if field is None or (text := _text(self.find(record, field))) is None:
+            return None
+        return _shaped(text, field)
+
+    def date(
+        self, record: object, rules: JsonListRules, when: tuple[tzinfo, datetime]
+    ) -> datetime | None:
+        return _published(self.value(record, rules.published), *when)[0]
+
+    def problems(self) -> list[str]:
+        return [
+            xml_safe(f"sources.list: {path!r} reads nothing: {why}")
+            for path, why in self._failed.items()
+        ]
+
+
+def _text(found: object, depth: int = 0) -> str | None:
     """A value as text: numbers as written (an id, a timestamp), a list as its first value."""
     if isinstance(found, str):
         return found
@@ -126,16 +194,9 @@ def _text(found: object) -> str | None:
         return (
             None if not math.isfinite(found) else str(int(found) if found.is_integer() else found)
         )
-    if isinstance(found, list):
-        return next((text for value in found if (text := _text(value))), None)
+    if isinstance(found, list) and depth < _DEEPEST:
+        return next((text for value in found if (text := _text(value, depth + 1))), None)
     return None
-
-
-def _value(record: object, field: JsonField | None) -> str | None:
-    """What `field` reads in `record`: through its regex, written into its template."""
-    if field is None or (text := _text(field.find(record))) is None:
-        return None
-    return _shaped(text, field)
 
 
 def _shaped(text: str, field: JsonField) -> str | None:
@@ -149,27 +210,28 @@ def _shaped(text: str, field: JsonField) -> str | None:
 
 
 def _item(
+    fields: _Fields,
     record: object,
     link: str,
     list_url: str,
     rules: JsonListRules,
-    tz: tzinfo,
-    now: datetime,
+    when: tuple[tzinfo, datetime],
     iframe_hosts: Collection[str],
 ) -> ParsedItem:
+    _value = fields.value
     title = plain_line(html_to_text(_value(record, rules.title) or ""))
     body = _value(record, rules.content) or ""
-    if body and not _MARKUP.search(body):
-        body = text_to_html(body)
+    if body and not _MARKUP.search(body):  # plain text, its entities (`&ldquo;`) read
+        body = text_to_html(html.unescape(body) if _ENTITY.search(body) else body)
     content = clean_html(body, base_url=link, iframe_hosts=iframe_hosts) if body else ""
     given_summary = _value(record, rules.summary)
     summary = summarize(html_to_text(given_summary or content))
-    published, way = _published(_value(record, rules.published), tz, now)
-    author = person_name(_value(record, rules.author) or "") or None
-    credit = clean_credit(_value(record, rules.origin))
+    published, way = _published(_value(record, rules.published), *when)
+    author = person_name(html_to_text(_value(record, rules.author) or "")) or None
+    credit = clean_credit(html_to_text(_value(record, rules.origin) or ""))
     picture = page_link(_value(record, rules.image), list_url)  # as the site's page shows it
     upstream_id = _value(record, rules.id)
-    tags = _tags(record, rules.tags)
+    tags = _tags(fields, record, rules.tags)
     found = {
         "url": link, "title": title, "content": content, "summary": given_summary and summary,
         "published": published, "author": author, "origin": credit,
@@ -207,12 +269,12 @@ def _published(text: str | None, tz: tzinfo, now: datetime) -> tuple[datetime | 
     return found, (RELATIVE if found is not None and calendar is None else None)
 
 
-def _tags(record: object, field: JsonField | None) -> tuple[str, ...]:
+def _tags(fields: _Fields, record: object, field: JsonField | None) -> tuple[str, ...]:
     """Categories: a list of names, or names in one text (`"创新,科技"`, as APIs write
     keywords)."""
     if field is None:
         return ()
-    found = field.find(record)
+    found = fields.find(record, field)
     values = found if isinstance(found, list) else [found]
     texts = (text for value in values if (text := _text(value)))
     shaped = (name for text in texts for name in _TAG_SEPARATORS.split(text))
@@ -229,18 +291,29 @@ def _picture(address: str | None, base: str) -> tuple[Enclosure, ...]:
     return enclosures([(address, kind if kind and kind.startswith("image/") else "", None)], base)
 
 
-def _next_page(doc: object, url: str, rules: JsonListRules, listed: bool) -> str | None:
+def _next_page(
+    doc: object, url: str, rules: JsonListRules, listed: bool, fields: _Fields
+) -> str | None:
     """The next page: `next_page`'s address, or this one with `page_param` one more (when
-    this page listed records: an API past its last page answers an empty list)."""
+    this page listed records: an API past its last page answers an empty list). Only that
+    parameter's value changes: the rest of the query is the operator's, byte for byte (a
+    keyword percent-encoded in GBK, a bare `flag`)."""
     if rules.next_page is not None:
-        return page_link(_value(doc, rules.next_page), url)
+        return page_link(fields.value(doc, rules.next_page), url)
     if rules.page_param is None or not listed:
         return None
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    current = next((value for name, value in query if name == rules.page_param), "1")
+    pairs = parts.query.split("&") if parts.query else []
+    name = quote(rules.page_param, safe="")
+    numbered = [
+        i
+        for i, pair in enumerate(pairs)
+        if unquote_plus(pair.partition("=")[0]) == rules.page_param
+    ]
+    current = pairs[numbered[0]].partition("=")[2] if numbered else "1"
     number = str(int(current) + 1) if current.isascii() and current.isdigit() else "2"
-    if all(name != rules.page_param for name, _ in query):
-        query.append((rules.page_param, "1"))
-    query = [(name, number if name == rules.page_param else value) for name, value in query]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    if numbered:
+        pairs[numbered[0]] = f"{pairs[numbered[0]].partition('=')[0]}={number}"
+    else:
+        pairs.append(f"{name}={number}")
+    return urlunsplit(parts._replace(query="&".join(pairs)))

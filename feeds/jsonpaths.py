@@ -17,6 +17,7 @@ from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.functions import Functions
 
 from feeds.errors import SelectorErrors
 from feeds.selectors import RuleCollector, group_regex
@@ -24,6 +25,7 @@ from feeds.selectors import RuleCollector, group_regex
 __all__ = ["JsonField", "JsonListRules", "json_list_rules"]
 
 _FIELD_KEYS = frozenset({"path", "regex", "template"})
+_FUNCTIONS = frozenset(Functions.FUNCTION_TABLE)
 _PLACE = "{}"
 
 
@@ -46,12 +48,10 @@ class JsonField:
         return JsonField, (self.path, self.regex, self.template)
 
     def find(self, record: object) -> object:
-        """What the expression finds in `record`; None when it finds nothing or fails on a
-        record of another shape (a function given a number where it wants a string)."""
-        try:
-            return self.compiled.search(record)
-        except JMESPathError:
-            return None
+        """What the expression finds in `record`, None for nothing; raises `JMESPathError`
+        where it fails on a record of another shape (a function given a number where it
+        wants a string)."""
+        return self.compiled.search(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +109,28 @@ def json_field(value: object, *, path: str) -> JsonField:
             errors.append(f"{path}: not a valid JMESPath expression: {_one_line(error)}")
         except RecursionError:
             errors.append(f"{path}: not a valid JMESPath expression: nested too deeply")
+        else:
+            errors.extend(
+                f"{path}: {name}() is no JMESPath function" for name in _unknown_functions(made)
+            )
     if made is None or errors:
         raise SelectorErrors(tuple(errors))
     return made
+
+
+def _unknown_functions(field: JsonField) -> list[str]:
+    """Functions the expression calls that JMESPath has not (`to_str` for `to_string`):
+    each would fail on every record, and the field read nothing."""
+    unknown: list[str] = []
+    pending = [field.compiled.parsed]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "function_expression" and node.get("value") not in _FUNCTIONS:
+            unknown.append(str(node.get("value")))
+        pending.extend(node.get("children", ()))
+    return sorted(set(unknown))
 
 
 def _one_line(error: JMESPathError) -> str:

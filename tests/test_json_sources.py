@@ -295,7 +295,7 @@ async def test_preview_shows_whole_records_and_reads_the_article_of_the_rest(
     fields = {item["fields"]["url"].rsplit("/", 1)[1]: item for item in document["items"]}
     assert set(fields) == {"52101.html", "52100.html", "52099.html"}
     pending = fields["52099.html"]
-    assert pending["fields"]["title"] == "汉中又新增一项国字号荣誉!"  # the page's, as for html
+    assert pending["fields"]["title"] == "稿件正文待读"  # the API's own, over the page's heading
     assert pending["fields"]["origin"]["name"] == "汉中发布"  # the page's `来自`
     assert "汉中市又新增一项国字号荣誉" in pending["fields"]["content_html"]
     assert pending["article_pages"] == [app_api.url("/news/52099.html")]

@@ -1,0 +1,278 @@
+"""JSON list APIs as they really answer: wrapped in script, past their last page, in another
+charset than a string inside them names, negotiating by `Accept`, with errors of their own,
+repeating records across pages, listing more records than are read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+
+from aggregator.config import load_config
+from aggregator.errors import ConfigError
+from aggregator.fetcher import printable
+from aggregator.follow import JSON_ACCEPT
+from feeds.errors import ParseError
+from feeds.jsonlist import parse_json_list
+from feeds.jsonpaths import json_list_rules
+from tests.conftest import FIXTURES, WriteConfig, run_cli_async
+from tests.upstream import local_site
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 29, 8, tzinfo=UTC)
+RULES = json_list_rules(
+    {"item": "data.list", "link": "url", "title": "title", "content": "body",
+     "published": "time", "author": "author", "origin": "src", "page_param": "page"},
+    path="sources[0].list",
+)  # fmt: skip
+ARTICLE = (FIXTURES / "html" / "discuz_article.gbk.html").read_bytes()
+
+
+def records(*numbers: int) -> dict[str, Any]:
+    listed = [
+        {"url": f"/a/{n}.html", "title": f"稿件{n}", "body": f"<p>正文{n}</p>",
+         "time": f"2026-11-{n % 28 + 1:02d} 10:00"}
+        for n in numbers
+    ]  # fmt: skip
+    return {"code": 0, "data": {"list": listed}}
+
+
+def read(text: str, url: str = "http://api.example/list", **more: Any) -> Any:
+    return parse_json_list(text, url=url, rules=RULES, tz=SHANGHAI, now=NOW, **more)
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        "/**/ typeof cb === 'function' && cb({});",  # Express's res.jsonp()
+        "/**/cb({});",
+        "jQuery1124_1764({})",
+        "({})",  # Xinhua's nodeart
+        "try{cb({})}catch(e){}",
+        "var data = {};",
+        ")]}'\n{}",  # an XSSI guard
+        "for(;;);{}",
+    ],
+)
+def test_an_answer_wrapped_in_script_is_read(wrapped: str) -> None:
+    body = json.dumps(records(1, 2), ensure_ascii=False)
+    page = read(wrapped.replace("{}", body))
+    assert [item.title for item in page.items] == ["稿件1", "稿件2"]
+
+
+def test_past_the_last_page_an_api_may_answer_no_list() -> None:
+    """Xinhua's `({"status":-1,"data":null})`: on a later page, the end of the list."""
+    assert read('({"status":-1,"data":null})', later=True).items == ()
+    with pytest.raises(ParseError, match="finds nothing"):
+        read('({"status":-1,"data":null})')
+
+
+def test_only_the_page_parameter_changes_in_the_query() -> None:
+    """A keyword percent-encoded in GBK and a bare flag came back mangled on page 2."""
+    url = "http://api.example/list?keyword=%BA%BA%D6%D0&page=1&size=5&flag"
+    assert read(json.dumps(records(1)), url).next_page == (
+        "http://api.example/list?keyword=%BA%BA%D6%D0&page=2&size=5&flag"
+    )
+    bare = "http://api.example/list?keyword=%BA%BA%D6%D0&flag"
+    assert read(json.dumps(records(1)), bare).next_page == f"{bare}&page=2"
+
+
+def test_entities_in_plain_text_fields_are_read() -> None:
+    record = {"url": "/a/1.html", "title": "汉中&ldquo;十四五&rdquo;",
+              "body": "汉中市&ldquo;十四五&rdquo;规划发布&mdash;&mdash;第一句。&nbsp;第二句。",
+              "author": "张&nbsp;三", "src": "汉中&middot;日报"}  # fmt: skip
+    item = read(json.dumps({"data": {"list": [record]}}, ensure_ascii=False)).items[0]
+    assert item.title == "汉中“十四五”"
+    assert item.content_html == "<p>汉中市“十四五”规划发布——第一句。&nbsp;第二句。</p>"
+    assert (item.author, item.origin and item.origin.name) == ("张 三", "汉中·日报")
+
+
+def test_a_field_nested_beyond_reason_reads_nothing() -> None:
+    deep: Any = "标题"
+    for _ in range(900):
+        deep = [deep]
+    record = {"url": "/a/1.html", "title": deep, "body": "<p>正文</p>"}
+    item = read(json.dumps({"data": {"list": [record]}}, ensure_ascii=False)).items[0]
+    assert (item.title, item.content_html) == ("", "<p>正文</p>")
+
+
+def test_of_many_records_the_newest_are_built() -> None:
+    """100,000 records, 1,000 read: only those are sanitised, as a feed's entries are."""
+    many = records(*range(3000))
+    page = read(json.dumps(many, ensure_ascii=False), most=100)
+    assert len(page.items) == 100
+    assert page.warnings[0] == "3000 entries listed: only the newest 100 read (fetch.max_entries)"
+    assert min(item.published for item in page.items if item.published) >= datetime(
+        2026, 11, 26, 10, tzinfo=SHANGHAI
+    )
+
+
+def test_a_field_that_fails_on_the_data_says_why() -> None:
+    rules = json_list_rules(
+        {"item": "data.list", "link": "url", "title": "join('-', [title, time2])"}, path="l"
+    )
+    data = json.dumps({"data": {"list": [{"url": "/a/1.html", "title": "x", "time2": 5}]}})
+    page = parse_json_list(data, url="http://api.example/l", rules=rules, tz=SHANGHAI, now=NOW)
+    assert page.items[0].title == ""
+    assert page.warnings[0].startswith("sources.list: \"join('-', [title, time2])\" reads nothing")
+
+
+def test_an_unknown_function_is_refused_at_load(write_config: WriteConfig) -> None:
+    text = """
+[[sources]]
+id = "api"
+type = "json"
+url = "http://api.example/list"
+[sources.list]
+item = "data.list"
+link = { path = "to_str(id)", template = "/a/{}.html" }
+title = "lenght(title)"
+"""
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    problems = "\n".join(info.value.problems)
+    assert "sources[0].list.link: to_str() is no JMESPath function" in problems
+    assert "sources[0].list.title: lenght() is no JMESPath function" in problems
+
+
+def test_a_lone_surrogate_an_upstream_sent_is_printable() -> None:
+    assert printable("非法请求 \ud800 x") == "非法请求 \ufffd x"
+    assert printable("bad byte \udcba") == "bad byte %BA"
+
+
+@dataclass
+class Api:
+    origin: str = ""
+    pages: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # page -> body, type
+    asked: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # path_qs, headers
+
+
+@asynccontextmanager
+async def api_site(pages: dict[str, tuple[bytes, str]]) -> AsyncIterator[Api]:
+    api = Api(pages=pages)
+
+    async def answer(request: web.Request) -> web.Response:
+        api.asked.append((request.path_qs, dict(request.headers)))
+        body, kind = api.pages[request.query.get("page", "1")]
+        return web.Response(body=body, headers={"Content-Type": kind})
+
+    async def article(request: web.Request) -> web.Response:
+        api.asked.append((request.path_qs, dict(request.headers)))
+        return web.Response(body=ARTICLE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/api/list", answer)
+    app.router.add_get("/a/{name}", article)
+    async with local_site(app) as origin:
+        api.origin = origin
+        yield api
+
+
+def api_config(folder: Path, api: Api, max_pages: int = 5) -> Path:
+    config = folder / "config.toml"
+    config.write_text(
+        f"""
+[service]
+database = "{folder / "db.sqlite3"}"
+timezone = "Asia/Shanghai"
+
+[fetch]
+timeout = "5s"
+respect_robots = false
+
+[[sources]]
+id = "api"
+type = "json"
+url = "{api.origin}/api/list"
+[sources.list]
+item = "data.list"
+link = "url"
+title = "title"
+content = "body"
+published = "time"
+page_param = "page"
+max_pages = {max_pages}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+async def preview(config: Path) -> dict[str, Any]:
+    code, out, err = await run_cli_async("preview", config, "api", "--json")
+    assert code == 0, err
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def answer(value: object) -> tuple[bytes, str]:
+    return json.dumps(value, ensure_ascii=False).encode(), "application/json"
+
+
+async def test_a_later_page_that_is_no_list_keeps_the_pages_before(tmp_path: Path) -> None:
+    """Past the last page, `data: null` ends the list quietly; a later page that is not JSON
+    at all ends it with a warning. The first pages' records were lost with the whole source."""
+    pages = {"1": answer(records(1, 2)), "2": answer(records(3)),
+             "3": answer({"status": -1, "data": None})}  # fmt: skip
+    async with api_site(pages) as api:
+        document = await preview(api_config(tmp_path, api))
+        assert [item["fields"]["title"] for item in document["items"]] == [
+            "稿件1",
+            "稿件2",
+            "稿件3",
+        ]
+        assert document["warnings"] == []
+        api.pages["3"] = (b"<!DOCTYPE html><html><body>verify</body></html>", "text/html")
+        document = await preview(api_config(tmp_path, api))
+    assert len(document["items"]) == 3
+    assert document["warnings"][0].startswith(f"list page 3 {api.origin}/api/list?page=3: not JSON")
+
+
+async def test_the_api_is_asked_for_json_and_articles_for_pages(tmp_path: Path) -> None:
+    """Sent a feed reader's Accept, an API negotiating by it answered its HTML page."""
+    listed = records(1)
+    del listed["data"]["list"][0]["body"]  # read from its article page
+    async with api_site({"1": answer(listed)}) as api:
+        await preview(api_config(tmp_path, api, max_pages=1))
+    sent = dict(api.asked)
+    assert sent["/api/list"]["Accept"] == JSON_ACCEPT
+    assert sent["/a/1.html"]["Accept"].startswith("application/atom+xml")
+
+
+async def test_a_charset_quoted_in_a_json_string_is_no_declaration(tmp_path: Path) -> None:
+    body = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+    listed = records(1)
+    listed["data"]["list"][0].update(title="领济工议", body=body + "<p>领济工议</p>")
+    async with api_site({"1": answer(listed)}) as api:
+        document = await preview(api_config(tmp_path, api, max_pages=1))
+    assert document["charset"] == "utf-8"
+    assert document["items"][0]["fields"]["title"] == "领济工议"
+
+
+async def test_a_record_listed_again_on_a_later_page_is_read_once(tmp_path: Path) -> None:
+    """New stories arrived between two requests: page 2 repeats page 1's last record."""
+    pages = {"1": answer(records(1, 2)), "2": answer(records(2, 3)), "3": answer(records())}
+    async with api_site(pages) as api:
+        document = await preview(api_config(tmp_path, api))
+    assert [item["fields"]["title"] for item in document["items"]] == ["稿件1", "稿件2", "稿件3"]
+
+
+async def test_an_error_quoting_a_lone_surrogate_is_stored(tmp_path: Path) -> None:
+    error = b'{"code": 500, "msg": "bad \\ud800 thing", "data": null}'
+    async with api_site({"1": (error, "application/json")}) as api:
+        config = api_config(tmp_path, api)
+        code, out, err = await run_cli_async("fetch", config)
+        assert "Traceback" not in err, err
+        code, out, err = await run_cli_async("status", config, "--json")
+    assert code == 0, err
+    status = json.loads(out)
+    row = status[0] if isinstance(status, list) else status["sources"][0]
+    assert "finds nothing (the document has code=500" in row["last_error"]
