@@ -72,6 +72,8 @@ class Collected:
     # (key, listing digest) of stored items whose article failed now: they stay as stored,
     # and only the digest, which counts the failures, is written.
     relisted: tuple[tuple[str, str | None], ...] = ()
+    # What `preview` tells the operator writing selectors, no fault of the source's.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +131,13 @@ async def collect(
     if not response.body.strip():
         raise FetchError("empty body", url=response.url, status=response.status)
     warnings: list[str] = []
+    notes: list[str] = []
     dues: list[float] = []
     failed = False
     lists = {source.url, url}  # an article that leads back to one of them is gone
     if source.lists:
         feed, failed, read_pages = await list_pages(
-            source, response, fetcher, robots, hosts, default_tz, now, warnings
+            source, response, fetcher, robots, hosts, default_tz, now, warnings, notes
         )
         lists.update(read_pages)
         if failed:
@@ -198,6 +201,7 @@ async def collect(
         article_pages=pages,
         article_charsets=charsets,
         relisted=relisted,
+        notes=tuple(notes),
         # the items of the pages read: a list cut short by a failed page lists no fewer
         listed=None if failed else tuple(item_key(item) for item in feed.items),
     )

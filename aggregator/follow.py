@@ -49,6 +49,7 @@ async def list_pages(
     default_tz: tzinfo,
     now: datetime,
     warnings: list[str],
+    notes: list[str] | None = None,
 ) -> tuple[ParsedFeed, bool, frozenset[str]]:
     """The list page and up to `max_pages - 1` following pages, whether one failed (that
     ends the list with a warning), and the URLs of the pages read. One that links or
@@ -87,6 +88,8 @@ async def list_pages(
             failed = True
             break
         warnings.extend(f"list page {number} {page.url}: {said}" for said in listed.warnings)
+        if notes is not None:
+            notes.extend(f"list page {number} {page.url}: {said}" for said in listed.notes)
         fresh = [item for item in listed.items if item.url not in linked]
         linked.update(item.url for item in fresh)
         items.extend(fresh)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from aggregator.config import Config, SourceConfig
-from aggregator.extract import collect
+from aggregator.extract import Collected, collect
 from aggregator.fetcher import Fetcher
 from aggregator.follow import article_problem, read_article
 from aggregator.netpolicy import allowed_hosts
@@ -135,6 +136,7 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
         key = item_key(item)
         return collected.article_pages.get(key, ()), collected.article_charsets.get(key)
 
+    notes = [*collected.notes, *_textless(items, collected)]
     if as_json:
         document = {
             "source": source.id,
@@ -142,6 +144,7 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
             "format": feed.format if feed else None,
             "charset": feed.charset if feed else None,
             "warnings": list(collected.warnings),
+            "notes": notes,
             "items": [item_as_dict(item, *article(item)) for item in items],
         }
         print(json.dumps(document, ensure_ascii=False, indent=2))
@@ -151,6 +154,25 @@ async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int
         print(f"format {feed.format or '?'}, charset {feed.charset or '?'}")
     for warning in collected.warnings:
         print(f"warning: {warning}")
+    for note in notes:
+        print(f"note: {note}")
     for number, item in enumerate(items, start=1):
         _print_item(number, item, *article(item))
     return 0
+
+
+def _textless(items: Sequence[ParsedItem], collected: Collected) -> list[str]:
+    """A note on items whose article pages were read and gave no text: a page its script
+    fills in from another request (a portal built with a script framework) reads as empty,
+    which no selector can help."""
+    empty = [
+        item
+        for item in items
+        if not item.content_html and collected.article_pages.get(item_key(item))
+    ]
+    if not empty:
+        return []
+    return [
+        f"{len(empty)} of {len(items)} items have no text: their article page ({empty[0].url})"
+        " shows none; a page its script fills in is not read"
+    ]

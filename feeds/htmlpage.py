@@ -78,12 +78,15 @@ _FORUM_THREAD = re.compile(r"[?&]mod=viewthread(?:&|$)|/thread-\d+-\d+-\d+\.html
 class ListPage:
     """The items of one list page in document order, the next page's URL if there is one,
     how many `item` matches were skipped for a link that is a script no URL could be read from,
-    and what else the page's reading found wrong (`feeds.jsonlist`'s records without a link)."""
+    what else the page's reading found wrong (`feeds.jsonlist`'s records without a link), and
+    `notes` for the operator writing its selectors, which are no fault of the source (dates a
+    selector matched that read as none)."""
 
     items: tuple[ParsedItem, ...]
     next_page: str | None = None
     script_links: int = 0
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,7 @@ def _list_page(
     # leads to no article: read as one, the list page would be published.
     seen = {urldefrag(url).url, urldefrag(base).url}
     scripted = 0
+    undated: list[str] = []  # what `published` matched where no date was read
     for node in rules.item.select(doc):
         link, script = _row_link(node, rules.link, base)
         if script and link is None:
@@ -217,6 +221,8 @@ def _list_page(
             title = _whole_title((rules.title or rules.link).select(node), title)
         summary = _summary(_text(node, rules.summary))
         published, guessed = _dated(node, rules.published, tz, now)
+        if published is None and rules.published and (said := select_text(node, rules.published)):
+            undated.append(said)
         found = {"url": link, "title": title, "summary": summary, "published": published}
         ways = {name: "selector" for name, value in found.items() if value}
         if guessed:  # `3小时前`, `12-30`: right only when the page was made, or this year
@@ -230,7 +236,17 @@ def _list_page(
                 provenance=tuple(ways.items()),
             )
         )
-    return ListPage(tuple(items), next_page, scripted)
+    notes = (undated_note(undated, len(items), "sources.list.published"),) if undated else ()
+    return ListPage(tuple(items), next_page, scripted, notes=notes)
+
+
+def undated_note(said: Sequence[str], listed: int, key: str) -> str:
+    """What a list's dates that read as none say, for the operator writing `key`: such an
+    item is dated by its article page, or when it is first seen."""
+    return (
+        f"{len(said)} of {listed} items undated: {key} gives {said[0][:40]!r}, no date read"
+        " from it (its article page dates it, else the time it is first seen)"
+    )
 
 
 def _row_link(

@@ -26,7 +26,7 @@ from feeds.bound import Listing
 from feeds.dates import find_date, parse_date
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
-from feeds.htmlpage import RELATIVE, ListPage
+from feeds.htmlpage import RELATIVE, ListPage, undated_note
 from feeds.htmltree import page_link
 from feeds.jsonfeed import json_number
 from feeds.jsonpaths import JsonField, JsonListRules
@@ -102,6 +102,11 @@ def parse_json_list(
     chosen, left_out = linked.chosen()
     items = [_item(fields, record, link, url, rules, when, iframe_hosts) for record, link in chosen]
     warnings = [left_out] if left_out else []
+    dates = (fields.value(record, rules.published) for record, _ in chosen)
+    undated = [
+        given for given, item in zip(dates, items, strict=True) if given and not item.published
+    ]
+    notes = (undated_note(undated, len(items), "sources.list.published"),) if undated else ()
     if unlinked:
         warnings.append(
             f"{unlinked} of {len(found)} records skipped: sources.list.link {rules.link.path!r}"
@@ -109,7 +114,7 @@ def parse_json_list(
         )
     warnings.extend(fields.problems())
     next_page = _next_page(doc, url, rules, bool(found), fields)
-    return ListPage(tuple(items), next_page, warnings=tuple(warnings))
+    return ListPage(tuple(items), next_page, warnings=tuple(warnings), notes=notes)
 
 
 def _document(text: str, url: str) -> object:
