@@ -30,7 +30,7 @@ from aggregator.settings import (
 )
 from feeds import selectors
 from feeds.charset import canonical_codec
-from feeds.jsonpaths import JsonListRules, json_list_rules
+from feeds.jsonpaths import JsonDetailRules, JsonListRules, json_detail_rules, json_list_rules
 from feeds.model import Party
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
@@ -105,6 +105,7 @@ class SourceConfig:
     headers: tuple[tuple[str, str], ...] = ()
     list: ListRules | JsonListRules | None = None  # JsonListRules for `type = "json"`
     article: ArticleRules | None = None
+    detail: JsonDetailRules | None = None  # a json source's detail API
 
     @property
     def lists(self) -> bool:
@@ -120,6 +121,8 @@ class SourceConfig:
             self.url, self.type, self.encoding, self.list, self.article, self.full_content,
             self.tags, self.language, self.follow_hosts, self.iframe_hosts,
         )  # fmt: skip
+        if self.detail is not None:  # only then: every other source's digest stays as it was
+            shaping += (self.detail,)
         if self.lists or self.full_content:  # and how this release reads pages
             shaping += (selectors.PAGE_RULES,)
         return hashlib.sha256(repr(shaping).encode()).hexdigest()[:16]
@@ -526,6 +529,7 @@ def _sources(
                 headers=table.headers("headers"),
                 list=listing,
                 article=article,
+                detail=_detail(table, kind),
             )
         )
     return tuple(result)
@@ -551,6 +555,19 @@ def _rules(table: Table, kind: str) -> tuple[ListRules | JsonListRules | None, A
         except SelectorErrors as exc:
             table.errors.extend(exc.errors)
     return listing, article
+
+
+def _detail(table: Table, kind: str) -> JsonDetailRules | None:
+    if (raw := _subtable(table, "detail")) is None:
+        return None
+    if kind != "json":
+        table.fail("detail", 'applies to type = "json" sources only')
+        return None
+    try:
+        return json_detail_rules(raw, path=table.key_path("detail"))
+    except SelectorErrors as exc:
+        table.errors.extend(exc.errors)
+        return None
 
 
 def _subtable(table: Table, key: str) -> Mapping[str, object] | None:

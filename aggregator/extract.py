@@ -27,6 +27,7 @@ from aggregator.follow import (
     in_place_of,
     list_pages,
     read_article,
+    read_detail,
     source_document,
 )
 from aggregator.netpolicy import allowed_hosts, check_discovered
@@ -345,10 +346,13 @@ async def _item(
         return _Read(item, listing, problem + tried.waiting(), due, keep=keep)
 
     try:
-        read = await read_article(
-            source, listed.url, fetcher, robots, hosts, default_tz, now, listed.title or None,
-            lists,
-        )  # fmt: skip
+        if listed.body_url and source.detail is not None:  # the record's detail API
+            read = await read_detail(source, listed, fetcher, robots, hosts, default_tz, now)
+        else:
+            read = await read_article(
+                source, listed.url, fetcher, robots, hosts, default_tz, now,
+                listed.title or None, lists,
+            )  # fmt: skip
     except AggregatorError as exc:
         return failed(article_problem(listed.url, exc))
     merge = merge_record if source.type == "json" else merge_article

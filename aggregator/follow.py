@@ -27,7 +27,7 @@ from feeds.htmlpage import (
     parse_list_page,
     read_article_page,
 )
-from feeds.jsonlist import parse_json_list
+from feeds.jsonlist import parse_json_detail, parse_json_list
 from feeds.jsonpaths import JsonListRules
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
@@ -134,7 +134,7 @@ def _list_page(
     if isinstance(source.list, JsonListRules):
         return parse_json_list(
             text, url=url, rules=source.list, tz=tz, now=now, iframe_hosts=source.iframe_hosts,
-            most=most, later=later,
+            most=most, later=later, detail=source.detail,
         )  # fmt: skip
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     return parse_list_page(text, url=url, rules=source.list, tz=tz, now=now)
@@ -361,6 +361,30 @@ async def read_article(
     if said := gone_notice(first.doc, article.content_html):
         raise FetchError(f"the page only says {said!r}: withdrawn?", url=url)
     return ReadArticle(article, (first.url, *(page.url for page in pages)), problem, charset)
+
+
+async def read_detail(
+    source: SourceConfig,
+    record: ParsedItem,
+    fetcher: Fetcher,
+    robots: Robots,
+    hosts: frozenset[str],
+    default_tz: tzinfo,
+    now: datetime,
+) -> ReadArticle:
+    """A JSON record's article from its detail API (`ParsedItem.body_url`), asked for as its
+    list is; raises `AggregatorError` when it cannot be read or gives no body."""
+    assert source.detail is not None, "the caller checked the source has a detail API"
+    url, link = record.body_url, record.url
+    assert url is not None, "the caller checked the record has a detail address"
+    assert link is not None, "a record has a link"
+    page = await _discovered(source, url, fetcher, robots, hosts, listing=True)
+    text = decode(page.body, header_charset=page.charset, override=source.encoding, markup=False)
+    item = await asyncio.to_thread(
+        parse_json_detail, text.text, url=page.url, link=link, rules=source.detail,
+        tz=default_tz, now=now, iframe_hosts=source.iframe_hosts,
+    )  # fmt: skip
+    return ReadArticle(item, (page.url,), None, f"{text.charset} ({text.how})")
 
 
 def _file_item(url: str, kind: str, length: int | None) -> ParsedItem:

@@ -43,7 +43,7 @@ SOURCE_KEYS: dict[str, str] = {
     "name": "display name, also matched against origin credits",
     "aliases": "other names other sites credit this source by",
     "url": "feed or list page: http(s), file: URL or path relative to the config",
-    "type": "`feed` (RSS/Atom/RDF/JSON Feed, detected) or `html`",
+    "type": "`feed` (RSS/Atom/RDF/JSON Feed, detected), `html` or `json`",
     "interval": "overrides `fetch.interval`",
     "tags": "tags of every item of the source",
     "language": "language code of the source",
@@ -60,8 +60,9 @@ SOURCE_KEYS: dict[str, str] = {
     "user_agent": "overrides `fetch.user_agent` for this source's requests and its robots.txt",
     "headers": '`{ Name = "value" }` headers sent with every request of the source '
     "(`Referer`, `Cookie`)",
-    "list": "html sources: selectors that find items on the list page",
+    "list": "html and json sources: how items are found on the list page or in its answer",
     "article": "selectors that read an article page",
+    "detail": "json sources: the API a record without its body is read from",
 }
 
 FEED_KEYS: dict[str, str] = {

@@ -15,6 +15,7 @@ import math
 import mimetypes
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from itertools import islice
 from urllib.parse import quote, unquote_plus, urldefrag, urlsplit, urlunsplit
@@ -29,7 +30,7 @@ from feeds.errors import ParseError
 from feeds.htmlpage import RELATIVE, ListPage, undated_note
 from feeds.htmltree import page_link
 from feeds.jsonfeed import json_number
-from feeds.jsonpaths import JsonField, JsonListRules
+from feeds.jsonpaths import JsonDetailRules, JsonField, JsonListRules
 from feeds.model import Enclosure, ParsedItem, Party
 from feeds.sanitize import (
     clean_html,
@@ -41,7 +42,7 @@ from feeds.sanitize import (
     xml_safe,
 )
 
-__all__ = ["parse_json_list"]
+__all__ = ["parse_json_detail", "parse_json_list"]
 
 # Where a value may start in an answer wrapped in script: `cb({...});`, Express's `/**/ typeof
 # cb === 'function' && cb({...});`, `try{cb({...})}catch(e){}`, `var data = [...];`, Xinhua's
@@ -66,6 +67,7 @@ def parse_json_list(
     iframe_hosts: Collection[str] = (),
     most: int | None = None,
     later: bool = False,
+    detail: JsonDetailRules | None = None,
 ) -> ListPage:
     """One item per record `rules.item` finds that has a link not seen before on the page; of
     more than `most`, the newest `most` (as `fetch.max_entries` chooses a feed's entries),
@@ -74,7 +76,8 @@ def parse_json_list(
     Raises `ParseError` when the answer is not JSON, or `item` finds no list in it: an API's
     error answer (`{"code": 403, "msg": "…"}`) names its keys in the message. On a `later`
     page, finding nothing (`{"data": null}`, as APIs answer past their last page) is an
-    empty page."""
+    empty page. With `detail`, a record without its body is given its detail API's address
+    (`ParsedItem.body_url`)."""
     doc = _document(text, url)
     fields = _Fields()
     found = fields.find(doc, rules.item)
@@ -101,6 +104,13 @@ def parse_json_list(
         linked.add((record, link))
     chosen, left_out = linked.chosen()
     items = [_item(fields, record, link, url, rules, when, iframe_hosts) for record, link in chosen]
+    if detail is not None:
+        items = [
+            replace(item, body_url=page_link(fields.value(record, detail.url), url))
+            if not item.content_html
+            else item
+            for (record, _), item in zip(chosen, items, strict=True)
+        ]
     warnings = [left_out] if left_out else []
     dates = (fields.value(record, rules.published) for record, _ in chosen)
     undated = [
@@ -219,10 +229,11 @@ def _item(
     record: object,
     link: str,
     list_url: str,
-    rules: JsonListRules,
+    rules: JsonListRules | JsonDetailRules,
     when: tuple[tzinfo, datetime],
     iframe_hosts: Collection[str],
 ) -> ParsedItem:
+    """The item a record (of a list, or a detail API's answer) makes; `link` is its page."""
     _value = fields.value
     title = plain_line(html_to_text(_value(record, rules.title) or ""))
     body = _value(record, rules.content) or ""
@@ -235,7 +246,7 @@ def _item(
     author = person_name(html_to_text(_value(record, rules.author) or "")) or None
     credit = clean_credit(html_to_text(_value(record, rules.origin) or ""))
     picture = page_link(_value(record, rules.image), list_url)  # as the site's page shows it
-    upstream_id = _value(record, rules.id)
+    upstream_id = _value(record, rules.id) if isinstance(rules, JsonListRules) else None
     tags = _tags(fields, record, rules.tags)
     found = {
         "url": link, "title": title, "content": content, "summary": given_summary and summary,
@@ -322,3 +333,26 @@ def _next_page(
     else:
         pairs.append(f"{name}={number}")
     return urlunsplit(parts._replace(query="&".join(pairs)))
+
+
+def parse_json_detail(
+    text: str,
+    *,
+    url: str,
+    link: str,
+    rules: JsonDetailRules,
+    tz: tzinfo,
+    now: datetime,
+    iframe_hosts: Collection[str] = (),
+) -> ParsedItem:
+    """The article a detail API answers at `url` for the record whose page is `link`; raises
+    `ParseError` when the answer is not JSON or holds no body (`content` reads nothing)."""
+    doc = _document(text, url)
+    fields = _Fields()
+    article = fields.find(doc, rules.item) if rules.item is not None else doc
+    item = _item(fields, article, link, url, rules, (tz, now), iframe_hosts)
+    if not item.content_html:
+        path = rules.content.path if rules.content else "content"
+        why = "; ".join(fields.problems()) or f"{path!r} reads nothing{_keys(doc)}"
+        raise ParseError(xml_safe(f"sources.detail: {why}"), url=url)
+    return item

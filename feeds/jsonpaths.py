@@ -22,7 +22,7 @@ from jmespath.functions import Functions
 from feeds.errors import SelectorErrors
 from feeds.selectors import RuleCollector, group_regex
 
-__all__ = ["JsonField", "JsonListRules", "json_list_rules"]
+__all__ = ["JsonDetailRules", "JsonField", "JsonListRules", "json_detail_rules", "json_list_rules"]
 
 _FIELD_KEYS = frozenset({"path", "regex", "template"})
 _FUNCTIONS = frozenset(Functions.FUNCTION_TABLE)
@@ -76,6 +76,24 @@ class JsonListRules:
     next_page: JsonField | None = None
     page_param: str | None = None
     max_pages: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class JsonDetailRules:
+    """How to read a record's body from a second API (a portal whose article page its script
+    fills in): `url` is read in the list's record, the rest in the detail answer, under
+    `item` when given."""
+
+    url: JsonField
+    item: JsonField | None = None
+    content: JsonField | None = None
+    title: JsonField | None = None
+    summary: JsonField | None = None
+    published: JsonField | None = None
+    author: JsonField | None = None
+    origin: JsonField | None = None
+    image: JsonField | None = None
+    tags: JsonField | None = None
 
 
 def json_field(value: object, *, path: str) -> JsonField:
@@ -174,3 +192,19 @@ def json_list_rules(table: Mapping[str, object], *, path: str) -> JsonListRules:
     return JsonListRules(
         item, link, **named, next_page=next_page, page_param=param, max_pages=max_pages
     )
+
+
+_DETAIL_NAMED = ("item", "content", "title", "summary", "published", "author", "origin", "image",
+                 "tags")  # fmt: skip
+
+
+def json_detail_rules(table: Mapping[str, object], *, path: str) -> JsonDetailRules:
+    """`[sources.detail]` checked; `SelectorErrors` lists every problem found."""
+    fields = _Fields(table, path, frozenset(JsonDetailRules.__dataclass_fields__))
+    url = fields.json("url", required=True)
+    named = {name: fields.json(name) for name in _DETAIL_NAMED}
+    if "content" not in table:
+        fields.errors.append(f"{path}.content: required (the body the detail API gives)")
+    fields.check()
+    assert url is not None, "check() raised when a required field is missing"
+    return JsonDetailRules(url, **named)

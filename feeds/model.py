@@ -45,6 +45,9 @@ class ParsedItem:
     # field name -> what produced it ("selector", "automatic", "detected", "feed"); for preview
     provenance: tuple[tuple[str, str], ...] = ()
     site_name: str | None = None  # the page's own site name (og:site_name, a WeChat account)
+    # Where the item's body is read from when it is not its `url`: a JSON record's detail
+    # API (`[sources.detail]`). Never stored: it leads to the body, which is.
+    body_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,7 @@ class Api:
     origin: str = ""
     pages: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # page -> body, type
     asked: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # path_qs, headers
+    details: dict[str, object] = field(default_factory=dict)  # id -> the detail API's answer
 
 
 @asynccontextmanager
@@ -168,8 +169,13 @@ async def api_site(pages: dict[str, tuple[bytes, str]]) -> AsyncIterator[Api]:
         api.asked.append((request.path_qs, dict(request.headers)))
         return web.Response(body=ARTICLE, content_type="text/html")
 
+    async def detail(request: web.Request) -> web.Response:
+        api.asked.append((request.path_qs, dict(request.headers)))
+        return web.json_response(api.details[request.query["id"]])
+
     app = web.Application()
     app.router.add_get("/api/list", answer)
+    app.router.add_get("/api/detail", detail)
     app.router.add_get("/a/{name}", article)
     async with local_site(app) as origin:
         api.origin = origin
@@ -276,3 +282,71 @@ async def test_an_error_quoting_a_lone_surrogate_is_stored(tmp_path: Path) -> No
     status = json.loads(out)
     row = status[0] if isinstance(status, list) else status["sources"][0]
     assert "finds nothing (the document has code=500" in row["last_error"]
+
+
+def detail_config(folder: Path, api: Api) -> Path:
+    config = api_config(folder, api, max_pages=1)
+    with config.open("a", encoding="utf-8") as text:
+        text.write(
+            '[sources.detail]\nurl = { path = "id", template = "/api/detail?id={}" }\n'
+            'item = "data"\ncontent = "content"\nauthor = "editor"\ntitle = "title"\n'
+        )
+    return config
+
+
+async def test_a_record_without_its_body_is_read_from_its_detail_api(tmp_path: Path) -> None:
+    """A portal built with a script framework: its article page is an empty shell, the body
+    comes from `/api/detail?id=…`. The record's own title wins; the detail gives the rest."""
+    listed = {"data": {"list": [
+        {"id": 7, "url": "/a/7.html", "title": "关于冬季防火的通知", "time": "2026-11-28 09:00"},
+        {"id": 8, "url": "/a/8.html", "title": "关于道路施工的公告", "time": "2026-11-27"},
+        {"id": 9, "url": "/a/9.html", "title": "已有正文", "body": "<p>列表里的正文</p>"},
+    ]}}  # fmt: skip
+    details: dict[str, object] = {
+        "7": {"code": 0, "data": {"title": "详情页标题", "editor": "王五",
+                                  "content": "<p>各单位做好冬季防火。</p><script>x()</script>"}},
+        "8": {"code": 404, "msg": "文章不存在", "data": None},
+    }  # fmt: skip
+    async with api_site({"1": answer(listed)}) as api:
+        api.details = details
+        document = await preview(detail_config(tmp_path, api))
+    asked = [(path, headers["Accept"]) for path, headers in api.asked if "detail" in path]
+    items = {item["fields"]["url"].rsplit("/", 1)[1]: item for item in document["items"]}
+    fire = items["7.html"]["fields"]
+    assert fire["title"] == "关于冬季防火的通知"
+    assert (fire["author"], fire["content_html"]) == ("王五", "<p>各单位做好冬季防火。</p>")
+    assert items["9.html"]["fields"]["content_html"] == "<p>列表里的正文</p>"
+    assert sorted(asked) == [("/api/detail?id=7", JSON_ACCEPT), ("/api/detail?id=8", JSON_ACCEPT)]
+    assert any("sources.detail: 'content' reads nothing" in w for w in document["warnings"])
+    assert items["8.html"]["fields"]["title"] == "关于道路施工的公告"  # stored from its record
+
+
+def test_a_detail_api_is_for_json_sources_and_gives_a_body(write_config: WriteConfig) -> None:
+    text = """
+[[sources]]
+id = "page"
+type = "html"
+url = "http://gov.example/list.html"
+[sources.list]
+item = "li"
+link = "a"
+[sources.detail]
+url = "id"
+content = "content"
+
+[[sources]]
+id = "api"
+type = "json"
+url = "http://api.example/list"
+[sources.list]
+item = "data.list"
+link = "url"
+[sources.detail]
+item = "data"
+"""
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(text))
+    problems = "\n".join(info.value.problems)
+    assert 'sources[0].detail: applies to type = "json" sources only' in problems
+    assert "sources[1].detail.url: required" in problems
+    assert "sources[1].detail.content: required" in problems
