@@ -353,8 +353,9 @@ async def _item(
                 source, listed.url, fetcher, robots, hosts, default_tz, now,
                 listed.title or None, lists,
             )  # fmt: skip
-    except AggregatorError as exc:
-        return failed(article_problem(listed.url, exc))
+    except AggregatorError as exc:  # named by what failed: the page, or the detail API
+        detail = listed.body_url if source.detail is not None else None
+        return failed(article_problem(detail or listed.url, exc))
     merge = merge_record if source.type == "json" else merge_article
     item = merge(listed, read.item)
     if read.problem:  # missing a page: stored as far as it was read, unless read whole before

@@ -212,8 +212,11 @@ class Fetcher:
             return await self._read_file(url)
         sent = {"Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
                 "application/feed+json, text/html;q=0.8, */*;q=0.5",
-                "Accept-Encoding": ACCEPTED, "User-Agent": self.config.user_agent,
-                **dict(headers)}  # fmt: skip
+                "Accept-Encoding": ACCEPTED, "User-Agent": self.config.user_agent}  # fmt: skip
+        for name, value in headers:  # the last word on a header, however it is spelt
+            for same in [key for key in sent if key.lower() == name.lower()]:
+                del sent[same]
+            sent[name] = value
         if etag:
             sent["If-None-Match"] = etag
         if last_modified:

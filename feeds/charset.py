@@ -123,8 +123,11 @@ def decode(
 ) -> Decoded:
     """Decode `body`; `override` (the config's `encoding`) wins over every clue in the document.
     `markup` false: a document that declares nothing inside (JSON), whatever its text quotes."""
-    declared = declared_charsets(body, header_charset, markup=markup)
-    candidates = [(override, "config")] if override else declared
+    candidates = (
+        [(override, "config")]
+        if override
+        else declared_charsets(body, header_charset, markup=markup)
+    )
     for index, (label, how) in enumerate(candidates):
         codec = canonical_codec(label)
         if codec is None:

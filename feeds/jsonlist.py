@@ -46,8 +46,12 @@ __all__ = ["parse_json_detail", "parse_json_list"]
 
 # Where a value may start in an answer wrapped in script: `cb({...});`, Express's `/**/ typeof
 # cb === 'function' && cb({...});`, `try{cb({...})}catch(e){}`, `var data = [...];`, Xinhua's
-# bare `({...})`, an XSSI guard (`)]}'`, `for(;;);`) before it. Each `{` or `[` is tried in turn.
+# bare `({...})`. Each `{` or `[` is tried in turn, a value taken only where the wrapper goes
+# on after it (`)`, `;`, the end): a broken answer's first record is no answer.
 _OPENING = re.compile(r"[{\[]")
+_WRAPPER_GOES_ON = re.compile(r"\s*(?:[);]|$)")
+# Guards an answer may start with against being run as script (XSSI): the JSON follows.
+_GUARDS = (")]}'", "for(;;);", "while(1);")
 _MOST_OPENINGS = 16
 _DECODER = json.JSONDecoder(parse_int=json_number)
 _MARKUP = re.compile(r"<[A-Za-z/!]")
@@ -131,17 +135,20 @@ def _document(text: str, url: str) -> object:
     """The JSON value of an answer, or of the first object or array a script wrapping it
     holds (JSONP and the like, `_OPENING`)."""
     body = text.strip().lstrip("\ufeff")
+    for guard in _GUARDS:
+        body = body.removeprefix(guard).lstrip()
     try:
         return json.loads(body, parse_int=json_number)
     except (ValueError, RecursionError) as exc:
         failure: Exception = exc
-    for opening in islice(_OPENING.finditer(body), _MOST_OPENINGS):
+    wrapped = body[:1] not in ("{", "[", "<")  # JSON, if broken, or a page: no wrapper
+    openings = _OPENING.finditer(body) if wrapped else iter(())
+    for opening in islice(openings, _MOST_OPENINGS):
         try:
-            value, _ = _DECODER.raw_decode(body, opening.start())
-        except (ValueError, RecursionError) as exc:
-            failure = failure if opening.start() else exc
+            value, end = _DECODER.raw_decode(body, opening.start())
+        except (ValueError, RecursionError):
             continue
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list) and _WRAPPER_GOES_ON.match(body, end):
             return value
     start = xml_safe(" ".join(text[:60].split()))
     raise ParseError(f"not JSON ({failure}); the answer starts {start!r}", url=url)

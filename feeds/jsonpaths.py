@@ -156,7 +156,7 @@ def _one_line(error: JMESPathError) -> str:
     return " ".join(str(error).split())
 
 
-class _Fields(RuleCollector):
+class _RuleFields(RuleCollector):
     def json(self, key: str, *, required: bool = False) -> JsonField | None:
         if key not in self.table:
             if required:
@@ -175,7 +175,7 @@ _NAMED = ("title", "summary", "content", "published", "author", "origin", "image
 def json_list_rules(table: Mapping[str, object], *, path: str) -> JsonListRules:
     """`[sources.list]` of a `type = "json"` source checked; `SelectorErrors` lists every
     problem found."""
-    fields = _Fields(table, path, frozenset(JsonListRules.__dataclass_fields__))
+    fields = _RuleFields(table, path, frozenset(JsonListRules.__dataclass_fields__))
     item, link = fields.json("item", required=True), fields.json("link", required=True)
     named = {name: fields.json(name) for name in _NAMED}
     next_page, max_pages = fields.json("next_page"), fields.pages(1)
@@ -200,7 +200,7 @@ _DETAIL_NAMED = ("item", "content", "title", "summary", "published", "author", "
 
 def json_detail_rules(table: Mapping[str, object], *, path: str) -> JsonDetailRules:
     """`[sources.detail]` checked; `SelectorErrors` lists every problem found."""
-    fields = _Fields(table, path, frozenset(JsonDetailRules.__dataclass_fields__))
+    fields = _RuleFields(table, path, frozenset(JsonDetailRules.__dataclass_fields__))
     url = fields.json("url", required=True)
     named = {name: fields.json(name) for name in _DETAIL_NAMED}
     if "content" not in table:

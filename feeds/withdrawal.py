@@ -45,12 +45,13 @@ _NOTICE = re.compile(
     r"|(?:错误|錯誤|error)\s*404\b",
     re.IGNORECASE,
 )
-# A notice speaks to its reader (抱歉, 您访问的, 返回首页, "the page you requested"): a short
-# article saying that a rumoured piece of information does not exist does not.
+# A notice speaks to its reader as error pages do (抱歉, 您访问的, 指定的, 返回首页, "the page
+# you requested"): a short article saying that a rumour's claim does not exist, even one
+# asking 请您不信谣, does not.
 _ADDRESSED = re.compile(
-    r"抱歉|对不起|對不起|您|你(?:要|访问|訪問|查看|瀏覽|浏览|所)|指定的|所(?:请求|請求|访问|訪問)"
-    r"|(?:访问|訪問|查看|浏览|瀏覽|请求|請求)的|返回(?:首页|首頁|上一?页|上一?頁)|秒后|秒後"
-    r"|\bsorry\b|\byou\b|\brequested\b|\b404\b",
+    r"抱歉|对不起|對不起|[您你](?:所|要)?(?:访问|訪問|查看|瀏覽|浏览|请求|請求|查找)的?"
+    r"|指定的|所(?:请求|請求|访问|訪問)|返回(?:首页|首頁|上一?页|上一?頁)|秒后|秒後"
+    r"|\bsorry\b|\byou (?:requested|are looking for)\b|\brequested\b|\b404\b",
     re.IGNORECASE,
 )
 
@@ -70,6 +71,9 @@ def redirected_away(requested: str, final: str, lists: Collection[str] = ()) -> 
     if not folder:
         return f"redirected to the site's home page {final}"
     asked = urlsplit(requested).path
+    asked_folder, _, asked_name = asked.rpartition("/")
+    if asked_name.lower() in _INDEX_NAMES:  # `abc/index.html` sent to `abc/`: itself
+        asked = asked_folder
     if asked.startswith(folder + "/") and asked.rstrip("/") != folder:
         return f"redirected to the section's index page {final}"
     return None

@@ -289,6 +289,8 @@ def test_a_redirect_home_or_to_a_section_index_is_no_article() -> None:
         ("http://h.cn/go.php?id=5", "http://h.cn/a/5.html"),  # a link that forwards
         ("http://h.cn/a/1.html", "http://h.cn/index.php?m=content&id=1"),  # with a query
         ("http://h.cn/a/1.html", "http://h.cn/a/b/index.html"),  # below it
+        ("http://h.cn/news/2026/abc/index.html", "http://h.cn/news/2026/abc/"),  # pretty URLs
+        ("http://h.cn/news/2026/abc/index.shtml", "http://h.cn/news/2026/abc/"),
     ]
     for asked, final in kept:
         assert redirected_away(asked, final, lists) is None, (asked, final)
@@ -301,6 +303,8 @@ def test_a_notice_is_short_and_speaks_to_its_reader() -> None:
     assert notice("對不起，您要查看的頁面已被刪除")
     assert notice("Sorry, the page you requested could not be found.")
     assert not notice("经核实，网传“某地停水三天”的信息不存在，请广大市民不信谣、不传谣。")
+    assert not notice("经核实，网传“汉中封城”信息不存在，请您不信谣、不传谣。")
+    assert not notice("【辟谣】网传文件内容不存在！提醒您以官方发布为准。")
     assert not notice("您访问的页面不存在。" + "本站提供汉中本地新闻、房产、招聘信息。" * 10)
     doc = lxml.html.fromstring((HTML / "gone_discuz_message.html").read_bytes())
     assert gone_notice(doc, "") == "抱歉，指定的文章不存在或已被删除或正在被审核"

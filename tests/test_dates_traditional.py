@@ -86,6 +86,9 @@ def test_find_date(text: str, expected: datetime) -> None:
         ("版本 1.2.3", None),
         ("12:29/11/2026", None),
         ("2026年11月29日 10点击：5", at(29)),  # a counter's label, no hour
+        ("2026-11-29 15点赞", at(29)),  # likes, no hour
+        ("2026-11-29 3点赞 12评论", at(29)),
+        ("中国共产党成立100年7月1日", None),  # an anniversary, no Minguo year
     ],
 )
 def test_no_date_or_not_that_one(text: str, expected: datetime | None) -> None:

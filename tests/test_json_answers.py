@@ -5,6 +5,7 @@ repeating records across pages, listing more records than are read."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,25 @@ def test_an_answer_wrapped_in_script_is_read(wrapped: str) -> None:
     body = json.dumps(records(1, 2), ensure_ascii=False)
     page = read(wrapped.replace("{}", body))
     assert [item.title for item in page.items] == ["稿件1", "稿件2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            '{"data": {"list": [{"url": "/a", "title": "A"}, {"url": "/b" "title": "B"}]}}',
+            "not JSON (Expecting ',' delimiter",
+        ),  # a syntax error in its second record
+        ('{"data": {"list": [{"url": "/a", "title": "A"}', "not JSON (Expecting"),  # cut short
+        ("<html><script>var c = [];</script><p>verify</p></html>", "not JSON (Expecting value"),
+    ],
+)
+def test_a_broken_answer_is_not_read_as_its_first_fragment(body: str, said: str) -> None:
+    """A script wrapper's value is looked for only in an answer that has one: a broken answer's
+    first record, or a challenge page's `[]`, was taken for the answer, which found nothing."""
+    for later in (False, True):
+        with pytest.raises(ParseError, match=re.escape(said)):
+            read(body, later=later)
 
 
 def test_past_the_last_page_an_api_may_answer_no_list() -> None:
@@ -161,7 +181,8 @@ async def api_site(pages: dict[str, tuple[bytes, str]]) -> AsyncIterator[Api]:
     api = Api(pages=pages)
 
     async def answer(request: web.Request) -> web.Response:
-        api.asked.append((request.path_qs, dict(request.headers)))
+        headers = {**request.headers, "Accept": " | ".join(request.headers.getall("Accept", []))}
+        api.asked.append((request.path_qs, headers))
         body, kind = api.pages[request.query.get("page", "1")]
         return web.Response(body=body, headers={"Content-Type": kind})
 
@@ -236,7 +257,7 @@ async def test_a_later_page_that_is_no_list_keeps_the_pages_before(tmp_path: Pat
             "稿件3",
         ]
         assert document["warnings"] == []
-        api.pages["3"] = (b"<!DOCTYPE html><html><body>verify</body></html>", "text/html")
+        api.pages["3"] = (b"<!DOCTYPE html><script>var c = [];</script><p>verify</p>", "text/html")
         document = await preview(api_config(tmp_path, api))
     assert len(document["items"]) == 3
     assert document["warnings"][0].startswith(f"list page 3 {api.origin}/api/list?page=3: not JSON")
@@ -350,3 +371,16 @@ item = "data"
     assert 'sources[0].detail: applies to type = "json" sources only' in problems
     assert "sources[1].detail.url: required" in problems
     assert "sources[1].detail.content: required" in problems
+
+
+async def test_a_source_s_own_accept_is_the_one_sent_however_it_is_spelt(tmp_path: Path) -> None:
+    async with api_site({"1": answer(records(1))}) as api:
+        config = api_config(tmp_path, api, max_pages=1)
+        text = config.read_text("utf-8").replace(
+            'url = "' + api.origin, 'headers = { accept = "application/vnd.api+json" }\nurl = "'
+            + api.origin, 1
+        )  # fmt: skip
+        config.write_text(text, "utf-8")
+        await preview(config)
+    listed = [headers for path, headers in api.asked if path.startswith("/api/list")]
+    assert listed[0]["Accept"] == "application/vnd.api+json"  # one header, the source's

@@ -77,3 +77,41 @@ async def test_a_feed_dated_when_it_is_made_edits_nothing(tmp_path: Path) -> Non
             assert "更正后的第二" in json.dumps(final["新闻1"], ensure_ascii=False)
             was = {i["title"]: i for i in shown["items"]}
             assert final["新闻1"]["date_published"] == was["新闻1"]["date_published"]
+
+
+def atom(updated: datetime, body: str = "第一条新闻的正文。") -> str:
+    published = "2026-11-20T08:00:00+08:00"
+    entry = (
+        f"<entry><title>新闻</title><link href='http://gen.example/1.html'/>"
+        f"<id>gen-1</id><published>{published}</published>"
+        f"<updated>{updated.isoformat()}</updated><content>{body}</content></entry>"
+    )
+    return (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>动态</title>'
+        f"<id>gen</id><updated>{updated.isoformat()}</updated>{entry}</feed>"
+    )
+
+
+async def test_an_updated_stamped_at_every_fetch_is_no_edit(tmp_path: Path) -> None:
+    """Atom's `<updated>` written with the time the feed was made: the entry's `updated`,
+    which never shows a time later than our last change of it, stays; a real edit moves it."""
+    source = tmp_path / "gen.xml"
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "db.sqlite3", feed=source), "utf-8")
+    config = load_config(path)
+    now = datetime.now(UTC)
+    source.write_text(atom(now + timedelta(seconds=5)))
+    async with running_service(config, schedule=False) as service:
+        assert (await service.pipeline.run(config.sources[0])).new == 1
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            before = await client.get("/sources/gen.atom")
+            shown = await before.text()
+            source.write_text(atom(now + timedelta(minutes=15)))
+            report = await service.pipeline.run(config.sources[0])
+            assert (report.updated, report.unchanged) == (0, 1)
+            after = await client.get("/sources/gen.atom")
+            assert (after.headers["ETag"], await after.text()) == (before.headers["ETag"], shown)
+            source.write_text(atom(now + timedelta(minutes=30), body="更正后的正文。"))
+            assert (await service.pipeline.run(config.sources[0])).updated == 1
+            edited = await (await client.get("/sources/gen.json")).json()
+    assert "更正后的正文" in edited["items"][0]["content_html"]
