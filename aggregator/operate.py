@@ -25,7 +25,7 @@ from aggregator.cpu import CpuPool
 from aggregator.errors import AlreadyServing
 from aggregator.interrupts import Interrupted, undoable
 from aggregator.status import SourceView, source_views
-from storage import Database, StorageError, latest_schema, schema_version
+from storage import Database, StorageError, latest_schema, made_otherwise, schema_version
 
 if TYPE_CHECKING:  # `status` and `backup` start without the fetching machinery
     from aggregator.pipeline import SourceReport
@@ -103,16 +103,23 @@ def pool_for(sources: int) -> CpuPool | None:
 def _no_upgrade_under_a_server(database: Path) -> None:
     """A fetch upgrades an older store: not while a server of the release that wrote it runs
     on it, whose every fetch then failed on the new schema, while its status said all was
-    well."""
+    well; nor, within one schema, remakes the search index or stories' keys beside it, which
+    would go on writing them the old way, and searches missed its items for good."""
     from aggregator.instance import running_server
 
     version = schema_version(database)
-    if version is None or version >= latest_schema():
+    if version is None:
+        return
+    if version < latest_schema():
+        older = f"database schema {version} is older than this program's ({latest_schema()})"
+    elif stale := made_otherwise(database):
+        verb = "were" if len(stale) > 1 else "was"
+        older = f"{' and '.join(stale)} {verb} made by another release's rules"
+    else:
         return
     if (pid := running_server(database)) is not None:
         raise AlreadyServing(
-            f"{database}: database schema {version} is older than this program's"
-            f" ({latest_schema()}), and `aggregator serve` (pid {pid}) of the release that"
+            f"{database}: {older}, and `aggregator serve` (pid {pid}) of the release that"
             " wrote it runs on it: stop it, then start this release's `aggregator serve`,"
             " which upgrades it"
         )

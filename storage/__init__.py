@@ -1,6 +1,6 @@
 """SQLite storage: schema, migrations and every SQL statement of the project."""
 
-from storage.connection import StorageError, latest_schema, schema_version
+from storage.connection import StorageError, latest_schema, made_otherwise, schema_version
 from storage.copies import copy_backup
 from storage.database import Database, ReadOnlyDatabase, Reads
 from storage.records import (
@@ -39,6 +39,7 @@ __all__ = [
     "WriteSummary",
     "copy_backup",
     "latest_schema",
+    "made_otherwise",
     "match_expression",
     "schema_version",
 ]

@@ -20,8 +20,9 @@ import aiosqlite
 
 from feeds.errors import AggregatorError
 from feeds.searchtext import search_text
+from feeds.stories import keys_made_by
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
-from storage.searchindex import index_damaged, reindex, reindex_if_stale
+from storage.searchindex import index_damaged, index_made_by, reindex, reindex_if_stale
 
 # How long a statement waits for another process's lock (`aggregator fetch` beside `serve`)
 # before it fails with "database is locked".
@@ -459,6 +460,25 @@ def schema_version(path: Path) -> int | None:
 
 def latest_schema() -> int:
     return len(MIGRATIONS)
+
+
+def made_otherwise(path: Path) -> list[str]:
+    """What of the store at `path` this program would make again at opening, read without a
+    lock: its search index, made by other token rules, and its stories' match keys, made by
+    other key rules (an upgrade within one schema). Empty when neither, or when it cannot
+    tell (no store yet, an older schema: opening it says)."""
+    try:
+        with contextlib.closing(sqlite3.connect(_uri(path, readonly=True), uri=True)) as conn:
+            tokens = conn.execute("SELECT made_by FROM search_tokens").fetchone()
+            keys = conn.execute("SELECT made_by FROM story_keys").fetchone()
+    except sqlite3.Error:
+        return []
+    stale = []
+    if tokens is not None and tokens[0] != index_made_by():
+        stale.append("its search index")
+    if keys is not None and keys[0] != keys_made_by():
+        stale.append("its stories' match keys")
+    return stale
 
 
 def _newer(version: int) -> str:

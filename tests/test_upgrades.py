@@ -114,3 +114,28 @@ def test_a_backup_of_a_much_older_release_is_restored_then_upgraded(
     assert version(tmp_path / "agg.sqlite3") == 5
     assert run_cli("fetch", config).returncode == 0
     assert version(tmp_path / "agg.sqlite3") == len(MIGRATIONS)
+
+
+def test_a_fetch_does_not_remake_an_index_or_keys_under_an_older_server(
+    config: Path, tmp_path: Path
+) -> None:
+    """One schema, other rules (Hong Kong's forms folded since): a fetch beside the older
+    release's server remade the index and keys, which that server went on writing the old
+    way, and searches missed its items for good."""
+    database = tmp_path / "agg.sqlite3"
+    assert run_cli("fetch", config).returncode == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE search_tokens SET made_by = 'rules 2; an older release'")
+        conn.execute("UPDATE story_keys SET made_by = 'rules 1; an older release'")
+    with older_server(database):
+        refused = run_cli("fetch", config)
+    assert refused.returncode == 1
+    assert (
+        "its search index and its stories' match keys were made by another release's rules,"
+        " and `aggregator serve` (pid 4242) of the release that wrote it runs on it"
+    ) in refused.stderr
+    done = run_cli("fetch", config)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(database) as conn:
+        made = conn.execute("SELECT made_by FROM search_tokens").fetchone()[0]
+    assert not made.startswith("rules 2; an older")
