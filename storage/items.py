@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,14 @@ _UPDATE = """
         body_chars = ?
     WHERE source_id = ? AND key = ?
 """
+# A stored item listed under a new id (`_reissued`): only its key and what depends on it change.
+_REISSUED = """
+    UPDATE items SET key = ?, upstream_id = ?, content_hash = ?, listing_hash = ?
+    WHERE source_id = ? AND key = ?
+"""
+_SAME_LINK = (
+    "SELECT key, title, content, published FROM items WHERE source_id = ? AND norm_link = ? LIMIT 8"
+)
 # An item whose article was read again and found unchanged, or failed to read and kept what
 # was read before: only what led to it is new.
 _RELISTED = "UPDATE items SET listing_hash = ? WHERE source_id = ? AND key = ?"
@@ -99,6 +107,7 @@ def upsert_items(
     # the index can delete an item's tokens only as often as it was given them.
     items = list({item.key: item for item in items}.values())
     known = _stored_hashes(conn, source_id, [item.key for item in items])
+    reissued = _reissued(conn, source_id, items, known)
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     relisted: list[tuple[str | None, str, str]] = []
@@ -110,7 +119,9 @@ def upsert_items(
     next_id = int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0])
     for item in items:
         tags = json.dumps(item.tags, ensure_ascii=False)
-        if item.key not in known:
+        if item.key in reissued:
+            unchanged += 1
+        elif item.key not in known:
             item_id = next_id + len(inserted)
             inserted.append((item_id, item))
             inserts.append(
@@ -135,6 +146,11 @@ def upsert_items(
                 relisted.append((item.listing_hash, source_id, item.key))
     written: list[int] = []
     restory: list[tuple[int, ItemRecord, bool]] = []
+    if reissued:
+        conn.executemany(_REISSUED, [
+            (item.key, item.upstream_id, item.content_hash, item.listing_hash, source_id, old)
+            for item in items if (old := reissued.get(item.key)) is not None
+        ])  # fmt: skip
     if relisted:
         conn.executemany(_RELISTED, relisted)
     if inserts:
@@ -157,6 +173,32 @@ def upsert_items(
                 restory.append((ids[item.key], item, rekeyed))
     summary = WriteSummary(new=len(inserts), updated=len(updates), unchanged=unchanged)
     return summary, inserted, written, restory
+
+
+def _reissued(
+    conn: sqlite3.Connection,
+    source_id: str,
+    items: Sequence[ItemRecord],
+    known: Mapping[str, object],
+) -> dict[str, str]:
+    """New keys of `items` that are stored items under another id: the same link, title, text
+    and date as one of the source's items whose own key the document no longer lists (a CMS
+    giving every item a new `<guid>` at each fetch). Such an item keeps its row and its entry,
+    under its new key; one whose text changed too is a new item."""
+    listed = {item.key for item in items}
+    claimed: set[str] = set()
+    found: dict[str, str] = {}
+    for item in items:
+        if item.key in known or item.norm_link is None:
+            continue
+        rows = conn.execute(_SAME_LINK, (source_id, item.norm_link)).fetchall()
+        shown = (item.title, item.content, _iso(item.published))
+        for key, title, content, published in rows:
+            if key not in listed and key not in claimed and (title, content, published) == shown:
+                found[item.key] = key
+                claimed.add(key)
+                break
+    return found
 
 
 def _story_keys(

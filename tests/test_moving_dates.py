@@ -1,6 +1,6 @@
-"""Dates that move by themselves: a CMS stamping every item of its feed with the time the feed
-was made, or moving a pinned item to now. What readers see of such a date never changes (a
-date after an item was first seen is published as that moment), so the item is no edit."""
+"""Dates and ids that move by themselves: a CMS stamping every item of its feed with the time
+the feed was made, moving a pinned item to now, or giving every item a new `<guid>` at each
+fetch. What readers see of such an item never changes, so it is no edit, and no new item."""
 
 from __future__ import annotations
 
@@ -115,3 +115,39 @@ async def test_an_updated_stamped_at_every_fetch_is_no_edit(tmp_path: Path) -> N
             assert (await service.pipeline.run(config.sources[0])).updated == 1
             edited = await (await client.get("/sources/gen.json")).json()
     assert "更正后的正文" in edited["items"][0]["content_html"]
+
+
+def reissued(fetch: int, bodies: tuple[str, ...] = ("第一", "第二", "第三")) -> str:
+    """The same three articles, each under a new guid at every fetch."""
+    items = "".join(
+        f"<item><title>新闻{n}</title><link>http://gen.example/{n}.html</link>"
+        f"<guid isPermaLink='false'>{fetch}-{n}-{fetch * 7919 % 1000}</guid>"
+        f"<pubDate>Fri, 20 Nov 2026 08:00:0{n} +0800</pubDate>"
+        f"<description>{body}条新闻的正文。</description></item>"
+        for n, body in enumerate(bodies)
+    )
+    channel = f"<channel><title>动态</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+
+
+async def test_an_item_given_a_new_id_at_every_fetch_stays_one_item(tmp_path: Path) -> None:
+    """Each fetch added the three articles again: 96 copies of each a day at 15 minutes.
+    A correction under a new id, its text changed, is still a new item."""
+    source = tmp_path / "gen.xml"
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "db.sqlite3", feed=source), "utf-8")
+    config = load_config(path)
+    source.write_text(reissued(1))
+    async with running_service(config, schedule=False) as service:
+        assert (await service.pipeline.run(config.sources[0])).new == 3
+        async with TestClient(TestServer(make_app(service), host="127.0.0.1")) as client:
+            before = await (await client.get("/sources/gen.json")).json()
+            for fetch in (2, 3):
+                source.write_text(reissued(fetch))
+                report = await service.pipeline.run(config.sources[0])
+                assert (report.new, report.updated, report.unchanged) == (0, 0, 3)
+            after = await (await client.get("/sources/gen.json")).json()
+            assert after == before
+            source.write_text(reissued(4, bodies=("第一", "更正后的第二", "第三")))
+            report = await service.pipeline.run(config.sources[0])
+            assert (report.new, report.unchanged) == (1, 2)
