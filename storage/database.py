@@ -151,7 +151,9 @@ class Database(Reads):
 
         def store(conn: sqlite3.Connection) -> WriteSummary:
             now = outcome.attempted_at
-            summary, inserted, written, restory = items.upsert_items(conn, source_id, fetched, now)
+            summary, inserted, written, restory = items.upsert_items(
+                conn, source_id, fetched, now, outcome.listed
+            )
             items.relist(conn, source_id, relisted)
             joined = stories.assign_stories(conn, source_id, inserted, context or _NO_CONTEXT, now)
             left = stories.rematch(conn, source_id, restory, context or _NO_CONTEXT)

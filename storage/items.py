@@ -92,7 +92,11 @@ def _published_ts(item: ItemRecord) -> float | None:
 
 
 def upsert_items(
-    conn: sqlite3.Connection, source_id: str, items: Sequence[ItemRecord], now: float
+    conn: sqlite3.Connection,
+    source_id: str,
+    items: Sequence[ItemRecord],
+    now: float,
+    listed: Collection[str] | None = None,
 ) -> tuple[
     WriteSummary, list[tuple[int, ItemRecord]], list[int], list[tuple[int, ItemRecord, bool]]
 ]:
@@ -101,13 +105,14 @@ def upsert_items(
     Returns the counts, the inserted records with their ids (they still need a story), the
     ids of every item inserted or changed, and the changed items whose story must be looked
     at again: (id, record, whether a key that finds copies changed), for those whose keys or
-    credit changed (`stories.rematch`).
+    credit changed (`stories.rematch`). `listed`: the keys of every item the document lists,
+    those not written included (`_reissued`).
     """
     # A feed listing an item twice (a repeated guid) stores its last version, written once:
     # the index can delete an item's tokens only as often as it was given them.
     items = list({item.key: item for item in items}.values())
     known = _stored_hashes(conn, source_id, [item.key for item in items])
-    reissued = _reissued(conn, source_id, items, known)
+    reissued = _reissued(conn, source_id, items, known, listed or ())
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     relisted: list[tuple[str | None, str, str]] = []
@@ -180,12 +185,13 @@ def _reissued(
     source_id: str,
     items: Sequence[ItemRecord],
     known: Mapping[str, object],
+    listed: Collection[str],
 ) -> dict[str, str]:
     """New keys of `items` that are stored items under another id: the same link, title, text
     and date as one of the source's items whose own key the document no longer lists (a CMS
     giving every item a new `<guid>` at each fetch). Such an item keeps its row and its entry,
     under its new key; one whose text changed too is a new item."""
-    listed = {item.key for item in items}
+    listed = {*listed, *(item.key for item in items)}
     claimed: set[str] = set()
     found: dict[str, str] = {}
     for item in items:
