@@ -7,7 +7,7 @@ table, which extraction then keeps whole. A notice whose text is a document show
 viewer (`<iframe src="…/viewer.html?file=….pdf">`, `<embed src="….pdf">`), which the
 sanitiser removes: the reader had no way to the document. A Hong Kong government press
 release ends its text with a trailer (`完`, its day and time of issue), which dates it
-(`feeds.metaline`) and is no part of the story.
+(`feeds.pressrelease`) and is no part of the story.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from lxml import etree
 
 from feeds.files import document_type
 from feeds.htmltree import text_of
-from feeds.metaline import press_release_trailer
+from feeds.pressrelease import press_release_trailer
 from feeds.urls import resolve
 
 # An element whose whole text is tools: print, close, font size, a QR caption, with their
@@ -70,7 +70,7 @@ def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
 
 
 def drop_trailer(work: lxml.html.HtmlElement) -> None:
-    """Remove a press release's trailer (`feeds.metaline.press_release_trailer`) and the line
+    """Remove a press release's trailer (`feeds.pressrelease`) and the line
     breaks and emptied elements it leaves at the end of the text it ended."""
     trailer = press_release_trailer(work)
     if trailer is None:
