@@ -36,11 +36,11 @@ def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from aggregator.heap import fix_mmap_threshold
-    from aggregator.instance import only_server
+    from aggregator.instance import only_server, release_rules
     from aggregator.serve import serve
 
     fix_mmap_threshold()  # before any thread: see there why
-    with only_server(config.service.database):
+    with only_server(config.service.database, release=release_rules()):
         eventloop.run(serve(config))
     return 0
 

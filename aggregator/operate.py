@@ -105,7 +105,7 @@ def _no_upgrade_under_a_server(database: Path) -> None:
     on it, whose every fetch then failed on the new schema, while its status said all was
     well; nor, within one schema, remakes the search index or stories' keys beside it, which
     would go on writing them the old way, and searches missed its items for good."""
-    from aggregator.instance import running_server
+    from aggregator.instance import release_rules, running_server, serving_release
 
     version = schema_version(database)
     if version is None:
@@ -113,6 +113,8 @@ def _no_upgrade_under_a_server(database: Path) -> None:
     if version < latest_schema():
         older = f"database schema {version} is older than this program's ({latest_schema()})"
     elif stale := made_otherwise(database):
+        if serving_release(database) == release_rules():
+            return  # this release's own server, which remakes them
         verb = "were" if len(stale) > 1 else "was"
         older = f"{' and '.join(stale)} {verb} made by another release's rules"
     else:

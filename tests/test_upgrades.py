@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.instance import lock_path
+from aggregator.instance import lock_path, release_rules
 from feeds.searchtext import search_text
 from storage.schema import MIGRATIONS, SEARCH_TEXT_FUNCTION
 from tests.conftest import FIXTURES, run_cli
@@ -49,11 +49,12 @@ def config(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def older_server(database: Path) -> Iterator[None]:
-    """The lock an `aggregator serve` holds for its life, as the older release's does."""
+def older_server(database: Path, release: str = "") -> Iterator[None]:
+    """The lock an `aggregator serve` holds for its life, as the older release's does (this
+    release's writes its `release_rules` after the pid)."""
     with lock_path(database).open("a+", encoding="ascii") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.write("4242\n")
+        handle.write(f"4242\n{release}\n" if release else "4242\n")
         handle.flush()
         yield
 
@@ -139,3 +140,17 @@ def test_a_fetch_does_not_remake_an_index_or_keys_under_an_older_server(
     with sqlite3.connect(database) as conn:
         made = conn.execute("SELECT made_by FROM search_tokens").fetchone()[0]
     assert not made.startswith("rules 2; an older")
+
+
+def test_a_fetch_beside_this_release_s_own_server_remakes_them_too(
+    config: Path, tmp_path: Path
+) -> None:
+    """This release's server remakes the keys in the background after its start: a fetch
+    run meanwhile is no older release's, and goes on."""
+    database = tmp_path / "agg.sqlite3"
+    assert run_cli("fetch", config).returncode == 0
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE story_keys SET made_by = 'rules 1; an older release'")
+    with older_server(database, release=release_rules()):
+        done = run_cli("fetch", config)
+    assert done.returncode == 0, done.stderr
