@@ -34,9 +34,9 @@ _REISSUED = """
     UPDATE items SET key = ?, upstream_id = ?, content_hash = ?, listing_hash = ?
     WHERE source_id = ? AND key = ?
 """
-_SAME_LINK = (
-    "SELECT key, title, content, published FROM items WHERE source_id = ? AND norm_link = ? LIMIT 8"
-)
+# What must be the same for a new id to be the stored item's: all that is published of it.
+_SHOWN = "title, content, summary, author, origin_name, origin_url, tags, enclosures, published"
+_SAME_LINK = f"SELECT key, {_SHOWN} FROM items WHERE source_id = ? AND norm_link = ? LIMIT 8"
 # An item whose article was read again and found unchanged, or failed to read and kept what
 # was read before: only what led to it is new.
 _RELISTED = "UPDATE items SET listing_hash = ? WHERE source_id = ? AND key = ?"
@@ -187,20 +187,23 @@ def _reissued(
     known: Mapping[str, object],
     listed: Collection[str],
 ) -> dict[str, str]:
-    """New keys of `items` that are stored items under another id: the same link, title, text
-    and date as one of the source's items whose own key the document no longer lists (a CMS
-    giving every item a new `<guid>` at each fetch). Such an item keeps its row and its entry,
-    under its new key; one whose text changed too is a new item."""
+    """New keys of `items` that are stored items under another id: the same link, and all
+    that is published of it, as one of the source's items whose own key the document no
+    longer lists (a CMS giving every item a new `<guid>` at each fetch). Such an item keeps
+    its row and its entry, under its new key; one whose text changed too is a new item."""
     listed = {*listed, *(item.key for item in items)}
     claimed: set[str] = set()
     found: dict[str, str] = {}
     for item in items:
         if item.key in known or item.norm_link is None:
             continue
-        rows = conn.execute(_SAME_LINK, (source_id, item.norm_link)).fetchall()
-        shown = (item.title, item.content, _iso(item.published))
-        for key, title, content, published in rows:
-            if key not in listed and key not in claimed and (title, content, published) == shown:
+        shown = (
+            item.title, item.content, item.summary, item.author, item.origin_name,
+            item.origin_url, json.dumps(item.tags, ensure_ascii=False),
+            _enclosures_json(item.enclosures), _iso(item.published),
+        )  # fmt: skip
+        for key, *stored in conn.execute(_SAME_LINK, (source_id, item.norm_link)):
+            if key not in listed and key not in claimed and tuple(stored) == shown:
                 found[item.key] = key
                 claimed.add(key)
                 break
