@@ -36,7 +36,8 @@ _REISSUED = """
 """
 # What must be the same for a new id to be the stored item's: all that is published of it.
 _SHOWN = "title, content, summary, author, origin_name, origin_url, tags, enclosures, published"
-_SAME_LINK = f"SELECT key, {_SHOWN} FROM items WHERE source_id = ? AND norm_link = ? LIMIT 8"
+# By the link index (`+source_id`: not by the source's, which would read all its items).
+SAME_LINK = f"SELECT key, norm_link, {_SHOWN} FROM items WHERE +source_id = ?"
 # An item whose article was read again and found unchanged, or failed to read and kept what
 # was read before: only what led to it is new.
 _RELISTED = "UPDATE items SET listing_hash = ? WHERE source_id = ? AND key = ?"
@@ -191,18 +192,26 @@ def _reissued(
     that is published of it, as one of the source's items whose own key the document no
     longer lists (a CMS giving every item a new `<guid>` at each fetch). Such an item keeps
     its row and its entry, under its new key; one whose text changed too is a new item."""
+    fresh = [item for item in items if item.key not in known and item.norm_link is not None]
+    by_link: dict[str, list[tuple[Any, ...]]] = {}
+    links = sorted({item.norm_link for item in fresh if item.norm_link})
+    for start in range(0, len(links), _LOOKUP_BATCH):  # one indexed read a batch, not an item
+        batch = links[start : start + _LOOKUP_BATCH]
+        sql = f"{SAME_LINK} AND norm_link IN ({', '.join('?' * len(batch))})"
+        for key, link, *stored in conn.execute(sql, (source_id, *batch)):
+            by_link.setdefault(link, []).append((key, *stored))
     listed = {*listed, *(item.key for item in items)}
-    claimed: set[str] = set()
     found: dict[str, str] = {}
-    for item in items:
-        if item.key in known or item.norm_link is None:
+    claimed: set[str] = set()
+    for item in fresh:
+        if not (rows := by_link.get(item.norm_link or "")):
             continue
         shown = (
             item.title, item.content, item.summary, item.author, item.origin_name,
             item.origin_url, json.dumps(item.tags, ensure_ascii=False),
             _enclosures_json(item.enclosures), _iso(item.published),
         )  # fmt: skip
-        for key, *stored in conn.execute(_SAME_LINK, (source_id, item.norm_link)):
+        for key, *stored in rows:
             if key not in listed and key not in claimed and tuple(stored) == shown:
                 found[item.key] = key
                 claimed.add(key)

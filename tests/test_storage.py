@@ -17,6 +17,7 @@ import pytest
 from feeds.model import Enclosure
 from storage import Database, FetchOutcome, ItemRecord
 from storage.connection import Connections, StorageError
+from storage.items import SAME_LINK
 from storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 NOW = 1_700_000_000.0
@@ -382,6 +383,7 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
             "ORDER BY sort_ts DESC, id DESC LIMIT 50",
             "sources sharing a story": "SELECT DISTINCT other.source_id FROM items AS mine "
             "JOIN items AS other ON other.story_id = mine.story_id WHERE mine.id IN (?, ?)",
+            "same link, new id": f"{SAME_LINK} AND norm_link IN (?, ?)",
         }
         for name, sql in plans.items():
             plan = " ".join(
@@ -390,5 +392,7 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
             )
             assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (name, plan)
             assert not plan.startswith("SCAN items") or "INDEX" in plan, (name, plan)
+            if name == "same link, new id":  # not every item of the source
+                assert "USING INDEX items_by_link" in plan, plan
             if name in ("all", "many sources"):
                 assert "TEMP B-TREE" not in plan, (name, plan)  # newest first, stops at LIMIT
