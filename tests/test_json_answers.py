@@ -24,6 +24,7 @@ from feeds.jsonlist import parse_json_list
 from feeds.jsonpaths import json_list_rules
 from tests.conftest import FIXTURES, WriteConfig, run_cli_async
 from tests.test_config import problems
+from tests.test_html_sources import preview_json
 from tests.upstream import local_site
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -230,13 +231,6 @@ max_pages = {max_pages}
     return config
 
 
-async def preview(config: Path) -> dict[str, Any]:
-    code, out, err = await run_cli_async("preview", config, "api", "--json")
-    assert code == 0, err
-    document: dict[str, Any] = json.loads(out)
-    return document
-
-
 def answer(value: object) -> tuple[bytes, str]:
     return json.dumps(value, ensure_ascii=False).encode(), "application/json"
 
@@ -247,7 +241,7 @@ async def test_a_later_page_that_is_no_list_keeps_the_pages_before(tmp_path: Pat
     pages = {"1": answer(records(1, 2)), "2": answer(records(3)),
              "3": answer({"status": -1, "data": None})}  # fmt: skip
     async with api_site(pages) as api:
-        document = await preview(api_config(tmp_path, api))
+        document = await preview_json(api_config(tmp_path, api), "api")
         assert [item["fields"]["title"] for item in document["items"]] == [
             "稿件1",
             "稿件2",
@@ -255,7 +249,7 @@ async def test_a_later_page_that_is_no_list_keeps_the_pages_before(tmp_path: Pat
         ]
         assert document["warnings"] == []
         api.pages["3"] = (b"<!DOCTYPE html><script>var c = [];</script><p>verify</p>", "text/html")
-        document = await preview(api_config(tmp_path, api))
+        document = await preview_json(api_config(tmp_path, api), "api")
     assert len(document["items"]) == 3
     assert document["warnings"][0].startswith(f"list page 3 {api.origin}/api/list?page=3: not JSON")
 
@@ -265,7 +259,7 @@ async def test_the_api_is_asked_for_json_and_articles_for_pages(tmp_path: Path) 
     listed = records(1)
     del listed["data"]["list"][0]["body"]  # read from its article page
     async with api_site({"1": answer(listed)}) as api:
-        await preview(api_config(tmp_path, api, max_pages=1))
+        await preview_json(api_config(tmp_path, api, max_pages=1), "api")
     sent = dict(api.asked)
     assert sent["/api/list"]["Accept"] == JSON_ACCEPT
     assert sent["/a/1.html"]["Accept"].startswith("application/atom+xml")
@@ -276,7 +270,7 @@ async def test_a_charset_quoted_in_a_json_string_is_no_declaration(tmp_path: Pat
     listed = records(1)
     listed["data"]["list"][0].update(title="领济工议", body=body + "<p>领济工议</p>")
     async with api_site({"1": answer(listed)}) as api:
-        document = await preview(api_config(tmp_path, api, max_pages=1))
+        document = await preview_json(api_config(tmp_path, api, max_pages=1), "api")
     assert document["charset"] == "utf-8"
     assert document["items"][0]["fields"]["title"] == "领济工议"
 
@@ -285,7 +279,7 @@ async def test_a_record_listed_again_on_a_later_page_is_read_once(tmp_path: Path
     """New stories arrived between two requests: page 2 repeats page 1's last record."""
     pages = {"1": answer(records(1, 2)), "2": answer(records(2, 3)), "3": answer(records())}
     async with api_site(pages) as api:
-        document = await preview(api_config(tmp_path, api))
+        document = await preview_json(api_config(tmp_path, api), "api")
     assert [item["fields"]["title"] for item in document["items"]] == ["稿件1", "稿件2", "稿件3"]
 
 
@@ -327,7 +321,7 @@ async def test_a_record_without_its_body_is_read_from_its_detail_api(tmp_path: P
     }  # fmt: skip
     async with api_site({"1": answer(listed)}) as api:
         api.details = details
-        document = await preview(detail_config(tmp_path, api))
+        document = await preview_json(detail_config(tmp_path, api), "api")
     asked = [(path, headers["Accept"]) for path, headers in api.asked if "detail" in path]
     items = {item["fields"]["url"].rsplit("/", 1)[1]: item for item in document["items"]}
     fire = items["7.html"]["fields"]
@@ -376,6 +370,6 @@ async def test_a_source_s_own_accept_is_the_one_sent_however_it_is_spelt(tmp_pat
             + api.origin, 1
         )  # fmt: skip
         config.write_text(text, "utf-8")
-        await preview(config)
+        await preview_json(config, "api")
     listed = [headers for path, headers in api.asked if path.startswith("/api/list")]
     assert listed[0]["Accept"] == "application/vnd.api+json"  # one header, the source's

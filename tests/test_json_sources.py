@@ -8,7 +8,6 @@ import pickle
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +22,7 @@ from feeds.jsonlist import parse_json_list
 from feeds.jsonpaths import JsonListRules, json_field, json_list_rules
 from feeds.model import Enclosure, Party
 from tests.conftest import FIXTURES, WriteConfig, run_cli_async
+from tests.test_html_sources import preview_json
 from tests.upstream import Upstream, local_site, upstream_site
 
 JSON = FIXTURES / "json"
@@ -280,17 +280,10 @@ id = "id"
     return config
 
 
-async def preview(config: Path) -> dict[str, Any]:
-    code, out, err = await run_cli_async("preview", config, "hzapp", "--json")
-    assert code == 0, err
-    document: dict[str, Any] = json.loads(out)
-    return document
-
-
 async def test_preview_shows_whole_records_and_reads_the_article_of_the_rest(
     tmp_path: Path, app_api: Upstream
 ) -> None:
-    document = await preview(app_config(tmp_path, app_api))
+    document = await preview_json(app_config(tmp_path, app_api), "hzapp")
     assert (document["format"], document["charset"]) == ("json", "gb18030")
     fields = {item["fields"]["url"].rsplit("/", 1)[1]: item for item in document["items"]}
     assert set(fields) == {"52101.html", "52100.html", "52099.html"}
@@ -336,7 +329,7 @@ async def test_later_pages_are_read_by_their_number_until_one_lists_nothing(
     async with local_site(app) as origin:
         site = Upstream(base_url=origin)
         config = app_config(tmp_path, site, page_param='"page"', max_pages="5")
-        document = await preview(config)
+        document = await preview_json(config, "hzapp")
     titles = [item["fields"]["title"] for item in document["items"]]
     assert "第二页的稿件" in titles
     assert len(titles) == 4
