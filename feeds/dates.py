@@ -285,9 +285,17 @@ _RELATIVE = (_day_word, _ago, _just_now)
 
 def _build(build: _Builder, match: re.Match[str], tz: tzinfo, now: datetime) -> datetime | None:
     try:
-        return _plausible(build(match, tz, now))
+        found = build(match, tz, now)
+        if _at_midnight(match):  # `29日晚上12:30` is half past midnight, the night after the 29th
+            found += timedelta(hours=12)
+        return _plausible(found)
     except (ValueError, OverflowError, KeyError):  # month 13, hour 25, a zone out of range...
         return None
+
+
+def _at_midnight(match: re.Match[str]) -> bool:
+    groups = match.groupdict()
+    return groups.get("half") == "晚上" and int(groups.get("H") or 0) == 12
 
 
 def _plausible(found: datetime | None) -> datetime | None:
