@@ -30,6 +30,7 @@ from feeds.attribution import (
     origin_party,
 )
 from feeds.autoextract import article_body, known_author, page_meta, page_title, title_element
+from feeds.bodyprep import drop_trailer
 from feeds.dates import find_date
 from feeds.errors import ParseError
 from feeds.hanweb import expand_datastores
@@ -483,11 +484,17 @@ def _content(
             return None
         return clean_html(raw, base_url=base, iframe_hosts=iframe_hosts) or None
 
+    def selected() -> str | None:
+        if not rules.content:
+            return None
+        drop_trailer(work)  # which dates the page and, selected with the text, ended the body
+        return clean(select_html(work, rules.content))
+
     def automatic() -> str | None:
         drop_repeated(work, first_page)
         return clean(article_body(work, url=page.url, title=title))
 
     return (
-        (lambda: clean(select_html(work, rules.content) if rules.content else None), "selector"),
+        (selected, "selector"),
         (automatic, "automatic"),
     )

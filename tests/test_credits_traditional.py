@@ -16,6 +16,7 @@ from feeds.htmlpage import parse_article
 from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import html_to_text
+from feeds.selectors import ArticleRules, FieldSelector
 
 PAGES = Path(__file__).resolve().parent / "fixtures" / "html"
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -81,6 +82,20 @@ def test_a_hong_kong_press_release_is_dated_by_its_trailer_which_leaves_the_body
     assert dict(item.provenance)["published"] == "detected"
     assert html_to_text(item.content_html).endswith("金融界人士參加。")
     assert "完" not in item.content_html
+    assert "香港時間" not in item.content_html
+
+
+def test_a_trailer_leaves_a_selected_body_too() -> None:
+    """An operator's `content = "#pressrelease"` selected the trailer with the text, and the
+    release ended `完 2026年11月29日（星期日） 香港時間15時30分`."""
+    text = (PAGES / "hk_isd_press_release.html").read_text(encoding="utf-8")
+    rules = ArticleRules(content=FieldSelector("#pressrelease"))
+    item = parse_article(
+        text, url="https://info.example.hk/a.htm", rules=rules, tz=HONG_KONG, now=NOW
+    )
+    assert dict(item.provenance)["content"] == "selector"
+    assert item.published == datetime(2026, 11, 29, 15, 30, tzinfo=HONG_KONG)
+    assert html_to_text(item.content_html).endswith("金融界人士參加。")
     assert "香港時間" not in item.content_html
 
 
