@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from feeds import htmltree
+from feeds.han import HAN
 from feeds.model import ParsedItem, Party
 from feeds.normalize import fold
 
@@ -46,8 +47,7 @@ _MAX_CHARS = 60
 # name is what sources and aliases are matched against, so they go wherever they stand.
 _QUOTES = re.compile("[\"'“”‘’「」『』《》〈〉]")
 
-_HAN_CHARS = "\u4e00-\u9fff"
-_HAN = f"[{_HAN_CHARS}]"
+_HAN = f"[{HAN}]"
 # A byline's name, read without a label to end it: two to four characters, or a Latin name.
 _LATIN_NAME = r"[A-Z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,3}(?![A-Za-z])"
 _NAME = rf"(?P<value>{_HAN}{{2,4}}(?!{_HAN})|{_LATIN_NAME})"
@@ -64,7 +64,7 @@ _WRITTEN = re.compile(rf"(?:^|(?<=[〔【\[(（|｜]))[ \t\u3000]*文\s*[／/]\s
 # two or four only before a `、` naming the next reporter.
 _DATELINE_END = rf"{_HAN}{{2,5}}\d{{1,2}}日专?电[)）]"
 _DATELINE_AUTHOR = re.compile(
-    rf"[(（]{_HAN}{{1,6}}社记者(?P<value>{_HAN}{{3}}(?=[、{_HAN_CHARS}])|{_HAN}{{2,4}}(?=、))"
+    rf"[(（]{_HAN}{{1,6}}社记者(?P<value>{_HAN}{{3}}(?=[、{HAN}])|{_HAN}{{2,4}}(?=、))"
     rf"(?:、{_HAN}{{2,4}}){{0,5}}{_DATELINE_END}"
 )
 _DATELINE_ORIGIN = re.compile(

@@ -18,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from dateutil import parser as dateutil_parser
 from dateutil.relativedelta import relativedelta
 
+from feeds.han import HAN
+
 # `下午 5:50` is 17:50: the half of the day a 12-hour clock is read in. `15时30分`, `15時30分`,
 # `15點`: an hour written with its character may go without minutes, but a `点` starting a
 # word is the word's (`15点赞`, a counter). `香港時間`, `北京时间`: a zone of +08:00 named
@@ -25,7 +27,7 @@ from dateutil.relativedelta import relativedelta
 _TIME = (
     r"(?:(?P<sep>T|\s*)(?P<place>(?:香港|北京|臺北|台北|澳門|澳门)(?:時間|时间)\s*)?"
     r"(?:(?P<half>上午|早上|凌晨|中午|下午|晚上)\s*)?"
-    r"(?P<H>\d{1,2})\s*(?:[:：](?=\s*\d)|[时時]|[点點](?=\s*\d|[钟鐘整半]|[^\u3400-\u9fff]|$))"
+    r"(?P<H>\d{1,2})\s*(?:[:：](?=\s*\d)|[时時]|[点點](?=\s*\d|[钟鐘整半]|[^" + HAN + r"]|$))"
     r"\s*(?P<M>\d{1,2})?"
     r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?|\s*分)?(?!\d)"
     r"(?P<Z>Z|[+-]\d{2}:?\d{2}|\s*(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?)?)?"
@@ -41,7 +43,7 @@ _YMD_CN = re.compile(
 # three digits (`115年`, `115/11/29`), which no Gregorian date has, and not after a word
 # (`成立100年7月1日` is an anniversary).
 _ROC_CN = re.compile(
-    r"(?:(?:中[華华])?民[國国]\s*(?P<era>\d{1,3})|(?<![\d\u3400-\u9fff])(?P<y>1\d{2}))\s*年"
+    r"(?:(?:中[華华])?民[國国]\s*(?P<era>\d{1,3})|(?<![\d" + HAN + r"])(?P<y>1\d{2}))\s*年"
     r"\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号號]?" + _TIME
 )
 _ROC = re.compile(

@@ -37,6 +37,7 @@ from feeds.dates import (
 )
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
+from feeds.han import HAN
 from feeds.model import Enclosure, ParsedFeed, ParsedItem, Party
 from feeds.sanitize import (
     clean_html,
@@ -528,7 +529,7 @@ def _read_date(raw: str, default_tz: tzinfo) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=default_tz)
 
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = re.compile(f"[{HAN}]")
 
 
 def _naive(raw: str) -> datetime:

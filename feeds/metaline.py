@@ -17,6 +17,7 @@ from lxml import etree
 
 from feeds.attribution import label_text
 from feeds.dates import find_date
+from feeds.han import HAN
 from feeds.htmltree import text_of
 from feeds.pressrelease import press_release_trailer
 
@@ -30,7 +31,7 @@ _META_LINE = re.compile(
     r"(?:发布者|发布人|作者|编辑|(?<!资料)来源|来自|稿源|转载自|发布时间|发布日期|发表时间"
     r"|发布机构|发布单位|发文机关|发文单位"
     r"|(?:浏览|点击|阅读|访问)(?:次数|数|量)?"
-    r"|(?<![\u4e00-\u9fff])(?:时间|日期))\s*[:：]"
+    r"|(?<![" + HAN + r"])(?:时间|日期))\s*[:：]"
     r"|发表于\s*\d"
     r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
 )

@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import opencc
 
+from feeds.han import HAN, HAN_RANGES
+
 # Query parameters that say how a reader arrived, not what they read. Exact names, plus the
 # `utm_` prefix; anything else is kept, since portals route by query (`?mod=view&aid=1`).
 TRACKING_PARAMS = frozenset(
@@ -56,8 +58,6 @@ _LEADING = _tags(lambda c: rf"(?![^{c}]*[{_PLACE}]{c})[^{c}]{{1,12}}") + "|" + _
 _TRAILING = _tags(lambda c: f"(?:{_EDITORIAL})")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
-# CJK Unified Ideographs and Extension A: where Taiwan's and Hong Kong's variants are.
-_IDEOGRAPHS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 _TITLE_TAGS = re.compile(rf"^(?:\s*(?:{_LEADING}))+|(?:\s*(?:{_TRAILING}))+\s*$")
 # A site's name after the title, as `<title>`s and reposting feeds write it (`_汉中新闻网`,
 # ` - 汉中第一网`, `｜汉中发布`, ` - Shaanxi English`): the last part after `_`, a bar, or a
@@ -65,13 +65,12 @@ _TITLE_TAGS = re.compile(rf"^(?:\s*(?:{_LEADING}))+|(?:\s*(?:{_TRAILING}))+\s*$"
 # most 8 Chinese characters (24 others). So a title's own hyphen (`汉中 - 西安高铁今日开通`,
 # `2026-2027学年校历`) and a column's title after its name (`两会特别报道｜政府工作报告全文发布`)
 # stay.
-_HAN = "\u4e00-\u9fff"
 _SITE_NAME = re.compile(
-    rf"(?:\s+-\s+|(?<=[{_HAN}])-(?=[{_HAN}])|\s*[_|丨]\s*)(?P<name>"
+    rf"(?:\s+-\s+|(?<=[{HAN}])-(?=[{HAN}])|\s*[_|丨]\s*)(?P<name>"
     rf"(?=[^-_|丨]{{2,8}}\s*$)[^-_|丨]*"
     "(?:网|网站|在线|发布|日报|晚报|早报|时报|电视台|频道|客户端|公众号|政府|融媒|融媒体中心|新闻)"
     "(?<!互联网)(?<!物联网)(?<!电网)"
-    rf"|[^-_|丨{_HAN}]{{1,24}}(?:english|news|daily|times|online|\.com|\.cn)"
+    rf"|[^-_|丨{HAN}]{{1,24}}(?:english|news|daily|times|online|\.com|\.cn)"
     r")\s*$"
 )
 _TITLED = 6  # characters of title left before a site's name, as stories require of a title
@@ -125,7 +124,7 @@ def _regional_variants() -> tuple[re.Pattern[str], dict[str, str]]:
     Kong converters: their dictionaries are the one list of such variants. A character that
     is the Simplified form of another (`么` of `麼`) stays as it is."""
     taiwan, hong_kong = opencc.OpenCC("tw2s").convert, opencc.OpenCC("hk2s").convert
-    ideographs = "\n".join(chr(cp) for start, end in _IDEOGRAPHS for cp in range(start, end + 1))
+    ideographs = "\n".join(chr(cp) for start, end in HAN_RANGES for cp in range(start, end + 1))
     written = ideographs.split("\n")
     standard = _to_simplified()(ideographs).split("\n")
     regional = hong_kong(taiwan(ideographs)).split("\n")
