@@ -1,6 +1,7 @@
 """Links a page writes in script rather than in `href`: a list row that opens its article with
 `onclick="openwin('…')"` or `href="javascript:window.open('…')"`, and the pager TRS WCM
-templates write with `createPageHTML(count, index, "name", "ext")`.
+templates write with `createPageHTML(count, index, "name", "ext")` (or, in later templates,
+`createPageHTML('page_div', count, page, 'name', 'ext', records)`).
 
 Read strictly: one quoted URL handed to a known call, else nothing. Every pattern is bounded,
 and a script attribute longer than a real one is not read at all.
@@ -29,10 +30,13 @@ _VOID = re.compile(r"void\s*\(\s*(?:0\s*)?\)|void\s+0")  # with `;` and spaces s
 _URL_LIKE = re.compile(r"[/?]|\.[A-Za-z]\w{0,5}$")
 # `createPageHTML(3, 0, "t20261120_123100", "html")`: the page count, this page's index from 0,
 # the file name of page 0 and the extension; page N is `name_N.ext`.
+# Later templates name the pager's element first, count this page from 1 and end with the
+# number of records: `createPageHTML('page_div', 5, 1, 'fg', 'shtml', 89)`, page 2 `fg_2.shtml`.
 _TRS_PAGER = re.compile(
-    r"\bcreatePageHTML\s*\(\s*(?P<count>\d{1,5})\s*,\s*(?P<index>\d{1,5})\s*,\s*"
+    r"\bcreatePageHTML\s*\(\s*(?:(?P<box>['\"])[\w-]{1,100}(?P=box)\s*,\s*)?"
+    r"(?P<count>\d{1,5})\s*,\s*(?P<index>\d{1,5})\s*,\s*"
     r"(?P<q>['\"])(?P<name>[\w.-]{1,200})(?P=q)\s*,\s*(?P<q2>['\"])(?P<ext>[A-Za-z0-9]{1,10})(?P=q2)"
-    r"\s*\)"
+    r"\s*(?:,\s*\d{1,9}\s*)?\)"
 )
 
 
@@ -70,7 +74,8 @@ def _opened(code: str, base: str) -> str | None:
 
 def trs_next_page(doc: lxml.html.HtmlElement, base: str, own: str | None = None) -> str | None:
     """The next page a TRS WCM pager written by script names (`createPageHTML(3, 0, "index",
-    "html")` on page 0 leads to `index_1.html`), resolved against `base`; None on its last page
+    "html")` on page 0 leads to `index_1.html`; `createPageHTML('page_div', 3, 1, 'index',
+    'html', 40)` on page 1 to `index_2.html`), resolved against `base`; None on its last page
     or without one. With `own`, the page's URL, only when the pager names this very page as the
     one it is on (an article's pager, not one of another article's pages)."""
     for script in doc.iter("script"):
@@ -78,9 +83,13 @@ def trs_next_page(doc: lxml.html.HtmlElement, base: str, own: str | None = None)
             continue
         if match := _TRS_PAGER.search(script.text):
             count, index = int(match["count"]), int(match["index"])
+            # the later form counts from 1, and its page N (N > 1) is `name_N`
+            first = 1 if match["box"] else 0
             name, ext = match["name"], match["ext"]
-            here = f"{name}.{ext}" if index == 0 else f"{name}_{index}.{ext}"
-            if index + 1 >= count or (own and urlsplit(own).path.rpartition("/")[2] != here):
+            here = f"{name}.{ext}" if index <= first else f"{name}_{index}.{ext}"
+            if index + 1 - first >= count or (
+                own and urlsplit(own).path.rpartition("/")[2] != here
+            ):
                 return None
             return page_link(f"{name}_{index + 1}.{ext}", base)
     return None

@@ -192,6 +192,35 @@ def test_a_trs_list_pager_written_by_script_is_followed() -> None:
     assert static.next_page == folder + "list_2.html", "a pager's own link comes first"
 
 
+def test_a_later_trs_pager_naming_its_element_and_counting_from_one_is_followed() -> None:
+    """`createPageHTML('page_div', 12, 1, 'index', 'html', 230)`: the pager's element first,
+    this page counted from 1, the number of records last. Only the first page was read."""
+    folder = f"{SITE}/zwgk/tzgg/"
+
+    def at(number: int) -> tuple[str, str]:
+        return 'createPageHTML(12, 0, "index", "html")', (
+            f"createPageHTML('page_div', 12, {number}, 'index', 'html', 230)"
+        )
+
+    first = listed("gov_list_trs_pager.html", folder + "index.html", TRS_LIST, at(1))
+    assert first.next_page == folder + "index_2.html"
+    second = listed("gov_list_trs_pager.html", folder + "index_2.html", TRS_LIST, at(2))
+    assert second.next_page == folder + "index_3.html"
+    last = listed("gov_list_trs_pager.html", folder + "index_12.html", TRS_LIST, at(12))
+    assert last.next_page is None
+    article_pager = 'createPageHTML("page_div", 3, 2, "t20261120_123100", "html")'
+    folder = f"{SITE}/zwgk/tzgg/202611/"
+    edit = ('createPageHTML(3, 0, "t20261120_123100", "html")', article_pager)
+    own = page(
+        "gov_county_trs_paged.html", folder + "t20261120_123100_2.html", lambda t: t.replace(*edit)
+    )
+    assert own.next_page == folder + "t20261120_123100_3.html"
+    other = page(
+        "gov_county_trs_paged.html", folder + "t20261120_123100.html", lambda t: t.replace(*edit)
+    )
+    assert other.next_page is None, "the pager says this is page 2, not page 1"
+
+
 def test_a_huge_pager_script_is_read_in_bounded_time() -> None:
     """A megabyte of script repeating the call's start: no match, read at once."""
     junk = "createPageHTML(1" + "2" * 20 + ", " * 1000 + ";"
