@@ -21,6 +21,7 @@ from feeds.model import Enclosure, OutEntry, OutFeed, ParsedFeed, ParsedItem, Pa
 from feeds.sanitize import (
     clean_html,
     html_to_text,
+    one_line,
     person_name,
     plain_line,
     summarize,
@@ -214,8 +215,8 @@ def _out_item(entry: OutEntry) -> dict[str, Any]:
         title=plain_line(entry.title),
         # One of content_html and content_text is required; an empty body falls back to text.
         content_html=entry.content_html,
-        content_text=None if entry.content_html else entry.summary or entry.title,
-        summary=entry.summary,
+        content_text=None if entry.content_html else one_line(entry.summary) or entry.title,
+        summary=one_line(entry.summary),
         date_published=_rfc3339(entry.published),
         date_modified=_rfc3339(entry.updated),
         authors=[_present(name=person_name(entry.author))] if entry.author else None,

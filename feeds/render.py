@@ -21,7 +21,7 @@ from lxml import etree
 
 from feeds.enclosures import UNKNOWN_TYPE
 from feeds.model import OutEntry, OutFeed, Party
-from feeds.sanitize import person_name, plain_line, summarize, xml_safe
+from feeds.sanitize import one_line, person_name, plain_line, summarize, xml_safe
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _DCTERMS = "http://purl.org/dc/terms/"
@@ -116,7 +116,7 @@ def _add_entry(fg: Any, entry: OutEntry, fmt: str, updated: datetime) -> None:
     fe.id(xml_safe(entry.id))  # also the RSS guid, isPermaLink="false"
     # Atom requires a title: an untitled entry (microblogs) is named by its text or link. RSS
     # only needs a title or a description, and a title made up there was read as the upstream's.
-    summary = " ".join(xml_safe(entry.summary).split())
+    summary = one_line(entry.summary)
     title = plain_line(entry.title)
     if not title and (fmt == "atom" or not summary):
         title = plain_line(summarize(summary, 80)) or plain_line(entry.url or "")

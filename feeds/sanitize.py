@@ -56,6 +56,12 @@ _ATTRIBUTE_NAME = re.compile(r'\s([a-z-]+)="[^"]*"')
 _DROP_WITH_CONTENT = {"script", "style", "noscript", "template", "form", "select", "textarea"}
 # XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# It allows DEL and the C1 controls but discourages them, and the W3C validator calls them bad
+# characters: in published text they are noise, or references to the five bytes cp1252 leaves
+# undefined (`&#x81;`; feedparser reads the others as cp1252 first). NEL is a line end.
+_DISCOURAGED = "\x7f-\x84\x86-\x9f"
+_UNSHOWN = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_DISCOURAGED}\ud800-\udfff\ufffe\uffff]")
+_DISCOURAGED_ONLY = re.compile(f"[{_DISCOURAGED}]")
 _NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _HTML_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 # What nh3 would not give back as it came: markup, references, what its tokenizer rewrites (CR,
@@ -66,10 +72,11 @@ _TAG = re.compile(r"<[^>]*>")
 _BLOCK_END = re.compile(r"</(p|div|li|h[1-6]|tr|blockquote|pre)\s*>|<br\s*/?>", re.IGNORECASE)
 _END_TAG = re.compile(r"</[A-Za-z][\w:-]*\s*>")
 _MARKUP = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
-# In one line of text, DEL and the C1 controls are mojibake or noise, and a bidirectional
-# embedding, override or isolate runs past the title into the reader's own interface (an
-# override reverses what follows it: `\u202egpj.exe` shows as `exe.jpg`).
-_LINE_CONTROLS = re.compile("[\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+# In one line of text, DEL and the C1 controls are noise, a bidirectional embedding, override
+# or isolate runs past the title into the reader's own interface (an override reverses what
+# follows it: `\u202egpj.exe` shows as `exe.jpg`), and U+FFFD only says that a character was
+# lost before it reached us.
+_LINE_CONTROLS = re.compile(f"[{_DISCOURAGED}\u202a-\u202e\u2066-\u2069\ufffd]")
 _ANGLED_EMAIL = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+)\s*>")
 # Runs of horizontal space that are not already one plain space: replacing every single space
 # between two words with another cost two thirds of `html_to_text`.
@@ -258,9 +265,9 @@ def clean_html(
 ) -> str:
     """Sanitise `fragment`; resolve relative URLs; keep only iframes of `iframe_hosts`.
 
-    `xml_checked`: the fragment comes from an XML parser that refused what `xml_safe` drops.
+    `xml_checked`: the fragment comes from an XML parser that refused what XML forbids.
     """
-    checked = fragment if xml_checked else xml_safe(fragment)
+    checked = _DISCOURAGED_ONLY.sub("", fragment) if xml_checked else _UNSHOWN.sub("", fragment)
     if not _NOT_PLAIN.search(checked):
         return checked.strip()
     _CALL.base_url, _CALL.iframe_hosts = base_url, iframe_hosts
@@ -277,7 +284,7 @@ def clean_html(
     if _CALL.counters:
         cleaned = _COUNTER_IMAGE.sub("", cleaned)
     # nh3 writes out what a numeric reference names, `&#1;` and `&#xFFFE;` included
-    return (xml_safe(cleaned) if "&#" in fragment else cleaned).strip()
+    return (_UNSHOWN.sub("", cleaned) if "&#" in fragment else cleaned).strip()
 
 
 def _loaded(image: re.Match[str]) -> str:
@@ -302,7 +309,7 @@ def html_to_text(fragment: str) -> str:
     each stripped, no blank lines, and a run of spaces, tabs, ideographic or no-break spaces
     as one space."""
     text = _BLOCK_END.sub("\n", fragment)
-    text = _UNEVEN_SPACE.sub(" ", xml_safe(html.unescape(_TAG.sub("", text))))
+    text = _UNEVEN_SPACE.sub(" ", _UNSHOWN.sub("", html.unescape(_TAG.sub("", text))))
     return "\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
@@ -318,6 +325,12 @@ def plain_line(text: str) -> str:
     if _END_TAG.search(text):
         text = _MARKUP.sub("", text)
     return " ".join(text.split())
+
+
+def one_line(text: str) -> str:
+    """Plain text (a summary) as one XML-safe line, without what would reach past it
+    (`_LINE_CONTROLS`); unlike `plain_line`, what looks like markup is the text's own."""
+    return " ".join(_LINE_CONTROLS.sub("", xml_safe(text)).split())
 
 
 def person_name(text: str) -> str:

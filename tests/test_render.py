@@ -8,6 +8,7 @@ two alternate links share a type, no element outside a declared namespace, XML 1
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -385,6 +386,19 @@ def test_an_untitled_entry_is_named_by_its_text_link_or_id(
     assert texts(root, "channel/item/title") + texts(root, "atom:entry/atom:title") == made_up
     if render is render_rss and not made_up:
         assert texts(root, "channel/item/description") == [summary]
+
+
+def test_a_summary_is_published_without_controls_or_overrides() -> None:
+    """An untitled entry's summary keeps nothing a reader would show past it: its override
+    reached JSON Feed's `summary`, which readers and the embed script show as its title, and
+    its C1 controls every format's body, which the validator called bad characters."""
+    entry = replace(BARE, summary="见附件 \u202egpj.exe \x81\x9d")
+    for render in (render_rss, render_atom, render_json):
+        body = render(out_feed("json", entry)).decode("utf-8")
+        assert not re.search("[\u202e\x81\x9d]", body)
+        assert "gpj.exe" in body
+    item = json.loads(render_json(out_feed("json", entry)))["items"][0]
+    assert item["summary"] == item["content_text"] == "见附件 gpj.exe"
 
 
 AUDIO = Enclosure("http://odd.example.cn/p1.mp3", "audio/mpeg", 123)

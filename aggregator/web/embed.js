@@ -22,8 +22,10 @@
     }
   }
 
+  // Without bidirectional overrides, embeddings and isolates, which would run on past the
+  // entry into the partner's page (`\u202egpj.exe` shows as `exe.jpg`).
   function text(value) {
-    return typeof value === "string" ? value : "";
+    return typeof value === "string" ? value.replace(/[\u202a-\u202e\u2066-\u2069]/g, "") : "";
   }
 
   function element(tag, className, content) {
