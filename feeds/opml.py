@@ -6,7 +6,6 @@ exported list imports back unchanged.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,9 @@ from feeds.errors import ParseError
 from feeds.sanitize import xml_safe
 
 _UNESCAPED = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_AS_HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# What HTML reads as markup or a reference: an `&` before a space is text to it.
+_HTML_SPECIAL = re.compile(r"[<>]|&(?=[A-Za-z0-9#])")
 _ESCAPED = re.compile("|".join(_UNESCAPED))
 
 
@@ -63,8 +65,10 @@ def render_opml(title: str, outlines: Sequence[OpmlOutline]) -> bytes:
 
 def _as_html(text: str) -> str:
     """Plain text where the W3C validator reads HTML (`text`, `title`): `Tech <Blog>` was
-    markup to it. Import reads them back."""
-    return html.escape(xml_safe(text), quote=False)
+    markup to it, and `AT&T` a reference. Only those are escaped: readers (Miniflux,
+    listparser) take the attribute as plain text, and showed `Pub &amp; Co` for `Pub & Co`.
+    Import reads them back."""
+    return _HTML_SPECIAL.sub(lambda m: _AS_HTML[m[0][0]], xml_safe(text))
 
 
 def _from_html(text: str) -> str:

@@ -209,8 +209,8 @@ def test_new_ids_are_valid_and_unique() -> None:
 
 def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     """`Tech <Blog>` in `text` and `title` was markup to the W3C validator (`Invalid HTML`),
-    and a folder with `title` beside `text` wanted a `type`. Read back, the names are as
-    they were."""
+    and a folder with `title` beside `text` wanted a `type`; but readers take them as plain
+    text. Read back, the names are as they were."""
     from lxml import etree
 
     from feeds.opml import OpmlOutline, parse_opml, render_opml
@@ -224,9 +224,20 @@ def test_names_are_plain_text_where_the_validator_reads_html() -> None:
     assert root.findtext("head/title") == "聚合 &lt;all&gt;"
     folder = root.find("body/outline")
     assert folder is not None
-    assert list(folder.attrib.items()) == [("text", "科技 &amp; &lt;新闻&gt;")]
-    assert folder[0].get("text") == folder[0].get("title") == "Tech &lt;Blog&gt; &amp; 汉中"
+    assert list(folder.attrib.items()) == [("text", "科技 & &lt;新闻&gt;")]
+    assert folder[0].get("text") == folder[0].get("title") == "Tech &lt;Blog&gt; & 汉中"
     assert parse_opml(document) == tuple(outlines)
+    # An `&` HTML reads as text stays one: readers showed `Pub &amp; Co`. One it would read
+    # as a reference is escaped, and read back.
+    named = [
+        OpmlOutline("Pub & Co", "http://p.example/f"),
+        OpmlOutline("AT&T", "http://a.example/f"),
+    ]
+    document = render_opml("Pub & Co", named)
+    assert b'text="Pub &amp; Co"' in document
+    assert b"<title>Pub &amp; Co</title>" in document
+    assert b'text="AT&amp;amp;T"' in document
+    assert parse_opml(document) == tuple(named)
     written_as_is = b'<opml version="2.0"><body><outline text="Cars&amp;regulations" xmlUrl="http://c.example/f"/></body></opml>'
     assert parse_opml(written_as_is)[0].text == "Cars&regulations"  # not `Cars®ulations`
 
