@@ -32,6 +32,7 @@ from feeds import selectors
 from feeds.charset import canonical_codec
 from feeds.jsonpaths import JsonDetailRules, JsonListRules, json_detail_rules, json_list_rules
 from feeds.model import Party
+from feeds.sanitize import web_url
 from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
@@ -593,7 +594,8 @@ def _party(table: Table, key: str) -> Party | None:
         # published as the site's link in every feed and OPML: `example.org/` is no address
         table.fail(f"{key}.url", "must be an http(s) URL such as https://example.org/")
         url = None
-    return Party(name=value["name"], url=url)
+    # published as written only when it is a valid URI: `?b=<2>` made every Atom entry invalid
+    return Party(name=value["name"], url=web_url(url, url) if url else None)
 
 
 def _web_address(url: object) -> bool:

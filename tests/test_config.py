@@ -38,6 +38,14 @@ def test_minimal_config_gets_documented_defaults(write_config: WriteConfig) -> N
     assert config.service.database == config.path.parent.resolve() / "var/aggregator.sqlite3"
 
 
+def test_a_publishers_address_is_published_as_a_valid_uri(write_config: WriteConfig) -> None:
+    """`?a=1&b=<2>` passed `check` and made every Atom entry and the OPML invalid."""
+    text = MINIMAL + 'publisher = { name = "汉中", url = "https://example.org/汉中?a=1&b=<2>" }\n'
+    publisher = load_config(write_config(text)).sources[0].publisher
+    assert publisher is not None
+    assert publisher.url == "https://example.org/%E6%B1%89%E4%B8%AD?a=1&b=%3C2%3E"
+
+
 def test_relative_source_path_becomes_file_url(write_config: WriteConfig) -> None:
     path = write_config('[[sources]]\nid = "a"\nurl = "examples/a.xml"\n')
     config = load_config(path)
