@@ -188,6 +188,22 @@ async def test_feeds_advertise_the_hub(service: Service, hub: Hub) -> None:
     assert document["hubs"] == [{"type": "WebSub", "url": hub.url}]
 
 
+async def test_feed_answers_name_the_hub_and_themselves_in_link_headers(
+    service: Service, hub: Hub
+) -> None:
+    """WebSub's discovery: a subscriber reads `Link` headers, and a JSON Feed's `hubs` is no
+    word of WebSub's, so its topic could not be subscribed to."""
+    async with client_for(service) as client:
+        for target in ("/feeds/all.json", "/sources/a.atom", "/feeds/all.rss"):
+            answer = await client.get(target)
+            self_url = f"{service.config.service.base_url}{target}"
+            assert answer.headers.getall("Link") == [
+                f'<{hub.url}>; rel="hub", <{self_url}>; rel="self"'
+            ], target
+        paged = await client.get("/feeds/all.json?limit=3")
+        assert "Link" not in paged.headers
+
+
 async def test_searches_and_pages_advertise_no_hub(service: Service, hub: Hub) -> None:
     """The hub is told of each feed's own URL only: a subscriber to `?q=…` or a page through
     it would never hear of a change."""

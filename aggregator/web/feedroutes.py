@@ -61,7 +61,12 @@ async def _render(
     else:
         body, updated = await render_page(config, service.db, page)
     content_type = f"{FORMATS[fmt]}; charset=utf-8"
-    return make_rendered(generation, body, content_type, updated, answer_headers(service))
+    hub = config.service.websub_hub
+    # WebSub's discovery is by these headers: a JSON Feed names its hub only in its own words.
+    # The hub hears of the feed's own URL only, as the documents say (`publish.out_feed`).
+    found = {"Link": f'<{hub}>; rel="hub", <{page.self_url}>; rel="self"'} if hub else None
+    headers = answer_headers(service, found if "?" not in target else None)
+    return make_rendered(generation, body, content_type, updated, headers)
 
 
 def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dict[str, str]:
