@@ -259,6 +259,16 @@ async def test_partner_scripts_read_every_answer_of_the_feed_routes(client: Clie
         assert response.status == 404, path
         assert response.headers["Access-Control-Allow-Origin"] == "*", path
         assert (await response.text()).startswith("no such "), path
+    said = {path: (await (await client.get(path)).text()).rstrip("\n")
+            for path in ("/feeds/ALL.atom", "/feeds/all.atom/", "/sources/汉中.json")}  # fmt: skip
+    assert said == {
+        "/feeds/ALL.atom": "no such feed: 'ALL'; ids are written in lower-case letters, digits,"
+        " - and _",
+        "/feeds/all.atom/": "no such document: /feeds/all.atom/; without the slash at its end:"
+        " /feeds/all.atom",
+        "/sources/汉中.json": "no such source: '汉中'; ids are written in lower-case letters,"
+        " digits, - and _",
+    }
 
 
 async def _metric(client: Client, name: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
@@ -196,7 +197,19 @@ async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
+_NAMED = re.compile(r"(?P<ident>[^/]+)\.(?:rss|atom|json)")
+
+
 async def no_such_document(request: web.Request) -> web.Response:
     """A path under the feed routes that names no document (`/feeds/all.xml`): a 404 that a
-    partner's script may read, as the others."""
-    raise NoSuchFeed(f"no such document: {request.path}; feeds end in .rss, .atom or .json")
+    partner's script may read, as the others, saying what is wrong with it."""
+    kind, tail = request.match_info["kind"], request.match_info["tail"]
+    path = request.path
+    if tail.endswith("/") and _NAMED.fullmatch(tail.rstrip("/")):
+        why = f"no such document: {path}; without the slash at its end: {path.rstrip('/')}"
+    elif named := _NAMED.fullmatch(tail):
+        why = (f"no such {kind[:-1]}: {named['ident']!r}; ids are written in lower-case letters,"
+               " digits, - and _")  # fmt: skip
+    else:
+        why = f"no such document: {path}; feeds end in .rss, .atom or .json"
+    raise NoSuchFeed(why)
