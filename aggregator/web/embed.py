@@ -54,7 +54,7 @@ _STYLE = (
     "body{margin:0;padding:.5rem .75rem;font:14px/1.45 system-ui,sans-serif;"
     "background:#fff;color:#1d1d1f}body.dark{background:#1c1c1e;color:#f2f2f7}"
     "h1{font-size:1rem;margin:0 0 .4rem}ol{list-style:none;margin:0;padding:0}"
-    "li{padding:.35rem 0;border-bottom:1px solid rgba(128,128,128,.25)}"
+    "li{padding:.35rem 0;border-bottom:1px solid rgba(128,128,128,.25);overflow-wrap:anywhere}"
     "a{color:#0b57d0;text-decoration:none}a:hover{text-decoration:underline}"
     "body.dark a{color:#8ab4f8}.meta{font-size:.8rem;opacity:.7}.more{margin:.5rem 0 0}"
 )
