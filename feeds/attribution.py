@@ -71,16 +71,46 @@ _DATELINE_ORIGIN = re.compile(
     rf"[(（](?P<value>{_HAN}{{1,6}}社)(?:记者[^()（）\n]{{2,30}}?)?{_DATELINE_END}"
 )
 
-# Authors in order of preference: the writer over the account that posted it over the editor.
-_AUTHOR_LABELS = (
-    re.compile(r"(?:作者|记者|撰稿)" + _COLON + _CJK_VALUE),
+# A reporter's role, written before the name (`作者：本报记者 王伟`, `（记者 李睿）`): no name.
+_ROLES = (
+    "本报记者", "本台记者", "本网记者", "特约记者", "见习记者", "首席记者", "实习记者", "记者",
+    "特约通讯员", "通讯员", "实习生",
+)  # fmt: skip
+_ROLE = f"(?:{'|'.join(_ROLES)})"
+_AFTER_ROLE = r"[ \t\u3000\xa0]{0,4}"
+# A mainland story's opening byline, `华商报讯（记者 李睿）`, `（本报记者 李睿 通讯员 王五）`:
+# the first reporter named. Not a photograph's credit (`（记者 李睿 摄）`).
+_BYLINE_NAME = rf"{_HAN}{{2,4}}(?<!摄)"
+_OPENING_BYLINE = re.compile(
+    rf"[(（]{_AFTER_ROLE}{_ROLE}{_AFTER_ROLE}(?P<value>{_BYLINE_NAME})"
+    rf"(?:(?:[ \t\u3000\xa0、，,]{{1,4}}(?:{_ROLE}{_AFTER_ROLE})?|{_ROLE}{_AFTER_ROLE})"
+    rf"{_BYLINE_NAME}){{0,5}}"
+    rf"{_AFTER_ROLE}[)）]"
+)
+# Writers in order of preference: the writer over the account that posted it.
+_WRITER_LABELS = (
+    re.compile(r"(?:作者|记者|撰稿)" + _COLON + f"(?:{_ROLE}{_AFTER_ROLE})?" + _CJK_VALUE),
     _REPORTED,
+    _OPENING_BYLINE,
     _DATELINE_AUTHOR,
     _WRITTEN,
     re.compile(r"(?:\b(?i:author)\s*[:：]\s*|\b(?i:written by)\s+)" + _LATIN_VALUE),
     re.compile(r"(?:^|(?<=[\s|｜(（\[【]))By\s+(?=[A-Z])" + _LATIN_VALUE),
     re.compile(r"(?:发布者|发布人)" + _COLON + _CJK_VALUE),
-    re.compile(r"(?:责任编辑|责编|编辑)" + _COLON + _CJK_VALUE),
+)
+# The desk editor (`责任编辑：`, `编辑：`) checked the story and did not write it.
+_EDITOR_LABELS = (re.compile(r"(?:责任编辑|责编|编辑)" + _COLON + _CJK_VALUE),)
+# The staff credits closing a story (`（责任编辑：admin）`, `编辑：张敏  审核：刘伟`, `责编：王佳、
+# 李昕`): a line of nothing else is no part of its text.
+_STAFF = (
+    "责任编辑|值班编辑|编辑|责编|美编|审核|校对|终审|监制|初审|复审|二审|三审"
+    "|審核|校對|終審|監製|初審|複審"
+)
+_STAFF_LABEL = rf"(?:{_STAFF})[ \t]*[:：]"
+_STAFF_NAME = rf"(?:(?!{_STAFF_LABEL})[^\s|｜/／:：()（）【】\[\]<>，。；;,、]){{1,16}}"
+_STAFF_CREDIT = rf"{_STAFF_LABEL}\s*{_STAFF_NAME}(?:[、，,]\s*{_STAFF_NAME}){{0,5}}"
+_STAFF_LINE = re.compile(
+    rf"[(（【\[]?\s*{_STAFF_CREDIT}(?:[\s|｜/／]{{0,8}}{_STAFF_CREDIT}){{0,7}}\s*[)）】\]]?[。.]?"
 )
 # A picture's or a figure's credit (`图片来源：网络`, `数据来源：国家统计局`) is not the story's.
 _NOT_THE_STORY = r"(?<!图片)(?<!照片)(?<!视频)(?<!数据)(?<!资料)"
@@ -143,7 +173,7 @@ def _credit(value: str) -> str | None:
     (`来源：浏览次数`: the name was left to a script)."""
     if not value or len(value) > _MAX_CHARS or fold(value) in _NOBODY:
         return None
-    return None if label_text(value) in _LABELS else value
+    return None if label_text(value) in _LABELS or label_text(value) in _ROLES else value
 
 
 def _value(match: re.Match[str], text: str) -> str | None:
@@ -165,8 +195,26 @@ def _first(patterns: Iterable[re.Pattern[str]], text: str, *, by_position: bool)
 
 
 def find_author(text: str) -> str | None:
-    """Who wrote it, from labels such as `作者：`, `发布者:`, `责任编辑：`, `By …`."""
-    return _first(_AUTHOR_LABELS, text, by_position=False)
+    """Who wrote it (`find_writer`), else the editor (`find_editor`)."""
+    return find_writer(text) or find_editor(text)
+
+
+def find_writer(text: str) -> str | None:
+    """Who wrote it, from labels such as `作者：`, `发布者:`, `By …` and bylines such as
+    `（记者 李睿）`; a reporter's role before the name (`作者：本报记者 王伟`) is no name."""
+    return _first(_WRITER_LABELS, text, by_position=False)
+
+
+def find_editor(text: str) -> str | None:
+    """The desk editor a label names (`责任编辑：`, `责编：`, `编辑：`): an author only where
+    nothing names the writer."""
+    return _first(_EDITOR_LABELS, text, by_position=False)
+
+
+def is_staff_credits(text: str) -> bool:
+    """Whether a line `text` holds only the staff credits closing a story (`_STAFF_LINE`)."""
+    line = text.strip()
+    return len(line) <= _LONGEST_LINE and _STAFF_LINE.fullmatch(label_text(line)) is not None
 
 
 def find_origin(text: str) -> str | None:

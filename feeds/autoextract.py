@@ -24,7 +24,7 @@ from feeds.attachments import append_attachments, append_missing_attachments
 from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
 from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
-from feeds.metaline import find_meta_line
+from feeds.metaline import find_meta_line, is_meta_line, is_short
 from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
 
@@ -34,8 +34,11 @@ _UPDATED = ("article:modified_time", "og:updated_time", "dc.date.modified")
 _SUMMARY = ("og:description", "description", "twitter:description")
 # `application-name` is how a Discuz! portal names itself; `SiteName` is China's government CMS.
 _SITE = ("og:site_name", "sitename", "application-name")
+# WeChat's variables, and TRS templates' `var pubdate = "2022-11-28 09:30:00";` that their date
+# line writes out (`document.write(pubdate…)`).
 _SCRIPT_DATE = re.compile(
-    r"\b(?:ct|create_time|publish_time|createTime)\s*=\s*[\"']([^\"']{8,30})[\"']"
+    r"\b(?:ct|create_time|publish_time|createTime|(?i:pubdate|publishdate))\s*=\s*"
+    r"[\"']([^\"']{8,30})[\"']"
 )
 _TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
 # Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars,
@@ -55,12 +58,17 @@ _BOILERPLATE = FieldSelector(
 # JCMS's text its font-size buttons enlarge, in or on its `bt_content` cell: trafilatura took
 # the layout table around it, title and `发布时间：…【字体：大 中 小】` line included. VSB (博达)
 # and the 集约化 platforms' UCAP content elements: trafilatura kept their title and meta line.
+# TRS's later editors write `TRS_UEDITOR` and `trs_editor_view`; government templates of every
+# make name the text their font-size buttons enlarge `#zoom` (with the title and meta line
+# inside, these are left out): read by trafilatura, a disclosure page's record table above it
+# opened the body.
 _KNOWN_BODIES = FieldSelector(
-    "#js_content, td#article_content, td.t_f, .TRS_Editor, #Article > .content,"
-    " .viewbox > .content, .bt_content #zoom, #zoom.bt_content, .v_news_content, #UCAP-CONTENT"
+    "#js_content, td#article_content, td.t_f, .TRS_Editor, .TRS_UEDITOR, .trs_editor_view,"
+    " #Article > .content, .viewbox > .content, #zoom, .v_news_content, #UCAP-CONTENT"
 )
-# Who wrote a Discuz! forum thread: its first post's poster.
-_KNOWN_AUTHORS = FieldSelector(".authi a.xw1")
+# Who wrote a Discuz! forum thread: its first post's poster; a 人民网 story: the byline under
+# its heading.
+_KNOWN_AUTHORS = FieldSelector(".authi a.xw1, .text_title > p.author")
 _MIN_BLOCK_CHARS = 10
 
 
@@ -248,7 +256,36 @@ def page_title(
             return first
     if headings:
         return headings[0]
-    return None if bare else first or None
+    return _heading_over_text(doc, names) if bare else first or None
+
+
+def _heading_over_text(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> str | None:
+    """The first `<h1>`–`<h3>` (or the block holding it alone) right above a meta line or a
+    known body: the title a page shows whose `<title>` names only its site (an old TRS
+    template's `<h2 class="article-title">`), not a column's heading over a list of links."""
+    bodies = set(_KNOWN_BODIES.select(doc))
+    for heading in islice(doc.iter("h1", "h2", "h3"), _MOST_HEADINGS):
+        if not is_short(heading):
+            continue
+        line = next(iter(text_lines(heading)), "")
+        if not line or line in names:
+            continue
+        holder = heading
+        parent = heading.getparent()
+        alone = not any(
+            True
+            for direction in (False, True)
+            for _ in islice(heading.itersiblings(etree.Element, preceding=direction), 1)
+        )
+        if alone and parent is not None and parent.tag != "body":
+            holder = parent
+        for after in islice(holder.itersiblings(etree.Element), _HEADING_REACH):
+            if after in bodies or is_meta_line(after):
+                return line
+    return None
+
+
+_HEADING_REACH = 2
 
 
 def _shown_title(doc: lxml.html.HtmlElement, head: str, names: tuple[str, ...]) -> str | None:
@@ -291,8 +328,16 @@ def title_element(doc: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlEleme
 _SOFTWARE_MAKERS = re.compile(r"(?i)discuz|comsenz|phpcms|dedecms|empirecms|帝国|织梦|phpwind")
 
 
+# A CMS's id for whoever keyed the story in (人民网's `F_200963`, `admin123`, `user_12`): a digit
+# or an underscore, or no letter at all, is in no person's name.
+_NOT_A_NAME = re.compile(r"[\d_]|^[\W_]*$")
+
+
 def _person(author: str | None) -> str | None:
-    return None if author is None or _SOFTWARE_MAKERS.search(author) else author
+    """A `<meta name="author">` that names a person: not the software's makers, not an id."""
+    if author is None or _SOFTWARE_MAKERS.search(author) or _NOT_A_NAME.search(author):
+        return None
+    return author
 
 
 def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:
@@ -376,9 +421,11 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
     body = next((k for k in known if text_of(k)), None)
     if body is None:
         body = next((k for k in known if _has_content(k)), None)
-    if body is None and title and (anchor := title_element(work, title)) is not None:
-        line, in_text = find_meta_line(anchor)
-        line = None if in_text else line
+    anchor = title_element(work, title) if title else None
+    if body is not None and anchor is not None:
+        _drop_heading(body, anchor)
+    elif anchor is not None:
+        line = find_meta_line(anchor)
         body = content_cell(line if line is not None else anchor)
         for element in (line, anchor):
             if body is None and element is not None:
@@ -392,3 +439,14 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
     if body is None:
         body = _densest_block(work)
     return _tidy(body, title) if body is not None else None
+
+
+def _drop_heading(body: lxml.html.HtmlElement, anchor: lxml.html.HtmlElement) -> None:
+    """Leave out of a known body the title and its meta line when it holds them (a template
+    whose `#zoom` is the whole article)."""
+    if body not in anchor.iterancestors():
+        return
+    line = find_meta_line(anchor)
+    for element in (line, anchor):
+        if element is not None and body in element.iterancestors():
+            drop_line(element)

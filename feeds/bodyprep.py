@@ -7,7 +7,9 @@ table, which extraction then keeps whole. A notice whose text is a document show
 viewer (`<iframe src="…/viewer.html?file=….pdf">`, `<embed src="….pdf">`), which the
 sanitiser removes: the reader had no way to the document. A Hong Kong government press
 release ends its text with a trailer (`完`, its day and time of issue), which dates it
-(`feeds.pressrelease`) and is no part of the story.
+(`feeds.pressrelease`) and is no part of the story. A government disclosure page (政府信息公开)
+prints its record (`索引号：` `发布机构：` `成文日期：`…) as a table above the document, which
+extraction, or a content element holding both, took for the document's first block.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import lxml.html
 from lxml import etree
 
+from feeds.attribution import is_staff_credits, label_text
 from feeds.files import document_type
 from feeds.htmltree import text_of
 from feeds.pressrelease import press_release_trailer
@@ -40,6 +43,16 @@ _MEDIA = ("img", "iframe", "embed", "object", "video", "audio")
 _TOOL_TEXTS = etree.XPath(
     "//text()[" + " or ".join(f"contains(., '{word}')" for word in _TOOL_WORDS) + "]"
 )
+# Texts that may hold a desk's staff credits (`staff_credits`), in either script.
+_STAFF_WORDS = (
+    "编辑", "編輯", "责编", "責編", "审核", "審核", "校对", "校對", "终审", "終審", "监制", "監製",
+    "初审", "初審", "复审", "複審", "二审", "三审",
+)  # fmt: skip
+_STAFF_TEXTS = etree.XPath(
+    "//text()[" + " or ".join(f"contains(., '{word}')" for word in _STAFF_WORDS) + "]"
+    "[not(ancestor::script or ancestor::style)]"
+)
+_STAFF_MAX_CHARS, _MOST_STAFF_TEXTS, _MOST_SIBLINGS = 80, 20, 30
 # Query parameters through which a document viewer (pdf.js's `viewer.html?file=`) is given
 # the document it shows.
 _VIEWER_PARAMETERS = frozenset({"file", "url", "src", "path", "pdf", "doc"})
@@ -71,7 +84,10 @@ def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
 
 def drop_trailer(work: lxml.html.HtmlElement) -> None:
     """Remove a press release's trailer (`feeds.pressrelease`) and the line
-    breaks and emptied elements it leaves at the end of the text it ended."""
+    breaks and emptied elements it leaves at the end of the text it ended; and the staff
+    credits closing a story (`staff_credits`)."""
+    for line in staff_credits(work):
+        line.drop_tree()
     trailer = press_release_trailer(work)
     if trailer is None:
         return
@@ -85,6 +101,46 @@ def drop_trailer(work: lxml.html.HtmlElement) -> None:
         if last is None or (last.tail or "").strip() or _shows(last):
             break
         last.drop_tree()
+
+
+def staff_credits(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The outermost elements holding only a desk's staff credits (`（责任编辑：admin）`,
+    `编辑：张敏  审核：刘伟`: `feeds.attribution.is_staff_credits`) after which nothing shows
+    in the block holding them but others of them: a mainland story's closing lines, no part
+    of its text. Read from the last texts naming a desk's role."""
+    found = _STAFF_TEXTS(root)
+    texts = found if isinstance(found, list) else []
+    lines: list[lxml.html.HtmlElement] = []
+    for node in reversed(texts[-_MOST_STAFF_TEXTS:]):
+        if not isinstance(node, etree._ElementUnicodeResult) or node.is_tail:
+            continue
+        outer = None
+        for candidate in islice(_up(node.getparent()), _REACH):
+            if candidate.tag in ("body", "html") or not _is_staff_line(candidate):
+                break
+            outer = candidate
+        if outer is not None and outer not in lines and _ends_block(outer, lines):
+            lines.append(outer)
+    return lines
+
+
+def _is_staff_line(element: lxml.html.HtmlElement) -> bool:
+    text = _short_text(element, _STAFF_MAX_CHARS)
+    return bool(text and is_staff_credits(text)) and not _holds_media(element)
+
+
+def _ends_block(element: lxml.html.HtmlElement, others: list[lxml.html.HtmlElement]) -> bool:
+    """Whether nothing but `others` shows after `element` within its parent (a few siblings
+    are read: a block ending in many more is no story's end)."""
+    following = list(islice(element.itersiblings(), _MOST_SIBLINGS + 1))
+    if (element.tail or "").strip() or len(following) > _MOST_SIBLINGS:
+        return False
+    for sibling in following:
+        if (sibling.tail or "").strip():
+            return False
+        if sibling not in others and isinstance(sibling.tag, str) and _shows(sibling):
+            return False
+    return True
 
 
 def _tool_texts(work: lxml.html.HtmlElement) -> Iterator[etree._ElementUnicodeResult]:
@@ -193,3 +249,73 @@ def _document(source: str) -> str | None:
             except ValueError:
                 return None
     return None
+
+
+# The labels of a disclosure page's record (Simplified, as `label_text` folds Traditional ones).
+_RECORD_LABELS = (
+    "索引号|发布机构|发布单位|发文机关|发文单位|主题分类|信息分类|体裁分类|组配分类|服务对象"
+    "|发文字号|文号|文件编号|生成日期|成文日期|发布日期|公开日期|实施日期|废止日期|失效日期"
+    "|有效性|效力状态|公开方式|公开形式|公开范围|公开时限|信息名称|名称|主题词|所属机构"
+)
+_RECORD_LABEL = re.compile(rf"^(?P<label>{_RECORD_LABELS})(?:[:：](?P<value>.*))?$")
+_MOST_BLOCKS, _MOST_CELLS, _CELL_CHARS, _MIN_LABELS = 300, 60, 200, 3
+
+
+def drop_disclosure_tables(work: lxml.html.HtmlElement) -> None:
+    """Remove each table, `dl` or list that is a disclosure page's record: at least three of
+    its labels (`_RECORD_LABELS`), each with its value in its own cell or after its colon, and
+    those pairs the most of what it shows. A table of documents whose header row names
+    `文号` `名称` `发布日期` has no label beside a value, and stays."""
+    blocks = islice(work.iter("table", "dl", "ul", "ol"), _MOST_BLOCKS)
+    for block in [block for block in blocks if _is_record(block)]:
+        if block.getparent() is not None:
+            block.drop_tree()
+
+
+def _record_cells(block: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement] | None:
+    """The cells of `block` (not of a table inside it), or None when it has more than a
+    record holds."""
+    if block.tag == "table":
+        found = (
+            cell
+            for cell in islice(block.iter("td", "th"), _MOST_CELLS * 4)
+            if next(cell.iterancestors("table"), None) is block
+        )
+    else:
+        found = (child for child in block if child.tag in ("li", "dt", "dd"))
+    cells = list(islice(found, _MOST_CELLS + 1))
+    return cells if len(cells) <= _MOST_CELLS else None
+
+
+def _is_record(block: lxml.html.HtmlElement) -> bool:
+    cells = _record_cells(block)
+    if not cells:
+        return False
+    texts = [_cell_text(cell) for cell in cells]
+    labels: set[str] = set()
+    paired = 0  # the cells of a label and its value
+    for index, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+        found = _RECORD_LABEL.match(text) if text else None
+        if found is None:
+            continue
+        if found["value"]:  # `索引号：11610700…` in one cell
+            labels.add(found["label"])
+            paired += 1
+            continue
+        following = cells[index + 1] if index + 1 < len(cells) else None
+        if following is None or following is not cell.getnext():
+            continue  # the last label of a header row
+        value = texts[index + 1]
+        if value is not None and _RECORD_LABEL.match(value):
+            continue  # a header row's label beside the next
+        labels.add(found["label"])
+        paired += 2 if value else 1
+    shown = sum(1 for text in texts if text != "")
+    return len(labels) >= _MIN_LABELS and paired * 2 >= shown
+
+
+def _cell_text(cell: lxml.html.HtmlElement) -> str | None:
+    """The cell's text without spaces (`索 引 号：` is a label too), with its labels' Traditional
+    characters folded; None when it is longer than a record's value."""
+    text = _short_text(cell, _CELL_CHARS)
+    return None if text is None else label_text("".join(text.split()))

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import TypeVar
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
@@ -21,20 +21,30 @@ import lxml.html
 from lxml import etree
 
 from feeds.articlemerge import NO_YEAR
+from feeds.attachments import append_attachments
 from feeds.attribution import (
     body_credit,
     body_edges,
     clean_credit,
-    find_author,
+    find_editor,
+    find_writer,
     link_for,
     origin_party,
 )
 from feeds.autoextract import article_body, known_author, page_meta, page_title, title_element
-from feeds.bodyprep import drop_trailer
+from feeds.bodyprep import drop_disclosure_tables, drop_trailer, staff_credits
 from feeds.dates import find_date
 from feeds.errors import ParseError
 from feeds.hanweb import expand_datastores
-from feeds.htmltree import base_url, links, page_link, parse_html, prepare_links, text_of
+from feeds.htmltree import (
+    base_url,
+    inner_html,
+    links,
+    page_link,
+    parse_html,
+    prepare_links,
+    text_of,
+)
 from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
 from feeds.pagefurniture import drop_repeated, shown_texts
@@ -406,6 +416,9 @@ def _article(
     body_text = html_to_text(content or "")
     edge = body_edges(body_text)
 
+    def line_date() -> datetime | None:
+        return _calendar_dated(line, _present(line_element), tz, now)[0]
+
     def selected_origin() -> Party | None:
         if rules.origin is None or not (name := clean_credit(_text(doc, rules.origin))):
             return None
@@ -427,21 +440,24 @@ def _article(
             found,
             "published",
             (lambda: _date(doc, rules.published, tz, now), "selector"),
+            (lambda: _timed(meta.published, line_date()), "detected"),
             (lambda: meta.published, "automatic"),
-            (lambda: _calendar_dated(line, _present(line_element), tz, now)[0], "detected"),
+            (line_date, "detected"),
         ),
         updated=_pick(found, "updated", (lambda: meta.updated, "automatic")),
         # A meta line near the title outranks <meta name="author">, which many portals fill
-        # with one name for the whole site (Discuz!: "Discuz! Team and Comsenz UI Team").
+        # with one name for the whole site (Discuz!: "Discuz! Team and Comsenz UI Team"). The
+        # desk editor (`编辑：`, a closing `（责任编辑：…）`) only where nothing names the writer.
         author=_pick(
             found,
             "author",
             (lambda: clean_credit(_text(doc, rules.author)), "selector"),
             (lambda: meta.author, "automatic"),
             (lambda: known_author(doc), "automatic"),
-            (lambda: find_author(line), "detected"),
+            (lambda: find_writer(line), "detected"),
             (lambda: meta.page_author, "automatic"),
-            (lambda: find_author(edge), "detected"),
+            (lambda: find_writer(edge), "detected"),
+            (lambda: find_editor(f"{line}\n{edge}\n{_closing_credits(doc)}"), "detected"),
         ),
         origin=_pick(
             found,
@@ -461,6 +477,20 @@ def _article(
     )
 
 
+def _closing_credits(doc: lxml.html.HtmlElement) -> str:
+    """The staff credits closing the story, which are cut from its body."""
+    return "\n".join(text_of(line) for line in staff_credits(doc))
+
+
+def _timed(day: datetime | None, shown: datetime | None) -> datetime | None:
+    """The meta line's date when a `<meta>` tag gives its day with no time (人民网's
+    `publishdate` `2022-11-28` under `2022年11月28日08:25`): the tag read as midnight."""
+    if day is None or shown is None or day.time() != time():
+        return None
+    local = shown.astimezone(day.tzinfo)
+    return shown if local.date() == day.date() and local.time() != time() else None
+
+
 def _content(
     page: ArticlePage,
     rules: ArticleRules,
@@ -469,7 +499,8 @@ def _content(
     first_page: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Callable[[], str | None], str], ...]:
     """The ways to a page's content, each run only if those before it find nothing: the
-    selector, then automatic extraction, both on a copy without `rules.remove`; automatic
+    selector, then automatic extraction, both on a copy without `rules.remove` nor a
+    disclosure page's record (whose dates and agency are read from the page itself); automatic
     extraction on a later page also without what `first_page` showed (`feeds.pagefurniture`)."""
     base = base_url(page.doc, page.url)
     work = copy.deepcopy(page.doc)
@@ -478,6 +509,7 @@ def _content(
             if node.getparent() is not None:
                 node.drop_tree()
     prepare_links(work, base)
+    drop_disclosure_tables(work)
 
     def clean(raw: str | None) -> str | None:
         if not raw:
@@ -488,7 +520,12 @@ def _content(
         if not rules.content:
             return None
         drop_trailer(work)  # which dates the page and, selected with the text, ended the body
-        return clean(select_html(work, rules.content))
+        sel = rules.content
+        if sel.attr is None and sel.regex is None:  # the element itself: its notice's 附件 too
+            chosen = next((m for m in sel.select(work) if inner_html(m).strip()), None)
+            if chosen is not None:
+                append_attachments(chosen)
+        return clean(select_html(work, sel))
 
     def automatic() -> str | None:
         drop_repeated(work, first_page)

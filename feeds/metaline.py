@@ -11,6 +11,7 @@ import copy
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import islice
 
 import lxml.html
 from lxml import etree
@@ -72,36 +73,84 @@ def meta_element(anchor: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """The short line near the title that carries labels such as `发布者:` `来源：` `发布时间：`,
     or a date alone: after the title, else just before it (county sites print it above). A
     line dating a document twice (`成文日期：… 发布日期：…`) is given as a copy without the
-    dates that are not its publication's, so that its first date is that one."""
-    line, _ = find_meta_line(anchor)
-    line = _publication_line(line) if line is not None else None
+    dates that are not its publication's, so that its first date is that one; an undated one
+    beside a date line (新华网's `来源：` under the day and time) as a copy ending in that date."""
+    found = find_meta_line(anchor, closing=True)
+    line = _publication_line(found) if found is not None else None
     if line is not None and _holds_date(text_of(line)):
         return line
+    if found is not None and (dated := _dated_neighbour(found)) is not None:
+        return _with_date(line, text_of(_publication_line(dated)))
     trailer = press_release_trailer(anchor.getroottree().getroot())
     return _with_date(line, trailer.published) if trailer is not None else line
 
 
-def find_meta_line(anchor: lxml.html.HtmlElement) -> tuple[lxml.html.HtmlElement | None, bool]:
-    """`meta_element`'s line as it is in the page, and whether body text comes between the
-    title and it (a credit ending the text: the body's own line). A date alone after body text
-    (a letter's signature date, its 落款), or a `资料来源：` (a figure's), is no meta line."""
+_LINE_KINDS = ("labelled", "date", "source")
+
+
+def find_meta_line(
+    anchor: lxml.html.HtmlElement, *, closing: bool = False
+) -> lxml.html.HtmlElement | None:
+    """`meta_element`'s line as it is in the page: after the title, else before it. A line
+    after body text is the body's: a credit or an editor's `【责任编辑:…】` ending the text, a
+    letter's signature date (its 落款), a figure's `资料来源：`. With `closing`, a labelled one
+    with a date (`发布日期：` under the text) is the page's where no line comes near the title."""
     passed: list[lxml.html.HtmlElement] = []  # elements after the title holding body text
+    closing_line = None
     for count, element in enumerate(_following(anchor)):
         if count >= _META_LINE_REACH:
             break
         kind = _line_kind(element)
-        if kind in ("labelled", "date", "source"):
-            after = _after_text(element, passed)
-            if kind == "labelled" or not after:
-                return element, after
+        if kind in _LINE_KINDS:
+            if not _after_text(element, passed):
+                return element
+            if kind == "labelled" and closing_line is None and _holds_date(text_of(element)):
+                closing_line = element
         if kind == "text":
             passed.append(element)
     for count, element in enumerate(_preceding(anchor)):
         if count >= _META_LINE_BEFORE:
             break
-        if _line_kind(element) in ("labelled", "date", "source"):
-            return element, False
-    return None, False
+        if _line_kind(element) in _LINE_KINDS:
+            return element
+    return closing_line if closing else None
+
+
+def _dated_neighbour(line: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """A dated line next to `line` in its block, no body text between them: 新华网 prints the
+    day and time, then `来源：`, above its title."""
+    for siblings in (line.itersiblings(preceding=True), line.itersiblings()):
+        for sibling in islice(siblings, _NEIGHBOURS):
+            kind = _line_kind(sibling)
+            if kind == "text":
+                break
+            if kind in ("labelled", "date") and _holds_date(text_of(sibling)):
+                return sibling
+    return None
+
+
+_NEIGHBOURS = 2
+
+
+def is_meta_line(element: lxml.html.HtmlElement) -> bool:
+    """Whether `element` reads as a meta line: labelled (`发布时间：`), or a date alone. One
+    whose markup holds more text than `_RAW_LINE_MAX` characters (scripts and spaces counted)
+    is none, and is read no further."""
+    return is_short(element) and _line_kind(element) in ("labelled", "date")
+
+
+def is_short(element: lxml.html.HtmlElement) -> bool:
+    """Whether the text in `element`'s markup is at most `_RAW_LINE_MAX` characters, read no
+    further than that: a title or a meta line is."""
+    size = 0
+    for piece in element.itertext():
+        size += len(piece)
+        if size > _RAW_LINE_MAX:
+            return False
+    return True
+
+
+_RAW_LINE_MAX = 5_000
 
 
 def _line_kind(element: lxml.html.HtmlElement) -> str | None:

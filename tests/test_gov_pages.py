@@ -18,9 +18,11 @@ from feeds.attachments import append_missing_attachments
 from feeds.autoextract import page_meta, page_title
 from feeds.charset import decode
 from feeds.htmlpage import ArticlePage, article_from, read_article_page
-from feeds.htmltree import parse_html
+from feeds.htmltree import parse_html, text_of
+from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import html_to_text
+from feeds.selectors import ArticleRules, FieldSelector
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "html"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -425,3 +427,284 @@ def test_a_page_of_thousands_of_attachments_adds_twenty() -> None:
     assert body is not None
     append_missing_attachments(body, page)
     assert [a.get("href") for a in body.iter("a")] == [f"/f/{n}.pdf" for n in range(20)]
+
+
+XXGK = "https://www.hanzhong.gov.example/hzszf/zwgk/szfbwj/202211/t20221128_2001.html"
+RECORD = ("索引号", "索 引 号", "发布机构：", "主题分类", "发文字号", "生成日期", "成文日期")
+ATTACHED = (
+    "附件：1.汉中市冬季清洁取暖实施方案.doc",
+    "附件：2.汉中市冬季清洁取暖重点任务分解表.xls",
+)
+
+
+def in_2022(day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2022, 11, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+def assert_no_record(item: ParsedItem) -> None:
+    text = "\n".join(body_lines(item))
+    for label in RECORD:
+        assert label not in text, label
+
+
+def selected(name: str, url: str, css: str, edit: Callable[[str], str] = lambda t: t) -> ParsedItem:
+    rules = ArticleRules(content=FieldSelector(css))
+    text = decode((FIXTURES / name).read_bytes()).text
+    return article_from(
+        read_article_page(edit(text), url=url, rules=rules), rules=rules, tz=SHANGHAI, now=NOW
+    )
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text,
+        lambda text: text.replace(' id="zoom"', "").replace("view TRS_UEDITOR", "view"),
+    ],
+    ids=["TRS_UEDITOR in #zoom", "extracted"],
+)
+def test_a_disclosure_pages_record_is_no_part_of_its_body(edit: Callable[[str], str]) -> None:
+    """A TRS 政府信息公开 page whose document is in its later editor's `TRS_UEDITOR` inside
+    `#zoom`: its record table (`索引号` `发布机构` `生成日期` `成文日期`…) opened the body.
+    The record still dates the page by its 发布日期 and names the agency."""
+    item = article("gov_xxgk_ueditor.html", XXGK, edit)
+    assert item.title == "汉中市人民政府办公室关于印发汉中市冬季清洁取暖实施方案的通知"
+    lines = body_lines(item)
+    assert "各县区人民政府，市政府各工作部门、直属机构：" in lines[:2]  # after its number
+    assert lines[-2:] == list(ATTACHED)
+    assert_no_record(item)
+    assert item.published == in_2022(28)
+    assert item.origin == Party("汉中市人民政府办公室")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        "<dl class='xxgk'><dt>索引号：</dt><dd>11610700016124533X/2022-02001</dd>"
+        "<dt>发布机构：</dt><dd>汉中市人民政府办公室</dd><dt>成文日期：</dt><dd>2022-11-25</dd></dl>",
+        "<ul class='xxgk'><li>索引号：11610700016124533X/2022-02001</li>"
+        "<li>发文字号：汉政办发〔2022〕35号</li><li>發佈機構：汉中市人民政府办公室</li>"
+        "<li>公开方式：主动公开</li></ul>",
+    ],
+    ids=["dl", "ul, Traditional label"],
+)
+def test_a_record_a_content_selector_holds_is_left_out(record: str) -> None:
+    """A `content` selector whose element holds the record (a table above the title, or a
+    list inside the text) publishes the document without it."""
+    item = selected("gov_xxgk_ueditor.html", XXGK, ".xxgk-detail")
+    assert_no_record(item)
+    assert "各县区人民政府，市政府各工作部门、直属机构：" in body_lines(item)
+    inside = selected(
+        "gov_xxgk_ueditor.html",
+        XXGK,
+        "#zoom",
+        lambda text: text.replace("<p>各县区人民政府", record + "<p>各县区人民政府", 1),
+    )
+    assert body_lines(inside)[0] == "各县区人民政府，市政府各工作部门、直属机构："
+    assert_no_record(inside)
+    assert "汉中市人民政府办公室" in body_lines(inside)
+
+
+def test_a_table_of_documents_in_a_body_stays() -> None:
+    """A body's table whose header row names `文号` `名称` `发布日期` lists documents: no
+    label sits beside a value, and it is the text's."""
+    documents = (
+        "<table><tr><th>文号</th><th>名称</th><th>发布日期</th></tr>"
+        "<tr><td>汉政办发〔2021〕12号</td><td>汉中市大气污染防治方案</td><td>2021-03-01</td></tr>"
+        "</table>"
+    )
+    item = article(
+        "gov_xxgk_ueditor.html",
+        XXGK,
+        lambda text: text.replace("<p>（此件公开发布）</p>", documents + "<p>（此件公开发布）</p>"),
+    )
+    assert "汉政办发〔2021〕12号" in item.content_html
+    assert "<th>发布日期</th>" in item.content_html
+
+
+def test_a_selected_notice_keeps_its_attachments() -> None:
+    """With `content = "#zoom"` the notice's `附件：` links printed under it, in `div.fj`,
+    were lost: only automatic extraction appended them."""
+    item = selected("gov_xxgk_ueditor.html", XXGK, "#zoom")
+    lines = body_lines(item)
+    assert lines[0] == "各县区人民政府，市政府各工作部门、直属机构："
+    assert lines[-2:] == list(ATTACHED)
+    folder = XXGK.rpartition("/")[0]
+    assert f'href="{folder}/P020221128555123456789.doc"' in item.content_html
+    assert "相关解读" not in item.content_html
+    assert ("content", "selector") in item.provenance
+
+
+def test_hostile_records_cost_a_bounded_time() -> None:
+    """Ten thousand record tables, each of thousands of cells or of labels: a few hundred are
+    read, each up to a few dozen cells."""
+    record = (
+        "<table><tr><th>索引号：</th><td>1</td><th>发布机构：</th><td>2</td></tr>"
+        "<tr><th>成文日期：</th><td>2022-11-25</td><th>发布日期：</th><td>2022-11-28</td></tr>"
+        "</table>"
+    )
+    wide = "<table><tr>" + "<th>索引号：</th><td>1</td>" * 5_000 + "</tr></table>"
+    text = (
+        "<html><head><title>汉中市通告_汉中市人民政府</title></head><body>"
+        f"{wide}{record * 10_000}<h1>汉中市通告</h1><div>发布日期：2022-11-28</div>"
+        "<div id='zoom'><p>为方便群众冬季出行，特此通告。</p></div></body></html>"
+    )
+    started = time.monotonic()
+    page = read_article_page(text, url=f"{SITE}/a.html", rules=None)
+    item = article_from(page, rules=None, tz=SHANGHAI, now=NOW)
+    chosen = ArticleRules(content=FieldSelector("body"))
+    whole = article_from(page, rules=chosen, tz=SHANGHAI, now=NOW)
+    assert time.monotonic() - started < 20
+    assert body_lines(item) == ["为方便群众冬季出行，特此通告。"]
+    assert whole.content_html.count("<table>") < 10_000
+
+
+XINHUA = "http://sn.news.example/20221128/1a2b3c4d5e/c.html"
+
+
+def test_a_date_and_source_above_the_title_are_its_meta_line() -> None:
+    """新华网 prints the day and time (split over spans) and `来源：新华网` above its `<h1>`,
+    and `【纠错】【责任编辑:…】` after the text: that line, after the body, was taken for the
+    meta line, and the page had no date and no origin."""
+    item = article("gov_xinhua_article.html", XINHUA)
+    assert item.title == "汉中：冬日汉江 水清岸绿"
+    assert item.published == in_2022(28, 9, 30, 15)
+    assert item.origin == Party("新华网")
+    assert ("published", "detected") in item.provenance
+    heading = page("gov_xinhua_article.html", XINHUA).doc.find(".//h1")
+    assert heading is not None
+    line = meta_element(heading)
+    assert line is not None
+    assert "责任编辑" not in text_of(line)
+    assert body_lines(item)[0] == "11月27日，在陕西省汉中市汉台区拍摄的汉江风光（无人机照片）。"
+
+
+def test_a_line_after_the_body_is_never_the_meta_line() -> None:
+    """Without the block above the title, the line after the text still is not the page's."""
+    doc = page(
+        "gov_xinhua_article.html",
+        XINHUA,
+        lambda text: re.sub(r'<div class="header-time.*?来源：新华网</div>', "", text, flags=re.S),
+    ).doc
+    heading = doc.find(".//h1")
+    assert heading is not None
+    assert meta_element(heading) is None
+    huge = "<span>" + "来源：新华网 " * 100_000 + "</span>"
+    doc = page(
+        "gov_xinhua_article.html", XINHUA, lambda text: text.replace("来源：新华网", huge, 1)
+    ).doc
+    heading = doc.find(".//h1")
+    assert heading is not None
+    started = time.monotonic()
+    line = meta_element(heading)
+    assert time.monotonic() - started < 5
+    assert line is not None
+    assert "2022/11/28 09:30:15" in text_of(line)
+
+
+def test_a_dated_line_under_the_text_dates_a_page_with_none_by_its_title() -> None:
+    """`发布日期：… 浏览次数：` printed under the text, nothing by the title: the page's date,
+    where an editor's line under the text is not its meta line."""
+    html = (
+        "<html><head><title>关于开展冬季防火检查的通知</title></head><body>"
+        "<h1>关于开展冬季防火检查的通知</h1><div class='content'>"
+        "<p>各县区人民政府，市政府各工作部门：为切实做好今冬明春火灾防控工作，现将有关事项通知如下。</p>"
+        "<p>一、各单位要全面排查消防安全隐患，落实防火责任，确保人民群众生命财产安全。</p></div>"
+        "<div class='bottom'>发布日期：2022-11-28 浏览次数：<span>35</span></div>"
+        "</body></html>"
+    )
+    item = article_from(
+        read_article_page(html, url=f"{SITE}/tzgg/1.html", rules=None),
+        rules=None,
+        tz=SHANGHAI,
+        now=NOW,
+    )
+    assert item.published == datetime(2022, 11, 28, tzinfo=SHANGHAI)
+
+
+PEOPLE = "http://sn.people.example/n2/2022/1128/c190201-32577777.html"
+
+
+@pytest.mark.parametrize(
+    ("shown", "published"),
+    [
+        ("2022年11月28日08:25", in_2022(28, 8, 25)),
+        ("2022年11月27日08:25", in_2022(28)),
+        ("2022年11月28日", in_2022(28)),
+    ],
+    ids=["same day", "another day", "no time"],
+)
+def test_a_day_only_meta_tag_takes_the_meta_lines_time(shown: str, published: datetime) -> None:
+    """人民网's `<meta name="publishdate" content="2022-11-28">` gives the day only, and the
+    line under the title `2022年11月28日08:25`: the story was dated at midnight."""
+    item = article(
+        "gov_people_article.gbk.html",
+        PEOPLE,
+        lambda text: text.replace("2022年11月28日08:25", shown),
+    )
+    assert item.published == published
+    assert item.origin == Party("人民网-陕西频道", "http://sn.people.com.cn/")
+
+
+def test_a_meta_tags_time_outranks_the_meta_lines() -> None:
+    item = article(
+        "gov_people_article.gbk.html",
+        PEOPLE,
+        lambda text: text.replace('content="2022-11-28"', 'content="2022-11-28 08:20:00"'),
+    )
+    assert item.published == in_2022(28, 8, 20)
+    assert ("published", "automatic") in item.provenance
+
+
+TRS_NEWS = "https://www.hanzhong.gov.example/hzszf/xwzx/hzyw/202211/t20221127_1102.html"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text,
+        lambda text: text.replace(
+            '<h2 class="article-title">市政府常务会议研究部署冬季清洁取暖和安全度汛等工作</h2>',
+            '<div class="title-box"><h3>市政府常务会议研究部署冬季清洁取暖和安全度汛等工作</h3>'
+            "</div>",
+        ),
+        lambda text: re.sub(r'<div class="article-info">.*?</div>', "", text, flags=re.S),
+    ],
+    ids=["h2 over the meta line", "h3 in its own block", "h2 over the body"],
+)
+def test_a_page_titled_by_its_site_shows_its_title_in_a_heading(
+    edit: Callable[[str], str],
+) -> None:
+    """An old TRS template without `ArticleTitle` writes `<title>汉中市人民政府</title>` on
+    every page and the article's title in an `<h2>` over its meta line: read alone
+    (`preview --article`), the page had no title."""
+    item = article("gov_trs_site_title.html", TRS_NEWS, edit)
+    assert item.title == "市政府常务会议研究部署冬季清洁取暖和安全度汛等工作"
+    assert body_lines(item)[0].startswith("11月27日，全市安全生产工作会议召开。")
+    assert "市政府常务会议研究部署" not in "\n".join(body_lines(item))
+
+
+def test_a_columns_heading_over_links_is_no_title() -> None:
+    """A heading over a list of links (`相关新闻`) is the column's, not the article's."""
+
+    def edit(text: str) -> str:
+        text = text.replace('<h2 class="article-title">', '<p class="article-title">')
+        return text.replace("等工作</h2>", "等工作</p>")
+
+    item = article("gov_trs_site_title.html", TRS_NEWS, edit)
+    assert item.title == ""
+
+
+def test_a_zoom_holding_the_whole_article_leaves_its_title_and_meta_line_out() -> None:
+    """A template whose `#zoom` (the text its font-size buttons enlarge) holds the heading and
+    the meta line too."""
+
+    def edit(text: str) -> str:
+        text = text.replace('<div class="content" id="zoom">', '<div class="content">')
+        return text.replace('<div class="article">', '<div class="article" id="zoom">')
+
+    item = article("gov_zoom_attachment.html", "http://www.hanzhong.gov.example/gov-1.html", edit)
+    lines = body_lines(item)
+    assert lines[0] == "各县区人民政府，市政府各工作部门："
+    assert not [line for line in lines if "发布时间：" in line or "浏览次数" in line]
+    assert item.published == at(20, 9, 30)
