@@ -45,7 +45,7 @@ ARTICLE_PAGES = 10  # an article's pages read by default, the first included
 # reads pages with, aggregator/follow.py's files): a source read from pages (`type = "html"`,
 # or a feed with `full_content`) is then read whole once, as after an edit of its selectors,
 # else its stored items keep what the older code read (a linked PDF's bytes as their text).
-PAGE_RULES = 3
+PAGE_RULES = 4
 
 
 _Regex = re.Pattern[str] | None
