@@ -193,6 +193,10 @@ class Service:
         """
         async with self._reloading:
             config = await self._read_config()
+            if replace(config, modified=self.config.modified) == self.config:
+                # saved unchanged (a comment, a touch): no document changed then, and every
+                # process must date the documents it renders from now on as the others do
+                config = self.config
             if self.config.sources and not config.sources:
                 raise ConfigError(
                     ["no [[sources]]: the reload would stop publishing every source. A file"

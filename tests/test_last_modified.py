@@ -129,6 +129,21 @@ async def test_what_changes_nothing_shown_keeps_the_validators(
         assert not await _changed(client, path, modified), path
 
 
+async def test_a_config_saved_unchanged_dates_no_document_anew(
+    service: Service, client: Client, tmp_path: Path
+) -> None:
+    """Saved with a comment added (or only touched): a document rendered for the first time
+    since was dated at the file's time, one rendered before kept its date, and the processes
+    of `service.workers` answered one feed with two dates."""
+    before = await _modified(client, "/sources/a.atom")
+    await asyncio.sleep(1.1)  # `Last-Modified` counts whole seconds
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text("utf-8") + "\n# saved again\n", "utf-8")
+    await service.reload()
+    assert await _modified(client, "/sources/a.atom?limit=5") == before
+    assert await _modified(client, "/sources/a.atom") == before
+
+
 async def test_other_bytes_are_dated_after_the_ones_served(
     service: Service, client: Client, tmp_path: Path
 ) -> None:
