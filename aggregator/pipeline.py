@@ -301,7 +301,10 @@ class Pipeline:
             bytes=size,
         )
         level = logging.WARNING if report.failed else logging.INFO
-        if report.result in _NOTHING_NEW:  # most fetches: `service.log_level = "debug"` shows them
+        stored = report.new or report.updated or report.duplicates
+        # most fetches, and a document made anew around the same items (dated when made, its
+        # ids new at each fetch): `service.log_level = "debug"` shows them
+        if report.result in _NOTHING_NEW or (report.result == "ok" and not stored):
             level = logging.DEBUG
         fields = ("url", "result", "status", "bytes", "new", "updated", "duplicates", "seconds",
                   "error")  # fmt: skip

@@ -204,14 +204,20 @@ async def test_sources_fetched_together_are_next_due_apart(tmp_path: Path) -> No
 
 async def test_fetches_that_found_nothing_new_are_debug_lines(tmp_path: Path) -> None:
     """Most fetches find nothing new: at the default level they write no line (2,000 sources
-    wrote 55 MB a day of them); `service.log_level = "debug"` shows them."""
+    wrote 55 MB a day of them); `service.log_level = "debug"` shows them. So does a document
+    that changed while its items did not (a feed dated when made, ids made anew at each
+    fetch): an `info` line of nothing stored at every fetch."""
     config = tmp_path / "config.toml"
+    feed = tmp_path / "hzfb.xml"
+    feed.write_bytes((UPSTREAM / "hzfb.xml").read_bytes())
     text = (
         f'[service]\ndatabase = "{tmp_path / "db.sqlite3"}"\nlog_level = "LEVEL"\n\n'
-        f'[[sources]]\nid = "a"\nurl = "{UPSTREAM / "hzfb.xml"}"\n'
+        f'[[sources]]\nid = "a"\nurl = "{feed}"\n'
     )
     results: dict[int, list[str]] = {}
-    for level in ("info", "info", "debug"):
+    for level in ("info", "info", "debug", "info", "debug"):
+        if len(results) >= 3:  # the document changes, its items do not
+            feed.write_bytes(feed.read_bytes() + f"<!-- made {len(results)} -->".encode())
         config.write_text(text.replace("LEVEL", level), encoding="utf-8")
         code, _, err = await run_cli_async("fetch", config)
         assert code == 0, err
@@ -219,7 +225,7 @@ async def test_fetches_that_found_nothing_new_are_debug_lines(tmp_path: Path) ->
         results[len(results)] = [line["result"] for line in lines if line["event"] == "fetched"]
         loggers = {line["logger"].partition(".")[0] for line in lines}
         assert loggers <= {"aggregator", "storage"}, "debug is ours: not every SQL statement"
-    assert results == {0: ["ok"], 1: [], 2: ["unchanged"]}
+    assert results == {0: ["ok"], 1: [], 2: ["unchanged"], 3: [], 4: ["ok"]}
 
 
 async def test_an_item_dated_before_1990_sorts_as_first_seen(tmp_path: Path) -> None:
