@@ -49,7 +49,7 @@ from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
 from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import clean_html, html_to_text
-from feeds.scriptlinks import is_script_link, script_target, trs_next_page
+from feeds.scriptlinks import is_script_link, script_target, trs_next_page, write_attachments
 from feeds.selectors import (
     ArticleRules,
     FieldSelector,
@@ -508,6 +508,7 @@ def _content(
         for node in selector.select(work):
             if node.getparent() is not None:
                 node.drop_tree()
+    write_attachments(work)
     prepare_links(work, base)
     drop_disclosure_tables(work)
 

@@ -1,7 +1,8 @@
 """Links a page writes in script rather than in `href`: a list row that opens its article with
 `onclick="openwin('…')"` or `href="javascript:window.open('…')"`, and the pager TRS WCM
 templates write with `createPageHTML(count, index, "name", "ext")` (or, in later templates,
-`createPageHTML('page_div', count, page, 'name', 'ext', records)`).
+`createPageHTML('page_div', count, page, 'name', 'ext', records)`), and the attachments a TRS
+notice writes out (`var file_appendix='<a href="./P0….pdf">…</a>'; document.write(…)`).
 
 Read strictly: one quoted URL handed to a known call, else nothing. Every pattern is bounded,
 and a script attribute longer than a real one is not read at all.
@@ -13,7 +14,9 @@ import re
 from urllib.parse import urlsplit
 
 import lxml.html
+from lxml import etree
 
+from feeds.files import document_type
 from feeds.htmltree import page_link
 
 _LONGEST_ATTRIBUTE = 4096  # an `onclick` or `javascript:` href longer than this opens nothing
@@ -38,6 +41,57 @@ _TRS_PAGER = re.compile(
     r"(?P<q>['\"])(?P<name>[\w.-]{1,200})(?P=q)\s*,\s*(?P<q2>['\"])(?P<ext>[A-Za-z0-9]{1,10})(?P=q2)"
     r"\s*(?:,\s*\d{1,9}\s*)?\)"
 )
+
+
+# A string literal of a script holding a link: `'<a href="./P0….pdf">任务表.pdf</a>'`.
+_QUOTED_LINK = re.compile(
+    r"'(?P<single>(?:[^'\\\n]|\\.){0,2000}?<a\s(?:[^'\\\n]|\\.){0,2000}?)'"
+    r'|"(?P<double>(?:[^"\\\n]|\\.){0,2000}?<a\s(?:[^"\\\n]|\\.){0,2000}?)"',
+    re.IGNORECASE,
+)
+_ESCAPE = re.compile(r"\\(.)")
+_LONGEST_SCRIPT, _MOST_SCRIPTS, _MOST_WRITTEN = 20_000, 200, 20
+
+
+def write_attachments(doc: lxml.html.HtmlElement) -> None:
+    """Put in place of each script that holds links to documents as strings (a TRS notice's
+    `var file_appendix='<a href="./P0….pdf">任务表.pdf</a>';`, which `document.write` shows
+    as `附件：…`) a paragraph `附件：` with those links, as the browser shows it: the notice's
+    only link to its document was lost with the script. Links stay as written (relative),
+    for `prepare_links`."""
+    written = 0
+    scripts = [s for s in doc.iter("script") if s.text and "<a" in s.text.lower()]
+    for script in scripts[:_MOST_SCRIPTS]:
+        if written >= _MOST_WRITTEN or len(script.text or "") > _LONGEST_SCRIPT:
+            continue
+        links = [link for link in _quoted_links(script.text or "") if _is_document(link)]
+        links = links[: _MOST_WRITTEN - written]
+        if not links or script.getparent() is None:
+            continue
+        paragraph = lxml.html.Element("p")
+        paragraph.text = "附件："
+        for link in links:
+            link.tail = " "
+            paragraph.append(link)
+        written += len(links)
+        script.addprevious(paragraph)
+        script.drop_tree()
+
+
+def _quoted_links(code: str) -> list[lxml.html.HtmlElement]:
+    found = []
+    for match in _QUOTED_LINK.finditer(code):
+        markup = _ESCAPE.sub(r"\1", match["single"] or match["double"])
+        try:
+            fragment = lxml.html.fragment_fromstring(markup, create_parent="div")
+        except (etree.ParserError, ValueError):
+            continue
+        found += [link for link in fragment.iter("a") if link.get("href")]
+    return found
+
+
+def _is_document(link: lxml.html.HtmlElement) -> bool:
+    return document_type(link.get("href") or "") is not None
 
 
 def is_script_link(element: lxml.html.HtmlElement) -> bool:

@@ -708,3 +708,53 @@ def test_a_zoom_holding_the_whole_article_leaves_its_title_and_meta_line_out() -
     assert lines[0] == "各县区人民政府，市政府各工作部门："
     assert not [line for line in lines if "发布时间：" in line or "浏览次数" in line]
     assert item.published == at(20, 9, 30)
+
+
+WRITTEN = f"{SITE}/hzszf/zwgk/szfbwj/202211/t20221121_2002.html"
+WRITTEN_PDF = f"{SITE}/hzszf/zwgk/szfbwj/202211/P020221121666123456789.pdf"
+
+
+def _hrefs(item: ParsedItem) -> list[str]:
+    return re.findall(r'<a href="([^"]+)"', item.content_html)
+
+
+def test_an_attachment_a_trs_notice_writes_by_script_is_kept() -> None:
+    """`var file_appendix='<a href="./P0….pdf">…</a>'; document.write(…)`: the notice's only
+    link to its document was lost with the script, extracted or selected."""
+    found = article("gov_trs_written_attachment.html", WRITTEN)
+    assert _hrefs(found) == [WRITTEN_PDF]
+    assert body_lines(found)[-1] == "附件：汉中市2022年度冬春农田水利基本建设任务表.pdf"
+    selected = article_from(
+        page("gov_trs_written_attachment.html", WRITTEN),
+        rules=ArticleRules(content=FieldSelector("#zoom")),
+        tz=SHANGHAI,
+        now=NOW,
+    )
+    assert _hrefs(selected) == [WRITTEN_PDF]
+
+
+def test_a_script_quoting_other_links_writes_nothing() -> None:
+    """A page link quoted in a script (a menu written out) is no attachment."""
+    menu = "<script>var nav='<a href=\"/index.html\">首页</a>';</script>"
+    found = article(
+        "gov_trs_written_attachment.html",
+        WRITTEN,
+        lambda text: text.replace("P020221121666123456789.pdf", "index.html").replace(
+            '<div class="jd">', menu + '<div class="jd">'
+        ),
+    )
+    assert _hrefs(found) == []
+
+
+def test_hostile_scripts_write_a_bounded_number_of_links() -> None:
+    """A megabyte of quoted links in one script is read no further than a real one; many
+    scripts write no more than twenty links."""
+    one = "'<a href=\"./f.pdf\">f</a>'"
+    huge = "<script>" + "x=" + one + ";" * 1 + ("y='''''';" * 100_000) + "</script>"
+    many = "".join(f"<script>var a='<a href=\"./{n}.pdf\">{n}</a>';</script>" for n in range(500))
+    found = article(
+        "gov_trs_written_attachment.html",
+        WRITTEN,
+        lambda text: text.replace('<div class="jd">', huge + many + '<div class="jd">'),
+    )
+    assert len(_hrefs(found)) <= 21
