@@ -20,15 +20,10 @@ from feeds.charset import decode
 from feeds.enclosures import enclosures
 from feeds.errors import AggregatorError, ParseError
 from feeds.files import document_type
-from feeds.htmlpage import (
-    ArticlePage,
-    ListPage,
-    article_from,
-    parse_list_page,
-    read_article_page,
-)
+from feeds.htmlpage import ArticlePage, article_from, read_article_page
 from feeds.jsonlist import parse_json_detail, parse_json_list
 from feeds.jsonpaths import JsonListRules
+from feeds.listpage import ListPage, parse_list_page
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.refresh import meta_refresh, script_redirect
 from feeds.selectors import ArticleRules

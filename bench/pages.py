@@ -14,7 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from feeds.charset import decode
-from feeds.htmlpage import article_from, parse_list_page, read_article_page
+from feeds.htmlpage import article_from, read_article_page
+from feeds.listpage import parse_list_page
 from feeds.selectors import list_rules
 
 HTML = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "html"

@@ -1,4 +1,4 @@
-"""HTML sources (SPEC §3): the items of a list page, and the article page behind each link.
+"""HTML sources (SPEC §3): the article page behind each link of a list (`feeds.listpage`).
 
 Every field comes from the operator's selector when it has one and it matches; otherwise from
 automatic extraction (`feeds.autoextract`), then from labelled text near the title or at the
@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
 from typing import TypeVar
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
 import lxml.html
-from lxml import etree
 
-from feeds.articlemerge import NO_YEAR
 from feeds.attachments import append_attachments
 from feeds.attribution import (
     body_credit,
@@ -33,9 +30,6 @@ from feeds.attribution import (
 )
 from feeds.autoextract import article_body, known_author, page_meta, page_title, title_element
 from feeds.bodyprep import drop_disclosure_tables, drop_trailer, staff_credits
-from feeds.dates import find_date
-from feeds.errors import ParseError
-from feeds.hanweb import expand_datastores
 from feeds.htmltree import (
     base_url,
     inner_html,
@@ -45,59 +39,27 @@ from feeds.htmltree import (
     prepare_links,
     text_of,
 )
+from feeds.listpage import PAGE_TEXTS, bare_summary, readable
 from feeds.metaline import meta_element
 from feeds.model import ParsedItem, Party
+from feeds.pagedates import calendar_dated, selected_date
 from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import clean_html, html_to_text
-from feeds.scriptlinks import is_script_link, script_target, trs_next_page, write_attachments
+from feeds.scriptlinks import trs_next_page, write_attachments
 from feeds.selectors import (
     ArticleRules,
     FieldSelector,
-    ListRules,
     select_html,
     select_link,
     select_text,
 )
 
 _T = TypeVar("_T")
-# How a list date written relative to the page's making (`3小时前`) was found: `preview` shows
-# it, and an article's own date outranks it.
-RELATIVE = "selector, relative"
-_YEAR = re.compile(r"(?<![0-9０-９])(?:19|20|１９|２０)[0-9０-９]{2}(?![0-9０-９])")
-_CUT = ("...", "…", "..")  # how a list shows a title it shortened
-_SUMMARY_LABEL = re.compile(r"^\s*(?:摘要|内容提要|提要|导读|summary|abstract)\s*[:：]\s*", re.I)
-# Only in brackets, before an arrow, or as a phrase that says nothing else: a summary may well
-# end in "更多" (more) or "详细" (detailed) of its own.
-_MORE_LINK = re.compile(
-    r"(?:[\[【(（]\s*(?:详细|详情|全文|更多|阅读全文|查看全文|查看详情|read more|more)\s*[\]】)）]"
-    r"|(?:阅读全文|查看全文|查看详情)\s*(?:>>|»|›|→|…|\.\.\.)?"
-    r"|(?:详细|详情|更多|全文|read more|continue reading|more)\s*(?:>>|»|›|→))$",
-    re.IGNORECASE,
-)
-# A link to an article's next page: never "下一篇" or a bare "next" or "»", which lead to the
-# next article as often as to the next page. A list page's next page may read either way.
-_PAGE_TEXTS = frozenset({"下一页", "下页", "下一頁", "后页", "next page"})
-_NEXT_TEXTS = _PAGE_TEXTS | {"next", "›", "»", "next »"}
 # Query parameters that number an article's pages (Discuz!: `portal.php?mod=view&aid=1&page=2`).
 _PAGE_PARAMETERS = frozenset({"page", "p", "pn", "pg", "paged", "pageno", "curpage"})
 _PAGE_MARKS = re.compile(r"[\d_-]+")  # what an article's page numbers add to its path
 # A Discuz! forum thread, as its URLs are written plain or rewritten (`thread-124-1-1.html`).
 _FORUM_THREAD = re.compile(r"[?&]mod=viewthread(?:&|$)|/thread-\d+-\d+-\d+\.html(?:$|\?)")
-
-
-@dataclass(frozen=True, slots=True)
-class ListPage:
-    """The items of one list page in document order, the next page's URL if there is one,
-    how many `item` matches were skipped for a link that is a script no URL could be read from,
-    what else the page's reading found wrong (`feeds.jsonlist`'s records without a link), and
-    `notes` for the operator writing its selectors, which are no fault of the source (dates a
-    selector matched that read as none)."""
-
-    items: tuple[ParsedItem, ...]
-    next_page: str | None = None
-    script_links: int = 0
-    warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,171 +72,12 @@ class ArticlePage:
     next_page: str | None = None
 
 
-def _summary(text: str | None) -> str:
-    """A summary without the `摘要:` label portals print before it, nor the link to the article
-    they print after it (`[详细]`, `阅读全文>>`): a reader has the item's own link."""
-    return _MORE_LINK.sub("", _SUMMARY_LABEL.sub("", text or "", count=1).rstrip()).strip()
-
-
-@contextmanager
-def _readable(url: str) -> Iterator[None]:
-    """libxml2's limits on hostile pages end as `ParseError`, like any other unreadable page."""
-    try:
-        yield
-    except (RecursionError, etree.LxmlError) as error:
-        raise ParseError(f"cannot read the page: {error}", url=url) from error
-
-
 def _text(element: lxml.html.HtmlElement, sel: FieldSelector | None) -> str | None:
     return select_text(element, sel) if sel is not None else None
 
 
-def _date(
-    element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
-) -> datetime | None:
-    """The date a selector's match gives (see `_calendar_dated`)."""
-    return _dated(element, sel, tz, now)[0]
-
-
-def _dated(
-    element: lxml.html.HtmlElement, sel: FieldSelector | None, tz: tzinfo, now: datetime
-) -> tuple[datetime | None, str | None]:
-    """`_date`, and how it is written when that makes it a guess: `RELATIVE` to the page's
-    making with no calendar date, or without its year (`NO_YEAR`)."""
-    if sel is None:
-        return None, None
-    text = select_text(element, sel) or ""
-    matches = () if sel.attr is not None else sel.select(element)
-    return _calendar_dated(text, matches, tz, now)
-
-
-def _calendar_dated(
-    text: str, elements: Sequence[lxml.html.HtmlElement], tz: tzinfo, now: datetime
-) -> tuple[datetime | None, str | None]:
-    """The date written in `text`, and whether it is a guess (see `_dated`). One written
-    relative to the page's making (`3 小时前`, `昨天 17:50`) gives way to a calendar date in a
-    `title` or `datetime` attribute of `elements` or inside them, as Discuz! X writes
-    `<span title="2022-1-15 09:12">3 小时前</span>`."""
-    written = find_date(text, tz=tz, now=now)
-    if written is None or find_date(text, tz=tz, now=now, relative=False):
-        return written, _guessed_year(written, text)
-    for match in elements:
-        for node in match.iter(etree.Element):
-            for name in ("datetime", "title"):
-                value = node.get(name)
-                if value and (found := find_date(value, tz=tz, now=now, relative=False)):
-                    return found, _guessed_year(found, value)
-    return written, RELATIVE
-
-
-def _guessed_year(found: datetime | None, text: str) -> str | None:
-    return NO_YEAR if found is not None and not _YEAR.search(text) else None
-
-
 def _present(element: lxml.html.HtmlElement | None) -> tuple[lxml.html.HtmlElement, ...]:
     return () if element is None else (element,)
-
-
-def _whole_title(matches: Sequence[lxml.html.HtmlElement], shown: str) -> str:
-    """A title the list cut short (`汉中市召开2022年全市...`) whole, from the `title` attribute
-    where most Chinese CMSs keep it: one that starts with what is shown."""
-    stem = shown.rstrip(" .…")
-    for match in matches:
-        for node in match.iter(etree.Element):
-            whole = " ".join((node.get("title") or "").split())
-            if stem and len(whole) > len(stem) and whole.startswith(stem):
-                return whole
-    return shown
-
-
-def _next_page(doc: lxml.html.HtmlElement, rules: ListRules, base: str) -> str | None:
-    if rules.next_page is not None:
-        return page_link(select_link(doc, rules.next_page), base)
-    for element in doc.iter("link", "a"):
-        rel = (element.get("rel") or "").lower().split()
-        is_next = "next" in rel or (element.tag == "a" and text_of(element).lower() in _NEXT_TEXTS)
-        if is_next and (found := page_link(element.get("href"), base)):
-            return found
-    return trs_next_page(doc, base)
-
-
-def parse_list_page(
-    text: str, *, url: str, rules: ListRules, tz: tzinfo, now: datetime
-) -> ListPage:
-    """One item per `rules.item` match that has a link not seen before on the page."""
-    doc = parse_html(text, url=url)
-    with _readable(url):
-        return _list_page(doc, url, rules, tz, now)
-
-
-def _list_page(
-    doc: lxml.html.HtmlElement, url: str, rules: ListRules, tz: tzinfo, now: datetime
-) -> ListPage:
-    base = base_url(doc, url)
-    next_page = _next_page(doc, rules, base)  # the page's own pager and base, not a record's
-    expand_datastores(doc, url=url)
-    items: list[ParsedItem] = []
-    # An item linking `#`, `#top` or the list itself (a pinned notice, one for members only)
-    # leads to no article: read as one, the list page would be published.
-    seen = {urldefrag(url).url, urldefrag(base).url}
-    scripted = 0
-    undated: list[str] = []  # what `published` matched where no date was read
-    for node in rules.item.select(doc):
-        link, script = _row_link(node, rules.link, base)
-        if script and link is None:
-            scripted += 1
-        if link is None or (link := urldefrag(link).url) in seen:
-            continue
-        seen.add(link)
-        link_text = next((t for m in rules.link.select(node) if (t := text_of(m))), None)
-        title = _text(node, rules.title) or link_text or ""
-        if title.endswith(_CUT):
-            title = _whole_title((rules.title or rules.link).select(node), title)
-        summary = _summary(_text(node, rules.summary))
-        published, guessed = _dated(node, rules.published, tz, now)
-        if published is None and rules.published and (said := select_text(node, rules.published)):
-            undated.append(said)
-        found = {"url": link, "title": title, "summary": summary, "published": published}
-        ways = {name: "selector" for name, value in found.items() if value}
-        if guessed:  # `3小时前`, `12-30`: right only when the page was made, or this year
-            ways["published"] = guessed
-        items.append(
-            ParsedItem(
-                title=title,
-                url=link,
-                summary=summary,
-                published=published,
-                provenance=tuple(ways.items()),
-            )
-        )
-    notes = (undated_note(undated, len(items), "sources.list.published"),) if undated else ()
-    return ListPage(tuple(items), next_page, scripted, notes=notes)
-
-
-def undated_note(said: Sequence[str], listed: int, key: str) -> str:
-    """What a list's dates that read as none say, for the operator writing `key`: such an
-    item is dated by its article page, or when it is first seen."""
-    return (
-        f"{len(said)} of {listed} items undated: {key} gives {said[0][:40]!r}, no date read"
-        " from it (its article page dates it, else the time it is first seen)"
-    )
-
-
-def _row_link(
-    node: lxml.html.HtmlElement, sel: FieldSelector, base: str
-) -> tuple[str | None, bool]:
-    """The link of a list row, and whether it is a script (`javascript:window.open('…')`, or
-    `#` with `onclick="openwin('…')"`), whose one quoted URL is read as its href. A selector
-    with its own `attr` or `regex` is the operator's word, read as it says."""
-    link = page_link(select_link(node, sel), base)
-    if sel.attr is not None or sel.regex is not None:
-        return link, False
-    matches = sel.select(node)
-    element = next((m for m in matches if (m.get("href") or "").strip()), None)
-    element = matches[0] if element is None and matches else element
-    if element is None or not is_script_link(element):
-        return link, False
-    return script_target(element, base), True
 
 
 def _pick(
@@ -310,7 +113,7 @@ def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> Art
     next page holds replies (Discuz!'s page 2 was joined to the post, its first reply run into
     the post's last line)."""
     doc = parse_html(text, url=url)
-    with _readable(url):
+    with readable(url):
         base = base_url(doc, url)
         if rules is not None and rules.next_page is not None:
             found = page_link(select_link(doc, rules.next_page), base)
@@ -321,7 +124,7 @@ def read_article_page(text: str, *, url: str, rules: ArticleRules | None) -> Art
                 (
                     link
                     for element in doc.iter("a")
-                    if text_of(element).lower() in _PAGE_TEXTS
+                    if text_of(element).lower() in PAGE_TEXTS
                     and (link := page_link(element.get("href"), base))
                     and _continues(url, link)
                 ),
@@ -374,7 +177,7 @@ def article_from(
     `listed_title`, the title its list gave, shows where the date line is when the page shows
     no title of its own (its `<title>` is the site's name); `site_names`, the source's names,
     are no title either."""
-    with _readable(first.url):
+    with readable(first.url):
         rules = rules or ArticleRules()
         names = tuple(site_names)
         return _article(first, continued, rules, tz, now, iframe_hosts, listed_title, names)
@@ -417,7 +220,7 @@ def _article(
     edge = body_edges(body_text)
 
     def line_date() -> datetime | None:
-        return _calendar_dated(line, _present(line_element), tz, now)[0]
+        return calendar_dated(line, _present(line_element), tz, now)[0]
 
     def selected_origin() -> Party | None:
         if rules.origin is None or not (name := clean_credit(_text(doc, rules.origin))):
@@ -432,14 +235,14 @@ def _article(
         summary=_pick(
             found,
             "summary",
-            (lambda: _summary(_text(doc, rules.summary)), "selector"),
-            (lambda: _summary(meta.summary), "automatic"),
+            (lambda: bare_summary(_text(doc, rules.summary)), "selector"),
+            (lambda: bare_summary(meta.summary), "automatic"),
         )
         or "",
         published=_pick(
             found,
             "published",
-            (lambda: _date(doc, rules.published, tz, now), "selector"),
+            (lambda: selected_date(doc, rules.published, tz, now), "selector"),
             (lambda: _timed(meta.published, line_date()), "detected"),
             (lambda: meta.published, "automatic"),
             (line_date, "detected"),

@@ -27,11 +27,12 @@ from feeds.bound import Listing
 from feeds.dates import find_date, parse_date
 from feeds.enclosures import enclosures
 from feeds.errors import ParseError
-from feeds.htmlpage import RELATIVE, ListPage, undated_note
 from feeds.htmltree import page_link
 from feeds.jsonfeed import json_number
 from feeds.jsonpaths import JsonDetailRules, JsonField, JsonListRules
+from feeds.listpage import ListPage, undated_note
 from feeds.model import Enclosure, ParsedItem, Party
+from feeds.pagedates import RELATIVE
 from feeds.sanitize import (
     clean_html,
     html_to_text,

@@ -41,10 +41,11 @@ _TRANSLATOR = cssselect.HTMLTranslator()
 _SELECTOR_KEYS = frozenset({"css", "attr", "regex"})
 _MAX_PAGES = 100
 ARTICLE_PAGES = 10  # an article's pages read by default, the first included
-# Renumber with any change to how a page becomes an item (feeds/htmlpage.py and the modules it
-# reads pages with, aggregator/follow.py's files): a source read from pages (`type = "html"`,
-# or a feed with `full_content`) is then read whole once, as after an edit of its selectors,
-# else its stored items keep what the older code read (a linked PDF's bytes as their text).
+# Renumber with any change to how a page becomes an item (feeds/htmlpage.py, feeds/listpage.py
+# and the modules they read pages with, aggregator/follow.py's files): a source read from pages
+# (`type = "html"`, or a feed with `full_content`) is then read whole once, as after an edit of
+# its selectors, else its stored items keep what the older code read (a linked PDF's bytes as
+# their text).
 PAGE_RULES = 4
 
 

@@ -12,15 +12,11 @@ import pytest
 
 from feeds.articlemerge import merge_article
 from feeds.charset import decode
-from feeds.htmlpage import (
-    RELATIVE,
-    ArticlePage,
-    article_from,
-    parse_list_page,
-    read_article_page,
-)
+from feeds.htmlpage import ArticlePage, article_from, read_article_page
 from feeds.htmltree import parse_html
+from feeds.listpage import parse_list_page
 from feeds.model import ParsedItem, Party
+from feeds.pagedates import RELATIVE
 from feeds.pagefurniture import drop_repeated, shown_texts
 from feeds.sanitize import html_to_text
 from feeds.selectors import list_rules

@@ -12,7 +12,8 @@ import pytest
 from feeds.dates import find_date, parse_date
 from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed, read_date
-from feeds.htmlpage import parse_article, parse_list_page
+from feeds.htmlpage import parse_article
+from feeds.listpage import parse_list_page
 from feeds.model import ParsedFeed
 from feeds.selectors import list_rules
 from tests.conftest import FIXTURES

@@ -15,7 +15,8 @@ import pytest
 
 from feeds.articlemerge import merge_article
 from feeds.charset import decode
-from feeds.htmlpage import ArticlePage, ListPage, article_from, parse_list_page, read_article_page
+from feeds.htmlpage import ArticlePage, article_from, read_article_page
+from feeds.listpage import ListPage, parse_list_page
 from feeds.model import ParsedItem, Party
 from feeds.selectors import ListRules, article_rules, list_rules
 from tests.conftest import FIXTURES, run_cli_async

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feeds.charset import decode
-from feeds.htmlpage import ListPage, parse_article, parse_list_page
+from feeds.htmlpage import parse_article
+from feeds.listpage import ListPage, parse_list_page
 from feeds.model import Party
 from feeds.sanitize import html_to_text
 from feeds.selectors import ListRules, list_rules

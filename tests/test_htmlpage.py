@@ -14,14 +14,8 @@ import trafilatura
 from feeds.articlemerge import merge_article
 from feeds.charset import decode
 from feeds.errors import ParseError
-from feeds.htmlpage import (
-    ArticlePage,
-    ListPage,
-    article_from,
-    parse_article,
-    parse_list_page,
-    read_article_page,
-)
+from feeds.htmlpage import ArticlePage, article_from, parse_article, read_article_page
+from feeds.listpage import ListPage, parse_list_page
 from feeds.model import ParsedItem, Party
 from feeds.sanitize import html_to_text
 from feeds.selectors import ArticleRules, FieldSelector, article_rules, list_rules

@@ -17,9 +17,9 @@ from aggregator.config import load_config
 from aggregator.errors import ConfigError
 from feeds.charset import decode
 from feeds.errors import ParseError
-from feeds.htmlpage import ListPage
 from feeds.jsonlist import parse_json_list
 from feeds.jsonpaths import JsonListRules, json_field, json_list_rules
+from feeds.listpage import ListPage
 from feeds.model import Enclosure, Party
 from tests.conftest import FIXTURES, WriteConfig, run_cli_async
 from tests.test_html_sources import preview_json

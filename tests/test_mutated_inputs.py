@@ -20,7 +20,8 @@ import pytest
 from feeds.errors import ParseError
 from feeds.fastxml import parse_fast
 from feeds.feedxml import parse_xml_feed
-from feeds.htmlpage import parse_article, parse_list_page
+from feeds.htmlpage import parse_article
+from feeds.listpage import parse_list_page
 from feeds.model import ParsedFeed
 from feeds.parse import parse_feed
 from feeds.selectors import list_rules

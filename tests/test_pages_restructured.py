@@ -17,7 +17,8 @@ import pytest
 from lxml import etree
 
 from feeds.errors import ParseError
-from feeds.htmlpage import parse_article, parse_list_page
+from feeds.htmlpage import parse_article
+from feeds.listpage import parse_list_page
 from tests.test_mutated_inputs import LIST, NOW, PAGES, _forbidden
 from tests.treemutation import elements, rearrange, rebuilt
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from feeds.htmlpage import parse_list_page
+from feeds.listpage import parse_list_page
 from feeds.selectors import list_rules
 from tests.conftest import run_cli_async
 from tests.upstream import local_site
