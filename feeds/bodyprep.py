@@ -26,15 +26,17 @@ from lxml import etree
 from feeds.attribution import is_staff_credits, label_text
 from feeds.files import document_type
 from feeds.htmltree import text_of
+from feeds.normalize import is_share_line
 from feeds.pressrelease import press_release_trailer
 from feeds.urls import resolve
 
 # An element whose whole text is tools: print, close, font size, a QR caption, with their
 # brackets and separators. Found from the text nodes holding one of `_TOOL_WORDS`.
-_TOOL_WORDS = ("打印", "关闭", "字号", "字体", "扫一扫")
+_TOOL_WORDS = ("打印", "关闭", "字号", "字体", "扫一扫", "纠错")
 _TOOL_LINE = re.compile(
     r"(?:[\s\[\]【】()（）|｜/:：·、]*"
     r"(?:打印本页|打印此页|打印本文|打印文章|打印|关闭窗口|关闭本页|关闭|返回顶部|收藏本页|加入收藏"
+    r"|我要纠错|纠错"
     r"|字号|字体|大|中|小|默认|扫一扫在手机打开当前页|扫一扫在手机上打开当前页|扫一扫在手机打开"
     r"))+[\s\[\]【】()（）|｜/:：·、]*"
 )
@@ -53,6 +55,12 @@ _STAFF_TEXTS = etree.XPath(
     "[not(ancestor::script or ancestor::style)]"
 )
 _STAFF_MAX_CHARS, _MOST_STAFF_TEXTS, _MOST_SIBLINGS = 80, 20, 30
+# Texts that may be a follow footer's line (`drop_follow_footer`).
+_SHARE_TEXTS = etree.XPath(
+    "//text()[contains(., '二维码') or contains(., '阅读原文') or contains(., '蓝字')"
+    " or contains(., '扫码关注')][not(ancestor::script or ancestor::style)]"
+)
+_SHARE_MAX_CHARS, _MOST_SHARE_TEXTS = 104, 10
 # Query parameters through which a document viewer (pdf.js's `viewer.html?file=`) is given
 # the document it shows.
 _VIEWER_PARAMETERS = frozenset({"file", "url", "src", "path", "pdf", "doc"})
@@ -84,8 +92,10 @@ def drop_tool_lines(work: lxml.html.HtmlElement) -> None:
 
 def drop_trailer(work: lxml.html.HtmlElement) -> None:
     """Remove a press release's trailer (`feeds.pressrelease`) and the line
-    breaks and emptied elements it leaves at the end of the text it ended; and the staff
-    credits closing a story (`staff_credits`)."""
+    breaks and emptied elements it leaves at the end of the text it ended; and what closes a
+    story: a WeChat account's follow footer (`drop_follow_footer`), then the staff credits
+    (`staff_credits`) it hid."""
+    drop_follow_footer(work)
     for line in staff_credits(work):
         line.drop_tree()
     trailer = press_release_trailer(work)
@@ -101,6 +111,33 @@ def drop_trailer(work: lxml.html.HtmlElement) -> None:
         if last is None or (last.tail or "").strip() or _shows(last):
             break
         last.drop_tree()
+
+
+def drop_follow_footer(work: lxml.html.HtmlElement) -> None:
+    """Remove the lines of a WeChat account's follow footer (`长按识别二维码关注我们`,
+    `点击上方蓝字关注`: `feeds.normalize.is_share_line`, asking to follow) with the QR code just
+    before one, as a portal republishing the article keeps them: no part of the story."""
+    found = _SHARE_TEXTS(work)
+    texts = found if isinstance(found, list) else []
+    for node in texts[-_MOST_SHARE_TEXTS:]:
+        if not isinstance(node, etree._ElementUnicodeResult) or node.is_tail:
+            continue
+        owner = node.getparent()
+        if not isinstance(owner, lxml.html.HtmlElement) or owner.getparent() is None:
+            continue
+        line = _short_text(owner, _SHARE_MAX_CHARS)
+        # only one asking to follow: `扫描二维码报名` is a notice's own line, its QR code too
+        if not line or "关注" not in line or not is_share_line(line):
+            continue
+        outer: lxml.html.HtmlElement = owner
+        for parent in islice(owner.iterancestors(), _REACH):
+            if parent.tag in ("body", "html") or _short_text(parent, len(line)) != line:
+                break
+            outer = parent
+        code = outer.getprevious()
+        if isinstance(code, lxml.html.HtmlElement) and not text_of(code) and _holds_media(code):
+            code.drop_tree()  # the QR code the line asks to press or scan
+        outer.drop_tree()
 
 
 def staff_credits(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

@@ -86,12 +86,19 @@ def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
 
 
 def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
-    """Give lazy images their real `src` and make every link absolute, in place."""
+    """Give lazy images their real `src`, and a lazy player (WeChat's `<iframe
+    class="video_iframe" data-src=…>`) the one it has none without, and make every link
+    absolute, in place."""
     for image in element.iter("img"):
         for attribute in LAZY_SOURCES:
             if source := (image.get(attribute) or "").strip():
                 image.set("src", source)
                 break
+    for frame in element.iter("iframe"):
+        if not (frame.get("src") or "").strip() and (
+            source := (frame.get("data-src") or "").strip()
+        ):
+            frame.set("src", source)
 
     def absolute(link: str) -> str | None:
         try:

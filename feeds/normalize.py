@@ -103,6 +103,11 @@ _SHARE_LINE = re.compile(
 _SHARE_HINT = re.compile(_SHARE_WANTS)
 
 
+def is_share_line(text: str) -> bool:
+    """Whether `text` is one line of a WeChat account's share footer (`_SHARE_LINE`)."""
+    return "\n" not in text and _SHARE_LINE.fullmatch(text) is not None
+
+
 # Every credit match holds one of these words. A flat alternation of literals is searched only
 # where their first characters occur; the patterns above try every position (~25 µs a body).
 _CREDIT_HINT = re.compile("|".join(_CREDIT_WORDS))

@@ -758,3 +758,45 @@ def test_hostile_scripts_write_a_bounded_number_of_links() -> None:
         lambda text: text.replace('<div class="jd">', huge + many + '<div class="jd">'),
     )
     assert len(_hrefs(found)) <= 21
+
+
+def test_a_republished_wechat_articles_follow_footer_and_credits_leave_it() -> None:
+    """A portal's copy of a WeChat article ended with the account's QR code and `长按识别二维码
+    关注我们`, which kept the staff credits before them in the body too; its video, a lazy
+    player (`data-src`), was an empty paragraph though its host is allowed."""
+    found = article_from(
+        page("gov_wechat_republished.html", f"{SITE}/htq/xwzx/202211/t20221128_99001.html"),
+        rules=None,
+        tz=SHANGHAI,
+        now=NOW,
+        iframe_hosts=("v.qq.com",),
+    )
+    assert body_lines(found)[-1] == "来源：汉中发布"
+    assert "二维码" not in found.content_html
+    assert "QRcode" not in found.content_html
+    assert '<iframe allowfullscreen="" src="https://v.qq.com/txp/iframe/player.html?' in (
+        found.content_html
+    )
+
+
+def test_a_galleries_correction_link_is_a_tool_line() -> None:
+    """新华网's `【纠错】` was published under a short gallery page's picture."""
+    found = article("gov_xinhua_gallery_3.html", "http://sn.news.example/photo/2022-11/28/c_3.htm")
+    assert "纠错" not in found.content_html
+    assert body_lines(found)[-1].endswith("新华社记者 张博文 摄")
+
+
+def test_a_notices_own_qr_code_and_its_line_stay() -> None:
+    """`扫描二维码报名` under a registration QR code is the notice's own, not a footer."""
+    found = article_from(
+        page(
+            "gov_wechat_republished.html",
+            f"{SITE}/htq/xwzx/202211/t20221128_99001.html",
+            lambda text: text.replace("长按识别二维码关注我们", "扫描二维码报名参加活动"),
+        ),
+        rules=None,
+        tz=SHANGHAI,
+        now=NOW,
+    )
+    assert "扫描二维码报名参加活动" in found.content_html
+    assert "QRcode" in found.content_html
