@@ -88,7 +88,18 @@ _OPENING_BYLINE = re.compile(
     rf"{_AFTER_ROLE}[)）]"
 )
 # Writers in order of preference: the writer over the account that posted it.
+_SPACE = r"[ \t\u3000\xa0]"
+_NOT_A_LABEL = f"(?!{'|'.join(_LABELS)})"  # `浏览` of `浏览次数：` is no second name
+# Several reporters after one label, a space between them (`作者：李娟 张伟`), as county
+# portals write them: only where the line goes on with another label or ends after them.
+_NAMES_BY_SPACE = re.compile(
+    r"(?:作者|记者|撰稿)" + _COLON + f"(?:{_ROLE}{_AFTER_ROLE})?"
+    rf"(?P<value>(?!{_ROLE}){_HAN}{{2,4}}(?:{_SPACE}{{1,3}}(?!{_ROLE}){_NOT_A_LABEL}{_HAN}{{2,4}}){{1,5}})"
+    rf"(?={_SPACE}*(?:$|\n|{_NEXT_LABEL}|[|｜【\[(（]))"
+)
+_BETWEEN_NAMES = re.compile(rf"(?<={_HAN}){_SPACE}+(?={_HAN})")
 _WRITER_LABELS = (
+    _NAMES_BY_SPACE,
     re.compile(r"(?:作者|记者|撰稿)" + _COLON + f"(?:{_ROLE}{_AFTER_ROLE})?" + _CJK_VALUE),
     _REPORTED,
     _OPENING_BYLINE,
@@ -201,8 +212,10 @@ def find_author(text: str) -> str | None:
 
 def find_writer(text: str) -> str | None:
     """Who wrote it, from labels such as `作者：`, `发布者:`, `By …` and bylines such as
-    `（记者 李睿）`; a reporter's role before the name (`作者：本报记者 王伟`) is no name."""
-    return _first(_WRITER_LABELS, text, by_position=False)
+    `（记者 李睿）`; a reporter's role before the name (`作者：本报记者 王伟`) is no name, and
+    names a space apart are joined as `、` joins them (`作者：李娟 张伟` is `李娟、张伟`)."""
+    found = _first(_WRITER_LABELS, text, by_position=False)
+    return _BETWEEN_NAMES.sub("、", found) if found else None
 
 
 def find_editor(text: str) -> str | None:

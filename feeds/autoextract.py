@@ -24,7 +24,7 @@ from feeds.attachments import append_attachments, append_missing_attachments
 from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
 from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
-from feeds.metaline import find_meta_line, is_meta_line, is_short
+from feeds.metaline import find_meta_line, is_dated_label_line, is_meta_line, is_short
 from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
 
@@ -282,10 +282,26 @@ def _heading_over_text(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> st
         for after in islice(holder.itersiblings(etree.Element), _HEADING_REACH):
             if after in bodies or is_meta_line(after):
                 return line
+    return _line_over_meta_line(doc, names)
+
+
+def _line_over_meta_line(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> str | None:
+    """The short line right above the first labelled, dated meta line: a county template's
+    `<div class="con_title">` over `发布时间：… 来源：… 作者：…`, its heading in no `<h1>`."""
+    for element in islice(doc.iter("div", "p", "td", "span"), _MOST_LINES):
+        if not is_dated_label_line(element):
+            continue
+        for above in islice(element.itersiblings(etree.Element, preceding=True), _HEADING_REACH):
+            if not is_short(above) or not (lines := text_lines(above)):
+                continue
+            if len(lines) == 1 and len(lines[0]) <= _LONGEST_TITLE and lines[0] not in names:
+                return lines[0]
+            break
+        return None
     return None
 
 
-_HEADING_REACH = 2
+_HEADING_REACH, _MOST_LINES, _LONGEST_TITLE = 2, 3_000, 120
 
 
 def _shown_title(doc: lxml.html.HtmlElement, head: str, names: tuple[str, ...]) -> str | None:

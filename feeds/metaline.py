@@ -139,6 +139,20 @@ def is_meta_line(element: lxml.html.HtmlElement) -> bool:
     return is_short(element) and _line_kind(element) in ("labelled", "date")
 
 
+def is_dated_label_line(element: lxml.html.HtmlElement) -> bool:
+    """Whether `element` is a labelled meta line with a date (`发布时间：2022-11-27 10:31
+    来源：…`), read no further than such a line's length: unmistakably an article's."""
+    size = 0
+    for piece in element.itertext():
+        size += len(piece)
+        if size > _META_LINE_RAW_MAX:
+            return False
+    return _line_kind(element) == "labelled" and _holds_date(text_of(element))
+
+
+_META_LINE_RAW_MAX = 400  # a meta line's markup text, its counter's script included
+
+
 def is_short(element: lxml.html.HtmlElement) -> bool:
     """Whether the text in `element`'s markup is at most `_RAW_LINE_MAX` characters, read no
     further than that: a title or a meta line is."""

@@ -207,3 +207,22 @@ def test_hostile_credits_cost_little() -> None:
     the page, not its square (compared at two sizes, not against a clock)."""
     small, large = _hostile_cost(10_000), _hostile_cost(80_000)
     assert large < small * 8 * 3 + 0.05
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "发布时间：2022-11-27 10:31  来源：洋县融媒体中心  作者：李娟 张伟  浏览次数：",
+            "李娟、张伟",
+        ),
+        ("作者：记者 李娟 张伟 | 编辑：王五", "李娟、张伟"),
+        ("作者：李娟 张伟", "李娟、张伟"),
+        # the line goes on with prose, or a label it does not know: the first name alone
+        ("作者：李娟 近日，我县召开会议", "李娟"),
+        ("作者：李娟 张伟 摄影：王五", "李娟"),
+    ],
+)
+def test_reporters_a_space_apart_are_all_named(line: str, expected: str) -> None:
+    """County portals write `作者：李娟 张伟`: the second reporter was dropped."""
+    assert attribution.find_writer(line) == expected

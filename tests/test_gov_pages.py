@@ -688,8 +688,7 @@ def test_a_columns_heading_over_links_is_no_title() -> None:
     """A heading over a list of links (`相关新闻`) is the column's, not the article's."""
 
     def edit(text: str) -> str:
-        text = text.replace('<h2 class="article-title">', '<p class="article-title">')
-        return text.replace("等工作</h2>", "等工作</p>")
+        return re.sub(r'<h2 class="article-title">.*?</h2>', "", text)
 
     item = article("gov_trs_site_title.html", TRS_NEWS, edit)
     assert item.title == ""
@@ -800,3 +799,33 @@ def test_a_notices_own_qr_code_and_its_line_stay() -> None:
     )
     assert "扫描二维码报名参加活动" in found.content_html
     assert "QRcode" in found.content_html
+
+
+COUNTY = "http://www.yangxian.example/yangxian/xwzx/2022/1127/8760.html"
+
+
+def test_a_county_pages_heading_in_a_div_over_its_meta_line_titles_it() -> None:
+    """`<title>洋县人民政府</title>`, the heading a `<div class="con_title">` over `发布时间：…
+    来源：… 作者：…`: read alone (`preview --article`), or through a list that cut its title
+    short, the page had no title, date, author or origin."""
+    found = article("gov_county_div_title.html", COUNTY)
+    assert found.title == "洋县：特色产业助农增收"
+    assert found.published == datetime(2022, 11, 27, 10, 31, tzinfo=SHANGHAI)
+    assert (found.author, found.origin) == ("李娟、张伟", Party("洋县融媒体中心"))
+    assert body_lines(found)[0].startswith("11月27日，洋县：特色产业助农增收。")
+
+
+def test_a_top_bars_dated_line_titles_nothing() -> None:
+    """A header's `今天是：2022年11月28日` is no meta line, and the weather above it no title."""
+    found = article(
+        "gov_county_div_title.html",
+        COUNTY,
+        lambda text: text.replace(
+            '<div class="con_title">洋县：特色产业助农增收</div>', ""
+        ).replace(
+            '<div class="nav">',
+            '<div class="bar"><div>汉中 晴 5℃</div><div>今天是：2022年11月28日</div></div>'
+            '<div class="nav">',
+        ),
+    )
+    assert found.title == ""
