@@ -198,6 +198,7 @@ class Fetcher:
         host_slots: HostSlots | None = None,
         permit: Callable[[str], Awaitable[str | None]] | None = None,
         pages_only: bool = False,
+        post: tuple[bytes, str] | None = None,
     ) -> Response:
         """GET `url`, following redirects only within `hosts` (see `netpolicy`; `hosts_key` is
         the setting that lists them, for the refusal's message); `verify_tls`
@@ -206,7 +207,9 @@ class Fetcher:
         limits requests to one host instead of `fetch.per_host`. `permit` gives the reason a
         redirect's target may not be asked for (robots.txt), if any, before it is. With
         `pages_only`, an answer that is a file (`Response.file`) is read no further than what
-        told it: an article link to a 30 MB PDF costs its headers, or its first bytes."""
+        told it: an article link to a 30 MB PDF costs its headers, or its first bytes. With
+        `post` (a body and its content type), asked by POST; a redirect other than 307 and 308
+        is then followed by GET, as browsers do."""
         slots = self._hosts if host_slots is None else host_slots  # (empty is falsy)
         if urlsplit(url).scheme == "file":
             return await self._read_file(url)
@@ -217,6 +220,8 @@ class Fetcher:
             for same in [key for key in sent if key.lower() == name.lower()]:
                 del sent[same]
             sent[name] = value
+        if post is not None and not any(key.lower() == "content-type" for key in sent):
+            sent["Content-Type"] = post[1]  # unless the source's headers name another
         if etag:
             sent["If-None-Match"] = etag
         if last_modified:
@@ -235,7 +240,7 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     outcome = await self._request(
-                        url, sent, self.config.timeout - spent, verify_tls, pages_only
+                        url, sent, self.config.timeout - spent, verify_tls, pages_only, post
                     )
                 finally:
                     spent += time.monotonic() - started
@@ -260,6 +265,10 @@ class Fetcher:
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
             if permit is not None and (reason := await permit(target)):
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
+            if post is not None and status not in (307, 308):
+                post = None  # a form answered by "see there": read there by GET
+                for key in [key for key in sent if key.lower() == "content-type"]:
+                    del sent[key]
             all_permanent = all_permanent and status in _PERMANENT
             permanent_url = target if all_permanent else None
             seen.add(target)
@@ -273,14 +282,17 @@ class Fetcher:
         seconds_left: float,
         verify_tls: bool,
         pages_only: bool,
+        post: tuple[bytes, str] | None = None,
     ) -> Response | tuple[int, str]:
         assert self._session is not None, "use Fetcher as an async context manager"
         try:
             if seconds_left <= 0:
                 raise TimeoutError
             timeout = aiohttp.ClientTimeout(total=seconds_left)
-            async with self._session.get(
+            async with self._session.request(
+                "GET" if post is None else "POST",
                 url,
+                data=None if post is None else post[0],
                 headers=headers,
                 allow_redirects=False,
                 timeout=timeout,

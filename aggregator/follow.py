@@ -90,19 +90,23 @@ async def list_pages(
         items.extend(fresh)
         listed_count, scripted = listed_count + len(fresh), scripted + listed.script_links
         url = listed.next_page
-        if number == source.list.max_pages or not url or url in seen:
+        post = list_post(source, number + 1)
+        # by POST, the same address is each page's: what tells them apart is the body's number
+        if number == source.list.max_pages or not url or (url in seen and post is None):
             break
         seen.add(url)
         try:
             if source.type == "json":  # an API's answer forwards nowhere
-                page = await _discovered(source, url, fetcher, robots, hosts, listing=True)
+                page = await _discovered(
+                    source, url, fetcher, robots, hosts, listing=True, post=post
+                )
             else:
                 page = await _followed(source, url, fetcher, robots, hosts)
         except AggregatorError as exc:
             warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
             failed = True
             break
-        if page.url != url and page.url in seen:
+        if page.url != url and page.url in seen and post is None:
             break
         seen.add(page.url)
     if scripted:
@@ -133,6 +137,15 @@ def _list_page(
         )  # fmt: skip
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     return parse_list_page(text, url=url, rules=source.list, tz=tz, now=now)
+
+
+def list_post(source: SourceConfig, number: int) -> tuple[bytes, str] | None:
+    """The body a JSON source's list page `number` is asked for with by POST, and its
+    content type; None when its list is asked for by GET."""
+    rules = source.list
+    if not isinstance(rules, JsonListRules) or rules.post is None:
+        return None
+    return rules.post.for_page(rules.page_param, number)
 
 
 def article_problem(article: str, exc: AggregatorError, page: tuple[int, str] | None = None) -> str:
@@ -185,7 +198,10 @@ async def source_document(
         return await _get(source, url, fetcher, hosts, validators)
     await _robots_allow(source, url, robots)
     listing = source.type == "json"
-    first = await _get(source, url, fetcher, hosts, validators, robots, listing=listing)
+    post = list_post(source, 1)
+    if post is not None:  # an answer to a POST has no validators to ask it again with
+        validators = (None, None)
+    first = await _get(source, url, fetcher, hosts, validators, robots, listing=listing, post=post)
     if listing:  # an API's answer forwards nowhere
         return first
     return await forwarded(source, first, fetcher, robots, hosts)
@@ -215,14 +231,17 @@ async def _discovered(
     pages_only: bool = False,
     *,
     listing: bool = False,
+    post: tuple[bytes, str] | None = None,
 ) -> Response:
     """A page the service found its way to, fetched as each is: allowed hosts and robots.txt
-    first; `listing`: a JSON source's later list page (`_get`)."""
+    first; `listing`: a JSON source's later list page, by POST with `post` (`_get`)."""
     if reason := await check_discovered(url, source_url=source.url, hosts=hosts):
         raise Refused(reason, url=url)
     await _robots_allow(source, url, robots)
     validators = (None, None)
-    return await _get(source, url, fetcher, hosts, validators, robots, pages_only, listing=listing)
+    return await _get(
+        source, url, fetcher, hosts, validators, robots, pages_only, listing=listing, post=post
+    )
 
 
 async def _robots_allow(source: SourceConfig, url: str, robots: Robots) -> None:
@@ -246,10 +265,11 @@ async def _get(
     pages_only: bool = False,
     *,
     listing: bool = False,
+    post: tuple[bytes, str] | None = None,
 ) -> Response:
     """`url`, and with `robots` every redirect's target asked of robots.txt first, as the
     page itself was; `listing`: a JSON source's list, asked for as a page's script asks
-    (`JSON_ACCEPT`), unless the source's own headers name an Accept."""
+    (`JSON_ACCEPT`), unless the source's own headers name an Accept; by POST with `post`."""
     headers = source.request_headers
     if listing:
         headers = (("Accept", JSON_ACCEPT), *headers)
@@ -268,6 +288,7 @@ async def _get(
         headers=headers,
         permit=permit if robots is not None else None,
         pages_only=pages_only,
+        post=post,
     )
 
 

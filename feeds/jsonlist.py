@@ -319,13 +319,16 @@ def _next_page(
     doc: object, url: str, rules: JsonListRules, listed: bool, fields: _Fields
 ) -> str | None:
     """The next page: `next_page`'s address, or this one with `page_param` one more (when
-    this page listed records: an API past its last page answers an empty list). Only that
+    this page listed records: an API past its last page answers an empty list); by POST, the
+    same address, whose body the caller numbers (`PostBody.for_page`). Only that
     parameter's value changes: the rest of the query is the operator's, byte for byte (a
     keyword percent-encoded in GBK, a bare `flag`)."""
     if rules.next_page is not None:
         return page_link(fields.value(doc, rules.next_page), url)
     if rules.page_param is None or not listed:
         return None
+    if rules.post is not None:  # the same address, the body's page field one more
+        return url
     parts = urlsplit(url)
     pairs = parts.query.split("&") if parts.query else []
     name = quote(rules.page_param, safe="")

@@ -20,6 +20,7 @@ from jmespath.exceptions import JMESPathError
 from jmespath.functions import Functions
 
 from feeds.errors import SelectorErrors
+from feeds.jsonpost import PostBody, page_field_problem, post_body
 from feeds.selectors import RuleCollector, group_regex
 
 __all__ = ["JsonDetailRules", "JsonField", "JsonListRules", "json_detail_rules", "json_list_rules"]
@@ -59,8 +60,9 @@ class JsonListRules:
     """How to read a JSON list: `item` finds the records, the rest is read in each record.
 
     `page_param` names the query parameter that numbers the list's pages (`pgnum`): page N+1
-    is the URL with it set to one more, up to `max_pages`. `next_page` instead reads the next
-    page's URL (or a cursor, through a template) from the document."""
+    is the URL with it set to one more, up to `max_pages` (with `post`, the body's field).
+    `next_page` instead reads the next page's URL (or a cursor, through a template) from the
+    document. `post`: the list is asked for by POST, with that body (`feeds.jsonpost`)."""
 
     item: JsonField
     link: JsonField
@@ -76,6 +78,7 @@ class JsonListRules:
     next_page: JsonField | None = None
     page_param: str | None = None
     max_pages: int = 1
+    post: PostBody | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +178,8 @@ _NAMED = ("title", "summary", "content", "published", "author", "origin", "image
 def json_list_rules(table: Mapping[str, object], *, path: str) -> JsonListRules:
     """`[sources.list]` of a `type = "json"` source checked; `SelectorErrors` lists every
     problem found."""
-    fields = _RuleFields(table, path, frozenset(JsonListRules.__dataclass_fields__))
+    known = (set(JsonListRules.__dataclass_fields__) - {"post"}) | {"form", "json"}
+    fields = _RuleFields(table, path, frozenset(known))
     item, link = fields.json("item", required=True), fields.json("link", required=True)
     named = {name: fields.json(name) for name in _NAMED}
     next_page, max_pages = fields.json("next_page"), fields.pages(1)
@@ -185,13 +189,17 @@ def json_list_rules(table: Mapping[str, object], *, path: str) -> JsonListRules:
         page_param = None
     if page_param is not None and next_page is not None:
         fields.errors.append(f"{path}: page_param and next_page both say where page 2 is")
+    param = page_param.strip() if isinstance(page_param, str) else None
+    post = post_body(table, path, fields.errors)
+    if post is not None and param is not None and (problem := page_field_problem(post, param)):
+        fields.errors.append(f"{path}.page_param: {problem}")
     fields.check()
     assert item is not None, "check() raised when a required field is missing"
     assert link is not None, "check() raised when a required field is missing"
-    param = page_param.strip() if isinstance(page_param, str) else None
     return JsonListRules(
-        item, link, **named, next_page=next_page, page_param=param, max_pages=max_pages
-    )
+        item, link, **named, next_page=next_page, page_param=param, max_pages=max_pages,
+        post=post,
+    )  # fmt: skip
 
 
 _DETAIL_NAMED = ("item", "content", "title", "summary", "published", "author", "origin", "image",
