@@ -111,10 +111,15 @@ def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
 
 
 def links(element: lxml.html.HtmlElement, base: str) -> list[tuple[str, str]]:
-    """(text, absolute URL) of every http(s) link in `element`."""
+    """(text, absolute URL) of every http(s) link in `element` that leads off the page: not
+    one to a place on it (`href="#"`, which 人民网 gives a credit it links nowhere), which
+    published as a credit's address named the copy's own page as the origin's."""
     found = []
     for anchor in element.iter("a"):
-        if url := page_link(anchor.get("href"), base):
+        href = (anchor.get("href") or "").strip()
+        if href.startswith("#"):
+            continue
+        if url := page_link(href, base):
             found.append((text_of(cast(lxml.html.HtmlElement, anchor)), url))
     return found
 

@@ -829,3 +829,20 @@ def test_a_top_bars_dated_line_titles_nothing() -> None:
         ),
     )
     assert found.title == ""
+
+
+@pytest.mark.parametrize(
+    ("href", "url"),
+    [("#", None), ("#top", None), ("/rmt/", "http://www.yangxian.example/rmt/")],
+)
+def test_a_credit_linked_to_the_page_itself_names_no_address(href: str, url: str | None) -> None:
+    """人民网's `来源：<a href="#">汉中日报</a>`: the copy's own page was published as the
+    origin's address, and readers followed `via` to the republisher."""
+    found = article(
+        "gov_county_div_title.html",
+        COUNTY,
+        lambda text: text.replace(
+            "来源：洋县融媒体中心", f'来源：<a href="{href}">洋县融媒体中心</a>'
+        ),
+    )
+    assert found.origin == Party("洋县融媒体中心", url)
