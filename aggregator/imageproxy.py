@@ -28,6 +28,10 @@ KEY_NAME = "image_proxy"
 ROUTE = "/images/{signature}/{address}"
 _SIGNATURE_BYTES = 16
 _KEPT_ADDRESSES = 8192  # per proxy: a feed's renders after each change sign the same pictures
+# Longest address of ours: servers refuse a longer request line (aiohttp's and nginx's limit
+# is 8 KB, the method and protocol included), and a picture at a longer one is better shown
+# from its own address than not at all.
+LONGEST_ADDRESS = 8000
 
 
 _DEFAULT_PORTS = (80, 443)
@@ -67,16 +71,18 @@ class ImageProxy:
         return _encode(digest.digest()[:_SIGNATURE_BYTES])
 
     def address(self, url: str) -> str | None:
-        """Our address for the picture at `url`, or None when its host is not proxied."""
+        """Our address for the picture at `url`, or None when its host is not proxied or ours
+        would be longer than `LONGEST_ADDRESS`."""
         if url in self._addresses:
             return self._addresses[url]
         if len(self._addresses) >= _KEPT_ADDRESSES:
             self._addresses.clear()
+        found: str | None = None
         if self.covers(url):
             encoded = _encode(url.encode("utf-8", "surrogatepass"))
             found = f"{self._prefix}{self.signature(url)}/{encoded}"
-        else:
-            found = None
+            if len(found) > LONGEST_ADDRESS:
+                found = None
         self._addresses[url] = found
         return found
 
@@ -94,7 +100,8 @@ class ImageProxy:
             url = base64.urlsafe_b64decode(padded).decode("utf-8", "surrogatepass")
         except (binascii.Error, ValueError):
             return None
-        if not hmac.compare_digest(signature, self.signature(url)) or not self.covers(url):
+        given = signature.encode("utf-8", "surrogatepass")  # any text a request may carry
+        if not hmac.compare_digest(given, self.signature(url).encode()) or not self.covers(url):
             return None
         return url
 

@@ -66,7 +66,8 @@ async def check_discovered(
     url: str, *, source_url: str, hosts: Collection[str], hosts_key: str = "follow_hosts"
 ) -> str | None:
     """Why a discovered URL (article link, redirect, alternate) may not be fetched, or None;
-    `hosts_key` is the setting that lists `hosts` besides the source's own."""
+    `hosts_key` is the setting that lists `hosts` besides the source's own. An entry
+    `.example.com` (or `.example.com:port`) stands for every host under `example.com`."""
     scheme = urlsplit(url).scheme.lower()
     source_scheme = urlsplit(source_url).scheme.lower()
     if scheme == "file" and source_scheme == "file":
@@ -79,6 +80,7 @@ async def check_discovered(
         return f"scheme {scheme!r} is not followed"
     host = host_of(url)
     port = _port(url)
+    hosts = {*hosts, *_under(hosts, host)}
     if host not in hosts and not any(_named(entry, host) for entry in hosts):
         return f"host {host!r} is not the source's host nor in {hosts_key}"
     if (host if port is None else _with_port(host, port)) not in hosts:
@@ -107,6 +109,17 @@ def _port(url: str) -> int | None:
 
 def _with_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _under(hosts: Collection[str], host: str) -> set[str]:
+    """The `.domain` entries that cover `host`, as entries naming `host` with their port."""
+    found = set()
+    for entry in hosts:
+        if entry.startswith("."):
+            domain, colon, port = entry.partition(":")  # a name has no colon
+            if host.endswith(domain):
+                found.add(f"{host}{colon}{port}")
+    return found
 
 
 def _named(entry: str, host: str) -> bool:

@@ -1,5 +1,6 @@
-"""Image addresses in sanitised HTML, rewritten one by one: `src` and `srcset` of `<img>` and
-`<source>`, the only attributes through which published content loads a picture.
+"""Image addresses in sanitised HTML, rewritten one by one: `src` and `srcset` of `<img>`, and
+of `<source>` in a `<picture>`, the only attributes through which published content loads a
+picture (a `<source>` of `<video>` or `<audio>` is no picture).
 
 Exact on the sanitiser's output (`feeds/sanitize.py`), where every attribute is written
 ` name="value"`, its value escaped; stored content is that output.
@@ -11,7 +12,8 @@ import html
 import re
 from collections.abc import Callable, Iterable
 
-_TAG = re.compile(r"<(?:img|source)\b[^>]*>")
+# An image's tag, or the start or end of the element that says what a `<source>` is.
+_TAG = re.compile(r"<(?:img|source|(/?)(picture|video|audio))\b[^>]*>")
 _ADDRESSES = re.compile(r'(\s(?:src|srcset)=")([^"]*)(")')
 
 Rewrite = Callable[[str], str | None]  # an address's replacement, or None to keep it
@@ -27,7 +29,20 @@ def rewrite_images(fragment: str, rewrite: Rewrite) -> str:
             return match[0]
         return f"{match[1]}{html.escape(new)}{match[3]}"
 
-    return _TAG.sub(lambda tag: _ADDRESSES.sub(attribute, tag[0]), fragment)
+    within: list[str] = []  # the open `<picture>`, `<video>` and `<audio>`, innermost last
+
+    def tag(match: re.Match[str]) -> str:
+        if match[2] is None:
+            if match[0].startswith("<source") and within[-1:] != ["picture"]:
+                return match[0]
+            return _ADDRESSES.sub(attribute, match[0])
+        if not match[1]:
+            within.append(match[2])
+        elif within[-1:] == [match[2]]:  # the sanitiser's elements nest
+            within.pop()
+        return match[0]
+
+    return _TAG.sub(tag, fragment)
 
 
 def _srcset(value: str, rewrite: Rewrite) -> str:

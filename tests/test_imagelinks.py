@@ -32,10 +32,22 @@ def ours(url: str) -> str | None:
         ('<img alt="src=&quot;https://mmbiz.qpic.cn/a.jpg&quot;">',
          '<img alt="src=&quot;https://mmbiz.qpic.cn/a.jpg&quot;">'),  # an attribute's words
         (
-            '<source srcset="https://mmbiz.qpic.cn/1.jpg 1x,https://mmbiz.qpic.cn/2.jpg 2x">',
-            '<source srcset="/p/https://mmbiz.qpic.cn/1.jpg 1x, '
+            '<picture><source srcset="https://mmbiz.qpic.cn/1.jpg 1x,'
+            'https://mmbiz.qpic.cn/2.jpg 2x">',
+            '<picture><source srcset="/p/https://mmbiz.qpic.cn/1.jpg 1x, '
             '/p/https://mmbiz.qpic.cn/2.jpg 2x">',
         ),
+        # a video's or a sound's source is no picture; the video's poster picture is left too
+        ('<video controls><source src="https://mmbiz.qpic.cn/v.mp4" type="video/mp4"></video>',
+         '<video controls><source src="https://mmbiz.qpic.cn/v.mp4" type="video/mp4"></video>'),
+        ('<audio><source src="https://mmbiz.qpic.cn/a.mp3"></audio><source src="https://mmbiz.qpic.cn/b">',
+         '<audio><source src="https://mmbiz.qpic.cn/a.mp3"></audio><source src="https://mmbiz.qpic.cn/b">'),
+        ('<video><picture><source srcset="https://mmbiz.qpic.cn/1.jpg"></picture>'
+         '<source src="https://mmbiz.qpic.cn/v.mp4"><img src="https://mmbiz.qpic.cn/2.jpg"></video>',
+         '<video><picture><source srcset="/p/https://mmbiz.qpic.cn/1.jpg"></picture>'
+         '<source src="https://mmbiz.qpic.cn/v.mp4"><img src="/p/https://mmbiz.qpic.cn/2.jpg"></video>'),
+        ('<picture></picture><source src="https://mmbiz.qpic.cn/1.jpg">',
+         '<picture></picture><source src="https://mmbiz.qpic.cn/1.jpg">'),
         (
             '<img srcset="https://mmbiz.qpic.cn/1.jpg,, https://other.example/2.jpg 640w">',
             '<img srcset="/p/https://mmbiz.qpic.cn/1.jpg, https://other.example/2.jpg 640w">',
@@ -96,3 +108,31 @@ def test_an_address_names_its_picture_only_under_its_own_key_and_hosts() -> None
     assert proxy.target(signature[:-1], encoded) is None
     assert proxy.target(signature, "%%%") is None
     assert proxy.target(signature, "_-_-") is None
+    assert proxy.target("é" * len(signature), encoded) is None, "not a signature we give"
+    assert proxy.target("\udcff", encoded) is None
+
+
+def test_a_sound_or_video_source_stays_among_a_megabyte_of_unclosed_elements() -> None:
+    """One pass, whatever the nesting: an element that does not close ends nothing else."""
+    video = '<video><source src="https://mmbiz.qpic.cn/v.mp4">'
+    picture = '<picture><source srcset="https://mmbiz.qpic.cn/1.jpg"></picture>'
+    fragment = "<video>" * 100_000 + "</picture>" * 50_000 + picture + video + "</audio>" * 50_000
+    rewritten = rewrite_images(fragment, ours)
+    assert rewritten.count("/p/") == 1
+    assert 'srcset="/p/https://mmbiz.qpic.cn/1.jpg"' in rewritten
+    assert clean_html(video) == rewrite_images(clean_html(video), ours)
+
+
+def test_an_address_too_long_for_a_request_line_is_left_as_published() -> None:
+    """Servers refuse a request line over 8 KB: the picture loads from its own host instead."""
+    proxy = ImageProxy(b"k" * 32, (HOST,), "http://feeds.example")
+    short = f"https://mmbiz.qpic.cn/a.png?{'q' * 2000}"
+    address = proxy.address(short)
+    assert address is not None
+    assert proxy.target(*address.split("/")[-2:]) == short
+    assert proxy.address(f"https://mmbiz.qpic.cn/a.png?{'q' * 6300}") is None
+    longest = max(
+        (a for n in range(5800, 6000) if (a := proxy.address(f"https://mmbiz.qpic.cn/?{'q' * n}"))),
+        key=len,
+    )
+    assert 7950 < len(longest) <= 8000, "within servers' 8 KB request line"
