@@ -21,7 +21,7 @@ from feeds.normalize import fold, normalize_link, normalize_title
 from feeds.parse import parse_feed
 from feeds.sanitize import html_to_text, plain_line
 from feeds.searchtext import index_text
-from feeds.stories import SourceNames, keys_made_by
+from feeds.stories import SourceNames, body_days, keys_made_by
 from storage import Database, HeldItem, ItemRecord, MatchKeys, StoredText, StoryContext
 
 log = logging.getLogger("aggregator.records")
@@ -63,12 +63,14 @@ def _match_keys(
     link = normalize_link(item.url, stories.mirror_hosts) if item.url else None
     if not dedupe or (link is not None and link in split_links(stories)):
         return {}
-    fingerprint, chars = measured_fingerprint(folded_body or fold(item.summary))
+    text = folded_body or fold(item.summary)
+    fingerprint, chars = measured_fingerprint(text)
     return {
         "norm_link": link,
         "norm_title": normalize_title(item.title) or None,
         "fingerprint": fingerprint,
         "body_chars": chars if fingerprint is not None else None,
+        "body_days": body_days(text) if fingerprint is not None else None,
         "bands": bands(fingerprint) if fingerprint is not None else (),
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,15 @@ TITLE_WINDOW = timedelta(days=7)  # equal titles further apart are recurring col
 # A summary, or a page with its site's chrome, is of another length: the title decides.
 OTHER_TEXT_BITS = 13
 ALIKE_LENGTHS = 0.8
+# The days a body names in its opening (`11月27日`, `2026-11-27`): equal titles over bodies
+# that are not near duplicates, naming none of the same days, are two stories. A template
+# bulletin and the next day's (`汉中天气预报`) differ in figures only, 7 to 12 bits apart,
+# under `OTHER_TEXT_BITS`; a repost's dateline (`11月28日讯`) adds a day, and keeps the others.
+_BODY_DAY = re.compile(
+    r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
+    r"|(?<!\d)(?:19|20)\d{2}[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"
+)
+_DAY_REACH, _MOST_DAYS = 300, 4
 
 Rule = Literal["link", "title", "body"]
 _RULE_RANK: dict[Rule, int] = {"link": 0, "title": 1, "body": 2}
@@ -47,7 +57,7 @@ _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
 # (feeds/sanitize.py) or the fingerprint and its bands (feeds/fingerprint.py) return. Stored
 # items are then given keys made the new way, once (aggregator/records.py `rekey_stories`):
 # keys made the old way miss every new copy of their stories.
-KEY_RULES = 2
+KEY_RULES = 3
 _DAY_END = 86_399.0  # seconds from a day's midnight to its last second
 # A title, a link and a body through every step keys are made by: Traditional characters,
 # full-width forms, a repost's mark, a site's name, tracking parameters, markup and a credit.
@@ -72,6 +82,7 @@ class StoryKey:
     published: datetime | None  # timezone-aware
     fingerprint: int | None
     body_chars: int | None = None  # the normalised characters of the fingerprinted body
+    days: str | None = None  # the days its body's opening names (`body_days`)
     origin_name: str | None = None  # whom the item credits, e.g. "汉中发布"
     story_id: str | None = None  # for stored candidates: the story the item belongs to
     source_order: int = 0  # the source's position in the config
@@ -101,7 +112,8 @@ def story_key(
     mirror_hosts: Mapping[str, str] = _NO_MIRRORS,
 ) -> StoryKey:
     """Build a `StoryKey` from an item's raw title, plain-text body and link."""
-    fingerprint, chars = measured_fingerprint(fold(text))
+    folded = fold(text)
+    fingerprint, chars = measured_fingerprint(folded)
     return StoryKey(
         item_key=item_key,
         source_id=source_id,
@@ -110,6 +122,7 @@ def story_key(
         published=published,
         fingerprint=fingerprint,
         body_chars=chars if fingerprint is not None else None,
+        days=body_days(folded),
         origin_name=origin_name,
         story_id=story_id,
         source_order=source_order,
@@ -123,8 +136,10 @@ def keys_made_by() -> str:
     The rules' number, the OpenCC release and Unicode version behind folding, and a digest of
     a sample's keys, which moves with any step that changes them."""
     title, link, body = _KEY_SAMPLE
-    fingerprint, chars = measured_fingerprint(fold(html_to_text(body)))
+    folded = fold(html_to_text(body))
+    fingerprint, chars = measured_fingerprint(folded)
     keys: list[object] = [normalize_title(title), normalize_link(link), fingerprint, chars]
+    keys.append(body_days(folded))
     keys.append(list(bands(fingerprint)) if fingerprint is not None else [])
     digest = hashlib.sha256(json.dumps(keys, ensure_ascii=False).encode()).hexdigest()[:16]
     return (
@@ -150,6 +165,7 @@ def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
         and old_at is not None
         and abs(new_at - old_at) <= TITLE_WINDOW
         and not _other_texts(new, old, distance)
+        and not _other_days(new, old, distance)
     ):
         return "title", BITS if distance is None else distance
     if distance is not None and distance <= NEAR_DUPLICATE_BITS:
@@ -159,7 +175,35 @@ def _rule(new: StoryKey, old: StoryKey) -> tuple[Rule, int] | None:
 
 def _other_texts(new: StoryKey, old: StoryKey, distance: int | None) -> bool:
     """Whether two bodies are two texts whatever their titles say (`OTHER_TEXT_BITS`)."""
-    if distance is None or distance < OTHER_TEXT_BITS or not new.body_chars or not old.body_chars:
+    return distance is not None and distance >= OTHER_TEXT_BITS and _alike_lengths(new, old)
+
+
+def body_days(folded: str) -> str | None:
+    """The days a folded body's opening names, as `MM-DD` joined by `,` in the order written;
+    None when it names none."""
+    found: list[str] = []
+    for match in _BODY_DAY.finditer(folded[:_DAY_REACH]):
+        month, day = (match[1], match[2]) if match[1] else (match[3], match[4])
+        written = f"{int(month):02d}-{int(day):02d}"
+        if written not in found:
+            found.append(written)
+        if len(found) == _MOST_DAYS:
+            break
+    return ",".join(found) or None
+
+
+def _other_days(new: StoryKey, old: StoryKey, distance: int | None) -> bool:
+    """Whether two bodies of about one length under equal titles, not near duplicates, name
+    none of the same days (`_BODY_DAY`): a daily bulletin and another day's."""
+    if distance is None or distance <= NEAR_DUPLICATE_BITS or not new.days or not old.days:
+        return False
+    if not _alike_lengths(new, old):
+        return False  # a summary, or a page with its site's chrome: the title decides
+    return not set(new.days.split(",")) & set(old.days.split(","))
+
+
+def _alike_lengths(new: StoryKey, old: StoryKey) -> bool:
+    if not new.body_chars or not old.body_chars:
         return False
     shorter, longer = sorted((new.body_chars, old.body_chars))
     return shorter >= ALIKE_LENGTHS * longer

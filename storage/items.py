@@ -18,15 +18,16 @@ from storage.records import HeldItem, ItemRecord, StoredItem, WriteSummary
 _COLUMNS = (
     "id, source_id, key, entry_id, upstream_id, url, title, content, summary, author, origin_name, "
     "origin_url, tags, enclosures, published, updated, sort_ts, first_seen, last_changed, "
-    "content_hash, listing_hash, norm_link, norm_title, published_ts, fingerprint, body_chars"
+    "content_hash, listing_hash, norm_link, norm_title, published_ts, fingerprint, body_chars, "
+    "body_days"
 )
-_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 26)})"
+_INSERT = f"INSERT INTO items ({_COLUMNS}) VALUES ({', '.join('?' * 27)})"
 _UPDATE = """
     UPDATE items SET upstream_id = ?, url = ?, title = ?, content = ?, summary = ?, author = ?,
         origin_name = ?, origin_url = ?, tags = ?, enclosures = ?, published = ?, updated = ?,
         sort_ts = min(coalesce(?, first_seen), first_seen), last_changed = ?, content_hash = ?,
         listing_hash = ?, norm_link = ?, norm_title = ?, published_ts = ?, fingerprint = ?,
-        body_chars = ?
+        body_chars = ?, body_days = ?
     WHERE source_id = ? AND key = ?
 """
 # A stored item listed under a new id (`_reissued`): only its key and what depends on it change.
@@ -135,7 +136,7 @@ def upsert_items(
                  item.title, item.content, item.summary, item.author, item.origin_name,
                  item.origin_url, tags, _enclosures_json(item.enclosures), _iso(item.published),
                  _iso(item.updated), _sort_ts(item, now), now, now, item.content_hash,
-                 item.listing_hash, *_match_keys(item), item.body_chars)
+                 item.listing_hash, *_match_keys(item), item.body_chars, item.body_days)
             )  # fmt: skip
         elif known[item.key][0] != item.content_hash:
             changed.append(item)
@@ -144,7 +145,7 @@ def upsert_items(
                  item.origin_name, item.origin_url, tags, _enclosures_json(item.enclosures),
                  _iso(item.published), _iso(item.updated), _published_ts(item), now,
                  item.content_hash, item.listing_hash, *_match_keys(item), item.body_chars,
-                 source_id, item.key)
+                 item.body_days, source_id, item.key)
             )  # fmt: skip
         else:
             unchanged += 1

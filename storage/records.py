@@ -33,6 +33,7 @@ class ItemRecord:
     norm_title: str | None = None
     fingerprint: int | None = None
     body_chars: int | None = None  # the normalised characters the fingerprint was made of
+    body_days: str | None = None  # the days its body's opening names (`feeds.stories`)
     bands: tuple[int, ...] = ()
     search_text: str | None = None  # the full-text index's tokens; None: built when written
     enclosures: tuple[Enclosure, ...] = ()
@@ -59,6 +60,7 @@ class MatchKeys:
     fingerprint: int | None
     body_chars: int | None
     bands: tuple[int, ...]
+    body_days: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,6 +248,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE story_keys (made_by TEXT);
     INSERT INTO story_keys (made_by) VALUES (NULL);
     """,
+    # 19: the days each item's body names in its opening: equal titles over bodies naming none
+    # of the same days are two stories (a daily bulletin and the next day's). Made for stored
+    # items when their keys are made again (`KEY_RULES` 3).
+    """
+    ALTER TABLE items ADD COLUMN body_days TEXT;
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

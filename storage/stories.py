@@ -24,7 +24,7 @@ from storage.sources import NOW_SQL
 
 TITLE_WINDOW_SECONDS = 7 * 86400.0
 _CANDIDATE_COLUMNS = (
-    "id, key, source_id, norm_link, norm_title, published, fingerprint, body_chars, "
+    "id, key, source_id, norm_link, norm_title, published, fingerprint, body_chars, body_days, "
     "origin_name, origin_url, story_id, first_seen"
 )
 
@@ -43,6 +43,7 @@ def _key(row: Row, order: dict[str, int], story: int | None = None) -> StoryKey:
         published=published_of(row),
         fingerprint=row["fingerprint"],
         body_chars=row["body_chars"],
+        days=row["body_days"],
         origin_name=row["origin_name"],
         seen=datetime.fromtimestamp(row["first_seen"], UTC),
         story_id=str(row["story_id"] if story is None else story),
@@ -221,6 +222,7 @@ def _new_key(
         published=item.published,
         fingerprint=item.fingerprint,
         body_chars=item.body_chars,
+        days=item.body_days,
         origin_name=item.origin_name,
         source_order=order.get(source_id, len(order)),
         seen=datetime.fromtimestamp(seen, UTC),

@@ -102,10 +102,11 @@ def rekey(conn: sqlite3.Connection, keyed: Sequence[tuple[int, str | None, Match
     )
     kept = [(i, keys) for i, digest, keys in keyed if i in current and current[i] == digest]
     conn.executemany(
-        "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ? "
-        "WHERE id = ?",
-        [(k.norm_link, k.norm_title, k.fingerprint, k.body_chars, i) for i, k in kept],
-    )
+        "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ?, "
+        "body_days = ? WHERE id = ?",
+        [(k.norm_link, k.norm_title, k.fingerprint, k.body_chars, k.body_days, i)
+         for i, k in kept],
+    )  # fmt: skip
     conn.executemany("DELETE FROM item_bands WHERE item_id = ?", [(i,) for i, _ in kept])
     conn.executemany(INSERT_BANDS, [(band, i, k.fingerprint) for i, k in kept for band in k.bands])
     return len(kept)
@@ -126,10 +127,11 @@ def rejoin(
     rows: dict[str, list[tuple[int, ItemRecord, bool]]] = {}
     for item_id, keys in keyed:
         cursor = conn.execute(
-            "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ? "
-            f"WHERE id = ? AND {_UNKEYED}",
-            (keys.norm_link, keys.norm_title, keys.fingerprint, keys.body_chars, item_id),
-        )
+            "UPDATE items SET norm_link = ?, norm_title = ?, fingerprint = ?, body_chars = ?, "
+            f"body_days = ? WHERE id = ? AND {_UNKEYED}",
+            (keys.norm_link, keys.norm_title, keys.fingerprint, keys.body_chars, keys.body_days,
+             item_id),
+        )  # fmt: skip
         if not cursor.rowcount:  # written meanwhile, and matched then; or pruned
             continue
         conn.executemany(INSERT_BANDS, [(band, item_id, keys.fingerprint) for band in keys.bands])
@@ -169,5 +171,6 @@ def _as_stored(row: Row, keys: MatchKeys) -> ItemRecord:
         norm_title=keys.norm_title,
         fingerprint=keys.fingerprint,
         body_chars=keys.body_chars,
+        body_days=keys.body_days,
         bands=keys.bands,
     )

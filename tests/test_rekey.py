@@ -230,13 +230,16 @@ async def test_the_upgrade_leaves_stored_items_and_keys_as_they_are(tmp_path: Pa
     database = tmp_path / "db.sqlite3"
     with sqlite3.connect(database) as conn:
         conn.execute("DROP TABLE IF EXISTS story_keys")
+        conn.execute("ALTER TABLE items DROP COLUMN body_days")
         conn.execute("PRAGMA user_version = 17")
         items = conn.execute("SELECT * FROM items ORDER BY id").fetchall()
         item_bands = conn.execute("SELECT * FROM item_bands ORDER BY band, item_id").fetchall()
     db = await Database.open(database)
     await db.close()
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT * FROM items ORDER BY id").fetchall() == items
+        upgraded = conn.execute("SELECT * FROM items ORDER BY id").fetchall()
+        assert [row[:-1] for row in upgraded] == items
+        assert {row[-1] for row in upgraded} == {None}, "made at the rekey, not here"
         assert conn.execute("SELECT * FROM item_bands ORDER BY band, item_id").fetchall() == (
             item_bands
         )

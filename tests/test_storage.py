@@ -120,6 +120,7 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
         conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("DROP INDEX items_unkeyed")  # migration 16\'s
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
+        conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")
         conn.execute("PRAGMA user_version = 7")
@@ -150,6 +151,7 @@ async def test_upgrading_past_migration_13_reads_every_source_again_for_enclosur
         conn.execute("ALTER TABLE sources DROP COLUMN listed")  # migration 15's
         conn.execute("DROP INDEX items_unkeyed")  # migration 16\'s
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
+        conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # as version 12 had it
         conn.execute("PRAGMA user_version = 12")
@@ -185,6 +187,7 @@ async def test_upgrading_past_migration_15_reads_every_source_in_full_once(
         conn.execute("ALTER TABLE sources DROP COLUMN listed")
         conn.execute("DROP INDEX items_unkeyed")  # migration 16\'s
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
+        conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
         conn.execute("PRAGMA user_version = 14")
     database = await Database.open(path)

@@ -303,3 +303,18 @@ async def test_an_undated_copy_matches_by_title_when_first_seen(tmp_path: Path) 
             (AIRPORT, "hz1w", []),
         ]
     )
+
+
+async def test_a_bulletin_stored_yesterday_keeps_todays_apart(tmp_path: Path) -> None:
+    """The days a body names are stored with its keys: the 29th's air-quality bulletin,
+    fetched after the 27th's was stored, joined it under their one title."""
+    config = _config(tmp_path, [OFFICIAL, PORTAL])
+    title = "汉中市中心城区空气质量日报"
+    first = [Item("aq27", title, "Fri, 27 Nov 2026 20:00:00 +0800", "aq_bulletin_27.txt")]
+    (tmp_path / "hzfb.xml").write_text(_rss("hzfb.example", first), "utf-8")
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", []), "utf-8")
+    await _fetch(config)
+    later = [Item("aq29", title, "Sun, 29 Nov 2026 20:00:00 +0800", "aq_bulletin_29.txt")]
+    (tmp_path / "hz1w.xml").write_text(_rss("hz1w.example", later), "utf-8")
+    shown = _shown(await _fetch(config, "hz1w"))
+    assert shown == [(title, "hz1w", []), (title, "hzfb", [])]
