@@ -43,14 +43,14 @@ _TRS_PAGER = re.compile(
 )
 
 
-# A string literal of a script holding a link: `'<a href="./P0….pdf">任务表.pdf</a>'`.
-_QUOTED_LINK = re.compile(
-    r"'(?P<single>(?:[^'\\\n]|\\.){0,2000}?<a\s(?:[^'\\\n]|\\.){0,2000}?)'"
-    r'|"(?P<double>(?:[^"\\\n]|\\.){0,2000}?<a\s(?:[^"\\\n]|\\.){0,2000}?)"',
-    re.IGNORECASE,
-)
+# A script's string literal, read in one pass (possessive: nothing is tried again), of which
+# those holding a link (`'<a href="./P0….pdf">任务表.pdf</a>'`) are read as markup.
+_LITERAL = re.compile(r"'((?:[^'\\\n]|\\.)*+)'|\"((?:[^\"\\\n]|\\.)*+)\"")
+_LINK_START = re.compile(r"<a\s", re.IGNORECASE)
+_HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]{1,2000})""", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\(.)")
-_LONGEST_SCRIPT, _MOST_SCRIPTS, _MOST_WRITTEN = 20_000, 200, 20
+# Scripts read at most, in all, per page: a hostile page's scripts cost no more than these.
+_SCRIPT_CHARS, _MOST_WRITTEN = 100_000, 20
 
 
 def write_attachments(doc: lxml.html.HtmlElement) -> None:
@@ -59,13 +59,14 @@ def write_attachments(doc: lxml.html.HtmlElement) -> None:
     as `附件：…`) a paragraph `附件：` with those links, as the browser shows it: the notice's
     only link to its document was lost with the script. Links stay as written (relative),
     for `prepare_links`."""
-    written = 0
+    written, chars_left = 0, _SCRIPT_CHARS
     scripts = [s for s in doc.iter("script") if s.text and "<a" in s.text.lower()]
-    for script in scripts[:_MOST_SCRIPTS]:
-        if written >= _MOST_WRITTEN or len(script.text or "") > _LONGEST_SCRIPT:
-            continue
-        links = [link for link in _quoted_links(script.text or "") if _is_document(link)]
-        links = links[: _MOST_WRITTEN - written]
+    for script in scripts:
+        code = script.text or ""
+        if written >= _MOST_WRITTEN or len(code) > chars_left:
+            break
+        chars_left -= len(code)
+        links = _quoted_documents(code, _MOST_WRITTEN - written)
         if not links or script.getparent() is None:
             continue
         paragraph = lxml.html.Element("p")
@@ -78,15 +79,21 @@ def write_attachments(doc: lxml.html.HtmlElement) -> None:
         script.drop_tree()
 
 
-def _quoted_links(code: str) -> list[lxml.html.HtmlElement]:
-    found = []
-    for match in _QUOTED_LINK.finditer(code):
-        markup = _ESCAPE.sub(r"\1", match["single"] or match["double"])
+def _quoted_documents(code: str, most: int) -> list[lxml.html.HtmlElement]:
+    """The first `most` links to documents written in `code`'s string literals."""
+    found: list[lxml.html.HtmlElement] = []
+    for match in _LITERAL.finditer(code):
+        literal = match[1] if match[1] is not None else match[2]
+        markup = _ESCAPE.sub(r"\1", literal)
+        if not _LINK_START.search(markup) or not any(map(document_type, _HREF.findall(markup))):
+            continue  # parsed only where a link to a document is written
         try:
             fragment = lxml.html.fragment_fromstring(markup, create_parent="div")
         except (etree.ParserError, ValueError):
             continue
-        found += [link for link in fragment.iter("a") if link.get("href")]
+        found += [link for link in fragment.iter("a") if _is_document(link)]
+        if len(found) >= most:
+            return found[:most]
     return found
 
 

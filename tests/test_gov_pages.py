@@ -846,3 +846,18 @@ def test_a_credit_linked_to_the_page_itself_names_no_address(href: str, url: str
         ),
     )
     assert found.origin == Party("洋县融媒体中心", url)
+
+
+def test_scripts_of_unclosed_quotes_are_read_in_one_pass() -> None:
+    """Fifty scripts of lines opening a quote before hundreds of `<a ` and never closing it:
+    the links' pattern tried every `<a ` from every quote, 30 s of CPU for the page."""
+    line = "'" + "<a " * 660 + "\n"
+    scripts = ("<script>" + (line * 40)[:19_990] + "</script>") * 50
+    started = time.monotonic()
+    found = article(
+        "gov_trs_written_attachment.html",
+        WRITTEN,
+        lambda text: text.replace('<div class="jd">', scripts + '<div class="jd">'),
+    )
+    assert time.monotonic() - started < 5
+    assert _hrefs(found) == [WRITTEN_PDF]
