@@ -56,6 +56,7 @@ _STAFF_HINT = re.compile("|".join(_STAFF_WORDS))
 _STAFF_MAX_CHARS, _MOST_STAFF_TEXTS, _MOST_SIBLINGS = 80, 20, 30
 # What a follow footer's line holds (`drop_follow_footer`): asked of the page's text first.
 _SHARE_HINT = re.compile("二维码|阅读原文|蓝字|扫码关注")
+_NAMES_A_CODE = re.compile("二维码|扫码")
 _SHARE_MAX_CHARS, _MOST_SHARE_TEXTS = 104, 10
 # Query parameters through which a document viewer (pdf.js's `viewer.html?file=`) is given
 # the document it shows.
@@ -128,8 +129,14 @@ def drop_follow_footer(work: lxml.html.HtmlElement) -> None:
                 break
             outer = parent
         code = outer.getprevious()
-        if isinstance(code, lxml.html.HtmlElement) and not text_of(code) and _holds_media(code):
-            code.drop_tree()  # the QR code the line asks to press or scan
+        # the QR code the line asks to press or scan; `点击上方蓝字关注` points at none
+        if (
+            _NAMES_A_CODE.search(line)
+            and isinstance(code, lxml.html.HtmlElement)
+            and not text_of(code)
+            and _holds_media(code)
+        ):
+            code.drop_tree()
         outer.drop_tree()
 
 

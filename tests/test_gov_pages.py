@@ -861,3 +861,20 @@ def test_scripts_of_unclosed_quotes_are_read_in_one_pass() -> None:
     )
     assert time.monotonic() - started < 5
     assert _hrefs(found) == [WRITTEN_PDF]
+
+
+def test_a_follow_line_pointing_at_no_code_leaves_the_picture_before_it() -> None:
+    """`点击上方蓝字关注我们` points at the account's name above, no QR code: the story's last
+    photo before it was dropped as one."""
+    ending = (
+        '<p style="text-align:center"><img src="https://img.example/last_photo.jpg"></p>'
+        "<p>点击上方蓝字关注我们</p>"
+    )
+
+    def edit(text: str) -> str:
+        start = text.index('<p><span style="font-size: 14px;color: rgb(136, 136, 136);">来源：')
+        return text[:start] + ending + text[text.index("</div></div>") :]
+
+    found = article("gov_wechat_republished.html", f"{SITE}/htq/xwzx/202211/t1.html", edit)
+    assert "蓝字" not in found.content_html
+    assert "last_photo.jpg" in found.content_html
