@@ -339,6 +339,8 @@ def _is_record(block: lxml.html.HtmlElement) -> bool:
     if not cells:
         return False
     texts = [_cell_text(cell) for cell in cells]
+    if None in texts or any(_holds_blocks(cell) for cell in cells):
+        return False  # a cell no value is: a layout table holding the document too
     labels: set[str] = set()
     paired = 0  # the cells of a label and its value
     for index, (cell, text) in enumerate(zip(cells, texts, strict=True)):
@@ -359,6 +361,15 @@ def _is_record(block: lxml.html.HtmlElement) -> bool:
         paired += 2 if value else 1
     shown = sum(1 for text in texts if text != "")
     return len(labels) >= _MIN_LABELS and paired * 2 >= shown
+
+
+def _holds_blocks(cell: lxml.html.HtmlElement) -> bool:
+    """Whether a cell holds paragraphs, blocks or headings, as a document does: a value has
+    one at most (`<td><p>汉中市人民政府办公室</p></td>`)."""
+    return sum(1 for _ in islice(cell.iter(*_BLOCKS), 2)) > 1
+
+
+_BLOCKS = ("p", "div", "table", "ul", "ol", "section", "h1", "h2", "h3", "h4")
 
 
 def _cell_text(cell: lxml.html.HtmlElement) -> str | None:

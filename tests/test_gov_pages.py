@@ -878,3 +878,19 @@ def test_a_follow_line_pointing_at_no_code_leaves_the_picture_before_it() -> Non
     found = article("gov_wechat_republished.html", f"{SITE}/htq/xwzx/202211/t1.html", edit)
     assert "蓝字" not in found.content_html
     assert "last_photo.jpg" in found.content_html
+
+
+def _record_and_document_in_one_table(text: str) -> str:
+    start, end = text.index('<div class="xxgk-title">'), text.index('<div class="fj">')
+    row = f'<tr><td colspan="4" class="content">{text[start:end]}</td></tr>\n</table>'
+    return (text[:start] + text[end:]).replace("</table>", row, 1)
+
+
+def test_a_layout_table_holding_the_record_and_the_document_keeps_the_document() -> None:
+    """Old disclosure templates lay the record's rows and the document out in one table: the
+    table was taken for the record and dropped, the document with it, selected or not."""
+    for found in (
+        article("gov_xxgk_ueditor.html", XXGK, _record_and_document_in_one_table),
+        selected("gov_xxgk_ueditor.html", XXGK, "td.content", _record_and_document_in_one_table),
+    ):
+        assert any("现印发给你们" in line for line in body_lines(found))
