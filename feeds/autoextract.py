@@ -287,20 +287,38 @@ def _heading_over_text(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> st
 
 def _line_over_meta_line(doc: lxml.html.HtmlElement, names: tuple[str, ...]) -> str | None:
     """The short line right above the first labelled, dated meta line: a county template's
-    `<div class="con_title">` over `发布时间：… 来源：… 作者：…`, its heading in no `<h1>`."""
-    for element in islice(doc.iter("div", "p", "td", "span"), _MOST_LINES):
-        if not is_dated_label_line(element):
+    `<div class="con_title">` over `发布时间：… 来源：… 作者：…`, its heading in no `<h1>`.
+    The line is the innermost block holding it (a block around the heading and the line holds
+    them both), then, where it opens its block, that block (a line of `<span>`s)."""
+    for found in islice(doc.iter("div", "p", "td", "span"), _MOST_LINES):
+        if not is_dated_label_line(found):
             continue
-        for above in islice(element.itersiblings(etree.Element, preceding=True), _HEADING_REACH):
-            if not is_short(above) or not (lines := text_lines(above)):
-                continue
-            if len(lines) == 1 and len(lines[0]) <= _LONGEST_TITLE and lines[0] not in names:
-                return lines[0]
-            break
+        line = found
+        while (inner := next((c for c in line if is_dated_label_line(c)), None)) is not None:
+            line = inner
+        for level in (line, *islice(line.iterancestors(), _CLIMB)):
+            if level is not line and found not in (level, *level.iterancestors()):
+                return None  # no higher than the block first found: above it is the page's
+            title, shown = _shown_above(level, names)
+            if title or shown:
+                return title
         return None
     return None
 
 
+def _shown_above(level: lxml.html.HtmlElement, names: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The title a line just above `level` gives, and whether any line shows there."""
+    for above in islice(level.itersiblings(etree.Element, preceding=True), _HEADING_REACH):
+        if not is_short(above) or not (lines := text_lines(above)):
+            continue
+        one = len(lines) == 1 and len(lines[0]) <= _LONGEST_TITLE and lines[0] not in names
+        return (lines[0] if one and not _NO_TITLE.search(lines[0]) else None), True
+    return None, False
+
+
+# A breadcrumb, not a heading: `当前位置：首页 >> 新闻中心`.
+_NO_TITLE = re.compile(r"当前位置|您的位置|所在位置|>>|»|›")
+_CLIMB = 3
 _HEADING_REACH, _MOST_LINES, _LONGEST_TITLE = 2, 3_000, 120
 
 

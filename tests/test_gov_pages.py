@@ -894,3 +894,34 @@ def test_a_layout_table_holding_the_record_and_the_document_keeps_the_document()
         selected("gov_xxgk_ueditor.html", XXGK, "td.content", _record_and_document_in_one_table),
     ):
         assert any("现印发给你们" in line for line in body_lines(found))
+
+
+def _wrapped(text: str) -> str:
+    """The heading and its meta line in one block, as many county templates write them."""
+    return text.replace(
+        '<div class="con_title">', '<div class="head"><div class="con_title">'
+    ).replace('</div>\n<div class="con_text"', '</div></div>\n<div class="con_text"', 1)
+
+
+def test_a_heading_and_meta_line_in_one_block_title_the_page() -> None:
+    """The block around both was taken for the meta line: the page had no title, or, with the
+    breadcrumb above that block, the breadcrumb's."""
+    assert article("gov_county_div_title.html", COUNTY, _wrapped).title == "洋县：特色产业助农增收"
+
+    def under_breadcrumb(text: str) -> str:
+        return _wrapped(text).replace(
+            '<div class="content_box">\n<div class="head">',
+            '<div class="content_box">\n<div class="pos">新闻中心 &gt;&gt; 乡镇动态</div>\n'
+            '<div class="head">',
+        )
+
+    found = article("gov_county_div_title.html", COUNTY, under_breadcrumb)
+    assert found.title == "洋县：特色产业助农增收"
+    headless = article(
+        "gov_county_div_title.html",
+        COUNTY,
+        lambda text: under_breadcrumb(text).replace(
+            '<div class="con_title">洋县：特色产业助农增收</div>', ""
+        ),
+    )
+    assert headless.title == "", "a breadcrumb is no title"
