@@ -44,6 +44,7 @@ _LARGEST_CACHED = CACHE_BYTES // 8
 FETCHES_AT_ONCE = 8
 HOST_SHARE = FETCHES_AT_ONCE // 2
 CHUNK = 64 * 1024  # sent at a time; the next waits until the reader has taken it
+SLOWEST_READER = 32 * 1024  # bytes a second: a 4 MB picture is sent within 2 minutes or dropped
 # A picture that failed is answered with that failure for this long, without asking its host
 # again: a dead picture in a popular feed would otherwise be fetched for every reader.
 FAILURE_KEPT = 60.0
@@ -309,16 +310,19 @@ async def picture(request: web.Request) -> web.StreamResponse:
 async def _send(
     request: web.Request, body: bytes, headers: dict[str, str], seconds: float
 ) -> web.StreamResponse:
-    """`body` in chunks, each taken by the reader within `seconds` or the connection closed:
-    a reader that stops reading holds no copy of the picture, nor its place, for long."""
+    """`body` in chunks, each taken by the reader within `seconds`, and the whole at
+    `SLOWEST_READER` bytes a second or faster, or the connection closed: a reader that stops
+    reading, or trickles (a chunk a little before each deadline), holds no copy of the
+    picture, nor its place, for long."""
     response = web.StreamResponse(headers=headers)
     response.content_length = len(body)
     view = memoryview(body)
     try:
         await response.prepare(request)
-        for start in range(0, len(body) if request.method != "HEAD" else 0, CHUNK):
-            async with asyncio.timeout(seconds):
-                await response.write(view[start : start + CHUNK])
+        async with asyncio.timeout(seconds + len(body) / SLOWEST_READER):
+            for start in range(0, len(body) if request.method != "HEAD" else 0, CHUNK):
+                async with asyncio.timeout(seconds):
+                    await response.write(view[start : start + CHUNK])
     except TimeoutError:
         if request.transport is not None:
             request.transport.abort()  # what it has not taken is dropped, not kept to send
