@@ -77,6 +77,8 @@ _ROLES = (
     "特约通讯员", "通讯员", "实习生",
 )  # fmt: skip
 _ROLE = f"(?:{'|'.join(_ROLES)})"
+_LEADING_ROLE = re.compile(f"^{_ROLE}(?=.)")
+_ONLY_HAN = re.compile(f"{_HAN}+")
 _AFTER_ROLE = r"[ \t\u3000\xa0]{0,4}"
 # A mainland story's opening byline, `华商报讯（记者 李睿）`, `（本报记者 李睿 通讯员 王五）`:
 # the first reporter named. Not a photograph's credit (`（记者 李睿 摄）`).
@@ -216,6 +218,17 @@ def find_writer(text: str) -> str | None:
     names a space apart are joined as `、` joins them (`作者：李娟 张伟` is `李娟、张伟`)."""
     found = _first(_WRITER_LABELS, text, by_position=False)
     return _BETWEEN_NAMES.sub("、", found) if found else None
+
+
+def byline_names(text: str) -> str | None:
+    """A byline a template prints alone (人民网's `p.author`) as a name: without a reporter's
+    role (`本报记者 刘晓涛` is `刘晓涛`), Chinese names a space apart joined as `、` joins them
+    (`记者 刘晓涛 王伟` is `刘晓涛、王伟`)."""
+    words = [_LEADING_ROLE.sub("", word) for word in text.split()]
+    names = [word for word in words if word and word not in _ROLES]
+    if names and all(_ONLY_HAN.fullmatch(name) for name in names):
+        return "、".join(names)
+    return " ".join(names) or None
 
 
 def find_editor(text: str) -> str | None:

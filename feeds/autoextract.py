@@ -21,6 +21,7 @@ import trafilatura
 from lxml import etree
 
 from feeds.attachments import append_attachments, append_missing_attachments
+from feeds.attribution import byline_names
 from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
 from feeds.dates import parse_date
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
@@ -437,7 +438,8 @@ _HEADINGS = frozenset({"h1", "h2", "h3"})
 
 def known_author(doc: lxml.html.HtmlElement) -> str | None:
     """The poster a platform's template names (`_KNOWN_AUTHORS`), or None."""
-    return next((name for found in _KNOWN_AUTHORS.select(doc) if (name := text_of(found))), None)
+    names = (byline_names(text_of(found)) for found in _KNOWN_AUTHORS.select(doc))
+    return next((name for name in names if name), None)
 
 
 def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) -> str | None:

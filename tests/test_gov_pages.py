@@ -925,3 +925,19 @@ def test_a_heading_and_meta_line_in_one_block_title_the_page() -> None:
         ),
     )
     assert headless.title == "", "a breadcrumb is no title"
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [("本报记者 刘晓涛", "刘晓涛"), ("记者 刘晓涛 王伟", "刘晓涛、王伟"), ("记者刘晓涛", "刘晓涛")],
+)
+def test_a_templates_byline_loses_its_roles(byline: str, author: str) -> None:
+    """人民网's `p.author` was published as written, `本报记者 刘晓涛` its author."""
+    found = article(
+        "gov_people_article.gbk.html",
+        PEOPLE,
+        lambda text: text.replace(
+            '<p class="author">刘晓涛</p>', f'<p class="author">{byline}</p>'
+        ),
+    )
+    assert found.author == author
