@@ -58,6 +58,8 @@ async def list_pages(
     charset = None
     failed = False
     seen = {response.url}
+    # by POST, the same address is each page's, told apart by the body's page number
+    asked = {(response.url, _body_of(list_post(source, 1)))}
     linked: set[str | None] = set()  # an item a later page lists again is read once
     page = response
     listed_count = scripted = 0
@@ -91,10 +93,10 @@ async def list_pages(
         listed_count, scripted = listed_count + len(fresh), scripted + listed.script_links
         url = listed.next_page
         post = list_post(source, number + 1)
-        # by POST, the same address is each page's: what tells them apart is the body's number
-        if number == source.list.max_pages or not url or (url in seen and post is None):
+        if number == source.list.max_pages or not url or (url, _body_of(post)) in asked:
             break
         seen.add(url)
+        asked.add((url, _body_of(post)))
         try:
             if source.type == "json":  # an API's answer forwards nowhere
                 page = await _discovered(
@@ -106,8 +108,9 @@ async def list_pages(
             warnings.append(f"list page {number + 1} {url}: {_unprefixed(exc, url)}")
             failed = True
             break
-        if page.url != url and page.url in seen and post is None:
+        if page.url != url and (page.url, _body_of(post)) in asked:
             break
+        asked.add((page.url, _body_of(post)))
         seen.add(page.url)
     if scripted:
         warnings.append(
@@ -137,6 +140,10 @@ def _list_page(
         )  # fmt: skip
     assert source.list is not None, "config guarantees [sources.list] for html sources"
     return parse_list_page(text, url=url, rules=source.list, tz=tz, now=now)
+
+
+def _body_of(post: tuple[bytes, str] | None) -> bytes | None:
+    return None if post is None else post[0]
 
 
 def list_post(source: SourceConfig, number: int) -> tuple[bytes, str] | None:

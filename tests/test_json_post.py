@@ -186,3 +186,23 @@ def test_page_numbers_keep_the_type_the_config_gives() -> None:
     assert json.loads(document.for_page("page", 2)[0]) == {"page": "2", "size": 20}
     assert json.loads(document.for_page("cursor.page", 2)[0])["cursor"] == {"page": 2}
     assert document.for_page("page", 1)[1].startswith("application/json")
+
+
+async def test_a_posted_list_naming_itself_as_its_next_page_is_asked_once(tmp_path: Path) -> None:
+    """`next_page` giving the list's own address, the body the same: the same request was
+    sent again up to `max_pages` times."""
+    asked: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        asked.append(await request.text())
+        found = {"list": [record(10, 1)], "next": "/api/list"}
+        return web.json_response({"code": 0, "data": found})
+
+    app = web.Application()
+    app.router.add_post("/api/list", answer)
+    async with local_site(app) as origin:
+        more = 'next_page = "data.next"\nmax_pages = 5'
+        path = config(tmp_path, f"{origin}/api/list", "form = { pageNo = 1 }", more=more)
+        document = await preview_json(path, "gov")
+    assert len(document["items"]) == 1
+    assert asked == ["pageNo=1"]
