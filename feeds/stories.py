@@ -122,7 +122,7 @@ def story_key(
         published=published,
         fingerprint=fingerprint,
         body_chars=chars if fingerprint is not None else None,
-        days=body_days(folded),
+        days=body_days(folded) if fingerprint is not None else None,  # as items are stored
         origin_name=origin_name,
         story_id=story_id,
         source_order=source_order,
