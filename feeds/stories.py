@@ -40,9 +40,10 @@ ALIKE_LENGTHS = 0.8
 # that are not near duplicates, naming none of the same days, are two stories. A template
 # bulletin and the next day's (`汉中天气预报`) differ in figures only, 7 to 12 bits apart,
 # under `OTHER_TEXT_BITS`; a repost's dateline (`11月28日讯`) adds a day, and keeps the others.
+# Read from its first digits, which lets the engine skip to them: a pattern opening with a
+# look-behind tried every position, 15 µs a body.
 _BODY_DAY = re.compile(
-    r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
-    r"|(?<!\d)(?:19|20)\d{2}[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"
+    r"(\d{1,4})(?:\s*月\s*(\d{1,2})\s*[日号]|[-/.](\d{1,2})[-/.](\d{1,2})(?!\d))"
 )
 _DAY_REACH, _MOST_DAYS = 300, 4
 
@@ -181,9 +182,20 @@ def _other_texts(new: StoryKey, old: StoryKey, distance: int | None) -> bool:
 def body_days(folded: str) -> str | None:
     """The days a folded body's opening names, as `MM-DD` joined by `,` in the order written;
     None when it names none."""
+    head = folded[:_DAY_REACH]
     found: list[str] = []
-    for match in _BODY_DAY.finditer(folded[:_DAY_REACH]):
-        month, day = (match[1], match[2]) if match[1] else (match[3], match[4])
+    for match in _BODY_DAY.finditer(head):
+        start, first = match.start(), match[1]
+        if start and head[start - 1].isdigit():
+            continue  # `123月4日` is no date
+        if match[2] is not None:  # `11月27日`
+            if len(first) > 2:
+                continue
+            month, day = first, match[2]
+        elif len(first) == 4 and first[:2] in ("19", "20"):  # `2026-11-27`
+            month, day = match[3], match[4]
+        else:
+            continue
         written = f"{int(month):02d}-{int(day):02d}"
         if written not in found:
             found.append(written)

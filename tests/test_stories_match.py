@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from feeds.model import Party
+from feeds.normalize import fold
 from feeds.stories import (
     Match,
     StoryKey,
     StoryMember,
+    body_days,
     choose_canonical,
     match,
     story_key,
@@ -431,3 +433,17 @@ def test_a_template_bulletin_and_another_days_are_two_stories(
         "repost", "hz1w", title, "汉中第一网11月28日讯 " + _bulletin(name, **days[0]), DAY
     )
     assert match(repost, [keys[0]]) is not None, "a dateline adds a day, and keeps the story's"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("汉中第一网11月28日讯 11月27日，全市安全生产工作会议召开", "11-28,11-27"),
+        ("2026-11-27 会议；x 2026/1/5 y 1999.12.31", "11-27,01-05,12-31"),
+        ("２０２６年１１月２９日 晚上", "11-29"),
+        ("第123月4日，电话0916-2626262，5-6月", None),
+        ("Lorem ipsum 汉中" * 40 + "11月27日", None),  # past the opening
+    ],
+)
+def test_the_days_a_body_opens_with(text: str, days: str | None) -> None:
+    assert body_days(fold(text)) == days
