@@ -49,13 +49,17 @@ class ImageProxy:
         ports 80 and 443 of a bare host, on the port of a `host:port`. An upstream's picture
         must not choose another service of a listed host (nor learn from our answer whether
         a port is open)."""
+        return self.listed_entry(url) is not None
+
+    def listed_entry(self, url: str) -> str | None:
+        """The entry of the hosts that covers `url` (`covers`), or None."""
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            return False
+            return None
         if parts.scheme.lower() not in ("http", "https"):
-            return False
+            return None
         host = (parts.hostname or "").lower()
         default = port in (None, *_DEFAULT_PORTS)  # as `netpolicy` reads a bare host
         for listed in self.hosts:
@@ -63,8 +67,8 @@ class ImageProxy:
             if (port == int(listed_port) if listed_port else default) and (
                 host == name or host.endswith(f".{name}")
             ):
-                return True
-        return False
+                return listed
+        return None
 
     def signature(self, url: str) -> str:
         digest = hmac.new(self._key, url.encode("utf-8", "surrogatepass"), hashlib.sha256)

@@ -337,3 +337,23 @@ async def test_a_redirect_to_another_host_of_a_listed_domain_is_followed(tmp_pat
                 in text
             )
     assert host.hits.count("/img/sibling.png") == 2
+
+
+async def test_hosts_under_one_listed_domain_share_its_places(tmp_path: Path) -> None:
+    """`sinaimg.cn` listed, its pictures on `wx1.` to `wx4.`: each took a share of its own, and
+    two of them hanging held every place of the process."""
+    async with hosts(1) as (host,):
+        more = f'proxy = "{host.origin}"'
+        listed = ["pics.test", netloc(host)]
+        async with serving(tmp_path, host.origin, listed, more) as (_, client, proxy):
+            waiting = [
+                asyncio.ensure_future(client.get(ours(proxy, f"http://{name}.pics.test/hang/{n}")))
+                for name in ("a", "b")
+                for n in range(HOST_SHARE)
+            ]
+            await until(lambda: host.answering >= HOST_SHARE)
+            answer = await client.get(ours(proxy, f"{host.origin}/img/a.png"))
+            assert answer.status == 200, "a place was left for another listed host"
+            assert host.answering == HOST_SHARE, "one share for the whole domain"
+            statuses = sorted([(await task).status for task in waiting])
+    assert statuses == [502] * HOST_SHARE + [503] * HOST_SHARE

@@ -21,14 +21,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from aggregator.errors import BodyTooLarge, FetchError
 from aggregator.fetcher import HostSlots
 from aggregator.imageproxy import ROUTE, ImageProxy, image_proxy
-from aggregator.netpolicy import allowed_hosts, check_discovered, host_of
+from aggregator.netpolicy import allowed_hosts, check_discovered
 from aggregator.service import Service
 from aggregator.web.keys import SERVICE
 from aggregator.web.validators import none_match
@@ -229,7 +228,9 @@ class Pictures:
         # operator's word
         if reason := await check_discovered(url, source_url=url, hosts=hosts, hosts_key=_KEY):
             raise UpstreamProblem(502, f"{url}: {reason}")
-        host = _host_and_port(url)
+        # the listed entry's share: a picture CDN's rotating hosts (`wx1.`…`wx4.sinaimg.cn`)
+        # take one share, not one each
+        host = proxy.listed_entry(url) or url  # covered: `ImageProxy.target` checked it
         try:
             async with asyncio.timeout(self.waited()):
                 await self._places.take(host)
@@ -330,12 +331,6 @@ async def _send(
     except ConnectionError:
         pass  # the reader went away: nothing to tell anyone
     return response
-
-
-def _host_and_port(url: str) -> str:
-    """Whose share a picture takes: a host's, or one service's of a host listed with its port."""
-    port = urlsplit(url).port
-    return host_of(url) if port is None else f"{host_of(url)}:{port}"
 
 
 PICTURES = web.AppKey("pictures", Pictures)
