@@ -142,24 +142,24 @@ def is_meta_line(element: lxml.html.HtmlElement) -> bool:
 def is_dated_label_line(element: lxml.html.HtmlElement) -> bool:
     """Whether `element` is a labelled meta line with a date (`发布时间：2022-11-27 10:31
     来源：…`), read no further than such a line's length: unmistakably an article's."""
-    size = 0
-    for piece in element.itertext():
-        size += len(piece)
-        if size > _META_LINE_RAW_MAX:
-            return False
-    return _line_kind(element) == "labelled" and _holds_date(text_of(element))
+    return (
+        is_short(element, _META_LINE_RAW_MAX)
+        and _line_kind(element) == "labelled"
+        and _holds_date(text_of(element))
+    )
 
 
 _META_LINE_RAW_MAX = 400  # a meta line's markup text, its counter's script included
 
 
-def is_short(element: lxml.html.HtmlElement) -> bool:
-    """Whether the text in `element`'s markup is at most `_RAW_LINE_MAX` characters, read no
-    further than that: a title or a meta line is."""
+def is_short(element: lxml.html.HtmlElement, most: int | None = None) -> bool:
+    """Whether the text in `element`'s markup is at most `most` characters (`_RAW_LINE_MAX`),
+    read no further than that: a title or a meta line is."""
+    limit = _RAW_LINE_MAX if most is None else most
     size = 0
     for piece in element.itertext():
         size += len(piece)
-        if size > _RAW_LINE_MAX:
+        if size > limit:
             return False
     return True
 
