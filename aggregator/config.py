@@ -11,7 +11,7 @@ import socket
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -177,6 +177,12 @@ class Config:
 
     def source(self, source_id: str) -> SourceConfig | None:
         return self._sources_by_id.get(source_id)
+
+    def dated_as(self, running: Config) -> Config:
+        """`running` when this differs from it in the file's time only (saved unchanged: a
+        comment, a touch): no document changed then, and every process, one started later
+        too, must date the documents it renders as the others do."""
+        return running if replace(self, modified=running.modified) == running else self
 
     def feed(self, feed_id: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.id == feed_id), None)

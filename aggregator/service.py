@@ -192,11 +192,7 @@ class Service:
         Fetches in flight finish with the settings they started with.
         """
         async with self._reloading:
-            config = await self._read_config()
-            if replace(config, modified=self.config.modified) == self.config:
-                # saved unchanged (a comment, a touch): no document changed then, and every
-                # process must date the documents it renders from now on as the others do
-                config = self.config
+            config = (await self._read_config()).dated_as(self.config)
             if self.config.sources and not config.sources:
                 raise ConfigError(
                     ["no [[sources]]: the reload would stop publishing every source. A file"

@@ -18,7 +18,6 @@ import socket
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
 from aiohttp import web
 
@@ -61,8 +60,8 @@ async def start_site(app: web.Application, host: str, port: int, *, shared: bool
 class Workers:
     """The extra processes: started, told to reload, replaced when one dies, stopped."""
 
-    def __init__(self, config_path: Path, count: int) -> None:
-        self._path = config_path
+    def __init__(self, running: Callable[[], Config], count: int) -> None:
+        self._running = running  # the main process's config: a new worker dates as it does
         self._context = multiprocessing.get_context("spawn")  # no inherited loop or sockets
         self._processes: list[BaseProcess] = []
         self._count = count
@@ -77,7 +76,7 @@ class Workers:
     def _spawn(self, index: int) -> BaseProcess:
         self._started[index] = time.monotonic()
         process = self._context.Process(
-            target=run_worker, args=(str(self._path), os.getpid(), index + 1), daemon=False
+            target=run_worker, args=(self._running(), os.getpid(), index + 1), daemon=False
         )
         # Born with both blocked (a blocked signal stays blocked across the exec): a group's
         # SIGHUP, or the word to reload, killed a worker still starting.
@@ -126,14 +125,15 @@ class Workers:
                 await asyncio.to_thread(process.join)
 
 
-def run_worker(config_path: str, parent_pid: int, index: int) -> None:
-    """A worker process's entry point."""
+def run_worker(running: Config, parent_pid: int, index: int) -> None:
+    """A worker process's entry point: it reads the config file itself, which may have
+    changed since the main process did (its reload comes next)."""
     fix_mmap_threshold()  # it compresses feeds on threads too: see there why
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
     try:
-        config = load_config(Path(config_path))
+        config = load_config(running.path).dated_as(running)
         apply_level(config.service.log_level)
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})

@@ -196,10 +196,10 @@ async def _count(port: int, expected: int) -> bool:
     return len(listeners(port)) == expected
 
 
-async def _replaced(port: int, dead: int) -> bool:
+async def _replaced(port: int, dead: int, count: int = 3) -> bool:
     await asyncio.sleep(0)
     pids = listeners(port)
-    return len(pids) == 3 and dead not in pids
+    return len(pids) == count and dead not in pids
 
 
 async def _lines_until(server: Server, text: str, count: int) -> str:
@@ -231,3 +231,48 @@ async def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
     died = events(stderr, "worker died, starting another")
     assert [event["exit_code"] for event in died][:3] == [-signal.SIGKILL, 2, 2]
     assert [event["restart_in"] for event in died][:3] == [0, 1, 3]
+
+
+async def _last_modified(base: str, path: str) -> set[str]:
+    """The `Last-Modified` headers of `path` on `CONNECTIONS` new connections."""
+    dates = set()
+    for _ in range(CONNECTIONS):
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(base + path) as response,
+        ):
+            assert response.status == 200
+            dates.add(response.headers["Last-Modified"])
+    return dates
+
+
+async def test_a_replaced_worker_dates_feeds_as_the_others_after_an_unchanged_save(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    port = free_port()
+    async with farm() as site:
+        sources = {"one": site.url("one")}
+        config = write_config(tmp_path / "config.toml", port, sources, "workers = 2\n", "1s")
+        server = await start(config, port)
+        servers.append(server)
+        assert await eventually(lambda: _count(port, 2))
+
+        async def fetched() -> bool:
+            site.per_fetch = 0  # fetched again and again, the feed stays as it was
+            served = site.served.get("one", 0)
+            return served > 0 and set(await answers(server.base, "/sources/one.atom")) == {
+                (200, served)
+            }
+
+        assert await eventually(fetched)
+        (dated,) = await _last_modified(server.base, "/sources/one.atom")
+        await asyncio.sleep(1.1)  # HTTP dates are to the second
+        config.write_text(config.read_text("utf-8") + "# a comment\n", "utf-8")
+        server.signal(signal.SIGHUP)
+        await asyncio.wait_for(_lines_until(server, "config reloaded", 2), timeout=30)
+        killed = min(listeners(port) - {server.process.pid})
+        os.kill(killed, signal.SIGKILL)
+        assert await eventually(lambda: _replaced(port, killed, 2)), "the dead worker stayed dead"
+        assert await _last_modified(server.base, "/sources/one.atom") == {dated}
+        code, stderr = await stop(server)
+    assert code == 0, stderr
