@@ -29,6 +29,7 @@ _BLOCKS = frozenset({
 })  # fmt: skip
 # Void elements libxml2 parses as containers, swallowing the rest of their parent.
 _VOID_CONTAINERS = ("embed", "source", "track", "wbr", "keygen")
+_AMP_KEPT = frozenset({"src", "srcset", "alt", "title", "width", "height"})  # of an `<amp-img>`
 
 
 def parse_html(text: str, *, url: str) -> lxml.html.HtmlElement:
@@ -88,17 +89,27 @@ def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
 def prepare_links(element: lxml.html.HtmlElement, base: str) -> None:
     """Give lazy images their real `src`, and a lazy player (WeChat's `<iframe
     class="video_iframe" data-src=…>`) the one it has none without, and make every link
-    absolute, in place."""
-    for image in element.iter("img"):
-        for attribute in LAZY_SOURCES:
-            if source := (image.get(attribute) or "").strip():
-                image.set("src", source)
-                break
-    for frame in element.iter("iframe"):
-        if not (frame.get("src") or "").strip() and (
-            source := (frame.get("data-src") or "").strip()
-        ):
-            frame.set("src", source)
+    absolute, in place. An AMP page's `<amp-img>` is an `<img>`: no sanitiser knows it."""
+    amp = []
+    for found in element.iter("img", "iframe", "amp-img", "amp-anim"):
+        if found.tag == "img":
+            for attribute in LAZY_SOURCES:
+                if source := (found.get(attribute) or "").strip():
+                    found.set("src", source)
+                    break
+        elif found.tag == "iframe":
+            if not (found.get("src") or "").strip() and (
+                source := (found.get("data-src") or "").strip()
+            ):
+                found.set("src", source)
+        else:
+            amp.append(found)
+    for picture in amp:
+        kept = {name: value for name, value in picture.attrib.items() if name in _AMP_KEPT}
+        image = picture.makeelement("img", kept)
+        image.tail = picture.tail
+        if (parent := picture.getparent()) is not None:
+            parent.replace(picture, image)  # its children are its placeholders and fallbacks
 
     def absolute(link: str) -> str | None:
         try:

@@ -721,3 +721,20 @@ def test_the_operators_next_page_selector_is_followed_wherever_it_leads() -> Non
     assert page.next_page == "http://m.a.example/x?p=2"
     text = '<p>正文</p><a href="a-2.html">下一页</a>'
     assert read_article_page(text, url="http://a.example/a-1.html", rules=rules).next_page is None
+
+
+def test_an_amp_page_shows_its_pictures() -> None:
+    """`<amp-img>` is AMP's `<img>`: the sanitiser knows only the latter, and dropped them."""
+    url = "https://m.example.cn/amp/5501.html"
+    item = parse_article(
+        (FIXTURES / "amp_article.html").read_text("utf-8"),
+        url=url, rules=None, tz=ZoneInfo("Asia/Shanghai"), now=at(30, 8, 0),
+    )  # fmt: skip
+    pictures = re.findall(r"<img [^>]*>", item.content_html)
+    assert [re.search(r'src="([^"]+)"', image)[1] for image in pictures] == [  # type: ignore[index]
+        "https://m.example.cn/news/2026/1129/W020261129_1.jpg",
+        "https://m.example.cn/news/2026/1129/W020261129_2.jpg",
+    ]  # the `javascript:` one is refused, and no fallback `<noscript>` image doubles the first
+    assert 'alt="施工现场"' in pictures[0]
+    assert "layout" not in pictures[0]
+    assert "施工现场。刘芳 摄" in item.content_html
