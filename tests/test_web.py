@@ -272,6 +272,14 @@ async def test_admin_api_needs_the_token(client: Client, monkeypatch: pytest.Mon
     for scheme in ("bearer", "BEARER"):  # case-insensitive (RFC 9110 11.1)
         answer = await client.post("/api/reload", headers={"Authorization": f"{scheme} s3cret"})
         assert answer.status == 200, scheme
+    # bytes that are no UTF-8: aiohttp reads them as lone surrogates, which do not encode
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /api/reload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    assert (await reader.readline()).startswith(b"HTTP/1.1 401 ")
+    writer.close()
     right = {"Authorization": "Bearer s3cret"}
     assert (await client.post("/api/sources/hzfb/fetch", headers=right)).status == 202
     assert (await client.post("/api/sources/nope/fetch", headers=right)).status == 404

@@ -31,7 +31,9 @@ def _require_admin(request: web.Request) -> None:
     scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
     # the scheme is case-insensitive (RFC 9110 11.1); a bare token is no bearer credential
     bearer = scheme.lower() == "bearer"
-    if not hmac.compare_digest(given.strip().encode(), token.encode()) or not bearer:
+    # bytes no UTF-8 reads arrive as lone surrogates, as the environment's do: kept as bytes
+    given_bytes = given.strip().encode(errors="surrogateescape")
+    if not hmac.compare_digest(given_bytes, token.encode(errors="surrogateescape")) or not bearer:
         raise web.HTTPUnauthorized(
             text="missing or wrong bearer token\n", headers={"WWW-Authenticate": "Bearer"}
         )
