@@ -265,11 +265,14 @@ class Fetcher:
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
             if permit is not None and (reason := await permit(target)):
                 raise Refused(f"redirect to {target} refused: {reason}", url=url, status=status)
+            moved = status in _PERMANENT
             if post is not None and status not in (307, 308):
-                post = None  # a form answered by "see there": read there by GET
+                # a form answered by "see there": its answer is read there by GET, and the
+                # form itself did not move (asked there by POST, it would be refused)
+                post, moved = None, False
                 for key in [key for key in sent if key.lower() == "content-type"]:
                     del sent[key]
-            all_permanent = all_permanent and status in _PERMANENT
+            all_permanent = all_permanent and moved
             permanent_url = target if all_permanent else None
             seen.add(target)
             url = target

@@ -206,3 +206,32 @@ async def test_a_posted_list_naming_itself_as_its_next_page_is_asked_once(tmp_pa
         document = await preview_json(path, "gov")
     assert len(document["items"]) == 1
     assert asked == ["pageNo=1"]
+
+
+async def test_a_post_moved_by_301_is_asked_at_its_own_address_again(tmp_path: Path) -> None:
+    """A 301 answering a POST is followed by GET, as browsers do: the form's answer lies there,
+    but the form did not move, and asking the new address by POST would be refused."""
+    asked: list[tuple[str, str]] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        asked.append((request.method, request.path))
+        raise web.HTTPMovedPermanently("/static/list.json")
+
+    async def static(request: web.Request) -> web.Response:
+        asked.append((request.method, request.path))
+        if request.method != "GET":
+            return web.Response(status=405, text="GET only")
+        return web.json_response({"data": {"list": [record(1, 1)]}})
+
+    app = web.Application()
+    app.router.add_post("/api/list", moved)
+    app.router.add_route("*", "/static/list.json", static)
+    async with local_site(app) as origin:
+        path = config(tmp_path, f"{origin}/api/list", "form = { pageNo = 1 }")
+        for _ in range(2):
+            code, _, err = await run_cli_async("fetch", path)
+            assert code == 0, err
+        code, status, err = await run_cli_async("status", path)
+    assert code == 0, err
+    assert asked == [("POST", "/api/list"), ("GET", "/static/list.json")] * 2
+    assert "moved" not in status
