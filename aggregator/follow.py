@@ -35,6 +35,14 @@ MAX_REFRESHES = 3  # refreshes (meta, header or script) followed from one page, 
 JSON_ACCEPT = "application/json, text/javascript, */*; q=0.01"
 
 
+def _same_as_first(source: SourceConfig) -> str:
+    said = "lists only what page 1 listed, and the list ends there"
+    rules = source.list
+    if isinstance(rules, JsonListRules) and rules.page_param:
+        return f"{said}: does the upstream read sources.list.page_param {rules.page_param!r}?"
+    return f"{said}: sources.list.next_page may pick the wrong link"
+
+
 async def list_pages(
     source: SourceConfig,
     response: Response,
@@ -88,6 +96,12 @@ async def list_pages(
         if notes is not None:
             notes.extend(f"list page {number} {page.url}: {said}" for said in listed.notes)
         fresh = [item for item in listed.items if item.url not in linked]
+        if number > 1 and listed.items and not fresh:
+            # a page past the last showing the last again, or paging the upstream ignores
+            # (page 2 is page 1): asking on would only repeat it `max_pages` times
+            if number == 2:
+                warnings.append(f"list page 2 {page.url}: {_same_as_first(source)}")
+            break
         linked.update(item.url for item in fresh)
         items.extend(fresh)
         listed_count, scripted = listed_count + len(fresh), scripted + listed.script_links

@@ -235,3 +235,51 @@ async def test_a_post_moved_by_301_is_asked_at_its_own_address_again(tmp_path: P
     assert code == 0, err
     assert asked == [("POST", "/api/list"), ("GET", "/static/list.json")] * 2
     assert "moved" not in status
+
+
+async def test_an_api_that_ignores_the_page_number_is_asked_twice_and_said_so(
+    tmp_path: Path,
+) -> None:
+    """Page 2 answering as page 1 did (the field is not the one the API reads) ends the list
+    with a warning, rather than ask `max_pages` times at every fetch."""
+    asked: list[str] = []
+
+    async def same(request: web.Request) -> web.Response:
+        asked.append(await request.text())
+        return web.json_response({"data": {"list": [record(1, 1), record(2, 1)]}})
+
+    app = web.Application()
+    app.router.add_post("/api/list", same)
+    async with local_site(app) as origin:
+        more = 'page_param = "pageNum"\nmax_pages = 50'
+        path = config(tmp_path, f"{origin}/api/list", "form = { pageNo = 1 }", more=more)
+        document = await preview_json(path, "gov")
+    assert asked == ["pageNo=1", "pageNo=1&pageNum=2"]
+    assert len(document["items"]) == 2
+    assert document["warnings"] == [
+        f"list page 2 {origin}/api/list: lists only what page 1 listed, and the list ends"
+        " there: does the upstream read sources.list.page_param 'pageNum'?"
+    ]
+
+
+async def test_a_page_past_the_last_showing_the_last_again_ends_the_list_quietly(
+    tmp_path: Path,
+) -> None:
+    """APIs that clamp the page number answer page 3 of 2 as page 2: no fault of the config."""
+    asked: list[str] = []
+
+    async def clamped(request: web.Request) -> web.Response:
+        asked.append(request.query["page"])
+        page = min(int(request.query["page"]), 2)
+        return web.json_response({"data": {"list": [record(page * 10 + n, page) for n in (0, 1)]}})
+
+    app = web.Application()
+    app.router.add_get("/api/list", clamped)
+    async with local_site(app) as origin:
+        more = 'page_param = "page"\nmax_pages = 20'
+        document = await preview_json(
+            config(tmp_path, f"{origin}/api/list?page=1", "", more=more), "gov"
+        )
+    assert asked == ["1", "2", "3"]
+    assert len(document["items"]) == 4
+    assert document["warnings"] == []
