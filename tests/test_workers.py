@@ -11,13 +11,17 @@ import functools
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import aiohttp
 import feedparser
 import pytest
 
+from aggregator.web.cache import SETTLE_SECONDS
 from tests.conftest import free_port
 from tests.test_running import (
     TOKEN,
@@ -265,8 +269,8 @@ async def test_a_replaced_worker_dates_feeds_as_the_others_after_an_unchanged_sa
             }
 
         assert await eventually(fetched)
+        await asyncio.sleep(SETTLE_SECONDS + 1)  # until its date is sent
         (dated,) = await _last_modified(server.base, "/sources/one.atom")
-        await asyncio.sleep(1.1)  # HTTP dates are to the second
         config.write_text(config.read_text("utf-8") + "# a comment\n", "utf-8")
         server.signal(signal.SIGHUP)
         await asyncio.wait_for(_lines_until(server, "config reloaded", 2), timeout=30)
@@ -274,5 +278,67 @@ async def test_a_replaced_worker_dates_feeds_as_the_others_after_an_unchanged_sa
         os.kill(killed, signal.SIGKILL)
         assert await eventually(lambda: _replaced(port, killed, 2)), "the dead worker stayed dead"
         assert await _last_modified(server.base, "/sources/one.atom") == {dated}
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+
+
+async def _dated_answers(base: str, path: str) -> list[tuple[float, int, str | None]]:
+    """(when answered, entries, `Last-Modified`) from `CONNECTIONS` new connections."""
+    found = []
+    for _ in range(CONNECTIONS):
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+            http.get(base + path) as response,
+        ):
+            entries = len(feedparser.parse(await response.read()).entries)
+            found.append((time.time(), entries, response.headers.get("Last-Modified")))
+    return found
+
+
+async def test_processes_date_a_changed_feed_only_once_no_other_version_can_share_its_date(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """Two versions committed within one second, each rendered by another process, were given
+    one date: a reader holding the first, asking by date only, got 304 for the second. A date
+    is sent once its second is over and every process has seen its commits."""
+    port, admin_port = free_port(), free_port()
+    extra = f"workers = 2\nadmin_port = {admin_port}\n"
+    path = "/sources/one.atom"
+    async with farm() as site, aiohttp.ClientSession() as http:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, extra, "1h")
+        server = await start(config, port)
+        servers.append(server)
+        assert await eventually(lambda: _count(port, 2))
+        fetch = f"http://127.0.0.1:{admin_port}/api/sources/one/fetch"
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        early: list[str | None] = []
+        for _ in range(3):  # a loaded machine may take the whole window to fetch
+            asked = time.time()
+            async with http.post(fetch, headers=bearer) as response:
+                assert response.status == 202
+            seen: list[tuple[float, int, str | None]] = []
+
+            async def changed(seen: list[tuple[float, int, str | None]] = seen) -> bool:
+                seen.extend(answers := await _dated_answers(server.base, path))
+                return {entries for _, entries, _ in answers} == {site.served["one"]}
+
+            assert await eventually(changed)
+            window = int(asked) + SETTLE_SECONDS  # the earliest a date of this version is due
+            early = [dated for when, n, dated in seen if n == site.served["one"] and when < window]
+            if early:
+                break
+        assert early, "no answer of the changed feed came within its first seconds"
+        assert early == [None] * len(early), "a version was dated while another could share it"
+        await asyncio.sleep(max(0.0, window + 1.0 - time.time()))
+        dates = {dated for _, _, dated in await _dated_answers(server.base, path)}
+        assert len(dates) == 1
+        (date,) = dates
+        assert date is not None
+        for since, status in (
+            (date, 304),
+            (format_datetime(parsedate_to_datetime(date) - timedelta(seconds=1), usegmt=True), 200),
+        ):
+            async with http.get(server.base + path, headers={"If-Modified-Since": since}) as answer:
+                assert answer.status == status
         code, stderr = await stop(server)
     assert code == 0, stderr

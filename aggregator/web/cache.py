@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,12 @@ from aggregator.config import DEFAULT_CACHE_BYTES
 from aggregator.web.encoding import COMPRESSORS
 
 _MAX_ENTRIES = 512
+# With processes sharing the port, each dates what it renders, and two that rendered two
+# versions of one second gave them one date: a reader sending only `If-Modified-Since` with
+# the first's was answered 304 for the second. So a date is sent, and honoured, only once no
+# other version can share it: its second over, and every process has seen the commits made
+# in it (each notices a commit within a second).
+SETTLE_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,8 @@ class Variant:
     etag: str
     headers: dict[str, str]
     not_modified_headers: dict[str, str]
+    undated_headers: dict[str, str]  # the same without `Last-Modified`, while it settles
+    undated_not_modified_headers: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,7 @@ class Rendered:
     last_modified: str
     modified_at: datetime
     headers: Mapping[str, str]  # sent with every answer: caching, CORS, the route's own
+    dated_from: float = 0.0  # Unix time from which `Last-Modified` is sent (SETTLE_SECONDS)
     variants: dict[str | None, Variant] = field(default_factory=dict, compare=False)
     compressing: dict[str | None, asyncio.Future[Variant]] = field(
         default_factory=dict, compare=False
@@ -70,11 +80,19 @@ class Rendered:
             finally:
                 self.compressing.pop(coding, None)
             etag = f'{self.etag[:-1]}-{coding}"'
-        not_modified = {"ETag": etag, "Last-Modified": self.last_modified, **self.headers}
+        undated_not_modified = {"ETag": etag, **self.headers}
+        not_modified = {**undated_not_modified, "Last-Modified": self.last_modified}
         content = {"Content-Encoding": coding} if coding is not None else {}
         headers = {**not_modified, **content, "Content-Type": self.content_type}
-        found = self.variants[coding] = Variant(body, etag, headers, not_modified)
+        undated = {**undated_not_modified, **content, "Content-Type": self.content_type}
+        found = self.variants[coding] = Variant(
+            body, etag, headers, not_modified, undated, undated_not_modified
+        )
         return found
+
+    def dated(self) -> bool:
+        """Whether answers carry `Last-Modified` now, and `If-Modified-Since` is honoured."""
+        return not self.dated_from or self.dated_from <= time.time()
 
 
 def make_rendered(
@@ -83,7 +101,11 @@ def make_rendered(
     content_type: str,
     modified: datetime,
     headers: Mapping[str, str],
+    *,
+    settle: float = 0.0,
 ) -> Rendered:
+    """`settle`: seconds after its date before a document is dated (`SETTLE_SECONDS` with
+    processes sharing the port; `math.inf`, never, for a page each process dates itself)."""
     modified = modified.astimezone(UTC).replace(microsecond=0)
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
     return Rendered(
@@ -94,6 +116,7 @@ def make_rendered(
         last_modified=format_datetime(modified, usegmt=True),
         modified_at=modified,
         headers=headers,
+        dated_from=modified.timestamp() + settle if settle else 0.0,
     )
 
 
@@ -106,7 +129,11 @@ def _kept_bytes(rendered: Rendered) -> int:
 
 def _dated(rendered: Rendered, modified: datetime) -> Rendered:
     last_modified = format_datetime(modified, usegmt=True)
-    return replace(rendered, last_modified=last_modified, modified_at=modified)
+    settle = rendered.dated_from - rendered.modified_at.timestamp() if rendered.dated_from else 0
+    dated_from = modified.timestamp() + settle if settle else 0.0
+    return replace(
+        rendered, last_modified=last_modified, modified_at=modified, dated_from=dated_from
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from aggregator.opmlio import published_outlines
 from aggregator.web.cache import make_rendered
-from aggregator.web.feedroutes import answer_headers, respond
+from aggregator.web.feedroutes import answer_headers, respond, settle
 from aggregator.web.keys import CACHE, SERVICE
 from feeds.opml import render_opml
 
@@ -22,7 +22,9 @@ async def opml(request: web.Request) -> web.Response:
         body = render_opml(service.config.service.title, published_outlines(service.config))
         changed = datetime.fromtimestamp(service.config.modified, UTC)  # it shows the config
         headers = answer_headers(service)
-        rendered = make_rendered(service.generation, body, CONTENT_TYPE, changed, headers)
+        rendered = make_rendered(
+            service.generation, body, CONTENT_TYPE, changed, headers, settle=settle(service)
+        )
         request.app[CACHE].put("opml", rendered)
     return await respond(request, rendered)
 

@@ -26,7 +26,7 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import build_feed
 from aggregator.service import Service
 from aggregator.web.cache import Rendered, make_rendered
-from aggregator.web.feedroutes import answer_headers, respond
+from aggregator.web.feedroutes import answer_headers, respond, settle
 from aggregator.web.keys import CACHE, SERVICE
 from aggregator.web.queries import (
     BadQuery,
@@ -159,6 +159,7 @@ async def _page(service: Service, feed: FeedConfig, limit: int, theme: str, lang
         "text/html; charset=utf-8",
         max(document.updated, modified),
         headers,
+        settle=settle(service),
     )
 
 
@@ -201,7 +202,12 @@ async def embed_script(request: web.Request) -> web.Response:
         changed = datetime.fromtimestamp(max(service.config.modified, _SCRIPT_WRITTEN), UTC)
         headers = answer_headers(service, {"X-Content-Type-Options": "nosniff"})
         rendered = make_rendered(
-            service.generation, body, "text/javascript; charset=utf-8", changed, headers
+            service.generation,
+            body,
+            "text/javascript; charset=utf-8",
+            changed,
+            headers,
+            settle=settle(service),
         )
         request.app[CACHE].put(key, rendered)
     return await respond(request, rendered)

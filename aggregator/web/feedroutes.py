@@ -15,7 +15,7 @@ from aggregator.errors import UnknownSource
 from aggregator.publish import FORMATS
 from aggregator.renderjobs import PooledRenderer
 from aggregator.service import Service
-from aggregator.web.cache import Rendered, Variant, make_rendered
+from aggregator.web.cache import SETTLE_SECONDS, Rendered, Variant, make_rendered
 from aggregator.web.encoding import accepted, negotiate
 from aggregator.web.keys import CACHE, SERVED, SERVICE
 from aggregator.web.queries import (
@@ -67,7 +67,7 @@ async def _render(
     # The hub hears of the feed's own URL only, as the documents say (`publish.out_feed`).
     found = {"Link": f'<{hub}>; rel="hub", <{page.self_url}>; rel="self"'} if hub else None
     headers = answer_headers(service, found if "?" not in target else None)
-    return make_rendered(generation, body, content_type, updated, headers)
+    return make_rendered(generation, body, content_type, updated, headers, settle=settle(service))
 
 
 def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -83,14 +83,20 @@ def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dic
     }
 
 
-def _not_modified(request: web.Request, rendered: Rendered, etag: str) -> bool:
+def settle(service: Service) -> float:
+    """How long after its date a document is dated (`SETTLE_SECONDS`): with processes sharing
+    the port, until no other version can share its date."""
+    return SETTLE_SECONDS if service.config.service.workers > 1 else 0.0
+
+
+def _not_modified(request: web.Request, rendered: Rendered, etag: str, dated: bool) -> bool:
     if request.headers.get("If-None-Match") == etag:  # what a reader sends back, not parsed
         return True
     matched = none_match(request, etag, rendered.etag)
     if matched is not None:
         return matched
     since = request.if_modified_since  # any of HTTP's three date forms, in UTC
-    if since is None or since < rendered.modified_at:
+    if since is None or not dated or since < rendered.modified_at:
         return False
     # A date later than ours is no date we served (RFC 2616 14.25 called it invalid): honoured,
     # a client whose clock is years ahead got 304 for every change until then.
@@ -163,9 +169,13 @@ async def respond(request: web.Request, rendered: Rendered) -> web.Response:
 
 def answer(request: web.Request, rendered: Rendered, variant: Variant) -> web.Response:
     """`variant` of `rendered`, or 304 when the request's validators match it."""
-    if _not_modified(request, rendered, variant.etag):
-        return web.Response(status=304, headers=variant.not_modified_headers)
-    return web.Response(body=variant.body, headers=variant.headers)
+    dated = rendered.dated()
+    if _not_modified(request, rendered, variant.etag, dated):
+        headers = variant.not_modified_headers if dated else variant.undated_not_modified_headers
+        return web.Response(status=304, headers=headers)
+    return web.Response(
+        body=variant.body, headers=variant.headers if dated else variant.undated_headers
+    )
 
 
 def add_routes(app: web.Application) -> None:

@@ -87,7 +87,12 @@ class StatusPages:
         if self._epochs.get(path, (None,))[0] == generation:
             self._epochs[path] = (generation, time.monotonic() + reuse)
         answer_headers = {**_HEADERS, **headers}
-        return make_rendered(generation, body, content_type, datetime.now(UTC), answer_headers)
+        # each process dates its own pages, built at its own moments: with several, two
+        # pages of one second shared a date, so none is dated (their `ETag` stays)
+        never = math.inf if service.config.service.workers > 1 else 0.0
+        return make_rendered(
+            generation, body, content_type, datetime.now(UTC), answer_headers, settle=never
+        )
 
 
 STATUS_PAGES = web.AppKey("status_pages", StatusPages)
