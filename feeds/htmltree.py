@@ -18,7 +18,7 @@ from lxml import etree
 
 from feeds.errors import ParseError
 from feeds.sanitize import LAZY_SOURCES, drop_forbidden_references, xml_safe
-from feeds.urls import resolve
+from feeds.urls import as_uri, resolve
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "textarea", "select", "head"})
@@ -63,8 +63,8 @@ def _empty_void_elements(doc: lxml.html.HtmlElement) -> None:
 
 
 def page_link(value: str | None, base: str) -> str | None:
-    """`value` resolved against `base` if it is a web URL with a host, else None (javascript:,
-    mailto:); a file: page may link to its own files."""
+    """`value` resolved against `base` as a URI if it is a web URL with a host, else None
+    (javascript:, mailto:); a file: page may link to its own files."""
     if not value or not (value := value.strip()):
         return None
     try:
@@ -73,7 +73,10 @@ def page_link(value: str | None, base: str) -> str | None:
     except ValueError:  # an invalid IPv6 literal and the like
         return None
     if parts.scheme in ("http", "https") and parts.hostname:
-        return resolved
+        try:
+            return as_uri(resolved)  # published as a link: `/新闻/汉中 要闻.html` is no URI
+        except ValueError:
+            return None
     local = parts.scheme == "file" and urlsplit(base).scheme == "file"
     return resolved if local else None
 
