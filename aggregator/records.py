@@ -19,7 +19,7 @@ from feeds.identity import content_hash, entry_id, item_key
 from feeds.model import ParsedFeed, ParsedItem
 from feeds.normalize import fold, normalize_link, normalize_title
 from feeds.parse import parse_feed
-from feeds.sanitize import html_to_text, plain_line
+from feeds.sanitize import html_to_text, plain_line, summarize
 from feeds.searchtext import index_text
 from feeds.stories import SourceNames, body_days, keys_made_by
 from storage import Database, HeldItem, ItemRecord, MatchKeys, StoredText, StoryContext
@@ -180,6 +180,7 @@ def to_record(
     it unchanged goes without its story keys and search text: it is not written again; and
     dates later than any it could be published with keep their stored values (`_settled`)."""
     key = item_key(item)
+    item = _bounded(item)
     held = known.get(key) if known is not None else None
     if held is not None:
         item = _settled(item, held)
@@ -207,6 +208,31 @@ def to_record(
         content_hash=digest,
         listing_hash=listing_hash,
         **costly,
+    )
+
+
+# What one line of an entry may hold: no real title or name is longer, and one record's title
+# of 3 million characters (within `max_bytes`) was published whole in every merged feed.
+_LONGEST_TITLE, _LONGEST_NAME = 1_000, 200
+
+
+def _bounded(item: ParsedItem) -> ParsedItem:
+    """`item` with its title, author and origin's name cut to `_LONGEST_TITLE` and
+    `_LONGEST_NAME` characters (its key is made before: a hash of its title, it stays)."""
+    author, origin = item.author or "", item.origin
+    if (
+        len(item.title) <= _LONGEST_TITLE
+        and len(author) <= _LONGEST_NAME
+        and (origin is None or len(origin.name) <= _LONGEST_NAME)
+    ):
+        return item
+    if origin is not None:
+        origin = replace(origin, name=summarize(origin.name, _LONGEST_NAME))
+    return replace(
+        item,
+        title=summarize(item.title, _LONGEST_TITLE),
+        author=summarize(author, _LONGEST_NAME) if item.author else item.author,
+        origin=origin,
     )
 
 
