@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urljoin
 
 from aggregator import eventloop
 from aggregator.config import Config, default_config_path, load_config, quoted
+from aggregator.configtable import parse_duration
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.logs import apply_level, setup_logging
 from feeds.errors import AggregatorError
@@ -30,7 +31,11 @@ EXIT_CONFIG = 2
 def cmd_check(config: Config, args: argparse.Namespace) -> int:
     for warning in config.warnings():
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"{config.path}: ok — {len(config.sources)} sources, {len(config.feeds)} feeds")
+    sources, feeds = len(config.sources), len(config.feeds) - 1  # the first is the implicit "all"
+    print(
+        f"{config.path}: ok — {sources} source{'' if sources == 1 else 's'},"
+        f' {feeds} feed{"" if feeds == 1 else "s"} besides "all"'
+    )
     return 0
 
 
@@ -158,16 +163,21 @@ def _umask() -> int:
     return mask
 
 
+def _since(raw: str) -> str:
+    """`--since` checked as the report reads it, so a mistake gets the usage line."""
+    try:
+        parse_duration(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return raw
+
+
 def cmd_stories(config: Config, args: argparse.Namespace) -> int:
     from aggregator.storyreport import story_report
 
-    try:
-        report = eventloop.run(
-            story_report(config, since=args.since, as_json=args.json, limit=args.limit)
-        )
-    except ValueError as exc:
-        print(f"--since: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    report = eventloop.run(
+        story_report(config, since=args.since, as_json=args.json, limit=args.limit)
+    )
     print(report.text)
     if report.cut:
         print(f"more stories than --limit {args.limit} were seen: the newest are shown",
@@ -193,6 +203,56 @@ def cmd_opml(config: Config, args: argparse.Namespace) -> int:
     return run_opml(config, args)
 
 
+# Exit statuses as README's "Command line" gives them, in each command's `--help`.
+_STOPPED = "; 130 or 143 when stopped by Ctrl-C or SIGTERM"
+_DATABASE = "the database is missing or of another schema"
+
+
+def _exits(done: str, failed: str, refused: str = "", stopped: str = "") -> str:
+    """`done`, `failed` and `refused`: what ends a command with 0, 1 and 2."""
+    refused = f"{refused}, " if refused else ""
+    one = f"; 1 when {failed}" if failed else ""
+    return f"0 {done}{one}; 2 for {refused}a bad option or a config problem{stopped}"
+
+
+_EXITS = {
+    "serve": _exits(
+        "when stopped by SIGINT or SIGTERM",
+        "it cannot start (its port, another server on the database) or its database is"
+        " replaced under it",
+    ),
+    "fetch": _exits("when no source failed", "a source failed", "an unknown SOURCE", _STOPPED),
+    "check": _exits("when the config loads", ""),
+    "preview": _exits("when read", "the source cannot be read", "an unknown SOURCE"),
+    "status": _exits("when shown", _DATABASE),
+    "render": _exits("when written", f"{_DATABASE}, or FILE cannot be written", "an unknown FEED"),
+    "stories": _exits("when shown", _DATABASE),
+    "backup": _exits(
+        "when written",
+        "the copy fails",
+        "a FILE that is the database, a file beside it, the config, a folder or another file",
+        _STOPPED,
+    ),
+    "restore": _exits(
+        "when in place",
+        "a server runs on the database, FILE is no intact backup, or an earlier restore's"
+        " <database>.before-restore is there",
+        "a FILE that is the database or a file beside it, a folder or missing",
+    ),
+    "opml": "as `aggregator opml export --help` and `aggregator opml import --help` give it",
+    "opml export": _exits("when written", ""),
+    "opml import": _exits(
+        "when done",
+        "FILE cannot be read or is no OPML, or the config cannot be written",
+        "a config that would not load with the feeds added",
+    ),
+}
+
+
+def _epilog(command: str) -> str:
+    return f"exit status: {_EXITS[command]}."
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aggregator", description=__doc__.splitlines()[0])
     where = "default: $AGGREGATOR_CONFIG, else ./config.toml"
@@ -200,55 +260,79 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, help=where)
     sub = parser.add_subparsers(dest="command", required=True)
+    as_json = "print JSON instead of the table, for programs"
 
     def add(
         name: str, run: Callable[[Config, argparse.Namespace], int], text: str
     ) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, parents=[common], help=text, description=text)
+        command = sub.add_parser(
+            name, parents=[common], help=text, description=text, epilog=_epilog(name)
+        )
         command.set_defaults(run=run)
         return command
 
     add("serve", cmd_serve, "run the scheduler and the HTTP server until SIGINT/SIGTERM")
     fetch = add("fetch", cmd_fetch, "fetch now, store, print a per-source summary")
-    fetch.add_argument("sources", nargs="*", metavar="SOURCE")
+    fetch.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help="id of a source to fetch (default: every enabled source)",
+    )
     add("check", cmd_check, "validate the config without touching the network")
     show = add("preview", cmd_preview, "fetch and parse one source without storing")
-    show.add_argument("source", metavar="SOURCE")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("source", metavar="SOURCE", help="id of the source, as in [[sources]]")
+    show.add_argument("--json", action="store_true", help="print JSON, for programs")
     show.add_argument(
         "--article",
         metavar="URL",
         help="read this article page only (relative to the source's url)",
     )
     status = add("status", cmd_status, "one row per source: last fetch, result, error, items")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help=as_json)
     render = add("render", cmd_render, "write a published feed to a file or stdout")
-    render.add_argument("feed", metavar="FEED")
-    render.add_argument("--format", choices=("rss", "atom", "json"), default="atom")
-    render.add_argument("--limit", type=_limit, default=None, help="entries, 1 to 500")
-    render.add_argument("-o", "--output", metavar="FILE")
+    render.add_argument("feed", metavar="FEED", help='"all" or the id of a [[feeds]] table')
+    render.add_argument(
+        "--format", choices=("rss", "atom", "json"), default="atom", help="default: atom"
+    )
+    render.add_argument(
+        "--limit", type=_limit, default=None, help="entries, 1 to 500 (default: the feed's limit)"
+    )
+    render.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     stories = add("stories", cmd_stories, "recent stories seen at several sources")
-    stories.add_argument("--since", default="7d", help='a duration back from now (default "7d")')
-    stories.add_argument("--json", action="store_true")
+    stories.add_argument(
+        "--since", type=_since, default="7d", help='a duration back from now (default "7d")'
+    )
+    stories.add_argument("--json", action="store_true", help="print JSON, for programs")
     stories.add_argument(
         "--limit", type=_story_limit, default=100, help="most stories shown, newest first (100)"
     )
     backup = add("backup", cmd_backup, "a consistent copy of the database, safe while serving")
-    backup.add_argument("file", metavar="FILE")
+    backup.add_argument("file", metavar="FILE", help="the copy to write (not the database)")
     text = "put a backup in place of the database, keeping the old one; not while serving"
     restore = add("restore", cmd_restore, text)
-    restore.add_argument("file", metavar="FILE")
+    restore.add_argument("file", metavar="FILE", help="a backup written by `aggregator backup`")
     text = "sources as OPML 2.0: export them, or import a reader's subscriptions"
     opml = add("opml", cmd_opml, text)
-    verbs = opml.add_subparsers(dest="opml_command", required=True)
+    verbs = opml.add_subparsers(dest="opml_command", required=True, help="what to do")
     late = argparse.ArgumentParser(add_help=False)  # `-c` before or after the verb
-    late.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
-    verbs.add_parser("export", parents=[late], help="print the sources as OPML 2.0")
-    adding = verbs.add_parser(
-        "import", parents=[late], help="append the feeds of an OPML file to the config"
+    late.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, help=where)
+    text = "print the sources as OPML 2.0"
+    verbs.add_parser(
+        "export", parents=[late], help=text, description=text, epilog=_epilog("opml export")
     )
-    adding.add_argument("file", metavar="FILE")
+    text = "append the feeds of an OPML file to the config"
+    adding = verbs.add_parser(
+        "import", parents=[late], help=text, description=text, epilog=_epilog("opml import")
+    )
+    adding.add_argument("file", metavar="FILE", help="an OPML file, as a feed reader exports")
     return parser
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command as its error lines start: `fetch`, `opml import`."""
+    verb = getattr(args, "opml_command", None)
+    return f"{args.command} {verb}" if verb else str(args.command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -268,10 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(config, args)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
     except UnknownSource as exc:
-        print(exc.args[0], file=sys.stderr)
+        print(f"{_command(args)}: {exc.args[0]}", file=sys.stderr)
         return EXIT_CONFIG
     except AggregatorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{_command(args)}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130

@@ -33,7 +33,15 @@ from feeds.charset import canonical_codec
 from feeds.jsonpaths import JsonDetailRules, JsonListRules, json_detail_rules, json_list_rules
 from feeds.model import Party
 from feeds.sanitize import web_url
-from feeds.selectors import ArticleRules, ListRules, SelectorErrors, article_rules, list_rules
+from feeds.selectors import (
+    ArticleRules,
+    ListRules,
+    SelectorErrors,
+    article_rules,
+    close_key,
+    list_rules,
+    unknown_key,
+)
 
 ENV_CONFIG = "AGGREGATOR_CONFIG"
 # \A and \Z: `$` also matches before a final newline, and "abc\n" would go into URLs.
@@ -585,6 +593,9 @@ def _subtable(table: Table, key: str) -> Mapping[str, object] | None:
     return value
 
 
+_PARTY_KEYS = frozenset({"name", "url"})
+
+
 def _party(table: Table, key: str) -> Party | None:
     if key not in table.data:
         return None
@@ -592,9 +603,8 @@ def _party(table: Table, key: str) -> Party | None:
     if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
         table.fail(key, "must be a table { name = ..., url = ... }")
         return None
-    unknown = set(value) - {"name", "url"}
-    if unknown:
-        table.fail(key, f"unknown key {sorted(unknown)[0]!r} (known: name, url)")
+    for name in sorted(set(value) - _PARTY_KEYS):
+        table.fail(f"{key}.{name}", unknown_key(name, _PARTY_KEYS))
     url = value.get("url")
     if url is not None and not _web_address(url):
         # published as the site's link in every feed and OPML: `example.org/` is no address
@@ -621,6 +631,9 @@ def _encoding(table: Table) -> str | None:
     return label
 
 
+_HINTED_SOURCES = 20  # unknown source names given the closest id
+
+
 def _feeds(
     raw: object, service: ServiceConfig, sources: tuple[SourceConfig, ...], errors: list[str]
 ) -> tuple[FeedConfig, ...]:
@@ -632,6 +645,7 @@ def _feeds(
         errors.append("feeds: must be an array of tables ([[feeds]])")
         return tuple(result)
     known_ids = {s.id for s in sources}
+    hints = _HINTED_SOURCES  # each compares the name with every id: a few are enough
     for index, item in enumerate(raw):
         table = Table(item, f"feeds[{index}]", FEED_KEYS, errors)
         feed_id = table.required_str("id")
@@ -642,7 +656,10 @@ def _feeds(
         chosen = table.strings("sources")
         for name in chosen:
             if name not in known_ids:
-                table.fail("sources", f"unknown source {quoted(name)}")
+                meant = close_key(name, known_ids) if hints > 0 else None
+                hints -= 1
+                hint = f" (did you mean {quoted(meant)}?)" if meant else ""
+                table.fail("sources", f"unknown source {quoted(name)}{hint}")
         tags = table.strings("tags")
         # sets: 50 channels each naming 1,000 of 1,000 sources took `check` 1.3 s as lists
         chosen_ids, wanted_tags = set(chosen), set(tags)

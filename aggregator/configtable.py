@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from feeds.selectors import close_key, unknown_key
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _LONGEST_DURATION = 100 * 365 * 86400.0
@@ -44,9 +46,15 @@ class Table:
         self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
         if not isinstance(data, Mapping):
             self.fail("", "must be a table")
+        # a key meant but missing -> the unknown key written for it, and the place of its error
+        self._misspelt: dict[str, tuple[str, int]] = {}
         for key in self.data:
-            if key not in known:
-                self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
+            if key in known:
+                continue
+            meant = close_key(key, known)
+            if meant is not None and meant not in self.data:
+                self._misspelt.setdefault(meant, (key, len(errors)))
+            self.fail(key, unknown_key(key, known, meant))
 
     def key_path(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path and key else (self.path or key)
@@ -63,9 +71,19 @@ class Table:
             return default
         return value
 
+    def missing(self, key: str) -> None:
+        """`key` is required and absent: one error, naming the unknown key written for it."""
+        if key not in self._misspelt:
+            self.fail(key, "is required")
+            return
+        typo, index = self._misspelt[key]
+        self.errors[index] = (
+            f'{self.key_path(key)}: is required; {typo} is unknown: did you mean "{key}"?'
+        )
+
     def required_str(self, key: str) -> str:
         if key not in self.data:
-            self.fail(key, "is required")
+            self.missing(key)
             return ""
         value = self.get(key, str, "")
         if key in self.data and isinstance(self.data[key], str) and not value.strip():
@@ -79,14 +97,15 @@ class Table:
             return ()
         return tuple(value)
 
-    def converted(self, key: str, convert: Callable[[str], T], default: T) -> T:
-        """The text at `key` read by `convert`, else `default`. The default is a value, not
-        text to read: a number written back as text (`f"{1e-05}s"`) is not always readable."""
+    def converted(self, key: str, convert: Callable[[str], T], default: T, expected: str) -> T:
+        """The text at `key` read by `convert`, else `default`; `expected` says what text, for
+        a value that is none (`300` for `"5m"`). The default is a value, not text to read: a
+        number written back as text (`f"{1e-05}s"`) is not always readable."""
         raw = self.data.get(key)
         if raw is None:
             return default
         if not isinstance(raw, str):
-            self.fail(key, "must be a string")
+            self.fail(key, f"must be {expected}")
             return default
         try:
             return convert(raw)
@@ -98,7 +117,7 @@ class Table:
         """Seconds at `key`. Zero is refused unless `zero` allows it: a timeout, interval or
         retention of nothing fails every fetch, asks without pause, or deletes every item.
         Less than a millisecond (`0.01ms`) is a typo, not a duration anything here can keep."""
-        seconds = self.converted(key, parse_duration, default)
+        seconds = self.converted(key, parse_duration, default, 'a duration such as "5m"')
         if key not in self.data or seconds >= _SHORTEST_DURATION or (zero and seconds == 0):
             return seconds
         least = "more than zero" if seconds == 0 else "at least 1ms"
@@ -107,7 +126,7 @@ class Table:
 
     def size(self, key: str, default: int) -> int:
         """Bytes at `key`, at least one: a limit of nothing refuses every body."""
-        found = self.converted(key, parse_size, default)
+        found = self.converted(key, parse_size, default, 'a size such as "10MB"')
         if found == 0 and key in self.data:
             self.fail(key, f"{self.data[key]!r} must be at least 1 byte")
             return default

@@ -60,28 +60,29 @@ def ago(stamp: float | None, now: float) -> str:
     return f"in {amount}" if delta > 0 else f"{amount} ago"
 
 
-class Progress(logging.Filter):
-    """One self-overwriting line on a terminal: done/total, failures, the last source.
+class TerminalLine(logging.Filter):
+    """One self-overwriting line on standard error when it is a terminal; nothing otherwise,
+    so scripts and `--json` read what they did before.
 
     As a filter on the log handlers it clears the line before a log line is written, so the
     two never share a line.
     """
 
-    def __init__(self, total: int, *, shown: bool) -> None:
+    def __init__(self, *, shown: bool) -> None:
         super().__init__()
-        self.total = total
         self.shown = shown
-        self.done = self.failed = 0
         self._drawn = False
 
-    def update(self, report: SourceReport) -> None:
-        self.done += 1
-        self.failed += report.failed
-        if self.shown:
-            line = f"[{self.done}/{self.total}] {self.failed} failed · {report.source_id}"
-            sys.stderr.write(f"\r\033[K{line}")
-            sys.stderr.flush()
-            self._drawn = True
+    def draw(self, line: str) -> None:
+        if not self.shown:
+            return
+        try:  # a line wider than the terminal wraps, and `\r` goes back to its last row only
+            width = os.get_terminal_size(sys.stderr.fileno()).columns or 80  # 0: size unset
+        except (OSError, ValueError):
+            width = 80
+        sys.stderr.write(f"\r\033[K{line[: width - 1]}")
+        sys.stderr.flush()
+        self._drawn = True
 
     def clear(self) -> None:
         if self._drawn:
@@ -92,6 +93,40 @@ class Progress(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         self.clear()
         return True
+
+    @contextmanager
+    def over_logs(self) -> Iterator[None]:
+        """The line shown in the block, cleared before each log line and at its end."""
+        handlers = logging.getLogger().handlers
+        for handler in handlers:
+            handler.addFilter(self)
+        try:
+            yield
+        finally:
+            self.clear()
+            for handler in handlers:
+                handler.removeFilter(self)
+
+
+class Progress(TerminalLine):
+    """`aggregator fetch` on a terminal: sources done/total, failures, the last source, and
+    how far its article pages are."""
+
+    def __init__(self, total: int, *, shown: bool) -> None:
+        super().__init__(shown=shown)
+        self.total = total
+        self.done = self.failed = 0
+
+    def update(self, report: SourceReport) -> None:
+        self.done += 1
+        self.failed += report.failed
+        self.draw(self._sources(report.source_id))
+
+    def articles(self, source_id: str, done: int, total: int) -> None:
+        self.draw(f"{self._sources(source_id)} article {done}/{total}")
+
+    def _sources(self, source_id: str) -> str:
+        return f"[{self.done}/{self.total}] {self.failed} failed · {source_id}"
 
 
 def pool_for(sources: int) -> CpuPool | None:
@@ -142,23 +177,17 @@ def fetch(config: Config, wanted: Sequence[str]) -> int:
     chosen = set(ids)
     sources = [s for s in config.sources if s.id in chosen]
     progress = Progress(len(sources), shown=sys.stderr.isatty())
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.addFilter(progress)
 
     async def run() -> list[SourceReport]:
         async with running_service(config, schedule=False, cpu=pool_for(len(sources))) as service:
+            service.pipeline.on_articles = progress.articles
             # before storing: a copy stored beside keys an older release made misses its
             # story for good, as stories formed are not matched again
             await rekey_stories(service.db, lambda: service.config, service.cpu)
             return await service.pipeline.run_many(sources, progress.update)
 
-    try:
+    with progress.over_logs():
         reports = eventloop.run(run())
-    finally:
-        progress.clear()
-        for handler in handlers:
-            handler.removeFilter(progress)
     rows: list[list[object]] = [
         ["source", "status", "new", "updated", "unchanged", "duplicates", "seconds"]
     ]
@@ -196,7 +225,9 @@ def terminal_width() -> int | None:
 
 
 def status_table(views: Sequence[SourceView], now: float, width: int | None) -> str:
-    """The aligned table, then one line per source with an error or a move, cut to `width`."""
+    """The aligned table, then the error of each source whose last fetch failed, a warning
+    line for each whose last fetch worked degraded, and the sources that moved, cut to
+    `width`. A disabled source's are left out: it is fetched no more, its error is history."""
     rows: list[list[object]] = [
         ["source", "result", "http", "attempted", "succeeded", "errors", "next", "items", "24h",
          "avg s"]
@@ -212,9 +243,10 @@ def status_table(views: Sequence[SourceView], now: float, width: int | None) -> 
         rows.append([v.id, result, v.last_status or "-", ago(v.last_attempt, now),
                      ago(v.last_success, now), v.error_streak, ago(v.next_fetch, now), v.items,
                      v.items_last_day, average])  # fmt: skip
-        if v.last_error:  # the URL is the source's own: said once, in the config
+        if v.last_error and v.enabled:  # the URL is the source's own: said once, in the config
             error = v.last_error.removeprefix(f"{v.effective_url or v.url}: ")
-            notes.append(f"{v.id}: {' '.join(error.split())}")
+            warned = "" if v.last_result == "error" else "warning: "  # it worked, degraded
+            notes.append(f"{v.id}: {warned}{' '.join(error.split())}")
         if v.effective_url:
             notes.append(f"{v.id}: moved permanently to {v.effective_url}; update its url")
     failing = sum(v.failing and v.enabled for v in views)

@@ -81,6 +81,9 @@ class Pipeline:
         self.robots = Robots(fetcher, config.fetch.user_agent)
         self.on_change = on_change
         self.on_report = on_report
+        # (source id, articles read, listed): how far a source's article pages are, for a
+        # terminal to show
+        self.on_articles: Callable[[str, int, int], None] | None = None
         self.clock: Callable[[], float] = time.time  # the wall clock runs are dated by
         self._running: dict[str, asyncio.Task[SourceReport]] = {}
         # Sources in flight at once, fetch to commit: what bounds memory, whatever their number.
@@ -195,6 +198,9 @@ class Pipeline:
                 cpu=self.cpu,
                 plan=RecordPlan(self.config.stories, recent),
                 now=datetime.fromtimestamp(started, UTC),
+                articles=functools.partial(self.on_articles, source.id)
+                if self.on_articles
+                else None,
             )
             records = await self._records(source, collected)
         except (AggregatorError, OSError) as exc:

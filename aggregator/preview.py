@@ -13,6 +13,7 @@ from aggregator.extract import Collected, collect
 from aggregator.fetcher import Fetcher
 from aggregator.follow import article_problem, read_article
 from aggregator.netpolicy import allowed_hosts
+from aggregator.operate import TerminalLine
 from aggregator.robots import Robots
 from feeds.attribution import body_credit, credit_in_body_counts
 from feeds.errors import AggregatorError
@@ -117,18 +118,22 @@ async def preview_article(config: Config, source: SourceConfig, url: str, *, as_
 
 
 async def preview(config: Config, source: SourceConfig, *, as_json: bool) -> int:
-    async with Fetcher(config.fetch) as fetcher:
-        try:
-            collected = await collect(
-                source,
-                fetcher=fetcher,
-                robots=Robots(fetcher, config.fetch.user_agent),
-                state=FetchState(),
-                default_tz=config.service.timezone,
-            )
-        except AggregatorError as exc:
-            print(f"{source.id}: {exc}", file=sys.stderr)
-            return 1
+    line = TerminalLine(shown=sys.stderr.isatty())  # how far the article pages are
+    with line.over_logs():
+        async with Fetcher(config.fetch) as fetcher:
+            try:
+                collected = await collect(
+                    source,
+                    fetcher=fetcher,
+                    robots=Robots(fetcher, config.fetch.user_agent),
+                    state=FetchState(),
+                    default_tz=config.service.timezone,
+                    articles=lambda done, total: line.draw(f"article {done}/{total}"),
+                )
+            except AggregatorError as exc:
+                line.clear()
+                print(f"{source.id}: {exc}", file=sys.stderr)
+                return 1
     items = [_credited(item) for item, _ in collected.items]
     feed = collected.feed
 

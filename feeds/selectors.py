@@ -7,9 +7,10 @@ block before raising, so `aggregator check` can report them all with their place
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -29,12 +30,14 @@ __all__ = [
     "SelectorError",
     "SelectorErrors",
     "article_rules",
+    "close_key",
     "field_selector",
     "group_regex",
     "list_rules",
     "select_html",
     "select_link",
     "select_text",
+    "unknown_key",
 ]
 
 _TRANSLATOR = cssselect.HTMLTranslator()
@@ -124,7 +127,7 @@ def field_selector(value: object, *, path: str) -> FieldSelector:
     else:
         raise SelectorErrors((f'{path}: expected a CSS selector or a table {{ css = "…" }}',))
     errors = [
-        f"{path}.{key}: unknown key (expected css, attr, regex)"
+        f"{path}.{key}: {unknown_key(key, _SELECTOR_KEYS)}"
         for key in sorted(set(table) - _SELECTOR_KEYS)
     ]
     css, attr = table.get("css"), table.get("attr")
@@ -166,19 +169,53 @@ def group_regex(pattern: object, path: str, errors: list[str]) -> re.Pattern[str
     return regex
 
 
+def close_key(key: str, known: Collection[str]) -> str | None:
+    """The known key `key` most likely misspells, if one is close (as Python's argparse
+    suggests a command): linear in the keys, as difflib's quick ratios come first."""
+    found = difflib.get_close_matches(key, sorted(known), n=1)
+    return found[0] if found else None
+
+
+def unknown_key(key: str, known: Collection[str], meant: str | None = None) -> str:
+    """What is said of `key`, not one of `known`: the key meant (`meant`, else the closest),
+    or every known key when none is close."""
+    meant = meant or close_key(key, known)
+    if meant is not None:
+        return f'unknown key (did you mean "{meant}"?)'
+    return f"unknown key (known: {', '.join(sorted(known))})"
+
+
 class RuleCollector:
     """Reads one block of selectors, remembering every error instead of stopping at the first."""
 
     def __init__(self, table: Mapping[str, object], path: str, known: frozenset[str]) -> None:
         self.table, self.path = table, path
-        self.errors = [f"{path}.{key}: unknown key" for key in table if key not in known]
+        self.errors: list[str] = []
+        # a key meant but missing -> the unknown key written for it, and the place of its error
+        self._misspelt: dict[str, tuple[str, int]] = {}
+        for key in table:
+            if key in known:
+                continue
+            meant = close_key(key, known)
+            if meant is not None and meant not in table:
+                self._misspelt.setdefault(meant, (key, len(self.errors)))
+            self.errors.append(f"{path}.{key}: {unknown_key(key, known, meant)}")
 
     def selector(self, key: str, *, required: bool = False) -> FieldSelector | None:
         if key in self.table:
             return self.parse(self.table[key], f"{self.path}.{key}")
         if required:
-            self.errors.append(f"{self.path}.{key}: required")
+            self.missing(key)
         return None
+
+    def missing(self, key: str) -> None:
+        """`key` is required and absent: one error, naming the unknown key written for it."""
+        message = f"{self.path}.{key}: is required"
+        if key not in self._misspelt:
+            self.errors.append(message)
+            return
+        typo, index = self._misspelt[key]
+        self.errors[index] = f'{message}; {typo} is unknown: did you mean "{key}"?'
 
     def parse(self, value: object, path: str) -> FieldSelector | None:
         try:
@@ -190,9 +227,12 @@ class RuleCollector:
     def pages(self, default: int) -> int:
         """`max_pages`: how many pages are read, the first included."""
         value = self.table.get("max_pages", default)
-        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_PAGES:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.errors.append(f"{self.path}.max_pages: must be an integer")
+        elif not 1 <= value <= _MAX_PAGES:
+            self.errors.append(f"{self.path}.max_pages: must be between 1 and {_MAX_PAGES}")
+        else:
             return value
-        self.errors.append(f"{self.path}.max_pages: expected a whole number from 1 to {_MAX_PAGES}")
         return default
 
     def check(self) -> None:

@@ -72,7 +72,7 @@ def test_serve_on_a_taken_port(write_config: WriteConfig) -> None:
         result = run_cli("serve", config, timeout=30)
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines()[-1] == (
-        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+        f"serve: cannot listen on 127.0.0.1:{port}: Address already in use"
     )
     assert "Traceback" not in result.stderr
 
@@ -83,7 +83,7 @@ def test_serve_on_a_host_name_nothing_resolves(write_config: WriteConfig) -> Non
     result = run_cli("serve", config, timeout=30)
     assert result.returncode == 1, result.stderr
     last = result.stderr.splitlines()[-1]
-    assert last.startswith("error: cannot listen on no-such-host.invalid:8080: "), last
+    assert last.startswith("serve: cannot listen on no-such-host.invalid:8080: "), last
     assert "service.host: a name this machine does not resolve" in last
     assert "Unknown error" not in last
 
@@ -114,7 +114,7 @@ def test_the_config_may_come_before_the_command(config: Path) -> None:
         == (result.returncode, result.stdout)
         == (
             0,
-            f"{config}: ok — 4 sources, 3 feeds\n",
+            f'{config}: ok — 4 sources, 2 feeds besides "all"\n',
         )
     )
 

@@ -367,7 +367,7 @@ def test_stories_table_faults(write_config: WriteConfig) -> None:
         [
             "stories.mirror_hosts: must be a table of host = canonical host strings",
             "stories.split[0].urls: must be a list of strings",
-            "stories.split[1].url: unknown key (known: urls)",
+            'stories.split[1].url: unknown key (did you mean "urls"?)',
             "stories.withdraw[0].urls: an empty URL matches no item",
         ]
     )

@@ -216,7 +216,7 @@ url = "http://app.example/api2"
         "sources[0].list.title.regex: not a valid regular expression",
         "sources[0].list.title: needs a JMESPath expression",
         "sources[0].list: page_param and next_page both say where page 2 is",
-        "sources[0].list.max_pages: expected a whole number from 1 to 100",
+        "sources[0].list.max_pages: must be between 1 and 100",
         'sources[1].list: applies to type = "html" and "json" sources only',
         'sources[2].list: is required for type = "json" sources',
     ):

@@ -429,7 +429,7 @@ async def test_a_server_whose_database_file_is_replaced_stops(tmp_path: Path) ->
         _, said = await asyncio.wait_for(server.process.communicate(), timeout=20)
     err = said.decode()
     assert server.process.returncode == 1, err
-    assert f"error: stopped: {database} is another file now" in err
+    assert f"serve: stopped: {database} is another file now" in err
     with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

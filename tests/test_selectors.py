@@ -63,7 +63,10 @@ def test_a_selector_pickles_and_selects_the_same() -> None:
         ("", "sources[1].list.item: needs a CSS selector"),
         (42, 'sources[1].list.item: expected a CSS selector or a table { css = "…" }'),
         ({"attr": "href"}, "sources[1].list.item: needs a CSS selector"),
-        ({"css": "a", "atr": "href"}, "sources[1].list.item.atr: unknown key (expected css, attr"),
+        (
+            {"css": "a", "atr": "href"},
+            'sources[1].list.item.atr: unknown key (did you mean "attr"?)',
+        ),
         ({"css": "a", "attr": ""}, "sources[1].list.item.attr: expected an attribute name"),
         ({"css": "a", "regex": "(unclosed"}, "sources[1].list.item.regex: not a valid regular"),
         ({"css": "a", "regex": r"\d+"}, "sources[1].list.item.regex: needs a group"),
@@ -112,12 +115,12 @@ def test_list_rules_report_every_error_at_once() -> None:
             path="sources[2].list",
         )
     assert caught.value.errors == (
-        "sources[2].list.titel: unknown key",
-        "sources[2].list.item: required",
-        "sources[2].list.link: required",
+        'sources[2].list.titel: unknown key (did you mean "title"?)',
+        "sources[2].list.item: is required",
+        "sources[2].list.link: is required",
         "sources[2].list.summary: not a valid CSS selector: Expected ident or '*', got <EOF at 3>",
         "sources[2].list.published.regex: needs a group ( … ) around the part to keep",
-        "sources[2].list.max_pages: expected a whole number from 1 to 100",
+        "sources[2].list.max_pages: must be between 1 and 100",
     )
     assert isinstance(caught.value, SelectorError)
 
