@@ -163,7 +163,7 @@ class _RuleFields(RuleCollector):
     def json(self, key: str, *, required: bool = False) -> JsonField | None:
         if key not in self.table:
             if required:
-                self.errors.append(f"{self.path}.{key}: required")
+                self.missing(key)
             return None
         try:
             return json_field(self.table[key], path=f"{self.path}.{key}")
@@ -212,7 +212,7 @@ def json_detail_rules(table: Mapping[str, object], *, path: str) -> JsonDetailRu
     url = fields.json("url", required=True)
     named = {name: fields.json(name) for name in _DETAIL_NAMED}
     if "content" not in table:
-        fields.errors.append(f"{path}.content: required (the body the detail API gives)")
+        fields.errors.append(f"{path}.content: is required (the body the detail API gives)")
     fields.check()
     assert url is not None, "check() raised when a required field is missing"
     return JsonDetailRules(url, **named)

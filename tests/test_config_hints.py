@@ -136,3 +136,16 @@ def test_a_json_source_s_tables_name_the_key_meant(write_config: WriteConfig) ->
     )
     assert 'sources[0].list.titel: unknown key (did you mean "title"?) (source "api")' in found
     assert any(p.startswith("sources[0].detail.widget: unknown key (known: ") for p in found)
+
+
+def test_a_json_sources_misspelt_required_field_is_one_error(write_config: WriteConfig) -> None:
+    path = write_config(
+        '[[sources]]\nid = "api"\ntype = "json"\nurl = "http://api.example/list"\n'
+        '[sources.list]\nitme = "data.list"\nlink = "url"\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert [p for p in raised.value.problems if ".list." in p] == [
+        'sources[0].list.item: is required; itme is unknown: did you mean "item"?'
+        ' (source "api")'
+    ]

@@ -358,8 +358,8 @@ item = "data"
 """
     found = "\n".join(problems(write_config, text))
     assert 'sources[0].detail: applies to type = "json" sources only' in found
-    assert "sources[1].detail.url: required" in found
-    assert "sources[1].detail.content: required" in found
+    assert "sources[1].detail.url: is required" in found
+    assert "sources[1].detail.content: is required" in found
 
 
 async def test_a_source_s_own_accept_is_the_one_sent_however_it_is_spelt(tmp_path: Path) -> None:
