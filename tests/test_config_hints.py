@@ -146,6 +146,5 @@ def test_a_json_sources_misspelt_required_field_is_one_error(write_config: Write
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert [p for p in raised.value.problems if ".list." in p] == [
-        'sources[0].list.item: is required; itme is unknown: did you mean "item"?'
-        ' (source "api")'
+        'sources[0].list.item: is required; itme is unknown: did you mean "item"? (source "api")'
     ]
