@@ -65,7 +65,8 @@ def parse_json_feed(
         and isinstance(doc.get("version"), str)
         and isinstance(doc.get("items"), list)
     ):
-        raise ParseError("not a JSON Feed: no version or items", url=url)
+        hint = 'no version or items (a list API\'s JSON is read by a source of type = "json")'
+        raise ParseError(f"not a JSON Feed: {hint}", url=url)
     feed_author = _authors(doc)
     listing: Listing[object] = Listing(max_entries, lambda raw: _published(raw, default_tz))
     listing.extend(doc["items"])

@@ -89,7 +89,9 @@ def parse_json_list(
     if found is None and later:
         return ListPage(())
     if not isinstance(found, list):
-        what = "nothing" if found is None else f"a {_kind(found)}, not a list"
+        what = "nothing" if found is None else f"{_kind(found)}, not a list"
+        if isinstance(found, dict):
+            what += f" ({rules.item.path + '.*'!r} takes its values)"
         said = f"sources.list.item {rules.item.path!r} finds {what}{_keys(doc)}"
         raise ParseError(xml_safe(said), url=url)
     when = (tz, now)
@@ -147,7 +149,10 @@ def _document(text: str, url: str) -> object:
     for opening in islice(openings, _MOST_OPENINGS):
         try:
             value, end = _DECODER.raw_decode(body, opening.start())
-        except (ValueError, RecursionError):
+        except RecursionError as exc:  # what the wrapper holds is the answer, nested too deep
+            failure = exc
+            continue
+        except ValueError:
             continue
         if isinstance(value, dict | list) and _WRAPPER_GOES_ON.match(body, end):
             return value
@@ -156,13 +161,18 @@ def _document(text: str, url: str) -> object:
 
 
 def _kind(value: object) -> str:
-    return {dict: "object", str: "string", bool: "boolean"}.get(type(value), "number")
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return "null" if value is None else kinds.get(type(value), "a number")
 
 
 def _keys(doc: object) -> str:
     """The document's own keys, to help find the path (or read an API's error answer)."""
+    if isinstance(doc, list):
+        return f' (the answer is a list of {len(doc)} values: item = "[*]" reads them)'
+    if doc is None:
+        return " (the answer is null)"
     if not isinstance(doc, dict):
-        return ""
+        return f" (the answer is {_kind(doc)}, {_short(doc)})"
     shown = ", ".join(f"{key}={_short(value)}" for key, value in list(doc.items())[:8])
     return f" (the document has {shown})"
 

@@ -37,6 +37,9 @@ _HTML_DOCTYPE = re.compile(r"<!doctype\s+html\b")
 _ROOT = re.compile(r"\s*<([A-Za-z_][\w:.-]*)")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json"}
+# What a list API answers: a JSON array, or JSON handed to a script (JSONP, `var list = …`)
+_SCRIPTED_JSON = re.compile(r"\s*(?:\[|[\w$.]+\s*\(\s*[{\[]|var\s+[\w$]+\s*=\s*[{\[])")
+JSON_LIST_HINT = 'a list API\'s JSON is read by a source of type = "json"'
 
 
 def detect_format(body: bytes) -> str:
@@ -85,6 +88,8 @@ def parse_feed(
     if kind == "html":
         alternates = feed_links(body, url=url, header_charset=header_charset, encoding=encoding)
         raise NotAFeed("an HTML page, not a feed", url=url, alternates=alternates)
+    if kind == "unknown" and _SCRIPTED_JSON.match(_head(body)):
+        raise ParseError(f"JSON, not a feed: {JSON_LIST_HINT}", url=url)
     given: dict[str, Any] = {
         "header_charset": header_charset, "encoding": encoding, "default_tz": default_tz,
         "max_entries": max_entries, "iframe_hosts": iframe_hosts,

@@ -137,7 +137,7 @@ def test_pages_run_on_by_their_number_or_the_address_the_answer_gives() -> None:
             '(the document has code=403, msg="非法请求，请稍后再试", data=null)',
         ),
         ("<!DOCTYPE html><html><body>请输入验证码</body></html>", "the answer starts '<!DOCTYPE"),
-        ('{"data": {"records": {"id": 1}}}', "finds a object, not a list"),
+        ('{"data": {"records": {"id": 1}}}', "finds an object, not a list"),
         ('{"data": {"records": "none"}}', "finds a string, not a list"),
         ("[" * 100_000, "not JSON"),
         ('{"data": {"records": [', "not JSON"),
