@@ -119,6 +119,11 @@ async def rekey_stories(db: Database, config: Callable[[], Config], cpu: CpuPool
         started = time.monotonic()
         done = rekeyed_items = after = 0
         while rows := await db.keyed_texts(after, newest, _REKEY_BATCH):
+            if done and await db.keys_made_by() == made_by:
+                # another process of this release (a server, `aggregator fetch` beside it)
+                # made them meanwhile: each made them all, one after the other
+                log.info("stories rekeyed by another process", extra={"done": done})
+                return rekeyed_items
             current = config()
             # A source out of the config keeps its items (until retention) and may come back:
             # its keys are made as a source taking part's, the default. One with `dedupe =

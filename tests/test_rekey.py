@@ -16,6 +16,7 @@ import pytest
 
 from aggregator import records
 from aggregator.config import Config, load_config
+from aggregator.cpu import CpuPool
 from aggregator.service import running_service
 from feeds import stories
 from feeds.fingerprint import bands
@@ -307,3 +308,34 @@ async def test_a_copy_fetched_while_keys_are_made_again_waits_and_finds_its_stor
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
         story_of = dict(conn.execute("SELECT upstream_id, story_id FROM items").fetchall())
     assert story_of["b1"] == story_of["a1"]
+
+
+async def test_a_process_stops_making_keys_another_process_made_meanwhile(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server and `aggregator fetch` opening an old store together each made every key
+    again; the one still at it stops once the other has recorded them made."""
+    config = await _stored_by_an_older_release(tmp_path, bulk=True)
+    monkeypatch.setattr(records, "_REKEY_BATCH", 500)  # the store holds 1,003 items
+    database = tmp_path / "db.sqlite3"
+    batches = 0
+
+    def meanwhile() -> Config:  # read at each batch: the other process is done after the first
+        nonlocal batches
+        batches += 1
+        with sqlite3.connect(database) as conn:
+            conn.execute("DELETE FROM story_keys")
+            conn.execute("INSERT INTO story_keys (made_by) VALUES (?)", (stories.keys_made_by(),))
+        return config
+
+    db = await Database.open(database)
+    try:
+        total, _ = await db.keyed_span()
+        with caplog.at_level(logging.INFO):
+            written = await records.rekey_stories(db, meanwhile, CpuPool(0))
+    finally:
+        await db.close()
+    assert total > records._REKEY_BATCH
+    assert batches == 1
+    assert 0 < written <= records._REKEY_BATCH
+    assert "stories rekeyed by another process" in caplog.messages
