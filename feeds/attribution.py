@@ -231,6 +231,22 @@ def byline_names(text: str) -> str | None:
     return " ".join(names) or None
 
 
+def role_byline(text: str) -> str | None:
+    """`byline_names` of a line that is only a byline opening with a reporter's role
+    (`本报记者 王伟 通讯员 李明` is `王伟、李明`), else None."""
+    if len(text) > _LONGEST_BYLINE or not _BYLINE_LINE.fullmatch(text):
+        return None
+    return byline_names(text)
+
+
+# Roles and the names after each, a space apart or flush (`记者王伟`).
+_BYLINE_LINE = re.compile(
+    rf"{_ROLE}{_AFTER_ROLE}{_BYLINE_NAME}"
+    rf"(?:{_SPACE}{{1,3}}(?:{_ROLE}{_AFTER_ROLE})?{_BYLINE_NAME}){{0,5}}"
+)
+_LONGEST_BYLINE = 60
+
+
 def find_editor(text: str) -> str | None:
     """The desk editor a label names (`责任编辑：`, `责编：`, `编辑：`): an author only where
     nothing names the writer."""
@@ -286,6 +302,8 @@ def clean_credit(value: str | None) -> str | None:
         value = value[label.end() :]
     if (label := _FLUSH_LABEL.search(label_text(value))) is not None:
         value = value[: label.start()]
+    if names := role_byline(value):  # `本报记者 王伟 通讯员 李明`: the names only
+        value = names
     return _credit(_QUOTES.sub("", value).strip(_TRIM))
 
 

@@ -24,6 +24,8 @@ from feeds.attachments import append_attachments, append_missing_attachments
 from feeds.attribution import byline_names
 from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedded_documents
 from feeds.dates import parse_date
+from feeds.discuz import thread_subject, tidy_post, without_forum_name
+from feeds.founder import PaperFields, paper_fields
 from feeds.htmltree import inner_html, parse_html, text_lines, text_of
 from feeds.metaline import find_meta_line, is_dated_label_line, is_meta_line, is_short
 from feeds.sanitize import xml_safe
@@ -41,7 +43,7 @@ _SCRIPT_DATE = re.compile(
     r"\b(?:ct|create_time|publish_time|createTime|(?i:pubdate|publishdate))\s*=\s*"
     r"[\"']([^\"']{8,30})[\"']"
 )
-_TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*[_|]\s*")
+_TITLE_PARTS = re.compile(r"\s+[-|–—·_]\s+|\s*(?:[_|]|--)\s*")
 # Template furniture trafilatura keeps: Discuz! reaction buttons and ad slots, WeChat tool bars,
 # Baidu's share buttons (on most Chinese sites), the page lists of DedeCMS and PHPCMS, PHPCMS's
 # share-collect-print bar, a Discuz! post's hidden pop-up on each attached picture (name, size,
@@ -67,6 +69,9 @@ _KNOWN_BODIES = FieldSelector(
     "#js_content, td#article_content, td.t_f, .TRS_Editor, .TRS_UEDITOR, .trs_editor_view,"
     " #Article > .content, .viewbox > .content, #zoom, .v_news_content, #UCAP-CONTENT"
 )
+# A Founder e-paper's (`feeds.founder`), looked for where none of those is: read by
+# trafilatura, the page's scan and the day's other articles opened it.
+_PAPER_BODIES = FieldSelector("#ozoom, founder-content")
 # Who wrote a Discuz! forum thread: its first post's poster; a 人民网 story: the byline under
 # its heading.
 _KNOWN_AUTHORS = FieldSelector(".authi a.xw1, .text_title > p.author")
@@ -141,10 +146,12 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         return next((d for v in values if v and (d := parse_date(v, tz=tz, now=now))), None)
 
     scripted = (parse_date(m.group(1), tz=tz, now=now) for m in _SCRIPT_DATE.finditer(text))
+    paper = paper_fields(text, tz=tz) or _NO_PAPER
     published = (
         date(_PUBLISHED, "datePublished")
         or _time_element(doc, tz=tz, now=now)
         or next((d for d in scripted if d), None)
+        or paper.published
     )
     account = doc.get_element_by_id("js_name", None)  # a WeChat article's account name
     declared = [text_of(account)] if account is not None else []
@@ -155,14 +162,20 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
     described = (_SELF_NAMED.fullmatch(tags.get(key, "")) for key in _SUMMARY)
     named = [found["name"] for found in described if found and found["name"] in (head, *parts)]
     site_names = tuple(dict.fromkeys((*declared, *named)))
-    title = tags.get("og:title") or _string(ld.get("headline")) or tags.get("articletitle")
-    summaries = [*(tags[k] for k in _SUMMARY if k in tags), _string(ld.get("description"))]
+    title = (
+        tags.get("og:title")
+        or _string(ld.get("headline"))
+        or tags.get("articletitle")
+        or paper.title
+    )
     known = (*site_names, *parts[1:])  # and the site's or column's name after the title
+    summaries = [*(tags[k] for k in _SUMMARY if k in tags), _string(ld.get("description"))]
+    summaries = [without_forum_name(s, known) if s else s for s in summaries]
     return PageMeta(
         title=title,
         published=published,
         updated=date(_UPDATED, "dateModified"),
-        author=_names(ld.get("author")),
+        author=_names(ld.get("author")) or paper.author,
         page_author=_person(tags.get("author")),
         summary=next(
             (s for s in summaries if s and not _names_page(s, head, known, (title, parts[0]))),
@@ -174,6 +187,7 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
     )
 
 
+_NO_PAPER = PaperFields()
 _SELF_NAMED = re.compile(r"(?P<name>\S{2,30}?)(?:门户网站|官方网站|政府网站|官网|网站)")
 _SEPARATORS = "-|–—·_｜"  # between a title and the site's name in `<title>`
 
@@ -246,6 +260,8 @@ def page_title(
     first = parts[0] if parts else ""
     bare = first in names
     site = {*names, *parts[1:]} - (set() if bare else {first})
+    if subject := thread_subject(doc.iter("h1")):  # not its category: `[本地新闻]`
+        return subject
     headings = [line for _, line in _headings(doc) if line not in site]
     if shown := _shown_title(doc, head, names):
         return shown
@@ -350,13 +366,15 @@ _MIN_TITLE_PART = 4  # shorter, a `<title>`'s first part may be a word of any he
 
 
 def title_element(doc: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
-    """The element showing the title on the page: where the meta line is looked for."""
+    """The element showing the title on the page: where the meta line is looked for. Not a
+    link, where another shows it: an e-paper lists the day's articles by title beside each."""
     for heading, line in _headings(doc):
-        if line == title or title in line:
+        if line == title or title in line or title in text_of(heading):
             return heading
     body = doc.find("body")
     candidates = body.xpath(".//*[normalize-space(.)=$t]", t=title) if body is not None else []
-    return candidates[0] if candidates else None
+    shown = (c for c in islice(candidates, _MOST_HEADINGS) if not _links_to(c, title))
+    return next(shown, candidates[0]) if candidates else None
 
 
 # What portal software writes in every page's `<meta name="author">`: its makers, no writer.
@@ -436,6 +454,12 @@ def _repeats_title(element: lxml.html.HtmlElement, title: str) -> bool:
 _HEADINGS = frozenset({"h1", "h2", "h3"})
 
 
+def _links_to(element: lxml.html.HtmlElement, title: str) -> bool:
+    """Whether `element` showing `title` is, or holds, or is inside, a link showing it."""
+    links = (element, *element.iterancestors("a"), *element.iterdescendants("a"))
+    return any(link.tag == "a" and text_of(link) == title for link in links)
+
+
 def known_author(doc: lxml.html.HtmlElement) -> str | None:
     """The poster a platform's template names (`_KNOWN_AUTHORS`), or None."""
     names = (byline_names(text_of(found)) for found in _KNOWN_AUTHORS.select(doc))
@@ -453,8 +477,8 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
         furniture.drop_tree()
     drop_tool_lines(work)
     link_embedded_documents(work)
-    known = _KNOWN_BODIES.select(work)  # one with text first: a banner's picture is none
-    body = next((k for k in known if text_of(k)), None)
+    known = _KNOWN_BODIES.select(work) or _PAPER_BODIES.select(work)
+    body = next((k for k in known if text_of(k)), None)  # with text: a banner's picture is none
     if body is None:
         body = next((k for k in known if _has_content(k)), None)
     anchor = title_element(work, title) if title else None
@@ -467,6 +491,8 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
             if body is None and element is not None:
                 drop_line(element)
     if body is not None:
+        if body.tag == "td" and "t_f" in (body.get("class") or "").split():
+            tidy_post(body)  # a forum thread's first post
         append_attachments(body)
     if body is None and (extracted := _trafilatura(copy.deepcopy(work))):
         body = parse_html(extracted, url=url).find("body")

@@ -107,7 +107,9 @@ def drop_trailer(work: lxml.html.HtmlElement) -> None:
 def drop_follow_footer(work: lxml.html.HtmlElement) -> None:
     """Remove the lines of a WeChat account's follow footer (`长按识别二维码关注我们`,
     `点击上方蓝字关注`: `feeds.normalize.is_share_line`, asking to follow) with the QR code just
-    before one, as a portal republishing the article keeps them: no part of the story."""
+    before one, as a portal republishing the article keeps them: no part of the story. So is
+    the picture just above a `点击蓝字 关注我们` opening the text (an animated banner pointing
+    at the account's name)."""
     if "关注" not in (page_text := work.text_content()) or not _SHARE_HINT.search(page_text):
         return
     for owner in _holding(work, _SHARE_HINT)[-_MOST_SHARE_TEXTS:]:
@@ -125,13 +127,22 @@ def drop_follow_footer(work: lxml.html.HtmlElement) -> None:
         code = outer.getprevious()
         # the QR code the line asks to press or scan; `点击上方蓝字关注` points at none
         if (
-            _NAMES_A_CODE.search(line)
-            and isinstance(code, lxml.html.HtmlElement)
+            isinstance(code, lxml.html.HtmlElement)
             and not text_of(code)
             and _holds_media(code)
+            and (_NAMES_A_CODE.search(line) or ("蓝字" in line and _opens(code)))
         ):
             code.drop_tree()
         outer.drop_tree()
+
+
+def _opens(element: lxml.html.HtmlElement) -> bool:
+    """Whether nothing shows before `element` in the block holding it (a few siblings read)."""
+    parent = element.getparent()
+    if parent is None or (parent.text or "").strip():
+        return False
+    before = islice(element.itersiblings(preceding=True), _REACH + 1)
+    return not any((s.tail or "").strip() or _shows(s) for s in before)
 
 
 def staff_credits(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

@@ -30,6 +30,7 @@ from feeds.attribution import (
 )
 from feeds.autoextract import article_body, known_author, page_meta, page_title, title_element
 from feeds.bodyprep import drop_disclosure_tables, drop_trailer, staff_credits
+from feeds.founder import paper_day
 from feeds.htmltree import (
     base_url,
     inner_html,
@@ -40,7 +41,7 @@ from feeds.htmltree import (
     text_of,
 )
 from feeds.listpage import PAGE_TEXTS, bare_summary, readable
-from feeds.metaline import meta_element
+from feeds.metaline import byline_under, meta_element
 from feeds.model import ParsedItem, Party
 from feeds.pagedates import calendar_dated, selected_date
 from feeds.pagefurniture import drop_repeated, shown_texts
@@ -236,7 +237,7 @@ def _article(
             found,
             "summary",
             (lambda: bare_summary(_text(doc, rules.summary)), "selector"),
-            (lambda: bare_summary(meta.summary), "automatic"),
+            (lambda: bare_summary(meta.summary) if meta.summary != title else None, "automatic"),
         )
         or "",
         published=_pick(
@@ -246,6 +247,7 @@ def _article(
             (lambda: _timed(meta.published, line_date()), "detected"),
             (lambda: meta.published, "automatic"),
             (line_date, "detected"),
+            (lambda: paper_day(url, tz=tz), "detected"),  # an e-paper's day in its address
         ),
         updated=_pick(found, "updated", (lambda: meta.updated, "automatic")),
         # A meta line near the title outranks <meta name="author">, which many portals fill
@@ -258,6 +260,7 @@ def _article(
             (lambda: meta.author, "automatic"),
             (lambda: known_author(doc), "automatic"),
             (lambda: find_writer(line), "detected"),
+            (lambda: byline_under(anchor) if anchor is not None else None, "detected"),
             (lambda: meta.page_author, "automatic"),
             (lambda: find_writer(edge), "detected"),
             (lambda: find_editor(f"{line}\n{edge}\n{_closing_credits(doc)}"), "detected"),

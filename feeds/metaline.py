@@ -16,7 +16,7 @@ from itertools import islice
 import lxml.html
 from lxml import etree
 
-from feeds.attribution import label_text
+from feeds.attribution import label_text, role_byline
 from feeds.dates import find_date
 from feeds.han import HAN
 from feeds.htmltree import text_of
@@ -25,7 +25,8 @@ from feeds.pressrelease import press_release_trailer
 # A bare `时间：` or `日期：` labels the page only where it starts a label: in a body line, it is
 # the time of an event (`报名时间：2022年3月1日`, `截止日期：…`), and would date the article.
 # A counter (`浏览：128`, `点击次数：`) sits on that line too, often beside a date alone; a
-# Discuz! forum post writes `发表于 2022-1-14 17:50`, with no colon.
+# Discuz! forum post writes `发表于 2022-1-14 17:50`, with no colon, and in its first week
+# `发表于 昨天 09:30` (`3 小时前`), its calendar date in a `title` (`feeds.pagedates`).
 # A `资料来源：` alone (`_DATA_SOURCE`) is a meta line near the title only: after body text it
 # credits a figure or a table. An agency (`发布机构：`, Macau's `發佈機構：`) labels a meta line.
 _META_LINE = re.compile(
@@ -33,7 +34,7 @@ _META_LINE = re.compile(
     r"|发布机构|发布单位|发文机关|发文单位"
     r"|(?:浏览|点击|阅读|访问)(?:次数|数|量)?"
     r"|(?<![" + HAN + r"])(?:时间|日期))\s*[:：]"
-    r"|发表于\s*\d"
+    r"|发表于\s*(?:\d|[今昨前]天|半小时前|刚刚)"
     r"|\b(?:By\s+[A-Z]|(?i:source|author|posted|published)\s*[:：])"
 )
 _DATA_SOURCE = re.compile(r"资料来源\s*[:：]")
@@ -184,7 +185,36 @@ def _line_kind(element: lxml.html.HtmlElement) -> str | None:
         return "source"
     if _DATE_ONLY.fullmatch(text) and _holds_date(text):
         return "date"
+    if len(text) <= _TIMED_LINE_MAX and _timed(element):
+        return "date"
     return None
+
+
+def _timed(element: lxml.html.HtmlElement) -> bool:
+    """Whether the first child `<time>` of `element` holds a date: a mobile template's line of the
+    source's name and the time (`<span>汉中日报</span> <time>11-29 10:20</time>`)."""
+    found = element.find("time")
+    return found is not None and find_date(text_of(found), tz=UTC, now=_SOME_DAY) is not None
+
+
+_TIMED_LINE_MAX = 40
+_SOME_DAY = datetime(2020, 12, 31, tzinfo=UTC)  # a day a date without its year is read by
+
+
+def byline_under(anchor: lxml.html.HtmlElement) -> str | None:
+    """The names of a reporter's byline printed alone just after the title (`本报记者 刘芳`,
+    an e-paper's row under its 主标题 and 副标题), before any body text."""
+    for element in islice(_following(anchor), _BYLINE_REACH):
+        if not isinstance(element.tag, str) or not is_short(element, _BYLINE_MAX):
+            continue
+        if names := role_byline(text_of(element)):
+            return names
+        if _line_kind(element) == "text":
+            return None
+    return None
+
+
+_BYLINE_REACH, _BYLINE_MAX = 12, 60
 
 
 def _holds_date(text: str) -> bool:

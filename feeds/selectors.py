@@ -49,7 +49,7 @@ ARTICLE_PAGES = 10  # an article's pages read by default, the first included
 # (`type = "html"`, or a feed with `full_content`) is then read whole once, as after an edit of
 # its selectors, else its stored items keep what the older code read (a linked PDF's bytes as
 # their text).
-PAGE_RULES = 4
+PAGE_RULES = 5
 
 
 _Regex = re.Pattern[str] | None

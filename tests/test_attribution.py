@@ -283,3 +283,17 @@ def test_the_readmes_credit_patterns_read_a_dedecms_info_line() -> None:
     assert (item.author, item.origin) == ("张三", Party("汉中发布"))
     assert item.published == datetime(2026, 11, 27, 9, 30, tzinfo=SHANGHAI)
     assert dict(item.provenance)["author"] == dict(item.provenance)["origin"] == "selector"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("本报记者 王伟 通讯员 李明", "王伟、李明"),
+        ("作者：本报记者 王伟", "王伟"),
+        ("记者王伟", "王伟"),
+        ("记者站", "记者站"),  # a word starting with a role, no byline
+        ("本报记者 王伟摄", "本报记者 王伟摄"),  # a photograph's credit
+    ],
+)
+def test_a_selected_byline_loses_its_reporters_roles(text: str, names: str) -> None:
+    assert clean_credit(text) == names

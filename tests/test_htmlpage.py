@@ -738,3 +738,51 @@ def test_an_amp_page_shows_its_pictures() -> None:
     assert 'alt="施工现场"' in pictures[0]
     assert "layout" not in pictures[0]
     assert "施工现场。刘芳 摄" in item.content_html
+
+
+def test_wechat_guide_picture_opening_the_text_goes_with_its_line() -> None:
+    """The animated `点击蓝字 关注我们` banner above the text points at the account's name: no
+    part of the story, as the line under it is not; the story's own first picture stays."""
+    guide = (
+        '<section style="text-align: center;"><img class="rich_pages wxw-img __bg_gif"'
+        ' data-src="https://mmbiz.qpic.cn/mmbiz_gif/TopGuideGif/640?wx_fmt=gif" data-type="gif">'
+        "</section>\n"
+        '<p style="text-align: center;"><span>点击蓝字 关注我们</span></p>\n'
+    )
+    opening = '<section style="margin: 0px 8px;">'
+    text = load("wechat_article.html").replace(opening, guide + opening, 1)
+    url = "https://mp.weixin.qq.com/s/Hzfb20220114cxcs"
+    item = parse_article(text, url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert "TopGuideGif" not in item.content_html
+    assert "蓝字" not in item.content_html
+    assert re.findall(r'<img src="([^"]+)"', item.content_html)[0] == (
+        "https://mmbiz.qpic.cn/mmbiz_jpg/Hz1wFakeImg1/640?wx_fmt=jpeg"
+    )
+
+
+MOBILE_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>汉中至巴中高铁汉中段首座隧道贯通-汉中新闻网手机版</title></head><body>
+<header class="m-head"><a href="/m/" class="logo">汉中新闻网</a></header>
+<div class="m-art">
+<h1 class="m-title">汉中至巴中高铁汉中段首座隧道贯通</h1>
+<p class="m-info"><span>汉中日报</span> <time>11-29 10:20</time></p>
+<div class="m-content" id="artContent">
+<p>11月29日上午，汉巴南铁路汉中段首座隧道——青龙山隧道顺利贯通，为全线按期建成通车奠定了坚实基础。</p>
+<p>青龙山隧道全长4.2公里，地质条件复杂，施工单位采用智能化装备，克服涌水、软岩等困难，比计划提前15天贯通。</p>
+<p>汉巴南铁路建成后，汉中至巴中最快1小时可达，将进一步完善川陕革命老区交通网络，助力区域经济协同发展。</p>
+</div>
+<div class="m-open-app"><a href="hzxww://article/5501">打开APP，阅读体验更佳</a></div>
+</div></body></html>"""
+
+
+def test_a_mobile_meta_line_of_a_name_and_a_time_is_no_part_of_the_body() -> None:
+    """`<p class="m-info"><span>汉中日报</span> <time>11-29 10:20</time></p>` under the title:
+    the source's name opened the body as its first paragraph."""
+    now = datetime(2026, 11, 29, 12, tzinfo=SHANGHAI)
+    url = "https://m.example.cn/news/5501.html"
+    item = parse_article(MOBILE_PAGE, url=url, rules=None, tz=SHANGHAI, now=now)
+    assert item.title == "汉中至巴中高铁汉中段首座隧道贯通"
+    assert lines(item)[0].startswith("11月29日上午，汉巴南铁路汉中段首座隧道")
+    assert "汉中日报" not in item.content_html
+    assert item.published == datetime(2026, 11, 29, 10, 20, tzinfo=SHANGHAI)
