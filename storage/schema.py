@@ -192,9 +192,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 11: when each source's items version last moved (Unix seconds): a document's
     # `Last-Modified` is no earlier, so an item dated before the newest, or one taken out,
-    # does not earn a conditional request's 304.
+    # does not earn a conditional request's 304. A store from before (or a backup of one,
+    # restored) has no such date: its items count as changed at the upgrade.
     """
     ALTER TABLE sources ADD COLUMN items_changed REAL;
+    UPDATE sources SET items_changed = CAST(strftime('%s', 'now') AS REAL);
     """,
     # 12: when a story's canonical copy was last replaced by another (Unix seconds): the
     # merged entry shows that copy from then on, and its `updated` is no earlier.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,3 +155,23 @@ def test_a_fetch_beside_this_release_s_own_server_remakes_them_too(
     with older_server(database, release=release_rules()):
         done = run_cli("fetch", config)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_store_from_before_changes_were_dated_counts_as_changed_at_its_upgrade(
+    config: Path, tmp_path: Path
+) -> None:
+    """A store (or a backup restored) from before schema 11 has no date of its items' last
+    change: taken as none, its feeds were dated by their newest entry, before what their
+    readers held, and a reader asking by date was answered 304 for a changed feed."""
+    database = tmp_path / "agg.sqlite3"
+    database.unlink()
+    older_store(database, schema=10)
+    with sqlite3.connect(database) as conn:
+        conn.execute("INSERT INTO sources (id, url) VALUES ('gone', 'http://example.org/')")
+    upgraded_at = time.time()
+    done = run_cli("fetch", config)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(database) as conn:
+        (changed,) = conn.execute("SELECT items_changed FROM sources WHERE id = 'gone'").fetchone()
+    assert changed is not None
+    assert changed >= int(upgraded_at)
