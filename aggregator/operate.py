@@ -147,18 +147,20 @@ def _no_upgrade_under_a_server(database: Path) -> None:
         return
     if version < latest_schema():
         older = f"database schema {version} is older than this program's ({latest_schema()})"
+        then = "then start this release's `aggregator serve`, which upgrades it"
     elif stale := made_otherwise(database):
         if serving_release(database) == release_rules():
             return  # this release's own server, which remakes them
-        verb = "were" if len(stale) > 1 else "was"
+        verb = "was" if stale == ["its search index"] else "were"
         older = f"{' and '.join(stale)} {verb} made by another release's rules"
+        # which of the two releases is the later one, the rules do not say
+        then = "this release's `aggregator serve` then makes them again by its own rules"
     else:
         return
     if (pid := running_server(database)) is not None:
         raise AlreadyServing(
             f"{database}: {older}, and `aggregator serve` (pid {pid}) of the release that"
-            " wrote it runs on it: stop it, then start this release's `aggregator serve`,"
-            " which upgrades it"
+            f" wrote it runs on it: stop it; {then}"
         )
 
 

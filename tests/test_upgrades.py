@@ -127,6 +127,7 @@ def test_a_fetch_does_not_remake_an_index_or_keys_under_an_older_server(
     database = tmp_path / "agg.sqlite3"
     assert run_cli("fetch", config).returncode == 0
     with sqlite3.connect(database) as conn:
+        (made_before,) = conn.execute("SELECT made_by FROM search_tokens").fetchone()
         conn.execute("UPDATE search_tokens SET made_by = 'rules 2; an older release'")
         conn.execute("UPDATE story_keys SET made_by = 'rules 1; an older release'")
     with older_server(database):
@@ -134,8 +135,14 @@ def test_a_fetch_does_not_remake_an_index_or_keys_under_an_older_server(
     assert refused.returncode == 1
     assert (
         "its search index and its stories' match keys were made by another release's rules,"
-        " and `aggregator serve` (pid 4242) of the release that wrote it runs on it"
+        " and `aggregator serve` (pid 4242) of the release that wrote it runs on it: stop it;"
+        " this release's `aggregator serve` then makes them again by its own rules\n"
     ) in refused.stderr
+    with sqlite3.connect(database) as conn:
+        conn.execute("UPDATE search_tokens SET made_by = ?", (made_before,))
+    with older_server(database):
+        refused = run_cli("fetch", config)
+    assert "its stories' match keys were made by another release's rules" in refused.stderr
     done = run_cli("fetch", config)
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(database) as conn:
