@@ -14,7 +14,7 @@ from aggregator.eventloop import loop_name
 from aggregator.service import Service, running_service
 from aggregator.web.app import make_admin_app, make_app
 from aggregator.web.tally import open_tally
-from aggregator.workers import RELOAD, Workers, start_site
+from aggregator.workers import Workers, start_site
 
 log = logging.getLogger("aggregator.serve")
 # A stop finishes within workers.HTTP_GRACE + FETCH_GRACE (and a database close): supervisors
@@ -100,7 +100,7 @@ async def _serve(config: Config, service: Service, stop: asyncio.Event) -> None:
     workers = Workers(lambda: service.config, settings.workers - 1)
     workers.start()
     watcher = asyncio.create_task(workers.watch())
-    service.on_reload.append(lambda: workers.signal(RELOAD))
+    service.on_reload.append(workers.reload)
 
     def on_hangup() -> None:
         task = asyncio.ensure_future(_reload(service))

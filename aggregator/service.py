@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -79,7 +79,8 @@ class Service:
         self._recorded_seen = self.started  # the last record `_follow_other_fetches` saw
         self.websub = WebSubNotifier()
         self._reloading = asyncio.Lock()
-        self.on_reload: list[Callable[[], object]] = []  # e.g. tell worker processes
+        # awaited after each reload: the worker processes reloading too
+        self.on_reload: list[Callable[[], Awaitable[object]]] = []
         self.on_database_lost: list[Callable[[], object]] = []  # e.g. stop serving
         self.rekeying: asyncio.Task[int] | None = None  # stored story keys made anew, if stale
 
@@ -218,7 +219,7 @@ class Service:
             if self.writes:
                 self.tell_hub(split | await self._showing_withdrawals(previous, config))
         for listener in self.on_reload:
-            listener()
+            await listener()
         _log_reload(previous, config)
         return config
 

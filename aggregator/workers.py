@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -32,10 +33,13 @@ from aggregator.web.app import make_app
 from aggregator.web.tally import open_tally
 
 log = logging.getLogger("aggregator.workers")
+SharedCount = ctypes.c_ulonglong  # a `multiprocessing` Value("Q", lock=False)
+SharedCounts = ctypes.Array[ctypes.c_ulonglong]  # an Array("Q", …, lock=False)
 HTTP_GRACE = 2.0  # requests in flight get this long at a stop
 _CHECK_EVERY = 1.0  # how soon a worker notices an orphaned state, and the main a dead worker
 _STOP_WAIT = 5.0
 _RESPAWN_MAX = 60.0  # a worker that keeps dying is restarted at most this often
+_RELOAD_WAIT, _RELOAD_POLL = 5.0, 0.005  # how long a reload waits for the workers, how often
 # The main process's word to reload, after its own reload: a worker ignores SIGHUP, which a
 # whole process group gets (`systemctl kill -s HUP`, a terminal), and reloaded twice for it.
 RELOAD = signal.SIGUSR1
@@ -63,6 +67,10 @@ class Workers:
     def __init__(self, running: Callable[[], Config], count: int) -> None:
         self._running = running  # the main process's config: a new worker dates as it does
         self._context = multiprocessing.get_context("spawn")  # no inherited loop or sockets
+        # reloads asked of the workers, and the last each has made: a reload is answered once
+        # every process serves by the new config
+        self._asked = self._context.Value("Q", 0, lock=False)
+        self._made = self._context.Array("Q", count, lock=False)
         self._processes: list[BaseProcess] = []
         self._count = count
         self._stopping = False
@@ -76,7 +84,9 @@ class Workers:
     def _spawn(self, index: int) -> BaseProcess:
         self._started[index] = time.monotonic()
         process = self._context.Process(
-            target=run_worker, args=(self._running(), os.getpid(), index + 1), daemon=False
+            target=run_worker,
+            args=(self._running(), os.getpid(), index + 1, self._asked, self._made),
+            daemon=False,
         )
         # Born with both blocked (a blocked signal stays blocked across the exec): a group's
         # SIGHUP, or the word to reload, killed a worker still starting.
@@ -109,6 +119,23 @@ class Workers:
                     del due[index]
                     self._processes[index] = self._spawn(index)
 
+    async def reload(self) -> None:
+        """Have every worker reload, and wait until each has, or has died (`_RELOAD_WAIT` at
+        most): answered at once, a withdrawn item was still served by a worker for a moment
+        after `POST /api/reload` said it was done."""
+        self._asked.value += 1
+        asked = self._asked.value
+        self.signal(RELOAD)
+        deadline = time.monotonic() + _RELOAD_WAIT
+        while not all(
+            self._made[index] >= asked or process.exitcode is not None
+            for index, process in enumerate(self._processes)
+        ):
+            if time.monotonic() >= deadline:
+                log.warning("workers slow to reload", extra={"seconds": _RELOAD_WAIT})
+                return
+            await asyncio.sleep(_RELOAD_POLL)
+
     def signal(self, signum: int) -> None:
         for process in self._processes:
             if process.pid is not None and process.exitcode is None:
@@ -125,23 +152,29 @@ class Workers:
                 await asyncio.to_thread(process.join)
 
 
-def run_worker(running: Config, parent_pid: int, index: int) -> None:
+def run_worker(
+    running: Config, parent_pid: int, index: int, asked: SharedCount, made: SharedCounts
+) -> None:
     """A worker process's entry point: it reads the config file itself, which may have
-    changed since the main process did (its reload comes next)."""
+    changed since the main process did (its reload comes next). `asked` counts the reloads
+    the main process asked for, and `made[index - 1]` is the last this one has made."""
     fix_mmap_threshold()  # it compresses feeds on threads too: see there why
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
+    made[index - 1] = asked.value  # read before the file: a reload asked later signals it
     try:
         config = load_config(running.path).dated_as(running)
         apply_level(config.service.log_level)
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})
         raise SystemExit(2) from None
-    eventloop.run(_serve_worker(config, parent_pid, index))
+    eventloop.run(_serve_worker(config, parent_pid, index, asked, made))
 
 
-async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
+async def _serve_worker(
+    config: Config, parent_pid: int, index: int, asked: SharedCount, made: SharedCounts
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -151,9 +184,11 @@ async def _serve_worker(config: Config, parent_pid: int, index: int) -> None:
         reloads: set[asyncio.Task[Config]] = set()
 
         def on_reload() -> None:
+            wanted = asked.value
             task = asyncio.ensure_future(service.reload())
             reloads.add(task)
             task.add_done_callback(_reload_done(reloads))
+            task.add_done_callback(lambda _: made.__setitem__(index - 1, wanted))
 
         loop.add_signal_handler(RELOAD, on_reload)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {RELOAD})  # one sent meanwhile comes now

@@ -342,3 +342,41 @@ async def test_processes_date_a_changed_feed_only_once_no_other_version_can_shar
                 assert answer.status == status
         code, stderr = await stop(server)
     assert code == 0, stderr
+
+
+async def _statuses_at_once(url: str) -> set[int]:
+    """The statuses of `CONNECTIONS` requests sent together, each on a new connection."""
+    connector = aiohttp.TCPConnector(force_close=True, limit=CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def status() -> int:
+            async with http.get(url) as response:
+                return response.status
+
+        return set(await asyncio.gather(*(status() for _ in range(CONNECTIONS))))
+
+
+async def test_a_reload_is_answered_once_every_process_serves_by_the_new_config(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """Answered once the main process had reloaded, a channel removed was still served by a
+    worker for a moment after `POST /api/reload` said it was done (a withdrawal too)."""
+    port, admin_port = free_port(), free_port()
+    extra = f"workers = 2\nadmin_port = {admin_port}\n"
+    channel = '[[feeds]]\nid = "only-one"\nsources = ["one"]\n'
+    async with farm() as site, aiohttp.ClientSession() as http:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, extra, "1h")
+        plain = config.read_text("utf-8")
+        server = await start(config, port)
+        servers.append(server)
+        assert await eventually(lambda: _count(port, 2))
+        reload = f"http://127.0.0.1:{admin_port}/api/reload"
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        for shown in (True, False) * 8:  # the older config was served for a few ms
+            config.write_text(plain + channel if shown else plain, "utf-8")
+            async with http.post(reload, headers=bearer) as response:
+                assert response.status == 200
+            statuses = await _statuses_at_once(server.base + "/feeds/only-one.atom")
+            assert statuses == {200 if shown else 404}, "a worker served by the older config"
+        code, stderr = await stop(server)
+    assert code == 0, stderr
