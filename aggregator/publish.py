@@ -52,9 +52,15 @@ def _story_fields(
     origin = None
     if story.origin_name:
         origin = Party(story.origin_name, story.origin_url or _credited_url(config, story, hidden))
-    elif len(story.copies) > 1 and (first := config.source(story.origin_source or "")):
+    elif (first := config.source(story.origin_source or "")) and _configured(config, story) > 1:
         origin = Party(first.name, item.url if first.id == item.source_id else None)
     return story.entry_id, origin, tuple(copies)
+
+
+def _configured(config: Config, story: StoryView) -> int:
+    """The story's copies of sources in the config: those of a source gone from it (renamed,
+    re-added under another id) are no earlier publisher, and an entry credited itself."""
+    return sum(config.source(copy.source_id) is not None for copy in story.copies)
 
 
 def _credited_url(config: Config, story: StoryView, hidden: Withdrawn | None) -> str | None:
