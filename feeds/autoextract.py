@@ -75,6 +75,9 @@ _PAPER_BODIES = FieldSelector("#ozoom, founder-content")
 # Who wrote a Discuz! forum thread: its first post's poster; a 人民网 story: the byline under
 # its heading.
 _KNOWN_AUTHORS = FieldSelector(".authi a.xw1, .text_title > p.author")
+# A WeChat article's author field, beside its account's name (`#js_name`): the `原创` mark
+# and the date are other elements of that line.
+_WECHAT_AUTHOR = FieldSelector("#meta_content > span.rich_media_meta_text")
 _MIN_BLOCK_CHARS = 10
 
 
@@ -91,6 +94,7 @@ class PageMeta:
     site_name: str | None = None
     origin: str | None = None  # <meta name="ContentSource"> of government sites
     site_names: tuple[str, ...] = ()  # every name the page gives its site
+    account: str | None = None  # a WeChat article's account: who published it
 
 
 def _meta_tags(doc: lxml.html.HtmlElement) -> dict[str, str]:
@@ -153,8 +157,8 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         or next((d for d in scripted if d), None)
         or paper.published
     )
-    account = doc.get_element_by_id("js_name", None)  # a WeChat article's account name
-    declared = [text_of(account)] if account is not None else []
+    account = _account(doc)
+    declared = [account] if account else []
     declared = [name for name in (*declared, *(tags[k] for k in _SITE if k in tags)) if name]
     head = _head(doc)
     parts = [part.strip() for part in _TITLE_PARTS.split(head)]
@@ -184,7 +188,14 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         site_name=declared[0] if declared else None,
         origin=tags.get("contentsource"),
         site_names=site_names,
+        account=account or None,
     )
+
+
+def _account(doc: lxml.html.HtmlElement) -> str:
+    """A WeChat article's account name, or ""."""
+    account = doc.get_element_by_id("js_name", None)
+    return text_of(account) if account is not None else ""
 
 
 _NO_PAPER = PaperFields()
@@ -460,10 +471,16 @@ def _links_to(element: lxml.html.HtmlElement, title: str) -> bool:
     return any(link.tag == "a" and text_of(link) == title for link in links)
 
 
-def known_author(doc: lxml.html.HtmlElement) -> str | None:
-    """The poster a platform's template names (`_KNOWN_AUTHORS`), or None."""
+def known_author(doc: lxml.html.HtmlElement, account: str | None = None) -> str | None:
+    """The poster a platform's template names (`_KNOWN_AUTHORS`), or a WeChat article's
+    author field unless it holds its `account`'s own name; None."""
     names = (byline_names(text_of(found)) for found in _KNOWN_AUTHORS.select(doc))
-    return next((name for name in names if name), None)
+    if found := next((name for name in names if name), None):
+        return found
+    if account:
+        fields = (byline_names(text_of(field)) for field in _WECHAT_AUTHOR.select(doc))
+        return next((name for name in fields if name and name != account), None)
+    return None
 
 
 def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) -> str | None:

@@ -786,3 +786,14 @@ def test_a_mobile_meta_line_of_a_name_and_a_time_is_no_part_of_the_body() -> Non
     assert lines(item)[0].startswith("11月29日上午，汉巴南铁路汉中段首座隧道")
     assert "汉中日报" not in item.content_html
     assert item.published == datetime(2026, 11, 29, 10, 20, tzinfo=SHANGHAI)
+
+
+def test_a_wechat_articles_author_field_and_account() -> None:
+    """Its author is the name WeChat shows beside the account (not the `原创` mark, nor the
+    account's name written there); with nothing crediting another, the account published it."""
+    url = "https://mp.weixin.qq.com/s/Hzfb20221128yc"
+    item = parse_article(load("wechat_original.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert item.author == "李娜"
+    assert item.origin == Party("汉中发布")
+    credited = parse_article(load("wechat_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert (credited.author, credited.origin) == ("李四", Party("汉中市科技局"))
