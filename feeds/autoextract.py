@@ -8,7 +8,6 @@ platforms we target, else what trafilatura extracts, else the block with the mos
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -17,7 +16,6 @@ from datetime import datetime, tzinfo
 from itertools import islice
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from feeds.attachments import append_attachments, append_missing_attachments
@@ -26,7 +24,8 @@ from feeds.bodyprep import content_cell, drop_line, drop_tool_lines, link_embedd
 from feeds.dates import parse_date
 from feeds.discuz import thread_subject, tidy_post, without_forum_name
 from feeds.founder import PaperFields, paper_fields
-from feeds.htmltree import inner_html, parse_html, text_lines, text_of
+from feeds.htmltree import inner_html, text_lines, text_of
+from feeds.mainextract import extract_main
 from feeds.metaline import find_meta_line, is_dated_label_line, is_meta_line, is_short
 from feeds.sanitize import xml_safe
 from feeds.selectors import FieldSelector
@@ -404,22 +403,6 @@ def _person(author: str | None) -> str | None:
     return author
 
 
-def _trafilatura(tree: lxml.html.HtmlElement) -> str | None:
-    try:
-        return trafilatura.extract(
-            tree,
-            output_format="html",
-            include_images=True,
-            include_links=True,
-            include_tables=True,
-            include_comments=False,
-            favor_precision=True,
-            with_metadata=False,
-        )
-    except Exception:  # a third-party heuristic on hostile input: any failure means "fall back"
-        return None
-
-
 def _has_content(element: lxml.html.HtmlElement) -> bool:
     return bool(text_of(element)) or any(True for _ in islice(element.iter("img"), 1))
 
@@ -511,10 +494,8 @@ def article_body(work: lxml.html.HtmlElement, *, url: str, title: str | None) ->
         if body.tag == "td" and "t_f" in (body.get("class") or "").split():
             tidy_post(body)  # a forum thread's first post
         append_attachments(body)
-    if body is None and (extracted := _trafilatura(copy.deepcopy(work))):
-        body = parse_html(extracted, url=url).find("body")
-        if body is not None:
-            append_missing_attachments(body, work)
+    if body is None and (body := extract_main(work, url=url)) is not None:
+        append_missing_attachments(body, work)
     if body is None:
         body = _densest_block(work)
     return _tidy(body, title) if body is not None else None

@@ -797,3 +797,35 @@ def test_a_wechat_articles_author_field_and_account() -> None:
     assert item.origin == Party("汉中发布")
     credited = parse_article(load("wechat_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
     assert (credited.author, credited.origin) == ("李四", Party("汉中市科技局"))
+
+
+def test_main_content_extraction_keeps_the_pages_players() -> None:
+    """trafilatura drops `<video>` and `<iframe>`: a video story came out as its caption."""
+    url = "http://sn.people.com.cn/n2/2022/1128/c190201-32588888.html"
+    item = parse_article(
+        load("people_video_article.gb2312.html"), url=url, rules=None, tz=SHANGHAI, now=NOW,
+        iframe_hosts=("v.qq.com",),
+    )  # fmt: skip
+    assert "近日，汉中迎来今冬首场降雪" in item.content_html
+    assert '<video src="http://sn.people.com.cn/video/2022/1128/hz_snow.mp4"' in item.content_html
+    assert '<source src="http://sn.people.com.cn/video/2022/1128/hz_snow.webm"' in item.content_html
+    assert '<iframe src="https://v.qq.com/txp/iframe/player.html?vid=m3345abcd12"' in (
+        item.content_html
+    )
+    assert "ads.example.com" not in item.content_html  # not a host the source allows
+    assert "players.invalid" not in item.content_html
+    texts = lines(item)
+    assert texts.index(next(t for t in texts if "近日" in t)) < texts.index(
+        next(t for t in texts if "降雪过后" in t)
+    )
+
+
+def test_a_page_of_thousands_of_players_keeps_a_bounded_number() -> None:
+    players = '<p>汉中新闻正文，第{0}段的文字。<iframe src="https://v.qq.com/x/{0}"></iframe></p>'
+    page = f"<html><body><div>{''.join(players.format(n) for n in range(5000))}</div></body></html>"
+    item = parse_article(
+        page, url="http://example.org/a.html", rules=None, tz=SHANGHAI, now=NOW,
+        iframe_hosts=("v.qq.com",),
+    )  # fmt: skip
+    assert 0 < item.content_html.count("<iframe") <= 50
+    assert "players.invalid" not in item.content_html
