@@ -174,9 +174,11 @@ class Config:
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]  # "all" first
     stories: StoriesConfig = field(default_factory=StoriesConfig)
-    # when the file was last changed (Unix seconds), as read: what every document shows may
-    # have changed then, and their `Last-Modified` is no earlier
+    # when what the file says last changed (Unix seconds): the file's time as read, then the
+    # one the store keeps for `digest` (`aggregator.configdate`); every document's
+    # `Last-Modified` is no earlier
     modified: float = 0.0
+    digest: str = field(default="", compare=False)  # of the settings as read, not the text
     # lookups by id: rendering asks once per entry, with thousands of sources configured
     _sources_by_id: dict[str, SourceConfig] = field(init=False, repr=False, compare=False)
 
@@ -253,7 +255,15 @@ def load_config(path: Path) -> Config:
         raise ConfigError(
             ["not valid TOML: arrays or inline tables nested too deeply"], path=str(path)
         ) from exc
-    return config_from_mapping(data, path=path, modified=modified)
+    config = config_from_mapping(data, path=path, modified=modified)
+    return replace(config, digest=settings_digest(data))
+
+
+def settings_digest(data: Mapping[str, Any]) -> str:
+    """A digest of the settings a file gives, not of its text: a comment, the order of keys
+    or how a string is quoted change nothing of what the service does."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def config_text(data: bytes) -> str:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from aggregator.config import Config, SourceConfig, load_config
+from aggregator.configdate import dated
 from aggregator.cpu import CpuPool, WorkerCrashed
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.fetcher import Fetcher
@@ -201,6 +202,8 @@ class Service:
                      " over this one); to run without sources, restart the service"],
                     path=str(config.path),
                 )  # fmt: skip
+            if config is not self.config:
+                config = await dated(self.db, config, record=self.scheduler is not None)
             split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config
             self.pipeline.reconfigure(config)
@@ -386,6 +389,7 @@ async def running_service(
             await cpu.close()
         raise
     try:
+        config = await dated(db, config, record=schedule)
         split = await apply_config(db, config) if writes else set()
         async with Fetcher(config.fetch) as fetcher:
             service = Service(config, db, fetcher, writes=writes, cpu=cpu)

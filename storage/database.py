@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from feeds.stories import SourceNames
-from storage import items, search, secrets, sources, stories, storykeys
+from storage import configstate, items, search, secrets, sources, stories, storykeys
 from storage.batched import BatchedLookup
 from storage.connection import Connections, InlineReader, Reader, Schema
 from storage.records import (
@@ -47,6 +47,10 @@ class Reads:
         if found is None:
             found = self._secrets[name] = await secrets.secret(self._reads, name)
         return found
+
+    async def config_state(self) -> tuple[str, float] | None:
+        """The digest of the settings the server last ran by, and since when; None before."""
+        return await configstate.config_state(self._reads)
 
     async def story_views(self, story_ids: Sequence[int]) -> dict[int, StoryView]:
         return await stories.story_views(self._reads, story_ids)
@@ -226,6 +230,9 @@ class Database(Reads):
         if not keyed:
             return 0
         return await self._db.write(lambda conn: storykeys.rekey(conn, keyed))
+
+    async def set_config_state(self, digest: str, since: float) -> None:
+        await self._db.write(lambda conn: configstate.set_config_state(conn, digest, since))
 
     async def set_keys_made_by(self, made_by: str) -> None:
         await self._db.write(lambda conn: storykeys.set_keys_made_by(conn, made_by))

@@ -256,6 +256,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE items ADD COLUMN body_days TEXT;
     """,
+    # 20: the settings the server last ran by (a digest of what the config file says) and
+    # since when: every document's `Last-Modified` is no earlier. The file's own time said
+    # when it was written, not when what it says changed: copied with its old time, a
+    # withdrawal was dated before the documents it changed; saved unchanged, every document
+    # was dated anew at the next start (`aggregator/configdate.py`).
+    """
+    CREATE TABLE config_state (digest TEXT NOT NULL, since REAL NOT NULL);
+    """,
 )
 # The SQL function that makes an item's tokens (migration 3's backfill, migration 7's delete
 # trigger, the index's rebuild); registered on the writer by `connection.py`.

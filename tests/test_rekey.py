@@ -232,6 +232,7 @@ async def test_the_upgrade_leaves_stored_items_and_keys_as_they_are(tmp_path: Pa
     with sqlite3.connect(database) as conn:
         conn.execute("DROP TABLE IF EXISTS story_keys")
         conn.execute("ALTER TABLE items DROP COLUMN body_days")
+        conn.execute("DROP TABLE config_state")  # migration 20's
         conn.execute("PRAGMA user_version = 17")
         items = conn.execute("SELECT * FROM items ORDER BY id").fetchall()
         item_bands = conn.execute("SELECT * FROM item_bands ORDER BY band, item_id").fetchall()

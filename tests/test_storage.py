@@ -122,6 +122,7 @@ async def test_upgrading_past_migration_8_reads_every_source_in_full_once(tmp_pa
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
         conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
+        conn.execute("DROP TABLE config_state")  # migration 20's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")
         conn.execute("PRAGMA user_version = 7")
     database = await Database.open(path)
@@ -153,6 +154,7 @@ async def test_upgrading_past_migration_13_reads_every_source_again_for_enclosur
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
         conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
+        conn.execute("DROP TABLE config_state")  # migration 20's
         conn.execute("ALTER TABLE items DROP COLUMN enclosures")  # as version 12 had it
         conn.execute("PRAGMA user_version = 12")
     database = await Database.open(path)
@@ -189,6 +191,7 @@ async def test_upgrading_past_migration_15_reads_every_source_in_full_once(
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
         conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
+        conn.execute("DROP TABLE config_state")  # migration 20's
         conn.execute("PRAGMA user_version = 14")
     database = await Database.open(path)
     try:

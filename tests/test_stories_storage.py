@@ -451,6 +451,7 @@ async def test_a_store_from_before_band_fingerprints_still_matches_bodies(tmp_pa
         conn.execute("ALTER TABLE items DROP COLUMN body_chars")  # migration 17's
         conn.execute("ALTER TABLE items DROP COLUMN body_days")  # migration 19's
         conn.execute("DROP TABLE story_keys")  # migration 18's
+        conn.execute("DROP TABLE config_state")  # migration 20's
         conn.executescript(  # migration 7's: the index as it was, with a copy of the text
             "DROP TABLE search_tokens; DROP TRIGGER items_search_delete; DROP TABLE items_search;"
             "CREATE VIRTUAL TABLE items_search USING fts5 (text);"

@@ -1,0 +1,82 @@
+"""A document is dated no earlier than the last change of what the config says, whatever the
+file's own time: kept in the store, so a restart dates as the server before it did."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import free_port, run_cli_async
+from tests.test_running import (
+    Farm,
+    Server,
+    farm,
+    no_server_left,  # noqa: F401 - autouse: a failed test leaves no server running
+    start,
+    stop,
+    write_config,
+)
+
+PATH = "/feeds/all.atom"
+
+
+async def _served(server: Server, since: str | None = None) -> tuple[int, str, bytes]:
+    headers = {"If-Modified-Since": since} if since else {}
+    async with aiohttp.ClientSession() as http, http.get(server.base + PATH, headers=headers) as r:
+        return r.status, r.headers.get("Last-Modified", ""), await r.read()
+
+
+async def _first_serving(config: Path, port: int, site: Farm) -> str:
+    """A server's first run on a store fetched by hand, its upstream changing no more: the
+    merged feed's date."""
+    fetched = await run_cli_async("fetch", config)
+    assert fetched[0] == 0, fetched[2]
+    site.per_fetch = 0
+    server = await start(config, port)
+    await asyncio.sleep(1.1)  # HTTP dates are to the second
+    _, date, body = await _served(server)
+    code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert body.count(b"<entry>") == 5
+    return date
+
+
+async def test_a_config_changed_under_its_old_file_time_dates_the_documents_anew(
+    tmp_path: Path,
+) -> None:
+    """A withdrawal deployed with the file's time kept (`cp -p`, `rsync -a`) and a restart:
+    the changed feed kept its date, and a reader asking by date got 304 and the item."""
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, "", "1h")
+        date = await _first_serving(config, port, site)
+        old = config.stat().st_mtime - 86_400
+        withdraw = '\n[[stories.withdraw]]\nurls = ["http://example.org/one/4"]\n'
+        config.write_text(config.read_text("utf-8") + withdraw, "utf-8")
+        os.utime(config, (old, old))
+        server = await start(config, port)
+        status, new_date, new_body = await _served(server, since=date)
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert (status, new_body.count(b"<entry>")) == (200, 4)
+    assert new_date != date
+
+
+async def test_a_config_saved_unchanged_dates_nothing_anew_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A config saved with a comment more, then a restart: readers asking by date downloaded
+    every unchanged feed again."""
+    port = free_port()
+    async with farm() as site:
+        config = write_config(tmp_path / "config.toml", port, {"one": site.url("one")}, "", "1h")
+        date = await _first_serving(config, port, site)
+        config.write_text(config.read_text("utf-8") + "# saved again\n", "utf-8")
+        server = await start(config, port)
+        status, new_date, _ = await _served(server, since=date)
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert (status, new_date) == (304, date)
