@@ -133,6 +133,7 @@ async def test_self_link_is_the_requested_url_with_its_query(client: Client) -> 
         ("q=", "q"),
         ("q=%20%21%21", "q"),
         ("q=" + "x" * 201, "q"),
+        ("q=" + "+".join("汉中" for _ in range(17)), "q"),  # the 17th word was left out
         ("tag=", "tag"),
         ("tag=" + "t" * 101, "tag"),
         ("source=NOPE", "source"),
@@ -157,6 +158,7 @@ async def test_bad_values_answer_400_naming_the_parameter(
     assert response.status == 400
     assert (await response.text()).startswith(f"{parameter}: ")
     assert response.headers["Access-Control-Allow-Origin"] == "*", "a partner's script reads why"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 async def test_a_source_feed_accepts_only_its_own_source(client: Client) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from aggregator.config import ID_PATTERN, FeedConfig
 from aggregator.documents import Query, parse_cursor
+from feeds.searchtext import MAX_QUERY_TERMS
 from storage import match_expression
 
 PARAMETERS = frozenset({"before", "limit", "q", "source", "tag"})
@@ -22,16 +23,18 @@ MAX_TAG_CHARS = 100
 
 # A partner site's script reads why its request failed, not only that it did.
 CROSS_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+# An error repeats what was asked (`limit: … not '<script>…'`): read as text, never sniffed.
+_ERROR_HEADERS = {**CROSS_ORIGIN, "X-Content-Type-Options": "nosniff"}
 
 
 class BadQuery(web.HTTPBadRequest):
     def __init__(self, message: str) -> None:
-        super().__init__(text=message + "\n", content_type="text/plain", headers=CROSS_ORIGIN)
+        super().__init__(text=message + "\n", content_type="text/plain", headers=_ERROR_HEADERS)
 
 
 class NoSuchFeed(web.HTTPNotFound):
     def __init__(self, message: str) -> None:
-        super().__init__(text=message + "\n", content_type="text/plain", headers=CROSS_ORIGIN)
+        super().__init__(text=message + "\n", content_type="text/plain", headers=_ERROR_HEADERS)
 
 
 def one_value(request: web.Request, name: str) -> str | None:
@@ -65,6 +68,8 @@ def _text(raw: str | None) -> str | None:
         return None
     if len(raw) > MAX_QUERY_CHARS:
         raise BadQuery(f"q: at most {MAX_QUERY_CHARS} characters")
+    if len(raw.split()) > MAX_QUERY_TERMS:  # those after were left out, and matched anything
+        raise BadQuery(f"q: at most {MAX_QUERY_TERMS} words")
     if match_expression(raw) is None:
         raise BadQuery(f"q: no word to search for in {raw!r}")
     return raw
