@@ -220,7 +220,7 @@ class Service:
                 if every != prune_every(previous.fetch.retention):
                     self.scheduler.every("prune", every, self.prune, first=every)
             if self.writes:
-                self.tell_hub(split | await self._showing_withdrawals(previous, config))
+                self.tell_hub(split | await self._withdrawals_changed(previous, config))
         for listener in self.on_reload:
             await listener()
         _log_reload(previous, config)
@@ -232,15 +232,18 @@ class Service:
         for source_id in sorted(source_ids):
             self.websub.notify(self.config, source_id)
 
-    async def _showing_withdrawals(self, previous: Config, config: Config) -> set[str]:
-        """The sources showing items withdrawn by this reload, or withdrawn no more."""
+    async def _withdrawals_changed(self, previous: Config, config: Config) -> set[str]:
+        """The sources showing items withdrawn by this reload, or withdrawn no more; the
+        stories of those items changed now, as another of their copies is shown."""
         before, after = (withdrawn(c.stories) for c in (previous, config))
-        if not config.service.websub_hub or before == after:
+        if before == after:
             return set()
         changed = withdrawn(replace(config.stories, withdrawn=_changed_urls(before, after)))
         if changed is None:
             return set()
-        showing = await self.db.sources_showing(sorted(changed.links))
+        showing = await self.db.shown_anew(sorted(changed.links), time.time())
+        if not config.service.websub_hub:
+            return showing
         # Items without a normalised link cannot be found through the index: check each.
         unlinked = await self.db.unlinked_items()
         return showing | {source_id for source_id, url in unlinked if changed.covers(url)}

@@ -94,9 +94,6 @@ class Reads:
     async def matching_ids(self, item_ids: Sequence[int], where: search.ItemFilter) -> set[int]:
         return await search.matching_ids(self._reads, item_ids, where)
 
-    async def sources_showing(self, links: Sequence[str]) -> set[str]:
-        return await stories.sources_showing(self._reads, links)
-
     async def unlinked_items(self) -> list[tuple[str, str]]:
         return await stories.unlinked_items(self._reads)
 
@@ -236,6 +233,11 @@ class Database(Reads):
 
     async def set_keys_made_by(self, made_by: str) -> None:
         await self._db.write(lambda conn: storykeys.set_keys_made_by(conn, made_by))
+
+    async def shown_anew(self, links: Sequence[str], when: float) -> set[str]:
+        """Mark changed at `when` the stories of the items with these normalised links, whose
+        shown copy a withdrawal changed; the sources whose documents show them."""
+        return await self._restory(lambda conn: stories.shown_anew(conn, links, when))
 
     async def _restory(self, work: Callable[[sqlite3.Connection], set[str]]) -> set[str]:
         """A change to stories in one transaction; the sources whose documents it changed

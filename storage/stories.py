@@ -521,19 +521,21 @@ async def unlinked_items(db: Reader) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
-async def sources_showing(db: Reader, links: Sequence[str]) -> set[str]:
-    """The sources whose documents show the items with these normalised links: theirs, and
-    those of every other copy of their stories (an entry lists its story's copies)."""
+def shown_anew(conn: sqlite3.Connection, links: Sequence[str], when: float) -> set[str]:
+    """The stories of the items with these normalised links changed at `when` (a copy of
+    theirs withdrawn or withdrawn no more: another is shown under the story's id, and its
+    entry's `updated` moves on, never back); the sources whose documents show them."""
     found: set[str] = set()
     for start in range(0, len(links), _BATCH):
         batch = links[start : start + _BATCH]
         marks = ", ".join("?" * len(batch))
-        rows = await db.read(
-            f"SELECT source_id FROM items WHERE norm_link IN ({marks}) UNION "
-            "SELECT other.source_id FROM items AS mine "
-            "JOIN items AS other ON other.story_id = mine.story_id "
-            f"WHERE mine.norm_link IN ({marks})",
-            [*batch, *batch],
+        story_ids = f"SELECT story_id FROM items WHERE norm_link IN ({marks})"
+        conn.execute(
+            f"UPDATE stories SET changed = max(coalesce(changed, 0), ?) WHERE id IN ({story_ids})",
+            [when, *batch],
+        )
+        rows = conn.execute(
+            f"SELECT DISTINCT source_id FROM items WHERE story_id IN ({story_ids})", batch
         )
         found.update(row[0] for row in rows)
     return found

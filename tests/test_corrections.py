@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,14 @@ async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) ->
         # as another site links it: `www.`, a tracking parameter, a fragment
         listed = "https://www.example.org/hzfb/2022/0114/1001.html?utm_source=wx#top"
         write(tmp_path, f'[[stories.withdraw]]\nurls = ["{listed}"]\n')
+        withdrawn_at = datetime.now(UTC).replace(microsecond=0)
         await service.reload()
 
         now = await entries(client)
         assert OFFICIAL not in now
         assert now[REPUBLISHED]["id"] == story_id, "the story goes on as its next copy"
+        # another copy shown under the story's id: readers holding the entry learn it changed
+        assert datetime.fromisoformat(now[REPUBLISHED]["date_modified"]) >= withdrawn_at
         assert copies(now[REPUBLISHED]) == []
         # who first published it, not linking the copy withdrawn
         assert now[REPUBLISHED]["_origin"] == {"name": "汉中发布"}
@@ -138,8 +142,13 @@ async def test_a_withdrawn_item_is_published_nowhere_and_kept(tmp_path: Path) ->
         assert story_id not in [entry["id"] for entry in gone.values()]
 
         write(tmp_path)
+        taken_back_at = datetime.now(UTC).replace(microsecond=0)
         await service.reload()
-        assert await entries(client) == merged, "taken back, it is published as before"
+        again = await entries(client)
+        modified = datetime.fromisoformat(again[OFFICIAL].pop("date_modified"))
+        assert modified >= taken_back_at, "its date moves on, never back"
+        merged[OFFICIAL].pop("date_modified")
+        assert again == merged, "taken back, it is published as before"
 
 
 async def test_pages_rendered_in_worker_processes_leave_withdrawn_items_out(
