@@ -20,6 +20,10 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
         source = config.source(source_id)
         return source.name if source else source_id
 
+    def disabled(source_id: str) -> bool:  # its copies are published nowhere meanwhile
+        source = config.source(source_id)
+        return source is not None and not source.enabled
+
     return {
         "id": story.entry_id,
         "title": titles.get(story.canonical_item or -1, ""),
@@ -34,6 +38,7 @@ def _describe(config: Config, story: StoryView, titles: dict[int, str]) -> dict[
                 "canonical": copy.item_id == story.canonical_item,
                 "rule": copy.rule or "first",
                 "withdrawn": hidden is not None and hidden.covers(copy.url),
+                "disabled": disabled(copy.source_id),
             }
             for copy in story.copies
             if config.source(copy.source_id) is not None
@@ -92,5 +97,6 @@ def _text(
         for copy in story["copies"]:  # type: ignore[attr-defined]
             mark = "*" if copy["canonical"] else " "
             line = f"  {mark} {copy['source_name']:<16} {copy['rule']:<6} {copy['url']}"
-            lines.append(line + ("  (withdrawn)" if copy["withdrawn"] else ""))
+            notes = [note for note in ("withdrawn", "disabled") if copy[note]]
+            lines.append(line + "".join(f"  ({note})" for note in notes))
     return "\n".join(lines)

@@ -183,3 +183,18 @@ def test_withdrawn_urls_that_do_not_parse_match_only_themselves() -> None:
     assert not hidden.covers(OFFICIAL)
     assert not hidden.covers(None)
     assert not hidden.covers("")
+
+
+async def test_the_story_report_marks_the_copies_of_a_disabled_source(tmp_path: Path) -> None:
+    """Its copies are published nowhere meanwhile, which the report did not say."""
+    path = write(tmp_path)
+    async with serving(path, fetch=True):
+        pass
+    config = load_config(write(tmp_path, "enabled = false\n"))  # the portal, the last source
+    (story,) = json.loads((await story_report(config, since="7d", as_json=True)).text)
+    assert {c["url"]: c["disabled"] for c in story["copies"]} == {
+        OFFICIAL: False,
+        REPUBLISHED: True,
+    }
+    report = await story_report(config, since="7d", as_json=False)
+    assert f"{REPUBLISHED}  (disabled)" in report.text
