@@ -39,7 +39,7 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json"}
 # What a list API answers: a JSON array, or JSON handed to a script (JSONP, `var list = …`)
 _SCRIPTED_JSON = re.compile(r"\s*(?:\[|[\w$.]+\s*\(\s*[{\[]|var\s+[\w$]+\s*=\s*[{\[])")
-JSON_LIST_HINT = 'a list API\'s JSON is read by a source of type = "json"'
+_JSON_LIST_HINT = 'a list API\'s JSON is read by a source of type = "json"'
 
 
 def detect_format(body: bytes) -> str:
@@ -89,7 +89,7 @@ def parse_feed(
         alternates = feed_links(body, url=url, header_charset=header_charset, encoding=encoding)
         raise NotAFeed("an HTML page, not a feed", url=url, alternates=alternates)
     if kind == "unknown" and _SCRIPTED_JSON.match(_head(body)):
-        raise ParseError(f"JSON, not a feed: {JSON_LIST_HINT}", url=url)
+        raise ParseError(f"JSON, not a feed: {_JSON_LIST_HINT}", url=url)
     given: dict[str, Any] = {
         "header_charset": header_charset, "encoding": encoding, "default_tz": default_tz,
         "max_entries": max_entries, "iframe_hosts": iframe_hosts,
