@@ -75,7 +75,7 @@ _PAPER_BODIES = FieldSelector("#ozoom, founder-content")
 # its heading.
 _KNOWN_AUTHORS = FieldSelector(".authi a.xw1, .text_title > p.author")
 # A WeChat article's author field, beside its account's name (`#js_name`): the `原创` mark
-# and the date are other elements of that line.
+# (`#copyright_logo`) and the date are other elements of that line.
 _WECHAT_AUTHOR = FieldSelector("#meta_content > span.rich_media_meta_text")
 _MIN_BLOCK_CHARS = 10
 
@@ -455,12 +455,13 @@ def _links_to(element: lxml.html.HtmlElement, title: str) -> bool:
 
 
 def known_author(doc: lxml.html.HtmlElement, account: str | None = None) -> str | None:
-    """The poster a platform's template names (`_KNOWN_AUTHORS`), or a WeChat article's
-    author field unless it holds its `account`'s own name; None."""
+    """The poster a platform's template names (`_KNOWN_AUTHORS`), or an original (`原创`)
+    WeChat article's author field unless it holds its `account`'s own name; None. A repost's
+    field names the outlet it came from (`汉中日报`), which its `来源：` line credits."""
     names = (byline_names(text_of(found)) for found in _KNOWN_AUTHORS.select(doc))
     if found := next((name for name in names if name), None):
         return found
-    if account:
+    if account and doc.get_element_by_id("copyright_logo", None) is not None:
         fields = (byline_names(text_of(field)) for field in _WECHAT_AUTHOR.select(doc))
         return next((name for name in fields if name and name != account), None)
     return None
