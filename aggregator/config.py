@@ -179,6 +179,9 @@ class Config:
     # `Last-Modified` is no earlier
     modified: float = 0.0
     digest: str = field(default="", compare=False)  # of the settings as read, not the text
+    # whether `modified` is the store's date for `digest` (`aggregator.configdate`), not the
+    # file's: a process that read the file before the server recorded it asks again
+    dated_by_store: bool = field(default=False, compare=False)
     # lookups by id: rendering asks once per entry, with thousands of sources configured
     _sources_by_id: dict[str, SourceConfig] = field(init=False, repr=False, compare=False)
 

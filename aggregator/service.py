@@ -202,7 +202,7 @@ class Service:
                      " over this one); to run without sources, restart the service"],
                     path=str(config.path),
                 )  # fmt: skip
-            if config is not self.config:
+            if config is not self.config or not config.dated_by_store:
                 config = await dated(self.db, config, record=self.scheduler is not None)
             split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config

@@ -196,7 +196,7 @@ MIGRATIONS: tuple[str, ...] = (
     # restored) has no such date: its items count as changed at the upgrade.
     """
     ALTER TABLE sources ADD COLUMN items_changed REAL;
-    UPDATE sources SET items_changed = CAST(strftime('%s', 'now') AS REAL);
+    UPDATE sources SET items_changed = (julianday('now') - 2440587.5) * 86400.0;
     """,
     # 12: when a story's canonical copy was last replaced by another (Unix seconds): the
     # merged entry shows that copy from then on, and its `updated` is no earlier.

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import aiohttp
 
+from aggregator.config import load_config
+from aggregator.configdate import dated
+from aggregator.service import running_service
+from storage import Database
 from tests.conftest import free_port, run_cli_async
 from tests.test_running import (
     Farm,
@@ -80,3 +85,25 @@ async def test_a_config_saved_unchanged_dates_nothing_anew_across_a_restart(
         code, stderr = await stop(server)
     assert code == 0, stderr
     assert (status, new_date) == (304, date)
+
+
+async def test_a_process_that_read_the_file_before_the_server_recorded_it_dates_as_the_server(
+    tmp_path: Path,
+) -> None:
+    """A worker started between an edit and the server's reload read the new file first, and
+    kept the file's time as its date for good: its reload found the settings unchanged."""
+    path = write_config(tmp_path / "config.toml", free_port(), {"one": "one.xml"}, "", "1h")
+    db = await Database.open(tmp_path / "agg.sqlite3")
+    try:
+        await dated(db, load_config(path), record=True)  # the server, at its start
+        path.write_text(path.read_text("utf-8").replace("1h", "2h"), "utf-8")
+        old = time.time() - 86_400  # copied with its old time
+        os.utime(path, (old, old))
+        async with running_service(load_config(path), schedule=False, writes=False) as worker:
+            assert worker.config.modified == old  # not recorded yet: the file's time
+            recorded = await dated(db, load_config(path), record=True)  # the server's reload
+            assert recorded.modified > old
+            await worker.reload()  # as the server tells it
+            assert worker.config.modified == recorded.modified
+    finally:
+        await db.close()
