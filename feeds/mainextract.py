@@ -12,6 +12,7 @@ sanitiser then keeps what it allows (`sources.iframe_hosts`).
 from __future__ import annotations
 
 import copy
+import secrets
 from dataclasses import dataclass
 from itertools import islice
 
@@ -24,7 +25,9 @@ __all__ = ["extract_main"]
 
 _PLAYERS = ("video", "audio", "iframe")
 _MOST_PLAYERS = 50  # of a page: more are left to trafilatura
-_STAND_IN = "https://players.invalid/{}.jpg"  # `.invalid` is no host anywhere (RFC 2606)
+# `.invalid` is no host anywhere (RFC 2606); the token is made per page, so that no page can
+# write a stand-in's address itself and have a player moved there
+_STAND_IN = "https://players.invalid/{}/{}.jpg"
 _REACH = 3  # levels up from a player where the paragraph after it is looked for
 _NEXT_SIBLINGS = 5  # siblings looked at, at each level
 
@@ -63,13 +66,14 @@ def extract_main(page: lxml.html.HtmlElement, *, url: str) -> lxml.html.HtmlElem
 def _stand_ins(tree: lxml.html.HtmlElement) -> dict[str, _Player]:
     """Swap each player (the outermost, up to `_MOST_PLAYERS`) for a picture; by its address."""
     players: dict[str, _Player] = {}
+    token = secrets.token_hex(8)
     for player in list(tree.iter(*_PLAYERS)):
         parent = player.getparent()
         if len(players) == _MOST_PLAYERS or parent is None:
             break
         if any(ancestor.tag in _PLAYERS for ancestor in player.iterancestors()):
             continue  # inside one swapped already
-        address = _STAND_IN.format(len(players))
+        address = _STAND_IN.format(token, len(players))
         stand_in = player.makeelement("img", {"src": address})
         followed_by = _text_after(player)
         stand_in.tail, player.tail = player.tail, None

@@ -829,3 +829,25 @@ def test_a_page_of_thousands_of_players_keeps_a_bounded_number() -> None:
     )  # fmt: skip
     assert 0 < item.content_html.count("<iframe") <= 50
     assert "players.invalid" not in item.content_html
+
+
+def test_a_page_cannot_write_a_players_stand_in_itself() -> None:
+    """A picture at the address a stand-in would have had got the player, and the stand-in
+    was published as a broken picture."""
+    paragraphs = "".join(
+        f"<p>汉中新闻第{n}段正文，记者在现场看到群众有序参观，气氛热烈，秩序井然。</p>"
+        for n in range(6)
+    )
+    page = (
+        '<html><body><div class="article"><p><img src="https://players.invalid/0.jpg">'
+        "第一段：汉中市今日举行活动，现场气氛热烈，群众纷纷前来参加。</p>"
+        f'{paragraphs}<p>视频：<video src="/v/1.mp4" controls></video>现场画面，'
+        "记者在活动现场拍摄。</p><p>第二段：活动持续到傍晚，各方反响良好，组织有序。</p>"
+        "</div></body></html>"
+    )
+    item = parse_article(
+        page, url="http://example.org/a.html", rules=None, tz=SHANGHAI, now=NOW
+    )  # fmt: skip
+    html = item.content_html
+    assert html.index("<video") > html.index("第5段")
+    assert not re.search(r"players\.invalid/[0-9a-f]{16}/", html)
