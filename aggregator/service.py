@@ -57,6 +57,9 @@ class Service:
     ) -> None:
         self.config = config
         self.writes = writes  # False in a worker process, which only serves
+        # processes serving the port: `service.workers` as the start read it (a reload of
+        # it applies at the next start)
+        self.processes = config.service.workers
         self.db = db
         self._database_file = _file_identity(db.path)
         # Why the database this process writes is no longer the file at its path (removed,

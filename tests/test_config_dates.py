@@ -13,6 +13,8 @@ import aiohttp
 from aggregator.config import load_config
 from aggregator.configdate import dated
 from aggregator.service import running_service
+from aggregator.web.cache import SETTLE_SECONDS
+from aggregator.web.feedroutes import settle
 from storage import Database
 from tests.conftest import free_port, run_cli_async
 from tests.test_running import (
@@ -107,3 +109,14 @@ async def test_a_process_that_read_the_file_before_the_server_recorded_it_dates_
             assert worker.config.modified == recorded.modified
     finally:
         await db.close()
+
+
+async def test_processes_keep_dating_as_started_after_a_reload_of_workers(tmp_path: Path) -> None:
+    """`service.workers` applies at the next start: reloaded from 2 to 1, the processes still
+    sharing the port went on, and dated documents at once again."""
+    path = write_config(tmp_path / "config.toml", free_port(), {"one": "one.xml"}, "workers = 2\n")
+    async with running_service(load_config(path), schedule=False) as service:
+        path.write_text(path.read_text("utf-8").replace("workers = 2", "workers = 1"), "utf-8")
+        await service.reload()
+        assert service.config.service.workers == 1
+        assert settle(service) == SETTLE_SECONDS

@@ -86,7 +86,7 @@ def answer_headers(service: Service, extra: dict[str, str] | None = None) -> dic
 def settle(service: Service) -> float:
     """How long after its date a document is dated (`SETTLE_SECONDS`): with processes sharing
     the port, until no other version can share its date."""
-    return SETTLE_SECONDS if service.config.service.workers > 1 else 0.0
+    return SETTLE_SECONDS if service.processes > 1 else 0.0
 
 
 def _not_modified(request: web.Request, rendered: Rendered, etag: str, dated: bool) -> bool:

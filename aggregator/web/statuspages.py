@@ -89,7 +89,7 @@ class StatusPages:
         answer_headers = {**_HEADERS, **headers}
         # each process dates its own pages, built at its own moments: with several, two
         # pages of one second shared a date, so none is dated (their `ETag` stays)
-        never = math.inf if service.config.service.workers > 1 else 0.0
+        never = math.inf if service.processes > 1 else 0.0
         return make_rendered(
             generation, body, content_type, datetime.now(UTC), answer_headers, settle=never
         )
