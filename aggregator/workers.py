@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
 from aiohttp import web
@@ -35,6 +37,18 @@ from aggregator.web.tally import open_tally
 log = logging.getLogger("aggregator.workers")
 SharedCount = ctypes.c_ulonglong  # a `multiprocessing` Value("Q", lock=False)
 SharedCounts = ctypes.Array[ctypes.c_ulonglong]  # an Array("Q", …, lock=False)
+
+
+@dataclass(frozen=True)
+class Reloads:
+    """The reloads the main process asked of the workers, and, for each worker, the last it
+    made and the last it refused (a config it could not load): in memory the processes share."""
+
+    asked: SharedCount
+    made: SharedCounts
+    refused: SharedCounts
+
+
 HTTP_GRACE = 2.0  # requests in flight get this long at a stop
 _CHECK_EVERY = 1.0  # how soon a worker notices an orphaned state, and the main a dead worker
 _STOP_WAIT = 5.0
@@ -67,10 +81,12 @@ class Workers:
     def __init__(self, running: Callable[[], Config], count: int) -> None:
         self._running = running  # the main process's config: a new worker dates as it does
         self._context = multiprocessing.get_context("spawn")  # no inherited loop or sockets
-        # reloads asked of the workers, and the last each has made: a reload is answered once
-        # every process serves by the new config
-        self._asked = self._context.Value("Q", 0, lock=False)
-        self._made = self._context.Array("Q", count, lock=False)
+        # a reload is answered once every process serves by the new config
+        self._reloads = Reloads(
+            self._context.Value("Q", 0, lock=False),
+            self._context.Array("Q", count, lock=False),
+            self._context.Array("Q", count, lock=False),
+        )
         self._processes: list[BaseProcess] = []
         self._count = count
         self._stopping = False
@@ -85,7 +101,7 @@ class Workers:
         self._started[index] = time.monotonic()
         process = self._context.Process(
             target=run_worker,
-            args=(self._running(), os.getpid(), index + 1, self._asked, self._made),
+            args=(self._running(), os.getpid(), index + 1, self._reloads),
             daemon=False,
         )
         # Born with both blocked (a blocked signal stays blocked across the exec): a group's
@@ -123,18 +139,23 @@ class Workers:
         """Have every worker reload, and wait until each has, or has died (`_RELOAD_WAIT` at
         most): answered at once, a withdrawn item was still served by a worker for a moment
         after `POST /api/reload` said it was done."""
-        self._asked.value += 1
-        asked = self._asked.value
+        reloads = self._reloads
+        reloads.asked.value += 1
+        asked = reloads.asked.value
         self.signal(RELOAD)
         deadline = time.monotonic() + _RELOAD_WAIT
         while not all(
-            self._made[index] >= asked or process.exitcode is not None
+            reloads.made[index] >= asked or process.exitcode is not None
             for index, process in enumerate(self._processes)
         ):
             if time.monotonic() >= deadline:
                 log.warning("workers slow to reload", extra={"seconds": _RELOAD_WAIT})
                 return
             await asyncio.sleep(_RELOAD_POLL)
+        for index in range(self._count):
+            if reloads.refused[index] == asked:
+                log.error("worker kept its config: it could not load the file",
+                          extra={"worker": index + 1})  # fmt: skip
 
     def signal(self, signum: int) -> None:
         for process in self._processes:
@@ -152,43 +173,38 @@ class Workers:
                 await asyncio.to_thread(process.join)
 
 
-def run_worker(
-    running: Config, parent_pid: int, index: int, asked: SharedCount, made: SharedCounts
-) -> None:
+def run_worker(running: Config, parent_pid: int, index: int, reloads: Reloads) -> None:
     """A worker process's entry point: it reads the config file itself, which may have
-    changed since the main process did (its reload comes next). `asked` counts the reloads
-    the main process asked for, and `made[index - 1]` is the last this one has made."""
+    changed since the main process did (its reload comes next)."""
     fix_mmap_threshold()  # it compresses feeds on threads too: see there why
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
-    made[index - 1] = asked.value  # read before the file: a reload asked later signals it
+    reloads.made[index - 1] = reloads.asked.value  # before the file: one asked later signals
     try:
         config = load_config(running.path).dated_as(running)
         apply_level(config.service.log_level)
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})
         raise SystemExit(2) from None
-    eventloop.run(_serve_worker(config, parent_pid, index, asked, made))
+    eventloop.run(_serve_worker(config, parent_pid, index, reloads))
 
 
-async def _serve_worker(
-    config: Config, parent_pid: int, index: int, asked: SharedCount, made: SharedCounts
-) -> None:
+async def _serve_worker(config: Config, parent_pid: int, index: int, reloads: Reloads) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     cpu = CpuPool(1, preload=renderjobs.PRELOAD)  # renders its big and archive pages
     async with running_service(config, schedule=False, writes=False, cpu=cpu) as service:
-        reloads: set[asyncio.Task[Config]] = set()
+        pending: set[asyncio.Task[Config]] = set()
 
         def on_reload() -> None:
-            wanted = asked.value
+            wanted = reloads.asked.value
             task = asyncio.ensure_future(service.reload())
-            reloads.add(task)
-            task.add_done_callback(_reload_done(reloads))
-            task.add_done_callback(lambda _: made.__setitem__(index - 1, wanted))
+            pending.add(task)
+            task.add_done_callback(_reload_done(pending))
+            task.add_done_callback(functools.partial(_reloaded, reloads, index - 1, wanted))
 
         loop.add_signal_handler(RELOAD, on_reload)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {RELOAD})  # one sent meanwhile comes now
@@ -200,6 +216,13 @@ async def _serve_worker(
         log.info("worker serving", extra={"worker": index, "pid": os.getpid()})
         await _until_stopped(parent_pid, stop)
         await runner.cleanup()
+
+
+def _reloaded(reloads: Reloads, slot: int, wanted: int, task: asyncio.Task[Config]) -> None:
+    """Tell the main process this worker's reload is over, and whether it was refused."""
+    if task.cancelled() or task.exception() is not None:
+        reloads.refused[slot] = wanted
+    reloads.made[slot] = wanted
 
 
 def _reload_done(pending: set[asyncio.Task[Config]]) -> Callable[[asyncio.Task[Config]], None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
 import os
 import re
 import signal
@@ -21,8 +22,11 @@ import aiohttp
 import feedparser
 import pytest
 
+from aggregator.config import Config, load_config
+from aggregator.errors import ConfigError
 from aggregator.web.cache import SETTLE_SECONDS
-from tests.conftest import free_port
+from aggregator.workers import Reloads, _reloaded
+from tests.conftest import FIXTURES, free_port
 from tests.test_running import (
     TOKEN,
     Server,
@@ -384,3 +388,26 @@ async def test_a_reload_is_answered_once_every_process_serves_by_the_new_config(
             assert statuses == {200 if shown else 404}, "a worker served by the older config"
         code, stderr = await stop(server)
     assert code == 0, stderr
+
+
+async def test_a_worker_that_could_not_reload_says_so_to_the_main_process() -> None:
+    """Its reload refused (the file changed between the main process's read and its own), it
+    serves the config it had: the main process logs it, where it took the reload as done."""
+    context = multiprocessing.get_context("spawn")
+    reloads = Reloads(
+        context.Value("Q", 3, lock=False),
+        context.Array("Q", 2, lock=False),
+        context.Array("Q", 2, lock=False),
+    )
+
+    async def refused() -> Config:
+        raise ConfigError(["not valid TOML"], path="config.toml")
+
+    async def done() -> Config:
+        return load_config(FIXTURES.parent.parent / "config.toml")
+
+    for slot, reload in enumerate((refused, done)):
+        task = asyncio.ensure_future(reload())
+        await asyncio.wait([task])
+        _reloaded(reloads, slot, 3, task)
+    assert (list(reloads.made), list(reloads.refused)) == ([3, 3], [3, 0])
