@@ -93,7 +93,8 @@ class PageMeta:
     site_name: str | None = None
     origin: str | None = None  # <meta name="ContentSource"> of government sites
     site_names: tuple[str, ...] = ()  # every name the page gives its site
-    account: str | None = None  # a WeChat article's account: who published it
+    account: str | None = None  # a WeChat article's account
+    original: bool = False  # marked `原创` by WeChat: its account wrote it, and is its origin
 
 
 def _meta_tags(doc: lxml.html.HtmlElement) -> dict[str, str]:
@@ -188,6 +189,7 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         origin=tags.get("contentsource"),
         site_names=site_names,
         account=account or None,
+        original=bool(account) and doc.get_element_by_id("copyright_logo", None) is not None,
     )
 
 
@@ -454,14 +456,15 @@ def _links_to(element: lxml.html.HtmlElement, title: str) -> bool:
     return any(link.tag == "a" and text_of(link) == title for link in links)
 
 
-def known_author(doc: lxml.html.HtmlElement, account: str | None = None) -> str | None:
-    """The poster a platform's template names (`_KNOWN_AUTHORS`), or an original (`原创`)
-    WeChat article's author field unless it holds its `account`'s own name; None. A repost's
-    field names the outlet it came from (`汉中日报`), which its `来源：` line credits."""
+def known_author(doc: lxml.html.HtmlElement, original_of: str | None = None) -> str | None:
+    """The poster a platform's template names (`_KNOWN_AUTHORS`), or the author field of an
+    original (`原创`) WeChat article of the account `original_of`, unless it holds the
+    account's own name; None. A repost's field names the outlet it came from (`汉中日报`),
+    which its `来源：` line credits."""
     names = (byline_names(text_of(found)) for found in _KNOWN_AUTHORS.select(doc))
     if found := next((name for name in names if name), None):
         return found
-    if account and doc.get_element_by_id("copyright_logo", None) is not None:
+    if account := original_of:
         fields = (byline_names(text_of(field)) for field in _WECHAT_AUTHOR.select(doc))
         return next((name for name in fields if name and name != account), None)
     return None

@@ -258,7 +258,7 @@ def _article(
             "author",
             (lambda: clean_credit(_text(doc, rules.author)), "selector"),
             (lambda: meta.author, "automatic"),
-            (lambda: known_author(doc, meta.account), "automatic"),
+            (lambda: known_author(doc, meta.account if meta.original else None), "automatic"),
             (lambda: find_writer(line), "detected"),
             (lambda: byline_under(anchor) if anchor is not None else None, "detected"),
             (lambda: meta.page_author, "automatic"),
@@ -277,8 +277,9 @@ def _article(
             ),
             (lambda: Party(meta.origin) if meta.origin else None, "automatic"),
             (lambda: body_credit(body_text, content or "", base), "detected"),
-            # a WeChat article crediting nobody: its account published it
-            (lambda: Party(meta.account) if meta.account else None, "automatic"),
+            # an original WeChat article crediting nobody: its account wrote it (a repost
+            # naming nobody would take the story from the copy it reposted)
+            (lambda: Party(meta.account) if meta.original and meta.account else None, "automatic"),
         ),
         site_name=_pick(found, "site_name", (lambda: meta.site_name, "automatic")),
         provenance=tuple(found),

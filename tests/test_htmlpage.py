@@ -797,6 +797,11 @@ def test_a_wechat_articles_author_field_and_account() -> None:
     assert item.origin == Party("汉中发布")
     credited = parse_article(load("wechat_article.html"), url=url, rules=None, tz=SHANGHAI, now=NOW)
     assert (credited.author, credited.origin) == ("李四", Party("汉中市科技局"))
+    # a repost crediting nobody: its account did not write it, and would take the story from
+    # the copy it reposted
+    repost = load("wechat_original.html").replace('id="copyright_logo"', 'id="other_logo"')
+    reposted = parse_article(repost, url=url, rules=None, tz=SHANGHAI, now=NOW)
+    assert (reposted.author, reposted.origin) == (None, None)
 
 
 def test_main_content_extraction_keeps_the_pages_players() -> None:
