@@ -101,6 +101,9 @@ _SHARE_LINE = re.compile(
     re.M,
 )
 _SHARE_HINT = re.compile(_SHARE_WANTS)
+# A notice's or a post's attachment lines, written under its text (`附件：方案.zip`, `附件1：…`):
+# reposts keep or drop them.
+_ATTACHMENT_LINE = re.compile(r"^[^\S\n]*附件\s*\d{0,2}\s*:[^\n]{0,160}$", re.M)
 
 
 def is_share_line(text: str) -> bool:
@@ -282,7 +285,8 @@ def _without_site_names(title: str) -> str:
 
 def normalize_text(text: str) -> str:
     """Body text reduced to its wording: folded like titles, with attribution and editor credits
-    (`(来源:汉中发布)`, `责任编辑：…`, `Source: …`) removed, then punctuation and whitespace."""
+    (`(来源:汉中发布)`, `责任编辑：…`, `Source: …`), share footers and attachment lines removed,
+    then punctuation and whitespace."""
     return normalize_folded(fold(text))
 
 
@@ -294,4 +298,6 @@ def normalize_folded(folded: str) -> str:
         folded = _CREDIT_TO_EOL.sub("", folded)
     if _SHARE_HINT.search(folded) is not None:
         folded = _SHARE_LINE.sub("", folded)
+    if "附件" in folded:
+        folded = _ATTACHMENT_LINE.sub("", folded)
     return _drop_punctuation(folded)

@@ -58,7 +58,7 @@ _NO_MIRRORS: Mapping[str, str] = MappingProxyType({})
 # (feeds/sanitize.py) or the fingerprint and its bands (feeds/fingerprint.py) return. Stored
 # items are then given keys made the new way, once (aggregator/records.py `rekey_stories`):
 # keys made the old way miss every new copy of their stories.
-KEY_RULES = 3
+KEY_RULES = 4
 _DAY_END = 86_399.0  # seconds from a day's midnight to its last second
 # A title, a link and a body through every step keys are made by: Traditional characters,
 # full-width forms, a repost's mark, a site's name, tracking parameters, markup and a credit.

@@ -211,6 +211,20 @@ def test_text_that_only_mentions_a_qr_code_is_kept(line: str) -> None:
     assert normalize_text(f"正文。\n{line}") == normalize_text(f"正文。{line}")
 
 
+@pytest.mark.parametrize(
+    "lines", ["\n附件：灯光方案.zip", "\n附件1：报名表.doc\n附件2：名单.xls", "\n 附件 ：说明.pdf"]
+)
+def test_attachment_lines_under_the_text_are_removed(lines: str) -> None:
+    """A notice's or a post's files, listed under its text: reposts keep or drop them."""
+    body = "汉江大桥夜景灯光改造完成，市民纷纷前来拍照打卡。"
+    assert normalize_text(body + lines) == normalize_text(body)
+
+
+def test_a_sentence_naming_an_attachment_is_kept() -> None:
+    body = "请下载附件：报名表。报名时间截止到本月底，逾期不再受理。"
+    assert normalize_text(body) == "请下载附件报名表报名时间截止到本月底逾期不再受理"
+
+
 def test_text_that_only_mentions_a_credit_word_is_kept() -> None:
     body = (
         "来自北京、上海、西安、成都等地的专家来汉交流学习创建经验，"
