@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from feeds.selectors import close_key, unknown_key
+from feeds.selectors import KeyCheck
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -46,15 +46,7 @@ class Table:
         self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
         if not isinstance(data, Mapping):
             self.fail("", "must be a table")
-        # a key meant but missing -> the unknown key written for it, and the place of its error
-        self._misspelt: dict[str, tuple[str, int]] = {}
-        for key in self.data:
-            if key in known:
-                continue
-            meant = close_key(key, known)
-            if meant is not None and meant not in self.data:
-                self._misspelt.setdefault(meant, (key, len(errors)))
-            self.fail(key, unknown_key(key, known, meant))
+        self._keys = KeyCheck(self.data.keys(), known, self.key_path, errors)
 
     def key_path(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path and key else (self.path or key)
@@ -72,14 +64,8 @@ class Table:
         return value
 
     def missing(self, key: str) -> None:
-        """`key` is required and absent: one error, naming the unknown key written for it."""
-        if key not in self._misspelt:
-            self.fail(key, "is required")
-            return
-        typo, index = self._misspelt[key]
-        self.errors[index] = (
-            f'{self.key_path(key)}: is required; {typo} is unknown: did you mean "{key}"?'
-        )
+        """`key` is required and absent (a misspelling of it named in the same error)."""
+        self._keys.missing(key)
 
     def required_str(self, key: str) -> str:
         if key not in self.data:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -25,6 +25,7 @@ __all__ = [
     "PAGE_RULES",
     "ArticleRules",
     "FieldSelector",
+    "KeyCheck",
     "ListRules",
     "RuleCollector",
     "SelectorError",
@@ -176,13 +177,49 @@ def close_key(key: str, known: Collection[str]) -> str | None:
     return found[0] if found else None
 
 
-def unknown_key(key: str, known: Collection[str], meant: str | None = None) -> str:
-    """What is said of `key`, not one of `known`: the key meant (`meant`, else the closest),
-    or every known key when none is close."""
-    meant = meant or close_key(key, known)
+def unknown_key(key: str, known: Collection[str]) -> str:
+    """What is said of `key`, not one of `known`: the key it most likely misspells, or every
+    known key when none is close."""
+    return _unknown(known, close_key(key, known))
+
+
+def _unknown(known: Collection[str], meant: str | None) -> str:
     if meant is not None:
         return f'unknown key (did you mean "{meant}"?)'
     return f"unknown key (known: {', '.join(sorted(known))})"
+
+
+class KeyCheck:
+    """A table's keys against the known ones: each unknown key an error naming the key it most
+    likely misspells; a required key absent that one of them misspells, one error naming both
+    (`item: is required; itme is unknown: did you mean "item"?`), not two unrelated ones."""
+
+    def __init__(
+        self,
+        keys: Collection[str],
+        known: Collection[str],
+        place: Callable[[str], str],
+        errors: list[str],
+    ) -> None:
+        self._place, self._errors = place, errors
+        # a key meant but absent -> the unknown key written for it, and the place of its error
+        self._misspelt: dict[str, tuple[str, int]] = {}
+        for key in keys:
+            if key in known:
+                continue
+            meant = close_key(key, known)
+            if meant is not None and meant not in keys:
+                self._misspelt.setdefault(meant, (key, len(errors)))
+            errors.append(f"{place(key)}: {_unknown(known, meant)}")
+
+    def missing(self, key: str) -> None:
+        """`key` is required and absent."""
+        message = f"{self._place(key)}: is required"
+        if key not in self._misspelt:
+            self._errors.append(message)
+            return
+        typo, index = self._misspelt[key]
+        self._errors[index] = f'{message}; {typo} is unknown: did you mean "{key}"?'
 
 
 class RuleCollector:
@@ -191,15 +228,7 @@ class RuleCollector:
     def __init__(self, table: Mapping[str, object], path: str, known: frozenset[str]) -> None:
         self.table, self.path = table, path
         self.errors: list[str] = []
-        # a key meant but missing -> the unknown key written for it, and the place of its error
-        self._misspelt: dict[str, tuple[str, int]] = {}
-        for key in table:
-            if key in known:
-                continue
-            meant = close_key(key, known)
-            if meant is not None and meant not in table:
-                self._misspelt.setdefault(meant, (key, len(self.errors)))
-            self.errors.append(f"{path}.{key}: {unknown_key(key, known, meant)}")
+        self._keys = KeyCheck(table.keys(), known, lambda key: f"{path}.{key}", self.errors)
 
     def selector(self, key: str, *, required: bool = False) -> FieldSelector | None:
         if key in self.table:
@@ -209,13 +238,7 @@ class RuleCollector:
         return None
 
     def missing(self, key: str) -> None:
-        """`key` is required and absent: one error, naming the unknown key written for it."""
-        message = f"{self.path}.{key}: is required"
-        if key not in self._misspelt:
-            self.errors.append(message)
-            return
-        typo, index = self._misspelt[key]
-        self.errors[index] = f'{message}; {typo} is unknown: did you mean "{key}"?'
+        self._keys.missing(key)
 
     def parse(self, value: object, path: str) -> FieldSelector | None:
         try:
