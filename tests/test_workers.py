@@ -266,10 +266,12 @@ async def test_a_replaced_worker_dates_feeds_as_the_others_after_an_unchanged_sa
         assert await eventually(lambda: _count(port, 2))
 
         async def fetched() -> bool:
-            site.per_fetch = 0  # fetched again and again, the feed stays as it was
             served = site.served.get("one", 0)
-            return served > 0 and set(await answers(server.base, "/sources/one.atom")) == {
-                (200, served)
+            if not served:
+                return False
+            site.per_fetch = 0  # fetched again and again from now on, the feed stays as it is
+            return set(await answers(server.base, "/sources/one.atom")) == {
+                (200, site.served["one"])
             }
 
         assert await eventually(fetched)
