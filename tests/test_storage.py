@@ -402,3 +402,22 @@ def test_identity_and_listing_queries_use_indexes(tmp_path: Path) -> None:
                 assert "USING INDEX items_by_link" in plan, plan
             if name in ("all", "many sources"):
                 assert "TEMP B-TREE" not in plan, (name, plan)  # newest first, stops at LIMIT
+
+
+async def test_a_long_read_does_not_hold_the_reads_after_it(tmp_path: Path) -> None:
+    """A search of a common word over a large store took 40 ms, and every other read of the
+    process waited behind it on the one read connection."""
+    conns = await Connections.open(tmp_path / "reads.sqlite3")
+    try:
+        long = asyncio.ensure_future(
+            conns.read(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n"
+                " WHERE x < 5000000) SELECT count(*) FROM n"
+            )
+        )
+        await asyncio.sleep(0.05)  # under way
+        assert [tuple(row) for row in await conns.read("SELECT 41 + 1")] == [(42,)]
+        assert not long.done(), "the short read waited for the long one"
+        assert [tuple(row) for row in await long] == [(5_000_000,)]
+    finally:
+        await conns.close()
