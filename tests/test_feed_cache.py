@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -159,3 +160,22 @@ async def test_compressed_forms_count_from_the_next_store() -> None:
     cache.put("/feeds/all.rss", _document(1_000))
     assert cache.get("/feeds/all.atom", 1) is None, "its compressed form counted"
     assert cache.kept_bytes <= budget[0]
+
+
+async def test_a_second_version_of_one_second_keeps_its_date_where_processes_share_the_port() -> (
+    None
+):
+    """Dated a second after the first by the process that had rendered it, and by its own
+    second by a process started later: two processes gave one version two dates."""
+    for settle, dated in ((0.0, WHEN + timedelta(seconds=1)), (3.0, WHEN)):
+        cache = FeedCache()
+
+        def version(body: bytes, settle: float = settle) -> Callable[[], Awaitable[Rendered]]:
+            async def render() -> Rendered:
+                return make_rendered(1, body, "text/xml", WHEN, {}, settle=settle)
+
+            return render
+
+        await cache.render_once("/feeds/all.atom", 1, version(b"<feed>1</feed>"))
+        second = await cache.render_once("/feeds/all.atom", 2, version(b"<feed>2</feed>"))
+        assert second.modified_at == dated

@@ -219,6 +219,10 @@ class FeedCache:
             # reader asking by date got 304 for an hour.
             if rendered.modified_at > kept.modified_at:
                 return rendered
+            if rendered.dated_from and rendered.modified_at == kept.modified_at:
+                # processes sharing the port date by the data alone, and every one dates
+                # this version alike: the one before, of the same second, was never dated
+                return rendered
             return _dated(rendered, kept.modified_at + timedelta(seconds=1))
         if (kept.headers, kept.content_type) == (rendered.headers, rendered.content_type):
             return replace(kept, generation=rendered.generation)
