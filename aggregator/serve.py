@@ -97,7 +97,7 @@ async def _serve(config: Config, service: Service, stop: asyncio.Event) -> None:
         extra["admin_url"] = f"http://{admin_host}:{settings.admin_port}/"
     elif shared:
         log.warning("admin API off: with service.workers > 1 it needs service.admin_port")
-    workers = Workers(lambda: service.config, settings.workers - 1)
+    workers = Workers(lambda: service.config, settings.workers - 1, settings)
     workers.start()
     watcher = asyncio.create_task(workers.watch())
     service.on_reload.append(workers.reload)

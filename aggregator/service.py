@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 
-from aggregator.config import Config, SourceConfig, load_config
+from aggregator.config import Config, ServiceConfig, SourceConfig, load_config
 from aggregator.configdate import dated
 from aggregator.cpu import CpuPool, WorkerCrashed
 from aggregator.errors import ConfigError, UnknownSource
@@ -35,6 +35,14 @@ _DATA_VERSION_POLL = 1.0
 _FIRST_PRUNE = 60.0  # soon after start, so a service restarted often still prunes
 _SAME_TIME = 1.0  # seconds apart that two schedules of a source count as one
 _RESTART_KEYS = ("host", "port", "database", "admin_host", "admin_port", "workers")
+
+
+def started_as(config: Config, started: ServiceConfig) -> Config:
+    """`config` with the settings that apply at a start (`_RESTART_KEYS`) as the server started
+    with them (`started`): a worker started again after they were edited served another
+    database on the shared port."""
+    kept = {key: getattr(started, key) for key in _RESTART_KEYS}
+    return replace(config, service=replace(config.service, **kept))
 
 
 class Service:

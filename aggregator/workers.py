@@ -25,12 +25,12 @@ from multiprocessing.process import BaseProcess
 from aiohttp import web
 
 from aggregator import eventloop, renderjobs
-from aggregator.config import Config, load_config
+from aggregator.config import Config, ServiceConfig, load_config
 from aggregator.cpu import CpuPool
 from aggregator.errors import CannotListen, ConfigError
 from aggregator.heap import fix_mmap_threshold
 from aggregator.logs import apply_level, setup_logging
-from aggregator.service import running_service
+from aggregator.service import running_service, started_as
 from aggregator.web.app import make_app
 from aggregator.web.tally import open_tally
 
@@ -78,8 +78,9 @@ async def start_site(app: web.Application, host: str, port: int, *, shared: bool
 class Workers:
     """The extra processes: started, told to reload, replaced when one dies, stopped."""
 
-    def __init__(self, running: Callable[[], Config], count: int) -> None:
+    def __init__(self, running: Callable[[], Config], count: int, started: ServiceConfig) -> None:
         self._running = running  # the main process's config: a new worker dates as it does
+        self._service = started  # its `[service]` as it started: a new worker starts so too
         self._context = multiprocessing.get_context("spawn")  # no inherited loop or sockets
         # a reload is answered once every process serves by the new config
         self._reloads = Reloads(
@@ -101,7 +102,7 @@ class Workers:
         self._started[index] = time.monotonic()
         process = self._context.Process(
             target=run_worker,
-            args=(self._running(), os.getpid(), index + 1, self._reloads),
+            args=(self._running(), self._service, os.getpid(), index + 1, self._reloads),
             daemon=False,
         )
         # Born with both blocked (a blocked signal stays blocked across the exec): a group's
@@ -173,16 +174,20 @@ class Workers:
                 await asyncio.to_thread(process.join)
 
 
-def run_worker(running: Config, parent_pid: int, index: int, reloads: Reloads) -> None:
+def run_worker(
+    running: Config, started: ServiceConfig, parent_pid: int, index: int, reloads: Reloads
+) -> None:
     """A worker process's entry point: it reads the config file itself, which may have
-    changed since the main process did (its reload comes next)."""
+    changed since the main process did (its reload comes next), but serves the database and
+    port the main process `started` with."""
     fix_mmap_threshold()  # it compresses feeds on threads too: see there why
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     setup_logging(fields={"worker": index})
     reloads.made[index - 1] = reloads.asked.value  # before the file: one asked later signals
     try:
-        config = load_config(running.path).dated_as(running)
+        loaded = started_as(load_config(running.path), started)
+        config = loaded.dated_as(started_as(running, started))
         apply_level(config.service.log_level)
     except ConfigError as exc:
         log.error("worker cannot load the config", extra={"errors": exc.problems})

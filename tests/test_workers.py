@@ -26,7 +26,7 @@ from aggregator.config import Config, load_config
 from aggregator.errors import ConfigError
 from aggregator.web.cache import SETTLE_SECONDS
 from aggregator.workers import Reloads, _reloaded
-from tests.conftest import FIXTURES, free_port
+from tests.conftest import FIXTURES, free_port, run_cli_async
 from tests.test_running import (
     TOKEN,
     Server,
@@ -413,3 +413,26 @@ async def test_a_worker_that_could_not_reload_says_so_to_the_main_process() -> N
         await asyncio.wait([task])
         _reloaded(reloads, slot, 3, task)
     assert (list(reloads.made), list(reloads.refused)) == ([3, 3], [3, 0])
+
+
+async def test_a_replaced_worker_serves_the_database_the_server_started_with(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """`database` and `workers` apply at the next start: a worker started again after they were
+    edited made and served another, empty, database on the shared port."""
+    port = free_port()
+    async with farm() as site:
+        config, server = await _two_processes(tmp_path, port, site.url("one"), servers)
+        fetch = await run_cli_async("fetch", config)
+        assert fetch[0] == 0, fetch[2]
+        text = config.read_text("utf-8").replace("workers = 2", "workers = 1")
+        config.write_text(text.replace(str(tmp_path / "agg.sqlite3"), "other.sqlite3"), "utf-8")
+        server.signal(signal.SIGHUP)
+        await asyncio.wait_for(_lines_until(server, "config reloaded", 2), timeout=30)
+        killed = min(listeners(port) - {server.process.pid})
+        os.kill(killed, signal.SIGKILL)
+        assert await eventually(lambda: _replaced(port, killed, 2)), "the dead worker stayed dead"
+        assert set(await answers(server.base, "/sources/one.atom")) == {(200, site.served["one"])}
+        code, stderr = await stop(server)
+    assert code == 0, stderr
+    assert not (tmp_path / "other.sqlite3").exists()
