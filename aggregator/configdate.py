@@ -25,14 +25,15 @@ RENDER_RULES = 1
 
 async def dated(db: Database, config: Config, *, record: bool) -> Config:
     """`config` dated since its settings hold: as recorded when they are the recorded ones;
-    else, by the server (`record`), from now; else by the file's time, until a later call
-    finds them recorded."""
+    else from now, recorded by the server (`record`); a process that does not record takes
+    the record at its next reload (the file's time could be older than the date of what
+    readers hold)."""
     digest = f"{RENDER_RULES}/{config.digest}"
     state = await db.config_state()
     if state is not None and state[0] == digest:
         return replace(config, modified=state[1], dated_by_store=True)
-    if not record:
-        return config
     since = max(time.time(), state[1]) if state is not None else time.time()
+    if not record:
+        return replace(config, modified=since)
     await db.set_config_state(digest, since)
     return replace(config, modified=since, dated_by_store=True)

@@ -189,8 +189,14 @@ def page_meta(doc: lxml.html.HtmlElement, text: str, *, tz: tzinfo, now: datetim
         origin=tags.get("contentsource"),
         site_names=site_names,
         account=account or None,
-        original=bool(account) and doc.get_element_by_id("copyright_logo", None) is not None,
+        original=bool(account) and _marked_original(doc),
     )
+
+
+def _marked_original(doc: lxml.html.HtmlElement) -> bool:
+    """Whether WeChat marks the article `原创` (its `#copyright_logo`)."""
+    mark = doc.get_element_by_id("copyright_logo", None)
+    return mark is not None and "原创" in text_of(mark)
 
 
 def _account(doc: lxml.html.HtmlElement) -> str:

@@ -101,9 +101,11 @@ _SHARE_LINE = re.compile(
     re.M,
 )
 _SHARE_HINT = re.compile(_SHARE_WANTS)
-# A notice's or a post's attachment lines, written under its text (`附件：方案.zip`, `附件1：…`):
-# reposts keep or drop them.
-_ATTACHMENT_LINE = re.compile(r"^[^\S\n]*附件\s*\d{0,2}\s*:[^\n]{0,160}$", re.M)
+# A line that lists a notice's or a post's attachment (`附件：方案.zip`, `附件1：…`, `附件一：…`):
+# reposts keep or drop them. One line only, and no backtracking over a long run of spaces.
+_ATTACHMENT_LINE = re.compile(
+    r"^[^\S\n]*+附件[^\S\n]*+[\d一二三四五六七八九十]{0,3}+[^\S\n]*+:[^\n]{0,160}$", re.M
+)
 
 
 def is_share_line(text: str) -> bool:

@@ -185,7 +185,8 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
 
 
 class Connections:
-    """Writes run one after another on one thread, all or nothing each; reads never wait.
+    """Writes run one after another on one thread, all or nothing each; reads never wait
+    for them.
 
     A write is one synchronous function run on the writer's own thread: a fetch's dozens of
     statements cost no thread hand-off each (aiosqlite's ~50 µs per call made storing slower
@@ -257,7 +258,8 @@ class Connections:
             return
         self._closed = True
         for reader in self._readers:
-            await reader.close()
+            with contextlib.suppress(sqlite3.Error):  # the others, and the writer, close still
+                await reader.close()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._writer.close)
         await asyncio.to_thread(self._executor.shutdown)

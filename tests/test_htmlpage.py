@@ -799,9 +799,12 @@ def test_a_wechat_articles_author_field_and_account() -> None:
     assert (credited.author, credited.origin) == ("李四", Party("汉中市科技局"))
     # a repost crediting nobody: its account did not write it, and would take the story from
     # the copy it reposted
-    repost = load("wechat_original.html").replace('id="copyright_logo"', 'id="other_logo"')
-    reposted = parse_article(repost, url=url, rules=None, tz=SHANGHAI, now=NOW)
-    assert (reposted.author, reposted.origin) == (None, None)
+    for repost in (
+        load("wechat_original.html").replace('id="copyright_logo"', 'id="other_logo"'),
+        load("wechat_original.html").replace(">原创</span>", ">转载</span>"),
+    ):
+        reposted = parse_article(repost, url=url, rules=None, tz=SHANGHAI, now=NOW)
+        assert (reposted.author, reposted.origin) == (None, None)
 
 
 def test_main_content_extraction_keeps_the_pages_players() -> None:

@@ -212,12 +212,23 @@ def test_text_that_only_mentions_a_qr_code_is_kept(line: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "lines", ["\n附件：灯光方案.zip", "\n附件1：报名表.doc\n附件2：名单.xls", "\n 附件 ：说明.pdf"]
+    "lines",
+    [
+        "\n附件：灯光方案.zip",
+        "\n附件1：报名表.doc\n附件2：名单.xls",
+        "\n 附件 ：说明.pdf",
+        "\n附件一：名单.xls",
+    ],
 )
 def test_attachment_lines_under_the_text_are_removed(lines: str) -> None:
     """A notice's or a post's files, listed under its text: reposts keep or drop them."""
     body = "汉江大桥夜景灯光改造完成，市民纷纷前来拍照打卡。"
     assert normalize_text(body + lines) == normalize_text(body)
+
+
+def test_a_long_run_of_spaces_after_the_word_is_read_once() -> None:
+    """Spaces read two ways by the pattern, a run of them took time by its square."""
+    assert normalize_text("附件" + " " * 200_000 + "\n正文") == "附件正文"
 
 
 def test_a_sentence_naming_an_attachment_is_kept() -> None:
