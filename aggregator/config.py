@@ -262,10 +262,21 @@ def load_config(path: Path) -> Config:
     return replace(config, digest=settings_digest(data))
 
 
+# Settings that change no published document: a change of them dates none anew.
+_UNSHOWN_SERVICE_KEYS = frozenset(
+    {"host", "port", "database", "admin_host", "admin_port", "workers", "log_level",
+     "cache_max_bytes"}
+)  # fmt: skip
+
+
 def settings_digest(data: Mapping[str, Any]) -> str:
-    """A digest of the settings a file gives, not of its text: a comment, the order of keys
-    or how a string is quoted change nothing of what the service does."""
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    """A digest of the settings a file gives that documents show, not of its text: a comment,
+    the order of keys or how a string is quoted change nothing, nor do `[fetch]` (what the
+    fetches store dates the documents by itself) and the process's own settings."""
+    shown = {key: value for key, value in data.items() if key != "fetch"}
+    if isinstance(service := data.get("service"), Mapping):
+        shown["service"] = {k: v for k, v in service.items() if k not in _UNSHOWN_SERVICE_KEYS}
+    canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 

@@ -120,3 +120,15 @@ async def test_processes_keep_dating_as_started_after_a_reload_of_workers(tmp_pa
         await service.reload()
         assert service.config.service.workers == 1
         assert settle(service) == SETTLE_SECONDS
+
+
+def test_settings_that_no_document_shows_change_no_digest(tmp_path: Path) -> None:
+    """A new log level or fetch timeout dated every document anew, and readers asking by date
+    downloaded each again."""
+    path = write_config(tmp_path / "config.toml", free_port(), {"one": "one.xml"}, "", "1h")
+    before = load_config(path).digest
+    text = path.read_text("utf-8").replace("[service]\n", '[service]\nlog_level = "debug"\n')
+    path.write_text(text.replace('timeout = "30s"', 'timeout = "20s"'), "utf-8")
+    assert load_config(path).digest == before
+    path.write_text(text + 'name = "汉中发布"\n', "utf-8")  # the source's name, in every feed
+    assert load_config(path).digest != before
