@@ -26,14 +26,26 @@ RENDER_RULES = 1
 async def dated(db: Database, config: Config, *, record: bool) -> Config:
     """`config` dated since its settings hold: as recorded when they are the recorded ones;
     else from now, recorded by the server (`record`); a process that does not record takes
-    the record at its next reload (the file's time could be older than the date of what
-    readers hold)."""
-    digest = f"{RENDER_RULES}/{config.digest}"
+    the record at its next reload (`as_recorded`): the file's time could be older than the
+    date of what readers hold."""
     state = await db.config_state()
-    if state is not None and state[0] == digest:
+    if state is not None and state[0] == _digest(config):
         return replace(config, modified=state[1], dated_by_store=True)
     since = max(time.time(), state[1]) if state is not None else time.time()
     if not record:
         return replace(config, modified=since)
-    await db.set_config_state(digest, since)
+    await db.set_config_state(_digest(config), since)
     return replace(config, modified=since, dated_by_store=True)
+
+
+async def as_recorded(db: Database, config: Config) -> Config:
+    """`config`, unchanged since a process dated it, with the store's date once the server
+    has recorded its settings; as it was until then."""
+    state = await db.config_state()
+    if state is not None and state[0] == _digest(config):
+        return replace(config, modified=state[1], dated_by_store=True)
+    return config
+
+
+def _digest(config: Config) -> str:
+    return f"{RENDER_RULES}/{config.digest}"

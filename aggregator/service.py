@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from aggregator.config import Config, ServiceConfig, SourceConfig, load_config
-from aggregator.configdate import dated
+from aggregator.configdate import as_recorded, dated
 from aggregator.cpu import CpuPool, WorkerCrashed
 from aggregator.errors import ConfigError, UnknownSource
 from aggregator.fetcher import Fetcher
@@ -213,8 +213,10 @@ class Service:
                      " over this one); to run without sources, restart the service"],
                     path=str(config.path),
                 )  # fmt: skip
-            if config is not self.config or not config.dated_by_store:
+            if config is not self.config:
                 config = await dated(self.db, config, record=self.scheduler is not None)
+            elif not config.dated_by_store:
+                config = await as_recorded(self.db, config)
             split = await apply_config(self.db, config) if self.writes else set()
             previous, self.config = self.config, config
             self.pipeline.reconfigure(config)
