@@ -29,8 +29,8 @@ async def dated(db: Database, config: Config, *, record: bool) -> Config:
     the record at its next reload (`as_recorded`): the file's time could be older than the
     date of what readers hold."""
     state = await db.config_state()
-    if state is not None and state[0] == _digest(config):
-        return replace(config, modified=state[1], dated_by_store=True)
+    if found := _recorded(state, config):
+        return found
     since = max(time.time(), state[1]) if state is not None else time.time()
     if not record:
         return replace(config, modified=since)
@@ -41,10 +41,14 @@ async def dated(db: Database, config: Config, *, record: bool) -> Config:
 async def as_recorded(db: Database, config: Config) -> Config:
     """`config`, unchanged since a process dated it, with the store's date once the server
     has recorded its settings; as it was until then."""
-    state = await db.config_state()
-    if state is not None and state[0] == _digest(config):
-        return replace(config, modified=state[1], dated_by_store=True)
-    return config
+    return _recorded(await db.config_state(), config) or config
+
+
+def _recorded(state: tuple[str, float] | None, config: Config) -> Config | None:
+    """`config` dated as the store records its settings, or None when it records others."""
+    if state is None or state[0] != _digest(config):
+        return None
+    return replace(config, modified=state[1], dated_by_store=True)
 
 
 def _digest(config: Config) -> str:
